@@ -1,0 +1,124 @@
+package dev.custody.server;
+
+import com.google.protobuf.ByteString;
+import dev.custody.api.v1.LogInfo;
+import dev.custody.server.admission.Admission;
+import dev.custody.server.api.TransparencyLogService;
+import dev.custody.server.read.LogReader;
+import dev.custody.server.sequencer.GroupCommitSequencer;
+import dev.custody.server.sequencer.Sequencer;
+import dev.custody.server.storage.LogStorage;
+import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntConsumer;
+
+/** A running log: store, identity, sequencer and gRPC endpoint, started and stopped as one. */
+public final class CustodyServer implements AutoCloseable {
+  /** What a server is started with; every field has the command line's default. */
+  public record Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
+      Admission admission, int queueCapacity, int maxBatch) {
+    public Path effectiveKeyFile() {
+      return keyFile.orElse(dataDir.resolve("log.key"));
+    }
+  }
+
+  /** Largest request accepted by the transport; above an entry's 64 KiB so that oversize gets our message. */
+  public static final int MAX_INBOUND_MESSAGE_BYTES = 256 * 1024;
+
+  private final LogStorage storage;
+  private final LogIdentity identity;
+  private final Sequencer sequencer;
+  private final ExecutorService worker;
+  private final HealthStatusManager health;
+  private final Server grpc;
+
+  private CustodyServer(LogStorage storage, LogIdentity identity, Sequencer sequencer, ExecutorService worker,
+      HealthStatusManager health, Server grpc) {
+    this.storage = storage;
+    this.identity = identity;
+    this.sequencer = sequencer;
+    this.worker = worker;
+    this.health = health;
+    this.grpc = grpc;
+  }
+
+  public static CustodyServer start(Config c, IntConsumer batchSizes) throws IOException {
+    LogStorage storage = LogStorage.open(c.dataDir().resolve("db"));
+    Sequencer sequencer = null;
+    ExecutorService worker = null;
+    try {
+      LogIdentity id = LogIdentity.establish(storage, c.origin(), c.effectiveKeyFile(), c.keyFile().isEmpty());
+      sequencer = new GroupCommitSequencer(storage, id.origin(), id.signer(), c.queueCapacity(), c.maxBatch(), batchSizes);
+      // Proofs for acknowledgements and entry streams: bounded, so a flood queues here rather than spawning threads.
+      worker = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
+        Thread t = new Thread(r, "custody-worker");
+        t.setDaemon(true);
+        return t;
+      });
+      LogInfo info = LogInfo.newBuilder()
+          .setOrigin(id.origin())
+          .setVerifierKey(id.verifierKey())
+          .setPublicKey(ByteString.copyFrom(id.signer().verifier().subjectPublicKeyInfo()))
+          .build();
+      HealthStatusManager health = new HealthStatusManager();
+      Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(c.bindAddress(), c.grpcPort()))
+          .directExecutor()
+          .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
+          .addService(new TransparencyLogService(c.admission(), sequencer, new LogReader(storage), info, worker))
+          .addService(health.getHealthService())
+          .addService(ProtoReflectionServiceV1.newInstance())
+          .build()
+          .start();
+      health.setStatus("", ServingStatus.SERVING);
+      health.setStatus("custody.v1.TransparencyLog", ServingStatus.SERVING);
+      return new CustodyServer(storage, id, sequencer, worker, health, grpc);
+    } catch (IOException | RuntimeException e) {
+      if (sequencer != null) sequencer.close();
+      if (worker != null) worker.shutdownNow();
+      storage.close();
+      throw e;
+    }
+  }
+
+  public int grpcPort() {
+    return grpc.getPort();
+  }
+
+  public LogIdentity identity() {
+    return identity;
+  }
+
+  public Sequencer sequencer() {
+    return sequencer;
+  }
+
+  /** Stops taking calls, lets those in flight finish (up to 10 s), then closes the store. */
+  @Override public void close() {
+    health.enterTerminalState();
+    grpc.shutdown();
+    try {
+      grpc.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    grpc.shutdownNow();
+    sequencer.close();
+    worker.shutdown();
+    try {
+      worker.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    storage.close();
+  }
+}

@@ -1,0 +1,77 @@
+package dev.custody.server;
+
+import dev.custody.server.admission.OpaqueAdmission;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.logging.Logger;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code java -jar custody-server.jar}: runs a log until SIGTERM or Ctrl-C. */
+@Command(name = "custody-server", mixinStandardHelpOptions = true, version = "custody-server 0.1.0",
+    description = "Runs a Custody transparency log: gRPC API on --grpc-port, data in --data-dir.")
+public final class ServerMain implements Callable<Integer> {
+  @Option(names = "--data-dir", defaultValue = "./custody-data",
+      description = "Where the log lives (RocksDB). Created on first run. Default: ${DEFAULT-VALUE}")
+  Path dataDir;
+
+  @Option(names = "--grpc-port", defaultValue = "7300", description = "gRPC port; 0 picks a free one. Default: ${DEFAULT-VALUE}")
+  int grpcPort;
+
+  @Option(names = "--bind-address", defaultValue = "127.0.0.1",
+      description = "Address to listen on; 0.0.0.0 for every interface. Default: ${DEFAULT-VALUE}")
+  String bindAddress;
+
+  @Option(names = "--origin", description = "The log's origin (checkpoint first line and key name). "
+      + "Default: <host name>/custody on first run, then whatever the data dir holds.")
+  String origin;
+
+  @Option(names = "--key-file", description = "The log's Ed25519 key (C2SP private key text). "
+      + "Default: <data-dir>/log.key, created on first run.")
+  Path keyFile;
+
+  @Option(names = "--accept-any-entry", defaultValue = "true", negatable = true, fallbackValue = "true",
+      description = "Accept opaque entries of 1..65535 bytes as their own leaves. The only entry kind so far.")
+  boolean acceptAnyEntry;
+
+  @Option(names = "--queue-capacity", defaultValue = "16384",
+      description = "Submissions waiting for the sequencer before it answers RESOURCE_EXHAUSTED. Default: ${DEFAULT-VALUE}")
+  int queueCapacity;
+
+  @Option(names = "--max-batch", defaultValue = "4096", description = "Most entries in one group commit. Default: ${DEFAULT-VALUE}")
+  int maxBatch;
+
+  public static void main(String[] args) {
+    System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s: %5$s%6$s%n");
+    System.exit(new CommandLine(new ServerMain()).execute(args));
+  }
+
+  @Override public Integer call() throws Exception {
+    Logger log = Logger.getLogger("custody");
+    if (!acceptAnyEntry) {
+      throw new CommandLine.ParameterException(new CommandLine(this),
+          "--no-accept-any-entry: no other entry kind exists yet; opaque entries are the only mode");
+    }
+    CustodyServer.Config config = new CustodyServer.Config(dataDir, Optional.ofNullable(origin),
+        Optional.ofNullable(keyFile), bindAddress, grpcPort, new OpaqueAdmission(), queueCapacity, maxBatch);
+    CustodyServer server = CustodyServer.start(config, n -> { });
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      // JUL resets itself in its own shutdown hook, so these lines go straight to stderr.
+      System.err.println("custody: stopping (SIGTERM)");
+      server.close();
+      System.err.println("custody: stopped cleanly");
+      stopped.countDown();
+    }, "custody-shutdown"));
+    log.info("custody log listening on " + bindAddress + ":" + server.grpcPort()
+        + " origin=" + server.identity().origin()
+        + " size=" + server.sequencer().head().size()
+        + " verifier_key=" + server.identity().verifierKey()
+        + " data_dir=" + dataDir.toAbsolutePath().normalize());
+    stopped.await();
+    return 0;
+  }
+}

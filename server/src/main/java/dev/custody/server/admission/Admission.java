@@ -1,0 +1,10 @@
+package dev.custody.server.admission;
+
+/**
+ * The first stage of the write path: decide whether bytes from a submitter may enter the log.
+ * Runs on many threads at once, outside the sequencer; must not change any state.
+ */
+@FunctionalInterface
+public interface Admission {
+  Admitted admit(byte[] entry) throws AdmissionException;
+}

@@ -1,0 +1,283 @@
+package dev.custody.server.api;
+
+import com.google.protobuf.ByteString;
+import dev.custody.api.v1.Checkpoint;
+import dev.custody.api.v1.ConsistencyProof;
+import dev.custody.api.v1.GetCheckpointRequest;
+import dev.custody.api.v1.GetConsistencyProofRequest;
+import dev.custody.api.v1.GetEntriesRequest;
+import dev.custody.api.v1.GetInclusionProofRequest;
+import dev.custody.api.v1.GetLogInfoRequest;
+import dev.custody.api.v1.InclusionProof;
+import dev.custody.api.v1.LogEntry;
+import dev.custody.api.v1.LogInfo;
+import dev.custody.api.v1.SubmitRequest;
+import dev.custody.api.v1.TransparencyLogGrpc;
+import dev.custody.checkpoint.SignedCheckpoint;
+import dev.custody.merkle.Hashes;
+import dev.custody.server.admission.Admission;
+import dev.custody.server.admission.AdmissionException;
+import dev.custody.server.admission.Admitted;
+import dev.custody.server.read.LogReader;
+import dev.custody.server.sequencer.OverloadedException;
+import dev.custody.server.sequencer.Sequenced;
+import dev.custody.server.sequencer.Sequencer;
+import dev.custody.server.storage.StorageException;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.List;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * custody.v1.TransparencyLog. Handlers run on the transport's threads (the server uses a direct
+ * executor); the work that waits — the group commit, long entry streams — finishes on
+ * {@code worker}. Every number from the wire is checked against the published head before use.
+ */
+public final class TransparencyLogService extends TransparencyLogGrpc.TransparencyLogImplBase {
+  private static final Logger LOG = Logger.getLogger(TransparencyLogService.class.getName());
+  public static final int MAX_ENTRIES_PER_CALL = 10_000;
+
+  private final Admission admission;
+  private final Sequencer sequencer;
+  private final LogReader reader;
+  private final LogInfo info;
+  private final Executor worker;
+
+  public TransparencyLogService(Admission admission, Sequencer sequencer, LogReader reader, LogInfo info,
+      Executor worker) {
+    this.admission = admission;
+    this.sequencer = sequencer;
+    this.reader = reader;
+    this.info = info;
+    this.worker = worker;
+  }
+
+  @Override public void submit(SubmitRequest req, StreamObserver<LogEntry> out) {
+    Admitted admitted;
+    try {
+      admitted = admission.admit(req.getEntry().toByteArray());
+    } catch (AdmissionException e) {
+      out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+      return;
+    }
+    sequencer.add(admitted).whenCompleteAsync((s, err) -> {
+      if (err != null) {
+        fail(out, err);
+        return;
+      }
+      try {
+        LogEntry.Builder e = entry(s.index(), s.leaf(), s.leafHash())
+            .setDuplicate(s.duplicate())
+            .setInclusionProof(inclusion(s.index(), s.checkpoint()));
+        respond(out, e.build());
+      } catch (RuntimeException ex) {
+        fail(out, ex);
+      }
+    }, worker);
+  }
+
+  @Override public void getCheckpoint(GetCheckpointRequest req, StreamObserver<Checkpoint> out) {
+    respond(out, checkpoint(sequencer.head()));
+  }
+
+  @Override public void getLogInfo(GetLogInfoRequest req, StreamObserver<LogInfo> out) {
+    respond(out, info);
+  }
+
+  @Override public void getInclusionProof(GetInclusionProofRequest req, StreamObserver<InclusionProof> out) {
+    try {
+      SignedCheckpoint head = sequencer.head();
+      long size = treeSize(req.getTreeSize(), head, "tree_size");
+      long index;
+      switch (req.getLeafCase()) {
+        case INDEX -> {
+          index = req.getIndex();
+          if (index < 0) throw invalid("index " + index + " is negative");
+          if (index >= size) throw outOfRange("index " + index + " is not in a tree of size " + size);
+        }
+        case LEAF_HASH -> {
+          byte[] h = req.getLeafHash().toByteArray();
+          if (h.length != Hashes.SIZE) throw invalid("leaf_hash is " + h.length + " bytes; a leaf hash is 32 bytes");
+          OptionalLong found = reader.indexOfLeafHash(h);
+          if (found.isEmpty()) throw Status.NOT_FOUND.withDescription("no entry in this log has that leaf hash").asRuntimeException();
+          index = found.getAsLong();
+          if (index >= size) throw outOfRange("that leaf is at index " + index + ", not in a tree of size " + size);
+        }
+        default -> throw invalid("set either index or leaf_hash");
+      }
+      SignedCheckpoint signed = size == head.size() ? head : reader.checkpointAt(size).orElse(null);
+      InclusionProof.Builder p = InclusionProof.newBuilder()
+          .setIndex(index)
+          .setTreeSize(size)
+          .addAllHashes(bytes(reader.inclusion(index, size)));
+      if (signed != null) {
+        p.setRootHash(ByteString.copyFrom(signed.checkpoint().rootHash())).setCheckpoint(checkpoint(signed));
+      } else {
+        p.setRootHash(ByteString.copyFrom(reader.root(size)));
+      }
+      respond(out, p.build());
+    } catch (RuntimeException e) {
+      fail(out, e);
+    }
+  }
+
+  @Override public void getConsistencyProof(GetConsistencyProofRequest req, StreamObserver<ConsistencyProof> out) {
+    try {
+      SignedCheckpoint head = sequencer.head();
+      long from = req.getFromSize();
+      if (from < 1) {
+        throw invalid("from_size must be at least 1 (every tree extends the empty tree; there is nothing to prove)");
+      }
+      long to = treeSize(req.getToSize(), head, "to_size");
+      if (from > to) throw invalid("from_size " + from + " is larger than to_size " + to);
+      respond(out, ConsistencyProof.newBuilder()
+          .setFromSize(from)
+          .setToSize(to)
+          .addAllHashes(bytes(reader.consistency(from, to)))
+          .build());
+    } catch (RuntimeException e) {
+      fail(out, e);
+    }
+  }
+
+  @Override public void getEntries(GetEntriesRequest req, StreamObserver<LogEntry> plain) {
+    ServerCallStreamObserver<LogEntry> out = (ServerCallStreamObserver<LogEntry>) plain;
+    long size = sequencer.head().size();
+    long start = req.getStart();
+    long end = req.getEnd();
+    try {
+      if (start < 0) throw invalid("start " + start + " is negative");
+      if (end <= start) throw invalid("end " + end + " must be greater than start " + start + " (end is exclusive)");
+      if (start >= size) throw outOfRange("start " + start + " is not below the tree size " + size);
+    } catch (StatusRuntimeException e) {
+      out.onError(e);
+      return;
+    }
+    long last = Math.min(Math.min(end, size), start + MAX_ENTRIES_PER_CALL);
+    new EntryStream(out, start, last).begin();
+  }
+
+  /** Sends entries only while the client's window is open, so a slow reader costs no memory. */
+  private final class EntryStream {
+    private final ServerCallStreamObserver<LogEntry> out;
+    private final long end;
+    private long next;
+    private boolean finished;
+
+    EntryStream(ServerCallStreamObserver<LogEntry> out, long start, long end) {
+      this.out = out;
+      this.next = start;
+      this.end = end;
+    }
+
+    void begin() {
+      out.setOnReadyHandler(() -> worker.execute(this::drain));
+      out.setOnCancelHandler(() -> { });
+      worker.execute(this::drain);
+    }
+
+    private synchronized void drain() {
+      try {
+        while (!finished && !out.isCancelled() && out.isReady() && next < end) {
+          long i = next;
+          byte[] leaf = reader.leaf(i).orElseThrow(() -> new StorageException("leaf " + i + " is missing"));
+          out.onNext(entry(i, leaf, Hashes.leafHash(leaf)).build());
+          next++;
+        }
+        if (!finished && next == end && !out.isCancelled()) {
+          finished = true;
+          out.onCompleted();
+        }
+      } catch (RuntimeException e) {
+        if (!finished) {
+          finished = true;
+          fail(out, e);
+        }
+      }
+    }
+  }
+
+  private InclusionProof inclusion(long index, SignedCheckpoint cp) {
+    return InclusionProof.newBuilder()
+        .setIndex(index)
+        .setTreeSize(cp.size())
+        .setRootHash(ByteString.copyFrom(cp.checkpoint().rootHash()))
+        .addAllHashes(bytes(reader.inclusion(index, cp.size())))
+        .setCheckpoint(checkpoint(cp))
+        .build();
+  }
+
+  private static long treeSize(long requested, SignedCheckpoint head, String field) {
+    if (requested < 0) throw invalid(field + " " + requested + " is negative");
+    long size = requested == 0 ? head.size() : requested;
+    if (size > head.size()) throw outOfRange(field + " " + size + " is beyond the log's size " + head.size());
+    if (size == 0) throw outOfRange("the log is empty; there is nothing to prove yet");
+    return size;
+  }
+
+  private static Checkpoint checkpoint(SignedCheckpoint cp) {
+    return Checkpoint.newBuilder()
+        .setSignedNote(cp.note())
+        .setTreeSize(cp.size())
+        .setRootHash(ByteString.copyFrom(cp.checkpoint().rootHash()))
+        .build();
+  }
+
+  private static LogEntry.Builder entry(long index, byte[] leaf, byte[] leafHash) {
+    return LogEntry.newBuilder()
+        .setIndex(index)
+        .setLeaf(ByteString.copyFrom(leaf))
+        .setLeafHash(ByteString.copyFrom(leafHash));
+  }
+
+  private static List<ByteString> bytes(List<byte[]> hashes) {
+    return hashes.stream().map(ByteString::copyFrom).toList();
+  }
+
+  private static StatusRuntimeException invalid(String msg) {
+    return Status.INVALID_ARGUMENT.withDescription(msg).asRuntimeException();
+  }
+
+  private static StatusRuntimeException outOfRange(String msg) {
+    return Status.OUT_OF_RANGE.withDescription(msg).asRuntimeException();
+  }
+
+  private static <T> void respond(StreamObserver<T> out, T value) {
+    try {
+      out.onNext(value);
+      out.onCompleted();
+    } catch (StatusRuntimeException e) {
+      // The caller cancelled or its deadline passed; there is no one left to tell.
+    }
+  }
+
+  private static void fail(StreamObserver<?> out, Throwable t) {
+    Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    Status s;
+    if (e instanceof StatusRuntimeException sre) {
+      s = sre.getStatus();
+    } else if (e instanceof OverloadedException) {
+      s = Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage());
+    } else if (e instanceof StorageException) {
+      LOG.log(Level.WARNING, "storage failure while serving a request", e);
+      s = Status.UNAVAILABLE.withDescription("the log's storage failed (retry; submitting again is idempotent): "
+          + e.getMessage());
+    } else if (e instanceof IllegalStateException) {
+      s = Status.UNAVAILABLE.withDescription(e.getMessage());
+    } else {
+      LOG.log(Level.SEVERE, "unexpected failure while serving a request", e);
+      s = Status.INTERNAL.withDescription("internal error: " + e);
+    }
+    try {
+      out.onError(s.asRuntimeException());
+    } catch (StatusRuntimeException ignored) {
+      // Already cancelled.
+    }
+  }
+}

@@ -1,0 +1,48 @@
+package dev.custody.server.keys;
+
+import dev.custody.note.Ed25519NoteKeys;
+import dev.custody.note.NoteException;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+
+/** The log's Ed25519 signing key, as a C2SP private key text file readable by its owner only. */
+public final class LogKeyFile {
+  private LogKeyFile() {}
+
+  public static Ed25519NoteKeys.Signer read(Path file) throws IOException {
+    String text = Files.readString(file, StandardCharsets.UTF_8);
+    try {
+      return Ed25519NoteKeys.parsePrivateKey(text);
+    } catch (NoteException e) {
+      // The message names the rule, never the key material.
+      throw new IOException("key file " + file + " is not a C2SP Ed25519 private key: " + e.getMessage());
+    }
+  }
+
+  /** Creates a new key named {@code name}, written atomically with owner-only permissions. */
+  public static Ed25519NoteKeys.Signer create(Path file, String name) throws IOException {
+    Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate(name, new SecureRandom());
+    Path dir = file.toAbsolutePath().getParent();
+    Files.createDirectories(dir);
+    Path tmp = Files.createTempFile(dir, ".log-key", ".tmp", PosixFilePermissions.asFileAttribute(
+        PosixFilePermissions.fromString("rw-------")));
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+      ch.write(StandardCharsets.UTF_8.encode(key.privateKeyText() + "\n"));
+      ch.force(true);
+    }
+    try {
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+    } catch (AtomicMoveNotSupportedException e) {
+      Files.move(tmp, file);
+    }
+    return key;
+  }
+}

@@ -1,0 +1,224 @@
+package dev.custody.server.sequencer;
+
+import dev.custody.checkpoint.Checkpoint;
+import dev.custody.checkpoint.CheckpointException;
+import dev.custody.checkpoint.SignedCheckpoint;
+import dev.custody.merkle.CompactRange;
+import dev.custody.merkle.Hashes;
+import dev.custody.note.NoteException;
+import dev.custody.note.NoteSigner;
+import dev.custody.note.SignedNote;
+import dev.custody.server.admission.Admitted;
+import dev.custody.server.storage.AppendBatch;
+import dev.custody.server.storage.LogStorage;
+import dev.custody.server.storage.StorageException;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntConsumer;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * One thread takes whatever is queued (up to {@code maxBatch}), assigns indices and the log
+ * timestamp, integrates the leaves into the tree edge, signs the checkpoint for the new size and
+ * writes all of it in one synced WriteBatch. Only then is anyone told. Under load batches grow,
+ * so one fsync serves many entries; a full queue refuses at once instead of waiting.
+ *
+ * <p>A checkpoint is signed before its batch commits and never handed out unless the commit
+ * succeeded, so no two different roots for one size ever leave the process.
+ */
+public final class GroupCommitSequencer implements Sequencer {
+  private static final Logger LOG = Logger.getLogger(GroupCommitSequencer.class.getName());
+
+  private record Pending(Admitted entry, CompletableFuture<Sequenced> done) {}
+
+  private final LogStorage storage;
+  private final String origin;
+  private final NoteSigner signer;
+  private final int maxBatch;
+  private final BlockingQueue<Pending> queue;
+  private final Thread thread;
+  private final IntConsumer batchSizes;
+  private volatile boolean closing;
+  private volatile SignedCheckpoint head;
+  private TreeEdge edge; // sequencer thread only, after construction
+  private long lastTimestamp;
+
+  /**
+   * Opens the sequencer on a store, resuming from its latest checkpoint and compact range
+   * (O(log n) reads), or signing the empty tree's checkpoint for a new log.
+   *
+   * @param batchSizes told the size of every committed batch (for metrics and benchmarks)
+   */
+  public GroupCommitSequencer(LogStorage storage, String origin, NoteSigner signer, int queueCapacity,
+      int maxBatch, IntConsumer batchSizes) {
+    this.storage = storage;
+    this.origin = origin;
+    this.signer = signer;
+    this.maxBatch = maxBatch;
+    this.queue = new ArrayBlockingQueue<>(queueCapacity);
+    this.batchSizes = batchSizes;
+    recover();
+    this.thread = new Thread(this::run, "custody-sequencer");
+    thread.start();
+  }
+
+  private void recover() {
+    var note = storage.latestCheckpoint();
+    if (note.isEmpty()) {
+      TreeEdge e = TreeEdge.empty();
+      AppendBatch b = new AppendBatch();
+      SignedCheckpoint cp = sign(0, e.root());
+      b.setCheckpoint(0, cp.note(), e.range().encode());
+      storage.commit(b);
+      edge = e;
+      head = cp;
+      return;
+    }
+    Checkpoint cp;
+    try {
+      cp = Checkpoint.parse(SignedNote.parse(note.get()).text());
+    } catch (NoteException | CheckpointException e) {
+      throw new StorageException("the stored latest checkpoint is unreadable: " + e.getMessage());
+    }
+    CompactRange range = CompactRange.decode(storage.compactRange()
+        .orElseThrow(() -> new StorageException("the store has a checkpoint but no compact range")));
+    if (range.size() != cp.size() || !MessageDigest.isEqual(range.root(), cp.rootHash())) {
+      throw new StorageException("the stored compact range does not match the latest checkpoint (size "
+          + range.size() + " vs " + cp.size() + ")");
+    }
+    edge = TreeEdge.load(range, storage);
+    head = new SignedCheckpoint(cp, note.get());
+  }
+
+  @Override public CompletableFuture<Sequenced> add(Admitted entry) {
+    CompletableFuture<Sequenced> f = new CompletableFuture<>();
+    if (closing) {
+      f.completeExceptionally(new IllegalStateException("the log is shutting down"));
+    } else if (!queue.offer(new Pending(entry, f))) {
+      f.completeExceptionally(new OverloadedException(
+          "the log is busy: " + queue.size() + " submissions are already queued; retry with backoff"));
+    }
+    return f;
+  }
+
+  @Override public SignedCheckpoint head() {
+    return head;
+  }
+
+  @Override public void close() {
+    closing = true;
+    thread.interrupt();
+    try {
+      thread.join(TimeUnit.SECONDS.toMillis(30));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void run() {
+    List<Pending> batch = new ArrayList<>(maxBatch);
+    while (true) {
+      batch.clear();
+      try {
+        Pending first = closing ? queue.poll() : queue.take();
+        if (first == null) break; // closing and drained
+        batch.add(first);
+      } catch (InterruptedException e) {
+        if (closing) continue; // drain what is queued, then stop
+        Thread.currentThread().interrupt();
+        break;
+      }
+      queue.drainTo(batch, maxBatch - 1);
+      try {
+        process(batch);
+      } catch (RuntimeException e) {
+        LOG.log(Level.SEVERE, "committing a batch of " + batch.size() + " failed; nothing in it was acknowledged", e);
+        for (Pending p : batch) p.done.completeExceptionally(e);
+        resync();
+      }
+    }
+    for (Pending p; (p = queue.poll()) != null; ) {
+      p.done.completeExceptionally(new IllegalStateException("the log is shutting down"));
+    }
+  }
+
+  /**
+   * After a failed commit the store may or may not hold the batch; reread its latest state
+   * rather than guess, so the next batch continues from what is really durable.
+   */
+  private void resync() {
+    try {
+      recover();
+    } catch (RuntimeException e) {
+      LOG.log(Level.SEVERE, "cannot reread the store after a failed commit; will retry with the next batch", e);
+    }
+  }
+
+  private record Placed(long index, byte[] leaf, byte[] leafHash, boolean duplicate) {}
+
+  private void process(List<Pending> batch) {
+    long ts = Math.max(lastTimestamp, System.currentTimeMillis());
+    AppendBatch out = new AppendBatch();
+    List<byte[]> newHashes = new ArrayList<>();
+    Map<ByteBuffer, Placed> inBatch = new HashMap<>();
+    List<Placed> placed = new ArrayList<>(batch.size());
+    long next = edge.size();
+    for (Pending p : batch) {
+      Admitted a = p.entry;
+      ByteBuffer key = ByteBuffer.wrap(a.dedupKey());
+      Placed earlier = inBatch.get(key);
+      if (earlier == null) earlier = stored(a);
+      if (earlier != null) {
+        placed.add(new Placed(earlier.index, earlier.leaf, earlier.leafHash, true));
+        continue;
+      }
+      byte[] leaf = a.leaf(ts);
+      byte[] hash = Hashes.leafHash(leaf);
+      Placed mine = new Placed(next++, leaf, hash, false);
+      out.addLeaf(mine.index, leaf, hash, a.keyedByLeafHash() ? null : a.dedupKey());
+      newHashes.add(hash);
+      inBatch.put(key, mine);
+      placed.add(mine);
+    }
+    TreeEdge nextEdge = edge;
+    SignedCheckpoint nextHead = head;
+    if (!newHashes.isEmpty()) {
+      nextEdge = edge.append(newHashes, out);
+      nextHead = sign(nextEdge.size(), nextEdge.root());
+      out.setCheckpoint(nextEdge.size(), nextHead.note(), nextEdge.range().encode());
+      storage.commit(out);
+      edge = nextEdge;
+      head = nextHead;
+      lastTimestamp = ts;
+      batchSizes.accept(newHashes.size());
+    }
+    for (int i = 0; i < batch.size(); i++) {
+      Placed p = placed.get(i);
+      batch.get(i).done.complete(new Sequenced(p.index, p.leaf, p.leafHash, p.duplicate, nextHead));
+    }
+  }
+
+  private Placed stored(Admitted a) {
+    OptionalLong i = a.keyedByLeafHash() ? storage.indexOfLeafHash(a.dedupKey()) : storage.indexOfEntryId(a.dedupKey());
+    if (i.isEmpty()) return null;
+    long index = i.getAsLong();
+    byte[] leaf = storage.leaf(index)
+        .orElseThrow(() -> new StorageException("entry index " + index + " has no leaf in the store"));
+    return new Placed(index, leaf, Hashes.leafHash(leaf), true);
+  }
+
+  private SignedCheckpoint sign(long size, byte[] root) {
+    Checkpoint cp = new Checkpoint(origin, size, root);
+    return new SignedCheckpoint(cp, SignedNote.sign(cp.text(), signer).format());
+  }
+}

@@ -1,0 +1,39 @@
+package dev.custody.server.storage;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Everything one sequencer batch changes, committed as one synced RocksDB WriteBatch: either all
+ * of it and its checkpoint exist after a crash, or none of it does.
+ */
+public final class AppendBatch {
+  record Leaf(long index, byte[] leaf, byte[] leafHash, byte[] entryId) {}
+
+  record Tile(int level, long index, byte[] hashes) {}
+
+  final List<Leaf> leaves = new ArrayList<>();
+  final List<Tile> tiles = new ArrayList<>();
+  long checkpointSize = -1;
+  String checkpointNote;
+  byte[] compactRange;
+
+  /** @param entryId a dedup key distinct from the leaf hash, or null when the leaf hash is the key */
+  public void addLeaf(long index, byte[] leaf, byte[] leafHash, byte[] entryId) {
+    leaves.add(new Leaf(index, leaf, leafHash, entryId));
+  }
+
+  public void putTile(int level, long index, byte[] hashes) {
+    tiles.add(new Tile(level, index, hashes));
+  }
+
+  public void setCheckpoint(long size, String signedNote, byte[] compactRange) {
+    this.checkpointSize = size;
+    this.checkpointNote = signedNote;
+    this.compactRange = compactRange;
+  }
+
+  public int leafCount() {
+    return leaves.size();
+  }
+}

@@ -1,0 +1,241 @@
+package dev.custody.server.storage;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import org.rocksdb.BlockBasedTableConfig;
+import org.rocksdb.BloomFilter;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.DBOptions;
+import org.rocksdb.LRUCache;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
+
+/**
+ * The log on disk, in RocksDB. Column families by purpose:
+ * <ul>
+ *   <li>{@code leaves}: index → Leaf bytes;
+ *   <li>{@code tiles}: (tile level, tile index) → up to 256 hashes, exactly the tlog-tiles tile;
+ *   <li>{@code leaf_hashes}: leaf hash → index (lookups by hash, and dedup where the leaf is the entry);
+ *   <li>{@code entry_ids}: entry id → index, for entries whose id is not their leaf hash;
+ *   <li>{@code checkpoints}: tree size → the signed checkpoint the log issued at that size;
+ *   <li>{@code meta}: identity (origin, verifier key) and the compact range of the latest checkpoint.
+ * </ul>
+ * All keys are big-endian. Reads are plain gets and never wait for the writer.
+ */
+public final class LogStorage implements AutoCloseable {
+  static { RocksDB.loadLibrary(); }
+
+  private static final byte[] META_ORIGIN = bytes("origin");
+  private static final byte[] META_VKEY = bytes("verifier_key");
+  private static final byte[] META_RANGE = bytes("compact_range");
+  private static final List<String> FAMILIES =
+      List.of("leaves", "tiles", "leaf_hashes", "entry_ids", "checkpoints", "meta");
+
+  private final RocksDB db;
+  private final List<ColumnFamilyHandle> handles;
+  private final List<AutoCloseable> resources;
+  private final ColumnFamilyHandle leaves;
+  private final ColumnFamilyHandle tiles;
+  private final ColumnFamilyHandle leafHashes;
+  private final ColumnFamilyHandle entryIds;
+  private final ColumnFamilyHandle checkpoints;
+  private final ColumnFamilyHandle meta;
+  private final WriteOptions synced;
+
+  private LogStorage(RocksDB db, List<ColumnFamilyHandle> h, List<AutoCloseable> resources, WriteOptions synced) {
+    this.db = db;
+    this.handles = h;
+    this.resources = resources;
+    this.leaves = h.get(1);
+    this.tiles = h.get(2);
+    this.leafHashes = h.get(3);
+    this.entryIds = h.get(4);
+    this.checkpoints = h.get(5);
+    this.meta = h.get(6);
+    this.synced = synced;
+  }
+
+  public static LogStorage open(Path dir) {
+    List<AutoCloseable> res = new ArrayList<>();
+    try {
+      Files.createDirectories(dir);
+      LRUCache cache = new LRUCache(64L << 20);
+      BloomFilter bloom = new BloomFilter(10);
+      res.add(cache);
+      res.add(bloom);
+      BlockBasedTableConfig table = new BlockBasedTableConfig()
+          .setBlockCache(cache)
+          .setFilterPolicy(bloom)
+          .setCacheIndexAndFilterBlocks(true);
+      ColumnFamilyOptions cf = new ColumnFamilyOptions().setTableFormatConfig(table);
+      res.add(cf);
+      List<ColumnFamilyDescriptor> descs = new ArrayList<>();
+      descs.add(new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cf));
+      for (String f : FAMILIES) descs.add(new ColumnFamilyDescriptor(bytes(f), cf));
+      DBOptions opts = new DBOptions()
+          .setCreateIfMissing(true)
+          .setCreateMissingColumnFamilies(true)
+          .setParanoidChecks(true);
+      res.add(opts);
+      List<ColumnFamilyHandle> handles = new ArrayList<>();
+      RocksDB db = RocksDB.open(opts, dir.toString(), descs, handles);
+      WriteOptions synced = new WriteOptions().setSync(true);
+      res.add(synced);
+      return new LogStorage(db, handles, res, synced);
+    } catch (RocksDBException | java.io.IOException e) {
+      closeAll(res);
+      throw new StorageException("cannot open the log's store in " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Commits one batch with the write-ahead log synced to disk. */
+  public void commit(AppendBatch b) {
+    try (WriteBatch wb = new WriteBatch()) {
+      for (AppendBatch.Leaf l : b.leaves) {
+        byte[] k = Keys.index(l.index());
+        wb.put(leaves, k, l.leaf());
+        wb.put(leafHashes, l.leafHash(), k);
+        if (l.entryId() != null) wb.put(entryIds, l.entryId(), k);
+      }
+      for (AppendBatch.Tile t : b.tiles) wb.put(tiles, Keys.tile(t.level(), t.index()), t.hashes());
+      if (b.checkpointNote != null) {
+        wb.put(checkpoints, Keys.index(b.checkpointSize), bytes(b.checkpointNote));
+        wb.put(meta, META_RANGE, b.compactRange);
+      }
+      db.write(synced, wb);
+    } catch (RocksDBException e) {
+      throw new StorageException("writing to the log's store failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** Records the log's identity, once, before its first checkpoint. */
+  public void writeIdentity(String origin, String verifierKey) {
+    try (WriteBatch wb = new WriteBatch()) {
+      wb.put(meta, META_ORIGIN, bytes(origin));
+      wb.put(meta, META_VKEY, bytes(verifierKey));
+      db.write(synced, wb);
+    } catch (RocksDBException e) {
+      throw new StorageException("writing the log's identity failed: " + e.getMessage(), e);
+    }
+  }
+
+  public Optional<String> origin() {
+    return Optional.ofNullable(get(meta, META_ORIGIN)).map(LogStorage::string);
+  }
+
+  public Optional<String> verifierKey() {
+    return Optional.ofNullable(get(meta, META_VKEY)).map(LogStorage::string);
+  }
+
+  public Optional<byte[]> compactRange() {
+    return Optional.ofNullable(get(meta, META_RANGE));
+  }
+
+  /** The signed checkpoint with the largest tree size. */
+  public Optional<String> latestCheckpoint() {
+    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(checkpoints, ro)) {
+      it.seekToLast();
+      if (!it.isValid()) {
+        it.status();
+        return Optional.empty();
+      }
+      return Optional.of(string(it.value()));
+    } catch (RocksDBException e) {
+      throw new StorageException("reading the latest checkpoint failed: " + e.getMessage(), e);
+    }
+  }
+
+  public Optional<String> checkpointAt(long size) {
+    return Optional.ofNullable(get(checkpoints, Keys.index(size))).map(LogStorage::string);
+  }
+
+  public Optional<byte[]> leaf(long index) {
+    return Optional.ofNullable(get(leaves, Keys.index(index)));
+  }
+
+  /** The tile's hashes as stored (the newest width written), or empty if no hash of it exists yet. */
+  public Optional<byte[]> tile(int level, long index) {
+    return Optional.ofNullable(get(tiles, Keys.tile(level, index)));
+  }
+
+  public OptionalLong indexOfLeafHash(byte[] leafHash) {
+    byte[] v = get(leafHashes, leafHash);
+    return v == null ? OptionalLong.empty() : OptionalLong.of(Keys.index(v));
+  }
+
+  public OptionalLong indexOfEntryId(byte[] entryId) {
+    byte[] v = get(entryIds, entryId);
+    return v == null ? OptionalLong.empty() : OptionalLong.of(Keys.index(v));
+  }
+
+  /** Leaves [start, end) in order, read with one iterator. */
+  public void scanLeaves(long start, long end, LeafConsumer consumer) {
+    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(leaves, ro)) {
+      long expected = start;
+      for (it.seek(Keys.index(start)); it.isValid() && expected < end; it.next(), expected++) {
+        long i = Keys.index(it.key());
+        if (i != expected) throw new StorageException("leaf " + expected + " is missing from the store");
+        if (!consumer.accept(i, it.value())) return;
+      }
+      it.status();
+      if (expected < end) throw new StorageException("leaf " + expected + " is missing from the store");
+    } catch (RocksDBException e) {
+      throw new StorageException("reading leaves failed: " + e.getMessage(), e);
+    }
+  }
+
+  @FunctionalInterface
+  public interface LeafConsumer {
+    /** @return false to stop */
+    boolean accept(long index, byte[] leaf);
+  }
+
+  private byte[] get(ColumnFamilyHandle cf, byte[] key) {
+    try {
+      return db.get(cf, key);
+    } catch (RocksDBException e) {
+      throw new StorageException("reading the log's store failed: " + e.getMessage(), e);
+    }
+  }
+
+  @Override public void close() {
+    try {
+      db.syncWal();
+    } catch (RocksDBException ignored) {
+      // Every acknowledged write was already synced; this only shortens recovery.
+    }
+    // RocksJava wants the column family handles closed before the database, options after.
+    closeAll(new ArrayList<>(handles));
+    db.close();
+    closeAll(resources);
+  }
+
+  private static void closeAll(List<AutoCloseable> rs) {
+    for (int i = rs.size() - 1; i >= 0; i--) {
+      try {
+        rs.get(i).close();
+      } catch (Exception ignored) {
+        // Closing native handles on the way out; nothing useful to do on failure.
+      }
+    }
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static String string(byte[] b) {
+    return new String(b, StandardCharsets.UTF_8);
+  }
+}
