@@ -96,7 +96,12 @@ class ProofPropertyTest {
 
   private static Tree tree(Random rnd, int size) {
     List<byte[]> hashes = new ArrayList<>();
-    for (int i = 0; i < size; i++) hashes.add(Hashes.leafHash(randomBytes(rnd, rnd.nextInt(64))));
+    // Distinct leaves: with two equal leaves, swapping their indices is a valid proof after all.
+    for (int i = 0; i < size; i++) {
+      byte[] leaf = randomBytes(rnd, 4 + rnd.nextInt(60));
+      java.nio.ByteBuffer.wrap(leaf).putInt(i);
+      hashes.add(Hashes.leafHash(leaf));
+    }
     return new Tree(hashes, new NaiveTree(hashes), new ProofBuilder(OracleVectorsTest.nodes(hashes)));
   }
 
