@@ -145,7 +145,7 @@ public final class Ed25519NoteKeys {
   private record Parts(String name, int keyId, byte[] key) {}
 
   private static Parts split(String s, String what) throws NoteException {
-    String[] parts = s.split("\\+", -1);
+    String[] parts = s.split("\\+", 3); // the base64 key may itself contain '+'
     if (parts.length != 3) throw new NoteException(what + " must have the form name+hexid+base64key");
     if (!KeyNames.isValid(parts[0])) throw new NoteException(what + " has an invalid key name");
     if (!parts[1].matches("[0-9a-f]{8}")) throw new NoteException(what + " key ID must be 8 lowercase hex digits");
