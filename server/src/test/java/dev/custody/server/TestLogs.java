@@ -1,0 +1,49 @@
+package dev.custody.server;
+
+import dev.custody.api.v1.Checkpoint;
+import dev.custody.api.v1.InclusionProof;
+import dev.custody.api.v1.LogInfo;
+import dev.custody.checkpoint.CheckpointVerifier;
+import dev.custody.merkle.ProofException;
+import dev.custody.merkle.Proofs;
+import dev.custody.note.Ed25519NoteKeys;
+import dev.custody.server.admission.OpaqueAdmission;
+import com.google.protobuf.ByteString;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/** Shared set-up for the server's tests: real RocksDB in a temp dir, real gRPC on loopback. */
+final class TestLogs {
+  private TestLogs() {}
+
+  static CustodyServer.Config config(Path dir) {
+    return new CustodyServer.Config(dir, Optional.of("test.custody.dev/log"), Optional.empty(), "127.0.0.1", 0,
+        new OpaqueAdmission(), 16384, 4096);
+  }
+
+  static CheckpointVerifier verifier(LogInfo info) throws Exception {
+    return new CheckpointVerifier(info.getOrigin(), Ed25519NoteKeys.parseVerifierKey(info.getVerifierKey()));
+  }
+
+  /** Verifies an inclusion proof exactly as a client would: signed checkpoint first, then the path. */
+  static dev.custody.checkpoint.Checkpoint verifyInclusion(CheckpointVerifier v, byte[] leafHash, InclusionProof p)
+      throws Exception {
+    dev.custody.checkpoint.Checkpoint cp = v.verify(p.getCheckpoint().getSignedNote());
+    if (cp.size() != p.getTreeSize()) throw new AssertionError("checkpoint size " + cp.size() + " != proof size " + p.getTreeSize());
+    Proofs.verifyInclusion(p.getIndex(), p.getTreeSize(), leafHash, hashes(p.getHashesList()), cp.rootHash());
+    return cp;
+  }
+
+  static List<byte[]> hashes(List<ByteString> l) {
+    return l.stream().map(ByteString::toByteArray).toList();
+  }
+
+  static dev.custody.checkpoint.Checkpoint open(CheckpointVerifier v, Checkpoint c) throws Exception {
+    dev.custody.checkpoint.Checkpoint cp = v.verify(c.getSignedNote());
+    if (cp.size() != c.getTreeSize() || !java.util.Arrays.equals(cp.rootHash(), c.getRootHash().toByteArray())) {
+      throw new ProofException("checkpoint fields disagree with its signed note");
+    }
+    return cp;
+  }
+}
