@@ -1,0 +1,68 @@
+package dev.custody.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.custody.server.keys.LogKeyFile;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A data directory belongs to one origin and one key, for ever. */
+class LogIdentityTest {
+  @TempDir Path dir;
+
+  @Test
+  void firstRunCreatesAnOwnerOnlyKeyAndLaterRunsReuseIt() throws Exception {
+    String vkey;
+    try (CustodyServer s = CustodyServer.start(TestLogs.config(dir), n -> { })) {
+      vkey = s.identity().verifierKey();
+      assertTrue(vkey.startsWith("test.custody.dev/log+"));
+    }
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("log.key"))));
+    // Without --origin the stored origin is used.
+    CustodyServer.Config noOrigin = new CustodyServer.Config(dir, Optional.empty(), Optional.empty(), "127.0.0.1", 0,
+        TestLogs.config(dir).admission(), 16, 16);
+    try (CustodyServer s = CustodyServer.start(noOrigin, n -> { })) {
+      assertEquals(vkey, s.identity().verifierKey());
+      assertEquals("test.custody.dev/log", s.identity().origin());
+    }
+  }
+
+  @Test
+  void refusesAnotherOriginAnotherKeyOrAMissingKey() throws Exception {
+    try (CustodyServer s = CustodyServer.start(TestLogs.config(dir), n -> { })) {
+      assertTrue(s.sequencer().head().size() == 0);
+    }
+    CustodyServer.Config base = TestLogs.config(dir);
+    IOException e = assertThrows(IOException.class, () -> CustodyServer.start(new CustodyServer.Config(dir,
+        Optional.of("other.example/log"), Optional.empty(), "127.0.0.1", 0, base.admission(), 16, 16), n -> { }));
+    assertTrue(e.getMessage().contains("holds the log \"test.custody.dev/log\""), e.getMessage());
+
+    Path otherKey = dir.resolveSibling(dir.getFileName() + "-other.key");
+    LogKeyFile.create(otherKey, "test.custody.dev/log");
+    e = assertThrows(IOException.class, () -> CustodyServer.start(new CustodyServer.Config(dir,
+        base.origin(), Optional.of(otherKey), "127.0.0.1", 0, base.admission(), 16, 16), n -> { }));
+    assertTrue(e.getMessage().contains("is not the key this log was started with"), e.getMessage());
+
+    Files.delete(dir.resolve("log.key"));
+    e = assertThrows(IOException.class, () -> CustodyServer.start(base, n -> { }));
+    assertTrue(e.getMessage().contains("is missing"), e.getMessage());
+    Files.delete(otherKey);
+  }
+
+  @Test
+  void refusesAKeyWhoseNameIsNotTheOrigin() throws Exception {
+    Path key = dir.resolve("named.key");
+    LogKeyFile.create(key, "someone.else/log");
+    CustodyServer.Config base = TestLogs.config(dir.resolve("data"));
+    IOException e = assertThrows(IOException.class, () -> CustodyServer.start(new CustodyServer.Config(base.dataDir(),
+        base.origin(), Optional.of(key), "127.0.0.1", 0, base.admission(), 16, 16), n -> { }));
+    assertTrue(e.getMessage().contains("must be the origin"), e.getMessage());
+  }
+}
