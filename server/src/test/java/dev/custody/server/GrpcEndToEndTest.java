@@ -200,4 +200,23 @@ class GrpcEndToEndTest {
         .generatePublic(new java.security.spec.X509EncodedKeySpec(spki));
     assertEquals("EdDSA", pk.getAlgorithm());
   }
+
+  @Test
+  void reflectionListsTheLogService() throws Exception {
+    CompletableFuture<List<String>> names = new CompletableFuture<>();
+    StreamObserver<io.grpc.reflection.v1.ServerReflectionRequest> req = io.grpc.reflection.v1.ServerReflectionGrpc
+        .newStub(channel).serverReflectionInfo(new StreamObserver<>() {
+          @Override public void onNext(io.grpc.reflection.v1.ServerReflectionResponse r) {
+            names.complete(r.getListServicesResponse().getServiceList().stream()
+                .map(io.grpc.reflection.v1.ServiceResponse::getName).toList());
+          }
+          @Override public void onError(Throwable t) { names.completeExceptionally(t); }
+          @Override public void onCompleted() { }
+        });
+    req.onNext(io.grpc.reflection.v1.ServerReflectionRequest.newBuilder().setListServices("").build());
+    req.onCompleted();
+    List<String> services = names.get(10, TimeUnit.SECONDS);
+    assertTrue(services.contains("custody.v1.TransparencyLog"), services.toString());
+    assertTrue(services.contains("grpc.health.v1.Health"), services.toString());
+  }
 }
