@@ -1,7 +1,5 @@
 package dev.custody.tiles;
 
-import dev.custody.merkle.Hashes;
-
 /**
  * C2SP tlog-tiles geometry: a tile at tile level L holds up to 256 consecutive Merkle nodes of
  * tree level 8L; a tile at level 0 holds leaf hashes. Nodes at levels between multiples of
@@ -27,23 +25,6 @@ public final class Tiles {
     int sub = level % HEIGHT;
     long first = index << sub; // first node of tree level 8L under this node
     return new NodeInTile(tileLevel, first >>> HEIGHT, (int) (first & (WIDTH - 1)), 1 << sub);
-  }
-
-  /**
-   * The Merkle hash of {@code count} (a power of two) consecutive hashes of a tile, starting at
-   * {@code offset}. Tile data is the concatenation of 32-byte hashes.
-   */
-  public static byte[] hashRun(byte[] tile, int offset, int count) {
-    if ((offset + count) * Hashes.SIZE > tile.length) {
-      throw new IllegalArgumentException("tile of " + tile.length / Hashes.SIZE + " hashes has no run " + offset + "+" + count);
-    }
-    if (count == 1) {
-      byte[] h = new byte[Hashes.SIZE];
-      System.arraycopy(tile, offset * Hashes.SIZE, h, 0, Hashes.SIZE);
-      return h;
-    }
-    int half = count / 2;
-    return Hashes.nodeHash(hashRun(tile, offset, half), hashRun(tile, offset + half, half));
   }
 
   /** How many hashes the tile (level, index) holds in a tree of {@code treeSize} leaves. */

@@ -7,6 +7,7 @@ import dev.custody.merkle.ProofBuilder;
 import dev.custody.note.NoteException;
 import dev.custody.note.SignedNote;
 import dev.custody.server.storage.LogStorage;
+import dev.custody.server.storage.NodeCache;
 import dev.custody.server.storage.StorageException;
 import dev.custody.server.storage.TileNodes;
 import java.util.List;
@@ -18,22 +19,30 @@ import java.util.OptionalLong;
  * the caller (who read the published head) and never waits for the sequencer.
  */
 public final class LogReader {
+  /** 2^18 nodes, about 25 MiB: the top of a 10^9-leaf tree and the recent tiles, with room to spare. */
+  private static final int CACHE_LOG2_SLOTS = 18;
+
   private final LogStorage storage;
+  private final NodeCache cache = new NodeCache(CACHE_LOG2_SLOTS);
 
   public LogReader(LogStorage storage) {
     this.storage = storage;
   }
 
   public List<byte[]> inclusion(long index, long size) {
-    return new ProofBuilder(new TileNodes(storage)).inclusion(index, size);
+    return builder().inclusion(index, size);
   }
 
   public List<byte[]> consistency(long size1, long size2) {
-    return new ProofBuilder(new TileNodes(storage)).consistency(size1, size2);
+    return builder().consistency(size1, size2);
   }
 
   public byte[] root(long size) {
-    return new ProofBuilder(new TileNodes(storage)).root(size);
+    return builder().root(size);
+  }
+
+  private ProofBuilder builder() {
+    return new ProofBuilder(new TileNodes(storage, cache));
   }
 
   public Optional<byte[]> leaf(long index) {

@@ -1,0 +1,111 @@
+package dev.custody.bench;
+
+import dev.custody.merkle.ProofBuilder;
+import dev.custody.note.Ed25519NoteKeys;
+import dev.custody.server.admission.OpaqueAdmission;
+import dev.custody.server.sequencer.GroupCommitSequencer;
+import dev.custody.server.sequencer.Sequenced;
+import dev.custody.server.storage.LogStorage;
+import dev.custody.server.storage.NodeCache;
+import dev.custody.server.storage.TileNodes;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+import org.HdrHistogram.Histogram;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Fills a log in-process as fast as the sequencer and storage allow (no gRPC, no signatures on
+ * entries), and at each size measures restart time, proof latency and reads, and bytes on disk.
+ */
+@Command(name = "scale", mixinStandardHelpOptions = true,
+    description = "Bulk-load a log to each size and measure restart time, proof latency and storage per entry.")
+final class ScaleRun implements Callable<Integer> {
+  @Option(names = "--sizes", defaultValue = "10000,100000,1000000", split = ",",
+      description = "Tree sizes to stop and measure at. Default: ${DEFAULT-VALUE}")
+  long[] sizes;
+
+  @Option(names = "--entry-bytes", defaultValue = "64", description = "Bytes per opaque entry. Default: ${DEFAULT-VALUE}")
+  int entryBytes;
+
+  @Option(names = "--proofs", defaultValue = "20000", description = "Inclusion proofs timed at each size. Default: ${DEFAULT-VALUE}")
+  int proofs;
+
+  @Option(names = "--data-dir", description = "Where to build the log; default: a temp dir, deleted afterwards")
+  Path dataDir;
+
+  @Override public Integer call() throws Exception {
+    Path dir = dataDir != null ? dataDir : Files.createTempDirectory("custody-scale");
+    Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate("bench.custody.dev/scale", new SecureRandom());
+    OpaqueAdmission admission = new OpaqueAdmission();
+    System.out.printf("scale: opaque entries of %d B, in-process sequencer and RocksDB in %s%n", entryBytes, dir);
+    System.out.printf("%12s %12s %12s %12s %12s %12s %14s%n", "entries", "load/s", "restart ms", "proof µs p50",
+        "proof µs p99", "tiles/proof", "bytes/entry*");
+    LogStorage storage = LogStorage.open(dir);
+    GroupCommitSequencer seq = new GroupCommitSequencer(storage, key.name(), key, 16384, 4096, n -> { });
+    long loaded = 0;
+    try {
+      for (long target : sizes) {
+        long t0 = System.nanoTime();
+        Deque<CompletableFuture<Sequenced>> window = new ArrayDeque<>();
+        for (; loaded < target; loaded++) {
+          byte[] e = new byte[entryBytes];
+          ByteBuffer.wrap(e).putLong(loaded);
+          window.add(seq.add(admission.admit(e)));
+          if (window.size() >= 12_000) window.poll().get();
+        }
+        for (CompletableFuture<Sequenced> f : window) f.get();
+        double loadRate = (target - previous) / ((System.nanoTime() - t0) / 1e9);
+        seq.close();
+        storage.close();
+        long bytes = du(dir);
+
+        long r0 = System.nanoTime();
+        storage = LogStorage.open(dir);
+        seq = new GroupCommitSequencer(storage, key.name(), key, 16384, 4096, n -> { });
+        double restartMs = (System.nanoTime() - r0) / 1e6;
+        if (seq.head().size() != target) throw new AssertionError("restart found size " + seq.head().size());
+
+        NodeCache cache = new NodeCache(18);
+        Histogram h = new Histogram(3);
+        Random rnd = new Random(1);
+        long tiles = 0;
+        for (int i = 0; i < proofs; i++) {
+          long index = Math.floorMod(rnd.nextLong(), target);
+          long p0 = System.nanoTime();
+          TileNodes nodes = new TileNodes(storage, cache);
+          new ProofBuilder(nodes).inclusion(index, target);
+          h.recordValue(System.nanoTime() - p0);
+          tiles += nodes.tilesRead();
+        }
+        System.out.printf("%12d %12.0f %12.1f %12.1f %12.1f %12.2f %14.1f%n", target, loadRate, restartMs,
+            h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3, (double) tiles / proofs,
+            (double) bytes / target - entryBytes);
+        previous = target;
+      }
+      System.out.println("* bytes on disk per entry beyond the entry itself: tiles, leaf-hash index, keys, "
+          + "checkpoints and RocksDB overhead");
+    } finally {
+      seq.close();
+      storage.close();
+      if (dataDir == null) LoadGenerator.deleteTree(dir);
+    }
+    return 0;
+  }
+
+  private long previous;
+
+  private static long du(Path dir) throws java.io.IOException {
+    try (Stream<Path> s = Files.walk(dir)) {
+      return s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+    }
+  }
+}
