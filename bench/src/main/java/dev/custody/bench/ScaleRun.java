@@ -42,7 +42,12 @@ final class ScaleRun implements Callable<Integer> {
   @Option(names = "--data-dir", description = "Where to build the log; default: a temp dir, deleted afterwards")
   Path dataDir;
 
+  @Option(names = "--crash-after-load", description = "Load the first size only, then halt without closing "
+      + "anything (as SIGKILL would), leaving --data-dir for `restart` to time a crash recovery.")
+  boolean crash;
+
   @Override public Integer call() throws Exception {
+    if (crash && dataDir == null) throw new IllegalArgumentException("--crash-after-load needs --data-dir");
     Path dir = dataDir != null ? dataDir : Files.createTempDirectory("custody-scale");
     Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate("bench.custody.dev/scale", new SecureRandom());
     OpaqueAdmission admission = new OpaqueAdmission();
@@ -63,6 +68,11 @@ final class ScaleRun implements Callable<Integer> {
           if (window.size() >= 12_000) window.poll().get();
         }
         for (CompletableFuture<Sequenced> f : window) f.get();
+        if (crash) {
+          System.out.printf("loaded %d entries; halting without a clean close%n", target);
+          System.out.flush();
+          Runtime.getRuntime().halt(0);
+        }
         double loadRate = (target - previous) / ((System.nanoTime() - t0) / 1e9);
         seq.close();
         storage.close();

@@ -117,7 +117,7 @@ class GrpcEndToEndTest {
   @Test
   void checkpointRootEqualsTheRootRecomputedFromEntries() throws Exception {
     Checkpoint cp = TestLogs.open(verifier, log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()));
-    assertEquals(ENTRIES, cp.size());
+    assertTrue(cp.size() >= ENTRIES, "other tests may add entries, never remove them");
     CompactRange r = CompactRange.empty();
     long next = 0;
     while (next < cp.size()) {
@@ -125,7 +125,7 @@ class GrpcEndToEndTest {
       while (it.hasNext()) {
         LogEntry e = it.next();
         assertEquals(next, e.getIndex());
-        assertEquals(acknowledged.get(next).getLeaf(), e.getLeaf());
+        if (next < ENTRIES) assertEquals(acknowledged.get(next).getLeaf(), e.getLeaf());
         r = r.append(Hashes.leafHash(e.getLeaf().toByteArray()), (a, b, c) -> { });
         next++;
       }
@@ -144,6 +144,27 @@ class GrpcEndToEndTest {
       TestLogs.verifyInclusion(verifier, again.getLeafHash().toByteArray(), again.getInclusionProof());
     }
     assertEquals(sizeBefore, log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getTreeSize());
+  }
+
+  @Test
+  void concurrentIdenticalSubmissionsMakeOneEntry() throws Exception {
+    TransparencyLogGrpc.TransparencyLogFutureStub f = TransparencyLogGrpc.newFutureStub(channel);
+    ByteString same = ByteString.copyFromUtf8("submitted by many at once");
+    List<com.google.common.util.concurrent.ListenableFuture<LogEntry>> all = new ArrayList<>();
+    for (int i = 0; i < 64; i++) all.add(f.submit(SubmitRequest.newBuilder().setEntry(same).build()));
+    long index = -1;
+    int fresh = 0;
+    for (var x : all) {
+      LogEntry e = x.get(30, TimeUnit.SECONDS);
+      if (index < 0) index = e.getIndex();
+      assertEquals(index, e.getIndex(), "one entry, one index");
+      if (!e.getDuplicate()) fresh++;
+      TestLogs.verifyInclusion(verifier, e.getLeafHash().toByteArray(), e.getInclusionProof());
+    }
+    assertEquals(1, fresh, "exactly one submission appended; the rest were duplicates");
+    InclusionProof p = log.getInclusionProof(GetInclusionProofRequest.newBuilder()
+        .setLeafHash(ByteString.copyFrom(Hashes.leafHash(same.toByteArray()))).build());
+    assertEquals(index, p.getIndex());
   }
 
   @Test

@@ -15,20 +15,22 @@ import dev.custody.server.storage.StorageException;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntConsumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * One thread takes whatever is queued (up to {@code maxBatch}), assigns indices and the log
+ * Dedup runs on the callers' threads, before the queue: an entry already in flight joins it, an
+ * entry already stored is answered from storage, and only new entries reach the queue. Then one
+ * thread takes whatever is queued (up to {@code maxBatch}), assigns indices and the log
  * timestamp, integrates the leaves into the tree edge, signs the checkpoint for the new size and
  * writes all of it in one synced WriteBatch. Only then is anyone told. Under load batches grow,
  * so one fsync serves many entries; a full queue refuses at once instead of waiting.
@@ -39,13 +41,19 @@ import java.util.logging.Logger;
 public final class GroupCommitSequencer implements Sequencer {
   private static final Logger LOG = Logger.getLogger(GroupCommitSequencer.class.getName());
 
-  private record Pending(Admitted entry, CompletableFuture<Sequenced> done) {}
+  private record Pending(Admitted entry, ByteBuffer key, CompletableFuture<Sequenced> done) {}
 
   private final LogStorage storage;
   private final String origin;
   private final NoteSigner signer;
   private final int maxBatch;
   private final BlockingQueue<Pending> queue;
+  /**
+   * Entries queued or being committed, by dedup key. An entry leaves it only after its batch is
+   * committed and the head published, so a caller that misses here and then looks in storage
+   * cannot miss an entry in between.
+   */
+  private final Map<ByteBuffer, Pending> inFlight = new ConcurrentHashMap<>();
   private final Thread thread;
   private final IntConsumer batchSizes;
   private volatile boolean closing;
@@ -104,9 +112,26 @@ public final class GroupCommitSequencer implements Sequencer {
     CompletableFuture<Sequenced> f = new CompletableFuture<>();
     if (closing) {
       f.completeExceptionally(new IllegalStateException("the log is shutting down"));
-    } else if (!queue.offer(new Pending(entry, f))) {
-      f.completeExceptionally(new OverloadedException(
-          "the log is busy: " + queue.size() + " submissions are already queued; retry with backoff"));
+      return f;
+    }
+    Pending mine = new Pending(entry, ByteBuffer.wrap(entry.dedupKey()), f);
+    Pending earlier = inFlight.putIfAbsent(mine.key, mine);
+    if (earlier != null) {
+      return earlier.done.thenApply(s -> new Sequenced(s.index(), s.leaf(), s.leafHash(), true, s.checkpoint()));
+    }
+    try {
+      Placed stored = stored(entry);
+      if (stored != null) {
+        inFlight.remove(mine.key, mine);
+        f.complete(new Sequenced(stored.index, stored.leaf, stored.leafHash, true, head));
+      } else if (!queue.offer(mine)) {
+        inFlight.remove(mine.key, mine);
+        f.completeExceptionally(new OverloadedException(
+            "the log is busy: " + queue.size() + " submissions are already queued; retry with backoff"));
+      }
+    } catch (RuntimeException e) {
+      inFlight.remove(mine.key, mine);
+      f.completeExceptionally(e);
     }
     return f;
   }
@@ -143,11 +168,15 @@ public final class GroupCommitSequencer implements Sequencer {
         process(batch);
       } catch (RuntimeException e) {
         LOG.log(Level.SEVERE, "committing a batch of " + batch.size() + " failed; nothing in it was acknowledged", e);
-        for (Pending p : batch) p.done.completeExceptionally(e);
+        for (Pending p : batch) {
+          inFlight.remove(p.key, p);
+          p.done.completeExceptionally(e);
+        }
         resync();
       }
     }
     for (Pending p; (p = queue.poll()) != null; ) {
+      inFlight.remove(p.key, p);
       p.done.completeExceptionally(new IllegalStateException("the log is shutting down"));
     }
   }
@@ -164,47 +193,36 @@ public final class GroupCommitSequencer implements Sequencer {
     }
   }
 
-  private record Placed(long index, byte[] leaf, byte[] leafHash, boolean duplicate) {}
+  private record Placed(long index, byte[] leaf, byte[] leafHash) {}
 
   private void process(List<Pending> batch) {
     long ts = Math.max(lastTimestamp, System.currentTimeMillis());
     AppendBatch out = new AppendBatch();
-    List<byte[]> newHashes = new ArrayList<>();
-    Map<ByteBuffer, Placed> inBatch = new HashMap<>();
+    List<byte[]> newHashes = new ArrayList<>(batch.size());
     List<Placed> placed = new ArrayList<>(batch.size());
     long next = edge.size();
     for (Pending p : batch) {
-      Admitted a = p.entry;
-      ByteBuffer key = ByteBuffer.wrap(a.dedupKey());
-      Placed earlier = inBatch.get(key);
-      if (earlier == null) earlier = stored(a);
-      if (earlier != null) {
-        placed.add(new Placed(earlier.index, earlier.leaf, earlier.leafHash, true));
-        continue;
-      }
-      byte[] leaf = a.leaf(ts);
+      // Every queued entry is new: add() let only one entry per key into the queue.
+      byte[] leaf = p.entry.leaf(ts);
       byte[] hash = Hashes.leafHash(leaf);
-      Placed mine = new Placed(next++, leaf, hash, false);
-      out.addLeaf(mine.index, leaf, hash, a.keyedByLeafHash() ? null : a.dedupKey());
+      Placed mine = new Placed(next++, leaf, hash);
+      out.addLeaf(mine.index, leaf, hash, p.entry.keyedByLeafHash() ? null : p.entry.dedupKey());
       newHashes.add(hash);
-      inBatch.put(key, mine);
       placed.add(mine);
     }
-    TreeEdge nextEdge = edge;
-    SignedCheckpoint nextHead = head;
-    if (!newHashes.isEmpty()) {
-      nextEdge = edge.append(newHashes, out);
-      nextHead = sign(nextEdge.size(), nextEdge.root());
-      out.setCheckpoint(nextEdge.size(), nextHead.note(), nextEdge.range().encode());
-      storage.commit(out);
-      edge = nextEdge;
-      head = nextHead;
-      lastTimestamp = ts;
-      batchSizes.accept(newHashes.size());
-    }
+    TreeEdge nextEdge = edge.append(newHashes, out);
+    SignedCheckpoint nextHead = sign(nextEdge.size(), nextEdge.root());
+    out.setCheckpoint(nextEdge.size(), nextHead.note(), nextEdge.range().encode());
+    storage.commit(out);
+    edge = nextEdge;
+    head = nextHead;
+    lastTimestamp = ts;
+    batchSizes.accept(newHashes.size());
     for (int i = 0; i < batch.size(); i++) {
-      Placed p = placed.get(i);
-      batch.get(i).done.complete(new Sequenced(p.index, p.leaf, p.leafHash, p.duplicate, nextHead));
+      Pending p = batch.get(i);
+      Placed e = placed.get(i);
+      inFlight.remove(p.key, p);
+      p.done.complete(new Sequenced(e.index, e.leaf, e.leafHash, false, nextHead));
     }
   }
 
@@ -214,7 +232,7 @@ public final class GroupCommitSequencer implements Sequencer {
     long index = i.getAsLong();
     byte[] leaf = storage.leaf(index)
         .orElseThrow(() -> new StorageException("entry index " + index + " has no leaf in the store"));
-    return new Placed(index, leaf, Hashes.leafHash(leaf), true);
+    return new Placed(index, leaf, Hashes.leafHash(leaf));
   }
 
   private SignedCheckpoint sign(long size, byte[] root) {

@@ -81,7 +81,7 @@ public final class LogStorage implements AutoCloseable {
       BlockBasedTableConfig table = new BlockBasedTableConfig()
           .setBlockCache(cache)
           .setFilterPolicy(bloom)
-          .setCacheIndexAndFilterBlocks(true);
+          .setCacheIndexAndFilterBlocks(false);
       // Small memtables bound what a restart after a crash must replay from the WAL, whatever
       // the log's size; the data are small and append-only, so little is lost to extra flushes.
       ColumnFamilyOptions cf = new ColumnFamilyOptions()

@@ -1,0 +1,48 @@
+package dev.custody.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** Each benchmark runs once in a tiny configuration, so that none of them can rot unnoticed. */
+class BenchSmokeTest {
+  @TempDir Path dir;
+
+  private static String run(String... args) {
+    PrintStream old = System.out;
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+    int code;
+    try {
+      code = new CommandLine(new BenchMain()).execute(args);
+    } finally {
+      System.setOut(old);
+    }
+    String out = buf.toString(StandardCharsets.UTF_8);
+    old.print(out);
+    assertEquals(0, code, out);
+    return out;
+  }
+
+  @Test
+  void scaleAndRestart() {
+    String out = run("scale", "--sizes", "300,1000", "--proofs", "50", "--data-dir", dir.toString());
+    assertTrue(out.matches("(?s).*\\n\\s+1000\\s+\\d+.*"), out);
+    String r = run("restart", "--data-dir", dir.toString());
+    assertTrue(r.contains("restart: size 1000;"), r);
+  }
+
+  @Test
+  void load() {
+    String out = run("load", "--warmup", "0", "--duration", "1", "--in-flight", "8");
+    assertTrue(out.contains("measured"), out);
+    assertTrue(out.contains("errors: 0"), out);
+  }
+}
