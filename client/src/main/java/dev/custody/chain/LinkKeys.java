@@ -67,9 +67,7 @@ public final class LinkKeys {
     void checkKey(byte[] spki) throws LinkException {
       switch (this) {
         case ED25519 -> {
-          if (spki.length != 44 || !Arrays.equals(spki, 0, 12, ED25519_SPKI_PREFIX, 0, 12)) {
-            throw new LinkException("public key is not an Ed25519 SubjectPublicKeyInfo, as scheme 0x0807 requires");
-          }
+          edKey(spki);
         }
         case ECDSA_P256_SHA256 -> ecKey(spki);
       }
@@ -78,10 +76,10 @@ public final class LinkKeys {
     boolean verify(byte[] spki, byte[] message, byte[] signature) throws LinkException {
       switch (this) {
         case ED25519 -> {
-          checkKey(spki);
+          Ed25519PublicKeyParameters key = edKey(spki);
           if (signature.length != 64) return false;
           Ed25519Signer v = new Ed25519Signer();
-          v.init(false, new Ed25519PublicKeyParameters(spki, 12));
+          v.init(false, key);
           v.update(message, 0, message.length);
           return v.verifySignature(signature);
         }
@@ -97,6 +95,17 @@ public final class LinkKeys {
         }
         default -> throw new AssertionError(this);
       }
+    }
+  }
+
+  private static Ed25519PublicKeyParameters edKey(byte[] spki) throws LinkException {
+    if (spki.length != 44 || !Arrays.equals(spki, 0, 12, ED25519_SPKI_PREFIX, 0, 12)) {
+      throw new LinkException("public key is not an Ed25519 SubjectPublicKeyInfo, as scheme 0x0807 requires");
+    }
+    try {
+      return new Ed25519PublicKeyParameters(spki, 12);
+    } catch (IllegalArgumentException e) {
+      throw new LinkException("public key is not a valid Ed25519 point");
     }
   }
 
