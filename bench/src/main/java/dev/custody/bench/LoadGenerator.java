@@ -5,7 +5,6 @@ import dev.custody.api.v1.LogEntry;
 import dev.custody.api.v1.SubmitRequest;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.server.CustodyServer;
-import dev.custody.server.admission.OpaqueAdmission;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
@@ -59,7 +58,7 @@ final class LoadGenerator implements Callable<Integer> {
     if (target == null) {
       tmp = Files.createTempDirectory("custody-load");
       server = CustodyServer.start(new CustodyServer.Config(tmp, Optional.of("bench.custody.dev/load"), Optional.empty(),
-          "127.0.0.1", 0, new OpaqueAdmission(), 16384, 4096), n -> { });
+          "127.0.0.1", 0, true, 16384, 4096), n -> { });
       port = server.grpcPort();
     } else {
       host = target.substring(0, target.lastIndexOf(':'));

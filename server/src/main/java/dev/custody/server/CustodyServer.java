@@ -3,6 +3,10 @@ package dev.custody.server;
 import com.google.protobuf.ByteString;
 import dev.custody.api.v1.LogInfo;
 import dev.custody.server.admission.Admission;
+import dev.custody.server.admission.LayerLinkAdmission;
+import dev.custody.server.admission.OpaqueAdmission;
+import dev.custody.server.api.ChainLookupService;
+import dev.custody.server.read.StoredLinks;
 import dev.custody.server.api.TransparencyLogService;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.sequencer.GroupCommitSequencer;
@@ -25,8 +29,9 @@ import java.util.function.IntConsumer;
 /** A running log: store, identity, sequencer and gRPC endpoint, started and stopped as one. */
 public final class CustodyServer implements AutoCloseable {
   /** What a server is started with; every field has the command line's default. */
+  /** @param acceptAnyEntry admit opaque entries instead of layer links (for tests and logs of other things) */
   public record Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
-      Admission admission, int queueCapacity, int maxBatch) {
+      boolean acceptAnyEntry, int queueCapacity, int maxBatch) {
     public Path effectiveKeyFile() {
       return keyFile.orElse(dataDir.resolve("log.key"));
     }
@@ -70,17 +75,22 @@ public final class CustodyServer implements AutoCloseable {
           .setVerifierKey(id.verifierKey())
           .setPublicKey(ByteString.copyFrom(id.signer().verifier().subjectPublicKeyInfo()))
           .build();
+      LogReader reader = new LogReader(storage);
+      StoredLinks links = new StoredLinks(storage);
+      Admission admission = c.acceptAnyEntry() ? new OpaqueAdmission() : new LayerLinkAdmission(links);
       HealthStatusManager health = new HealthStatusManager();
       Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(c.bindAddress(), c.grpcPort()))
           .directExecutor()
           .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
-          .addService(new TransparencyLogService(c.admission(), sequencer, new LogReader(storage), info, worker))
+          .addService(new TransparencyLogService(admission, sequencer, reader, info, worker))
+          .addService(new ChainLookupService(storage, links, reader, sequencer))
           .addService(health.getHealthService())
           .addService(ProtoReflectionServiceV1.newInstance())
           .build()
           .start();
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("custody.v1.TransparencyLog", ServingStatus.SERVING);
+      health.setStatus("custody.v1.ChainLookup", ServingStatus.SERVING);
       return new CustodyServer(storage, id, sequencer, worker, health, grpc);
     } catch (IOException | RuntimeException e) {
       if (sequencer != null) sequencer.close();

@@ -1,6 +1,5 @@
 package dev.custody.server;
 
-import dev.custody.server.admission.OpaqueAdmission;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -33,8 +32,9 @@ public final class ServerMain implements Callable<Integer> {
       + "Default: <data-dir>/log.key, created on first run.")
   Path keyFile;
 
-  @Option(names = "--accept-any-entry", defaultValue = "true", negatable = true, fallbackValue = "true",
-      description = "Accept opaque entries of 1..65535 bytes as their own leaves. The only entry kind so far.")
+  @Option(names = "--accept-any-entry",
+      description = "Accept opaque entries of 1..65535 bytes as their own leaves, instead of signed layer links. "
+          + "For tests and logs of other artefacts.")
   boolean acceptAnyEntry;
 
   @Option(names = "--queue-capacity", defaultValue = "16384",
@@ -51,12 +51,8 @@ public final class ServerMain implements Callable<Integer> {
 
   @Override public Integer call() throws Exception {
     Logger log = Logger.getLogger("custody");
-    if (!acceptAnyEntry) {
-      throw new CommandLine.ParameterException(new CommandLine(this),
-          "--no-accept-any-entry: no other entry kind exists yet; opaque entries are the only mode");
-    }
     CustodyServer.Config config = new CustodyServer.Config(dataDir, Optional.ofNullable(origin),
-        Optional.ofNullable(keyFile), bindAddress, grpcPort, new OpaqueAdmission(), queueCapacity, maxBatch);
+        Optional.ofNullable(keyFile), bindAddress, grpcPort, acceptAnyEntry, queueCapacity, maxBatch);
     CustodyServer server = CustodyServer.start(config, n -> { });
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -69,6 +65,7 @@ public final class ServerMain implements Callable<Integer> {
     log.info("custody log listening on " + bindAddress + ":" + server.grpcPort()
         + " origin=" + server.identity().origin()
         + " size=" + server.sequencer().head().size()
+        + " entries=" + (acceptAnyEntry ? "opaque" : "layer-links")
         + " verifier_key=" + server.identity().verifierKey()
         + " data_dir=" + dataDir.toAbsolutePath().normalize());
     stopped.await();

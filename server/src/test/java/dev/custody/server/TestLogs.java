@@ -7,7 +7,6 @@ import dev.custody.checkpoint.CheckpointVerifier;
 import dev.custody.merkle.ProofException;
 import dev.custody.merkle.Proofs;
 import dev.custody.note.Ed25519NoteKeys;
-import dev.custody.server.admission.OpaqueAdmission;
 import com.google.protobuf.ByteString;
 import java.nio.file.Path;
 import java.util.List;
@@ -19,7 +18,7 @@ final class TestLogs {
 
   static CustodyServer.Config config(Path dir) {
     return new CustodyServer.Config(dir, Optional.of("test.custody.dev/log"), Optional.empty(), "127.0.0.1", 0,
-        new OpaqueAdmission(), 16384, 4096);
+        true, 16384, 4096);
   }
 
   static CheckpointVerifier verifier(LogInfo info) throws Exception {

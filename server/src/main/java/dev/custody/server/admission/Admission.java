@@ -7,4 +7,9 @@ package dev.custody.server.admission;
 @FunctionalInterface
 public interface Admission {
   Admitted admit(byte[] entry) throws AdmissionException;
+
+  /** True when admitting costs so little (no signature check) that it may run on a transport thread. */
+  default boolean cheap() {
+    return false;
+  }
 }

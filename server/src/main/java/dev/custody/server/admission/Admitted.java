@@ -13,4 +13,9 @@ public interface Admitted {
 
   /** The Merkle leaf for this entry, given the timestamp the log assigns when it sequences it. */
   byte[] leaf(long logTimestampMs);
+
+  /** Secondary index keys ({@link dev.custody.server.storage.LookupKeys}) under which to find this entry. */
+  default java.util.List<byte[]> lookupKeys() {
+    return java.util.List.of();
+  }
 }

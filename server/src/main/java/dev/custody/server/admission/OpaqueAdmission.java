@@ -9,6 +9,10 @@ import dev.custody.merkle.Hashes;
 public final class OpaqueAdmission implements Admission {
   public static final int MAX_ENTRY_BYTES = 65_535;
 
+  @Override public boolean cheap() {
+    return true;
+  }
+
   @Override public Admitted admit(byte[] entry) throws AdmissionException {
     if (entry.length == 0) throw new AdmissionException("entry is empty; an entry is 1 to 65535 bytes");
     if (entry.length > MAX_ENTRY_BYTES) {

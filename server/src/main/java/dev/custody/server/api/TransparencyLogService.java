@@ -59,11 +59,29 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
   }
 
   @Override public void submit(SubmitRequest req, StreamObserver<LogEntry> out) {
+    byte[] entry = req.getEntry().toByteArray();
+    if (admission.cheap()) {
+      admitThenSequence(entry, out);
+    } else {
+      // Signature checks are the costly part of the write path: run them in parallel, off the transport.
+      try {
+        worker.execute(() -> admitThenSequence(entry, out));
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        fail(out, new IllegalStateException("the log is shutting down"));
+      }
+    }
+  }
+
+  private void admitThenSequence(byte[] entry, StreamObserver<LogEntry> out) {
     Admitted admitted;
     try {
-      admitted = admission.admit(req.getEntry().toByteArray());
+      admitted = admission.admit(entry);
     } catch (AdmissionException e) {
-      out.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+      Status s = e.missingPrerequisite() ? Status.FAILED_PRECONDITION : Status.INVALID_ARGUMENT;
+      out.onError(s.withDescription(e.getMessage()).asRuntimeException());
+      return;
+    } catch (RuntimeException e) {
+      fail(out, e);
       return;
     }
     sequencer.add(admitted).whenCompleteAsync((s, err) -> {
@@ -74,7 +92,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
       try {
         LogEntry.Builder e = entry(s.index(), s.leaf(), s.leafHash())
             .setDuplicate(s.duplicate())
-            .setInclusionProof(inclusion(s.index(), s.checkpoint()));
+            .setInclusionProof(inclusion(reader, s.index(), s.checkpoint()));
         respond(out, e.build());
       } catch (RuntimeException ex) {
         fail(out, ex);
@@ -203,7 +221,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
     }
   }
 
-  private InclusionProof inclusion(long index, SignedCheckpoint cp) {
+  static InclusionProof inclusion(LogReader reader, long index, SignedCheckpoint cp) {
     return InclusionProof.newBuilder()
         .setIndex(index)
         .setTreeSize(cp.size())
@@ -221,7 +239,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
     return size;
   }
 
-  private static Checkpoint checkpoint(SignedCheckpoint cp) {
+  static Checkpoint checkpoint(SignedCheckpoint cp) {
     return Checkpoint.newBuilder()
         .setSignedNote(cp.note())
         .setTreeSize(cp.size())
@@ -229,18 +247,18 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
         .build();
   }
 
-  private static LogEntry.Builder entry(long index, byte[] leaf, byte[] leafHash) {
+  static LogEntry.Builder entry(long index, byte[] leaf, byte[] leafHash) {
     return LogEntry.newBuilder()
         .setIndex(index)
         .setLeaf(ByteString.copyFrom(leaf))
         .setLeafHash(ByteString.copyFrom(leafHash));
   }
 
-  private static List<ByteString> bytes(List<byte[]> hashes) {
+  static List<ByteString> bytes(List<byte[]> hashes) {
     return hashes.stream().map(ByteString::copyFrom).toList();
   }
 
-  private static StatusRuntimeException invalid(String msg) {
+  static StatusRuntimeException invalid(String msg) {
     return Status.INVALID_ARGUMENT.withDescription(msg).asRuntimeException();
   }
 
@@ -248,7 +266,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
     return Status.OUT_OF_RANGE.withDescription(msg).asRuntimeException();
   }
 
-  private static <T> void respond(StreamObserver<T> out, T value) {
+  static <T> void respond(StreamObserver<T> out, T value) {
     try {
       out.onNext(value);
       out.onCompleted();
@@ -257,7 +275,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
     }
   }
 
-  private static void fail(StreamObserver<?> out, Throwable t) {
+  static void fail(StreamObserver<?> out, Throwable t) {
     Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     Status s;
     if (e instanceof StatusRuntimeException sre) {

@@ -206,7 +206,7 @@ public final class GroupCommitSequencer implements Sequencer {
       byte[] leaf = p.entry.leaf(ts);
       byte[] hash = Hashes.leafHash(leaf);
       Placed mine = new Placed(next++, leaf, hash);
-      out.addLeaf(mine.index, leaf, hash, p.entry.keyedByLeafHash() ? null : p.entry.dedupKey());
+      out.addLeaf(mine.index, leaf, hash, p.entry.keyedByLeafHash() ? null : p.entry.dedupKey(), p.entry.lookupKeys());
       newHashes.add(hash);
       placed.add(mine);
     }

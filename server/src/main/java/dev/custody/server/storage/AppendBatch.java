@@ -8,7 +8,7 @@ import java.util.List;
  * of it and its checkpoint exist after a crash, or none of it does.
  */
 public final class AppendBatch {
-  record Leaf(long index, byte[] leaf, byte[] leafHash, byte[] entryId) {}
+  record Leaf(long index, byte[] leaf, byte[] leafHash, byte[] entryId, List<byte[]> lookupKeys) {}
 
   record Tile(int level, long index, byte[] hashes) {}
 
@@ -19,8 +19,8 @@ public final class AppendBatch {
   byte[] compactRange;
 
   /** @param entryId a dedup key distinct from the leaf hash, or null when the leaf hash is the key */
-  public void addLeaf(long index, byte[] leaf, byte[] leafHash, byte[] entryId) {
-    leaves.add(new Leaf(index, leaf, leafHash, entryId));
+  public void addLeaf(long index, byte[] leaf, byte[] leafHash, byte[] entryId, List<byte[]> lookupKeys) {
+    leaves.add(new Leaf(index, leaf, leafHash, entryId, lookupKeys));
   }
 
   public void putTile(int level, long index, byte[] hashes) {

@@ -30,7 +30,8 @@ import org.rocksdb.WriteOptions;
  *   <li>{@code leaf_hashes}: leaf hash → index (lookups by hash, and dedup where the leaf is the entry);
  *   <li>{@code entry_ids}: entry id → index, for entries whose id is not their leaf hash;
  *   <li>{@code checkpoints}: tree size → the signed checkpoint the log issued at that size;
- *   <li>{@code meta}: identity (origin, verifier key) and the compact range of the latest checkpoint.
+ *   <li>{@code meta}: identity (origin, verifier key) and the compact range of the latest checkpoint;
+ *   <li>{@code lookups}: secondary index key ({@link LookupKeys}) followed by the index → nothing.
  * </ul>
  * All keys are big-endian. Reads are plain gets and never wait for the writer.
  */
@@ -41,7 +42,7 @@ public final class LogStorage implements AutoCloseable {
   private static final byte[] META_VKEY = bytes("verifier_key");
   private static final byte[] META_RANGE = bytes("compact_range");
   private static final List<String> FAMILIES =
-      List.of("leaves", "tiles", "leaf_hashes", "entry_ids", "checkpoints", "meta");
+      List.of("leaves", "tiles", "leaf_hashes", "entry_ids", "checkpoints", "meta", "lookups");
 
   private static final long WRITE_BUFFER_BYTES = 16L << 20;
   private static final long MAX_WAL_BYTES = 64L << 20;
@@ -55,6 +56,7 @@ public final class LogStorage implements AutoCloseable {
   private final ColumnFamilyHandle entryIds;
   private final ColumnFamilyHandle checkpoints;
   private final ColumnFamilyHandle meta;
+  private final ColumnFamilyHandle lookups;
   private final WriteOptions synced;
 
   private LogStorage(RocksDB db, List<ColumnFamilyHandle> h, List<AutoCloseable> resources, WriteOptions synced) {
@@ -67,6 +69,7 @@ public final class LogStorage implements AutoCloseable {
     this.entryIds = h.get(4);
     this.checkpoints = h.get(5);
     this.meta = h.get(6);
+    this.lookups = h.get(7);
     this.synced = synced;
   }
 
@@ -116,6 +119,7 @@ public final class LogStorage implements AutoCloseable {
         wb.put(leaves, k, l.leaf());
         wb.put(leafHashes, l.leafHash(), k);
         if (l.entryId() != null) wb.put(entryIds, l.entryId(), k);
+        for (byte[] lk : l.lookupKeys()) wb.put(lookups, LookupKeys.withIndex(lk, l.index()), new byte[0]);
       }
       for (AppendBatch.Tile t : b.tiles) wb.put(tiles, Keys.tile(t.level(), t.index()), t.hashes());
       if (b.checkpointNote != null) {
@@ -202,6 +206,22 @@ public final class LogStorage implements AutoCloseable {
     } catch (RocksDBException e) {
       throw new StorageException("reading leaves failed: " + e.getMessage(), e);
     }
+  }
+
+  /** Indices filed under a lookup key, from {@code startIndex} on, in order, at most {@code limit}. */
+  public List<Long> lookup(byte[] lookupKey, long startIndex, int limit) {
+    List<Long> out = new ArrayList<>();
+    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(lookups, ro)) {
+      for (it.seek(LookupKeys.withIndex(lookupKey, Math.max(0, startIndex))); it.isValid() && out.size() < limit; it.next()) {
+        byte[] k = it.key();
+        if (!LookupKeys.hasPrefix(k, lookupKey)) break;
+        out.add(LookupKeys.indexOf(k));
+      }
+      it.status();
+    } catch (RocksDBException e) {
+      throw new StorageException("reading a lookup failed: " + e.getMessage(), e);
+    }
+    return out;
   }
 
   @FunctionalInterface

@@ -1,0 +1,66 @@
+package dev.custody.server.admission;
+
+import dev.custody.chain.Leaf;
+import dev.custody.chain.LinkException;
+import dev.custody.chain.LinkRules;
+import dev.custody.chain.SignedLink;
+import dev.custody.chain.Statement;
+import dev.custody.server.read.StoredLinks;
+import dev.custody.server.storage.LookupKeys;
+import java.util.List;
+
+/**
+ * Admits signed layer links (entries.md): strict parse, the signature, the rules a link must meet
+ * alone, and, for every layer above 0, a predecessor that is already in the log and that this link
+ * really stands on. The leaf wraps the link's bytes, as received, with the log's timestamp.
+ */
+public final class LayerLinkAdmission implements Admission {
+  /** A Leaf is at most 65,535 bytes (a tile entry) and adds 11 bytes of its own. */
+  public static final int MAX_LINK_BYTES = 65_535 - 11;
+
+  private final StoredLinks links;
+
+  public LayerLinkAdmission(StoredLinks links) {
+    this.links = links;
+  }
+
+  @Override public Admitted admit(byte[] entry) throws AdmissionException {
+    if (entry.length > MAX_LINK_BYTES) {
+      throw new AdmissionException("signed link is " + entry.length + " bytes; at most " + MAX_LINK_BYTES + " fit in a leaf");
+    }
+    SignedLink link;
+    try {
+      link = SignedLink.parse(entry);
+      link.verifySignature();
+      LinkRules.checkAlone(link.statement());
+    } catch (LinkException e) {
+      throw new AdmissionException("not a valid layer link: " + e.getMessage());
+    }
+    Statement s = link.statement();
+    if (s.hasPredecessor()) {
+      StoredLinks.Stored below = links.byId(s.prevLinkId()).orElseThrow(() -> new AdmissionException(
+          "the predecessor link (prev_link_id) is not in this log; submit the links below first", true));
+      try {
+        LinkRules.checkOnTop(below.link(), link);
+      } catch (LinkException e) {
+        throw new AdmissionException("link does not stand on its predecessor: " + e.getMessage());
+      }
+    }
+    byte[] bytes = link.encoded();
+    byte[] linkId = link.linkId();
+    List<byte[]> lookups = new java.util.ArrayList<>(List.of(
+        LookupKeys.manifest(s.manifestDigest()),
+        LookupKeys.keyId(link.keyId()),
+        LookupKeys.repository(s.repository())));
+    if (s.hasPredecessor()) lookups.add(LookupKeys.successorsOf(s.prevLinkId()));
+    return new Admitted() {
+      @Override public byte[] dedupKey() { return linkId; }
+
+      @Override public boolean keyedByLeafHash() { return false; }
+
+      @Override public byte[] leaf(long logTimestampMs) { return new Leaf(logTimestampMs, bytes).encode(); }
+
+      @Override public List<byte[]> lookupKeys() { return lookups; }
+    };
+  }
+}

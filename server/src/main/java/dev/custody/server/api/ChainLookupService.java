@@ -1,0 +1,138 @@
+package dev.custody.server.api;
+
+import com.google.protobuf.ByteString;
+import dev.custody.api.v1.Chain;
+import dev.custody.api.v1.ChainLookupGrpc;
+import dev.custody.api.v1.FindLinksRequest;
+import dev.custody.api.v1.GetChainRequest;
+import dev.custody.api.v1.LogEntry;
+import dev.custody.chain.Digest;
+import dev.custody.chain.LinkException;
+import dev.custody.checkpoint.SignedCheckpoint;
+import dev.custody.merkle.Hashes;
+import dev.custody.server.read.LogReader;
+import dev.custody.server.read.StoredLinks;
+import dev.custody.server.sequencer.Sequencer;
+import dev.custody.server.storage.LogStorage;
+import dev.custody.server.storage.LookupKeys;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * custody.v1.ChainLookup: finding links and whole chains. Reads only, against the published head;
+ * what it returns is a hint that clients verify, so it may be incomplete but never unverifiable.
+ */
+public final class ChainLookupService extends ChainLookupGrpc.ChainLookupImplBase {
+  public static final int MAX_LINKS_PER_CALL = 1000;
+  /** More layers than any real image has (OCI runtimes stop near 128); bounds the walk down. */
+  public static final int MAX_CHAIN_LENGTH = 1000;
+
+  private final LogStorage storage;
+  private final StoredLinks links;
+  private final LogReader reader;
+  private final Sequencer sequencer;
+
+  public ChainLookupService(LogStorage storage, StoredLinks links, LogReader reader, Sequencer sequencer) {
+    this.storage = storage;
+    this.links = links;
+    this.reader = reader;
+    this.sequencer = sequencer;
+  }
+
+  @Override public void getChain(GetChainRequest req, StreamObserver<Chain> out) {
+    try {
+      SignedCheckpoint head = sequencer.head();
+      StoredLinks.Stored top = switch (req.getTopCase()) {
+        case LINK_ID -> links.byId(linkId(req.getLinkId(), "link_id"))
+            .orElseThrow(() -> notFound("no link with that link_id is in this log"));
+        case MANIFEST_DIGEST -> topFor(digest(req.getManifestDigest()));
+        default -> throw TransparencyLogService.invalid("set either link_id or manifest_digest");
+      };
+      List<StoredLinks.Stored> chain = new ArrayList<>();
+      for (StoredLinks.Stored cur = top; ; ) {
+        chain.add(cur);
+        if (!cur.link().statement().hasPredecessor()) break;
+        if (chain.size() >= MAX_CHAIN_LENGTH) {
+          throw Status.FAILED_PRECONDITION.withDescription("chain is longer than " + MAX_CHAIN_LENGTH + " links").asRuntimeException();
+        }
+        byte[] prev = cur.link().statement().prevLinkId();
+        cur = links.byId(prev).orElseThrow(() -> Status.DATA_LOSS
+            .withDescription("a logged link's predecessor is missing from the log").asRuntimeException());
+      }
+      Collections.reverse(chain);
+      Chain.Builder b = Chain.newBuilder().setCheckpoint(TransparencyLogService.checkpoint(head));
+      for (StoredLinks.Stored s : chain) {
+        if (s.index() >= head.size()) throw Status.UNAVAILABLE.withDescription("chain changed during the call; retry").asRuntimeException();
+        b.addLinks(TransparencyLogService.entry(s.index(), s.leaf(), Hashes.leafHash(s.leaf()))
+            .setInclusionProof(TransparencyLogService.inclusion(reader, s.index(), head)));
+      }
+      TransparencyLogService.respond(out, b.build());
+    } catch (RuntimeException e) {
+      TransparencyLogService.fail(out, e);
+    }
+  }
+
+  @Override public void findLinks(FindLinksRequest req, StreamObserver<LogEntry> out) {
+    try {
+      if (req.getStartIndex() < 0) throw TransparencyLogService.invalid("start_index is negative");
+      long size = sequencer.head().size();
+      List<Long> indices = switch (req.getKeyCase()) {
+        case LINK_ID -> links.byId(linkId(req.getLinkId(), "link_id")).map(s -> List.of(s.index())).orElse(List.of());
+        case MANIFEST_DIGEST -> storage.lookup(LookupKeys.manifest(digest(req.getManifestDigest())), req.getStartIndex(), MAX_LINKS_PER_CALL);
+        case KEY_ID -> storage.lookup(LookupKeys.keyId(linkId(req.getKeyId(), "key_id")), req.getStartIndex(), MAX_LINKS_PER_CALL);
+        case REPOSITORY -> storage.lookup(LookupKeys.repository(req.getRepository()), req.getStartIndex(), MAX_LINKS_PER_CALL);
+        case PREV_LINK_ID -> storage.lookup(LookupKeys.successorsOf(linkId(req.getPrevLinkId(), "prev_link_id")),
+            req.getStartIndex(), MAX_LINKS_PER_CALL);
+        default -> throw TransparencyLogService.invalid("set one of link_id, manifest_digest, key_id, repository, prev_link_id");
+      };
+      for (long i : indices) {
+        if (i < req.getStartIndex() || i >= size) continue;
+        byte[] leaf = reader.leaf(i).orElseThrow();
+        out.onNext(TransparencyLogService.entry(i, leaf, Hashes.leafHash(leaf)).build());
+      }
+      out.onCompleted();
+    } catch (RuntimeException e) {
+      TransparencyLogService.fail(out, e);
+    }
+  }
+
+  private StoredLinks.Stored topFor(Digest manifest) {
+    StoredLinks.Stored best = null;
+    long size = sequencer.head().size();
+    for (long start = 0; ; ) {
+      List<Long> page = storage.lookup(LookupKeys.manifest(manifest), start, MAX_LINKS_PER_CALL);
+      for (long i : page) {
+        if (i >= size) continue;
+        Optional<StoredLinks.Stored> s = links.at(i);
+        if (s.isEmpty()) continue;
+        if (best == null || s.get().link().statement().layerIndex() > best.link().statement().layerIndex()) best = s.get();
+      }
+      if (page.size() < MAX_LINKS_PER_CALL) break;
+      start = page.get(page.size() - 1) + 1;
+    }
+    if (best == null) throw notFound("no link in this log names manifest " + manifest);
+    return best;
+  }
+
+  private static byte[] linkId(ByteString b, String field) {
+    if (b.size() != 32) throw TransparencyLogService.invalid(field + " is " + b.size() + " bytes; it is a 32-byte SHA-256");
+    return b.toByteArray();
+  }
+
+  private static Digest digest(String s) {
+    try {
+      return Digest.parse(s);
+    } catch (LinkException e) {
+      throw TransparencyLogService.invalid("manifest_digest: " + e.getMessage());
+    }
+  }
+
+  private static StatusRuntimeException notFound(String msg) {
+    return Status.NOT_FOUND.withDescription(msg).asRuntimeException();
+  }
+}
