@@ -1,0 +1,87 @@
+package dev.custody.verify;
+
+import dev.custody.checkpoint.Checkpoint;
+import dev.custody.checkpoint.CheckpointException;
+import dev.custody.checkpoint.CheckpointVerifier;
+import dev.custody.merkle.Hashes;
+import dev.custody.merkle.ProofException;
+import dev.custody.merkle.Proofs;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The newest checkpoint this client has seen, per log, in a directory (one file per origin). A
+ * checkpoint is accepted only if proved consistent with the stored one; a newer one replaces it.
+ * This is what turns a log that shows different histories to different people into an error.
+ */
+public final class CheckpointStore {
+  /** Fetches a consistency proof between two sizes, from the log or a mirror. */
+  @FunctionalInterface
+  public interface ConsistencyProver {
+    List<byte[]> prove(long fromSize, long toSize) throws Exception;
+  }
+
+  private final Path dir;
+
+  public CheckpointStore(Path dir) {
+    this.dir = dir;
+  }
+
+  public Optional<Checkpoint> stored(CheckpointVerifier log) throws IOException, CheckpointException {
+    Path f = file(log.origin());
+    if (!Files.exists(f)) return Optional.empty();
+    return Optional.of(log.verify(Files.readString(f, StandardCharsets.UTF_8)));
+  }
+
+  /**
+   * Checks {@code note} (already verified by the caller as {@code cp}) against the stored
+   * checkpoint, and stores it if it is newer.
+   *
+   * @param prover null when offline: then only an equal-size checkpoint can be checked
+   */
+  public void accept(CheckpointVerifier log, Checkpoint cp, String note, ConsistencyProver prover)
+      throws IOException, CheckpointException {
+    Optional<Checkpoint> old = stored(log);
+    if (old.isPresent()) {
+      Checkpoint o = old.get();
+      if (o.size() == cp.size()) {
+        if (!java.util.Arrays.equals(o.rootHash(), cp.rootHash())) {
+          throw new CheckpointException("the log signed two different roots for size " + cp.size() + ": it forked");
+        }
+        return;
+      }
+      if (cp.size() > 0 && o.size() > 0) {
+        Checkpoint small = o.size() < cp.size() ? o : cp;
+        Checkpoint large = o.size() < cp.size() ? cp : o;
+        if (prover == null) {
+          throw new CheckpointException("cannot prove offline that this checkpoint (size " + cp.size()
+              + ") is consistent with the one seen before (size " + o.size() + "); verify online once");
+        }
+        try {
+          Proofs.verifyConsistency(small.size(), large.size(), prover.prove(small.size(), large.size()),
+              small.rootHash(), large.rootHash());
+        } catch (ProofException e) {
+          throw new CheckpointException("checkpoint of size " + cp.size() + " is not consistent with the one seen before"
+              + " (size " + o.size() + "): " + e.getMessage());
+        } catch (Exception e) {
+          throw new CheckpointException("could not get a consistency proof: " + e.getMessage(), e);
+        }
+      }
+      if (cp.size() < o.size()) return; // older but consistent: keep the newer one
+    }
+    Files.createDirectories(dir);
+    Path tmp = Files.createTempFile(dir, ".checkpoint", ".tmp");
+    Files.writeString(tmp, note, StandardCharsets.UTF_8);
+    Files.move(tmp, file(log.origin()), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  private Path file(String origin) {
+    return dir.resolve(HexFormat.of().formatHex(Hashes.sha256(origin.getBytes(StandardCharsets.UTF_8))) + ".checkpoint");
+  }
+}
