@@ -89,20 +89,25 @@ public record OciImage(Digest manifestDigest, List<Digest> layerDigests, List<Di
     for (int i = 0; i < layers(); i++) {
       Path p = blobPath(layout, layerDigests.get(i));
       if (!Files.exists(p)) continue;
+      // Two passes: the blob's own digest first, so that a tampered blob is named as such
+      // rather than as whatever decompressing it happens to trip over.
       MessageDigest compressed = sha256();
+      try (InputStream in = new DigestInputStream(Files.newInputStream(p), compressed)) {
+        in.transferTo(java.io.OutputStream.nullOutputStream());
+      }
+      if (!new Digest(compressed.digest()).equals(layerDigests.get(i))) {
+        throw new LinkException("layer " + i + " blob does not match its digest " + layerDigests.get(i) + " (tampered?)");
+      }
       MessageDigest uncompressed = sha256();
-      try (InputStream raw = new DigestInputStream(Files.newInputStream(p), compressed)) {
-        byte[] head = raw.readNBytes(2);
-        InputStream all = new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(head), raw);
-        boolean gzip = head.length == 2 && (head[0] & 0xff) == 0x1f && (head[1] & 0xff) == 0x8b;
-        try (InputStream content = new DigestInputStream(gzip ? new GZIPInputStream(all) : all, uncompressed)) {
+      try (InputStream raw = new java.io.BufferedInputStream(Files.newInputStream(p))) {
+        raw.mark(2);
+        boolean gzip = raw.read() == 0x1f && raw.read() == 0x8b;
+        raw.reset();
+        try (InputStream content = new DigestInputStream(gzip ? new GZIPInputStream(raw) : raw, uncompressed)) {
           content.transferTo(java.io.OutputStream.nullOutputStream());
         }
       } catch (java.util.zip.ZipException e) {
         throw new LinkException("layer " + i + " blob is not valid gzip: " + e.getMessage());
-      }
-      if (!new Digest(compressed.digest()).equals(layerDigests.get(i))) {
-        throw new LinkException("layer " + i + " blob does not match its digest " + layerDigests.get(i) + " (tampered?)");
       }
       if (!new Digest(uncompressed.digest()).equals(diffIds.get(i))) {
         throw new LinkException("layer " + i + " content does not match its diff_id " + diffIds.get(i) + " (tampered?)");

@@ -89,16 +89,29 @@ public final class ChainVerifier {
     List<Digest> chainIds = image.chainIds();
     List<LayerResult> layers = new ArrayList<>();
     List<SignedLink> links = new ArrayList<>();
-    if (bundle.links().size() > image.layers()) {
-      logFailures.add("the bundle has " + bundle.links().size() + " links for an image of " + image.layers() + " layers");
+    // Place each link by the layer it claims, so that a missing link fails only its own layer.
+    Bundle.Entry[] byLayer = new Bundle.Entry[image.layers()];
+    for (Bundle.Entry e : bundle.links()) {
+      try {
+        long layer = SignedLink.parse(Leaf.parse(e.leaf()).signedLink()).statement().layerIndex();
+        if (layer >= byLayer.length) {
+          logFailures.add("the bundle has a link for layer " + layer + ", above the image's top layer");
+        } else if (byLayer[(int) layer] != null) {
+          logFailures.add("the bundle has two links for layer " + layer);
+        } else {
+          byLayer[(int) layer] = e;
+        }
+      } catch (LinkException ex) {
+        logFailures.add("the bundle holds an entry that is not a layer link: " + ex.getMessage());
+      }
     }
     for (int i = 0; i < image.layers(); i++) {
-      if (i >= bundle.links().size()) {
+      Bundle.Entry e = byLayer[i];
+      if (e == null) {
         layers.add(new LayerResult(i, Optional.of("no logged link for this layer"), Optional.empty(), Optional.empty()));
         links.add(null);
         continue;
       }
-      Bundle.Entry e = bundle.links().get(i);
       SignedLink link = null;
       String failure = null;
       try {

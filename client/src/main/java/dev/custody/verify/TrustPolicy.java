@@ -36,7 +36,8 @@ import java.util.Optional;
  * }
  * }</pre>
  *
- * A signer may give {@code "key_id"} (hex SHA-256 of the SPKI) instead of {@code public_key}.
+ * A signer may give {@code "public_key_file"} (a PEM file, relative to the policy file) or
+ * {@code "key_id"} (hex SHA-256 of the SPKI) instead of {@code public_key}.
  * Repository patterns are exact names, or prefixes ending in {@code *}. Every field but the log
  * and each signer's key is optional; absent limits allow everything.
  */
@@ -95,10 +96,15 @@ public record TrustPolicy(String origin, String logVerifierKey, List<Signer> sig
   }
 
   public static TrustPolicy read(Path file) throws IOException, PolicyException {
-    return parse(Files.readAllBytes(file));
+    return parse(Files.readAllBytes(file), file.toAbsolutePath().getParent());
   }
 
   public static TrustPolicy parse(byte[] json) throws PolicyException {
+    return parse(json, null);
+  }
+
+  /** @param baseDir where {@code public_key_file} paths are resolved; null forbids them */
+  public static TrustPolicy parse(byte[] json, Path baseDir) throws PolicyException {
     JsonNode root;
     try {
       root = JSON.readTree(json);
@@ -116,10 +122,17 @@ public record TrustPolicy(String origin, String logVerifierKey, List<Signer> sig
       try {
         if (s.hasNonNull("public_key")) {
           keyId = Hashes.sha256(LinkKeys.readPublicKeyPem(s.get("public_key").asText()));
+        } else if (s.hasNonNull("public_key_file") && baseDir != null) {
+          Path f = baseDir.resolve(s.get("public_key_file").asText());
+          try {
+            keyId = Hashes.sha256(LinkKeys.readPublicKeyPem(Files.readString(f)));
+          } catch (IOException e) {
+            throw new PolicyException(where + ".public_key_file: cannot read " + f);
+          }
         } else if (s.hasNonNull("key_id") && s.get("key_id").asText().matches("[0-9a-f]{64}")) {
           keyId = HexFormat.of().parseHex(s.get("key_id").asText());
         } else {
-          throw new PolicyException(where + " needs public_key (PEM) or key_id (64 lowercase hex)");
+          throw new PolicyException(where + " needs public_key (PEM), public_key_file or key_id (64 lowercase hex)");
         }
       } catch (LinkException e) {
         throw new PolicyException(where + ".public_key: " + e.getMessage());

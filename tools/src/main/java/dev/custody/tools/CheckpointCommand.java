@@ -1,0 +1,19 @@
+package dev.custody.tools;
+
+import dev.custody.api.v1.GetCheckpointRequest;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+@Command(name = "checkpoint", mixinStandardHelpOptions = true,
+    description = "Print the log's latest signed checkpoint (a C2SP signed note), exactly as the log signed it.")
+final class CheckpointCommand implements Callable<Integer> {
+  @Mixin LogConnection.Options conn;
+
+  @Override public Integer call() {
+    try (LogConnection c = new LogConnection(conn)) {
+      System.out.print(c.log().getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getSignedNote());
+    }
+    return 0;
+  }
+}

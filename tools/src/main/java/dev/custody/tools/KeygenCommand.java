@@ -1,0 +1,41 @@
+package dev.custody.tools;
+
+import dev.custody.chain.LinkKeys;
+import dev.custody.merkle.Hashes;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HexFormat;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "keygen", mixinStandardHelpOptions = true,
+    description = {"Make a signing key pair for a team: <out>.key (PKCS#8 PEM, private, mode 600) and <out>.pub",
+        "(SPKI PEM, give it to verifiers for their trust policy). Prints the key_id."})
+final class KeygenCommand implements Callable<Integer> {
+  @Option(names = "--type", defaultValue = "ed25519", description = "ed25519 or ecdsa-p256. Default: ${DEFAULT-VALUE}")
+  String type;
+
+  @Option(names = "--out", required = true, description = "Path prefix for the two files, e.g. keys/runtime-team")
+  Path out;
+
+  @Override public Integer call() throws Exception {
+    LinkKeys.Scheme scheme = switch (type) {
+      case "ed25519" -> LinkKeys.Scheme.ED25519;
+      case "ecdsa-p256" -> LinkKeys.Scheme.ECDSA_P256_SHA256;
+      default -> throw new IllegalArgumentException("--type must be ed25519 or ecdsa-p256");
+    };
+    Path key = Path.of(out + ".key");
+    Path pub = Path.of(out + ".pub");
+    if (Files.exists(key)) throw new IllegalArgumentException(key + " exists; refusing to overwrite a private key");
+    LinkKeys.Signer s = LinkKeys.generate(scheme);
+    if (key.toAbsolutePath().getParent() != null) Files.createDirectories(key.toAbsolutePath().getParent());
+    Files.createFile(key, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(key, s.privateKeyPem());
+    Files.writeString(pub, s.publicKeyPem());
+    System.out.println("wrote " + key + " and " + pub + " (" + scheme.label() + ")");
+    System.out.println("key_id " + HexFormat.of().formatHex(Hashes.sha256(s.publicKey())));
+    return 0;
+  }
+}

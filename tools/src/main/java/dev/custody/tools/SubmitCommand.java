@@ -1,0 +1,46 @@
+package dev.custody.tools;
+
+import com.google.protobuf.ByteString;
+import dev.custody.api.v1.LogEntry;
+import dev.custody.api.v1.SubmitRequest;
+import dev.custody.chain.SignedLink;
+import java.nio.file.Path;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "submit", mixinStandardHelpOptions = true,
+    description = {"Send signed links to the log, in order. Prints each link's index and the checkpoint size that",
+        "includes it. Submitting a link again is harmless: the log answers with the original entry."})
+final class SubmitCommand implements Callable<Integer> {
+  @Mixin LogConnection.Options conn;
+
+  @Option(names = "--json", description = "One JSON object per link instead of text")
+  boolean json;
+
+  @Parameters(arity = "1..*", description = "Links files (custody sign --out)")
+  List<Path> files;
+
+  @Override public Integer call() throws Exception {
+    try (LogConnection c = new LogConnection(conn)) {
+      for (Path f : files) {
+        for (SignedLink l : LinksFile.read(f)) {
+          LogEntry e = c.log().submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(l.encoded())).build());
+          String id = HexFormat.of().formatHex(l.linkId());
+          if (json) {
+            System.out.printf("{\"link_id\":\"%s\",\"layer\":%d,\"index\":%d,\"tree_size\":%d,\"duplicate\":%b}%n", id,
+                l.statement().layerIndex(), e.getIndex(), e.getInclusionProof().getTreeSize(), e.getDuplicate());
+          } else {
+            System.out.printf("layer %d link %s logged at index %d (checkpoint size %d)%s%n", l.statement().layerIndex(),
+                id.substring(0, 16), e.getIndex(), e.getInclusionProof().getTreeSize(), e.getDuplicate() ? ", already logged" : "");
+          }
+        }
+      }
+    }
+    return 0;
+  }
+}

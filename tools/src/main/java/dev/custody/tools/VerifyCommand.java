@@ -1,0 +1,101 @@
+package dev.custody.tools;
+
+import dev.custody.api.v1.GetConsistencyProofRequest;
+import dev.custody.oci.OciImage;
+import dev.custody.verify.Bundle;
+import dev.custody.verify.ChainVerifier;
+import dev.custody.verify.CheckpointStore;
+import dev.custody.verify.TrustPolicy;
+import dev.custody.chain.LinkException;
+import java.util.List;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "verify", mixinStandardHelpOptions = true,
+    description = {"Verify an image's whole chain of custody against a trust policy: every layer signed by a key the",
+        "policy allows for it, the links in order and matching the image, every link in the log, the checkpoint",
+        "signed by the log and consistent with the checkpoints seen before. Exit code 0 only if all of it holds.",
+        "",
+        "  custody verify --policy policy.json --layout ./oci --image app               (online)",
+        "  custody verify --policy policy.json --layout ./oci --image app --bundle b.json  (offline)"})
+final class VerifyCommand implements Callable<Integer> {
+  @ArgGroup(exclusive = false, multiplicity = "1")
+  ImageOptions image;
+
+  @Option(names = "--policy", required = true, description = "Trust policy (JSON): the log and the allowed signers")
+  Path policy;
+
+  @Option(names = "--bundle", description = "Verify offline from this bundle (custody bundle) instead of asking the log")
+  Path bundle;
+
+  @Option(names = "--checkpoint-store", description = "Where to remember the newest checkpoint per log. "
+      + "Default: ~/.custody/checkpoints online, none offline")
+  Path store;
+
+  @Option(names = "--json", description = "Print the result as JSON")
+  boolean json;
+
+  @Mixin LogConnection.Options conn;
+
+  @Override public Integer call() throws Exception {
+    TrustPolicy p = TrustPolicy.read(policy);
+    OciImage img;
+    try {
+      img = image.load();
+    } catch (LinkException e) {
+      System.out.println("NOT VERIFIED: " + e.getMessage());
+      return 1;
+    }
+    ChainVerifier verifier = new ChainVerifier(p);
+    ChainVerifier.Result r;
+    if (bundle != null) {
+      Bundle b = Bundle.parse(Files.readAllBytes(bundle));
+      r = verifier.verify(img, b, store == null ? null : new CheckpointStore(store), null);
+    } else {
+      Path s = store != null ? store : Path.of(System.getProperty("user.home"), ".custody", "checkpoints");
+      try (LogConnection c = new LogConnection(conn)) {
+        List<Bundle> chains = Bundles.candidates(c, img.manifestDigest(), img.layers());
+        if (chains.isEmpty()) {
+          System.out.println("NOT VERIFIED: no chain in the log ends in a link for image " + img.manifestDigest()
+              + " at layer " + (img.layers() - 1));
+          return 1;
+        }
+        r = null;
+        for (Bundle b : chains) {
+          r = verifier.verify(img, b, new CheckpointStore(s), (from, to) -> c.log()
+              .getConsistencyProof(GetConsistencyProofRequest.newBuilder().setFromSize(from).setToSize(to).build())
+              .getHashesList().stream().map(h -> h.toByteArray()).toList());
+          if (r.ok()) break;
+        }
+      }
+    }
+    if (json) {
+      StringBuilder b = new StringBuilder("{\"verified\":").append(r.ok()).append(",\"manifest_digest\":\"")
+          .append(img.manifestDigest()).append("\",\"layers\":[");
+      for (int i = 0; i < r.layers().size(); i++) {
+        ChainVerifier.LayerResult l = r.layers().get(i);
+        if (i > 0) b.append(',');
+        b.append("{\"layer\":").append(l.layer()).append(",\"ok\":").append(l.ok());
+        l.failure().ifPresent(f -> b.append(",\"failure\":").append(quote(f)));
+        l.keyId().ifPresent(k -> b.append(",\"key_id\":\"").append(k).append('"'));
+        b.append('}');
+      }
+      b.append("],\"log_failures\":[");
+      for (int i = 0; i < r.logFailures().size(); i++) b.append(i > 0 ? "," : "").append(quote(r.logFailures().get(i)));
+      System.out.println(b.append("]}"));
+    } else {
+      System.out.println("image " + img.manifestDigest() + " (" + img.layers() + " layers)");
+      System.out.print(r.report());
+    }
+    return r.ok() ? 0 : 1;
+  }
+
+  private static String quote(String s) {
+    return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + "\"";
+  }
+}
