@@ -50,6 +50,16 @@ final class LoadGenerator implements Callable<Integer> {
   @Option(names = "--entry-bytes", defaultValue = "256", description = "Bytes per opaque entry. Default: ${DEFAULT-VALUE}")
   int entryBytes;
 
+  @Option(names = "--links", description = "Submit pre-signed Ed25519 layer links (signature checks on) instead of "
+      + "opaque entries; the embedded server then runs in its default, layer-link mode")
+  boolean links;
+
+  @Option(names = "--presign", defaultValue = "400000",
+      description = "With --links: links signed before the run (signing is not measured). Default: ${DEFAULT-VALUE}")
+  int presign;
+
+  private java.util.List<byte[]> signed;
+
   @Override public Integer call() throws Exception {
     Path tmp = null;
     CustodyServer server = null;
@@ -58,21 +68,23 @@ final class LoadGenerator implements Callable<Integer> {
     if (target == null) {
       tmp = Files.createTempDirectory("custody-load");
       server = CustodyServer.start(new CustodyServer.Config(tmp, Optional.of("bench.custody.dev/load"), Optional.empty(),
-          "127.0.0.1", 0, true, 16384, 4096), n -> { });
+          "127.0.0.1", 0, !links, 16384, 4096), n -> { });
       port = server.grpcPort();
     } else {
       host = target.substring(0, target.lastIndexOf(':'));
       port = Integer.parseInt(target.substring(target.lastIndexOf(':') + 1));
     }
     // Callbacks only record a number: running them on the transport thread avoids a hand-off per call.
+    if (links) signed = presignLinks(presign);
     ManagedChannel ch = ManagedChannelBuilder.forAddress(host, port).usePlaintext().directExecutor().build();
     try {
       TransparencyLogGrpc.TransparencyLogStub stub = TransparencyLogGrpc.newStub(ch);
       Phase w = run(stub, warmup);
       Phase m = run(stub, duration);
       Histogram h = m.latency;
-      System.out.printf("load: opaque entries of %d B, %d in flight, %d s measured after %d s warm-up (%s)%n",
-          entryBytes, inFlight, duration, warmup, target == null ? "embedded server" : target);
+      System.out.printf("load: %s, %d in flight, %d s measured after %d s warm-up (%s)%n",
+          links ? "Ed25519 layer links, signature checks on" : "opaque entries of " + entryBytes + " B",
+          inFlight, duration, warmup, target == null ? "embedded server" : target);
       System.out.printf("%-14s %10s %8s %8s %8s %8s %8s %10s %8s%n",
           "phase", "appends/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "batches", "entries/batch");
       for (Phase p : new Phase[] {w, m}) {
@@ -109,8 +121,14 @@ final class LoadGenerator implements Callable<Integer> {
     while (System.nanoTime() < end) {
       if (!permits.tryAcquire(10, TimeUnit.MILLISECONDS)) continue;
       long n = counter.incrementAndGet();
-      byte[] e = new byte[entryBytes];
-      ByteBuffer.wrap(e).putLong(System.nanoTime()).putLong(n);
+      byte[] e;
+      if (links) {
+        if (n > signed.size()) throw new IllegalStateException("ran out of pre-signed links; raise --presign");
+        e = signed.get((int) n - 1);
+      } else {
+        e = new byte[entryBytes];
+        ByteBuffer.wrap(e).putLong(System.nanoTime()).putLong(n);
+      }
       long t0 = System.nanoTime();
       stub.submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(e)).build(), new StreamObserver<>() {
         @Override public void onNext(LogEntry r) {
@@ -134,6 +152,22 @@ final class LoadGenerator implements Callable<Integer> {
     permits.release(inFlight);
     double secs = (System.nanoTime() - start) / 1e9;
     return new Phase(secs, ok.sum(), errors.sum(), exhausted.sum(), sizes.size(), rec.getIntervalHistogram());
+  }
+
+  /** Independent bottom-layer links (no predecessor lookups), signed by 16 keys on all cores. */
+  private static java.util.List<byte[]> presignLinks(int n) {
+    java.util.List<dev.custody.chain.LinkKeys.Signer> keys = new java.util.ArrayList<>();
+    for (int k = 0; k < 16; k++) keys.add(dev.custody.chain.LinkKeys.generate(dev.custody.chain.LinkKeys.Scheme.ED25519));
+    byte[][] out = new byte[n][];
+    java.util.stream.IntStream.range(0, n).parallel().forEach(i -> {
+      dev.custody.chain.Digest diff = dev.custody.chain.Digest.sha256Of(ByteBuffer.allocate(8).putLong(i).array());
+      dev.custody.chain.Statement s = new dev.custody.chain.Statement("registry.example/load/img" + (i % 1000),
+          dev.custody.chain.Digest.sha256Of(ByteBuffer.allocate(9).put((byte) 1).putLong(i).array()), 0,
+          dev.custody.chain.Digest.sha256Of(ByteBuffer.allocate(9).put((byte) 2).putLong(i).array()), diff, diff,
+          dev.custody.chain.Statement.NO_PREDECESSOR, 1_764_288_000_000L);
+      out[i] = dev.custody.chain.SignedLink.sign(s, keys.get(i % keys.size())).encoded();
+    });
+    return java.util.Arrays.asList(out);
   }
 
   static void deleteTree(Path p) throws java.io.IOException {

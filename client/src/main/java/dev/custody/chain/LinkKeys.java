@@ -63,20 +63,20 @@ public final class LinkKeys {
       throw new LinkException("unknown signature scheme 0x%04x".formatted(code));
     }
 
-    /** Refuses a public key that is not a well-formed SPKI of this scheme's key type. */
-    void checkKey(byte[] spki) throws LinkException {
-      switch (this) {
-        case ED25519 -> {
-          edKey(spki);
-        }
+    /**
+     * Decodes a public key, refusing one that is not a well-formed SPKI of this scheme's key type.
+     * Decoding a point costs about as much as a signature check, so it is done once, here.
+     */
+    AsymmetricKeyParameter decodeKey(byte[] spki) throws LinkException {
+      return switch (this) {
+        case ED25519 -> edKey(spki);
         case ECDSA_P256_SHA256 -> ecKey(spki);
-      }
+      };
     }
 
-    boolean verify(byte[] spki, byte[] message, byte[] signature) throws LinkException {
+    boolean verify(AsymmetricKeyParameter key, byte[] message, byte[] signature) {
       switch (this) {
         case ED25519 -> {
-          Ed25519PublicKeyParameters key = edKey(spki);
           if (signature.length != 64) return false;
           Ed25519Signer v = new Ed25519Signer();
           v.init(false, key);
@@ -85,7 +85,7 @@ public final class LinkKeys {
         }
         case ECDSA_P256_SHA256 -> {
           DSADigestSigner v = new DSADigestSigner(new ECDSASigner(), new SHA256Digest(), StandardDSAEncoding.INSTANCE);
-          v.init(false, ecKey(spki));
+          v.init(false, key);
           v.update(message, 0, message.length);
           try {
             return v.verifySignature(signature);
@@ -196,7 +196,7 @@ public final class LinkKeys {
       } catch (IOException e) {
         throw new LinkException("cannot encode the public key");
       }
-      Scheme.ECDSA_P256_SHA256.checkKey(spki);
+      Scheme.ECDSA_P256_SHA256.decodeKey(spki);
       return new Signer() {
         @Override public Scheme scheme() { return Scheme.ECDSA_P256_SHA256; }
         @Override public byte[] publicKey() { return spki.clone(); }

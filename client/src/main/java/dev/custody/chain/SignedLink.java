@@ -1,6 +1,7 @@
 package dev.custody.chain;
 
 import dev.custody.merkle.Hashes;
+import org.bouncycastle.crypto.params.AsymmetricKeyParameter;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -17,15 +18,17 @@ public final class SignedLink {
   private final int scheme;
   private final byte[] publicKey;
   private final byte[] signature;
+  private final AsymmetricKeyParameter key;
 
   private SignedLink(byte[] encoded, byte[] statementBytes, Statement statement, int scheme, byte[] publicKey,
-      byte[] signature) {
+      byte[] signature, AsymmetricKeyParameter key) {
     this.encoded = encoded;
     this.statementBytes = statementBytes;
     this.statement = statement;
     this.scheme = scheme;
     this.publicKey = publicKey;
     this.signature = signature;
+    this.key = key;
   }
 
   /** Signs a statement: the only way to make a SignedLink besides parsing one. */
@@ -39,7 +42,11 @@ public final class SignedLink {
         .opaque(1, 65535, key.publicKey())
         .opaque(1, 65535, sig)
         .bytes();
-    return new SignedLink(enc, st, s, key.scheme().code(), key.publicKey(), sig);
+    try {
+      return new SignedLink(enc, st, s, key.scheme().code(), key.publicKey(), sig, key.scheme().decodeKey(key.publicKey()));
+    } catch (LinkException e) {
+      throw new IllegalStateException("a signer's own public key does not decode", e);
+    }
   }
 
   public static SignedLink parse(byte[] b) throws LinkException {
@@ -52,13 +59,13 @@ public final class SignedLink {
     byte[] sig = r.opaque(1, 65535, "signature");
     r.end();
     Statement statement = Statement.parse(st);
-    LinkKeys.Scheme.of(scheme).checkKey(key);
-    return new SignedLink(b.clone(), st, statement, scheme, key, sig);
+    AsymmetricKeyParameter decoded = LinkKeys.Scheme.of(scheme).decodeKey(key);
+    return new SignedLink(b.clone(), st, statement, scheme, key, sig, decoded);
   }
 
   /** Verifies the signature over PAE(payload type, statement) with the link's own key. */
   public void verifySignature() throws LinkException {
-    if (!LinkKeys.Scheme.of(scheme).verify(publicKey, Pae.encode(PAYLOAD_TYPE, statementBytes), signature)) {
+    if (!LinkKeys.Scheme.of(scheme).verify(key, Pae.encode(PAYLOAD_TYPE, statementBytes), signature)) {
       throw new LinkException("signature does not verify");
     }
   }
