@@ -176,4 +176,27 @@ class ChainVerifierTest {
     r = new ChainVerifier(good).verify(app, bundle(vectorLeaves(), 10), store, null);
     assertTrue(String.join(" ", r.logFailures()).contains("offline"), r.report());
   }
+
+  @Test
+  void aStoreHoldingANewerCheckpointRefusesAnOlderInconsistentOne() throws Exception {
+    OciImage app = OciImage.fromLayout(LAYOUT, "app");
+    TrustPolicy good = policy(policyJson());
+    CheckpointStore store = new CheckpointStore(tmp.resolve("store"));
+    // History A: the chain after 8 filler leaves, seen first (size 11).
+    Bundle newer = bundle(vectorLeaves(), 8);
+    assertTrue(new ChainVerifier(good).verify(app, newer, store, null).ok());
+    List<byte[]> aLeaves = new ArrayList<>();
+    for (int i = 0; i < 8; i++) aLeaves.add(new byte[] {(byte) i});
+    aLeaves.addAll(vectorLeaves());
+    NaiveTree a = new NaiveTree(aLeaves.stream().map(Hashes::leafHash).toList());
+    ProofBuilder aProofs = new ProofBuilder((level, index) -> a.mth((int) (index << level), (int) ((index + 1) << level)));
+    CheckpointStore.ConsistencyProver honestA = (from, to) -> aProofs.consistency(from, to);
+
+    // An older checkpoint from another history (2 filler leaves where A has 8): inconsistent.
+    Bundle older = bundle(vectorLeaves(), 2);
+    ChainVerifier.Result r = new ChainVerifier(good).verify(app, older, store, honestA);
+    assertFalse(r.ok(), "size 5 is not a prefix of history A (its filler differs), so it must be refused");
+    assertTrue(String.join(" ", r.logFailures()).contains("not consistent"), r.report());
+    assertEquals(11, store.stored(good.logVerifier()).orElseThrow().size(), "the newer checkpoint stays");
+  }
 }
