@@ -6,8 +6,9 @@ import dev.custody.server.admission.OpaqueAdmission;
 import dev.custody.server.sequencer.GroupCommitSequencer;
 import dev.custody.server.sequencer.Sequenced;
 import dev.custody.server.storage.LogStorage;
-import dev.custody.server.storage.NodeCache;
-import dev.custody.server.storage.TileNodes;
+import dev.custody.server.read.LogReader;
+import dev.custody.tiles.NodeCache;
+import dev.custody.tiles.TileNodes;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,13 +86,14 @@ final class ScaleRun implements Callable<Integer> {
         if (seq.head().size() != target) throw new AssertionError("restart found size " + seq.head().size());
 
         NodeCache cache = new NodeCache(18);
+        LogReader reader = new LogReader(storage);
         Histogram h = new Histogram(3);
         Random rnd = new Random(1);
         long tiles = 0;
         for (int i = 0; i < proofs; i++) {
           long index = Math.floorMod(rnd.nextLong(), target);
           long p0 = System.nanoTime();
-          TileNodes nodes = new TileNodes(storage, cache);
+          TileNodes nodes = new TileNodes(reader::tile, target, cache);
           new ProofBuilder(nodes).inclusion(index, target);
           h.recordValue(System.nanoTime() - p0);
           tiles += nodes.tilesRead();

@@ -7,6 +7,7 @@ import dev.custody.server.admission.LayerLinkAdmission;
 import dev.custody.server.admission.OpaqueAdmission;
 import dev.custody.server.api.ChainLookupService;
 import dev.custody.server.read.StoredLinks;
+import dev.custody.server.tiles.TileServer;
 import dev.custody.server.api.TransparencyLogService;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.sequencer.GroupCommitSequencer;
@@ -14,7 +15,7 @@ import dev.custody.server.sequencer.Sequencer;
 import dev.custody.server.storage.LogStorage;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
@@ -31,7 +32,7 @@ public final class CustodyServer implements AutoCloseable {
   /** What a server is started with; every field has the command line's default. */
   /** @param acceptAnyEntry admit opaque entries instead of layer links (for tests and logs of other things) */
   public record Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
-      boolean acceptAnyEntry, int queueCapacity, int maxBatch) {
+      int httpPort, boolean acceptAnyEntry, int queueCapacity, int maxBatch) {
     public Path effectiveKeyFile() {
       return keyFile.orElse(dataDir.resolve("log.key"));
     }
@@ -46,15 +47,17 @@ public final class CustodyServer implements AutoCloseable {
   private final ExecutorService worker;
   private final HealthStatusManager health;
   private final Server grpc;
+  private final TileServer http;
 
   private CustodyServer(LogStorage storage, LogIdentity identity, Sequencer sequencer, ExecutorService worker,
-      HealthStatusManager health, Server grpc) {
+      HealthStatusManager health, Server grpc, TileServer http) {
     this.storage = storage;
     this.identity = identity;
     this.sequencer = sequencer;
     this.worker = worker;
     this.health = health;
     this.grpc = grpc;
+    this.http = http;
   }
 
   public static CustodyServer start(Config c, IntConsumer batchSizes) throws IOException {
@@ -88,10 +91,19 @@ public final class CustodyServer implements AutoCloseable {
           .addService(ProtoReflectionServiceV1.newInstance())
           .build()
           .start();
+      TileServer http = null;
+      if (c.httpPort() >= 0) {
+        try {
+          http = TileServer.start(c.bindAddress(), c.httpPort(), reader, sequencer::head);
+        } catch (InterruptedException | RuntimeException e) {
+          grpc.shutdownNow();
+          throw new IOException("cannot serve tiles on port " + c.httpPort() + ": " + e, e);
+        }
+      }
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("custody.v1.TransparencyLog", ServingStatus.SERVING);
       health.setStatus("custody.v1.ChainLookup", ServingStatus.SERVING);
-      return new CustodyServer(storage, id, sequencer, worker, health, grpc);
+      return new CustodyServer(storage, id, sequencer, worker, health, grpc, http);
     } catch (IOException | RuntimeException e) {
       if (sequencer != null) sequencer.close();
       if (worker != null) worker.shutdownNow();
@@ -102,6 +114,11 @@ public final class CustodyServer implements AutoCloseable {
 
   public int grpcPort() {
     return grpc.getPort();
+  }
+
+  /** The HTTP tile port, or -1 when tiles are not served. */
+  public int httpPort() {
+    return http == null ? -1 : http.port();
   }
 
   public LogIdentity identity() {
@@ -115,6 +132,7 @@ public final class CustodyServer implements AutoCloseable {
   /** Stops taking calls, lets those in flight finish (up to 10 s), then closes the store. */
   @Override public void close() {
     health.enterTerminalState();
+    if (http != null) http.close();
     grpc.shutdown();
     try {
       grpc.awaitTermination(10, TimeUnit.SECONDS);

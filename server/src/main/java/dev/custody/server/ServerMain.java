@@ -20,6 +20,10 @@ public final class ServerMain implements Callable<Integer> {
   @Option(names = "--grpc-port", defaultValue = "7300", description = "gRPC port; 0 picks a free one. Default: ${DEFAULT-VALUE}")
   int grpcPort;
 
+  @Option(names = "--http-port", defaultValue = "7301",
+      description = "HTTP port for the C2SP tlog-tiles read API; 0 picks a free one, -1 turns it off. Default: ${DEFAULT-VALUE}")
+  int httpPort;
+
   @Option(names = "--bind-address", defaultValue = "127.0.0.1",
       description = "Address to listen on; 0.0.0.0 for every interface. Default: ${DEFAULT-VALUE}")
   String bindAddress;
@@ -52,7 +56,7 @@ public final class ServerMain implements Callable<Integer> {
   @Override public Integer call() throws Exception {
     Logger log = Logger.getLogger("custody");
     CustodyServer.Config config = new CustodyServer.Config(dataDir, Optional.ofNullable(origin),
-        Optional.ofNullable(keyFile), bindAddress, grpcPort, acceptAnyEntry, queueCapacity, maxBatch);
+        Optional.ofNullable(keyFile), bindAddress, grpcPort, httpPort, acceptAnyEntry, queueCapacity, maxBatch);
     CustodyServer server = CustodyServer.start(config, n -> { });
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -63,6 +67,7 @@ public final class ServerMain implements Callable<Integer> {
       stopped.countDown();
     }, "custody-shutdown"));
     log.info("custody log listening on " + bindAddress + ":" + server.grpcPort()
+        + (server.httpPort() >= 0 ? " tiles=http://" + bindAddress + ":" + server.httpPort() + "/" : "")
         + " origin=" + server.identity().origin()
         + " size=" + server.sequencer().head().size()
         + " entries=" + (acceptAnyEntry ? "opaque" : "layer-links")

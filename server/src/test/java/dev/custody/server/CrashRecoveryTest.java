@@ -176,7 +176,7 @@ class CrashRecoveryTest {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     ProcessBuilder pb = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-cp", cp,
-        ServerMain.class.getName(), "--data-dir", dir.toString(), "--grpc-port", "0", "--origin", "crash.test/log",
+        ServerMain.class.getName(), "--data-dir", dir.toString(), "--grpc-port", "0", "--http-port", "0", "--origin", "crash.test/log",
         "--accept-any-entry")
         .redirectErrorStream(true);
     return pb.start();

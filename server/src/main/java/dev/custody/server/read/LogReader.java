@@ -7,9 +7,13 @@ import dev.custody.merkle.ProofBuilder;
 import dev.custody.note.NoteException;
 import dev.custody.note.SignedNote;
 import dev.custody.server.storage.LogStorage;
-import dev.custody.server.storage.NodeCache;
 import dev.custody.server.storage.StorageException;
-import dev.custody.server.storage.TileNodes;
+import dev.custody.tiles.EntryBundle;
+import dev.custody.tiles.NodeCache;
+import dev.custody.tiles.TileNodes;
+import dev.custody.merkle.Hashes;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -30,19 +34,37 @@ public final class LogReader {
   }
 
   public List<byte[]> inclusion(long index, long size) {
-    return builder().inclusion(index, size);
+    return builder(size).inclusion(index, size);
   }
 
   public List<byte[]> consistency(long size1, long size2) {
-    return builder().consistency(size1, size2);
+    return builder(size2).consistency(size1, size2);
   }
 
   public byte[] root(long size) {
-    return builder().root(size);
+    return builder(size).root(size);
   }
 
-  private ProofBuilder builder() {
-    return new ProofBuilder(new TileNodes(storage, cache));
+  /** The first {@code width} hashes of a stored tile: exactly the tlog-tiles tile of that width. */
+  public byte[] tile(int level, long index, int width) {
+    byte[] t = storage.tile(level, index)
+        .orElseThrow(() -> new StorageException("tile " + level + "/" + index + " is missing"));
+    if (t.length < width * Hashes.SIZE) {
+      throw new StorageException("tile " + level + "/" + index + " holds fewer than " + width + " hashes");
+    }
+    return t.length == width * Hashes.SIZE ? t : Arrays.copyOf(t, width * Hashes.SIZE);
+  }
+
+  /** The tlog-tiles entry bundle of entries [index * 256, index * 256 + width). */
+  public byte[] entryBundle(long index, int width) {
+    List<byte[]> leaves = new ArrayList<>(width);
+    long start = index * dev.custody.tiles.Tiles.WIDTH;
+    storage.scanLeaves(start, start + width, (i, leaf) -> leaves.add(leaf));
+    return EntryBundle.encode(leaves);
+  }
+
+  private ProofBuilder builder(long size) {
+    return new ProofBuilder(new TileNodes(this::tile, size, cache));
   }
 
   public Optional<byte[]> leaf(long index) {

@@ -1,4 +1,4 @@
-package dev.custody.server.storage;
+package dev.custody.tiles;
 
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
@@ -19,12 +19,12 @@ public final class NodeCache {
     this.mask = (1 << log2Slots) - 1;
   }
 
-  byte[] get(int level, long index) {
+  public byte[] get(int level, long index) {
     Entry e = slots.get(slot(level, index));
     return e != null && e.level == level && e.index == index ? e.hash : null;
   }
 
-  void put(int level, long index, byte[] hash) {
+  public void put(int level, long index, byte[] hash) {
     slots.set(slot(level, index), new Entry(level, index, hash));
   }
 

@@ -1,28 +1,28 @@
-package dev.custody.server.storage;
+package dev.custody.tiles;
 
 import dev.custody.merkle.Hashes;
 import dev.custody.merkle.NodeSource;
-import dev.custody.tiles.Tiles;
 import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Merkle nodes for one request, from stored tiles. Tiles hold only every eighth level, so a node
- * in between is hashed from its two children, recursively, down to a tile; each tile is read at
- * most once per request, and every node computed goes into the shared {@link NodeCache}, so the
- * proofs of one batch (and the top of the tree for all proofs) are hashed once, not per request.
+ * Merkle nodes of a tree of one size, from its tiles. Tiles hold only every eighth level, so a
+ * node in between is hashed from its two children, recursively, down to a tile; each tile is read
+ * at most once per instance, and every node computed can go to a shared {@link NodeCache}.
  */
 public final class TileNodes implements NodeSource {
-  private final LogStorage storage;
+  private final TileReader reader;
+  private final long treeSize;
   private final NodeCache cache;
   private final Map<Long, byte[]> read = new HashMap<>();
 
-  public TileNodes(LogStorage storage, NodeCache cache) {
-    this.storage = storage;
+  public TileNodes(TileReader reader, long treeSize, NodeCache cache) {
+    this.reader = reader;
+    this.treeSize = treeSize;
     this.cache = cache;
   }
 
-  /** Distinct tiles read so far: the storage reads this request cost. */
+  /** Distinct tiles read so far: what this instance cost in storage or network reads. */
   public int tilesRead() {
     return read.size();
   }
@@ -41,13 +41,13 @@ public final class TileNodes implements NodeSource {
 
   private byte[] fromTile(int level, long index) {
     Tiles.NodeInTile n = Tiles.locate(level, index);
+    int width = Tiles.width(n.tileLevel(), n.tileIndex(), treeSize);
+    if (n.offset() >= width) {
+      throw new IllegalArgumentException("node " + level + "/" + index + " is not in a tree of size " + treeSize);
+    }
     // Tile indices below 2^56 at each of 8 levels fit one long key.
     long key = ((long) n.tileLevel() << 56) | n.tileIndex();
-    byte[] tile = read.computeIfAbsent(key, k -> storage.tile(n.tileLevel(), n.tileIndex())
-        .orElseThrow(() -> new StorageException("tile " + n.tileLevel() + "/" + n.tileIndex() + " is missing")));
-    if (tile.length < n.widthNeeded() * Hashes.SIZE) {
-      throw new StorageException("tile " + n.tileLevel() + "/" + n.tileIndex() + " is too short for node " + level + "/" + index);
-    }
+    byte[] tile = read.computeIfAbsent(key, k -> reader.tile(n.tileLevel(), n.tileIndex(), width));
     byte[] h = new byte[Hashes.SIZE];
     System.arraycopy(tile, n.offset() * Hashes.SIZE, h, 0, Hashes.SIZE);
     return h;
