@@ -7,6 +7,7 @@ import dev.custody.server.admission.LayerLinkAdmission;
 import dev.custody.server.admission.OpaqueAdmission;
 import dev.custody.server.api.ChainLookupService;
 import dev.custody.server.read.StoredLinks;
+import dev.custody.server.tiles.StaticTileWriter;
 import dev.custody.server.tiles.TileServer;
 import dev.custody.server.api.TransparencyLogService;
 import dev.custody.server.read.LogReader;
@@ -32,7 +33,7 @@ public final class CustodyServer implements AutoCloseable {
   /** What a server is started with; every field has the command line's default. */
   /** @param acceptAnyEntry admit opaque entries instead of layer links (for tests and logs of other things) */
   public record Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
-      int httpPort, boolean acceptAnyEntry, int queueCapacity, int maxBatch) {
+      int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch) {
     public Path effectiveKeyFile() {
       return keyFile.orElse(dataDir.resolve("log.key"));
     }
@@ -48,9 +49,10 @@ public final class CustodyServer implements AutoCloseable {
   private final HealthStatusManager health;
   private final Server grpc;
   private final TileServer http;
+  private final StaticTileWriter files;
 
   private CustodyServer(LogStorage storage, LogIdentity identity, Sequencer sequencer, ExecutorService worker,
-      HealthStatusManager health, Server grpc, TileServer http) {
+      HealthStatusManager health, Server grpc, TileServer http, StaticTileWriter files) {
     this.storage = storage;
     this.identity = identity;
     this.sequencer = sequencer;
@@ -58,6 +60,7 @@ public final class CustodyServer implements AutoCloseable {
     this.health = health;
     this.grpc = grpc;
     this.http = http;
+    this.files = files;
   }
 
   public static CustodyServer start(Config c, IntConsumer batchSizes) throws IOException {
@@ -100,10 +103,12 @@ public final class CustodyServer implements AutoCloseable {
           throw new IOException("cannot serve tiles on port " + c.httpPort() + ": " + e, e);
         }
       }
+      StaticTileWriter files = null;
+      if (c.tilesDir().isPresent()) files = StaticTileWriter.start(c.tilesDir().get(), reader, sequencer::head, 200);
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("custody.v1.TransparencyLog", ServingStatus.SERVING);
       health.setStatus("custody.v1.ChainLookup", ServingStatus.SERVING);
-      return new CustodyServer(storage, id, sequencer, worker, health, grpc, http);
+      return new CustodyServer(storage, id, sequencer, worker, health, grpc, http, files);
     } catch (IOException | RuntimeException e) {
       if (sequencer != null) sequencer.close();
       if (worker != null) worker.shutdownNow();
@@ -141,6 +146,7 @@ public final class CustodyServer implements AutoCloseable {
     }
     grpc.shutdownNow();
     sequencer.close();
+    if (files != null) files.close();
     worker.shutdown();
     try {
       worker.awaitTermination(5, TimeUnit.SECONDS);

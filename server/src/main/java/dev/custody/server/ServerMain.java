@@ -24,6 +24,10 @@ public final class ServerMain implements Callable<Integer> {
       description = "HTTP port for the C2SP tlog-tiles read API; 0 picks a free one, -1 turns it off. Default: ${DEFAULT-VALUE}")
   int httpPort;
 
+  @Option(names = "--tiles-dir", description = "Also write the log as static tlog-tiles files here, as it grows, "
+      + "for any web server, object store or CDN to serve")
+  Path tilesDir;
+
   @Option(names = "--bind-address", defaultValue = "127.0.0.1",
       description = "Address to listen on; 0.0.0.0 for every interface. Default: ${DEFAULT-VALUE}")
   String bindAddress;
@@ -56,7 +60,8 @@ public final class ServerMain implements Callable<Integer> {
   @Override public Integer call() throws Exception {
     Logger log = Logger.getLogger("custody");
     CustodyServer.Config config = new CustodyServer.Config(dataDir, Optional.ofNullable(origin),
-        Optional.ofNullable(keyFile), bindAddress, grpcPort, httpPort, acceptAnyEntry, queueCapacity, maxBatch);
+        Optional.ofNullable(keyFile), bindAddress, grpcPort, httpPort,
+        Optional.ofNullable(tilesDir), acceptAnyEntry, queueCapacity, maxBatch);
     CustodyServer server = CustodyServer.start(config, n -> { });
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

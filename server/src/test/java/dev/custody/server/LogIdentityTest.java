@@ -27,7 +27,7 @@ class LogIdentityTest {
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("log.key"))));
     // Without --origin the stored origin is used.
     CustodyServer.Config noOrigin = new CustodyServer.Config(dir, Optional.empty(), Optional.empty(), "127.0.0.1", 0,
-        -1, true, 16, 16);
+        -1, Optional.empty(), true, 16, 16);
     try (CustodyServer s = CustodyServer.start(noOrigin, n -> { })) {
       assertEquals(vkey, s.identity().verifierKey());
       assertEquals("test.custody.dev/log", s.identity().origin());
@@ -41,13 +41,13 @@ class LogIdentityTest {
     }
     CustodyServer.Config base = TestLogs.config(dir);
     IOException e = assertThrows(IOException.class, () -> CustodyServer.start(new CustodyServer.Config(dir,
-        Optional.of("other.example/log"), Optional.empty(), "127.0.0.1", 0, -1, true, 16, 16), n -> { }));
+        Optional.of("other.example/log"), Optional.empty(), "127.0.0.1", 0, -1, Optional.empty(), true, 16, 16), n -> { }));
     assertTrue(e.getMessage().contains("holds the log \"test.custody.dev/log\""), e.getMessage());
 
     Path otherKey = dir.resolveSibling(dir.getFileName() + "-other.key");
     LogKeyFile.create(otherKey, "test.custody.dev/log");
     e = assertThrows(IOException.class, () -> CustodyServer.start(new CustodyServer.Config(dir,
-        base.origin(), Optional.of(otherKey), "127.0.0.1", 0, -1, true, 16, 16), n -> { }));
+        base.origin(), Optional.of(otherKey), "127.0.0.1", 0, -1, Optional.empty(), true, 16, 16), n -> { }));
     assertTrue(e.getMessage().contains("is not the key this log was started with"), e.getMessage());
 
     Files.delete(dir.resolve("log.key"));
@@ -62,7 +62,7 @@ class LogIdentityTest {
     LogKeyFile.create(key, "someone.else/log");
     CustodyServer.Config base = TestLogs.config(dir.resolve("data"));
     IOException e = assertThrows(IOException.class, () -> CustodyServer.start(new CustodyServer.Config(base.dataDir(),
-        base.origin(), Optional.of(key), "127.0.0.1", 0, -1, true, 16, 16), n -> { }));
+        base.origin(), Optional.of(key), "127.0.0.1", 0, -1, Optional.empty(), true, 16, 16), n -> { }));
     assertTrue(e.getMessage().contains("must be the origin"), e.getMessage());
   }
 }

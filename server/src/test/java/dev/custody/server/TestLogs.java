@@ -18,7 +18,7 @@ final class TestLogs {
 
   static CustodyServer.Config config(Path dir) {
     return new CustodyServer.Config(dir, Optional.of("test.custody.dev/log"), Optional.empty(), "127.0.0.1", 0,
-        -1, true, 16384, 4096);
+        -1, Optional.empty(), true, 16384, 4096);
   }
 
   static CheckpointVerifier verifier(LogInfo info) throws Exception {
