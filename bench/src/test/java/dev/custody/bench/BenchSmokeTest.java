@@ -45,4 +45,18 @@ class BenchSmokeTest {
     assertTrue(out.contains("measured"), out);
     assertTrue(out.contains("errors: 0"), out);
   }
+
+  @Test
+  void verifyAndTiles() {
+    assertTrue(run("verify", "--seconds", "1").contains("10-layer chain"));
+    assertTrue(run("tiles", "--entries", "1024", "--warmup", "0", "--duration", "1", "--in-flight", "4")
+        .contains("requests/s"));
+  }
+
+  @Test
+  void loadWithLinks() {
+    String out = run("load", "--links", "--presign", "20000", "--warmup", "0", "--duration", "1", "--in-flight", "8");
+    assertTrue(out.contains("signature checks on"), out);
+    assertTrue(out.contains("errors: 0"), out);
+  }
 }
