@@ -80,6 +80,7 @@ public record TrustPolicy(String origin, String logVerifierKey, List<Signer> sig
       throw new PolicyException("signed by a key the policy does not trust (key_id " + HexFormat.of().formatHex(keyId) + ")");
     }
     String why = null;
+    boolean window = false;
     for (Signer s : withKey) {
       if (!s.repositoryAllowed(repo)) {
         why = "key of \"" + s.name + "\" is not allowed for repository " + repo;
@@ -88,11 +89,12 @@ public record TrustPolicy(String origin, String logVerifierKey, List<Signer> sig
       } else if (s.validFrom.isPresent() && at.isBefore(s.validFrom.get())
           || s.validUntil.isPresent() && !at.isBefore(s.validUntil.get())) {
         why = "key of \"" + s.name + "\" was used at " + at + ", outside its validity window";
+        window = true;
       } else {
         return;
       }
     }
-    throw new PolicyException(why);
+    throw new PolicyException(why, window);
   }
 
   public static TrustPolicy read(Path file) throws IOException, PolicyException {

@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
         "Operators: checkpoint, proof, bundle: raw access to the log.",
         ""},
     subcommands = {KeygenCommand.class, SignCommand.class, SubmitCommand.class, VerifyCommand.class,
-        BundleCommand.class, CheckpointCommand.class, ProofCommand.class, InfoCommand.class})
+        BundleCommand.class, CheckpointCommand.class, ProofCommand.class, InfoCommand.class, MonitorCommand.class})
 public final class CustodyCli {
   public static void main(String[] args) {
     System.exit(run(args));

@@ -1,0 +1,158 @@
+package dev.custody.monitor;
+
+import dev.custody.chain.Leaf;
+import dev.custody.chain.LinkException;
+import dev.custody.chain.SignedLink;
+import dev.custody.chain.Statement;
+import dev.custody.checkpoint.Checkpoint;
+import dev.custody.checkpoint.CheckpointException;
+import dev.custody.checkpoint.CheckpointVerifier;
+import dev.custody.checkpoint.SignedCheckpoint;
+import dev.custody.merkle.ProofException;
+import dev.custody.merkle.Proofs;
+import dev.custody.tiles.TileClient;
+import dev.custody.tiles.Tiles;
+import dev.custody.verify.PolicyException;
+import java.io.IOException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Follows a log through its tiles: verifies each new checkpoint's signature and its consistency
+ * with the last one seen, re-derives every new entry from verified entry bundles, and reports
+ * what the rules flag (entries.md, "What a monitor flags").
+ */
+public final class Monitor {
+  /** Told how far a catch-up has come. */
+  @FunctionalInterface
+  public interface Progress {
+    void update(long done, long total);
+  }
+
+  private static final HexFormat HEX = HexFormat.of();
+
+  private final TileClient client;
+  private final CheckpointVerifier log;
+  private final WatchRules rules;
+
+  public Monitor(TileClient client, WatchRules rules) throws PolicyException {
+    this.client = client;
+    this.log = rules.policy().logVerifier();
+    this.rules = rules;
+  }
+
+  /**
+   * One round: reads up to the log's current checkpoint, reporting to {@code out}, and advances
+   * {@code state}. On a log fault the state is left where it was, so the fault is seen again.
+   *
+   * @return true when the round found the log at fault
+   */
+  public boolean step(MonitorState state, Consumer<Finding> out, Progress progress) throws IOException {
+    SignedCheckpoint cp;
+    try {
+      cp = client.checkpoint();
+    } catch (CheckpointException e) {
+      out.accept(new Finding(Finding.BAD_CHECKPOINT, true, -1, "the log's checkpoint does not verify: " + e.getMessage(), Map.of()));
+      return true;
+    }
+    Checkpoint old = null;
+    if (state.checkpointNote != null) {
+      try {
+        old = log.verify(state.checkpointNote);
+      } catch (CheckpointException e) {
+        throw new IOException("the saved state's checkpoint does not verify with these rules' log key: " + e.getMessage());
+      }
+    }
+    if (old != null && cp.size() <= old.size()) {
+      if (cp.size() == old.size() && !java.util.Arrays.equals(cp.checkpoint().rootHash(), old.rootHash())) {
+        out.accept(fault(cp, old, "the log signed two different roots for tree size " + cp.size()));
+        return true;
+      }
+      return false; // nothing new (or a lagging mirror)
+    }
+    TileClient.Tree tree;
+    try {
+      tree = client.tree(cp.checkpoint());
+    } catch (CheckpointException e) {
+      out.accept(new Finding(Finding.BAD_CHECKPOINT, true, -1, e.getMessage(), Map.of("tree_size", "" + cp.size())));
+      return true;
+    }
+    if (old != null && old.size() > 0) {
+      try {
+        Proofs.verifyConsistency(old.size(), cp.size(), tree.proofs().consistency(old.size(), cp.size()),
+            old.rootHash(), cp.checkpoint().rootHash());
+      } catch (ProofException | RuntimeException e) {
+        out.accept(fault(cp, old, "checkpoint of size " + cp.size() + " is not consistent with the one of size "
+            + old.size() + " seen before: " + e.getMessage()));
+        return true;
+      }
+    }
+    long total = cp.size();
+    for (long bundle = state.nextIndex / Tiles.WIDTH; bundle * Tiles.WIDTH < total; bundle++) {
+      List<byte[]> entries;
+      try {
+        entries = tree.entries(bundle);
+      } catch (IOException | RuntimeException e) {
+        out.accept(new Finding(Finding.MALFORMED_LEAF, true, bundle * Tiles.WIDTH,
+            "entry bundle " + bundle + " does not match the signed tree: " + e.getMessage(), Map.of()));
+        return true;
+      }
+      for (int i = 0; i < entries.size(); i++) {
+        long index = bundle * Tiles.WIDTH + i;
+        if (index < state.nextIndex) continue;
+        check(index, entries.get(i), state, out);
+      }
+      progress.update(Math.min(total, (bundle + 1) * Tiles.WIDTH), total);
+    }
+    state.nextIndex = total;
+    state.checkpointNote = cp.note();
+    return false;
+  }
+
+  private void check(long index, byte[] leafBytes, MonitorState state, Consumer<Finding> out) {
+    Leaf leaf;
+    SignedLink link;
+    try {
+      leaf = Leaf.parse(leafBytes);
+      link = SignedLink.parse(leaf.signedLink());
+      link.verifySignature();
+    } catch (LinkException e) {
+      out.accept(new Finding(Finding.MALFORMED_LEAF, true, index, "the log holds an entry that is not a valid link: "
+          + e.getMessage(), Map.of()));
+      return;
+    }
+    Statement s = link.statement();
+    String linkId = HEX.formatHex(link.linkId());
+    Map<String, String> d = Map.of("link_id", linkId, "repository", s.repository(),
+        "layer", Long.toString(s.layerIndex()), "key_id", HEX.formatHex(link.keyId()),
+        "manifest_digest", s.manifestDigest().toString());
+    String first = state.manifestFirstLink.putIfAbsent(s.manifestDigest().toString(), linkId);
+    if (first != null && !first.equals(linkId)) {
+      out.accept(new Finding(Finding.SECOND_CHAIN, false, index, "a second link names image " + s.manifestDigest()
+          + " (first: link " + first + ")", d));
+    }
+    if (s.hasPredecessor()) {
+      String key = s.repository() + " " + HEX.formatHex(s.prevLinkId());
+      String layer = state.successorLayer.putIfAbsent(key, s.layerDigest().toString());
+      if (layer != null && !layer.equals(s.layerDigest().toString())) {
+        out.accept(new Finding(Finding.FORK, false, index, "two different layers (" + layer + ", " + s.layerDigest()
+            + ") stand on the same link in " + s.repository(), d));
+      }
+    }
+    if (rules.watched(s.repository())) {
+      try {
+        rules.policy().checkAllowed(link, leaf.logTimestampMs());
+      } catch (PolicyException e) {
+        out.accept(new Finding(e.outsideValidity() ? Finding.KEY_OUTSIDE_WINDOW : Finding.UNEXPECTED_SIGNER, false,
+            index, e.getMessage(), d));
+      }
+    }
+  }
+
+  private static Finding fault(SignedCheckpoint cp, Checkpoint old, String message) {
+    return new Finding(Finding.INCONSISTENT_CHECKPOINT, true, -1, message, Map.of("tree_size", "" + cp.size(),
+        "previous_size", "" + old.size(), "checkpoint", cp.note()));
+  }
+}

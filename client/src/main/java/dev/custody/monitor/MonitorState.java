@@ -1,0 +1,56 @@
+package dev.custody.monitor;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * What a monitor remembers between runs: the last checkpoint it verified (and read every entry
+ * of), and what the rules need to see across entries: which link first named each manifest, and
+ * which layer each (repository, predecessor) pair first carried. Saved atomically as JSON.
+ */
+public final class MonitorState {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  String checkpointNote; // null before the first run
+  long nextIndex;
+  final Map<String, String> manifestFirstLink = new HashMap<>();  // manifest digest -> link_id hex
+  final Map<String, String> successorLayer = new HashMap<>();     // repository + " " + prev_link_id hex -> layer digest
+
+  public long nextIndex() {
+    return nextIndex;
+  }
+
+  public static MonitorState load(Path file) throws IOException {
+    MonitorState s = new MonitorState();
+    if (file == null || !Files.exists(file)) return s;
+    JsonNode n = JSON.readTree(file.toFile());
+    s.checkpointNote = n.path("checkpoint").isTextual() ? n.get("checkpoint").asText() : null;
+    s.nextIndex = n.path("next_index").asLong(0);
+    n.path("manifests").fields().forEachRemaining(e -> s.manifestFirstLink.put(e.getKey(), e.getValue().asText()));
+    n.path("successors").fields().forEachRemaining(e -> s.successorLayer.put(e.getKey(), e.getValue().asText()));
+    return s;
+  }
+
+  public void save(Path file) throws IOException {
+    if (file == null) return;
+    ObjectNode o = JSON.createObjectNode();
+    if (checkpointNote != null) o.put("checkpoint", checkpointNote);
+    o.put("next_index", nextIndex);
+    ObjectNode m = o.putObject("manifests");
+    manifestFirstLink.forEach(m::put);
+    ObjectNode s = o.putObject("successors");
+    successorLayer.forEach(s::put);
+    Path dir = file.toAbsolutePath().getParent();
+    Files.createDirectories(dir);
+    Path tmp = Files.createTempFile(dir, ".monitor", ".tmp");
+    JSON.writeValue(tmp.toFile(), o);
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+  }
+}

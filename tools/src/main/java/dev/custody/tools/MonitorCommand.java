@@ -1,0 +1,90 @@
+package dev.custody.tools;
+
+import dev.custody.monitor.Finding;
+import dev.custody.monitor.Monitor;
+import dev.custody.monitor.MonitorState;
+import dev.custody.monitor.WatchRules;
+import dev.custody.tiles.TileClient;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.function.Consumer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "monitor", mixinStandardHelpOptions = true,
+    description = {"Follow a log through its tiles (HTTP or a directory), verify every checkpoint and its consistency",
+        "with the last one, re-derive every entry, and report what the rules flag as JSON lines on stdout:",
+        "unexpected-signer, second-chain-for-manifest, fork, key-outside-validity-window, and log faults",
+        "(log-fault:…). Exit code 3 on a log fault with --once.",
+        "",
+        "  custody monitor --log http://127.0.0.1:7301/ --rules rules.json --state monitor.json --once"})
+final class MonitorCommand implements Callable<Integer> {
+  @Option(names = "--log", required = true, description = "The log's tile prefix: an http(s) URL or a directory")
+  String logPrefix;
+
+  @Option(names = "--rules", required = true, description = "A trust policy (JSON) plus optional \"watch\": [repository patterns]")
+  Path rulesFile;
+
+  @Option(names = "--state", description = "Where to remember progress between runs (created if missing)")
+  Path stateFile;
+
+  @Option(names = "--once", description = "Catch up once and exit instead of following")
+  boolean once;
+
+  @Option(names = "--interval", defaultValue = "10", description = "Seconds between polls when following. Default: ${DEFAULT-VALUE}")
+  int interval;
+
+  @Option(names = "--webhook", description = "Also POST each finding (one JSON object) to this URL")
+  URI webhook;
+
+  @Option(names = "--no-progress", description = "No progress bar on stderr")
+  boolean noProgress;
+
+  @Override public Integer call() throws Exception {
+    WatchRules rules = WatchRules.read(rulesFile);
+    TileClient.Fetcher fetcher = logPrefix.startsWith("http://") || logPrefix.startsWith("https://")
+        ? TileClient.http(URI.create(logPrefix)) : TileClient.directory(Path.of(logPrefix));
+    Monitor monitor = new Monitor(new TileClient(fetcher, rules.policy().logVerifier()), rules);
+    MonitorState state = MonitorState.load(stateFile);
+    HttpClient http = webhook == null ? null : HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    Consumer<Finding> out = f -> {
+      System.out.println(f.json());
+      System.out.flush();
+      if (http != null) {
+        try {
+          http.send(HttpRequest.newBuilder(webhook).timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
+              .POST(HttpRequest.BodyPublishers.ofString(f.json())).build(), HttpResponse.BodyHandlers.discarding());
+        } catch (Exception e) {
+          System.err.println("custody monitor: webhook failed: " + e.getMessage());
+        }
+      }
+    };
+    long started = System.nanoTime();
+    long startIndex = state.nextIndex();
+    Monitor.Progress progress = noProgress ? (d, t) -> { } : MonitorCommand::bar;
+    while (true) {
+      boolean fault = monitor.step(state, out, progress);
+      if (!fault) state.save(stateFile);
+      if (!noProgress && state.nextIndex() > startIndex) {
+        double secs = (System.nanoTime() - started) / 1e9;
+        System.err.printf("%ncustody monitor: at %d entries (%.0f entries/s)%n", state.nextIndex(),
+            (state.nextIndex() - startIndex) / Math.max(secs, 1e-3));
+      }
+      if (once) return fault ? 3 : 0;
+      Thread.sleep(interval * 1000L);
+      started = System.nanoTime();
+      startIndex = state.nextIndex();
+    }
+  }
+
+  private static void bar(long done, long total) {
+    int width = 40;
+    int filled = total == 0 ? width : (int) (width * done / total);
+    System.err.printf("\r[%s%s] %d/%d", "#".repeat(filled), " ".repeat(width - filled), done, total);
+  }
+}

@@ -1,0 +1,138 @@
+package dev.custody.tools;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.ByteString;
+import dev.custody.api.v1.SubmitRequest;
+import dev.custody.api.v1.TransparencyLogGrpc;
+import dev.custody.chain.ChainIds;
+import dev.custody.chain.Digest;
+import dev.custody.chain.LinkKeys;
+import dev.custody.chain.SignedLink;
+import dev.custody.chain.Statement;
+import dev.custody.server.CustodyServer;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * `custody monitor` over a real log's tiles: a planted unexpected signer, a second chain for one
+ * image and a fork give exactly those findings; a log that shows a history inconsistent with
+ * what the monitor saw is a log fault with exit code 3.
+ */
+class MonitorTest {
+  @TempDir Path work;
+
+  static Digest d(String s) {
+    return Digest.sha256Of(s.getBytes(StandardCharsets.UTF_8));
+  }
+
+  static SignedLink link(LinkKeys.Signer key, String repo, String manifest, SignedLink below, String layer, long at) {
+    Digest diff = d("diff " + layer);
+    Digest chain = below == null ? diff : ChainIds.next(below.statement().chainId(), diff);
+    long index = below == null ? 0 : below.statement().layerIndex() + 1;
+    return SignedLink.sign(new Statement(repo, d(manifest), index, d("blob " + layer), diff, chain,
+        below == null ? Statement.NO_PREDECESSOR : below.linkId(), at), key);
+  }
+
+  record Server(CustodyServer server, ManagedChannel channel, TransparencyLogGrpc.TransparencyLogBlockingStub log)
+      implements AutoCloseable {
+    static Server start(Path data, Optional<Path> key) throws Exception {
+      CustodyServer s = CustodyServer.start(new CustodyServer.Config(data, Optional.of("monitor.test/log"), key,
+          "127.0.0.1", 0, 0, Optional.empty(), false, 1024, 256), n -> { });
+      ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort()).usePlaintext().build();
+      return new Server(s, ch, TransparencyLogGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS));
+    }
+
+    long submit(SignedLink l) {
+      return log.submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(l.encoded())).build()).getIndex();
+    }
+
+    String tiles() {
+      return "http://127.0.0.1:" + server.httpPort() + "/";
+    }
+
+    @Override public void close() {
+      channel.shutdownNow();
+      server.close();
+    }
+  }
+
+  static List<JsonNode> findings(String out) throws Exception {
+    List<JsonNode> f = new ArrayList<>();
+    for (String line : out.split("\n")) if (line.startsWith("{")) f.add(new ObjectMapper().readTree(line));
+    return f;
+  }
+
+  @Test
+  void plantedFindingsAndAnInconsistentLog() throws Exception {
+    LinkKeys.Signer base = LinkKeys.generate(LinkKeys.Scheme.ED25519);
+    LinkKeys.Signer runtime = LinkKeys.generate(LinkKeys.Scheme.ECDSA_P256_SHA256);
+    LinkKeys.Signer app = LinkKeys.generate(LinkKeys.Scheme.ED25519);
+    LinkKeys.Signer intruder = LinkKeys.generate(LinkKeys.Scheme.ED25519);
+    Files.writeString(work.resolve("base.pub"), base.publicKeyPem());
+    Files.writeString(work.resolve("runtime.pub"), runtime.publicKeyPem());
+    Files.writeString(work.resolve("app.pub"), app.publicKeyPem());
+
+    try (Server a = Server.start(work.resolve("a"), Optional.empty())) {
+      SignedLink l0 = link(base, "registry.example/base/os", "image base", null, "base", 1);
+      SignedLink l1 = link(runtime, "registry.example/runtime/jre", "image runtime", l0, "jre", 2);
+      SignedLink l2 = link(app, "registry.example/apps/service", "image app", l1, "app", 3);
+      for (SignedLink l : List.of(l0, l1, l2)) a.submit(l);
+      long unexpected = a.submit(link(intruder, "registry.example/apps/other", "image x", null, "x", 4));
+      long second = a.submit(link(base, "registry.example/base/os", "image base", null, "base", 5)); // same image, new link
+      long fork = a.submit(link(runtime, "registry.example/runtime/jre", "image runtime 2", l0, "jre-other", 6));
+
+      String info = CliEndToEndTest.custody("info", "--server", "127.0.0.1:" + a.server().grpcPort()).out();
+      String vkey = info.lines().filter(l -> l.startsWith("verifier_key ")).findFirst().orElseThrow().substring(13);
+      Files.writeString(work.resolve("rules.json"), """
+          {"log": {"origin": "monitor.test/log", "verifier_key": "%s"},
+           "signers": [
+             {"name": "base OS team", "public_key_file": "base.pub", "repositories": ["registry.example/base/*"]},
+             {"name": "runtime team", "public_key_file": "runtime.pub", "repositories": ["registry.example/runtime/*"]},
+             {"name": "application team", "public_key_file": "app.pub", "repositories": ["registry.example/apps/*"]}]}
+          """.formatted(vkey));
+      String[] args = {"monitor", "--log", a.tiles(), "--rules", work.resolve("rules.json").toString(),
+          "--state", work.resolve("state.json").toString(), "--once", "--no-progress"};
+      CliEndToEndTest.Run r = CliEndToEndTest.custody(args);
+      assertEquals(0, r.code(), r.out());
+      List<JsonNode> f = findings(r.out());
+      assertEquals(3, f.size(), r.out());
+      assertEquals("unexpected-signer", f.get(0).get("rule").asText());
+      assertEquals(unexpected, f.get(0).get("index").asLong());
+      assertEquals("second-chain-for-manifest", f.get(1).get("rule").asText());
+      assertEquals(second, f.get(1).get("index").asLong());
+      assertEquals("fork", f.get(2).get("rule").asText());
+      assertEquals(fork, f.get(2).get("index").asLong());
+      f.forEach(x -> assertTrue(!x.get("log_fault").asBoolean()));
+
+      // Resuming from the state: nothing new, nothing reported.
+      CliEndToEndTest.Run again = CliEndToEndTest.custody(args);
+      assertEquals(0, again.code());
+      assertEquals(0, findings(again.out()).size(), again.out());
+
+      // Another log under the same origin and key, with another history: a split view.
+      try (Server b = Server.start(work.resolve("b"), Optional.of(work.resolve("a").resolve("log.key")))) {
+        for (int i = 0; i < 8; i++) b.submit(link(base, "registry.example/base/os", "image b" + i, null, "b" + i, 10 + i));
+        args[2] = b.tiles();
+        CliEndToEndTest.Run split = CliEndToEndTest.custody(args);
+        assertEquals(3, split.code(), split.out());
+        List<JsonNode> sf = findings(split.out());
+        assertEquals(1, sf.size(), split.out());
+        assertEquals("log-fault:inconsistent-checkpoint", sf.get(0).get("rule").asText());
+        assertTrue(sf.get(0).get("log_fault").asBoolean());
+      }
+    }
+  }
+}
