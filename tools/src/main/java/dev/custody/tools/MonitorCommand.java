@@ -5,6 +5,7 @@ import dev.custody.monitor.Monitor;
 import dev.custody.monitor.MonitorState;
 import dev.custody.monitor.WatchRules;
 import dev.custody.tiles.TileClient;
+import dev.custody.tiles.Tiles;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -66,7 +67,9 @@ final class MonitorCommand implements Callable<Integer> {
     };
     long started = System.nanoTime();
     long startIndex = state.nextIndex();
-    Monitor.Progress progress = noProgress ? (d, t) -> { } : MonitorCommand::bar;
+    // A bar only for a person at a terminal; logs and pipes get the summary line alone.
+    boolean showBar = !noProgress && System.console() != null;
+    Monitor.Progress progress = showBar ? MonitorCommand::bar : (d, t) -> { };
     while (true) {
       boolean fault = monitor.step(state, out, progress);
       if (!fault) state.save(stateFile);
@@ -85,6 +88,7 @@ final class MonitorCommand implements Callable<Integer> {
   private static void bar(long done, long total) {
     int width = 40;
     int filled = total == 0 ? width : (int) (width * done / total);
+    if (done != total && done % (Tiles.WIDTH * 16) != 0) return; // every 4,096 entries is plenty
     System.err.printf("\r[%s%s] %d/%d", "#".repeat(filled), " ".repeat(width - filled), done, total);
   }
 }
