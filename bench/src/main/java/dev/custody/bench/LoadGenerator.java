@@ -68,7 +68,7 @@ final class LoadGenerator implements Callable<Integer> {
     if (target == null) {
       tmp = Files.createTempDirectory("custody-load");
       server = CustodyServer.start(new CustodyServer.Config(tmp, Optional.of("bench.custody.dev/load"), Optional.empty(),
-          "127.0.0.1", 0, -1, Optional.empty(), !links, 16384, 4096), n -> { });
+          "127.0.0.1", 0, -1, Optional.empty(), !links, 16384, 4096), (n, t) -> { });
       port = server.grpcPort();
     } else {
       host = target.substring(0, target.lastIndexOf(':'));

@@ -25,7 +25,7 @@ final class RestartTime implements Callable<Integer> {
     long t0 = System.nanoTime();
     LogStorage storage = LogStorage.open(dataDir);
     long t1 = System.nanoTime();
-    GroupCommitSequencer seq = new GroupCommitSequencer(storage, "bench/restart", unused, 16, 16, n -> { });
+    GroupCommitSequencer seq = new GroupCommitSequencer(storage, "bench/restart", unused, 16, 16, (n, t) -> { });
     long t2 = System.nanoTime();
     System.out.printf("restart: size %d; open store %.1f ms, recover state %.1f ms, total %.1f ms%n",
         seq.head().size(), (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t2 - t0) / 1e6);

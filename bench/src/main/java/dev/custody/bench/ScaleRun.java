@@ -56,7 +56,7 @@ final class ScaleRun implements Callable<Integer> {
     System.out.printf("%12s %12s %12s %12s %12s %12s %14s%n", "entries", "load/s", "restart ms", "proof µs p50",
         "proof µs p99", "tiles/proof", "bytes/entry*");
     LogStorage storage = LogStorage.open(dir);
-    GroupCommitSequencer seq = new GroupCommitSequencer(storage, key.name(), key, 16384, 4096, n -> { });
+    GroupCommitSequencer seq = new GroupCommitSequencer(storage, key.name(), key, 16384, 4096, (n, t) -> { });
     long loaded = 0;
     try {
       for (long target : sizes) {
@@ -81,7 +81,7 @@ final class ScaleRun implements Callable<Integer> {
 
         long r0 = System.nanoTime();
         storage = LogStorage.open(dir);
-        seq = new GroupCommitSequencer(storage, key.name(), key, 16384, 4096, n -> { });
+        seq = new GroupCommitSequencer(storage, key.name(), key, 16384, 4096, (n, t) -> { });
         double restartMs = (System.nanoTime() - r0) / 1e6;
         if (seq.head().size() != target) throw new AssertionError("restart found size " + seq.head().size());
 

@@ -11,6 +11,9 @@ import dev.custody.server.tiles.StaticTileWriter;
 import dev.custody.server.tiles.TileServer;
 import dev.custody.server.api.TransparencyLogService;
 import dev.custody.server.read.LogReader;
+import dev.custody.server.metrics.GrpcMetrics;
+import dev.custody.server.metrics.Metrics;
+import dev.custody.server.sequencer.BatchListener;
 import dev.custody.server.sequencer.GroupCommitSequencer;
 import dev.custody.server.sequencer.Sequencer;
 import dev.custody.server.storage.LogStorage;
@@ -26,7 +29,6 @@ import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.function.IntConsumer;
 
 /** A running log: store, identity, sequencer and gRPC endpoint, started and stopped as one. */
 public final class CustodyServer implements AutoCloseable {
@@ -63,13 +65,28 @@ public final class CustodyServer implements AutoCloseable {
     this.files = files;
   }
 
-  public static CustodyServer start(Config c, IntConsumer batchSizes) throws IOException {
+  public static CustodyServer start(Config c, BatchListener batches) throws IOException {
     LogStorage storage = LogStorage.open(c.dataDir().resolve("db"));
     Sequencer sequencer = null;
     ExecutorService worker = null;
     try {
       LogIdentity id = LogIdentity.establish(storage, c.origin(), c.effectiveKeyFile(), c.keyFile().isEmpty());
-      sequencer = new GroupCommitSequencer(storage, id.origin(), id.signer(), c.queueCapacity(), c.maxBatch(), batchSizes);
+      Metrics metrics = new Metrics();
+      Metrics.Histogram batchSize = metrics.histogram("custody_batch_entries", "entries per group commit", "",
+          Metrics.SIZE_BUCKETS);
+      Metrics.Histogram commit = metrics.histogram("custody_commit_seconds",
+          "one synced RocksDB write batch (leaves, tiles, checkpoint), seconds", "", Metrics.LATENCY_BUCKETS);
+      java.util.concurrent.atomic.LongAdder appended = metrics.counter("custody_entries_appended_total",
+          "entries appended since start", "");
+      sequencer = new GroupCommitSequencer(storage, id.origin(), id.signer(), c.queueCapacity(), c.maxBatch(),
+          (n, nanos) -> {
+            batchSize.observe(n);
+            commit.observe(nanos / 1e9);
+            appended.add(n);
+            batches.committed(n, nanos);
+          });
+      Sequencer seq = sequencer;
+      metrics.gauge("custody_tree_size", "entries in the log's latest checkpoint", () -> seq.head().size());
       // Proofs for acknowledgements and entry streams: bounded, so a flood queues here rather than spawning threads.
       worker = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
         Thread t = new Thread(r, "custody-worker");
@@ -88,7 +105,8 @@ public final class CustodyServer implements AutoCloseable {
       Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(c.bindAddress(), c.grpcPort()))
           .directExecutor()
           .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
-          .addService(new TransparencyLogService(admission, sequencer, reader, info, worker))
+          .intercept(new GrpcMetrics(metrics))
+          .addService(new TransparencyLogService(admission, sequencer, reader, info, worker, metrics))
           .addService(new ChainLookupService(storage, links, reader, sequencer))
           .addService(health.getHealthService())
           .addService(ProtoReflectionServiceV1.newInstance())
@@ -97,7 +115,7 @@ public final class CustodyServer implements AutoCloseable {
       TileServer http = null;
       if (c.httpPort() >= 0) {
         try {
-          http = TileServer.start(c.bindAddress(), c.httpPort(), reader, sequencer::head);
+          http = TileServer.start(c.bindAddress(), c.httpPort(), reader, sequencer::head, metrics::scrape);
         } catch (InterruptedException | RuntimeException e) {
           grpc.shutdownNow();
           throw new IOException("cannot serve tiles on port " + c.httpPort() + ": " + e, e);

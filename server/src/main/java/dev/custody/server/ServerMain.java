@@ -62,7 +62,7 @@ public final class ServerMain implements Callable<Integer> {
     CustodyServer.Config config = new CustodyServer.Config(dataDir, Optional.ofNullable(origin),
         Optional.ofNullable(keyFile), bindAddress, grpcPort, httpPort,
         Optional.ofNullable(tilesDir), acceptAnyEntry, queueCapacity, maxBatch);
-    CustodyServer server = CustodyServer.start(config, n -> { });
+    CustodyServer server = CustodyServer.start(config, (n, t) -> { });
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       // JUL resets itself in its own shutdown hook, so these lines go straight to stderr.

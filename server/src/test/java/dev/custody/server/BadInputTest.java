@@ -33,7 +33,7 @@ class BadInputTest {
 
   @BeforeAll
   static void start() throws Exception {
-    server = CustodyServer.start(TestLogs.config(dir), n -> { });
+    server = CustodyServer.start(TestLogs.config(dir), (n, t) -> { });
     channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
     log = TransparencyLogGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
   }
@@ -46,7 +46,7 @@ class BadInputTest {
 
   @Test
   void anEmptyLogHasNothingToProve(@TempDir Path emptyDir) throws Exception {
-    try (CustodyServer empty = CustodyServer.start(TestLogs.config(emptyDir), n -> { })) {
+    try (CustodyServer empty = CustodyServer.start(TestLogs.config(emptyDir), (n, t) -> { })) {
       ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", empty.grpcPort()).usePlaintext().build();
       try {
         var stub = TransparencyLogGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS);

@@ -63,7 +63,7 @@ class GrpcEndToEndTest {
 
   @BeforeAll
   static void startAndFill() throws Exception {
-    server = CustodyServer.start(TestLogs.config(dir), batchSizes::add);
+    server = CustodyServer.start(TestLogs.config(dir), (n, t) -> batchSizes.add(n));
     channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
     log = TransparencyLogGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
     LogInfo info = log.getLogInfo(GetLogInfoRequest.getDefaultInstance());

@@ -20,7 +20,7 @@ class LogIdentityTest {
   @Test
   void firstRunCreatesAnOwnerOnlyKeyAndLaterRunsReuseIt() throws Exception {
     String vkey;
-    try (CustodyServer s = CustodyServer.start(TestLogs.config(dir), n -> { })) {
+    try (CustodyServer s = CustodyServer.start(TestLogs.config(dir), (n, t) -> { })) {
       vkey = s.identity().verifierKey();
       assertTrue(vkey.startsWith("test.custody.dev/log+"));
     }
@@ -28,7 +28,7 @@ class LogIdentityTest {
     // Without --origin the stored origin is used.
     CustodyServer.Config noOrigin = new CustodyServer.Config(dir, Optional.empty(), Optional.empty(), "127.0.0.1", 0,
         -1, Optional.empty(), true, 16, 16);
-    try (CustodyServer s = CustodyServer.start(noOrigin, n -> { })) {
+    try (CustodyServer s = CustodyServer.start(noOrigin, (n, t) -> { })) {
       assertEquals(vkey, s.identity().verifierKey());
       assertEquals("test.custody.dev/log", s.identity().origin());
     }
@@ -36,22 +36,22 @@ class LogIdentityTest {
 
   @Test
   void refusesAnotherOriginAnotherKeyOrAMissingKey() throws Exception {
-    try (CustodyServer s = CustodyServer.start(TestLogs.config(dir), n -> { })) {
+    try (CustodyServer s = CustodyServer.start(TestLogs.config(dir), (n, t) -> { })) {
       assertTrue(s.sequencer().head().size() == 0);
     }
     CustodyServer.Config base = TestLogs.config(dir);
     IOException e = assertThrows(IOException.class, () -> CustodyServer.start(new CustodyServer.Config(dir,
-        Optional.of("other.example/log"), Optional.empty(), "127.0.0.1", 0, -1, Optional.empty(), true, 16, 16), n -> { }));
+        Optional.of("other.example/log"), Optional.empty(), "127.0.0.1", 0, -1, Optional.empty(), true, 16, 16), (n, t) -> { }));
     assertTrue(e.getMessage().contains("holds the log \"test.custody.dev/log\""), e.getMessage());
 
     Path otherKey = dir.resolveSibling(dir.getFileName() + "-other.key");
     LogKeyFile.create(otherKey, "test.custody.dev/log");
     e = assertThrows(IOException.class, () -> CustodyServer.start(new CustodyServer.Config(dir,
-        base.origin(), Optional.of(otherKey), "127.0.0.1", 0, -1, Optional.empty(), true, 16, 16), n -> { }));
+        base.origin(), Optional.of(otherKey), "127.0.0.1", 0, -1, Optional.empty(), true, 16, 16), (n, t) -> { }));
     assertTrue(e.getMessage().contains("is not the key this log was started with"), e.getMessage());
 
     Files.delete(dir.resolve("log.key"));
-    e = assertThrows(IOException.class, () -> CustodyServer.start(base, n -> { }));
+    e = assertThrows(IOException.class, () -> CustodyServer.start(base, (n, t) -> { }));
     assertTrue(e.getMessage().contains("is missing"), e.getMessage());
     Files.delete(otherKey);
   }
@@ -62,7 +62,7 @@ class LogIdentityTest {
     LogKeyFile.create(key, "someone.else/log");
     CustodyServer.Config base = TestLogs.config(dir.resolve("data"));
     IOException e = assertThrows(IOException.class, () -> CustodyServer.start(new CustodyServer.Config(base.dataDir(),
-        base.origin(), Optional.of(key), "127.0.0.1", 0, -1, Optional.empty(), true, 16, 16), n -> { }));
+        base.origin(), Optional.of(key), "127.0.0.1", 0, -1, Optional.empty(), true, 16, 16), (n, t) -> { }));
     assertTrue(e.getMessage().contains("must be the origin"), e.getMessage());
   }
 }

@@ -28,7 +28,7 @@ class CliEndToEndTest {
   @BeforeAll
   static void start() throws Exception {
     server = CustodyServer.start(new CustodyServer.Config(work.resolve("data"), Optional.of("cli.test/custody"),
-        Optional.empty(), "127.0.0.1", 0, -1, Optional.empty(), false, 1024, 256), n -> { });
+        Optional.empty(), "127.0.0.1", 0, -1, Optional.empty(), false, 1024, 256), (n, t) -> { });
     address = "127.0.0.1:" + server.grpcPort();
   }
 

@@ -50,7 +50,7 @@ class MonitorTest {
       implements AutoCloseable {
     static Server start(Path data, Optional<Path> key) throws Exception {
       CustodyServer s = CustodyServer.start(new CustodyServer.Config(data, Optional.of("monitor.test/log"), key,
-          "127.0.0.1", 0, 0, Optional.empty(), false, 1024, 256), n -> { });
+          "127.0.0.1", 0, 0, Optional.empty(), false, 1024, 256), (n, t) -> { });
       ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort()).usePlaintext().build();
       return new Server(s, ch, TransparencyLogGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS));
     }

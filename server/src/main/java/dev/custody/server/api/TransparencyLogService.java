@@ -18,6 +18,7 @@ import dev.custody.merkle.Hashes;
 import dev.custody.server.admission.Admission;
 import dev.custody.server.admission.AdmissionException;
 import dev.custody.server.admission.Admitted;
+import dev.custody.server.metrics.Metrics;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.sequencer.OverloadedException;
 import dev.custody.server.sequencer.Sequenced;
@@ -48,14 +49,20 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
   private final LogReader reader;
   private final LogInfo info;
   private final Executor worker;
+  private final Metrics metrics;
 
   public TransparencyLogService(Admission admission, Sequencer sequencer, LogReader reader, LogInfo info,
-      Executor worker) {
+      Executor worker, Metrics metrics) {
     this.admission = admission;
     this.sequencer = sequencer;
     this.reader = reader;
     this.info = info;
     this.worker = worker;
+    this.metrics = metrics;
+  }
+
+  private void count(String result) {
+    metrics.counter("custody_submissions_total", "Submit calls by outcome", "result=\"" + result + "\"").increment();
   }
 
   @Override public void submit(SubmitRequest req, StreamObserver<LogEntry> out) {
@@ -77,6 +84,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
     try {
       admitted = admission.admit(entry);
     } catch (AdmissionException e) {
+      count(e.missingPrerequisite() ? "rejected_missing_predecessor" : "rejected_invalid");
       Status s = e.missingPrerequisite() ? Status.FAILED_PRECONDITION : Status.INVALID_ARGUMENT;
       out.onError(s.withDescription(e.getMessage()).asRuntimeException());
       return;
@@ -86,9 +94,12 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
     }
     sequencer.add(admitted).whenCompleteAsync((s, err) -> {
       if (err != null) {
+        Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+        count(cause instanceof OverloadedException ? "rejected_overloaded" : "failed");
         fail(out, err);
         return;
       }
+      count(s.duplicate() ? "duplicate" : "appended");
       try {
         LogEntry.Builder e = entry(s.index(), s.leaf(), s.leafHash())
             .setDuplicate(s.duplicate())

@@ -23,7 +23,6 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.IntConsumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -55,7 +54,7 @@ public final class GroupCommitSequencer implements Sequencer {
    */
   private final Map<ByteBuffer, Pending> inFlight = new ConcurrentHashMap<>();
   private final Thread thread;
-  private final IntConsumer batchSizes;
+  private final BatchListener listener;
   private volatile boolean closing;
   private volatile SignedCheckpoint head;
   private TreeEdge edge; // sequencer thread only, after construction
@@ -65,16 +64,16 @@ public final class GroupCommitSequencer implements Sequencer {
    * Opens the sequencer on a store, resuming from its latest checkpoint and compact range
    * (O(log n) reads), or signing the empty tree's checkpoint for a new log.
    *
-   * @param batchSizes told the size of every committed batch (for metrics and benchmarks)
+   * @param listener told of every committed batch (for metrics and benchmarks)
    */
   public GroupCommitSequencer(LogStorage storage, String origin, NoteSigner signer, int queueCapacity,
-      int maxBatch, IntConsumer batchSizes) {
+      int maxBatch, BatchListener listener) {
     this.storage = storage;
     this.origin = origin;
     this.signer = signer;
     this.maxBatch = maxBatch;
     this.queue = new ArrayBlockingQueue<>(queueCapacity);
-    this.batchSizes = batchSizes;
+    this.listener = listener;
     recover();
     this.thread = new Thread(this::run, "custody-sequencer");
     thread.start();
@@ -213,11 +212,13 @@ public final class GroupCommitSequencer implements Sequencer {
     TreeEdge nextEdge = edge.append(newHashes, out);
     SignedCheckpoint nextHead = sign(nextEdge.size(), nextEdge.root());
     out.setCheckpoint(nextEdge.size(), nextHead.note(), nextEdge.range().encode());
+    long t0 = System.nanoTime();
     storage.commit(out);
+    long commitNanos = System.nanoTime() - t0;
     edge = nextEdge;
     head = nextHead;
     lastTimestamp = ts;
-    batchSizes.accept(newHashes.size());
+    listener.committed(newHashes.size(), commitNanos);
     for (int i = 0; i < batch.size(); i++) {
       Pending p = batch.get(i);
       Placed e = placed.get(i);

@@ -61,12 +61,12 @@ public final class TileServer implements AutoCloseable {
     this.channel = channel;
   }
 
-  public static TileServer start(String bindAddress, int port, LogReader reader, Supplier<SignedCheckpoint> head)
-      throws InterruptedException {
+  public static TileServer start(String bindAddress, int port, LogReader reader, Supplier<SignedCheckpoint> head,
+      Supplier<String> metrics) throws InterruptedException {
     EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     // Storage reads block: they run beside the event loop, not on it.
     EventExecutorGroup readers = new DefaultEventExecutorGroup(2);
-    Handler handler = new Handler(reader, head);
+    Handler handler = new Handler(reader, head, metrics);
     Channel ch = new ServerBootstrap()
         .group(loop)
         .channel(NioServerSocketChannel.class)
@@ -97,10 +97,12 @@ public final class TileServer implements AutoCloseable {
   private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private final LogReader reader;
     private final Supplier<SignedCheckpoint> head;
+    private final Supplier<String> metrics;
 
-    Handler(LogReader reader, Supplier<SignedCheckpoint> head) {
+    Handler(LogReader reader, Supplier<SignedCheckpoint> head, Supplier<String> metrics) {
       this.reader = reader;
       this.head = head;
+      this.metrics = metrics;
     }
 
     @Override protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
@@ -137,6 +139,11 @@ public final class TileServer implements AutoCloseable {
       SignedCheckpoint h = head.get();
       if (path.equals("/checkpoint")) {
         return text(HttpResponseStatus.OK, h.note(), CHECKPOINT);
+      }
+      if (path.equals("/metrics")) {
+        FullHttpResponse r = text(HttpResponseStatus.OK, metrics.get(), CHECKPOINT);
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+        return r;
       }
       Optional<TilePath> tp = path.startsWith("/") ? TilePath.parse(path.substring(1)) : Optional.empty();
       if (tp.isEmpty()) return text(HttpResponseStatus.NOT_FOUND, "not found\n", PARTIAL);

@@ -51,7 +51,7 @@ class PushbackTest {
     try (LogStorage storage = LogStorage.open(dir)) {
       Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate("t/log", new SecureRandom());
       CountDownLatch gate = new CountDownLatch(1);
-      GroupCommitSequencer seq = new GroupCommitSequencer(storage, "t/log", key, 2, 1, n -> { });
+      GroupCommitSequencer seq = new GroupCommitSequencer(storage, "t/log", key, 2, 1, (n, t) -> { });
       try {
         CountDownLatch entered = new CountDownLatch(1);
         CompletableFuture<Sequenced> stuck = seq.add(entry(0, gate, entered));

@@ -66,7 +66,7 @@ class TileHttpTest {
   @BeforeAll
   static void start() throws Exception {
     server = CustodyServer.start(new CustodyServer.Config(dir, Optional.of("tiles.test/log"), Optional.empty(),
-        "127.0.0.1", 0, 0, Optional.empty(), true, 16384, 4096), n -> { });
+        "127.0.0.1", 0, 0, Optional.empty(), true, 16384, 4096), (n, t) -> { });
     channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
     log = TransparencyLogGrpc.newBlockingStub(channel).withDeadlineAfter(300, TimeUnit.SECONDS);
     var info = log.getLogInfo(GetLogInfoRequest.getDefaultInstance());
@@ -187,6 +187,22 @@ class TileHttpTest {
     HttpResponse<byte[]> tile = http.send(HttpRequest.newBuilder(base().resolve("tile/0/000.p/1"))
         .header("Accept-Encoding", "gzip").GET().build(), HttpResponse.BodyHandlers.ofByteArray());
     assertEquals(32, tile.body().length, "hashes are served uncompressed");
+  }
+
+  @Test
+  void metricsArePrometheusText() throws Exception {
+    if (leaves.size() < 2) growTo(2);
+    HttpResponse<byte[]> r = get("metrics");
+    assertEquals(200, r.statusCode());
+    assertTrue(r.headers().firstValue("content-type").orElseThrow().startsWith("text/plain; version=0.0.4"));
+    String m = new String(r.body());
+    long size = log.getCheckpoint(dev.custody.api.v1.GetCheckpointRequest.getDefaultInstance()).getTreeSize();
+    assertTrue(m.contains("\ncustody_tree_size " + size + "\n"), m);
+    assertTrue(m.contains("# TYPE custody_commit_seconds histogram"), m);
+    java.util.regex.Matcher appended = java.util.regex.Pattern.compile("\ncustody_submissions_total\\{result=\"appended\"} (\\d+)").matcher(m);
+    assertTrue(appended.find(), m);
+    assertEquals(size, Long.parseLong(appended.group(1)));
+    assertTrue(m.contains("custody_grpc_request_seconds_count{method=\"Submit\",code=\"OK\"} " + size), m);
   }
 
   @Test
