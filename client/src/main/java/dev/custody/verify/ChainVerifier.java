@@ -12,6 +12,9 @@ import dev.custody.checkpoint.CheckpointVerifier;
 import dev.custody.merkle.Hashes;
 import dev.custody.merkle.ProofException;
 import dev.custody.merkle.Proofs;
+import dev.custody.note.Ed25519NoteKeys;
+import dev.custody.note.NoteException;
+import dev.custody.note.SignedNote;
 import dev.custody.oci.OciImage;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -75,8 +78,11 @@ public final class ChainVerifier {
       logFailures.add("checkpoint: " + e.getMessage());
     }
     if (cp != null && policy.witnessQuorum() > 0) {
-      logFailures.add("the policy asks for " + policy.witnessQuorum() + " witness cosignatures; this client does not"
-          + " check cosignatures yet, so it cannot confirm the quorum");
+      int n = cosignatures(bundle.checkpointNote());
+      if (n < policy.witnessQuorum()) {
+        logFailures.add("the checkpoint carries " + n + " valid witness cosignature(s); the policy asks for "
+            + policy.witnessQuorum() + " (without them a log could show you a view others do not see)");
+      }
     }
     if (cp != null && store != null) {
       try {
@@ -128,6 +134,25 @@ public final class ChainVerifier {
           Optional.ofNullable(link).map(l -> l.statement().repository())));
     }
     return new Result(layers, logFailures, Optional.ofNullable(cp));
+  }
+
+  /** How many of the policy's witnesses validly cosigned this checkpoint note. */
+  private int cosignatures(String note) {
+    try {
+      SignedNote n = SignedNote.parse(note);
+      int count = 0;
+      for (Ed25519NoteKeys.Verifier w : policy.witnessVerifiers()) {
+        try {
+          n.verify(List.of(w));
+          count++;
+        } catch (NoteException notThisOne) {
+          // absent or invalid: not counted
+        }
+      }
+      return count;
+    } catch (NoteException | PolicyException e) {
+      return 0;
+    }
   }
 
   /** The first rule link {@code i} breaks, or null. */

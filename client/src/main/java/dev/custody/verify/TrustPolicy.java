@@ -63,10 +63,27 @@ public record TrustPolicy(String origin, String logVerifierKey, List<Signer> sig
 
   public CheckpointVerifier logVerifier() throws PolicyException {
     try {
-      return new CheckpointVerifier(origin, Ed25519NoteKeys.parseVerifierKey(logVerifierKey));
+      Ed25519NoteKeys.Verifier v = Ed25519NoteKeys.parseVerifierKey(logVerifierKey);
+      if (v.type() != Ed25519NoteKeys.TYPE) throw new PolicyException("policy log.verifier_key must be a type 0x01 (log) key");
+      return new CheckpointVerifier(origin, v);
     } catch (NoteException e) {
       throw new PolicyException("policy log.verifier_key: " + e.getMessage());
     }
+  }
+
+  /** The witnesses' cosigner keys (C2SP tlog-cosignature, type 0x04). */
+  public List<Ed25519NoteKeys.Verifier> witnessVerifiers() throws PolicyException {
+    List<Ed25519NoteKeys.Verifier> out = new ArrayList<>();
+    for (String w : witnessKeys) {
+      try {
+        Ed25519NoteKeys.Verifier v = Ed25519NoteKeys.parseVerifierKey(w);
+        if (v.type() != Ed25519NoteKeys.COSIGNATURE) throw new PolicyException("witness key " + w + " is not a cosigner (type 0x04) key");
+        out.add(v);
+      } catch (NoteException e) {
+        throw new PolicyException("witnesses.verifier_keys: " + e.getMessage());
+      }
+    }
+    return out;
   }
 
   /** Throws with the reason unless some signer entry allows this link at this log time. */
@@ -154,7 +171,8 @@ public record TrustPolicy(String origin, String logVerifierKey, List<Signer> sig
       throw new PolicyException("witnesses.quorum must be between 0 and the number of witness keys");
     }
     TrustPolicy p = new TrustPolicy(origin, vkey, signers, quorum, witnesses);
-    p.logVerifier(); // fail now, not at verification time, on a bad log key
+    p.logVerifier(); // fail now, not at verification time, on a bad key
+    p.witnessVerifiers();
     return p;
   }
 

@@ -12,9 +12,10 @@ import picocli.CommandLine.Command;
         "Signers:   keygen, then sign (your layers, on top of the link below), then submit.",
         "Verifiers: verify an image against a trust policy (online, or offline with a bundle).",
         "Operators: checkpoint, proof, bundle: raw access to the log.",
+        "Watchers:  monitor follows a log and flags what nobody expected; witness cosigns checkpoints.",
         ""},
     subcommands = {KeygenCommand.class, SignCommand.class, SubmitCommand.class, VerifyCommand.class,
-        BundleCommand.class, CheckpointCommand.class, ProofCommand.class, InfoCommand.class, MonitorCommand.class})
+        BundleCommand.class, CheckpointCommand.class, ProofCommand.class, InfoCommand.class, MonitorCommand.class, WitnessCommand.class})
 public final class CustodyCli {
   public static void main(String[] args) {
     System.exit(run(args));

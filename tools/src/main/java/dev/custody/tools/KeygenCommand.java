@@ -14,17 +14,22 @@ import picocli.CommandLine.Option;
     description = {"Make a signing key pair for a team: <out>.key (PKCS#8 PEM, private, mode 600) and <out>.pub",
         "(SPKI PEM, give it to verifiers for their trust policy). Prints the key_id."})
 final class KeygenCommand implements Callable<Integer> {
-  @Option(names = "--type", defaultValue = "ed25519", description = "ed25519 or ecdsa-p256. Default: ${DEFAULT-VALUE}")
+  @Option(names = "--type", defaultValue = "ed25519", description = "ed25519 or ecdsa-p256 (signers), or cosigner "
+      + "(a witness key, with --name). Default: ${DEFAULT-VALUE}")
   String type;
+
+  @Option(names = "--name", description = "With --type cosigner: the witness's name, e.g. witness.example/w1")
+  String name;
 
   @Option(names = "--out", required = true, description = "Path prefix for the two files, e.g. keys/runtime-team")
   Path out;
 
   @Override public Integer call() throws Exception {
+    if (type.equals("cosigner")) return cosigner();
     LinkKeys.Scheme scheme = switch (type) {
       case "ed25519" -> LinkKeys.Scheme.ED25519;
       case "ecdsa-p256" -> LinkKeys.Scheme.ECDSA_P256_SHA256;
-      default -> throw new IllegalArgumentException("--type must be ed25519 or ecdsa-p256");
+      default -> throw new IllegalArgumentException("--type must be ed25519, ecdsa-p256 or cosigner");
     };
     Path key = Path.of(out + ".key");
     Path pub = Path.of(out + ".pub");
@@ -36,6 +41,22 @@ final class KeygenCommand implements Callable<Integer> {
     Files.writeString(pub, s.publicKeyPem());
     System.out.println("wrote " + key + " and " + pub + " (" + scheme.label() + ")");
     System.out.println("key_id " + HexFormat.of().formatHex(Hashes.sha256(s.publicKey())));
+    return 0;
+  }
+
+  /** A witness key: C2SP private key text (type 0x04) in .key, its vkey in .vkey. */
+  private int cosigner() throws Exception {
+    if (name == null) throw new IllegalArgumentException("--type cosigner needs --name, e.g. witness.example/w1");
+    Path key = Path.of(out + ".key");
+    if (Files.exists(key)) throw new IllegalArgumentException(key + " exists; refusing to overwrite a private key");
+    var s = dev.custody.note.Ed25519NoteKeys.generate(name, dev.custody.note.Ed25519NoteKeys.COSIGNATURE,
+        new java.security.SecureRandom());
+    if (key.toAbsolutePath().getParent() != null) Files.createDirectories(key.toAbsolutePath().getParent());
+    Files.createFile(key, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(key, s.privateKeyText() + "\n");
+    Files.writeString(Path.of(out + ".vkey"), s.verifier().vkey() + "\n");
+    System.out.println("wrote " + key + " and " + out + ".vkey");
+    System.out.println("vkey " + s.verifier().vkey());
     return 0;
   }
 }

@@ -20,7 +20,9 @@ public final class LogKeyFile {
   public static Ed25519NoteKeys.Signer read(Path file) throws IOException {
     String text = Files.readString(file, StandardCharsets.UTF_8);
     try {
-      return Ed25519NoteKeys.parsePrivateKey(text);
+      Ed25519NoteKeys.Signer s = Ed25519NoteKeys.parsePrivateKey(text);
+      if (s.type() != Ed25519NoteKeys.TYPE) throw new NoteException("a log signs with a type 0x01 key, not a cosigner key");
+      return s;
     } catch (NoteException e) {
       // The message names the rule, never the key material.
       throw new IOException("key file " + file + " is not a C2SP Ed25519 private key: " + e.getMessage());

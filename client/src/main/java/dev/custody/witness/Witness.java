@@ -1,0 +1,167 @@
+package dev.custody.witness;
+
+import dev.custody.checkpoint.Checkpoint;
+import dev.custody.checkpoint.CheckpointException;
+import dev.custody.merkle.Hashes;
+import dev.custody.merkle.ProofException;
+import dev.custody.merkle.Proofs;
+import dev.custody.note.Base64s;
+import dev.custody.note.Ed25519NoteKeys;
+import dev.custody.note.NoteException;
+import dev.custody.note.NoteVerifier;
+import dev.custody.note.SignedNote;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A C2SP tlog-witness: checks that each checkpoint a log submits is signed by the log and
+ * consistent with the last one it cosigned for that origin, then cosigns it (C2SP
+ * tlog-cosignature, Ed25519). The check and the update of its state are atomic per origin, and
+ * the state is on disk (one file per origin, written and synced before answering).
+ */
+public final class Witness {
+  /** An HTTP answer: status, content type and body. */
+  public record Response(int status, String contentType, byte[] body) {
+    static Response text(int status, String body) {
+      return new Response(status, "text/plain; charset=utf-8", body.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  /** At most 63 proof lines (spec), each a short line; a checkpoint with many signatures fits easily. */
+  public static final int MAX_REQUEST_BYTES = 1 << 20;
+
+  private final Ed25519NoteKeys.Signer key;
+  private final Map<String, NoteVerifier> logs;
+  private final Path stateDir;
+  private final Map<String, Object> locks = new ConcurrentHashMap<>();
+
+  /** @param logs trusted log keys by origin */
+  public Witness(Ed25519NoteKeys.Signer key, Map<String, NoteVerifier> logs, Path stateDir) throws IOException {
+    if (key.type() != Ed25519NoteKeys.COSIGNATURE) throw new IllegalArgumentException("a witness signs with a cosigner (type 0x04) key");
+    this.key = key;
+    this.logs = Map.copyOf(logs);
+    this.stateDir = stateDir;
+    Files.createDirectories(stateDir);
+  }
+
+  public String verifierKey() {
+    return key.verifier().vkey();
+  }
+
+  /** POST add-checkpoint. */
+  public Response addCheckpoint(byte[] body) {
+    if (body.length > MAX_REQUEST_BYTES) return Response.text(400, "request too large\n");
+    String s = new String(body, StandardCharsets.UTF_8);
+    int oldEnd = s.indexOf('\n');
+    if (oldEnd < 0 || !s.substring(0, oldEnd).matches("old (0|[1-9][0-9]{0,18})")) {
+      return Response.text(400, "the first line must be: old <size>\n");
+    }
+    long oldSize;
+    try {
+      oldSize = Long.parseLong(s.substring(4, oldEnd));
+    } catch (NumberFormatException e) {
+      return Response.text(400, "old size out of range\n");
+    }
+    List<byte[]> proof = new ArrayList<>();
+    int pos = oldEnd + 1;
+    while (true) {
+      int nl = s.indexOf('\n', pos);
+      if (nl < 0) return Response.text(400, "no empty line before the checkpoint\n");
+      String line = s.substring(pos, nl);
+      pos = nl + 1;
+      if (line.isEmpty()) break;
+      if (proof.size() == 63) return Response.text(400, "more than 63 consistency proof lines\n");
+      Optional<byte[]> h = Base64s.decodeStrict(line);
+      if (h.isEmpty() || h.get().length != Hashes.SIZE) return Response.text(400, "a proof line is not a base64 hash\n");
+      proof.add(h.get());
+    }
+    SignedNote note;
+    Checkpoint cp;
+    try {
+      note = SignedNote.parse(s.substring(pos));
+      cp = Checkpoint.parse(note.text());
+    } catch (NoteException | CheckpointException e) {
+      return Response.text(400, "malformed checkpoint: " + e.getMessage() + "\n");
+    }
+    NoteVerifier logKey = logs.get(cp.origin());
+    if (logKey == null) return Response.text(404, "unknown log origin\n");
+    try {
+      note.verify(List.of(logKey));
+    } catch (NoteException e) {
+      return Response.text(403, "checkpoint is not signed by the log's key: " + e.getMessage() + "\n");
+    }
+    if (oldSize > cp.size()) return Response.text(400, "old size is larger than the checkpoint's size\n");
+    synchronized (locks.computeIfAbsent(cp.origin(), o -> new Object())) {
+      Optional<Checkpoint> latest;
+      try {
+        latest = latest(cp.origin(), logKey);
+      } catch (IOException | NoteException | CheckpointException e) {
+        return Response.text(500, "the witness cannot read its own state\n");
+      }
+      long latestSize = latest.map(Checkpoint::size).orElse(0L);
+      if (oldSize != latestSize) {
+        return new Response(409, "text/x.tlog.size", (latestSize + "\n").getBytes(StandardCharsets.US_ASCII));
+      }
+      if (cp.size() == 0 && !java.util.Arrays.equals(cp.rootHash(), Hashes.emptyRoot())) {
+        return Response.text(422, "a checkpoint of size 0 must have the empty tree's root\n");
+      }
+      if (oldSize == 0) {
+        if (!proof.isEmpty()) return Response.text(422, "the consistency proof from size 0 must be empty\n");
+      } else {
+        try {
+          Proofs.verifyConsistency(oldSize, cp.size(), proof, latest.get().rootHash(), cp.rootHash());
+        } catch (ProofException e) {
+          return Response.text(422, "not consistent with the checkpoint of size " + oldSize + " cosigned before: "
+              + e.getMessage() + "\n");
+        }
+      }
+      try {
+        persist(cp.origin(), s.substring(pos));
+      } catch (IOException e) {
+        return Response.text(500, "the witness cannot store its state\n");
+      }
+    }
+    byte[] text = note.text().getBytes(StandardCharsets.UTF_8);
+    SignedNote.Signature cosig = new SignedNote.Signature(key.name(), key.keyId(), key.sign(text));
+    String line = new SignedNote(note.text(), List.of(cosig)).format().substring(note.text().length() + 1);
+    return new Response(200, "text/plain; charset=utf-8", line.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private Optional<Checkpoint> latest(String origin, NoteVerifier logKey) throws IOException, NoteException, CheckpointException {
+    Path f = file(origin);
+    if (!Files.exists(f)) return Optional.empty();
+    SignedNote n = SignedNote.parse(Files.readString(f, StandardCharsets.UTF_8));
+    n.verify(List.of(logKey));
+    return Optional.of(Checkpoint.parse(n.text()));
+  }
+
+  private void persist(String origin, String note) throws IOException {
+    Path tmp = Files.createTempFile(stateDir, ".witness", ".tmp");
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+      ch.write(ByteBuffer.wrap(note.getBytes(StandardCharsets.UTF_8)));
+      ch.force(true);
+    }
+    Files.move(tmp, file(origin), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    try (FileChannel dir = FileChannel.open(stateDir, StandardOpenOption.READ)) {
+      dir.force(true); // the rename itself must survive a crash
+    } catch (IOException ignored) {
+      // Some file systems cannot sync a directory; the file's own sync above still holds.
+    }
+  }
+
+  private Path file(String origin) {
+    return stateDir.resolve(HexFormat.of().formatHex(Hashes.sha256(origin.getBytes(StandardCharsets.UTF_8))) + ".checkpoint");
+  }
+}

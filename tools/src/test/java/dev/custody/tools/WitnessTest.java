@@ -1,0 +1,159 @@
+package dev.custody.tools;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import dev.custody.api.v1.GetCheckpointRequest;
+import dev.custody.api.v1.GetConsistencyProofRequest;
+import dev.custody.api.v1.GetLogInfoRequest;
+import dev.custody.api.v1.SubmitRequest;
+import dev.custody.api.v1.TransparencyLogGrpc;
+import dev.custody.note.Base64s;
+import dev.custody.note.Ed25519NoteKeys;
+import dev.custody.note.SignedNote;
+import dev.custody.server.CustodyServer;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A real `custody witness` process against real log checkpoints: every status code the spec lists. */
+class WitnessTest {
+  private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+) vkey (\\S+)");
+  @TempDir Path work;
+  final HttpClient http = HttpClient.newHttpClient();
+
+  record Log(CustodyServer server, ManagedChannel ch, TransparencyLogGrpc.TransparencyLogBlockingStub stub) implements AutoCloseable {
+    static Log start(Path dir, String origin, Optional<Path> key) throws Exception {
+      CustodyServer s = CustodyServer.start(new CustodyServer.Config(dir, Optional.of(origin), key, "127.0.0.1", 0, -1,
+          Optional.empty(), true, 1024, 256), (n, t) -> { });
+      ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort()).usePlaintext().build();
+      return new Log(s, ch, TransparencyLogGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS));
+    }
+
+    String grow(int to, String tag) {
+      long size = stub.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getTreeSize();
+      for (long i = size; i < to; i++) {
+        stub.submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFromUtf8(tag + " " + i)).build());
+      }
+      return stub.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getSignedNote();
+    }
+
+    String proofLines(long from, long to) {
+      StringBuilder b = new StringBuilder();
+      stub.getConsistencyProof(GetConsistencyProofRequest.newBuilder().setFromSize(from).setToSize(to).build())
+          .getHashesList().forEach(h -> b.append(Base64s.encode(h.toByteArray())).append('\n'));
+      return b.toString();
+    }
+
+    @Override public void close() {
+      ch.shutdownNow();
+      server.close();
+    }
+  }
+
+  record Child(Process p, int port, String vkey) {}
+
+  Child witness(String logVkey) throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    Process p = new ProcessBuilder(java, "-cp", cp, CustodyCli.class.getName(), "witness", "--key",
+        work.resolve("w1.key").toString(), "--log", logVkey, "--listen", "127.0.0.1:0", "--state-dir",
+        work.resolve("state").toString()).redirectErrorStream(true).start();
+    CompletableFuture<Child> ready = new CompletableFuture<>();
+    Thread t = new Thread(() -> {
+      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        for (String line; (line = r.readLine()) != null; ) {
+          Matcher m = LISTENING.matcher(line);
+          if (m.find()) ready.complete(new Child(p, Integer.parseInt(m.group(1)), m.group(2)));
+          else System.out.println("witness: " + line);
+        }
+      } catch (Exception ignored) {
+        // process ended
+      }
+      ready.completeExceptionally(new AssertionError("witness exited"));
+    });
+    t.setDaemon(true);
+    t.start();
+    return ready.get(60, TimeUnit.SECONDS);
+  }
+
+  HttpResponse<String> add(Child w, String body) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + w.port() + "/add-checkpoint"))
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void everyStatusTheSpecLists() throws Exception {
+    CustodyCli.run("keygen", "--type", "cosigner", "--name", "witness.test/w1", "--out", work.resolve("w1").toString());
+    try (Log a = Log.start(work.resolve("a"), "witness.test/log", Optional.empty());
+         Log other = Log.start(work.resolve("o"), "other.test/log", Optional.empty())) {
+      String vkey = a.stub.getLogInfo(GetLogInfoRequest.getDefaultInstance()).getVerifierKey();
+      Child w = witness(vkey);
+      try {
+        Ed25519NoteKeys.Verifier wv = Ed25519NoteKeys.parseVerifierKey(w.vkey());
+        String c10 = a.grow(10, "a");
+        HttpResponse<String> ok = add(w, "old 0\n\n" + c10);
+        assertEquals(200, ok.statusCode(), ok.body());
+        assertTrue(ok.body().startsWith("\u2014 witness.test/w1 "), ok.body());
+        SignedNote.parse(c10 + ok.body()).verify(List.of(wv)); // the cosignature verifies on the checkpoint
+
+        HttpResponse<String> conflict = add(w, "old 0\n\n" + c10);
+        assertEquals(409, conflict.statusCode());
+        assertEquals("10\n", conflict.body());
+        assertEquals("text/x.tlog.size", conflict.headers().firstValue("content-type").orElseThrow());
+
+        String c15 = a.grow(15, "a");
+        assertEquals(200, add(w, "old 10\n" + a.proofLines(10, 15) + "\n" + c15).statusCode());
+        assertEquals(200, add(w, "old 15\n\n" + c15).statusCode(), "the same checkpoint again");
+
+        // Same origin and key, another history: refused as inconsistent.
+        try (Log fork = Log.start(work.resolve("f"), "witness.test/log", Optional.of(work.resolve("a").resolve("log.key")))) {
+          String f20 = fork.grow(20, "fork");
+          HttpResponse<String> bad = add(w, "old 15\n" + fork.proofLines(15, 20) + "\n" + f20);
+          assertEquals(422, bad.statusCode(), bad.body());
+        }
+        assertEquals(422, add(w, "old 15\n" + a.proofLines(10, 15) + "\n" + a.grow(20, "a")).statusCode(), "wrong proof");
+        assertEquals(404, add(w, "old 0\n\n" + other.grow(3, "o")).statusCode(), "unknown origin");
+        String tampered = c15.substring(0, c15.length() - 6) + (c15.charAt(c15.length() - 6) == 'A' ? "B" : "A") + c15.substring(c15.length() - 5);
+        assertEquals(403, add(w, "old 15\n\n" + tampered).statusCode(), "a bad signature by the log's key");
+        Ed25519NoteKeys.Signer impostor = Ed25519NoteKeys.generate("witness.test/log", new SecureRandom());
+        String forged = SignedNote.sign(SignedNote.parse(c15).text(), impostor).format();
+        assertEquals(403, add(w, "old 15\n\n" + forged).statusCode(), "no signature by a trusted key");
+        assertEquals(400, add(w, "old 99\n\n" + c15).statusCode(), "old size above the checkpoint's");
+        assertEquals(400, add(w, "old 015\n\n" + c15).statusCode(), "non-canonical old size");
+        assertEquals(400, add(w, "hello").statusCode());
+        HttpResponse<String> get = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + w.port() + "/add-checkpoint"))
+            .GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(405, get.statusCode());
+      } finally {
+        w.p().destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+      }
+      // The state survives a restart: the witness still knows it cosigned size 15.
+      Child again = witness(vkey);
+      try {
+        HttpResponse<String> conflict = add(again, "old 0\n\n" + a.grow(20, "a"));
+        assertEquals(409, conflict.statusCode());
+        assertEquals("15\n", conflict.body());
+      } finally {
+        again.p().destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+      }
+    }
+  }
+}
