@@ -199,4 +199,26 @@ class ChainVerifierTest {
     assertTrue(String.join(" ", r.logFailures()).contains("not consistent"), r.report());
     assertEquals(11, store.stored(good.logVerifier()).orElseThrow().size(), "the newer checkpoint stays");
   }
+
+  @Test
+  void aWitnessQuorumIsEnforced() throws Exception {
+    OciImage app = OciImage.fromLayout(LAYOUT, "app");
+    Ed25519NoteKeys.Signer w1 = Ed25519NoteKeys.generate("w1.test", Ed25519NoteKeys.COSIGNATURE, new SecureRandom());
+    Ed25519NoteKeys.Signer w2 = Ed25519NoteKeys.generate("w2.test", Ed25519NoteKeys.COSIGNATURE, new SecureRandom());
+    ObjectNode json = policyJson();
+    json.putObject("witnesses").put("quorum", 2).putArray("verifier_keys")
+        .add(w1.verifier().vkey()).add(w2.verifier().vkey());
+    TrustPolicy p = policy(json);
+    Bundle b = bundle(vectorLeaves(), 0);
+    ChainVerifier.Result none = new ChainVerifier(p).verify(app, b, null, null);
+    assertFalse(none.ok());
+    assertTrue(String.join(" ", none.logFailures()).contains("0 valid witness cosignature"), none.report());
+    SignedNote note = SignedNote.parse(b.checkpointNote());
+    byte[] text = note.text().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    SignedNote one = note.withSignature(new SignedNote.Signature(w1.name(), w1.keyId(), w1.sign(text)));
+    ChainVerifier.Result r1 = new ChainVerifier(p).verify(app, new Bundle(one.format(), b.links()), null, null);
+    assertTrue(String.join(" ", r1.logFailures()).contains("1 valid witness cosignature"), r1.report());
+    SignedNote two = one.withSignature(new SignedNote.Signature(w2.name(), w2.keyId(), w2.sign(text)));
+    assertTrue(new ChainVerifier(p).verify(app, new Bundle(two.format(), b.links()), null, null).ok());
+  }
 }
