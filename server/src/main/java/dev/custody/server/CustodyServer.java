@@ -9,6 +9,8 @@ import dev.custody.server.api.ChainLookupService;
 import dev.custody.server.read.StoredLinks;
 import dev.custody.server.tiles.StaticTileWriter;
 import dev.custody.server.tiles.TileServer;
+import dev.custody.server.witness.Cosigning;
+import java.util.List;
 import dev.custody.server.api.TransparencyLogService;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.metrics.GrpcMetrics;
@@ -35,7 +37,15 @@ public final class CustodyServer implements AutoCloseable {
   /** What a server is started with; every field has the command line's default. */
   /** @param acceptAnyEntry admit opaque entries instead of layer links (for tests and logs of other things) */
   public record Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
-      int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch) {
+      int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch,
+      List<Cosigning.WitnessConfig> witnesses, int witnessQuorum) {
+    /** No witnesses. */
+    public Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
+        int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch) {
+      this(dataDir, origin, keyFile, bindAddress, grpcPort, httpPort, tilesDir, acceptAnyEntry, queueCapacity, maxBatch,
+          List.of(), 0);
+    }
+
     public Path effectiveKeyFile() {
       return keyFile.orElse(dataDir.resolve("log.key"));
     }
@@ -52,9 +62,10 @@ public final class CustodyServer implements AutoCloseable {
   private final Server grpc;
   private final TileServer http;
   private final StaticTileWriter files;
+  private final Cosigning cosigning;
 
   private CustodyServer(LogStorage storage, LogIdentity identity, Sequencer sequencer, ExecutorService worker,
-      HealthStatusManager health, Server grpc, TileServer http, StaticTileWriter files) {
+      HealthStatusManager health, Server grpc, TileServer http, StaticTileWriter files, Cosigning cosigning) {
     this.storage = storage;
     this.identity = identity;
     this.sequencer = sequencer;
@@ -63,6 +74,7 @@ public final class CustodyServer implements AutoCloseable {
     this.grpc = grpc;
     this.http = http;
     this.files = files;
+    this.cosigning = cosigning;
   }
 
   public static CustodyServer start(Config c, BatchListener batches) throws IOException {
@@ -101,13 +113,14 @@ public final class CustodyServer implements AutoCloseable {
       LogReader reader = new LogReader(storage);
       StoredLinks links = new StoredLinks(storage);
       Admission admission = c.acceptAnyEntry() ? new OpaqueAdmission() : new LayerLinkAdmission(links);
+      Cosigning cosigning = new Cosigning(c.witnesses(), c.witnessQuorum(), reader, sequencer::head, metrics);
       HealthStatusManager health = new HealthStatusManager();
       Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(c.bindAddress(), c.grpcPort()))
           .directExecutor()
           .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
           .intercept(new GrpcMetrics(metrics))
-          .addService(new TransparencyLogService(admission, sequencer, reader, info, worker, metrics))
-          .addService(new ChainLookupService(storage, links, reader, sequencer))
+          .addService(new TransparencyLogService(admission, sequencer, cosigning, reader, info, worker, metrics))
+          .addService(new ChainLookupService(storage, links, reader, sequencer, cosigning))
           .addService(health.getHealthService())
           .addService(ProtoReflectionServiceV1.newInstance())
           .build()
@@ -115,7 +128,7 @@ public final class CustodyServer implements AutoCloseable {
       TileServer http = null;
       if (c.httpPort() >= 0) {
         try {
-          http = TileServer.start(c.bindAddress(), c.httpPort(), reader, sequencer::head, metrics::scrape);
+          http = TileServer.start(c.bindAddress(), c.httpPort(), reader, cosigning::served, metrics::scrape);
         } catch (InterruptedException | RuntimeException e) {
           grpc.shutdownNow();
           throw new IOException("cannot serve tiles on port " + c.httpPort() + ": " + e, e);
@@ -126,7 +139,7 @@ public final class CustodyServer implements AutoCloseable {
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("custody.v1.TransparencyLog", ServingStatus.SERVING);
       health.setStatus("custody.v1.ChainLookup", ServingStatus.SERVING);
-      return new CustodyServer(storage, id, sequencer, worker, health, grpc, http, files);
+      return new CustodyServer(storage, id, sequencer, worker, health, grpc, http, files, cosigning);
     } catch (IOException | RuntimeException e) {
       if (sequencer != null) sequencer.close();
       if (worker != null) worker.shutdownNow();
@@ -156,6 +169,7 @@ public final class CustodyServer implements AutoCloseable {
   @Override public void close() {
     health.enterTerminalState();
     if (http != null) http.close();
+    cosigning.close();
     grpc.shutdown();
     try {
       grpc.awaitTermination(10, TimeUnit.SECONDS);

@@ -1,6 +1,9 @@
 package dev.custody.server;
 
+import dev.custody.server.witness.Cosigning;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -27,6 +30,14 @@ public final class ServerMain implements Callable<Integer> {
   @Option(names = "--tiles-dir", description = "Also write the log as static tlog-tiles files here, as it grows, "
       + "for any web server, object store or CDN to serve")
   Path tilesDir;
+
+  @Option(names = "--witness", description = "A witness to ask for cosignatures: URL=VKEY, e.g. "
+      + "http://127.0.0.1:7380/=witness.example/w1+1234abcd+BA...; repeatable")
+  List<String> witnesses = new ArrayList<>();
+
+  @Option(names = "--witness-quorum", defaultValue = "0",
+      description = "Cosignatures a checkpoint needs to count as witnessed (reported, never blocks appends). Default: ${DEFAULT-VALUE}")
+  int witnessQuorum;
 
   @Option(names = "--bind-address", defaultValue = "127.0.0.1",
       description = "Address to listen on; 0.0.0.0 for every interface. Default: ${DEFAULT-VALUE}")
@@ -57,11 +68,17 @@ public final class ServerMain implements Callable<Integer> {
     System.exit(new CommandLine(new ServerMain()).execute(args));
   }
 
+  private List<Cosigning.WitnessConfig> witnessConfigs() throws Exception {
+    List<Cosigning.WitnessConfig> out = new ArrayList<>();
+    for (String w : witnesses) out.add(Cosigning.WitnessConfig.parse(w));
+    return out;
+  }
+
   @Override public Integer call() throws Exception {
     Logger log = Logger.getLogger("custody");
     CustodyServer.Config config = new CustodyServer.Config(dataDir, Optional.ofNullable(origin),
         Optional.ofNullable(keyFile), bindAddress, grpcPort, httpPort,
-        Optional.ofNullable(tilesDir), acceptAnyEntry, queueCapacity, maxBatch);
+        Optional.ofNullable(tilesDir), acceptAnyEntry, queueCapacity, maxBatch, witnessConfigs(), witnessQuorum);
     CustodyServer server = CustodyServer.start(config, (n, t) -> { });
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -71,11 +71,16 @@ class WitnessTest {
   record Child(Process p, int port, String vkey) {}
 
   Child witness(String logVkey) throws Exception {
+    return startWitness(work.resolve("w1.key"), logVkey, work.resolve("state"));
+  }
+
+  /** A `custody witness` child process on a free loopback port. */
+  static Child startWitness(Path key, String logVkey, Path stateDir) throws Exception {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     Process p = new ProcessBuilder(java, "-cp", cp, CustodyCli.class.getName(), "witness", "--key",
-        work.resolve("w1.key").toString(), "--log", logVkey, "--listen", "127.0.0.1:0", "--state-dir",
-        work.resolve("state").toString()).redirectErrorStream(true).start();
+        key.toString(), "--log", logVkey, "--listen", "127.0.0.1:0", "--state-dir",
+        stateDir.toString()).redirectErrorStream(true).start();
     CompletableFuture<Child> ready = new CompletableFuture<>();
     Thread t = new Thread(() -> {
       try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {

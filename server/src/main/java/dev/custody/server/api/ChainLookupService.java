@@ -15,6 +15,7 @@ import dev.custody.server.read.StoredLinks;
 import dev.custody.server.sequencer.Sequencer;
 import dev.custody.server.storage.LogStorage;
 import dev.custody.server.storage.LookupKeys;
+import dev.custody.server.witness.Cosigning;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
@@ -36,17 +37,19 @@ public final class ChainLookupService extends ChainLookupGrpc.ChainLookupImplBas
   private final StoredLinks links;
   private final LogReader reader;
   private final Sequencer sequencer;
+  private final Cosigning cosigning;
 
-  public ChainLookupService(LogStorage storage, StoredLinks links, LogReader reader, Sequencer sequencer) {
+  public ChainLookupService(LogStorage storage, StoredLinks links, LogReader reader, Sequencer sequencer,
+      Cosigning cosigning) {
     this.storage = storage;
     this.links = links;
     this.reader = reader;
     this.sequencer = sequencer;
+    this.cosigning = cosigning;
   }
 
   @Override public void getChain(GetChainRequest req, StreamObserver<Chain> out) {
     try {
-      SignedCheckpoint head = sequencer.head();
       StoredLinks.Stored top = switch (req.getTopCase()) {
         case LINK_ID -> links.byId(linkId(req.getLinkId(), "link_id"))
             .orElseThrow(() -> notFound("no link with that link_id is in this log"));
@@ -65,11 +68,16 @@ public final class ChainLookupService extends ChainLookupGrpc.ChainLookupImplBas
             .withDescription("a logged link's predecessor is missing from the log").asRuntimeException());
       }
       Collections.reverse(chain);
-      Chain.Builder b = Chain.newBuilder().setCheckpoint(TransparencyLogService.checkpoint(head));
+      // Prove against the newest checkpoint the witnesses cosigned, when it already holds the chain.
+      long topIndex = chain.get(chain.size() - 1).index();
+      Cosigning.Served cosigned = cosigning.withQuorum();
+      Cosigning.Served against = cosigned != null && topIndex < cosigned.checkpoint().size() ? cosigned : cosigning.served();
+      SignedCheckpoint cp = against.checkpoint();
+      Chain.Builder b = Chain.newBuilder().setCheckpoint(TransparencyLogService.checkpoint(against));
       for (StoredLinks.Stored s : chain) {
-        if (s.index() >= head.size()) throw Status.UNAVAILABLE.withDescription("chain changed during the call; retry").asRuntimeException();
+        if (s.index() >= cp.size()) throw Status.UNAVAILABLE.withDescription("chain changed during the call; retry").asRuntimeException();
         b.addLinks(TransparencyLogService.entry(s.index(), s.leaf(), Hashes.leafHash(s.leaf()))
-            .setInclusionProof(TransparencyLogService.inclusion(reader, s.index(), head)));
+            .setInclusionProof(TransparencyLogService.inclusion(reader, s.index(), cp)));
       }
       TransparencyLogService.respond(out, b.build());
     } catch (RuntimeException e) {

@@ -19,6 +19,7 @@ import dev.custody.server.admission.Admission;
 import dev.custody.server.admission.AdmissionException;
 import dev.custody.server.admission.Admitted;
 import dev.custody.server.metrics.Metrics;
+import dev.custody.server.witness.Cosigning;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.sequencer.OverloadedException;
 import dev.custody.server.sequencer.Sequenced;
@@ -46,15 +47,17 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
 
   private final Admission admission;
   private final Sequencer sequencer;
+  private final Cosigning cosigning;
   private final LogReader reader;
   private final LogInfo info;
   private final Executor worker;
   private final Metrics metrics;
 
-  public TransparencyLogService(Admission admission, Sequencer sequencer, LogReader reader, LogInfo info,
-      Executor worker, Metrics metrics) {
+  public TransparencyLogService(Admission admission, Sequencer sequencer, Cosigning cosigning, LogReader reader,
+      LogInfo info, Executor worker, Metrics metrics) {
     this.admission = admission;
     this.sequencer = sequencer;
+    this.cosigning = cosigning;
     this.reader = reader;
     this.info = info;
     this.worker = worker;
@@ -112,7 +115,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
   }
 
   @Override public void getCheckpoint(GetCheckpointRequest req, StreamObserver<Checkpoint> out) {
-    respond(out, checkpoint(sequencer.head()));
+    respond(out, checkpoint(cosigning.served()));
   }
 
   @Override public void getLogInfo(GetLogInfoRequest req, StreamObserver<LogInfo> out) {
@@ -248,6 +251,14 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
     if (size > head.size()) throw outOfRange(field + " " + size + " is beyond the log's size " + head.size());
     if (size == 0) throw outOfRange("the log is empty; there is nothing to prove yet");
     return size;
+  }
+
+  static Checkpoint checkpoint(Cosigning.Served s) {
+    return checkpoint(s.checkpoint()).toBuilder()
+        .setSignedNote(s.note())
+        .setWitnessCosignatures(s.cosignatures())
+        .setWitnessQuorum(s.quorum())
+        .build();
   }
 
   static Checkpoint checkpoint(SignedCheckpoint cp) {

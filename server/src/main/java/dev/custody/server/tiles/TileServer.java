@@ -2,6 +2,7 @@ package dev.custody.server.tiles;
 
 import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.server.read.LogReader;
+import dev.custody.server.witness.Cosigning;
 import dev.custody.tiles.TilePath;
 import dev.custody.tiles.Tiles;
 import io.netty.bootstrap.ServerBootstrap;
@@ -61,7 +62,7 @@ public final class TileServer implements AutoCloseable {
     this.channel = channel;
   }
 
-  public static TileServer start(String bindAddress, int port, LogReader reader, Supplier<SignedCheckpoint> head,
+  public static TileServer start(String bindAddress, int port, LogReader reader, Supplier<Cosigning.Served> head,
       Supplier<String> metrics) throws InterruptedException {
     EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     // Storage reads block: they run beside the event loop, not on it.
@@ -96,10 +97,10 @@ public final class TileServer implements AutoCloseable {
   @io.netty.channel.ChannelHandler.Sharable
   private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private final LogReader reader;
-    private final Supplier<SignedCheckpoint> head;
+    private final Supplier<Cosigning.Served> head;
     private final Supplier<String> metrics;
 
-    Handler(LogReader reader, Supplier<SignedCheckpoint> head, Supplier<String> metrics) {
+    Handler(LogReader reader, Supplier<Cosigning.Served> head, Supplier<String> metrics) {
       this.reader = reader;
       this.head = head;
       this.metrics = metrics;
@@ -136,9 +137,13 @@ public final class TileServer implements AutoCloseable {
         return r;
       }
       String path = new QueryStringDecoder(req.uri()).rawPath();
-      SignedCheckpoint h = head.get();
+      Cosigning.Served served = head.get();
+      SignedCheckpoint h = served.checkpoint();
       if (path.equals("/checkpoint")) {
-        return text(HttpResponseStatus.OK, h.note(), CHECKPOINT);
+        FullHttpResponse r = text(HttpResponseStatus.OK, served.note(), CHECKPOINT);
+        r.headers().set("Custody-Witness-Cosignatures", served.cosignatures());
+        r.headers().set("Custody-Witness-Quorum", served.quorum() ? "met" : "not met");
+        return r;
       }
       if (path.equals("/metrics")) {
         FullHttpResponse r = text(HttpResponseStatus.OK, metrics.get(), CHECKPOINT);
