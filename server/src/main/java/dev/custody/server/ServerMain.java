@@ -65,7 +65,13 @@ public final class ServerMain implements Callable<Integer> {
 
   public static void main(String[] args) {
     System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s: %5$s%6$s%n");
-    System.exit(new CommandLine(new ServerMain()).execute(args));
+    System.exit(new CommandLine(new ServerMain())
+        .setExecutionExceptionHandler((e, cmd, parsed) -> {
+          // Start-up problems (a held lock, a wrong key, a busy port) are for a person to fix: say what, not where.
+          cmd.getErr().println("custody-server: " + (e.getMessage() == null ? e : e.getMessage()));
+          return 1;
+        })
+        .execute(args));
   }
 
   private List<Cosigning.WitnessConfig> witnessConfigs() throws Exception {

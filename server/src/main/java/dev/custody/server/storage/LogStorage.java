@@ -107,7 +107,9 @@ public final class LogStorage implements AutoCloseable {
       return new LogStorage(db, handles, res, synced);
     } catch (RocksDBException | java.io.IOException e) {
       closeAll(res);
-      throw new StorageException("cannot open the log's store in " + dir + ": " + e.getMessage(), e);
+      String hint = String.valueOf(e.getMessage()).contains("LOCK")
+          ? " (another custody server is using this data directory)" : "";
+      throw new StorageException("cannot open the log's store in " + dir + hint + ": " + e.getMessage(), e);
     }
   }
 
