@@ -7,6 +7,10 @@ import dev.custody.verify.ChainVerifier;
 import dev.custody.verify.CheckpointStore;
 import dev.custody.verify.TrustPolicy;
 import dev.custody.chain.LinkException;
+import dev.custody.checkpoint.SignedCheckpoint;
+import dev.custody.tiles.TileClient;
+import java.net.URI;
+import java.util.ArrayList;
 import java.util.List;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,6 +37,10 @@ final class VerifyCommand implements Callable<Integer> {
   @Option(names = "--bundle", description = "Verify offline from this bundle (custody bundle) instead of asking the log")
   Path bundle;
 
+  @Option(names = "--tiles", description = "With --bundle: take the checkpoint and every proof fresh from the log's "
+      + "tlog-tiles (an http(s) prefix or a directory) instead of the bundle, each tile checked against the signed root")
+  String tiles;
+
   @Option(names = "--checkpoint-store", description = "Where to remember the newest checkpoint per log. "
       + "Default: ~/.custody/checkpoints online, none offline")
   Path store;
@@ -53,7 +61,21 @@ final class VerifyCommand implements Callable<Integer> {
     }
     ChainVerifier verifier = new ChainVerifier(p);
     ChainVerifier.Result r;
-    if (bundle != null) {
+    if (bundle != null && tiles != null) {
+      // The links come from the bundle; the checkpoint and the proofs from the log's tiles, verified.
+      TileClient client = new TileClient(tiles.startsWith("http://") || tiles.startsWith("https://")
+          ? TileClient.http(URI.create(tiles)) : TileClient.directory(Path.of(tiles)), p.logVerifier());
+      SignedCheckpoint cp = client.checkpoint();
+      TileClient.Tree tree = client.tree(cp.checkpoint());
+      List<Bundle.Entry> fresh = new ArrayList<>();
+      for (Bundle.Entry e : Bundle.parse(Files.readAllBytes(bundle)).links()) {
+        if (e.index() >= cp.size()) throw new IllegalStateException("link at index " + e.index() + " is beyond the log's size " + cp.size());
+        fresh.add(new Bundle.Entry(e.index(), e.leaf(), tree.proofs().inclusion(e.index(), cp.size())));
+      }
+      Path s = store != null ? store : Path.of(System.getProperty("user.home"), ".custody", "checkpoints");
+      r = verifier.verify(img, new Bundle(cp.note(), fresh), new CheckpointStore(s),
+          (from, to) -> client.tree(cp.checkpoint()).proofs().consistency(from, to));
+    } else if (bundle != null) {
       Bundle b = Bundle.parse(Files.readAllBytes(bundle));
       r = verifier.verify(img, b, store == null ? null : new CheckpointStore(store), null);
     } else {

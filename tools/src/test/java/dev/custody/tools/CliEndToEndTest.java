@@ -28,7 +28,7 @@ class CliEndToEndTest {
   @BeforeAll
   static void start() throws Exception {
     server = CustodyServer.start(new CustodyServer.Config(work.resolve("data"), Optional.of("cli.test/custody"),
-        Optional.empty(), "127.0.0.1", 0, -1, Optional.empty(), false, 1024, 256), (n, t) -> { });
+        Optional.empty(), "127.0.0.1", 0, 0, Optional.empty(), false, 1024, 256), (n, t) -> { });
     address = "127.0.0.1:" + server.grpcPort();
   }
 
@@ -123,6 +123,10 @@ class CliEndToEndTest {
         "--out", p("app.bundle.json"));
     Run offline = ok("verify", "--policy", p("policy.json"), "--layout", oci, "--image", "step2", "--bundle", p("app.bundle.json"));
     assertTrue(offline.out.contains("VERIFIED"), offline.out);
+    // The same links, with the checkpoint and proofs taken fresh from the log's tiles.
+    Run viaTiles = ok("verify", "--policy", p("policy.json"), "--layout", oci, "--image", "step2", "--bundle",
+        p("app.bundle.json"), "--tiles", "http://127.0.0.1:" + server.httpPort() + "/", "--checkpoint-store", p("store"));
+    assertTrue(viaTiles.out.contains("VERIFIED"), viaTiles.out);
     Run json = ok("verify", "--policy", p("policy.json"), "--layout", oci, "--image", "step2", "--bundle",
         p("app.bundle.json"), "--json");
     assertTrue(json.out.contains("\"verified\":true"), json.out);

@@ -103,9 +103,22 @@ class MonitorTest {
              {"name": "runtime team", "public_key_file": "runtime.pub", "repositories": ["registry.example/runtime/*"]},
              {"name": "application team", "public_key_file": "app.pub", "repositories": ["registry.example/apps/*"]}]}
           """.formatted(vkey));
-      String[] args = {"monitor", "--log", a.tiles(), "--rules", work.resolve("rules.json").toString(),
-          "--state", work.resolve("state.json").toString(), "--once", "--no-progress"};
-      CliEndToEndTest.Run r = CliEndToEndTest.custody(args);
+      // A webhook that collects what it is sent.
+      java.util.List<String> posted = java.util.Collections.synchronizedList(new ArrayList<>());
+      com.sun.net.httpserver.HttpServer hook = com.sun.net.httpserver.HttpServer.create(
+          new java.net.InetSocketAddress("127.0.0.1", 0), 8);
+      hook.createContext("/hook", ex -> {
+        posted.add(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+        ex.sendResponseHeaders(204, -1);
+        ex.close();
+      });
+      hook.start();
+      String[] hooked = {"monitor", "--log", a.tiles(), "--rules", work.resolve("rules.json").toString(),
+          "--state", work.resolve("state.json").toString(), "--once", "--no-progress",
+          "--webhook", "http://127.0.0.1:" + hook.getAddress().getPort() + "/hook"};
+      CliEndToEndTest.Run r = CliEndToEndTest.custody(hooked);
+      hook.stop(0);
+      String[] args = java.util.Arrays.copyOf(hooked, 8);
       assertEquals(0, r.code(), r.out());
       List<JsonNode> f = findings(r.out());
       assertEquals(3, f.size(), r.out());
@@ -116,6 +129,8 @@ class MonitorTest {
       assertEquals("fork", f.get(2).get("rule").asText());
       assertEquals(fork, f.get(2).get("index").asLong());
       f.forEach(x -> assertTrue(!x.get("log_fault").asBoolean()));
+      assertEquals(3, posted.size(), "every finding is POSTed to the webhook");
+      for (int i = 0; i < 3; i++) assertEquals(f.get(i), new ObjectMapper().readTree(posted.get(i)));
 
       // Resuming from the state: nothing new, nothing reported.
       CliEndToEndTest.Run again = CliEndToEndTest.custody(args);
