@@ -46,6 +46,12 @@ public final class TileClient {
     this.log = log;
   }
 
+  /** An http(s) URL prefix, or else a directory of static tiles. */
+  public static Fetcher fetcher(String prefixOrDirectory) {
+    return prefixOrDirectory.startsWith("http://") || prefixOrDirectory.startsWith("https://")
+        ? http(URI.create(prefixOrDirectory)) : directory(Path.of(prefixOrDirectory));
+  }
+
   public static Fetcher http(URI prefix) {
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     String base = prefix.toString().endsWith("/") ? prefix.toString() : prefix + "/";

@@ -48,8 +48,7 @@ final class MonitorCommand implements Callable<Integer> {
 
   @Override public Integer call() throws Exception {
     WatchRules rules = WatchRules.read(rulesFile);
-    TileClient.Fetcher fetcher = logPrefix.startsWith("http://") || logPrefix.startsWith("https://")
-        ? TileClient.http(URI.create(logPrefix)) : TileClient.directory(Path.of(logPrefix));
+    TileClient.Fetcher fetcher = TileClient.fetcher(logPrefix);
     Monitor monitor = new Monitor(new TileClient(fetcher, rules.policy().logVerifier()), rules);
     MonitorState state = MonitorState.load(stateFile);
     HttpClient http = webhook == null ? null : HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();

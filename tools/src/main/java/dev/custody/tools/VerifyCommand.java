@@ -9,7 +9,6 @@ import dev.custody.verify.TrustPolicy;
 import dev.custody.chain.LinkException;
 import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.tiles.TileClient;
-import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
 import java.nio.file.Files;
@@ -63,8 +62,7 @@ final class VerifyCommand implements Callable<Integer> {
     ChainVerifier.Result r;
     if (bundle != null && tiles != null) {
       // The links come from the bundle; the checkpoint and the proofs from the log's tiles, verified.
-      TileClient client = new TileClient(tiles.startsWith("http://") || tiles.startsWith("https://")
-          ? TileClient.http(URI.create(tiles)) : TileClient.directory(Path.of(tiles)), p.logVerifier());
+      TileClient client = new TileClient(TileClient.fetcher(tiles), p.logVerifier());
       SignedCheckpoint cp = client.checkpoint();
       TileClient.Tree tree = client.tree(cp.checkpoint());
       List<Bundle.Entry> fresh = new ArrayList<>();
