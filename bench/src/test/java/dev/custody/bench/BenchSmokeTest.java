@@ -59,4 +59,15 @@ class BenchSmokeTest {
     assertTrue(out.contains("signature checks on"), out);
     assertTrue(out.contains("errors: 0"), out);
   }
+
+  @Test
+  void jmhRunsEveryBenchmark() {
+    // In this JVM, no warm-up, a moment each: only that every benchmark runs and JMH finds them all.
+    String out = run("jmh", "--forks", "0", "--warmup-seconds", "0", "--seconds", "1");
+    for (String b : new String[] {"leafHash", "nodeHash", "compactRangeAppend", "inclusionProofFromNodes",
+        "verifyInclusion", "verifyConsistency", "signCheckpoint", "verifyCheckpoint", "parseAndVerifyEd25519Link",
+        "parseAndVerifyEcdsaP256Link"}) {
+      assertTrue(out.contains("CoreBenchmarks." + b), b + " missing from:\n" + out);
+    }
+  }
 }

@@ -1,0 +1,35 @@
+package dev.custody.bench;
+
+import java.util.concurrent.Callable;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Runs the JMH micro-benchmarks with settings fit for this machine (long warm-ups; see toolchain.md). */
+@Command(name = "jmh", mixinStandardHelpOptions = true, description = "JMH micro-benchmarks of hashing, proofs, notes and links.")
+final class JmhRun implements Callable<Integer> {
+  @Option(names = "--include", defaultValue = "CoreBenchmarks", description = "Regex of benchmarks to run. Default: ${DEFAULT-VALUE}")
+  String include;
+
+  @Option(names = "--warmup-seconds", defaultValue = "10", description = "Default: ${DEFAULT-VALUE}")
+  int warmup;
+
+  @Option(names = "--seconds", defaultValue = "10", description = "Measured seconds per benchmark. Default: ${DEFAULT-VALUE}")
+  int seconds;
+
+  @Option(names = "--forks", defaultValue = "1", description = "0 runs in this JVM (for smoke tests). Default: ${DEFAULT-VALUE}")
+  int forks;
+
+  @Override public Integer call() throws Exception {
+    new Runner(new OptionsBuilder()
+        .include(include)
+        .warmupIterations(1).warmupTime(TimeValue.seconds(warmup))
+        .measurementIterations(1).measurementTime(TimeValue.seconds(seconds))
+        .forks(forks)
+        .jvmArgsAppend("--enable-native-access=ALL-UNNAMED")
+        .build()).run();
+    return 0;
+  }
+}
