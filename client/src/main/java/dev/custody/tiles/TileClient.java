@@ -74,7 +74,9 @@ public final class TileClient {
     return path -> {
       Path p = root.resolve(path).normalize();
       if (!p.startsWith(root.normalize())) throw new IOException("path escapes the directory: " + path);
-      return Files.isRegularFile(p) ? Optional.of(Files.readAllBytes(p)) : Optional.empty();
+      if (!Files.isRegularFile(p)) return Optional.empty();
+      if (Files.size(p) > MAX_RESOURCE_BYTES) throw new IOException(path + " is too large to be a tile or bundle");
+      return Optional.of(Files.readAllBytes(p));
     };
   }
 
