@@ -11,20 +11,15 @@ public final class Tiles {
 
   private Tiles() {}
 
-  /** Where the Merkle node (level, index) comes from: a run of 2^(level % 8) hashes of one tile. */
-  public record NodeInTile(int tileLevel, long tileIndex, int offset, int count) {
-    /** Hashes needed in the tile for the node to be there: offset + count. */
-    public int widthNeeded() {
-      return offset + count;
-    }
-  }
+  /** Where a stored Merkle node is: its tile and its position in that tile. */
+  public record NodeInTile(int tileLevel, long tileIndex, int offset) {}
 
+  /** The tile holding the node (level, index); only levels that are multiples of eight are stored. */
   public static NodeInTile locate(int level, long index) {
-    if (level < 0 || index < 0) throw new IllegalArgumentException("no node at level " + level + " index " + index);
-    int tileLevel = level / HEIGHT;
-    int sub = level % HEIGHT;
-    long first = index << sub; // first node of tree level 8L under this node
-    return new NodeInTile(tileLevel, first >>> HEIGHT, (int) (first & (WIDTH - 1)), 1 << sub);
+    if (level < 0 || index < 0 || level % HEIGHT != 0) {
+      throw new IllegalArgumentException("no stored node at level " + level + " index " + index);
+    }
+    return new NodeInTile(level / HEIGHT, index >>> HEIGHT, (int) (index & (WIDTH - 1)));
   }
 
   /** How many hashes the tile (level, index) holds in a tree of {@code treeSize} leaves. */

@@ -33,11 +33,8 @@ final class KeygenCommand implements Callable<Integer> {
     };
     Path key = Path.of(out + ".key");
     Path pub = Path.of(out + ".pub");
-    if (Files.exists(key)) throw new IllegalArgumentException(key + " exists; refusing to overwrite a private key");
     LinkKeys.Signer s = LinkKeys.generate(scheme);
-    if (key.toAbsolutePath().getParent() != null) Files.createDirectories(key.toAbsolutePath().getParent());
-    Files.createFile(key, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(key, s.privateKeyPem());
+    writeSecret(key, s.privateKeyPem());
     Files.writeString(pub, s.publicKeyPem());
     System.out.println("wrote " + key + " and " + pub + " (" + scheme.label() + ")");
     System.out.println("key_id " + HexFormat.of().formatHex(Hashes.sha256(s.publicKey())));
@@ -48,15 +45,20 @@ final class KeygenCommand implements Callable<Integer> {
   private int cosigner() throws Exception {
     if (name == null) throw new IllegalArgumentException("--type cosigner needs --name, e.g. witness.example/w1");
     Path key = Path.of(out + ".key");
-    if (Files.exists(key)) throw new IllegalArgumentException(key + " exists; refusing to overwrite a private key");
     var s = dev.custody.note.Ed25519NoteKeys.generate(name, dev.custody.note.Ed25519NoteKeys.COSIGNATURE,
         new java.security.SecureRandom());
-    if (key.toAbsolutePath().getParent() != null) Files.createDirectories(key.toAbsolutePath().getParent());
-    Files.createFile(key, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(key, s.privateKeyText() + "\n");
+    writeSecret(key, s.privateKeyText() + "\n");
     Files.writeString(Path.of(out + ".vkey"), s.verifier().vkey() + "\n");
     System.out.println("wrote " + key + " and " + out + ".vkey");
     System.out.println("vkey " + s.verifier().vkey());
     return 0;
+  }
+
+  /** A new file readable by its owner only; refuses to replace one (private keys are not overwritten). */
+  private static void writeSecret(Path file, String text) throws java.io.IOException {
+    if (Files.exists(file)) throw new IllegalArgumentException(file + " exists; refusing to overwrite a private key");
+    if (file.toAbsolutePath().getParent() != null) Files.createDirectories(file.toAbsolutePath().getParent());
+    Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(file, text);
   }
 }

@@ -75,6 +75,8 @@ class CliEndToEndTest {
     ok("keygen", "--type", "ecdsa-p256", "--out", p("runtime"));
     ok("keygen", "--out", p("app"));
     ok("keygen", "--out", p("intruder"));
+    Run again = custody("keygen", "--out", p("base"));
+    assertTrue(again.code != 0 && again.out.contains("refusing to overwrite a private key"), again.out);
     String oci = p("oci");
     ok("sign", "--layout", oci, "--image", "step0", "--repository", "registry.example/base/os", "--key", p("base.key"),
         "--out", p("base.links"));
