@@ -47,7 +47,8 @@ public final class Monitor {
    * One round: reads up to the log's current checkpoint, reporting to {@code out}, and advances
    * {@code state}. On a log fault the state is left where it was, so the fault is seen again.
    *
-   * @return true when the round found the log at fault
+   * @return true when the round found the log at fault (a malformed entry still lets the state
+   *     advance past it; an inconsistent or bad checkpoint does not)
    */
   public boolean step(MonitorState state, Consumer<Finding> out, Progress progress) throws IOException {
     SignedCheckpoint cp;
@@ -90,6 +91,7 @@ public final class Monitor {
       }
     }
     long total = cp.size();
+    boolean malformed = false;
     for (long bundle = state.nextIndex / Tiles.WIDTH; bundle * Tiles.WIDTH < total; bundle++) {
       List<byte[]> entries;
       try {
@@ -99,30 +101,46 @@ public final class Monitor {
             "entry bundle " + bundle + " does not match the signed tree: " + e.getMessage(), Map.of()));
         return true;
       }
+      // Signature checks dominate and are independent: run them on every core, then apply the
+      // rules (which carry state from entry to entry) in log order.
+      long first = bundle * Tiles.WIDTH;
+      List<Object> parsed = java.util.stream.IntStream.range(0, entries.size()).parallel()
+          .mapToObj(i -> parse(entries.get(i))).toList();
       for (int i = 0; i < entries.size(); i++) {
-        long index = bundle * Tiles.WIDTH + i;
+        long index = first + i;
         if (index < state.nextIndex) continue;
-        check(index, entries.get(i), state, out);
+        malformed |= !check(index, parsed.get(i), state, out);
       }
       progress.update(Math.min(total, (bundle + 1) * Tiles.WIDTH), total);
     }
     state.nextIndex = total;
     state.checkpointNote = cp.note();
-    return false;
+    return malformed;
   }
 
-  private void check(long index, byte[] leafBytes, MonitorState state, Consumer<Finding> out) {
-    Leaf leaf;
-    SignedLink link;
+  private record Parsed(Leaf leaf, SignedLink link) {}
+
+  /** A verified link, or the {@link LinkException} that says why the entry is not one. */
+  private static Object parse(byte[] leafBytes) {
     try {
-      leaf = Leaf.parse(leafBytes);
-      link = SignedLink.parse(leaf.signedLink());
+      Leaf leaf = Leaf.parse(leafBytes);
+      SignedLink link = SignedLink.parse(leaf.signedLink());
       link.verifySignature();
+      return new Parsed(leaf, link);
     } catch (LinkException e) {
+      return e;
+    }
+  }
+
+  /** Applies the rules to one entry; false when the entry itself is a log fault. */
+  private boolean check(long index, Object parsed, MonitorState state, Consumer<Finding> out) {
+    if (parsed instanceof LinkException e) {
       out.accept(new Finding(Finding.MALFORMED_LEAF, true, index, "the log holds an entry that is not a valid link: "
           + e.getMessage(), Map.of()));
-      return;
+      return false;
     }
+    Leaf leaf = ((Parsed) parsed).leaf();
+    SignedLink link = ((Parsed) parsed).link();
     Statement s = link.statement();
     String linkId = HEX.formatHex(link.linkId());
     Map<String, String> d = Map.of("link_id", linkId, "repository", s.repository(),
@@ -149,6 +167,7 @@ public final class Monitor {
             index, e.getMessage(), d));
       }
     }
+    return true;
   }
 
   private static Finding fault(SignedCheckpoint cp, Checkpoint old, String message) {

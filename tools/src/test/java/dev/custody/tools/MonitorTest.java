@@ -137,6 +137,16 @@ class MonitorTest {
       assertEquals(0, again.code());
       assertEquals(0, findings(again.out()).size(), again.out());
 
+      // The same log under rules where the base team's key expired long ago.
+      Files.writeString(work.resolve("expired.json"), Files.readString(work.resolve("rules.json"))
+          .replace("\"repositories\": [\"registry.example/base/*\"]",
+              "\"repositories\": [\"registry.example/base/*\"], \"valid_until\": \"2000-01-01T00:00:00Z\""));
+      CliEndToEndTest.Run expired = CliEndToEndTest.custody("monitor", "--log", a.tiles(), "--rules",
+          work.resolve("expired.json").toString(), "--state", work.resolve("expired-state.json").toString(), "--once",
+          "--no-progress");
+      List<JsonNode> ef = findings(expired.out());
+      assertEquals(2, ef.stream().filter(x -> x.get("rule").asText().equals("key-outside-validity-window")).count(), expired.out());
+
       // Another log under the same origin and key, with another history: a split view.
       try (Server b = Server.start(work.resolve("b"), Optional.of(work.resolve("a").resolve("log.key")))) {
         for (int i = 0; i < 8; i++) b.submit(link(base, "registry.example/base/os", "image b" + i, null, "b" + i, 10 + i));
@@ -148,6 +158,18 @@ class MonitorTest {
         assertEquals("log-fault:inconsistent-checkpoint", sf.get(0).get("rule").asText());
         assertTrue(sf.get(0).get("log_fault").asBoolean());
       }
+    }
+    // A log whose entries are not layer links at all: every entry is a malformed leaf, a log fault.
+    try (CustodyServer opaque = CustodyServer.start(new CustodyServer.Config(work.resolve("opaque"),
+        Optional.of("monitor.test/log"), Optional.of(work.resolve("a").resolve("log.key")), "127.0.0.1", 0, 0,
+        Optional.empty(), true, 1024, 256), (n, t) -> { })) {
+      ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", opaque.grpcPort()).usePlaintext().build();
+      TransparencyLogGrpc.newBlockingStub(ch).submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFromUtf8("not a link")).build());
+      ch.shutdownNow();
+      CliEndToEndTest.Run r = CliEndToEndTest.custody("monitor", "--log", "http://127.0.0.1:" + opaque.httpPort() + "/",
+          "--rules", work.resolve("rules.json").toString(), "--once", "--no-progress");
+      assertEquals(3, r.code(), r.out());
+      assertEquals("log-fault:malformed-leaf", findings(r.out()).get(0).get("rule").asText());
     }
   }
 }
