@@ -57,6 +57,17 @@ class LogIdentityTest {
   }
 
   @Test
+  void refusesAKeyFileOthersCanRead() throws Exception {
+    try (CustodyServer s = CustodyServer.start(TestLogs.config(dir), (n, t) -> { })) {
+      assertEquals(0, s.sequencer().head().size());
+    }
+    Files.setPosixFilePermissions(dir.resolve("log.key"), PosixFilePermissions.fromString("rw-r--r--"));
+    IOException e = assertThrows(IOException.class, () -> CustodyServer.start(TestLogs.config(dir), (n, t) -> { }));
+    assertTrue(e.getMessage().contains("chmod 600"), e.getMessage());
+    assertTrue(!e.getMessage().contains("PRIVATE+KEY"), "the key never appears in an error");
+  }
+
+  @Test
   void refusesAKeyWhoseNameIsNotTheOrigin() throws Exception {
     Path key = dir.resolve("named.key");
     LogKeyFile.create(key, "someone.else/log");

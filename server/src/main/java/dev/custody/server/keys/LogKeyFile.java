@@ -18,6 +18,14 @@ public final class LogKeyFile {
   private LogKeyFile() {}
 
   public static Ed25519NoteKeys.Signer read(Path file) throws IOException {
+    // A key that others can read is a key that may already be someone else's.
+    java.util.Set<java.nio.file.attribute.PosixFilePermission> perms = Files.getPosixFilePermissions(file);
+    for (var p : perms) {
+      if (p.name().startsWith("GROUP_") || p.name().startsWith("OTHERS_")) {
+        throw new IOException("key file " + file + " is readable or writable by others ("
+            + PosixFilePermissions.toString(perms) + "); run: chmod 600 " + file);
+      }
+    }
     String text = Files.readString(file, StandardCharsets.UTF_8);
     try {
       Ed25519NoteKeys.Signer s = Ed25519NoteKeys.parsePrivateKey(text);
