@@ -192,7 +192,12 @@ public final class Ed25519NoteKeys {
   /** Parses a vkey {@code name+id+key}; refuses other types and a key ID that does not match. */
   public static Verifier parseVerifierKey(String vkey) throws NoteException {
     Parts p = split(vkey.strip(), "verifier key");
-    Verifier v = verifierFromPublicKey(p.name, p.type, p.key);
+    Verifier v;
+    try {
+      v = verifierFromPublicKey(p.name, p.type, p.key);
+    } catch (IllegalArgumentException e) {
+      throw new NoteException("verifier key is not a valid Ed25519 public key");
+    }
     if (v.keyId() != p.keyId) throw new NoteException("verifier key's key ID does not match its name and key");
     return v;
   }
