@@ -21,6 +21,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 import org.HdrHistogram.Recorder;
 import org.HdrHistogram.Histogram;
@@ -49,6 +50,11 @@ final class LoadGenerator implements Callable<Integer> {
 
   @Option(names = "--entry-bytes", defaultValue = "256", description = "Bytes per opaque entry. Default: ${DEFAULT-VALUE}")
   int entryBytes;
+
+  @Option(names = "--rate", defaultValue = "0", description = "Open loop: offer this many submissions per second "
+      + "whatever the answers (latency from the intended send time, so a stall is not hidden); 0 = closed loop "
+      + "with --in-flight outstanding. Default: ${DEFAULT-VALUE}")
+  int rate;
 
   @Option(names = "--links", description = "Submit pre-signed Ed25519 layer links (signature checks on) instead of "
       + "opaque entries; the embedded server then runs in its default, layer-link mode")
@@ -82,9 +88,10 @@ final class LoadGenerator implements Callable<Integer> {
       Phase w = run(stub, warmup);
       Phase m = run(stub, duration);
       Histogram h = m.latency;
-      System.out.printf("load: %s, %d in flight, %d s measured after %d s warm-up (%s)%n",
+      System.out.printf("load: %s, %s, %d s measured after %d s warm-up (%s)%n",
           links ? "Ed25519 layer links, signature checks on" : "opaque entries of " + entryBytes + " B",
-          inFlight, duration, warmup, target == null ? "embedded server" : target);
+          rate > 0 ? "open loop at " + rate + "/s" : inFlight + " in flight",
+          duration, warmup, target == null ? "embedded server" : target);
       System.out.printf("%-14s %10s %8s %8s %8s %8s %8s %10s %8s%n",
           "phase", "appends/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "batches", "entries/batch");
       for (Phase p : new Phase[] {w, m}) {
@@ -118,8 +125,24 @@ final class LoadGenerator implements Callable<Integer> {
     Set<Long> sizes = ConcurrentHashMap.newKeySet();
     long start = System.nanoTime();
     long end = start + TimeUnit.SECONDS.toNanos(seconds);
+    long sent = 0;
     while (System.nanoTime() < end) {
-      if (!permits.tryAcquire(10, TimeUnit.MILLISECONDS)) continue;
+      long intended;
+      if (rate > 0) {
+        // Open loop: the k-th send is due at start + k / rate, answered or not.
+        intended = start + (long) (sent * 1e9 / rate);
+        long wait = intended - System.nanoTime();
+        if (wait > 0) LockSupport.parkNanos(wait);
+        if (!permits.tryAcquire()) { // more than --in-flight outstanding: the server cannot keep up
+          errors.increment();
+          sent++;
+          continue;
+        }
+        sent++;
+      } else {
+        if (!permits.tryAcquire(10, TimeUnit.MILLISECONDS)) continue;
+        intended = System.nanoTime();
+      }
       long n = counter.incrementAndGet();
       byte[] e;
       if (links) {
@@ -129,7 +152,7 @@ final class LoadGenerator implements Callable<Integer> {
         e = new byte[entryBytes];
         ByteBuffer.wrap(e).putLong(System.nanoTime()).putLong(n);
       }
-      long t0 = System.nanoTime();
+      long t0 = intended;
       stub.submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(e)).build(), new StreamObserver<>() {
         @Override public void onNext(LogEntry r) {
           rec.recordValue(System.nanoTime() - t0);

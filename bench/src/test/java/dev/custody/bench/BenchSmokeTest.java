@@ -54,6 +54,13 @@ class BenchSmokeTest {
   }
 
   @Test
+  void openLoop() {
+    String out = run("load", "--rate", "200", "--in-flight", "1000", "--warmup", "0", "--duration", "1");
+    assertTrue(out.contains("open loop at 200/s"), out);
+    assertTrue(out.contains("errors: 0"), out);
+  }
+
+  @Test
   void loadWithLinks() {
     String out = run("load", "--links", "--presign", "20000", "--warmup", "0", "--duration", "1", "--in-flight", "8");
     assertTrue(out.contains("signature checks on"), out);
