@@ -57,6 +57,8 @@ public final class ChainVerifier {
     }
   }
 
+  private record Placed(Bundle.Entry entry, Leaf leaf, SignedLink link) {}
+
   private final TrustPolicy policy;
   private final CheckpointVerifier log;
 
@@ -95,36 +97,37 @@ public final class ChainVerifier {
     List<Digest> chainIds = image.chainIds();
     List<LayerResult> layers = new ArrayList<>();
     List<SignedLink> links = new ArrayList<>();
-    // Place each link by the layer it claims, so that a missing link fails only its own layer.
-    Bundle.Entry[] byLayer = new Bundle.Entry[image.layers()];
+    // Parse each entry once and place it by the layer it claims, so that a missing link fails
+    // only its own layer.
+    Placed[] byLayer = new Placed[image.layers()];
     for (Bundle.Entry e : bundle.links()) {
       try {
-        long layer = SignedLink.parse(Leaf.parse(e.leaf()).signedLink()).statement().layerIndex();
+        Leaf leaf = Leaf.parse(e.leaf());
+        SignedLink link = SignedLink.parse(leaf.signedLink());
+        long layer = link.statement().layerIndex();
         if (layer >= byLayer.length) {
           logFailures.add("the bundle has a link for layer " + layer + ", above the image's top layer");
         } else if (byLayer[(int) layer] != null) {
           logFailures.add("the bundle has two links for layer " + layer);
         } else {
-          byLayer[(int) layer] = e;
+          byLayer[(int) layer] = new Placed(e, leaf, link);
         }
       } catch (LinkException ex) {
         logFailures.add("the bundle holds an entry that is not a layer link: " + ex.getMessage());
       }
     }
     for (int i = 0; i < image.layers(); i++) {
-      Bundle.Entry e = byLayer[i];
-      if (e == null) {
+      Placed p = byLayer[i];
+      if (p == null) {
         layers.add(new LayerResult(i, Optional.of("no logged link for this layer"), Optional.empty(), Optional.empty()));
         links.add(null);
         continue;
       }
-      SignedLink link = null;
-      String failure = null;
+      SignedLink link = p.link;
+      String failure;
       try {
-        Leaf leaf = Leaf.parse(e.leaf());
-        link = SignedLink.parse(leaf.signedLink());
         link.verifySignature();
-        failure = check(i, e, leaf, link, links, image, chainIds, cp);
+        failure = check(i, p.entry, p.leaf, link, links, image, chainIds, cp);
       } catch (LinkException ex) {
         failure = ex.getMessage();
       }
