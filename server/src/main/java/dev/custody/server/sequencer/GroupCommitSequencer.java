@@ -203,7 +203,8 @@ public final class GroupCommitSequencer implements Sequencer {
     for (Pending p : batch) {
       // Every queued entry is new: add() let only one entry per key into the queue.
       byte[] leaf = p.entry.leaf(ts);
-      byte[] hash = Hashes.leafHash(leaf);
+      // An entry keyed by its leaf hash was hashed at admission; hash only leaves made here.
+      byte[] hash = p.entry.keyedByLeafHash() ? p.entry.dedupKey() : Hashes.leafHash(leaf);
       Placed mine = new Placed(next++, leaf, hash);
       out.addLeaf(mine.index, leaf, hash, p.entry.keyedByLeafHash() ? null : p.entry.dedupKey(), p.entry.lookupKeys());
       newHashes.add(hash);
