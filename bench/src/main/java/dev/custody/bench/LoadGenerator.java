@@ -7,24 +7,14 @@ import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.server.CustodyServer;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
-import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
-import org.HdrHistogram.Recorder;
-import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -64,7 +54,21 @@ final class LoadGenerator implements Callable<Integer> {
       description = "With --links: links signed before the run (signing is not measured). Default: ${DEFAULT-VALUE}")
   int presign;
 
+  @Option(names = "--ceiling", negatable = true, defaultValue = "true", fallbackValue = "true",
+      description = "After the run, measure this machine's ceilings (Ed25519 verification on all cores, synced "
+          + "writes) and print the result as a fraction of them. Default: ${DEFAULT-VALUE}")
+  boolean ceiling;
+
+  @Option(names = "--ceiling-seconds", defaultValue = "5", description = "Seconds per ceiling. Default: ${DEFAULT-VALUE}")
+  int ceilingSeconds;
+
   private java.util.List<byte[]> signed;
+  private final org.HdrHistogram.Recorder commits = new org.HdrHistogram.Recorder(3);
+
+  /** Synced writes are measured on the file system the log is on (a temp dir for a remote --target). */
+  private static Path dataDirFor(Path embedded) throws java.io.IOException {
+    return embedded != null ? embedded : Path.of(System.getProperty("java.io.tmpdir"));
+  }
 
   @Override public Integer call() throws Exception {
     Path tmp = null;
@@ -74,7 +78,7 @@ final class LoadGenerator implements Callable<Integer> {
     if (target == null) {
       tmp = Files.createTempDirectory("custody-load");
       server = CustodyServer.start(new CustodyServer.Config(tmp, Optional.of("bench.custody.dev/load"), Optional.empty(),
-          "127.0.0.1", 0, -1, Optional.empty(), !links, 16384, 4096), (n, t) -> { });
+          "127.0.0.1", 0, -1, Optional.empty(), !links, 16384, 4096), (n, t) -> commits.recordValue(t));
       port = server.grpcPort();
     } else {
       host = target.substring(0, target.lastIndexOf(':'));
@@ -84,23 +88,31 @@ final class LoadGenerator implements Callable<Integer> {
     if (links) signed = presignLinks(presign);
     ManagedChannel ch = ManagedChannelBuilder.forAddress(host, port).usePlaintext().directExecutor().build();
     try {
-      TransparencyLogGrpc.TransparencyLogStub stub = TransparencyLogGrpc.newStub(ch);
-      Phase w = run(stub, warmup);
-      Phase m = run(stub, duration);
-      Histogram h = m.latency;
+      stub = TransparencyLogGrpc.newStub(ch);
+      Driver driver = new Driver(inFlight, rate);
+      Driver.Phase w = driver.run(warmup, this::submit);
+      commits.reset();
+      Driver.Phase m = driver.run(duration, this::submit);
+      org.HdrHistogram.Histogram c = commits.getIntervalHistogram();
       System.out.printf("load: %s, %s, %d s measured after %d s warm-up (%s)%n",
           links ? "Ed25519 layer links, signature checks on" : "opaque entries of " + entryBytes + " B",
           rate > 0 ? "open loop at " + rate + "/s" : inFlight + " in flight",
           duration, warmup, target == null ? "embedded server" : target);
       System.out.printf("%-14s %10s %8s %8s %8s %8s %8s %10s %8s%n",
           "phase", "appends/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "batches", "entries/batch");
-      for (Phase p : new Phase[] {w, m}) {
+      for (Driver.Phase p : new Driver.Phase[] {w, m}) {
         System.out.printf("%-14s %10.0f %8.2f %8.2f %8.2f %8.2f %8.2f %10d %8.1f%n", p == w ? "warm-up" : "measured",
-            p.ok / p.seconds, ms(p.latency, 50), ms(p.latency, 90), ms(p.latency, 99), ms(p.latency, 99.9),
-            p.latency.getMaxValue() / 1e6, p.batches, p.batches == 0 ? 0 : (double) p.ok / p.batches);
+            p.perSecond(), p.ms(50), p.ms(90), p.ms(99), p.ms(99.9), p.latency().getMaxValue() / 1e6, p.tags(),
+            p.tags() == 0 ? 0 : (double) p.ok() / p.tags());
       }
-      System.out.printf("errors: %d (RESOURCE_EXHAUSTED %d)%n", m.errors, m.exhausted);
-      return m.errors == 0 ? 0 : 1;
+      if (server != null) {
+        System.out.printf("commits (one synced write batch each, measured phase): p50 %.2f ms, p99 %.2f ms, "
+            + "p99.9 %.2f ms, max %.2f ms%n", c.getValueAtPercentile(50) / 1e6, c.getValueAtPercentile(99) / 1e6,
+            c.getValueAtPercentile(99.9) / 1e6, c.getMaxValue() / 1e6);
+      }
+      System.out.printf("errors: %d (RESOURCE_EXHAUSTED %d)%n", m.errors(), m.exhausted());
+      if (ceiling) Ceilings.measure(ceilingSeconds, dataDirFor(tmp)).print(m.perSecond(), links);
+      return m.errors() == 0 ? 0 : 1;
     } finally {
       ch.shutdownNow();
       if (server != null) server.close();
@@ -108,73 +120,28 @@ final class LoadGenerator implements Callable<Integer> {
     }
   }
 
-  private static double ms(Histogram h, double pct) {
-    return h.getValueAtPercentile(pct) / 1e6;
-  }
+  private TransparencyLogGrpc.TransparencyLogStub stub;
 
-  private record Phase(double seconds, long ok, long errors, long exhausted, long batches, Histogram latency) {}
-
-  private final AtomicLong counter = new AtomicLong();
-
-  private Phase run(TransparencyLogGrpc.TransparencyLogStub stub, int seconds) throws InterruptedException {
-    Recorder rec = new Recorder(3);
-    Semaphore permits = new Semaphore(inFlight);
-    LongAdder ok = new LongAdder();
-    LongAdder errors = new LongAdder();
-    LongAdder exhausted = new LongAdder();
-    Set<Long> sizes = ConcurrentHashMap.newKeySet();
-    long start = System.nanoTime();
-    long end = start + TimeUnit.SECONDS.toNanos(seconds);
-    long sent = 0;
-    while (System.nanoTime() < end) {
-      long intended;
-      if (rate > 0) {
-        // Open loop: the k-th send is due at start + k / rate, answered or not.
-        intended = start + (long) (sent * 1e9 / rate);
-        long wait = intended - System.nanoTime();
-        if (wait > 0) LockSupport.parkNanos(wait);
-        if (!permits.tryAcquire()) { // more than --in-flight outstanding: the server cannot keep up
-          errors.increment();
-          sent++;
-          continue;
-        }
-        sent++;
-      } else {
-        if (!permits.tryAcquire(10, TimeUnit.MILLISECONDS)) continue;
-        intended = System.nanoTime();
-      }
-      long n = counter.incrementAndGet();
-      byte[] e;
-      if (links) {
-        if (n > signed.size()) throw new IllegalStateException("ran out of pre-signed links; raise --presign");
-        e = signed.get((int) n - 1);
-      } else {
-        e = new byte[entryBytes];
-        ByteBuffer.wrap(e).putLong(System.nanoTime()).putLong(n);
-      }
-      long t0 = intended;
-      stub.submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(e)).build(), new StreamObserver<>() {
-        @Override public void onNext(LogEntry r) {
-          rec.recordValue(System.nanoTime() - t0);
-          sizes.add(r.getInclusionProof().getTreeSize());
-          ok.increment();
-        }
-
-        @Override public void onError(Throwable t) {
-          errors.increment();
-          if (Status.fromThrowable(t).getCode() == Status.Code.RESOURCE_EXHAUSTED) exhausted.increment();
-          permits.release();
-        }
-
-        @Override public void onCompleted() {
-          permits.release();
-        }
-      });
+  private void submit(long n, Driver.Done done) {
+    byte[] e;
+    if (links) {
+      if (n > signed.size()) throw new IllegalStateException("ran out of pre-signed links; raise --presign");
+      e = signed.get((int) n - 1);
+    } else {
+      e = new byte[entryBytes];
+      ByteBuffer.wrap(e).putLong(System.nanoTime()).putLong(n);
     }
-    permits.acquire(inFlight); // let the last ones land, so that every send is counted
-    permits.release(inFlight);
-    double secs = (System.nanoTime() - start) / 1e9;
-    return new Phase(secs, ok.sum(), errors.sum(), exhausted.sum(), sizes.size(), rec.getIntervalHistogram());
+    stub.submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(e)).build(), new StreamObserver<>() {
+      @Override public void onNext(LogEntry r) {
+        done.ok(r.getInclusionProof().getTreeSize());
+      }
+
+      @Override public void onError(Throwable t) {
+        done.failed(t);
+      }
+
+      @Override public void onCompleted() { }
+    });
   }
 
   /** Independent bottom-layer links (no predecessor lookups), signed by 16 keys on all cores. */

@@ -17,13 +17,14 @@ import picocli.CommandLine.Option;
 @Command(name = "restart", mixinStandardHelpOptions = true,
     description = "Time opening an existing log's store and recovering its state (e.g. after `scale --crash-after-load`).")
 final class RestartTime implements Callable<Integer> {
-  @Option(names = "--data-dir", required = true, description = "The store (the folder RocksDB uses)")
+  @Option(names = "--data-dir", required = true, description = "The data directory (or the RocksDB folder inside it)")
   Path dataDir;
 
   @Override public Integer call() {
     Ed25519NoteKeys.Signer unused = Ed25519NoteKeys.generate("bench/restart", new SecureRandom());
     long t0 = System.nanoTime();
-    LogStorage storage = LogStorage.open(dataDir);
+    // A data directory as the server and `scale` lay it out, or a bare RocksDB folder.
+    LogStorage storage = LogStorage.open(java.nio.file.Files.isDirectory(dataDir.resolve("db")) ? dataDir.resolve("db") : dataDir);
     long t1 = System.nanoTime();
     GroupCommitSequencer seq = new GroupCommitSequencer(storage, "bench/restart", unused, 16, 16, (n, t) -> { });
     long t2 = System.nanoTime();

@@ -1,23 +1,10 @@
 package dev.custody.bench;
 
-import dev.custody.merkle.ProofBuilder;
-import dev.custody.note.Ed25519NoteKeys;
-import dev.custody.server.admission.OpaqueAdmission;
-import dev.custody.server.sequencer.GroupCommitSequencer;
-import dev.custody.server.sequencer.Sequenced;
-import dev.custody.server.storage.LogStorage;
 import dev.custody.server.read.LogReader;
-import dev.custody.tiles.NodeCache;
-import dev.custody.tiles.TileNodes;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.Random;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
@@ -50,70 +37,54 @@ final class ScaleRun implements Callable<Integer> {
   @Override public Integer call() throws Exception {
     if (crash && dataDir == null) throw new IllegalArgumentException("--crash-after-load needs --data-dir");
     Path dir = dataDir != null ? dataDir : Files.createTempDirectory("custody-scale");
-    Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate("bench.custody.dev/scale", new SecureRandom());
-    OpaqueAdmission admission = new OpaqueAdmission();
     System.out.printf("scale: opaque entries of %d B, in-process sequencer and RocksDB in %s%n", entryBytes, dir);
     System.out.printf("%12s %12s %12s %12s %12s %12s %14s%n", "entries", "load/s", "restart ms", "proof µs p50",
         "proof µs p99", "tiles/proof", "bytes/entry*");
-    LogStorage storage = LogStorage.open(dir);
-    GroupCommitSequencer seq = new GroupCommitSequencer(storage, key.name(), key, 16384, 4096, (n, t) -> { });
-    long loaded = 0;
+    BulkLog log = BulkLog.open(dir);
     try {
       for (long target : sizes) {
+        long before = log.size();
         long t0 = System.nanoTime();
-        Deque<CompletableFuture<Sequenced>> window = new ArrayDeque<>();
-        for (; loaded < target; loaded++) {
-          byte[] e = new byte[entryBytes];
-          ByteBuffer.wrap(e).putLong(loaded);
-          window.add(seq.add(admission.admit(e)));
-          if (window.size() >= 12_000) window.poll().get();
-        }
-        for (CompletableFuture<Sequenced> f : window) f.get();
+        log.fillTo(target, entryBytes);
         if (crash) {
           System.out.printf("loaded %d entries; halting without a clean close%n", target);
           System.out.flush();
           Runtime.getRuntime().halt(0);
         }
-        double loadRate = (target - previous) / ((System.nanoTime() - t0) / 1e9);
-        seq.close();
-        storage.close();
-        long bytes = du(dir);
+        double loadRate = (target - before) / ((System.nanoTime() - t0) / 1e9);
+        log.close();
+        long bytes = du(dir.resolve("db"));
 
         long r0 = System.nanoTime();
-        storage = LogStorage.open(dir);
-        seq = new GroupCommitSequencer(storage, key.name(), key, 16384, 4096, (n, t) -> { });
+        log = BulkLog.open(dir);
         double restartMs = (System.nanoTime() - r0) / 1e6;
-        if (seq.head().size() != target) throw new AssertionError("restart found size " + seq.head().size());
+        if (log.size() != target) throw new AssertionError("restart found size " + log.size());
 
-        NodeCache cache = new NodeCache(18);
-        LogReader reader = new LogReader(storage);
+        // A fresh reader (and so a cold node cache) at each size, as after a restart.
+        LogReader reader = new LogReader(log.storage);
         Histogram h = new Histogram(3);
         Random rnd = new Random(1);
         long tiles = 0;
         for (int i = 0; i < proofs; i++) {
           long index = Math.floorMod(rnd.nextLong(), target);
+          long reads = reader.tileReads();
           long p0 = System.nanoTime();
-          TileNodes nodes = new TileNodes(reader::tile, target, cache);
-          new ProofBuilder(nodes).inclusion(index, target);
+          reader.inclusion(index, target);
           h.recordValue(System.nanoTime() - p0);
-          tiles += nodes.tilesRead();
+          tiles += reader.tileReads() - reads;
         }
         System.out.printf("%12d %12.0f %12.1f %12.1f %12.1f %12.2f %14.1f%n", target, loadRate, restartMs,
             h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3, (double) tiles / proofs,
             (double) bytes / target - entryBytes);
-        previous = target;
       }
       System.out.println("* bytes on disk per entry beyond the entry itself: tiles, leaf-hash index, keys, "
           + "checkpoints and RocksDB overhead");
     } finally {
-      seq.close();
-      storage.close();
+      log.close();
       if (dataDir == null) LoadGenerator.deleteTree(dir);
     }
     return 0;
   }
-
-  private long previous;
 
   private static long du(Path dir) throws java.io.IOException {
     try (Stream<Path> s = Files.walk(dir)) {

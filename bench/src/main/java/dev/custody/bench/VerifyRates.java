@@ -37,21 +37,8 @@ final class VerifyRates implements Callable<Integer> {
 
   @Override public Integer call() throws Exception {
     System.out.printf("verify: one thread, %d s warm-up and %d s measured each%n", seconds, seconds);
-    // The ceiling: Bouncy Castle's Ed25519 verification alone, same message size as a link's PAE.
-    org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters sk =
-        new org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters(new SecureRandom());
-    byte[] msg = new byte[260];
-    org.bouncycastle.crypto.signers.Ed25519Signer signer = new org.bouncycastle.crypto.signers.Ed25519Signer();
-    signer.init(true, sk);
-    signer.update(msg, 0, msg.length);
-    byte[] sig = signer.generateSignature();
-    org.bouncycastle.crypto.params.Ed25519PublicKeyParameters pk = sk.generatePublicKey();
-    double raw = rate(() -> {
-      org.bouncycastle.crypto.signers.Ed25519Signer v = new org.bouncycastle.crypto.signers.Ed25519Signer();
-      v.init(false, pk);
-      v.update(msg, 0, msg.length);
-      if (!v.verifySignature(sig)) throw new AssertionError();
-    });
+    Runnable ed25519 = Ceilings.ed25519Verification();
+    double raw = rate(ed25519::run);
     System.out.printf("%-28s %10.0f verifications/s%n", "raw Ed25519 (Bouncy Castle)", raw);
     for (LinkKeys.Scheme scheme : LinkKeys.Scheme.values()) {
       byte[] link = SignedLink.sign(statement(0, Statement.NO_PREDECESSOR, Digest.sha256Of(new byte[1]),

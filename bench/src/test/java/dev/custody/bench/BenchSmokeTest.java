@@ -41,9 +41,23 @@ class BenchSmokeTest {
 
   @Test
   void load() {
-    String out = run("load", "--warmup", "0", "--duration", "1", "--in-flight", "8");
+    String out = run("load", "--warmup", "0", "--duration", "1", "--in-flight", "8", "--ceiling-seconds", "1");
     assertTrue(out.contains("measured"), out);
     assertTrue(out.contains("errors: 0"), out);
+    assertTrue(out.contains("× one synced write per entry"), out);
+  }
+
+  @Test
+  void proofsOverGrpc() {
+    String out = run("proofs", "--size", "2000", "--warmup", "0", "--duration", "1", "--in-flight", "8");
+    assertTrue(out.matches("(?s).*measured\\s+\\d+.*"), out);
+    assertTrue(out.contains("errors: 0"), out);
+  }
+
+  @Test
+  void ceiling() {
+    String out = run("ceiling", "--seconds", "1", "--dir", dir.toString());
+    assertTrue(out.matches("(?s).*Ed25519 verify \\d+/s on one core, \\d+/s on \\d+ cores; synced writes \\d+/s \\(each: p50 .*"), out);
   }
 
   @Test
@@ -55,14 +69,15 @@ class BenchSmokeTest {
 
   @Test
   void openLoop() {
-    String out = run("load", "--rate", "200", "--in-flight", "1000", "--warmup", "0", "--duration", "1");
+    String out = run("load", "--rate", "200", "--in-flight", "1000", "--warmup", "0", "--duration", "1", "--no-ceiling");
     assertTrue(out.contains("open loop at 200/s"), out);
     assertTrue(out.contains("errors: 0"), out);
   }
 
   @Test
   void loadWithLinks() {
-    String out = run("load", "--links", "--presign", "20000", "--warmup", "0", "--duration", "1", "--in-flight", "8");
+    String out = run("load", "--links", "--presign", "20000", "--warmup", "0", "--duration", "1", "--in-flight", "8",
+        "--no-ceiling");
     assertTrue(out.contains("signature checks on"), out);
     assertTrue(out.contains("errors: 0"), out);
   }
@@ -70,7 +85,16 @@ class BenchSmokeTest {
   @Test
   void jmhRunsEveryBenchmark() {
     // In this JVM, no warm-up, a moment each: only that every benchmark runs and JMH finds them all.
-    String out = run("jmh", "--forks", "0", "--warmup-seconds", "0", "--seconds", "1");
+    System.setProperty("custody.bench.dir", dir.toString()); // where the storage benchmarks build their log
+    String out;
+    try {
+      out = run("jmh", "--forks", "0", "--warmup-seconds", "0", "--seconds", "1", "-p", "size=1000");
+    } finally {
+      System.clearProperty("custody.bench.dir");
+    }
+    for (String b : new String[] {"StorageProofBenchmarks.inclusionProof", "StorageProofBenchmarks.consistencyProof"}) {
+      assertTrue(out.contains(b), b + " missing from:\n" + out);
+    }
     for (String b : new String[] {"leafHash", "nodeHash", "compactRangeAppend", "inclusionProofFromNodes",
         "verifyInclusion", "verifyConsistency", "signCheckpoint", "verifyCheckpoint", "parseAndVerifyEd25519Link",
         "parseAndVerifyEcdsaP256Link"}) {

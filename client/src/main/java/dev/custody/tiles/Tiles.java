@@ -12,16 +12,6 @@ public final class Tiles {
   private Tiles() {}
 
   /** Where a stored Merkle node is: its tile and its position in that tile. */
-  public record NodeInTile(int tileLevel, long tileIndex, int offset) {}
-
-  /** The tile holding the node (level, index); only levels that are multiples of eight are stored. */
-  public static NodeInTile locate(int level, long index) {
-    if (level < 0 || index < 0 || level % HEIGHT != 0) {
-      throw new IllegalArgumentException("no stored node at level " + level + " index " + index);
-    }
-    return new NodeInTile(level / HEIGHT, index >>> HEIGHT, (int) (index & (WIDTH - 1)));
-  }
-
   /** How many hashes the tile (level, index) holds in a tree of {@code treeSize} leaves. */
   public static int width(int tileLevel, long tileIndex, long treeSize) {
     if (HEIGHT * tileLevel >= Long.SIZE) return 0; // Java shifts are mod 64

@@ -110,7 +110,8 @@ public final class CustodyServer implements AutoCloseable {
           .setVerifierKey(id.verifierKey())
           .setPublicKey(ByteString.copyFrom(id.signer().verifier().subjectPublicKeyInfo()))
           .build();
-      LogReader reader = new LogReader(storage);
+      LogReader reader = new LogReader(storage, metrics.counter("custody_tile_reads_total",
+          "tiles read from storage (for proofs and tile requests); a node cache hit reads none", ""));
       StoredLinks links = new StoredLinks(storage);
       Admission admission = c.acceptAnyEntry() ? new OpaqueAdmission() : new LayerLinkAdmission(links);
       Cosigning cosigning = new Cosigning(c.witnesses(), c.witnessQuorum(), reader, sequencer::head, metrics);

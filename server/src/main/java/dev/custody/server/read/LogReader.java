@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The read path: proofs, leaves and old checkpoints straight from storage. It takes sizes from
@@ -28,9 +29,21 @@ public final class LogReader {
 
   private final LogStorage storage;
   private final NodeCache cache = new NodeCache(CACHE_LOG2_SLOTS);
+  private final LongAdder tileReads;
 
   public LogReader(LogStorage storage) {
+    this(storage, new LongAdder());
+  }
+
+  /** @param tileReads counts every tile read from storage (proofs, tile requests), for metrics */
+  public LogReader(LogStorage storage, LongAdder tileReads) {
     this.storage = storage;
+    this.tileReads = tileReads;
+  }
+
+  /** Tiles read from storage by this reader so far. */
+  public long tileReads() {
+    return tileReads.sum();
   }
 
   public List<byte[]> inclusion(long index, long size) {
@@ -47,11 +60,19 @@ public final class LogReader {
 
   /** The first {@code width} hashes of a stored tile: exactly the tlog-tiles tile of that width. */
   public byte[] tile(int level, long index, int width) {
-    byte[] t = storage.tile(level, index)
-        .orElseThrow(() -> new StorageException("tile " + level + "/" + index + " is missing"));
-    if (t.length < width * Hashes.SIZE) {
-      throw new StorageException("tile " + level + "/" + index + " holds fewer than " + width + " hashes");
-    }
+    return stratum(2 * level, index, width);
+  }
+
+  /** The first {@code width} nodes of mid tile (level, index): tree level 8 × level + 4; never served. */
+  byte[] midTile(int level, long index, int width) {
+    return stratum(2 * level + 1, index, width);
+  }
+
+  private byte[] stratum(int stratum, long index, int width) {
+    tileReads.increment();
+    String what = (stratum % 2 == 0 ? "tile " : "mid tile ") + stratum / 2 + "/" + index;
+    byte[] t = storage.stratumTile(stratum, index).orElseThrow(() -> new StorageException(what + " is missing"));
+    if (t.length < width * Hashes.SIZE) throw new StorageException(what + " holds fewer than " + width + " hashes");
     return t.length == width * Hashes.SIZE ? t : Arrays.copyOf(t, width * Hashes.SIZE);
   }
 
@@ -64,7 +85,7 @@ public final class LogReader {
   }
 
   private ProofBuilder builder(long size) {
-    return new ProofBuilder(new TileNodes(this::tile, size, cache));
+    return new ProofBuilder(new TileNodes(this::tile, this::midTile, size, cache));
   }
 
   public Optional<byte[]> leaf(long index) {

@@ -12,13 +12,17 @@ import java.util.List;
 
 /**
  * Integration: the right edge of the tree, as a compact range (for the root) and the rightmost
- * tile of each tile level (for storage). Appending a batch touches O(batch + log n) hashes and
- * never reads the tree. Immutable: {@link #append} returns the next edge and leaves this one
- * intact, so a failed commit leaves nothing to undo.
+ * record of each stratum (for storage: every fourth tree level, 256 nodes to a record; see
+ * {@link LogStorage#stratumTile}). Appending a batch touches O(batch + log n) hashes and never
+ * reads the tree. Immutable: {@link #append} returns the next edge and leaves this one intact,
+ * so a failed commit leaves nothing to undo.
  */
 final class TreeEdge {
+  /** Tree levels per stratum: half a tile's height, so that every other stratum is a tlog-tiles tile level. */
+  private static final int STRATUM = Tiles.HEIGHT / 2;
+
   private final CompactRange range;
-  private final List<byte[]> partial; // index = tile level; hashes of the rightmost, unfilled tile
+  private final List<byte[]> partial; // index = stratum; hashes of its rightmost, unfilled record
 
   private TreeEdge(CompactRange range, List<byte[]> partial) {
     this.range = range;
@@ -29,21 +33,21 @@ final class TreeEdge {
     return new TreeEdge(CompactRange.empty(), List.of());
   }
 
-  /** Rebuilds the edge from the stored compact range and at most one tile read per tile level. */
+  /** Rebuilds the edge from the stored compact range and at most one record read per stratum. */
   static TreeEdge load(CompactRange range, LogStorage storage) {
     long size = range.size();
     List<byte[]> partial = new ArrayList<>();
-    for (int level = 0; Tiles.HEIGHT * level < Long.SIZE && (size >>> (Tiles.HEIGHT * level)) > 0; level++) {
-      long nodes = size >>> (Tiles.HEIGHT * level);
+    for (int s = 0; STRATUM * s < Long.SIZE && (size >>> (STRATUM * s)) > 0; s++) {
+      long nodes = size >>> (STRATUM * s);
       int width = (int) (nodes % Tiles.WIDTH);
       byte[] hashes = new byte[0];
       if (width > 0) {
-        long tileIndex = nodes / Tiles.WIDTH;
-        int lvl = level;
-        byte[] stored = storage.tile(level, tileIndex)
-            .orElseThrow(() -> new StorageException("tile " + lvl + "/" + tileIndex + " of the tree's edge is missing"));
+        long index = nodes / Tiles.WIDTH;
+        String what = (s % 2 == 0 ? "tile " : "mid tile ") + s / 2 + "/" + index;
+        byte[] stored = storage.stratumTile(s, index)
+            .orElseThrow(() -> new StorageException(what + " of the tree's edge is missing"));
         if (stored.length < width * Hashes.SIZE) {
-          throw new StorageException("tile " + level + "/" + tileIndex + " holds fewer hashes than the checkpoint needs");
+          throw new StorageException(what + " holds fewer hashes than the checkpoint needs");
         }
         hashes = Arrays.copyOf(stored, width * Hashes.SIZE);
       }
@@ -64,30 +68,30 @@ final class TreeEdge {
     return range;
   }
 
-  /** Appends leaf hashes, recording in {@code out} every tile they change, full or partial. */
+  /** Appends leaf hashes, recording in {@code out} every stratum record they change, full or partial. */
   TreeEdge append(List<byte[]> leafHashes, AppendBatch out) {
     List<TileBuffer> tiles = new ArrayList<>();
     for (byte[] p : partial) tiles.add(new TileBuffer(p));
     CompactRange r = range;
     for (byte[] h : leafHashes) {
       r = r.append(h, (level, index, hash) -> {
-        if (level % Tiles.HEIGHT != 0) return;
-        int tl = level / Tiles.HEIGHT;
-        while (tiles.size() <= tl) tiles.add(new TileBuffer(new byte[0]));
-        TileBuffer t = tiles.get(tl);
+        if (level % STRATUM != 0) return;
+        int s = level / STRATUM;
+        while (tiles.size() <= s) tiles.add(new TileBuffer(new byte[0]));
+        TileBuffer t = tiles.get(s);
         t.add(hash);
         if (t.width == Tiles.WIDTH) {
-          out.putTile(tl, index / Tiles.WIDTH, t.bytes());
+          out.putStratumTile(s, index / Tiles.WIDTH, t.bytes());
           t.clear();
         }
       });
     }
     long size = r.size();
     List<byte[]> next = new ArrayList<>();
-    for (int tl = 0; tl < tiles.size(); tl++) {
-      TileBuffer t = tiles.get(tl);
+    for (int s = 0; s < tiles.size(); s++) {
+      TileBuffer t = tiles.get(s);
       if (t.dirty && t.width > 0) {
-        out.putTile(tl, (size >>> (Tiles.HEIGHT * tl)) / Tiles.WIDTH, t.bytes());
+        out.putStratumTile(s, (size >>> (STRATUM * s)) / Tiles.WIDTH, t.bytes());
       }
       next.add(t.bytes());
     }

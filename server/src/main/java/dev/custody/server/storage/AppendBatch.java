@@ -10,7 +10,7 @@ import java.util.List;
 public final class AppendBatch {
   record Leaf(long index, byte[] leaf, byte[] leafHash, byte[] entryId, List<byte[]> lookupKeys) {}
 
-  record Tile(int level, long index, byte[] hashes) {}
+  record Tile(int stratum, long index, byte[] hashes) {}
 
   final List<Leaf> leaves = new ArrayList<>();
   final List<Tile> tiles = new ArrayList<>();
@@ -23,8 +23,9 @@ public final class AppendBatch {
     leaves.add(new Leaf(index, leaf, leafHash, entryId, lookupKeys));
   }
 
-  public void putTile(int level, long index, byte[] hashes) {
-    tiles.add(new Tile(level, index, hashes));
+  /** Up to 256 nodes at tree level 4 × {@code stratum} (see {@link LogStorage#stratumTile}). */
+  public void putStratumTile(int stratum, long index, byte[] hashes) {
+    tiles.add(new Tile(stratum, index, hashes));
   }
 
   public void setCheckpoint(long size, String signedNote, byte[] compactRange) {

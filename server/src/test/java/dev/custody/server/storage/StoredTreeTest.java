@@ -101,6 +101,25 @@ class StoredTreeTest {
       }
     }
     assertTrue(tilesChecked > 257, "tiles checked: " + tilesChecked);
+    // And every mid tile (stratum 2t + 1) the naive nodes at level 8t + 4.
+    int midChecked = 0;
+    for (int level = 0; level < 2; level++) {
+      int treeLevel = 8 * level + 4;
+      long nodes = (long) total >>> treeLevel;
+      for (long t = 0; t * Tiles.WIDTH < nodes; t++) {
+        int width = (int) Math.min(Tiles.WIDTH, nodes - t * Tiles.WIDTH);
+        byte[] mid = storage.stratumTile(2 * level + 1, t).orElseThrow();
+        assertEquals(width * Hashes.SIZE, mid.length, "mid tile " + level + "/" + t);
+        for (int i = 0; i < width; i += 29) {
+          long node = t * Tiles.WIDTH + i;
+          long span = 1L << treeLevel;
+          byte[] want = naive.mth((int) (node * span), (int) ((node + 1) * span));
+          assertArrayEquals(want, java.util.Arrays.copyOfRange(mid, i * 32, i * 32 + 32), "mid tile " + level + "/" + t);
+        }
+        midChecked++;
+      }
+    }
+    assertTrue(midChecked > 16, "mid tiles checked: " + midChecked);
     assertTrue(storage.tile(2, 0).isPresent(), "a level-2 tile exists past 65,536 leaves");
     seq.close();
     storage.close();
