@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fuzz every parser target with Jazzer, ROUNDS times (default 1). Each round gives each target
-# the 10 s its @FuzzTest annotation sets (Jazzer 0.24 does not let the command line override it);
+# the 5 s its @FuzzTest annotation sets (Jazzer 0.24 does not let the command line override it);
 # the corpus Jazzer grows in .cifuzz-corpus/ carries over from round to round, so
-#   bash fuzz/run.sh 360      # about an hour per target
+#   bash fuzz/run.sh 720      # about an hour per target
 # is a long campaign. A finding stops the run; Jazzer saves the input under
 # client/src/test/resources/dev/custody/fuzz/ParserFuzzTestInputs/<target>/, where it becomes a
 # regression seed that every `mvn -B verify` replays: fix the bug, then commit the seed.
@@ -18,4 +18,4 @@ for ((r = 1; r <= rounds; r++)); do
     JAZZER_FUZZ=1 mvn -B -q -pl client surefire:test -Dtest="ParserFuzzTest#$t" -Dsurefire.failIfNoSpecifiedTests=false
   done
 done
-echo "fuzzing done: ${#targets[@]} targets x $rounds round(s) of 10 s, no findings"
+echo "fuzzing done: ${#targets[@]} targets x $rounds round(s) of 5 s, no findings"

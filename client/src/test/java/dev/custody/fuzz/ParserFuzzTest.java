@@ -40,7 +40,7 @@ import java.util.Set;
 class ParserFuzzTest {
   private static final Ed25519NoteKeys.Signer LOG = Ed25519NoteKeys.signerFromSeed("fuzz.test/log", new byte[32]);
 
-  @FuzzTest(maxDuration = "10s")
+  @FuzzTest(maxDuration = "5s")
   void signedLink(byte[] data) {
     try {
       SignedLink l = SignedLink.parse(data);
@@ -52,7 +52,7 @@ class ParserFuzzTest {
     }
   }
 
-  @FuzzTest(maxDuration = "10s")
+  @FuzzTest(maxDuration = "5s")
   void leaf(byte[] data) {
     try {
       Leaf l = Leaf.parse(data);
@@ -62,7 +62,7 @@ class ParserFuzzTest {
     }
   }
 
-  @FuzzTest(maxDuration = "10s")
+  @FuzzTest(maxDuration = "5s")
   void signedNoteAndCheckpoint(byte[] data) {
     try {
       SignedNote n = SignedNote.parse(data);
@@ -74,14 +74,14 @@ class ParserFuzzTest {
     }
   }
 
-  @FuzzTest(maxDuration = "10s")
+  @FuzzTest(maxDuration = "5s")
   void tilePath(FuzzedDataProvider in) {
     String path = in.consumeRemainingAsString();
     Optional<TilePath> p = TilePath.parse(path);
     p.ifPresent(t -> assertEquals(path, t.format(), "only canonical paths parse"));
   }
 
-  @FuzzTest(maxDuration = "10s")
+  @FuzzTest(maxDuration = "5s")
   void entryBundle(FuzzedDataProvider in) {
     int count = in.consumeInt(0, 300);
     byte[] b = in.consumeRemainingAsBytes();
@@ -92,7 +92,7 @@ class ParserFuzzTest {
     }
   }
 
-  @FuzzTest(maxDuration = "10s")
+  @FuzzTest(maxDuration = "5s")
   void bundleAndPolicy(byte[] data) {
     try {
       Bundle.parse(data);
@@ -106,7 +106,7 @@ class ParserFuzzTest {
     }
   }
 
-  @FuzzTest(maxDuration = "10s")
+  @FuzzTest(maxDuration = "5s")
   void ociManifestAndConfig(FuzzedDataProvider in) {
     byte[] manifest = in.consumeBytes(in.consumeInt(0, 4096));
     byte[] config = in.consumeRemainingAsBytes();
@@ -119,7 +119,7 @@ class ParserFuzzTest {
 
   private static final byte[] ROOT = Hashes.sha256("a real root".getBytes(StandardCharsets.UTF_8));
 
-  @FuzzTest(maxDuration = "10s")
+  @FuzzTest(maxDuration = "5s")
   void randomProofsNeverVerify(FuzzedDataProvider in) {
     long size = in.consumeLong(-2, 1L << 40);
     long index = in.consumeLong(-2, 1L << 40);
@@ -143,7 +143,7 @@ class ParserFuzzTest {
 
   private static Witness witness;
 
-  @FuzzTest(maxDuration = "10s")
+  @FuzzTest(maxDuration = "5s")
   void witnessRequest(byte[] body) throws Exception {
     if (witness == null) {
       Path dir = Files.createTempDirectory("fuzz-witness");
