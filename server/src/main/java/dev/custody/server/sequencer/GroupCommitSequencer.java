@@ -58,6 +58,12 @@ public final class GroupCommitSequencer implements Sequencer {
   private volatile boolean closing;
   private volatile SignedCheckpoint head;
   private TreeEdge edge; // sequencer thread only, after construction
+  private AppendBatch attempt; // the batch being committed (sequencer thread)
+  private final List<AppendBatch> ghosts = new ArrayList<>(); // failed batches the store does not show
+  /** Why the store refuses writes, while it does; null when writing works. */
+  private volatile String writeFailure;
+  private volatile long nextWriteAttempt; // System.nanoTime() before which submissions fail at once
+  private static final long WRITE_RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
   private long lastTimestamp;
 
   /**
@@ -113,6 +119,13 @@ public final class GroupCommitSequencer implements Sequencer {
       f.completeExceptionally(new IllegalStateException("the log is shutting down"));
       return f;
     }
+    String failure = writeFailure;
+    if (failure != null && System.nanoTime() < nextWriteAttempt) {
+      // Fail closed and fast while the disk refuses writes; one attempt a second finds out when it is back.
+      f.completeExceptionally(new StorageException("the log cannot write to its storage (" + failure
+          + "); reads still work; retry later"));
+      return f;
+    }
     Pending mine = new Pending(entry, ByteBuffer.wrap(entry.dedupKey()), f);
     Pending earlier = inFlight.putIfAbsent(mine.key, mine);
     if (earlier != null) {
@@ -166,12 +179,22 @@ public final class GroupCommitSequencer implements Sequencer {
       try {
         process(batch);
       } catch (RuntimeException e) {
-        LOG.log(Level.SEVERE, "committing a batch of " + batch.size() + " failed; nothing in it was acknowledged", e);
+        if (writeFailure == null) {
+          LOG.log(Level.SEVERE, "committing a batch of " + batch.size() + " failed; nothing in it was acknowledged", e);
+        } else { // the same trouble again: one line, not a stack trace a second
+          LOG.warning("committing a batch of " + batch.size() + " failed again: " + e.getMessage());
+        }
+        writeFailure = String.valueOf(e.getMessage());
+        nextWriteAttempt = System.nanoTime() + WRITE_RETRY_NANOS;
         for (Pending p : batch) {
           inFlight.remove(p.key, p);
           p.done.completeExceptionally(e);
         }
+        AppendBatch failed = attempt;
+        attempt = null;
         resync();
+        // A failed commit may yet have reached the WAL; if the store does not show it, the next commit deletes its keys.
+        if (failed != null && failed.checkpointSize() != edge.size()) ghosts.add(failed);
       }
     }
     for (Pending p; (p = queue.poll()) != null; ) {
@@ -213,9 +236,17 @@ public final class GroupCommitSequencer implements Sequencer {
     TreeEdge nextEdge = edge.append(newHashes, out);
     SignedCheckpoint nextHead = sign(nextEdge.size(), nextEdge.root());
     out.setCheckpoint(nextEdge.size(), nextHead.note(), nextEdge.range().encode());
+    for (AppendBatch g : ghosts) out.undo(g);
+    attempt = out;
     long t0 = System.nanoTime();
     storage.commit(out);
     long commitNanos = System.nanoTime() - t0;
+    attempt = null;
+    ghosts.clear();
+    if (writeFailure != null) {
+      LOG.info("the log's storage takes writes again");
+      writeFailure = null;
+    }
     edge = nextEdge;
     head = nextHead;
     lastTimestamp = ts;

@@ -14,6 +14,7 @@ public final class AppendBatch {
 
   final List<Leaf> leaves = new ArrayList<>();
   final List<Tile> tiles = new ArrayList<>();
+  final List<AppendBatch> undone = new ArrayList<>();
   long checkpointSize = -1;
   String checkpointNote;
   byte[] compactRange;
@@ -32,6 +33,20 @@ public final class AppendBatch {
     this.checkpointSize = size;
     this.checkpointNote = signedNote;
     this.compactRange = compactRange;
+  }
+
+  /**
+   * Deletes, before this batch's own writes, every index key and the checkpoint of a batch whose
+   * commit failed and that the store does not show: should its record still sit in the WAL, a
+   * replay after a crash then cannot revive it. Tiles and the compact range need no undoing:
+   * every later batch rewrites the edge it reads from.
+   */
+  public void undo(AppendBatch failed) {
+    undone.add(failed);
+  }
+
+  public long checkpointSize() {
+    return checkpointSize;
   }
 
   public int leafCount() {

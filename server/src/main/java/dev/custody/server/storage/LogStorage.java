@@ -118,6 +118,19 @@ public final class LogStorage implements AutoCloseable {
     }
   }
 
+  /**
+   * Reads every block of every table file and checks its checksum: time proportional to the
+   * store's size, so only on request (opening the store already checks every file's size and
+   * footer, and every read checks the blocks it reads).
+   */
+  public void verifyChecksums() {
+    try {
+      db.verifyChecksum();
+    } catch (RocksDBException e) {
+      throw new StorageException("the log's store is corrupted: " + e.getMessage(), e);
+    }
+  }
+
   private void checkFormat(Path dir) {
     String format = Optional.ofNullable(get(meta, META_FORMAT)).map(LogStorage::string).orElse(null);
     if (format == null && latestCheckpoint().isEmpty()) {
@@ -139,6 +152,16 @@ public final class LogStorage implements AutoCloseable {
   /** Commits one batch with the write-ahead log synced to disk. */
   public void commit(AppendBatch b) {
     try (WriteBatch wb = new WriteBatch()) {
+      for (AppendBatch u : b.undone) {
+        for (AppendBatch.Leaf l : u.leaves) {
+          byte[] k = Keys.index(l.index());
+          wb.delete(leaves, k);
+          wb.delete(leafHashes, l.leafHash());
+          if (l.entryId() != null) wb.delete(entryIds, l.entryId());
+          for (byte[] lk : l.lookupKeys()) wb.delete(lookups, LookupKeys.withIndex(lk, l.index()));
+        }
+        if (u.checkpointNote != null) wb.delete(checkpoints, Keys.index(u.checkpointSize));
+      }
       for (AppendBatch.Leaf l : b.leaves) {
         byte[] k = Keys.index(l.index());
         wb.put(leaves, k, l.leaf());
