@@ -30,7 +30,14 @@ import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.Set;
+import dev.custody.api.v1.TransparencyLogGrpc;
+import dev.custody.server.guard.CallDeadlines;
+import dev.custody.server.guard.ClientBudgets;
+import dev.custody.server.guard.Guard;
+import dev.custody.server.guard.SubmitterCertificates;
 
 /** A running log: store, identity, sequencer and gRPC endpoint, started and stopped as one. */
 public final class CustodyServer implements AutoCloseable {
@@ -38,7 +45,15 @@ public final class CustodyServer implements AutoCloseable {
   /** @param acceptAnyEntry admit opaque entries instead of layer links (for tests and logs of other things) */
   public record Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
       int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch,
-      List<Cosigning.WitnessConfig> witnesses, int witnessQuorum) {
+      List<Cosigning.WitnessConfig> witnesses, int witnessQuorum, Guard guard) {
+    /** No TLS, no client budgets. */
+    public Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
+        int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch,
+        List<Cosigning.WitnessConfig> witnesses, int witnessQuorum) {
+      this(dataDir, origin, keyFile, bindAddress, grpcPort, httpPort, tilesDir, acceptAnyEntry, queueCapacity, maxBatch,
+          witnesses, witnessQuorum, Guard.DEFAULT);
+    }
+
     /** No witnesses. */
     public Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
         int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch) {
@@ -53,11 +68,16 @@ public final class CustodyServer implements AutoCloseable {
 
   /** Largest request accepted by the transport; above an entry's 64 KiB so that oversize gets our message. */
   public static final int MAX_INBOUND_MESSAGE_BYTES = 256 * 1024;
+  /** Request headers: ours need a few hundred bytes. */
+  static final int MAX_METADATA_BYTES = 8 * 1024;
+  /** Streams open at once on one connection; more wait at the client (HTTP/2 MAX_CONCURRENT_STREAMS). */
+  static final int MAX_CALLS_PER_CONNECTION = 4096;
 
   private final LogStorage storage;
   private final LogIdentity identity;
   private final Sequencer sequencer;
   private final ExecutorService worker;
+  private final ScheduledExecutorService timer;
   private final HealthStatusManager health;
   private final Server grpc;
   private final TileServer http;
@@ -65,11 +85,12 @@ public final class CustodyServer implements AutoCloseable {
   private final Cosigning cosigning;
 
   private CustodyServer(LogStorage storage, LogIdentity identity, Sequencer sequencer, ExecutorService worker,
-      HealthStatusManager health, Server grpc, TileServer http, StaticTileWriter files, Cosigning cosigning) {
+      ScheduledExecutorService timer, HealthStatusManager health, Server grpc, TileServer http, StaticTileWriter files, Cosigning cosigning) {
     this.storage = storage;
     this.identity = identity;
     this.sequencer = sequencer;
     this.worker = worker;
+    this.timer = timer;
     this.health = health;
     this.grpc = grpc;
     this.http = http;
@@ -81,7 +102,9 @@ public final class CustodyServer implements AutoCloseable {
     LogStorage storage = LogStorage.open(c.dataDir().resolve("db"));
     Sequencer sequencer = null;
     ExecutorService worker = null;
+    ScheduledExecutorService timer = null;
     try {
+      if (c.guard().verifyStore()) storage.verifyChecksums();
       LogIdentity id = LogIdentity.establish(storage, c.origin(), c.effectiveKeyFile(), c.keyFile().isEmpty());
       Metrics metrics = new Metrics();
       Metrics.Histogram batchSize = metrics.histogram("custody_batch_entries", "entries per group commit", "",
@@ -116,9 +139,28 @@ public final class CustodyServer implements AutoCloseable {
       Admission admission = c.acceptAnyEntry() ? new OpaqueAdmission() : new LayerLinkAdmission(links);
       Cosigning cosigning = new Cosigning(c.witnesses(), c.witnessQuorum(), reader, sequencer::head, metrics);
       HealthStatusManager health = new HealthStatusManager();
-      Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(c.bindAddress(), c.grpcPort()))
+      InetSocketAddress address = new InetSocketAddress(c.bindAddress(), c.grpcPort());
+      Guard guard = c.guard();
+      NettyServerBuilder builder = guard.tls().isPresent()
+          ? NettyServerBuilder.forAddress(address, guard.tls().get().grpc()) : NettyServerBuilder.forAddress(address);
+      timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "custody-deadlines");
+        t.setDaemon(true);
+        return t;
+      });
+      // Interceptors run in the reverse order of adding: metrics see every call, budgets act before any work.
+      builder.intercept(new CallDeadlines(guard.maxCallSeconds(), timer));
+      if (guard.submittersNeedCertificates()) {
+        builder.intercept(new SubmitterCertificates(Set.of(TransparencyLogGrpc.getSubmitMethod().getFullMethodName())));
+      }
+      if (guard.clientCallsPerSecond() > 0) {
+        builder.intercept(new ClientBudgets(guard.clientCallsPerSecond(), guard.clientBurst(), System::nanoTime));
+      }
+      Server grpc = builder
           .directExecutor()
           .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
+          .maxInboundMetadataSize(MAX_METADATA_BYTES)
+          .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
           .intercept(new GrpcMetrics(metrics))
           .addService(new TransparencyLogService(admission, sequencer, cosigning, reader, info, worker, metrics))
           .addService(new ChainLookupService(storage, links, reader, sequencer, cosigning))
@@ -129,7 +171,8 @@ public final class CustodyServer implements AutoCloseable {
       TileServer http = null;
       if (c.httpPort() >= 0) {
         try {
-          http = TileServer.start(c.bindAddress(), c.httpPort(), reader, cosigning::served, metrics::scrape);
+          http = TileServer.start(c.bindAddress(), c.httpPort(), guard.tls().isPresent()
+              ? Optional.of(guard.tls().get().http()) : Optional.empty(), reader, cosigning::served, metrics::scrape);
         } catch (InterruptedException | RuntimeException e) {
           grpc.shutdownNow();
           throw new IOException("cannot serve tiles on port " + c.httpPort() + ": " + e, e);
@@ -140,10 +183,11 @@ public final class CustodyServer implements AutoCloseable {
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("custody.v1.TransparencyLog", ServingStatus.SERVING);
       health.setStatus("custody.v1.ChainLookup", ServingStatus.SERVING);
-      return new CustodyServer(storage, id, sequencer, worker, health, grpc, http, files, cosigning);
+      return new CustodyServer(storage, id, sequencer, worker, timer, health, grpc, http, files, cosigning);
     } catch (IOException | RuntimeException e) {
       if (sequencer != null) sequencer.close();
       if (worker != null) worker.shutdownNow();
+      if (timer != null) timer.shutdownNow();
       storage.close();
       throw e;
     }
@@ -181,6 +225,7 @@ public final class CustodyServer implements AutoCloseable {
     sequencer.close();
     if (files != null) files.close();
     worker.shutdown();
+    timer.shutdownNow();
     try {
       worker.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {

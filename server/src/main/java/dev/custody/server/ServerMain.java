@@ -1,5 +1,7 @@
 package dev.custody.server;
 
+import dev.custody.server.guard.Guard;
+import dev.custody.server.guard.Tls;
 import dev.custody.server.witness.Cosigning;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -63,6 +65,41 @@ public final class ServerMain implements Callable<Integer> {
   @Option(names = "--max-batch", defaultValue = "4096", description = "Most entries in one group commit. Default: ${DEFAULT-VALUE}")
   int maxBatch;
 
+  @Option(names = "--tls-cert", description = "PEM certificate chain: serve gRPC and HTTP over TLS (with --tls-key)")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", description = "PEM PKCS#8 private key of --tls-cert (owner-only permissions advised)")
+  Path tlsKey;
+
+  @Option(names = "--client-ca", description = "PEM CA certificate(s): Submit then needs a client certificate they "
+      + "signed (reads stay open); budgets count such clients by certificate subject. Needs --tls-cert.")
+  Path clientCa;
+
+  @Option(names = "--client-rate", defaultValue = "0", description = "Each client's budget of gRPC calls per second "
+      + "(by certificate subject, else IP address); above it calls get RESOURCE_EXHAUSTED. 0 = no budget. "
+      + "Default: ${DEFAULT-VALUE}")
+  double clientRate;
+
+  @Option(names = "--client-burst", description = "Calls a client may make at once above --client-rate. "
+      + "Default: one second's worth")
+  Integer clientBurst;
+
+  @Option(names = "--max-call-seconds", defaultValue = "60", description = "No call lives longer, whatever deadline "
+      + "the client set. Default: ${DEFAULT-VALUE}")
+  int maxCallSeconds;
+
+  @Option(names = "--verify-store", description = "At start, check the checksum of every block of the store "
+      + "(takes time in proportion to the log's size; opening always checks every file's size and footer)")
+  boolean verifyStore;
+
+  private Guard guard() {
+    if ((tlsCert == null) != (tlsKey == null)) throw new IllegalArgumentException("--tls-cert and --tls-key go together");
+    if (clientCa != null && tlsCert == null) throw new IllegalArgumentException("--client-ca needs --tls-cert and --tls-key");
+    Optional<Tls> tls = tlsCert == null ? Optional.empty() : Optional.of(new Tls(tlsCert, tlsKey, Optional.ofNullable(clientCa)));
+    int burst = clientBurst != null ? clientBurst : (int) Math.max(1, Math.ceil(clientRate));
+    return new Guard(tls, clientRate, burst, maxCallSeconds, verifyStore);
+  }
+
   public static void main(String[] args) {
     System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s: %5$s%6$s%n");
     System.exit(new CommandLine(new ServerMain())
@@ -84,7 +121,7 @@ public final class ServerMain implements Callable<Integer> {
     Logger log = Logger.getLogger("custody");
     CustodyServer.Config config = new CustodyServer.Config(dataDir, Optional.ofNullable(origin),
         Optional.ofNullable(keyFile), bindAddress, grpcPort, httpPort,
-        Optional.ofNullable(tilesDir), acceptAnyEntry, queueCapacity, maxBatch, witnessConfigs(), witnessQuorum);
+        Optional.ofNullable(tilesDir), acceptAnyEntry, queueCapacity, maxBatch, witnessConfigs(), witnessQuorum, guard());
     CustodyServer server = CustodyServer.start(config, (n, t) -> { });
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -95,7 +132,8 @@ public final class ServerMain implements Callable<Integer> {
       stopped.countDown();
     }, "custody-shutdown"));
     log.info("custody log listening on " + bindAddress + ":" + server.grpcPort()
-        + (server.httpPort() >= 0 ? " tiles=http://" + bindAddress + ":" + server.httpPort() + "/" : "")
+        + (tlsCert != null ? " tls=on" + (clientCa != null ? " submitters=client-certificates" : "") : " tls=off")
+        + (server.httpPort() >= 0 ? " tiles=" + (tlsCert != null ? "https" : "http") + "://" + bindAddress + ":" + server.httpPort() + "/" : "")
         + " origin=" + server.identity().origin()
         + " size=" + server.sequencer().head().size()
         + " entries=" + (acceptAnyEntry ? "opaque" : "layer-links")

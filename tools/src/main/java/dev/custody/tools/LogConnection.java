@@ -3,11 +3,14 @@ package dev.custody.tools;
 import dev.custody.api.v1.ChainLookupGrpc;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
+import io.grpc.ChannelCredentials;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.TlsChannelCredentials;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Option;
 
-/** The {@code --server} option and the gRPC channel it opens (plaintext: TLS comes with hardening). */
+/** The {@code --server} options and the gRPC channel they open: plaintext, or TLS with {@code --tls-ca}. */
 final class LogConnection implements AutoCloseable {
   static final class Options {
     @Option(names = "--server", defaultValue = "localhost:7300", description = "The log's gRPC address. Default: ${DEFAULT-VALUE}")
@@ -15,6 +18,28 @@ final class LogConnection implements AutoCloseable {
 
     @Option(names = "--timeout", defaultValue = "30", description = "Seconds to wait for each call. Default: ${DEFAULT-VALUE}")
     int timeoutSeconds;
+
+    @Option(names = "--tls-ca", description = "PEM CA certificate(s) to trust: talk to the log over TLS")
+    java.nio.file.Path tlsCa;
+
+    @Option(names = "--client-cert", description = "PEM client certificate, for logs that want one to submit (with --client-key)")
+    java.nio.file.Path clientCert;
+
+    @Option(names = "--client-key", description = "PEM PKCS#8 private key of --client-cert")
+    java.nio.file.Path clientKey;
+
+    ChannelCredentials credentials() throws java.io.IOException {
+      if ((clientCert == null) != (clientKey == null)) {
+        throw new IllegalArgumentException("--client-cert and --client-key go together");
+      }
+      if (tlsCa == null) {
+        if (clientCert != null) throw new IllegalArgumentException("--client-cert needs --tls-ca");
+        return InsecureChannelCredentials.create();
+      }
+      TlsChannelCredentials.Builder b = TlsChannelCredentials.newBuilder().trustManager(tlsCa.toFile());
+      if (clientCert != null) b.keyManager(clientCert.toFile(), clientKey.toFile());
+      return b.build();
+    }
   }
 
   private final ManagedChannel channel;
@@ -23,8 +48,14 @@ final class LogConnection implements AutoCloseable {
   LogConnection(Options o) {
     int colon = o.server.lastIndexOf(':');
     if (colon < 0) throw new IllegalArgumentException("--server must be host:port, not " + o.server);
-    this.channel = ManagedChannelBuilder.forAddress(o.server.substring(0, colon), Integer.parseInt(o.server.substring(colon + 1)))
-        .usePlaintext().build();
+    ChannelCredentials creds;
+    try {
+      creds = o.credentials();
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("cannot read the TLS files: " + e.getMessage(), e);
+    }
+    this.channel = Grpc.newChannelBuilderForAddress(o.server.substring(0, colon),
+        Integer.parseInt(o.server.substring(colon + 1)), creds).build();
     this.timeout = o.timeoutSeconds;
   }
 

@@ -62,8 +62,9 @@ public final class TileServer implements AutoCloseable {
     this.channel = channel;
   }
 
-  public static TileServer start(String bindAddress, int port, LogReader reader, Supplier<Cosigning.Served> head,
-      Supplier<String> metrics) throws InterruptedException {
+  /** @param tls HTTPS when present */
+  public static TileServer start(String bindAddress, int port, java.util.Optional<io.netty.handler.ssl.SslContext> tls,
+      LogReader reader, Supplier<Cosigning.Served> head, Supplier<String> metrics) throws InterruptedException {
     EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     // Storage reads block: they run beside the event loop, not on it.
     EventExecutorGroup readers = new DefaultEventExecutorGroup(2);
@@ -73,6 +74,7 @@ public final class TileServer implements AutoCloseable {
         .channel(NioServerSocketChannel.class)
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override protected void initChannel(SocketChannel c) {
+            tls.ifPresent(t -> c.pipeline().addLast(t.newHandler(c.alloc())));
             c.pipeline()
                 .addLast(new HttpServerCodec(4096, 8192, 8192))
                 .addLast(new HttpObjectAggregator(8192))
