@@ -55,6 +55,12 @@ class BenchSmokeTest {
   }
 
   @Test
+  void overload() {
+    String out = run("overload", "--warmup", "0", "--duration", "1", "--flood-in-flight", "2000");
+    assertTrue(out.matches("(?s).*flood \\(2000\\)\\s+\\d+.*peak heap used during the flood \\d+ MiB.*"), out);
+  }
+
+  @Test
   void ceiling() {
     String out = run("ceiling", "--seconds", "1", "--dir", dir.toString());
     assertTrue(out.matches("(?s).*Ed25519 verify \\d+/s on one core, \\d+/s on \\d+ cores; synced writes \\d+/s \\(each: p50 .*"), out);

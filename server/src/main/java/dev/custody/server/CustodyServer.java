@@ -30,7 +30,9 @@ import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.Set;
 import dev.custody.api.v1.TransparencyLogGrpc;
@@ -72,12 +74,15 @@ public final class CustodyServer implements AutoCloseable {
   static final int MAX_METADATA_BYTES = 8 * 1024;
   /** Streams open at once on one connection; more wait at the client (HTTP/2 MAX_CONCURRENT_STREAMS). */
   static final int MAX_CALLS_PER_CONNECTION = 4096;
+  /** Submissions waiting for a signature check: about 30 ms of checks on two cores, like the sequencer's queue bound. */
+  static final int CHECKS_QUEUE = 512;
 
   private final LogStorage storage;
   private final LogIdentity identity;
   private final Sequencer sequencer;
   private final ExecutorService worker;
   private final ScheduledExecutorService timer;
+  private final ExecutorService checks;
   private final HealthStatusManager health;
   private final Server grpc;
   private final TileServer http;
@@ -85,12 +90,13 @@ public final class CustodyServer implements AutoCloseable {
   private final Cosigning cosigning;
 
   private CustodyServer(LogStorage storage, LogIdentity identity, Sequencer sequencer, ExecutorService worker,
-      ScheduledExecutorService timer, HealthStatusManager health, Server grpc, TileServer http, StaticTileWriter files, Cosigning cosigning) {
+      ExecutorService checks, ScheduledExecutorService timer, HealthStatusManager health, Server grpc, TileServer http, StaticTileWriter files, Cosigning cosigning) {
     this.storage = storage;
     this.identity = identity;
     this.sequencer = sequencer;
     this.worker = worker;
     this.timer = timer;
+    this.checks = checks;
     this.health = health;
     this.grpc = grpc;
     this.http = http;
@@ -103,6 +109,7 @@ public final class CustodyServer implements AutoCloseable {
     Sequencer sequencer = null;
     ExecutorService worker = null;
     ScheduledExecutorService timer = null;
+    ExecutorService checks = null;
     try {
       if (c.guard().verifyStore()) storage.verifyChecksums();
       LogIdentity id = LogIdentity.establish(storage, c.origin(), c.effectiveKeyFile(), c.keyFile().isEmpty());
@@ -114,7 +121,7 @@ public final class CustodyServer implements AutoCloseable {
       java.util.concurrent.atomic.LongAdder appended = metrics.counter("custody_entries_appended_total",
           "entries appended since start", "");
       sequencer = new GroupCommitSequencer(storage, id.origin(), id.signer(), c.queueCapacity(), c.maxBatch(),
-          (n, nanos) -> {
+          c.guard().maxQueueMillis(), (n, nanos) -> {
             batchSize.observe(n);
             commit.observe(nanos / 1e9);
             appended.add(n);
@@ -125,6 +132,14 @@ public final class CustodyServer implements AutoCloseable {
       // Proofs for acknowledgements and entry streams: bounded, so a flood queues here rather than spawning threads.
       worker = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
         Thread t = new Thread(r, "custody-worker");
+        t.setDaemon(true);
+        return t;
+      });
+      // Signature checks before sequencing: as many threads as cores, and a queue short enough that a flood
+      // is refused at once (RESOURCE_EXHAUSTED) rather than held in memory.
+      int cores = Math.max(2, Runtime.getRuntime().availableProcessors());
+      checks = new ThreadPoolExecutor(cores, cores, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(CHECKS_QUEUE), r -> {
+        Thread t = new Thread(r, "custody-checks");
         t.setDaemon(true);
         return t;
       });
@@ -162,7 +177,7 @@ public final class CustodyServer implements AutoCloseable {
           .maxInboundMetadataSize(MAX_METADATA_BYTES)
           .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
           .intercept(new GrpcMetrics(metrics))
-          .addService(new TransparencyLogService(admission, sequencer, cosigning, reader, info, worker, metrics))
+          .addService(new TransparencyLogService(admission, sequencer, cosigning, reader, info, worker, checks, metrics))
           .addService(new ChainLookupService(storage, links, reader, sequencer, cosigning))
           .addService(health.getHealthService())
           .addService(ProtoReflectionServiceV1.newInstance())
@@ -183,11 +198,12 @@ public final class CustodyServer implements AutoCloseable {
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("custody.v1.TransparencyLog", ServingStatus.SERVING);
       health.setStatus("custody.v1.ChainLookup", ServingStatus.SERVING);
-      return new CustodyServer(storage, id, sequencer, worker, timer, health, grpc, http, files, cosigning);
+      return new CustodyServer(storage, id, sequencer, worker, checks, timer, health, grpc, http, files, cosigning);
     } catch (IOException | RuntimeException e) {
       if (sequencer != null) sequencer.close();
       if (worker != null) worker.shutdownNow();
       if (timer != null) timer.shutdownNow();
+      if (checks != null) checks.shutdownNow();
       storage.close();
       throw e;
     }
@@ -224,6 +240,7 @@ public final class CustodyServer implements AutoCloseable {
     grpc.shutdownNow();
     sequencer.close();
     if (files != null) files.close();
+    checks.shutdown();
     worker.shutdown();
     timer.shutdownNow();
     try {

@@ -92,12 +92,17 @@ public final class ServerMain implements Callable<Integer> {
       + "(takes time in proportion to the log's size; opening always checks every file's size and footer)")
   boolean verifyStore;
 
+  @Option(names = "--max-queue-ms", defaultValue = "30", description = "Refuse submissions (RESOURCE_EXHAUSTED) while "
+      + "the oldest queued one has waited longer than this: overload then costs rejections, not latency. "
+      + "Default: ${DEFAULT-VALUE}")
+  int maxQueueMillis;
+
   private Guard guard() {
     if ((tlsCert == null) != (tlsKey == null)) throw new IllegalArgumentException("--tls-cert and --tls-key go together");
     if (clientCa != null && tlsCert == null) throw new IllegalArgumentException("--client-ca needs --tls-cert and --tls-key");
     Optional<Tls> tls = tlsCert == null ? Optional.empty() : Optional.of(new Tls(tlsCert, tlsKey, Optional.ofNullable(clientCa)));
     int burst = clientBurst != null ? clientBurst : (int) Math.max(1, Math.ceil(clientRate));
-    return new Guard(tls, clientRate, burst, maxCallSeconds, verifyStore);
+    return new Guard(tls, clientRate, burst, maxCallSeconds, verifyStore, maxQueueMillis);
   }
 
   public static void main(String[] args) {

@@ -25,6 +25,7 @@ public final class LayerLinkAdmission implements Admission {
   }
 
   @Override public Admitted admit(byte[] entry) throws AdmissionException {
+    if (entry.length == 0) throw new AdmissionException("entry is empty; send a signed link (custody sign)");
     if (entry.length > MAX_LINK_BYTES) {
       throw new AdmissionException("signed link is " + entry.length + " bytes; at most " + MAX_LINK_BYTES + " fit in a leaf");
     }

@@ -33,6 +33,7 @@ import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -53,8 +54,13 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
   private final Executor worker;
   private final Metrics metrics;
 
+  /**
+   * @param worker proofs for acknowledgements and entry streams (bounded by the sequencer's queue)
+   * @param checks admission's signature checks; a bounded queue, so that a flood is refused, not buffered
+   */
   public TransparencyLogService(Admission admission, Sequencer sequencer, Cosigning cosigning, LogReader reader,
-      LogInfo info, Executor worker, Metrics metrics) {
+      LogInfo info, Executor worker, ExecutorService checks, Metrics metrics) {
+    this.checks = checks;
     this.admission = admission;
     this.sequencer = sequencer;
     this.cosigning = cosigning;
@@ -68,6 +74,8 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
     metrics.counter("custody_submissions_total", "Submit calls by outcome", "result=\"" + result + "\"").increment();
   }
 
+  private final ExecutorService checks;
+
   @Override public void submit(SubmitRequest req, StreamObserver<LogEntry> out) {
     byte[] entry = req.getEntry().toByteArray();
     if (admission.cheap()) {
@@ -75,9 +83,11 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
     } else {
       // Signature checks are the costly part of the write path: run them in parallel, off the transport.
       try {
-        worker.execute(() -> admitThenSequence(entry, out));
+        checks.execute(() -> admitThenSequence(entry, out));
       } catch (java.util.concurrent.RejectedExecutionException e) {
-        fail(out, new IllegalStateException("the log is shutting down"));
+        count("rejected_overloaded");
+        fail(out, checks.isShutdown() ? new IllegalStateException("the log is shutting down")
+            : new OverloadedException("the log is busy checking signatures; retry with backoff"));
       }
     }
   }

@@ -40,7 +40,7 @@ import java.util.logging.Logger;
 public final class GroupCommitSequencer implements Sequencer {
   private static final Logger LOG = Logger.getLogger(GroupCommitSequencer.class.getName());
 
-  private record Pending(Admitted entry, ByteBuffer key, CompletableFuture<Sequenced> done) {}
+  private record Pending(Admitted entry, ByteBuffer key, CompletableFuture<Sequenced> done, long queuedAt) {}
 
   private final LogStorage storage;
   private final String origin;
@@ -57,6 +57,7 @@ public final class GroupCommitSequencer implements Sequencer {
   private final BatchListener listener;
   private volatile boolean closing;
   private volatile SignedCheckpoint head;
+  private final long maxQueueNanos;
   private TreeEdge edge; // sequencer thread only, after construction
   private AppendBatch attempt; // the batch being committed (sequencer thread)
   private final List<AppendBatch> ghosts = new ArrayList<>(); // failed batches the store does not show
@@ -74,6 +75,13 @@ public final class GroupCommitSequencer implements Sequencer {
    */
   public GroupCommitSequencer(LogStorage storage, String origin, NoteSigner signer, int queueCapacity,
       int maxBatch, BatchListener listener) {
+    this(storage, origin, signer, queueCapacity, maxBatch, 0, listener);
+  }
+
+  /** @param maxQueueMillis refuse submissions while the oldest queued one has waited longer; 0 = only when full */
+  public GroupCommitSequencer(LogStorage storage, String origin, NoteSigner signer, int queueCapacity,
+      int maxBatch, int maxQueueMillis, BatchListener listener) {
+    this.maxQueueNanos = maxQueueMillis > 0 ? TimeUnit.MILLISECONDS.toNanos(maxQueueMillis) : Long.MAX_VALUE;
     this.storage = storage;
     this.origin = origin;
     this.signer = signer;
@@ -126,7 +134,15 @@ public final class GroupCommitSequencer implements Sequencer {
           + "); reads still work; retry later"));
       return f;
     }
-    Pending mine = new Pending(entry, ByteBuffer.wrap(entry.dedupKey()), f);
+    long now = System.nanoTime();
+    Pending oldest = queue.peek();
+    if (oldest != null && now - oldest.queuedAt > maxQueueNanos) {
+      // Behind: refusing now keeps the latency of what is admitted, and the queue's length in time.
+      f.completeExceptionally(new OverloadedException("the log is behind: submissions have waited "
+          + TimeUnit.NANOSECONDS.toMillis(now - oldest.queuedAt) + " ms in its queue; retry with backoff"));
+      return f;
+    }
+    Pending mine = new Pending(entry, ByteBuffer.wrap(entry.dedupKey()), f, now);
     Pending earlier = inFlight.putIfAbsent(mine.key, mine);
     if (earlier != null) {
       return earlier.done.thenApply(s -> new Sequenced(s.index(), s.leaf(), s.leafHash(), true, s.checkpoint()));

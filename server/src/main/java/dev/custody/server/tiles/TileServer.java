@@ -116,7 +116,7 @@ public final class TileServer implements AutoCloseable {
         LOG.log(Level.WARNING, "serving " + req.uri() + " failed", e);
         res = text(HttpResponseStatus.SERVICE_UNAVAILABLE, "the log's storage failed; try again\n", CHECKPOINT);
       }
-      boolean keepAlive = HttpUtil.isKeepAlive(req);
+      boolean keepAlive = HttpUtil.isKeepAlive(req) && req.decoderResult().isSuccess();
       if (req.method().equals(HttpMethod.HEAD)) {
         long length = res.content().readableBytes();
         res = res.replace(Unpooled.EMPTY_BUFFER);
@@ -133,6 +133,11 @@ public final class TileServer implements AutoCloseable {
     }
 
     private FullHttpResponse answer(FullHttpRequest req) {
+      if (!req.decoderResult().isSuccess()) {
+        // Too long a request line or headers, or not HTTP at all: say so rather than guess at a path.
+        return text(HttpResponseStatus.BAD_REQUEST, "malformed request: " + req.decoderResult().cause().getMessage()
+            + "\n", CHECKPOINT);
+      }
       if (!req.method().equals(HttpMethod.GET) && !req.method().equals(HttpMethod.HEAD)) {
         FullHttpResponse r = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET and HEAD\n", CHECKPOINT);
         r.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");

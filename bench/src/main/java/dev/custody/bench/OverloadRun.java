@@ -1,0 +1,110 @@
+package dev.custody.bench;
+
+import com.google.protobuf.ByteString;
+import dev.custody.api.v1.LogEntry;
+import dev.custody.api.v1.SubmitRequest;
+import dev.custody.api.v1.TransparencyLogGrpc;
+import dev.custody.server.CustodyServer;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Overload: finds the sustainable submit rate, floods the server with many times that, then
+ * drops back to a normal load. Reports offered, admitted and rejected rates, the latency of what
+ * was admitted, the peak heap, and how the server does right after the flood.
+ */
+@Command(name = "overload", mixinStandardHelpOptions = true,
+    description = "Sustainable rate, then a flood of many times it, then normal load again (embedded server).")
+final class OverloadRun implements Callable<Integer> {
+  @Option(names = "--warmup", defaultValue = "10", description = "Seconds of warm-up. Default: ${DEFAULT-VALUE}")
+  int warmup;
+
+  @Option(names = "--duration", defaultValue = "15", description = "Seconds per measured phase. Default: ${DEFAULT-VALUE}")
+  int duration;
+
+  @Option(names = "--flood-in-flight", defaultValue = "8192",
+      description = "Submissions outstanding during the flood; each refusal is replaced at once. Default: ${DEFAULT-VALUE}")
+  int floodInFlight;
+
+  @Option(names = "--channels", defaultValue = "4", description = "gRPC connections for the flood. Default: ${DEFAULT-VALUE}")
+  int channels;
+
+  @Override public Integer call() throws Exception {
+    Path tmp = Files.createTempDirectory("custody-overload");
+    CustodyServer server = CustodyServer.start(new CustodyServer.Config(tmp, Optional.of("bench.custody.dev/overload"),
+        Optional.empty(), "127.0.0.1", 0, -1, Optional.empty(), true, 16384, 4096), (n, t) -> { });
+    TransparencyLogGrpc.TransparencyLogStub[] stubs = new TransparencyLogGrpc.TransparencyLogStub[channels];
+    ManagedChannel[] chs = new ManagedChannel[channels];
+    for (int i = 0; i < channels; i++) {
+      chs[i] = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().directExecutor().build();
+      stubs[i] = TransparencyLogGrpc.newStub(chs[i]);
+    }
+    MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+    AtomicLong peakHeap = new AtomicLong();
+    ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
+    sampler.scheduleAtFixedRate(() -> peakHeap.accumulateAndGet(memory.getHeapMemoryUsage().getUsed(), Math::max),
+        0, 20, TimeUnit.MILLISECONDS);
+    Driver.Call submit = (n, done) -> {
+      byte[] e = new byte[256];
+      ByteBuffer.wrap(e).putLong(System.nanoTime()).putLong(n);
+      stubs[(int) (n % channels)].submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(e)).build(),
+          new StreamObserver<>() {
+            @Override public void onNext(LogEntry r) {
+              done.ok(r.getInclusionProof().getTreeSize());
+            }
+
+            @Override public void onError(Throwable t) {
+              done.failed(t);
+            }
+
+            @Override public void onCompleted() { }
+          });
+    };
+    try {
+      Driver normal = new Driver(256, 0);
+      normal.run(warmup, submit);
+      Driver.Phase sustained = normal.run(duration, submit);
+      peakHeap.set(0);
+      Driver.Phase flood = new Driver(floodInFlight, 0).run(duration, submit);
+      long floodHeap = peakHeap.get();
+      Driver.Phase after = normal.run(duration, submit);
+      long maxHeap = memory.getHeapMemoryUsage().getMax();
+      System.out.printf("overload: opaque entries of 256 B, embedded server (queue bound %d ms), client on the same "
+          + "cores, %d s per phase after %d s warm-up%n", dev.custody.server.guard.Guard.DEFAULT.maxQueueMillis(), duration,
+          warmup);
+      System.out.printf("%-22s %10s %10s %10s %8s %8s %8s %8s%n", "phase", "offered/s", "admitted/s", "refused/s",
+          "p50 ms", "p99 ms", "p99.9 ms", "other errors");
+      for (Object[] row : new Object[][] {{"sustained (256)", sustained}, {"flood (" + floodInFlight + ")", flood},
+          {"right after (256)", after}}) {
+        Driver.Phase p = (Driver.Phase) row[1];
+        System.out.printf("%-22s %10.0f %10.0f %10.0f %8.2f %8.2f %8.2f %8d%n", row[0],
+            (p.ok() + p.errors()) / p.seconds(), p.perSecond(), p.exhausted() / p.seconds(), p.ms(50), p.ms(99),
+            p.ms(99.9), p.errors() - p.exhausted());
+      }
+      System.out.printf("flood offered %.1f× the sustained rate; peak heap used during the flood %d MiB of %d MiB "
+          + "(client and server, sampled every 20 ms)%n", (flood.ok() + flood.errors()) / flood.seconds()
+          / sustained.perSecond(), floodHeap >> 20, maxHeap >> 20);
+      long otherErrors = sustained.errors() + flood.errors() - flood.exhausted() + after.errors();
+      return otherErrors == 0 ? 0 : 1;
+    } finally {
+      sampler.shutdownNow();
+      for (ManagedChannel ch : chs) ch.shutdownNow();
+      server.close();
+      LoadGenerator.deleteTree(tmp);
+    }
+  }
+}
