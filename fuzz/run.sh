@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-1}"
 targets=(signedLink leaf signedNoteAndCheckpoint tilePath entryBundle bundleAndPolicy ociManifestAndConfig
-  randomProofsNeverVerify witnessRequest)
+  randomProofsNeverVerify witnessRequest statement cosignedCheckpoint)
 mvn -B -q install -DskipTests -pl proto,client -am
 for ((r = 1; r <= rounds; r++)); do
   for t in "${targets[@]}"; do

@@ -1,5 +1,7 @@
 package dev.custody.fuzz;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import dev.custody.chain.Statement;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
@@ -152,5 +154,36 @@ class ParserFuzzTest {
     }
     Witness.Response r = witness.addCheckpoint(body);
     if (!Set.of(200, 400, 403, 404, 409, 422).contains(r.status())) throw new AssertionError("status " + r.status());
+  }
+
+  @FuzzTest(maxDuration = "5s")
+  void statement(byte[] data) {
+    try {
+      Statement st = Statement.parse(data);
+      assertArrayEquals(data, st.encode(), "a statement that parses encodes back to the same bytes");
+    } catch (LinkException refused) {
+      // refused
+    }
+  }
+
+  private static final Ed25519NoteKeys.Signer WITNESS = Ed25519NoteKeys.generate("fuzz.test/w2",
+      Ed25519NoteKeys.COSIGNATURE, new java.security.SecureRandom());
+  private static final String LOG_NOTE = SignedNote.sign(new Checkpoint(LOG.name(), 9, new byte[32]).text(), LOG).format();
+
+  /** Verifier keys and cosignature lines from outside: no line a witness did not make verifies as its cosignature. */
+  @FuzzTest(maxDuration = "5s")
+  void cosignedCheckpoint(FuzzedDataProvider in) {
+    try {
+      Ed25519NoteKeys.parseVerifierKey(in.consumeString(120));
+    } catch (NoteException refused) {
+      // refused
+    }
+    String note = LOG_NOTE + in.consumeRemainingAsString();
+    try {
+      SignedNote.parse(note).verify(List.of(WITNESS.verifier()));
+    } catch (NoteException refused) {
+      return;
+    }
+    throw new AssertionError("a cosignature the witness never made verified:\n" + note);
   }
 }
