@@ -37,12 +37,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.Set;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.server.guard.CallDeadlines;
+import dev.custody.server.sequencer.ReadOnlySequencer;
+import dev.custody.server.storage.StorageException;
 import dev.custody.server.guard.ClientBudgets;
 import dev.custody.server.guard.Guard;
 import dev.custody.server.guard.SubmitterCertificates;
 
 /** A running log: store, identity, sequencer and gRPC endpoint, started and stopped as one. */
 public final class CustodyServer implements AutoCloseable {
+  private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(CustodyServer.class.getName());
   /** What a server is started with; every field has the command line's default. */
   /** @param acceptAnyEntry admit opaque entries instead of layer links (for tests and logs of other things) */
   public record Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
@@ -105,7 +108,17 @@ public final class CustodyServer implements AutoCloseable {
   }
 
   public static CustodyServer start(Config c, BatchListener batches) throws IOException {
-    LogStorage storage = LogStorage.open(c.dataDir().resolve("db"));
+    LogStorage storage;
+    String readOnly = null;
+    try {
+      storage = LogStorage.open(c.dataDir().resolve("db"));
+    } catch (StorageException e) {
+      if (!String.valueOf(e.getMessage()).contains("Read-only file system")) throw e;
+      // A log on a read-only file system is still worth serving: reads work, writes fail closed.
+      readOnly = "its data directory is on a read-only file system";
+      storage = LogStorage.openReadOnly(c.dataDir().resolve("db"));
+      LOG.warning("the data directory is on a read-only file system: serving reads only; submissions get UNAVAILABLE");
+    }
     Sequencer sequencer = null;
     ExecutorService worker = null;
     ScheduledExecutorService timer = null;
@@ -120,7 +133,8 @@ public final class CustodyServer implements AutoCloseable {
           "one synced RocksDB write batch (leaves, tiles, checkpoint), seconds", "", Metrics.LATENCY_BUCKETS);
       java.util.concurrent.atomic.LongAdder appended = metrics.counter("custody_entries_appended_total",
           "entries appended since start", "");
-      sequencer = new GroupCommitSequencer(storage, id.origin(), id.signer(), c.queueCapacity(), c.maxBatch(),
+      sequencer = readOnly != null ? new ReadOnlySequencer(storage, readOnly)
+          : new GroupCommitSequencer(storage, id.origin(), id.signer(), c.queueCapacity(), c.maxBatch(),
           c.guard().maxQueueMillis(), (n, nanos) -> {
             batchSize.observe(n);
             commit.observe(nanos / 1e9);

@@ -194,4 +194,56 @@ class DiskTroubleTest {
       }
     }
   }
+
+  @Test
+  void aLogOnAReadOnlyFileSystemServesReadsAndRefusesWrites() throws Exception {
+    mnt = tmp.resolve("mnt");
+    Files.createDirectories(mnt);
+    Assumptions.assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", mnt.toString()) == 0,
+        "mounting a tmpfs needs root");
+    mounted = true;
+    CustodyServer.Config config = new CustodyServer.Config(mnt.resolve("data"), Optional.of("test.custody.dev/ro"),
+        Optional.empty(), "127.0.0.1", 0, 0, Optional.empty(), true, 1024, 256);
+    Map<Long, ByteString> acked = new HashMap<>();
+    List<String> checkpoints = new ArrayList<>();
+    int next = 0;
+    try (CustodyServer server = CustodyServer.start(config, (n, t) -> { })) {
+      ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+      var log = TransparencyLogGrpc.newBlockingStub(ch);
+      for (; next < 30; next++) submit(log, next, acked, checkpoints);
+      ch.shutdownNow();
+    }
+    assertEquals(0, run("mount", "-o", "remount,ro", mnt.toString()), "remount read-only");
+    try (CustodyServer server = CustodyServer.start(config, (n, t) -> { })) {
+      ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+      try {
+        var log = TransparencyLogGrpc.newBlockingStub(ch);
+        CheckpointVerifier v = TestLogs.verifier(log.getLogInfo(GetLogInfoRequest.getDefaultInstance()));
+        Checkpoint head = v.verify(log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getSignedNote());
+        assertEquals(30, head.size());
+        checkAll(log, v, acked, checkpoints, head);
+        StatusRuntimeException e = expectUnavailable(log, next++);
+        assertTrue(e.getStatus().getDescription().contains("read-only file system"), e.getStatus().getDescription());
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+            URI.create("http://127.0.0.1:" + server.httpPort() + "/tile/0/000.p/30")).build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode());
+      } finally {
+        ch.shutdownNow();
+      }
+    }
+    assertEquals(0, run("mount", "-o", "remount,rw", mnt.toString()), "remount read-write");
+    try (CustodyServer server = CustodyServer.start(config, (n, t) -> { })) {
+      ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+      try {
+        var log = TransparencyLogGrpc.newBlockingStub(ch);
+        submit(log, next, acked, checkpoints);
+        CheckpointVerifier v = TestLogs.verifier(log.getLogInfo(GetLogInfoRequest.getDefaultInstance()));
+        checkAll(log, v, acked, checkpoints, v.verify(log.getCheckpoint(GetCheckpointRequest.getDefaultInstance())
+            .getSignedNote()));
+      } finally {
+        ch.shutdownNow();
+      }
+    }
+  }
 }

@@ -315,9 +315,13 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
     } else if (e instanceof OverloadedException) {
       s = Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage());
     } else if (e instanceof StorageException) {
-      LOG.log(Level.WARNING, "storage failure while serving a request", e);
-      s = Status.UNAVAILABLE.withDescription("the log's storage failed (retry; submitting again is idempotent): "
-          + e.getMessage());
+      if (e instanceof dev.custody.server.sequencer.WriteRefusedException) {
+        s = Status.UNAVAILABLE.withDescription(e.getMessage() + " (submitting again is idempotent)");
+      } else {
+        LOG.log(Level.WARNING, "storage failure while serving a request", e);
+        s = Status.UNAVAILABLE.withDescription("the log's storage failed (retry; submitting again is idempotent): "
+            + e.getMessage());
+      }
     } else if (e instanceof IllegalStateException) {
       s = Status.UNAVAILABLE.withDescription(e.getMessage());
     } else {

@@ -105,12 +105,7 @@ public final class GroupCommitSequencer implements Sequencer {
       head = cp;
       return;
     }
-    Checkpoint cp;
-    try {
-      cp = Checkpoint.parse(SignedNote.parse(note.get()).text());
-    } catch (NoteException | CheckpointException e) {
-      throw new StorageException("the stored latest checkpoint is unreadable: " + e.getMessage());
-    }
+    Checkpoint cp = parseStored(note.get()).checkpoint();
     CompactRange range = CompactRange.decode(storage.compactRange()
         .orElseThrow(() -> new StorageException("the store has a checkpoint but no compact range")));
     if (range.size() != cp.size() || !MessageDigest.isEqual(range.root(), cp.rootHash())) {
@@ -119,6 +114,15 @@ public final class GroupCommitSequencer implements Sequencer {
     }
     edge = TreeEdge.load(range, storage);
     head = new SignedCheckpoint(cp, note.get());
+  }
+
+  /** A checkpoint as the log stored it; unreadable means a damaged store. */
+  static SignedCheckpoint parseStored(String note) {
+    try {
+      return new SignedCheckpoint(Checkpoint.parse(SignedNote.parse(note).text()), note);
+    } catch (NoteException | CheckpointException e) {
+      throw new StorageException("the stored latest checkpoint is unreadable: " + e.getMessage());
+    }
   }
 
   @Override public CompletableFuture<Sequenced> add(Admitted entry) {
@@ -130,8 +134,8 @@ public final class GroupCommitSequencer implements Sequencer {
     String failure = writeFailure;
     if (failure != null && System.nanoTime() < nextWriteAttempt) {
       // Fail closed and fast while the disk refuses writes; one attempt a second finds out when it is back.
-      f.completeExceptionally(new StorageException("the log cannot write to its storage (" + failure
-          + "); reads still work; retry later"));
+      f.completeExceptionally(new WriteRefusedException("the log cannot write to its storage (" + failure
+          + "); reads still work; retry later", null));
       return f;
     }
     long now = System.nanoTime();
@@ -202,9 +206,10 @@ public final class GroupCommitSequencer implements Sequencer {
         }
         writeFailure = String.valueOf(e.getMessage());
         nextWriteAttempt = System.nanoTime() + WRITE_RETRY_NANOS;
+        WriteRefusedException refused = new WriteRefusedException(String.valueOf(e.getMessage()), e);
         for (Pending p : batch) {
           inFlight.remove(p.key, p);
-          p.done.completeExceptionally(e);
+          p.done.completeExceptionally(refused);
         }
         AppendBatch failed = attempt;
         attempt = null;

@@ -61,8 +61,11 @@ public final class LogStorage implements AutoCloseable {
   private final ColumnFamilyHandle meta;
   private final ColumnFamilyHandle lookups;
   private final WriteOptions synced;
+  private final boolean readOnly;
 
-  private LogStorage(RocksDB db, List<ColumnFamilyHandle> h, List<AutoCloseable> resources, WriteOptions synced) {
+  private LogStorage(RocksDB db, List<ColumnFamilyHandle> h, List<AutoCloseable> resources, WriteOptions synced,
+      boolean readOnly) {
+    this.readOnly = readOnly;
     this.db = db;
     this.handles = h;
     this.resources = resources;
@@ -77,9 +80,21 @@ public final class LogStorage implements AutoCloseable {
   }
 
   public static LogStorage open(Path dir) {
+    return open(dir, false);
+  }
+
+  /**
+   * Opens an existing store for reading only (a read-only file system, a frozen copy): every write
+   * fails, nothing on disk changes.
+   */
+  public static LogStorage openReadOnly(Path dir) {
+    return open(dir, true);
+  }
+
+  private static LogStorage open(Path dir, boolean readOnly) {
     List<AutoCloseable> res = new ArrayList<>();
     try {
-      Files.createDirectories(dir);
+      if (!readOnly) Files.createDirectories(dir);
       LRUCache cache = new LRUCache(64L << 20);
       BloomFilter bloom = new BloomFilter(10);
       res.add(cache);
@@ -104,10 +119,11 @@ public final class LogStorage implements AutoCloseable {
           .setMaxTotalWalSize(MAX_WAL_BYTES);
       res.add(opts);
       List<ColumnFamilyHandle> handles = new ArrayList<>();
-      RocksDB db = RocksDB.open(opts, dir.toString(), descs, handles);
+      RocksDB db = readOnly ? RocksDB.openReadOnly(opts, dir.toString(), descs, handles)
+          : RocksDB.open(opts, dir.toString(), descs, handles);
       WriteOptions synced = new WriteOptions().setSync(true);
       res.add(synced);
-      LogStorage storage = new LogStorage(db, handles, res, synced);
+      LogStorage storage = new LogStorage(db, handles, res, synced, readOnly);
       storage.checkFormat(dir);
       return storage;
     } catch (RocksDBException | java.io.IOException e) {
@@ -133,7 +149,7 @@ public final class LogStorage implements AutoCloseable {
 
   private void checkFormat(Path dir) {
     String format = Optional.ofNullable(get(meta, META_FORMAT)).map(LogStorage::string).orElse(null);
-    if (format == null && latestCheckpoint().isEmpty()) {
+    if (format == null && latestCheckpoint().isEmpty() && !readOnly) {
       try {
         db.put(meta, synced, META_FORMAT, bytes(FORMAT));
         return;
@@ -298,15 +314,19 @@ public final class LogStorage implements AutoCloseable {
 
   /** Flushes memtables so that the next start has no WAL to replay. */
   @Override public void close() {
+    if (!readOnly) flush();
+    // RocksJava wants the column family handles closed before the database, options after.
+    closeAll(new ArrayList<>(handles));
+    db.close();
+    closeAll(resources);
+  }
+
+  private void flush() {
     try (FlushOptions fo = new FlushOptions().setWaitForFlush(true)) {
       db.flush(fo, handles);
     } catch (RocksDBException ignored) {
       // Every acknowledged write is already in the synced WAL; flushing only shortens the next start.
     }
-    // RocksJava wants the column family handles closed before the database, options after.
-    closeAll(new ArrayList<>(handles));
-    db.close();
-    closeAll(resources);
   }
 
   private static void closeAll(List<AutoCloseable> rs) {

@@ -1,7 +1,7 @@
 package dev.custody.server.storage;
 
 /** The store failed to read or write; the log cannot promise anything about this operation. */
-public final class StorageException extends RuntimeException {
+public class StorageException extends RuntimeException {
   public StorageException(String message, Throwable cause) {
     super(message, cause);
   }
