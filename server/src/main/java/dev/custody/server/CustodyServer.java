@@ -77,8 +77,8 @@ public final class CustodyServer implements AutoCloseable {
   static final int MAX_METADATA_BYTES = 8 * 1024;
   /** Streams open at once on one connection; more wait at the client (HTTP/2 MAX_CONCURRENT_STREAMS). */
   static final int MAX_CALLS_PER_CONNECTION = 4096;
-  /** Submissions waiting for a signature check: about 30 ms of checks on two cores, like the sequencer's queue bound. */
-  static final int CHECKS_QUEUE = 512;
+  /** Submissions waiting for a signature check: about 100 ms of checks on two cores, like the sequencer's queue bound. */
+  static final int CHECKS_QUEUE = 1024;
 
   private final LogStorage storage;
   private final LogIdentity identity;

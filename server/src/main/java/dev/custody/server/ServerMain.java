@@ -92,7 +92,7 @@ public final class ServerMain implements Callable<Integer> {
       + "(takes time in proportion to the log's size; opening always checks every file's size and footer)")
   boolean verifyStore;
 
-  @Option(names = "--max-queue-ms", defaultValue = "30", description = "Refuse submissions (RESOURCE_EXHAUSTED) while "
+  @Option(names = "--max-queue-ms", defaultValue = "100", description = "Refuse submissions (RESOURCE_EXHAUSTED) while "
       + "the oldest queued one has waited longer than this: overload then costs rejections, not latency. "
       + "Default: ${DEFAULT-VALUE}")
   int maxQueueMillis;

@@ -15,7 +15,7 @@ import java.util.Optional;
  */
 public record Guard(Optional<Tls> tls, double clientCallsPerSecond, int clientBurst, int maxCallSeconds,
     boolean verifyStore, int maxQueueMillis) {
-  public static final Guard DEFAULT = new Guard(Optional.empty(), 0, 0, 60, false, 30);
+  public static final Guard DEFAULT = new Guard(Optional.empty(), 0, 0, 60, false, 100);
 
   public Guard {
     if (clientCallsPerSecond < 0) throw new IllegalArgumentException("a client budget cannot be negative");

@@ -78,4 +78,33 @@ class PushbackTest {
       }
     }
   }
+
+  @Test
+  void aQueueBehindItsTimeBoundRefusesAtOnceAndRecovers() throws Exception {
+    try (LogStorage storage = LogStorage.open(dir)) {
+      Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate("t/log", new SecureRandom());
+      CountDownLatch gate = new CountDownLatch(1);
+      // A roomy queue bounded in time: 20 ms.
+      GroupCommitSequencer seq = new GroupCommitSequencer(storage, "t/log", key, 1000, 1, 20, (n, t) -> { });
+      try {
+        CountDownLatch entered = new CountDownLatch(1);
+        CompletableFuture<Sequenced> stuck = seq.add(entry(0, gate, entered));
+        assertTrue(entered.await(10, TimeUnit.SECONDS), "sequencer never picked up the first entry");
+        CompletableFuture<Sequenced> queued = seq.add(entry(1, gate));
+        Thread.sleep(60); // the queued entry is now older than the bound
+        CompletableFuture<Sequenced> refused = seq.add(entry(2, gate));
+        assertTrue(refused.isDone(), "a submission behind a stale queue must be refused at once");
+        ExecutionException e = assertThrows(ExecutionException.class, refused::get);
+        assertTrue(e.getCause() instanceof OverloadedException);
+        assertTrue(e.getCause().getMessage().contains("behind"), e.getCause().getMessage());
+        gate.countDown();
+        assertEquals(0, stuck.get(10, TimeUnit.SECONDS).index());
+        assertEquals(1, queued.get(10, TimeUnit.SECONDS).index());
+        assertEquals(2, seq.add(entry(2, gate)).get(10, TimeUnit.SECONDS).index(), "service resumes once caught up");
+      } finally {
+        gate.countDown();
+        seq.close();
+      }
+    }
+  }
 }

@@ -87,7 +87,10 @@ class TileHttpTest {
     return http.send(HttpRequest.newBuilder(base().resolve(path)).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
   }
 
-  /** Grows the log to {@code size} with concurrent submissions, keeping the leaves in index order. */
+  /**
+   * Grows the log to {@code size} with concurrent submissions, keeping the leaves in index order.
+   * A submission refused because the log is behind is sent again shortly, as any client should.
+   */
   static void growTo(int size) throws Exception {
     int from = leaves.size();
     byte[][] got = new byte[size - from][];
@@ -95,16 +98,26 @@ class TileHttpTest {
     CountDownLatch done = new CountDownLatch(size - from);
     AtomicReference<Throwable> failure = new AtomicReference<>();
     var async = TransparencyLogGrpc.newStub(channel);
+    java.util.concurrent.ScheduledExecutorService retry = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
     for (int i = from; i < size; i++) {
       inFlight.acquire();
       byte[] e = ByteBuffer.allocate(12).putInt(0x711e5).putLong(i).array();
-      async.submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(e)).build(), new StreamObserver<>() {
+      SubmitRequest req = SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(e)).build();
+      async.submit(req, new StreamObserver<>() {
         @Override public void onNext(LogEntry r) { got[(int) r.getIndex() - from] = r.getLeaf().toByteArray(); }
-        @Override public void onError(Throwable t) { failure.set(t); inFlight.release(); done.countDown(); }
+        @Override public void onError(Throwable t) {
+          if (io.grpc.Status.fromThrowable(t).getCode() == io.grpc.Status.Code.RESOURCE_EXHAUSTED) {
+            StreamObserver<LogEntry> again = this;
+            retry.schedule(() -> async.submit(req, again), 5, TimeUnit.MILLISECONDS);
+            return;
+          }
+          failure.set(t); inFlight.release(); done.countDown();
+        }
         @Override public void onCompleted() { inFlight.release(); done.countDown(); }
       });
     }
     assertTrue(done.await(300, TimeUnit.SECONDS));
+    retry.shutdown();
     if (failure.get() != null) throw new AssertionError(failure.get());
     for (byte[] g : got) leaves.add(g);
   }
