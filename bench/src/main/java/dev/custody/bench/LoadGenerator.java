@@ -145,7 +145,7 @@ final class LoadGenerator implements Callable<Integer> {
   }
 
   /** Independent bottom-layer links (no predecessor lookups), signed by 16 keys on all cores. */
-  private static java.util.List<byte[]> presignLinks(int n) {
+  static java.util.List<byte[]> presignLinks(int n) {
     java.util.List<dev.custody.chain.LinkKeys.Signer> keys = new java.util.ArrayList<>();
     for (int k = 0; k < 16; k++) keys.add(dev.custody.chain.LinkKeys.generate(dev.custody.chain.LinkKeys.Scheme.ED25519));
     byte[][] out = new byte[n][];

@@ -191,7 +191,8 @@ public final class CustodyServer implements AutoCloseable {
           .maxInboundMetadataSize(MAX_METADATA_BYTES)
           .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
           .intercept(new GrpcMetrics(metrics))
-          .addService(new TransparencyLogService(admission, sequencer, cosigning, reader, info, worker, checks, metrics))
+          .addService(new TransparencyLogService(admission, sequencer, cosigning, reader, info, worker, checks,
+              c.guard().maxQueueMillis(), metrics))
           .addService(new ChainLookupService(storage, links, reader, sequencer, cosigning))
           .addService(health.getHealthService())
           .addService(ProtoReflectionServiceV1.newInstance())

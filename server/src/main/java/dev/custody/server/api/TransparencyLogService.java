@@ -57,10 +57,12 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
   /**
    * @param worker proofs for acknowledgements and entry streams (bounded by the sequencer's queue)
    * @param checks admission's signature checks; a bounded queue, so that a flood is refused, not buffered
+   * @param maxQueueMillis a check that waited longer than this is refused instead of made
    */
   public TransparencyLogService(Admission admission, Sequencer sequencer, Cosigning cosigning, LogReader reader,
-      LogInfo info, Executor worker, ExecutorService checks, Metrics metrics) {
+      LogInfo info, Executor worker, ExecutorService checks, int maxQueueMillis, Metrics metrics) {
     this.checks = checks;
+    this.maxQueueNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(maxQueueMillis);
     this.admission = admission;
     this.sequencer = sequencer;
     this.cosigning = cosigning;
@@ -75,6 +77,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
   }
 
   private final ExecutorService checks;
+  private final long maxQueueNanos;
 
   @Override public void submit(SubmitRequest req, StreamObserver<LogEntry> out) {
     byte[] entry = req.getEntry().toByteArray();
@@ -83,7 +86,17 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
     } else {
       // Signature checks are the costly part of the write path: run them in parallel, off the transport.
       try {
-        checks.execute(() -> admitThenSequence(entry, out));
+        long queued = System.nanoTime();
+        checks.execute(() -> {
+          long waited = System.nanoTime() - queued;
+          if (waited > maxQueueNanos) { // behind: the caller would rather know now than wait longer
+            count("rejected_overloaded");
+            fail(out, new OverloadedException("the log is behind checking signatures (this one waited "
+                + waited / 1_000_000 + " ms); retry with backoff"));
+            return;
+          }
+          admitThenSequence(entry, out);
+        });
       } catch (java.util.concurrent.RejectedExecutionException e) {
         count("rejected_overloaded");
         fail(out, checks.isShutdown() ? new IllegalStateException("the log is shutting down")
