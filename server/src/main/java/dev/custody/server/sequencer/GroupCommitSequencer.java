@@ -214,8 +214,16 @@ public final class GroupCommitSequencer implements Sequencer {
         AppendBatch failed = attempt;
         attempt = null;
         resync();
-        // A failed commit may yet have reached the WAL; if the store does not show it, the next commit deletes its keys.
-        if (failed != null && failed.checkpointSize() != edge.size()) ghosts.add(failed);
+        // A failed commit may yet have reached the WAL; if the store does not show it, the next commit deletes its
+        // keys. If the store does show it, it landed after all, undoing the earlier ghosts it carried: forget them,
+        // for their indices may now hold entries of that batch.
+        if (failed != null) {
+          if (failed.checkpointSize() != edge.size()) {
+            ghosts.add(failed);
+          } else {
+            ghosts.clear();
+          }
+        }
       }
     }
     for (Pending p; (p = queue.poll()) != null; ) {
