@@ -1,5 +1,7 @@
 package dev.custody.server;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -75,5 +77,35 @@ class LogIdentityTest {
     IOException e = assertThrows(IOException.class, () -> CustodyServer.start(new CustodyServer.Config(base.dataDir(),
         base.origin(), Optional.of(key), "127.0.0.1", 0, -1, Optional.empty(), true, 16, 16), (n, t) -> { }));
     assertTrue(e.getMessage().contains("must be the origin"), e.getMessage());
+  }
+
+  @Test
+  void theKeyNeverAppearsInErrorsOrMetrics() throws Exception {
+    Path key = dir.resolve("named.key");
+    LogKeyFile.create(key, "someone.else/log");
+    String secret = java.nio.file.Files.readString(key).trim();
+    String secretPart = secret.split("\\+", 5)[4]; // PRIVATE+KEY+<name>+<id>+<base64 private key>
+    CustodyServer.Config base = TestLogs.config(dir.resolve("data"));
+    IOException wrongName = assertThrows(IOException.class, () -> CustodyServer.start(new CustodyServer.Config(
+        base.dataDir(), base.origin(), Optional.of(key), "127.0.0.1", 0, -1, Optional.empty(), true, 16, 16), (n, t) -> { }));
+    // A damaged key file: the secret with one character changed.
+    java.nio.file.Files.writeString(key, secret.substring(0, secret.length() - 2) + "!!\n");
+    IOException damaged = assertThrows(IOException.class, () -> CustodyServer.start(new CustodyServer.Config(
+        base.dataDir(), base.origin(), Optional.of(key), "127.0.0.1", 0, -1, Optional.empty(), true, 16, 16), (n, t) -> { }));
+    for (IOException e : List.of(wrongName, damaged)) {
+      assertFalse(String.valueOf(e.getMessage()).contains(secretPart.substring(0, 12)), e.getMessage());
+    }
+    // A running server's metrics and log info hold the verifier key only.
+    try (CustodyServer s = CustodyServer.start(new CustodyServer.Config(dir.resolve("data2"), Optional.of("t.example/log"),
+        Optional.empty(), "127.0.0.1", 0, 0, Optional.empty(), true, 16, 16), (n, t) -> { })) {
+      String own = java.nio.file.Files.readString(dir.resolve("data2").resolve("log.key")).trim();
+      String ownSecret = own.split("\\+", 5)[4].substring(0, 12);
+      String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+          java.net.URI.create("http://127.0.0.1:" + s.httpPort() + "/metrics")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      assertFalse(metrics.contains(ownSecret));
+      assertFalse(s.identity().verifierKey().contains(ownSecret));
+      assertFalse(s.identity().toString().contains(ownSecret), "LogIdentity's toString");
+    }
   }
 }
