@@ -198,7 +198,7 @@ public final class CustodyServer implements AutoCloseable {
           .intercept(new GrpcMetrics(metrics))
           .addService(new TransparencyLogService(admission, sequencer, cosigning, reader, info, worker, checks,
               c.guard().maxQueueMillis(), metrics))
-          .addService(new ChainLookupService(storage, links, reader, sequencer, cosigning))
+          .addService(new ChainLookupService(storage, links, reader, sequencer, cosigning, worker))
           .addService(health.getHealthService())
           .addService(ProtoReflectionServiceV1.newInstance())
           .build()

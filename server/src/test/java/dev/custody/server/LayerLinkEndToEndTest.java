@@ -63,7 +63,7 @@ class LayerLinkEndToEndTest {
   @BeforeAll
   static void start() throws Exception {
     server = CustodyServer.start(new CustodyServer.Config(dir, Optional.of("links.custody.dev/log"), Optional.empty(),
-        "127.0.0.1", 0, -1, Optional.empty(), false, 16384, 4096), (n, t) -> { });
+        "127.0.0.1", 0, -1, Optional.empty(), false, 16384, 4096, List.of(), 0, TestLogs.PATIENT), (n, t) -> { });
     channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
     log = TransparencyLogGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS);
     lookup = ChainLookupGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS);

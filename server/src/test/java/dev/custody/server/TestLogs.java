@@ -16,9 +16,17 @@ import java.util.Optional;
 final class TestLogs {
   private TestLogs() {}
 
+  /**
+   * The default guard with a 10 s queue bound: tests that push thousands of concurrent submissions
+   * but are not about overload must not be refused on a loaded CI machine (GuardTest and
+   * PushbackTest test the bound itself).
+   */
+  static final dev.custody.server.guard.Guard PATIENT = new dev.custody.server.guard.Guard(Optional.empty(), 0, 0, 60,
+      false, 10_000);
+
   static CustodyServer.Config config(Path dir) {
     return new CustodyServer.Config(dir, Optional.of("test.custody.dev/log"), Optional.empty(), "127.0.0.1", 0,
-        -1, Optional.empty(), true, 16384, 4096);
+        -1, Optional.empty(), true, 16384, 4096, java.util.List.of(), 0, PATIENT);
   }
 
   static CheckpointVerifier verifier(LogInfo info) throws Exception {

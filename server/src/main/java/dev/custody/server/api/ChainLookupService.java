@@ -18,6 +18,7 @@ import dev.custody.server.storage.LookupKeys;
 import dev.custody.server.witness.Cosigning;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -38,9 +39,12 @@ public final class ChainLookupService extends ChainLookupGrpc.ChainLookupImplBas
   private final LogReader reader;
   private final Sequencer sequencer;
   private final Cosigning cosigning;
+  private final java.util.concurrent.Executor worker;
 
+  /** @param worker sends FindLinks answers as the client's flow-control window allows */
   public ChainLookupService(LogStorage storage, StoredLinks links, LogReader reader, Sequencer sequencer,
-      Cosigning cosigning) {
+      Cosigning cosigning, java.util.concurrent.Executor worker) {
+    this.worker = worker;
     this.storage = storage;
     this.links = links;
     this.reader = reader;
@@ -98,12 +102,8 @@ public final class ChainLookupService extends ChainLookupGrpc.ChainLookupImplBas
             req.getStartIndex(), MAX_LINKS_PER_CALL);
         default -> throw TransparencyLogService.invalid("set one of link_id, manifest_digest, key_id, repository, prev_link_id");
       };
-      for (long i : indices) {
-        if (i < req.getStartIndex() || i >= size) continue;
-        byte[] leaf = reader.leaf(i).orElseThrow();
-        out.onNext(TransparencyLogService.entry(i, leaf, Hashes.leafHash(leaf)).build());
-      }
-      out.onCompleted();
+      List<Long> visible = indices.stream().filter(i -> i >= req.getStartIndex() && i < size).toList();
+      new EntryStream((ServerCallStreamObserver<LogEntry>) out, reader, worker, EntryStream.of(visible)).begin();
     } catch (RuntimeException e) {
       TransparencyLogService.fail(out, e);
     }

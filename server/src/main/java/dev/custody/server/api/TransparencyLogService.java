@@ -215,47 +215,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
       return;
     }
     long last = Math.min(Math.min(end, size), start + MAX_ENTRIES_PER_CALL);
-    new EntryStream(out, start, last).begin();
-  }
-
-  /** Sends entries only while the client's window is open, so a slow reader costs no memory. */
-  private final class EntryStream {
-    private final ServerCallStreamObserver<LogEntry> out;
-    private final long end;
-    private long next;
-    private boolean finished;
-
-    EntryStream(ServerCallStreamObserver<LogEntry> out, long start, long end) {
-      this.out = out;
-      this.next = start;
-      this.end = end;
-    }
-
-    void begin() {
-      out.setOnReadyHandler(() -> worker.execute(this::drain));
-      out.setOnCancelHandler(() -> { });
-      worker.execute(this::drain);
-    }
-
-    private synchronized void drain() {
-      try {
-        while (!finished && !out.isCancelled() && out.isReady() && next < end) {
-          long i = next;
-          byte[] leaf = reader.leaf(i).orElseThrow(() -> new StorageException("leaf " + i + " is missing"));
-          out.onNext(entry(i, leaf, Hashes.leafHash(leaf)).build());
-          next++;
-        }
-        if (!finished && next == end && !out.isCancelled()) {
-          finished = true;
-          out.onCompleted();
-        }
-      } catch (RuntimeException e) {
-        if (!finished) {
-          finished = true;
-          fail(out, e);
-        }
-      }
-    }
+    new EntryStream(out, reader, worker, EntryStream.range(start, last)).begin();
   }
 
   static InclusionProof inclusion(LogReader reader, long index, SignedCheckpoint cp) {
