@@ -1,7 +1,6 @@
 package dev.custody.server.guard;
 
 import io.grpc.Context;
-import io.grpc.Contexts;
 import io.grpc.Deadline;
 import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
@@ -9,55 +8,61 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Bounds every call's life: a client's deadline is kept when it is shorter, otherwise the call
- * ends with DEADLINE_EXCEEDED after the server's maximum, so that a stalled reader of a stream or
- * a client that never half-closes cannot hold the server's resources for ever.
+ * Bounds every call's life: a client's own deadline, when shorter, is enforced by gRPC itself;
+ * any other call is ended with DEADLINE_EXCEEDED once it has lived the server's maximum, so that a
+ * stalled reader of a stream or a client that never half-closes cannot hold resources for ever.
+ * One sweep a quarter second closes the overdue calls: a per-call timer would cost every call a
+ * scheduling and a cancellation, and the cap need not be precise to the millisecond.
  */
 public final class CallDeadlines implements ServerInterceptor {
+  private static final long SWEEP_MILLIS = 250;
+
   private final long maxNanos;
-  private final ScheduledExecutorService timer;
+  private final Map<ServerCall<?, ?>, Long> open = new ConcurrentHashMap<>(); // call -> when it must end
 
   public CallDeadlines(int maxSeconds, ScheduledExecutorService timer) {
     this.maxNanos = TimeUnit.SECONDS.toNanos(maxSeconds);
-    this.timer = timer;
+    timer.scheduleWithFixedDelay(this::sweep, SWEEP_MILLIS, SWEEP_MILLIS, TimeUnit.MILLISECONDS);
+  }
+
+  private void sweep() {
+    long now = System.nanoTime();
+    open.forEach((call, due) -> {
+      if (now - due < 0 || open.remove(call) == null) return;
+      try {
+        call.close(Status.DEADLINE_EXCEEDED.withDescription("the call took longer than the server allows ("
+            + TimeUnit.NANOSECONDS.toSeconds(maxNanos) + " s)"), new Metadata());
+      } catch (IllegalStateException finishedMeanwhile) {
+        // it ended just as it became overdue
+      }
+    });
+  }
+
+  /** Calls being watched: for tests. */
+  int watched() {
+    return open.size();
   }
 
   @Override public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
       ServerCallHandler<Q, R> next) {
-    Deadline max = Deadline.after(maxNanos, TimeUnit.NANOSECONDS);
     Deadline own = Context.current().getDeadline();
-    if (own != null && own.isBefore(max)) return next.startCall(call, headers);
-    Context.CancellableContext ctx = Context.current().withDeadline(max, timer);
-    ctx.addListener(c -> {
-      if (c.cancellationCause() != null && max.isExpired() && !call.isCancelled()) {
-        try {
-          call.close(Status.DEADLINE_EXCEEDED.withDescription("the call took longer than the server allows ("
-              + TimeUnit.NANOSECONDS.toSeconds(maxNanos) + " s)"), new Metadata());
-        } catch (IllegalStateException alreadyClosed) {
-          // it finished just in time
-        }
-      }
-    }, Runnable::run);
-    ServerCall.Listener<Q> inner = Contexts.interceptCall(ctx, call, headers, next);
-    return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(inner) {
+    if (own != null && own.timeRemaining(TimeUnit.NANOSECONDS) <= maxNanos) return next.startCall(call, headers);
+    open.put(call, System.nanoTime() + maxNanos);
+    return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(next.startCall(call, headers)) {
       @Override public void onComplete() {
-        try {
-          super.onComplete();
-        } finally {
-          ctx.cancel(null); // frees the timer
-        }
+        open.remove(call);
+        super.onComplete();
       }
 
       @Override public void onCancel() {
-        try {
-          super.onCancel();
-        } finally {
-          ctx.cancel(null);
-        }
+        open.remove(call);
+        super.onCancel();
       }
     };
   }
