@@ -32,7 +32,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.Set;
@@ -173,15 +172,11 @@ public final class CustodyServer implements AutoCloseable {
       Guard guard = c.guard();
       NettyServerBuilder builder = guard.tls().isPresent()
           ? NettyServerBuilder.forAddress(address, guard.tls().get().grpc()) : NettyServerBuilder.forAddress(address);
-      ScheduledThreadPoolExecutor deadlines = new ScheduledThreadPoolExecutor(1, r -> {
+      timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "custody-deadlines");
         t.setDaemon(true);
         return t;
       });
-      // Every call schedules its cap and cancels it when done: drop cancelled timers at once, or a
-      // busy server would hold a minute's worth of them.
-      deadlines.setRemoveOnCancelPolicy(true);
-      timer = deadlines;
       // Interceptors run in the reverse order of adding: metrics see every call, budgets act before any work.
       builder.intercept(new CallDeadlines(guard.maxCallSeconds(), timer));
       if (guard.submittersNeedCertificates()) {
