@@ -1,6 +1,8 @@
 package dev.custody.bench;
 
 import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import java.util.function.ToLongFunction;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
@@ -25,6 +27,21 @@ final class Driver {
     void ok(long tag);
 
     void failed(Throwable t);
+  }
+
+  /** The gRPC observer of one unary call that reports to {@code done}, tagging a success with {@code tag}. */
+  static <T> StreamObserver<T> observer(Done done, ToLongFunction<T> tag) {
+    return new StreamObserver<>() {
+      @Override public void onNext(T answer) {
+        done.ok(tag.applyAsLong(answer));
+      }
+
+      @Override public void onError(Throwable t) {
+        done.failed(t);
+      }
+
+      @Override public void onCompleted() { }
+    };
   }
 
   record Phase(double seconds, long ok, long errors, long exhausted, long tags, Histogram latency) {

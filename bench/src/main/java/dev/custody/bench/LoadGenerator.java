@@ -7,7 +7,6 @@ import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.server.CustodyServer;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
-import io.grpc.stub.StreamObserver;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -131,17 +130,8 @@ final class LoadGenerator implements Callable<Integer> {
       e = new byte[entryBytes];
       ByteBuffer.wrap(e).putLong(System.nanoTime()).putLong(n);
     }
-    stub.submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(e)).build(), new StreamObserver<>() {
-      @Override public void onNext(LogEntry r) {
-        done.ok(r.getInclusionProof().getTreeSize());
-      }
-
-      @Override public void onError(Throwable t) {
-        done.failed(t);
-      }
-
-      @Override public void onCompleted() { }
-    });
+    stub.submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(e)).build(),
+        Driver.observer(done, (LogEntry r) -> r.getInclusionProof().getTreeSize()));
   }
 
   /** Independent bottom-layer links (no predecessor lookups), signed by 16 keys on all cores. */

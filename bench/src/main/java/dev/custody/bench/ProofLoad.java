@@ -8,7 +8,6 @@ import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.server.CustodyServer;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
-import io.grpc.stub.StreamObserver;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -70,17 +69,7 @@ final class ProofLoad implements Callable<Integer> {
       long treeSize = server.sequencer().head().size();
       SplittableRandom rnd = new SplittableRandom(1);
       Driver.Call call = (n, done) -> stubs[(int) (n % channels)].getInclusionProof(GetInclusionProofRequest.newBuilder()
-          .setIndex(rnd.nextLong(treeSize)).setTreeSize(treeSize).build(), new StreamObserver<>() {
-            @Override public void onNext(InclusionProof p) {
-              done.ok(0);
-            }
-
-            @Override public void onError(Throwable t) {
-              done.failed(t);
-            }
-
-            @Override public void onCompleted() { }
-          });
+          .setIndex(rnd.nextLong(treeSize)).setTreeSize(treeSize).build(), Driver.observer(done, (InclusionProof p) -> 0));
       Driver driver = new Driver(inFlight, 0);
       String metrics = "http://127.0.0.1:" + server.httpPort() + "/metrics";
       Driver.Phase w = driver.run(warmup, call);
@@ -97,17 +86,7 @@ final class ProofLoad implements Callable<Integer> {
           m.ms(90), m.ms(99), m.ms(99.9), (double) reads / Math.max(1, m.ok()));
       // The transport's own ceiling in the same run: the cheapest call there is, over the same connections.
       Driver.Call info = (n, done) -> stubs[(int) (n % channels)].getLogInfo(GetLogInfoRequest.getDefaultInstance(),
-          new StreamObserver<>() {
-            @Override public void onNext(LogInfo i) {
-              done.ok(0);
-            }
-
-            @Override public void onError(Throwable t) {
-              done.failed(t);
-            }
-
-            @Override public void onCompleted() { }
-          });
+          Driver.observer(done, (LogInfo i) -> 0));
       driver.run(Math.min(warmup, 2), info);
       Driver.Phase floor = driver.run(duration, info);
       System.out.printf("%-10s %10.0f %8.2f %8.2f %8.2f %8.2f   (GetLogInfo: gRPC alone, no storage)%n", "ceiling",

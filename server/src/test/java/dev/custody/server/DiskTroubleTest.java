@@ -59,6 +59,15 @@ class DiskTroubleTest {
     if (mounted) run("umount", "-l", mnt.toString());
   }
 
+  /** A real, small file system of our own: 96 MiB of tmpfs at {@code mnt}. */
+  private void mountTmpfs() throws Exception {
+    mnt = tmp.resolve("mnt");
+    Files.createDirectories(mnt);
+    Assumptions.assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", mnt.toString()) == 0,
+        "mounting a tmpfs needs root");
+    mounted = true;
+  }
+
   private static int run(String... cmd) throws Exception {
     return new ProcessBuilder(cmd).redirectErrorStream(true).start().waitFor();
   }
@@ -71,11 +80,7 @@ class DiskTroubleTest {
 
   @Test
   void aFullDiskFailsWritesClosedKeepsReadsAndRecovers() throws Exception {
-    mnt = tmp.resolve("mnt");
-    Files.createDirectories(mnt);
-    Assumptions.assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", mnt.toString()) == 0,
-        "mounting a tmpfs needs root");
-    mounted = true;
+    mountTmpfs();
     Path data = mnt.resolve("data");
     CustodyServer.Config config = new CustodyServer.Config(data, Optional.of("test.custody.dev/disk"), Optional.empty(),
         "127.0.0.1", 0, 0, Optional.empty(), true, 1024, 256);
@@ -197,11 +202,7 @@ class DiskTroubleTest {
 
   @Test
   void aLogOnAReadOnlyFileSystemServesReadsAndRefusesWrites() throws Exception {
-    mnt = tmp.resolve("mnt");
-    Files.createDirectories(mnt);
-    Assumptions.assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", mnt.toString()) == 0,
-        "mounting a tmpfs needs root");
-    mounted = true;
+    mountTmpfs();
     CustodyServer.Config config = new CustodyServer.Config(mnt.resolve("data"), Optional.of("test.custody.dev/ro"),
         Optional.empty(), "127.0.0.1", 0, 0, Optional.empty(), true, 1024, 256);
     Map<Long, ByteString> acked = new HashMap<>();
