@@ -128,8 +128,7 @@ final class OverloadRun implements Callable<Integer> {
 
   /** Cumulative counts of successful Submit calls per latency bucket, from the server's metrics. */
   private static double[] submitOkBuckets(String url) throws Exception {
-    String text = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-        java.net.URI.create(url)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    String text = ProofLoad.scrape(url);
     double[] out = new double[BOUNDS.length + 1];
     java.util.regex.Matcher m = java.util.regex.Pattern.compile(
         "custody_grpc_request_seconds_bucket\\{method=\"Submit\",code=\"OK\",le=\"([^\"]+)\"} (\\d+)").matcher(text);

@@ -101,12 +101,16 @@ final class ProofLoad implements Callable<Integer> {
     }
   }
 
+  /** The embedded server's /metrics text. */
+  static String scrape(String url) throws Exception {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url)).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+  }
+
   private static final Pattern READS = Pattern.compile("(?m)^custody_tile_reads_total (\\d+)$");
 
   private static long tileReads(String url) throws Exception {
-    String text = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url)).build(),
-        HttpResponse.BodyHandlers.ofString()).body();
-    Matcher m = READS.matcher(text);
+    Matcher m = READS.matcher(scrape(url));
     if (!m.find()) throw new IllegalStateException("no custody_tile_reads_total in " + url);
     return Long.parseLong(m.group(1));
   }

@@ -52,6 +52,8 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
   private final LogReader reader;
   private final LogInfo info;
   private final Executor worker;
+  private final ExecutorService checks;
+  private final long maxQueueNanos;
   private final Metrics metrics;
 
   /**
@@ -75,9 +77,6 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
   private void count(String result) {
     metrics.counter("custody_submissions_total", "Submit calls by outcome", "result=\"" + result + "\"").increment();
   }
-
-  private final ExecutorService checks;
-  private final long maxQueueNanos;
 
   @Override public void submit(SubmitRequest req, StreamObserver<LogEntry> out) {
     byte[] entry = req.getEntry().toByteArray();

@@ -44,11 +44,6 @@ public final class CallDeadlines implements ServerInterceptor {
     });
   }
 
-  /** Calls being watched: for tests. */
-  int watched() {
-    return open.size();
-  }
-
   @Override public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
       ServerCallHandler<Q, R> next) {
     Deadline own = Context.current().getDeadline();
