@@ -95,8 +95,8 @@ final class OverloadRun implements Callable<Integer> {
       double[] okAfter = submitOkBuckets(metrics);
       Driver.Phase after = normal.run(duration, submit);
       long maxHeap = memory.getHeapMemoryUsage().getMax();
-      System.out.printf("overload: Ed25519 layer links, embedded server (queue bound %d ms), client on the same "
-          + "cores, %d s per phase after %d s warm-up%n", dev.custody.server.guard.Guard.DEFAULT.maxQueueMillis(), duration,
+      System.out.printf("overload: Ed25519 layer links, embedded server (pushback %s), client on the same "
+          + "cores, %d s per phase after %d s warm-up%n", dev.custody.server.guard.Guard.DEFAULT.pushback(), duration,
           warmup);
       System.out.printf("%-22s %10s %10s %10s %8s %8s %8s %8s%n", "phase", "offered/s", "admitted/s", "refused/s",
           "p50 ms", "p99 ms", "p99.9 ms", "other errors");

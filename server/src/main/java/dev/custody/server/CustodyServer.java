@@ -3,6 +3,8 @@ package dev.custody.server;
 import com.google.protobuf.ByteString;
 import dev.custody.api.v1.LogInfo;
 import dev.custody.server.admission.Admission;
+import dev.custody.server.admission.CheckPool;
+import dev.custody.server.admission.Warmup;
 import dev.custody.server.admission.LayerLinkAdmission;
 import dev.custody.server.admission.OpaqueAdmission;
 import dev.custody.server.api.ChainLookupService;
@@ -30,9 +32,7 @@ import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.Set;
 import dev.custody.api.v1.TransparencyLogGrpc;
@@ -77,15 +77,21 @@ public final class CustodyServer implements AutoCloseable {
   static final int MAX_METADATA_BYTES = 8 * 1024;
   /** Streams open at once on one connection; more wait at the client (HTTP/2 MAX_CONCURRENT_STREAMS). */
   static final int MAX_CALLS_PER_CONNECTION = 4096;
-  /** Submissions waiting for a signature check: about 100 ms of checks on two cores, like the sequencer's queue bound. */
-  static final int CHECKS_QUEUE = 1024;
+  /**
+   * Hard cap on submissions waiting for a signature check: room for a burst of a few thousand
+   * links (at most 64 KiB each, checked before queueing); the standing-queue rule refuses overload
+   * long before a steady flood fills it.
+   */
+  static final int CHECKS_QUEUE = 4096;
+  /** Longest the start-up may spend warming the signature checks. */
+  static final long WARMUP_BUDGET_MILLIS = 3_000;
 
   private final LogStorage storage;
   private final LogIdentity identity;
   private final Sequencer sequencer;
   private final ExecutorService worker;
   private final ScheduledExecutorService timer;
-  private final ExecutorService checks;
+  private final CheckPool checks;
   private final HealthStatusManager health;
   private final Server grpc;
   private final TileServer http;
@@ -93,7 +99,7 @@ public final class CustodyServer implements AutoCloseable {
   private final Cosigning cosigning;
 
   private CustodyServer(LogStorage storage, LogIdentity identity, Sequencer sequencer, ExecutorService worker,
-      ExecutorService checks, ScheduledExecutorService timer, HealthStatusManager health, Server grpc, TileServer http, StaticTileWriter files, Cosigning cosigning) {
+      CheckPool checks, ScheduledExecutorService timer, HealthStatusManager health, Server grpc, TileServer http, StaticTileWriter files, Cosigning cosigning) {
     this.storage = storage;
     this.identity = identity;
     this.sequencer = sequencer;
@@ -122,7 +128,7 @@ public final class CustodyServer implements AutoCloseable {
     Sequencer sequencer = null;
     ExecutorService worker = null;
     ScheduledExecutorService timer = null;
-    ExecutorService checks = null;
+    CheckPool checks = null;
     try {
       if (c.guard().verifyStore()) storage.verifyChecksums();
       LogIdentity id = LogIdentity.establish(storage, c.origin(), c.effectiveKeyFile(), c.keyFile().isEmpty());
@@ -135,7 +141,7 @@ public final class CustodyServer implements AutoCloseable {
           "entries appended since start", "");
       sequencer = readOnly != null ? new ReadOnlySequencer(storage, readOnly)
           : new GroupCommitSequencer(storage, id.origin(), id.signer(), c.queueCapacity(), c.maxBatch(),
-          c.guard().maxQueueMillis(), (n, nanos) -> {
+          c.guard().pushback(), (n, nanos) -> {
             batchSize.observe(n);
             commit.observe(nanos / 1e9);
             appended.add(n);
@@ -149,14 +155,10 @@ public final class CustodyServer implements AutoCloseable {
         t.setDaemon(true);
         return t;
       });
-      // Signature checks before sequencing: as many threads as cores, and a queue short enough that a flood
-      // is refused at once (RESOURCE_EXHAUSTED) rather than held in memory.
-      int cores = Math.max(2, Runtime.getRuntime().availableProcessors());
-      checks = new ThreadPoolExecutor(cores, cores, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(CHECKS_QUEUE), r -> {
-        Thread t = new Thread(r, "custody-checks");
-        t.setDaemon(true);
-        return t;
-      });
+      // Signature checks before sequencing: as many threads as cores; a standing flood is refused
+      // (RESOURCE_EXHAUSTED) rather than held in memory, a burst that drains is served.
+      checks = new CheckPool(Math.max(2, Runtime.getRuntime().availableProcessors()), CHECKS_QUEUE,
+          c.guard().pushback());
       LogInfo info = LogInfo.newBuilder()
           .setOrigin(id.origin())
           .setVerifierKey(id.verifierKey())
@@ -166,6 +168,9 @@ public final class CustodyServer implements AutoCloseable {
           "tiles read from storage (for proofs and tile requests); a node cache hit reads none", ""));
       StoredLinks links = new StoredLinks(storage);
       Admission admission = c.acceptAnyEntry() ? new OpaqueAdmission() : new LayerLinkAdmission(links);
+      if (!admission.cheap()) {
+        LOG.fine("signature checks warmed in " + Warmup.run(admission, WARMUP_BUDGET_MILLIS) + " ms");
+      }
       Cosigning cosigning = new Cosigning(c.witnesses(), c.witnessQuorum(), reader, sequencer::head, metrics);
       HealthStatusManager health = new HealthStatusManager();
       InetSocketAddress address = new InetSocketAddress(c.bindAddress(), c.grpcPort());
@@ -192,7 +197,7 @@ public final class CustodyServer implements AutoCloseable {
           .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
           .intercept(new GrpcMetrics(metrics))
           .addService(new TransparencyLogService(admission, sequencer, cosigning, reader, info, worker, checks,
-              c.guard().maxQueueMillis(), metrics))
+              metrics))
           .addService(new ChainLookupService(storage, links, reader, sequencer, cosigning, worker))
           .addService(health.getHealthService())
           .addService(ProtoReflectionServiceV1.newInstance())
@@ -218,7 +223,7 @@ public final class CustodyServer implements AutoCloseable {
       if (sequencer != null) sequencer.close();
       if (worker != null) worker.shutdownNow();
       if (timer != null) timer.shutdownNow();
-      if (checks != null) checks.shutdownNow();
+      if (checks != null) checks.closeNow();
       storage.close();
       throw e;
     }
@@ -255,7 +260,7 @@ public final class CustodyServer implements AutoCloseable {
     grpc.shutdownNow();
     sequencer.close();
     if (files != null) files.close();
-    checks.shutdown();
+    checks.close();
     worker.shutdown();
     timer.shutdownNow();
     try {

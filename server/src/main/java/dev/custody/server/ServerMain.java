@@ -1,6 +1,7 @@
 package dev.custody.server;
 
 import dev.custody.server.guard.Guard;
+import dev.custody.server.guard.StandingQueue;
 import dev.custody.server.guard.Tls;
 import dev.custody.server.witness.Cosigning;
 import java.nio.file.Path;
@@ -92,17 +93,23 @@ public final class ServerMain implements Callable<Integer> {
       + "(takes time in proportion to the log's size; opening always checks every file's size and footer)")
   boolean verifyStore;
 
-  @Option(names = "--max-queue-ms", defaultValue = "100", description = "Refuse submissions (RESOURCE_EXHAUSTED) while "
-      + "the oldest queued one has waited longer than this: overload then costs rejections, not latency. "
+  @Option(names = "--queue-target-ms", defaultValue = "50", description = "The wait a healthy submission queue "
+      + "stays under. Once it has stayed above for --queue-interval-ms, submissions are refused (RESOURCE_EXHAUSTED) "
+      + "until it drains: overload then costs refusals, not latency; a burst that drains is served. "
       + "Default: ${DEFAULT-VALUE}")
-  int maxQueueMillis;
+  int queueTargetMillis;
+
+  @Option(names = "--queue-interval-ms", defaultValue = "500", description = "How long a queue must stay above "
+      + "--queue-target-ms before submissions are refused. Default: ${DEFAULT-VALUE}")
+  int queueIntervalMillis;
 
   private Guard guard() {
     if ((tlsCert == null) != (tlsKey == null)) throw new IllegalArgumentException("--tls-cert and --tls-key go together");
     if (clientCa != null && tlsCert == null) throw new IllegalArgumentException("--client-ca needs --tls-cert and --tls-key");
     Optional<Tls> tls = tlsCert == null ? Optional.empty() : Optional.of(new Tls(tlsCert, tlsKey, Optional.ofNullable(clientCa)));
     int burst = clientBurst != null ? clientBurst : (int) Math.max(1, Math.ceil(clientRate));
-    return new Guard(tls, clientRate, burst, maxCallSeconds, verifyStore, maxQueueMillis);
+    return new Guard(tls, clientRate, burst, maxCallSeconds, verifyStore,
+        new StandingQueue.Rule(queueTargetMillis, queueIntervalMillis));
   }
 
   public static void main(String[] args) {

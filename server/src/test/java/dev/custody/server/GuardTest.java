@@ -71,7 +71,7 @@ class GuardTest {
     TestCerts.Pem submitter = ca.client("team-a");
     TestCerts.Pem stranger = new TestCerts(dir, "someone-else").client("mallory");
     CustodyServer server = start(dir.resolve("data"), new Guard(Optional.of(new Tls(serverPem.cert(), serverPem.key(),
-        Optional.of(ca.caCert))), 0, 0, 60, false, 30));
+        Optional.of(ca.caCert))), 0, 0, 60, false, dev.custody.server.guard.StandingQueue.Rule.DEFAULT));
     int port = server.grpcPort();
     ManagedChannel anonymous = Grpc.newChannelBuilderForAddress("127.0.0.1", port,
         TlsChannelCredentials.newBuilder().trustManager(ca.caCert.toFile()).build()).build();
@@ -125,7 +125,7 @@ class GuardTest {
 
   @Test
   void aClientOverItsBudgetIsToldSoAndNothingIsAppended() throws Exception {
-    CustodyServer server = start(dir.resolve("data"), new Guard(Optional.empty(), 5, 5, 60, false, 30));
+    CustodyServer server = start(dir.resolve("data"), new Guard(Optional.empty(), 5, 5, 60, false, dev.custody.server.guard.StandingQueue.Rule.DEFAULT));
     ManagedChannel ch = Grpc.newChannelBuilderForAddress("127.0.0.1", server.grpcPort(),
         InsecureChannelCredentials.create()).build();
     try {
@@ -156,7 +156,7 @@ class GuardTest {
 
   @Test
   void noCallOutlivesTheServersLimitEvenAStalledStream() throws Exception {
-    CustodyServer server = start(dir.resolve("data"), new Guard(Optional.empty(), 0, 0, 1, false, 30));
+    CustodyServer server = start(dir.resolve("data"), new Guard(Optional.empty(), 0, 0, 1, false, dev.custody.server.guard.StandingQueue.Rule.DEFAULT));
     ManagedChannel ch = Grpc.newChannelBuilderForAddress("127.0.0.1", server.grpcPort(),
         InsecureChannelCredentials.create()).build();
     try {

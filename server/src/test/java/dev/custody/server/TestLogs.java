@@ -17,12 +17,12 @@ final class TestLogs {
   private TestLogs() {}
 
   /**
-   * The default guard with a 10 s queue bound: tests that push thousands of concurrent submissions
-   * but are not about overload must not be refused on a loaded CI machine (GuardTest and
-   * PushbackTest test the bound itself).
+   * The default guard with a 10 s pushback interval: tests that push thousands of concurrent
+   * submissions at once but are not about overload must not be refused on a loaded CI machine
+   * (AdmissionRuleTest, PushbackTest and StandingQueueTest test the rule itself).
    */
   static final dev.custody.server.guard.Guard PATIENT = new dev.custody.server.guard.Guard(Optional.empty(), 0, 0, 60,
-      false, 10_000);
+      false, new dev.custody.server.guard.StandingQueue.Rule(50, 10_000));
 
   static CustodyServer.Config config(Path dir) {
     return new CustodyServer.Config(dir, Optional.of("test.custody.dev/log"), Optional.empty(), "127.0.0.1", 0,

@@ -29,7 +29,7 @@ class CliTlsTest {
     TestCerts.Pem team = ca.client("team-a");
     CustodyServer server = CustodyServer.start(new CustodyServer.Config(work.resolve("data"), Optional.of("cli.test/tls"),
         Optional.empty(), "127.0.0.1", 0, -1, Optional.empty(), false, 1024, 256, List.of(), 0,
-        new Guard(Optional.of(new Tls(serverPem.cert(), serverPem.key(), Optional.of(ca.caCert))), 0, 0, 60, false, 30)),
+        new Guard(Optional.of(new Tls(serverPem.cert(), serverPem.key(), Optional.of(ca.caCert))), 0, 0, 60, false, dev.custody.server.guard.StandingQueue.Rule.DEFAULT)),
         (n, t) -> { });
     try {
       String address = "127.0.0.1:" + server.grpcPort();

@@ -12,4 +12,9 @@ public interface Admission {
   default boolean cheap() {
     return false;
   }
+
+  /** Larger entries are refused by {@link #admit} at once, without a signature check. */
+  default int maxEntryBytes() {
+    return 65_535;
+  }
 }

@@ -24,6 +24,10 @@ public final class LayerLinkAdmission implements Admission {
     this.links = links;
   }
 
+  @Override public int maxEntryBytes() {
+    return MAX_LINK_BYTES;
+  }
+
   @Override public Admitted admit(byte[] entry) throws AdmissionException {
     if (entry.length == 0) throw new AdmissionException("entry is empty; send a signed link (custody sign)");
     if (entry.length > MAX_LINK_BYTES) {

@@ -17,6 +17,7 @@ import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.merkle.Hashes;
 import dev.custody.server.admission.Admission;
 import dev.custody.server.admission.AdmissionException;
+import dev.custody.server.admission.CheckPool;
 import dev.custody.server.admission.Admitted;
 import dev.custody.server.metrics.Metrics;
 import dev.custody.server.witness.Cosigning;
@@ -33,7 +34,6 @@ import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -52,19 +52,16 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
   private final LogReader reader;
   private final LogInfo info;
   private final Executor worker;
-  private final ExecutorService checks;
-  private final long maxQueueNanos;
+  private final CheckPool checks;
   private final Metrics metrics;
 
   /**
    * @param worker proofs for acknowledgements and entry streams (bounded by the sequencer's queue)
-   * @param checks admission's signature checks; a bounded queue, so that a flood is refused, not buffered
-   * @param maxQueueMillis a check that waited longer than this is refused instead of made
+   * @param checks admission's signature checks; bounded, so that a standing flood is refused, not buffered
    */
   public TransparencyLogService(Admission admission, Sequencer sequencer, Cosigning cosigning, LogReader reader,
-      LogInfo info, Executor worker, ExecutorService checks, int maxQueueMillis, Metrics metrics) {
+      LogInfo info, Executor worker, CheckPool checks, Metrics metrics) {
     this.checks = checks;
-    this.maxQueueNanos = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(maxQueueMillis);
     this.admission = admission;
     this.sequencer = sequencer;
     this.cosigning = cosigning;
@@ -80,27 +77,14 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
 
   @Override public void submit(SubmitRequest req, StreamObserver<LogEntry> out) {
     byte[] entry = req.getEntry().toByteArray();
-    if (admission.cheap()) {
-      admitThenSequence(entry, out);
+    if (admission.cheap() || entry.length > admission.maxEntryBytes()) {
+      admitThenSequence(entry, out); // no signature check to wait for: an oversize entry is refused at once
     } else {
       // Signature checks are the costly part of the write path: run them in parallel, off the transport.
-      try {
-        long queued = System.nanoTime();
-        checks.execute(() -> {
-          long waited = System.nanoTime() - queued;
-          if (waited > maxQueueNanos) { // behind: the caller would rather know now than wait longer
-            count("rejected_overloaded");
-            fail(out, new OverloadedException("the log is behind checking signatures (this one waited "
-                + waited / 1_000_000 + " ms); retry with backoff"));
-            return;
-          }
-          admitThenSequence(entry, out);
-        });
-      } catch (java.util.concurrent.RejectedExecutionException e) {
-        count("rejected_overloaded");
-        fail(out, checks.isShutdown() ? new IllegalStateException("the log is shutting down")
-            : new OverloadedException("the log is busy checking signatures; retry with backoff"));
-      }
+      checks.execute(() -> admitThenSequence(entry, out), refused -> {
+        if (refused instanceof OverloadedException) count("rejected_overloaded");
+        fail(out, refused);
+      });
     }
   }
 

@@ -9,6 +9,7 @@ import dev.custody.note.NoteException;
 import dev.custody.note.NoteSigner;
 import dev.custody.note.SignedNote;
 import dev.custody.server.admission.Admitted;
+import dev.custody.server.guard.StandingQueue;
 import dev.custody.server.storage.AppendBatch;
 import dev.custody.server.storage.LogStorage;
 import dev.custody.server.storage.StorageException;
@@ -32,7 +33,8 @@ import java.util.logging.Logger;
  * thread takes whatever is queued (up to {@code maxBatch}), assigns indices and the log
  * timestamp, integrates the leaves into the tree edge, signs the checkpoint for the new size and
  * writes all of it in one synced WriteBatch. Only then is anyone told. Under load batches grow,
- * so one fsync serves many entries; a full queue refuses at once instead of waiting.
+ * so one fsync serves many entries. A full queue refuses at once, and so does a queue that has stood
+ * above its target wait for a whole interval ({@link StandingQueue}); a burst that drains is served.
  *
  * <p>A checkpoint is signed before its batch commits and never handed out unless the commit
  * succeeded, so no two different roots for one size ever leave the process.
@@ -57,7 +59,7 @@ public final class GroupCommitSequencer implements Sequencer {
   private final BatchListener listener;
   private volatile boolean closing;
   private volatile SignedCheckpoint head;
-  private final long maxQueueNanos;
+  private final StandingQueue standing;
   private TreeEdge edge; // sequencer thread only, after construction
   private AppendBatch attempt; // the batch being committed (sequencer thread)
   private final List<AppendBatch> ghosts = new ArrayList<>(); // failed batches the store does not show
@@ -71,17 +73,13 @@ public final class GroupCommitSequencer implements Sequencer {
    * Opens the sequencer on a store, resuming from its latest checkpoint and compact range
    * (O(log n) reads), or signing the empty tree's checkpoint for a new log.
    *
+   * @param queueCapacity the hard cap on queued entries; beyond it submissions are refused at once
+   * @param pushback when a queue that stays behind refuses arrivals ({@link StandingQueue})
    * @param listener told of every committed batch (for metrics and benchmarks)
    */
   public GroupCommitSequencer(LogStorage storage, String origin, NoteSigner signer, int queueCapacity,
-      int maxBatch, BatchListener listener) {
-    this(storage, origin, signer, queueCapacity, maxBatch, 0, listener);
-  }
-
-  /** @param maxQueueMillis refuse submissions while the oldest queued one has waited longer; 0 = only when full */
-  public GroupCommitSequencer(LogStorage storage, String origin, NoteSigner signer, int queueCapacity,
-      int maxBatch, int maxQueueMillis, BatchListener listener) {
-    this.maxQueueNanos = maxQueueMillis > 0 ? TimeUnit.MILLISECONDS.toNanos(maxQueueMillis) : Long.MAX_VALUE;
+      int maxBatch, StandingQueue.Rule pushback, BatchListener listener) {
+    this.standing = new StandingQueue(pushback);
     this.storage = storage;
     this.origin = origin;
     this.signer = signer;
@@ -91,6 +89,12 @@ public final class GroupCommitSequencer implements Sequencer {
     recover();
     this.thread = new Thread(this::run, "custody-sequencer");
     thread.start();
+  }
+
+  /** With the default pushback rule. */
+  public GroupCommitSequencer(LogStorage storage, String origin, NoteSigner signer, int queueCapacity,
+      int maxBatch, BatchListener listener) {
+    this(storage, origin, signer, queueCapacity, maxBatch, StandingQueue.Rule.DEFAULT, listener);
   }
 
   private void recover() {
@@ -140,10 +144,10 @@ public final class GroupCommitSequencer implements Sequencer {
     }
     long now = System.nanoTime();
     Pending oldest = queue.peek();
-    if (oldest != null && now - oldest.queuedAt > maxQueueNanos) {
-      // Behind: refusing now keeps the latency of what is admitted, and the queue's length in time.
-      f.completeExceptionally(new OverloadedException("the log is behind: submissions have waited "
-          + TimeUnit.NANOSECONDS.toMillis(now - oldest.queuedAt) + " ms in its queue; retry with backoff"));
+    if (!standing.admits(oldest == null ? StandingQueue.EMPTY : now - oldest.queuedAt)) {
+      // Behind for a while, not just a burst: refusing keeps the latency of what is admitted.
+      f.completeExceptionally(new OverloadedException("the log is behind: its queue has stayed above "
+          + standing.targetMillis() + " ms of waiting; retry with backoff"));
       return f;
     }
     Pending mine = new Pending(entry, ByteBuffer.wrap(entry.dedupKey()), f, now);
@@ -196,6 +200,8 @@ public final class GroupCommitSequencer implements Sequencer {
         break;
       }
       queue.drainTo(batch, maxBatch - 1);
+      refuseStale(batch);
+      if (batch.isEmpty()) continue;
       try {
         process(batch);
       } catch (RuntimeException e) {
@@ -230,6 +236,18 @@ public final class GroupCommitSequencer implements Sequencer {
       inFlight.remove(p.key, p);
       p.done.completeExceptionally(new IllegalStateException("the log is shutting down"));
     }
+  }
+
+  /** Takes out of the batch what the standing-queue rule refuses as it leaves the queue. */
+  private void refuseStale(List<Pending> batch) {
+    long now = System.nanoTime();
+    batch.removeIf(p -> {
+      if (standing.leave(now - p.queuedAt, now)) return false;
+      inFlight.remove(p.key, p);
+      p.done.completeExceptionally(new OverloadedException("the log is behind: this submission waited "
+          + TimeUnit.NANOSECONDS.toMillis(now - p.queuedAt) + " ms in its queue; retry with backoff"));
+      return true;
+    });
   }
 
   /**

@@ -12,7 +12,8 @@ import java.util.concurrent.CompletableFuture;
 public interface Sequencer extends AutoCloseable {
   /**
    * Queues an entry. The future completes after the entry and a checkpoint that includes it are
-   * durable. It fails at once with {@link OverloadedException} when the queue is full, and later
+   * durable. It fails with {@link OverloadedException} when the queue is full or has stood behind
+   * for a while (a burst that drains is served), and later
    * with a {@link dev.custody.server.storage.StorageException} if the commit fails.
    */
   CompletableFuture<Sequenced> add(Admitted entry);
