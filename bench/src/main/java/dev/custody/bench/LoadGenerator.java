@@ -85,7 +85,9 @@ final class LoadGenerator implements Callable<Integer> {
     }
     // Callbacks only record a number: running them on the transport thread avoids a hand-off per call.
     if (links) signed = presignLinks(presign);
-    ManagedChannel ch = ManagedChannelBuilder.forAddress(host, port).usePlaintext().directExecutor().build();
+    // Like every client, the load retries pushback with backoff (ClientRetries); the overload run does not, to count refusals.
+    ManagedChannel ch = dev.custody.api.ClientRetries.apply(ManagedChannelBuilder.forAddress(host, port)).usePlaintext()
+        .directExecutor().build();
     try {
       stub = TransparencyLogGrpc.newStub(ch);
       Driver driver = new Driver(inFlight, rate);

@@ -16,7 +16,8 @@ final class LogConnection implements AutoCloseable {
     @Option(names = "--server", defaultValue = "localhost:7300", description = "The log's gRPC address. Default: ${DEFAULT-VALUE}")
     String server;
 
-    @Option(names = "--timeout", defaultValue = "30", description = "Seconds to wait for each call. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--timeout", defaultValue = "30", description = "Seconds each call may take, retries with backoff included (a busy or restarting log is "
+        + "retried). Default: ${DEFAULT-VALUE}")
     int timeoutSeconds;
 
     @Option(names = "--tls-ca", description = "PEM CA certificate(s) to trust: talk to the log over TLS")
@@ -54,8 +55,9 @@ final class LogConnection implements AutoCloseable {
     } catch (java.io.IOException e) {
       throw new IllegalArgumentException("cannot read the TLS files: " + e.getMessage(), e);
     }
-    this.channel = Grpc.newChannelBuilderForAddress(o.server.substring(0, colon),
-        Integer.parseInt(o.server.substring(colon + 1)), creds).build();
+    // Pushback and restarts are retried with backoff within --timeout (ClientRetries); resubmitting is idempotent.
+    this.channel = dev.custody.api.ClientRetries.apply(Grpc.newChannelBuilderForAddress(o.server.substring(0, colon),
+        Integer.parseInt(o.server.substring(colon + 1)), creds)).build();
     this.timeout = o.timeoutSeconds;
   }
 
