@@ -64,9 +64,26 @@ public final class LinkKeys {
     }
 
     /**
-     * Decodes a public key, refusing one that is not a well-formed SPKI of this scheme's key type.
-     * Decoding a point costs about as much as a signature check, so it is done once, here.
+     * Refuses a public key that is not a well-formed SPKI of this scheme's key type: for ECDSA a
+     * point on P-256; for Ed25519 the right prefix and a canonical point not of small order
+     * (decompressing the point costs a tenth of a check, so the verifier does it, once).
      */
+    public void checkKey(byte[] spki) throws LinkException {
+      switch (this) {
+        case ED25519 -> {
+          if (spki.length != 44 || !Arrays.equals(spki, 0, 12, ED25519_SPKI_PREFIX, 0, 12)) {
+            throw new LinkException("public key is not an Ed25519 SubjectPublicKeyInfo, as scheme 0x0807 requires");
+          }
+          if (!LinkVerifier.ed25519KeyAcceptable(spki)) {
+            throw new LinkException("public key is not a canonical Ed25519 point of large order");
+          }
+        }
+        case ECDSA_P256_SHA256 -> ecKey(spki);
+        default -> throw new AssertionError(this);
+      }
+    }
+
+    /** Decodes a public key for Bouncy Castle, refusing what {@link #checkKey} refuses or an invalid point. */
     AsymmetricKeyParameter decodeKey(byte[] spki) throws LinkException {
       return switch (this) {
         case ED25519 -> edKey(spki);
@@ -202,11 +219,21 @@ public final class LinkKeys {
         @Override public byte[] publicKey() { return spki.clone(); }
         @Override public byte[] sign(byte[] message) {
           // RFC 6979 deterministic nonces: no dependence on the quality of a random source.
-          DSADigestSigner s = new DSADigestSigner(new ECDSASigner(new HMacDSAKCalculator(new SHA256Digest())),
-              new SHA256Digest(), StandardDSAEncoding.INSTANCE);
+          ECDSASigner s = new ECDSASigner(new HMacDSAKCalculator(new SHA256Digest()));
           s.init(true, ec);
-          s.update(message, 0, message.length);
-          return s.generateSignature();
+          SHA256Digest h = new SHA256Digest();
+          h.update(message, 0, message.length);
+          byte[] digest = new byte[32];
+          h.doFinal(digest, 0);
+          java.math.BigInteger[] rs = s.generateSignature(digest);
+          // Low S, which verifiers require (LinkVerifier): of (r, s) and (r, n - s) only the smaller is valid.
+          java.math.BigInteger n = ec.getParameters().getN();
+          java.math.BigInteger low = rs[1].compareTo(n.shiftRight(1)) > 0 ? n.subtract(rs[1]) : rs[1];
+          try {
+            return StandardDSAEncoding.INSTANCE.encode(n, rs[0], low);
+          } catch (IOException e) {
+            throw new IllegalStateException("cannot encode an ECDSA signature", e);
+          }
         }
         @Override public String privateKeyPem() { return pem("PRIVATE KEY", der); }
       };

@@ -1,7 +1,6 @@
 package dev.custody.chain;
 
 import dev.custody.merkle.Hashes;
-import org.bouncycastle.crypto.params.AsymmetricKeyParameter;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -18,17 +17,15 @@ public final class SignedLink {
   private final int scheme;
   private final byte[] publicKey;
   private final byte[] signature;
-  private final AsymmetricKeyParameter key;
 
   private SignedLink(byte[] encoded, byte[] statementBytes, Statement statement, int scheme, byte[] publicKey,
-      byte[] signature, AsymmetricKeyParameter key) {
+      byte[] signature) {
     this.encoded = encoded;
     this.statementBytes = statementBytes;
     this.statement = statement;
     this.scheme = scheme;
     this.publicKey = publicKey;
     this.signature = signature;
-    this.key = key;
   }
 
   /** Signs a statement: the only way to make a SignedLink besides parsing one. */
@@ -42,11 +39,7 @@ public final class SignedLink {
         .opaque(1, 65535, key.publicKey())
         .opaque(1, 65535, sig)
         .bytes();
-    try {
-      return new SignedLink(enc, st, s, key.scheme().code(), key.publicKey(), sig, key.scheme().decodeKey(key.publicKey()));
-    } catch (LinkException e) {
-      throw new IllegalStateException("a signer's own public key does not decode", e);
-    }
+    return new SignedLink(enc, st, s, key.scheme().code(), key.publicKey(), sig);
   }
 
   public static SignedLink parse(byte[] b) throws LinkException {
@@ -59,14 +52,22 @@ public final class SignedLink {
     byte[] sig = r.opaque(1, 65535, "signature");
     r.end();
     Statement statement = Statement.parse(st);
-    AsymmetricKeyParameter decoded = LinkKeys.Scheme.of(scheme).decodeKey(key);
-    return new SignedLink(b.clone(), st, statement, scheme, key, sig, decoded);
+    LinkKeys.Scheme.of(scheme).checkKey(key);
+    return new SignedLink(b.clone(), st, statement, scheme, key, sig);
   }
 
-  /** Verifies the signature over PAE(payload type, statement) with the link's own key. */
+  /** Verifies the signature over PAE(payload type, statement) with the link's own key, in Bouncy Castle. */
   public void verifySignature() throws LinkException {
-    if (!LinkKeys.Scheme.of(scheme).verify(key, Pae.encode(PAYLOAD_TYPE, statementBytes), signature)) {
-      throw new LinkException("signature does not verify");
+    verifySignature(LinkVerifier.bouncyCastle());
+  }
+
+  /** Verifies the signature with {@code verifier}; every verifier gives the same verdict ({@link LinkVerifier}). */
+  public void verifySignature(LinkVerifier verifier) throws LinkException {
+    LinkKeys.Scheme s = LinkKeys.Scheme.of(scheme);
+    if (!verifier.verify(s, publicKey, Pae.encode(PAYLOAD_TYPE, statementBytes), signature)) {
+      throw new LinkException(s == LinkKeys.Scheme.ECDSA_P256_SHA256 && !LinkVerifier.ecdsaAcceptable(signature)
+          ? "ECDSA signature is not strict DER with 1 <= r < n and a low s (s <= n/2)"
+          : "signature does not verify");
     }
   }
 
@@ -80,6 +81,11 @@ public final class SignedLink {
 
   public byte[] publicKey() {
     return publicKey.clone();
+  }
+
+  /** The signature as it travels: Ed25519's 64 bytes, or ECDSA's DER. */
+  public byte[] signature() {
+    return signature.clone();
   }
 
   public byte[] encoded() {

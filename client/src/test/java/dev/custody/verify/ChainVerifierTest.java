@@ -53,10 +53,9 @@ class ChainVerifierTest {
     return new Bundle(note, entries);
   }
 
+  /** The vectors' chain as Custody admits it (low-S ECDSA; see VectorChain). */
   static List<byte[]> vectorLeaves() {
-    List<byte[]> out = new ArrayList<>();
-    V.get("links").forEach(l -> out.add(HexFormat.of().parseHex(l.get("leaf").get("leaf_hex").asText())));
-    return out;
+    return dev.custody.testing.VectorChain.leaves(V);
   }
 
   static ObjectNode policyJson() {

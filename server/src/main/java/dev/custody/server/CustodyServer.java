@@ -2,6 +2,7 @@ package dev.custody.server;
 
 import com.google.protobuf.ByteString;
 import dev.custody.api.v1.LogInfo;
+import dev.custody.chain.LinkVerifier;
 import dev.custody.server.admission.Admission;
 import dev.custody.server.admission.CheckPool;
 import dev.custody.server.admission.Warmup;
@@ -97,9 +98,12 @@ public final class CustodyServer implements AutoCloseable {
   private final TileServer http;
   private final StaticTileWriter files;
   private final Cosigning cosigning;
+  private final LinkVerifier verifier;
 
   private CustodyServer(LogStorage storage, LogIdentity identity, Sequencer sequencer, ExecutorService worker,
-      CheckPool checks, ScheduledExecutorService timer, HealthStatusManager health, Server grpc, TileServer http, StaticTileWriter files, Cosigning cosigning) {
+      CheckPool checks, ScheduledExecutorService timer, HealthStatusManager health, Server grpc, TileServer http,
+      StaticTileWriter files, Cosigning cosigning, LinkVerifier verifier) {
+    this.verifier = verifier;
     this.storage = storage;
     this.identity = identity;
     this.sequencer = sequencer;
@@ -167,7 +171,11 @@ public final class CustodyServer implements AutoCloseable {
       LogReader reader = new LogReader(storage, metrics.counter("custody_tile_reads_total",
           "tiles read from storage (for proofs and tile requests); a node cache hit reads none", ""));
       StoredLinks links = new StoredLinks(storage);
-      Admission admission = c.acceptAnyEntry() ? new OpaqueAdmission() : new LayerLinkAdmission(links);
+      // Chosen once: the native provider where it loads and passes its self-test, else Bouncy Castle; same verdicts.
+      LinkVerifier verifier = LinkVerifier.fastest();
+      metrics.gauge("custody_signature_verifier_info", "the implementation that checks link signatures (1)",
+          "verifier=\"" + verifier.name() + "\"", () -> 1);
+      Admission admission = c.acceptAnyEntry() ? new OpaqueAdmission() : new LayerLinkAdmission(links, verifier);
       if (!admission.cheap()) {
         LOG.fine("signature checks warmed in " + Warmup.run(admission, WARMUP_BUDGET_MILLIS) + " ms");
       }
@@ -218,7 +226,8 @@ public final class CustodyServer implements AutoCloseable {
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("custody.v1.TransparencyLog", ServingStatus.SERVING);
       health.setStatus("custody.v1.ChainLookup", ServingStatus.SERVING);
-      return new CustodyServer(storage, id, sequencer, worker, checks, timer, health, grpc, http, files, cosigning);
+      return new CustodyServer(storage, id, sequencer, worker, checks, timer, health, grpc, http, files, cosigning,
+          verifier);
     } catch (IOException | RuntimeException e) {
       if (sequencer != null) sequencer.close();
       if (worker != null) worker.shutdownNow();
@@ -236,6 +245,11 @@ public final class CustodyServer implements AutoCloseable {
   /** The HTTP tile port, or -1 when tiles are not served. */
   public int httpPort() {
     return http == null ? -1 : http.port();
+  }
+
+  /** What checks link signatures here ("accp" or "bouncycastle"). */
+  public String signatureVerifier() {
+    return verifier.name();
   }
 
   public LogIdentity identity() {

@@ -148,7 +148,7 @@ public final class ServerMain implements Callable<Integer> {
         + (server.httpPort() >= 0 ? " tiles=" + (tlsCert != null ? "https" : "http") + "://" + bindAddress + ":" + server.httpPort() + "/" : "")
         + " origin=" + server.identity().origin()
         + " size=" + server.sequencer().head().size()
-        + " entries=" + (acceptAnyEntry ? "opaque" : "layer-links")
+        + " entries=" + (acceptAnyEntry ? "opaque" : "layer-links signatures=" + server.signatureVerifier())
         + " verifier_key=" + server.identity().verifierKey()
         + " data_dir=" + dataDir.toAbsolutePath().normalize());
     stopped.await();

@@ -103,8 +103,13 @@ class LayerLinkEndToEndTest {
 
   @Test
   void threeTeamVectorChainIsAdmittedAndServedWhole() throws Exception {
+    // The vectors' chain with its ECDSA link signed again in low-S form (VectorChain says why).
     List<byte[]> linkBytes = new ArrayList<>();
-    V.get("links").forEach(l -> linkBytes.add(HEX.parseHex(l.get("signed_link_hex").asText())));
+    dev.custody.testing.VectorChain.links(V).forEach(l -> linkBytes.add(l.encoded()));
+    // The vector's own runtime link has a high s: refused whatever is below it.
+    StatusRuntimeException highS = refused(HEX.parseHex(V.get("links").get(1).get("signed_link_hex").asText()));
+    assertEquals(Status.Code.INVALID_ARGUMENT, highS.getStatus().getCode());
+    assertTrue(highS.getStatus().getDescription().contains("low s"), highS.getStatus().getDescription());
 
     // Out of order: the runtime team's link before the base is logged.
     StatusRuntimeException early = refused(linkBytes.get(1));
@@ -121,6 +126,12 @@ class LayerLinkEndToEndTest {
       TestLogs.verifyInclusion(verifier, e.getLeafHash().toByteArray(), e.getInclusionProof());
       logged.add(e);
     }
+    // The malleable twin of a logged ECDSA link, (r, n - s): as valid arithmetically, yet no second link.
+    long sizeBeforeTwin = log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getTreeSize();
+    StatusRuntimeException twin = refused(dev.custody.testing.VectorChain.ecdsaTwin(SignedLink.parse(linkBytes.get(1))));
+    assertEquals(Status.Code.INVALID_ARGUMENT, twin.getStatus().getCode());
+    assertTrue(twin.getStatus().getDescription().contains("low s"), twin.getStatus().getDescription());
+    assertEquals(sizeBeforeTwin, log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getTreeSize());
     LogEntry again = submit(linkBytes.get(2));
     assertTrue(again.getDuplicate());
     assertEquals(logged.get(2).getIndex(), again.getIndex());
@@ -150,11 +161,16 @@ class LayerLinkEndToEndTest {
     // The invalid vectors: now that link 0 is logged every one is refused, each for its reason.
     for (JsonNode c : V.get("invalid")) {
       long sizeBefore = log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getTreeSize();
-      StatusRuntimeException e = refused(HEX.parseHex(c.get("signed_link_hex").asText()));
+      byte[] bad = HEX.parseHex(c.get("signed_link_hex").asText());
+      StatusRuntimeException e = refused(bad);
       String reason = c.get("reason").asText();
-      Status.Code want = reason.startsWith("predecessor not in the log") ? Status.Code.FAILED_PRECONDITION
-          : Status.Code.INVALID_ARGUMENT;
-      assertEquals(want, e.getStatus().getCode(), reason + ": " + e.getStatus());
+      assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), reason + ": " + e.getStatus());
+      if (reason.startsWith("predecessor not in the log")) {
+        // This vector's signature has a high s (refused above); in its low-S form the missing predecessor shows.
+        assertTrue(e.getStatus().getDescription().contains("low s"), e.getStatus().getDescription());
+        StatusRuntimeException missing = refused(dev.custody.testing.VectorChain.ecdsaTwin(SignedLink.parse(bad)));
+        assertEquals(Status.Code.FAILED_PRECONDITION, missing.getStatus().getCode(), reason + ": " + missing.getStatus());
+      }
       assertEquals(sizeBefore, log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getTreeSize(), reason);
     }
     // An opaque entry is not a link in this mode.

@@ -3,6 +3,7 @@ package dev.custody.server.admission;
 import dev.custody.chain.Leaf;
 import dev.custody.chain.LinkException;
 import dev.custody.chain.LinkRules;
+import dev.custody.chain.LinkVerifier;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
 import dev.custody.server.read.StoredLinks;
@@ -19,9 +20,12 @@ public final class LayerLinkAdmission implements Admission {
   public static final int MAX_LINK_BYTES = 65_535 - 11;
 
   private final StoredLinks links;
+  private final LinkVerifier verifier;
 
-  public LayerLinkAdmission(StoredLinks links) {
+  /** @param verifier checks signatures (every verifier gives the same verdict; the fastest that loads is chosen at start) */
+  public LayerLinkAdmission(StoredLinks links, LinkVerifier verifier) {
     this.links = links;
+    this.verifier = verifier;
   }
 
   @Override public int maxEntryBytes() {
@@ -36,7 +40,7 @@ public final class LayerLinkAdmission implements Admission {
     SignedLink link;
     try {
       link = SignedLink.parse(entry);
-      link.verifySignature();
+      link.verifySignature(verifier);
       LinkRules.checkAlone(link.statement());
     } catch (LinkException e) {
       throw new AdmissionException("not a valid layer link: " + e.getMessage());

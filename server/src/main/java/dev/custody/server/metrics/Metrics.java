@@ -72,7 +72,12 @@ public final class Metrics {
   }
 
   public void gauge(String name, String help, LongSupplier value) {
-    family(name, "gauge", help).series.put("", value);
+    gauge(name, help, "", value);
+  }
+
+  /** A gauge with labels, e.g. an "info" gauge of 1 that names a choice made at start. */
+  public void gauge(String name, String help, String labels, LongSupplier value) {
+    family(name, "gauge", help).series.put(labels, value);
   }
 
   private Family family(String name, String type, String help) {
