@@ -56,7 +56,7 @@ class BenchSmokeTest {
 
   @Test
   void overload() {
-    String out = run("overload", "--warmup", "0", "--duration", "1", "--flood-in-flight", "2000", "--presign", "30000");
+    String out = run("overload", "--warmup", "0", "--duration", "1", "--flood-in-flight", "2000", "--presign", "90000");
     assertTrue(out.matches("(?s).*flood \\(2000\\)\\s+\\d+.*peak heap used during the flood \\d+ MiB.*"), out);
   }
 

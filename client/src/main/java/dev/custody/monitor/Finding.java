@@ -19,6 +19,10 @@ public record Finding(String rule, boolean logFault, long index, String message,
   public static final String INCONSISTENT_CHECKPOINT = "log-fault:inconsistent-checkpoint";
   public static final String BAD_CHECKPOINT = "log-fault:bad-checkpoint";
   public static final String MALFORMED_LEAF = "log-fault:malformed-leaf";
+  /** The tiles' server (the log's, or a mirror) could not be read; not evidence against the log. Retried. */
+  public static final String MIRROR_UNAVAILABLE = "mirror-unavailable";
+  /** A checkpoint without the policy's witness quorum: not accepted, for it may be a view others are not shown. */
+  public static final String UNWITNESSED_CHECKPOINT = "unwitnessed-checkpoint";
 
   public Finding {
     details = Map.copyOf(details);

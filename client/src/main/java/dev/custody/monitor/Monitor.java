@@ -43,20 +43,57 @@ public final class Monitor {
     this.rules = rules;
   }
 
+  /** How a round ended. */
+  public enum Outcome {
+    /** Caught up (findings about signers may have been reported). */
+    OK,
+    /** The log is at fault: a bad or inconsistent checkpoint, or an entry that is no valid link. */
+    LOG_FAULT,
+    /** The tiles could not be read, or the checkpoint lacked its witnesses: nothing is concluded; retry. */
+    RETRY
+  }
+
   /**
    * One round: reads up to the log's current checkpoint, reporting to {@code out}, and advances
-   * {@code state}. On a log fault the state is left where it was, so the fault is seen again.
+   * {@code state}. On a log fault, or when the tiles cannot be read, the state is left where it
+   * was, so the next round looks again. A checkpoint is accepted only with the policy's witness
+   * quorum, so that a log cannot show monitors a tree it does not show everyone.
    *
-   * @return true when the round found the log at fault (a malformed entry still lets the state
-   *     advance past it; an inconsistent or bad checkpoint does not)
+   * @return {@link Outcome#LOG_FAULT} when the round found the log at fault (a malformed entry still
+   *     lets the state advance past it; an inconsistent or bad checkpoint does not)
    */
-  public boolean step(MonitorState state, Consumer<Finding> out, Progress progress) throws IOException {
+  public Outcome step(MonitorState state, Consumer<Finding> out, Progress progress) throws IOException {
+    try {
+      return round(state, out, progress);
+    } catch (TileClient.MirrorException e) {
+      out.accept(new Finding(Finding.MIRROR_UNAVAILABLE, false, -1, "cannot read the log's tiles (will retry): "
+          + e.getMessage(), Map.of()));
+      return Outcome.RETRY;
+    } catch (java.io.UncheckedIOException e) {
+      if (!(e.getCause() instanceof TileClient.MirrorException m)) throw e.getCause();
+      out.accept(new Finding(Finding.MIRROR_UNAVAILABLE, false, -1, "cannot read the log's tiles (will retry): "
+          + m.getMessage(), Map.of()));
+      return Outcome.RETRY;
+    }
+  }
+
+  private Outcome round(MonitorState state, Consumer<Finding> out, Progress progress) throws IOException {
     SignedCheckpoint cp;
     try {
       cp = client.checkpoint();
     } catch (CheckpointException e) {
       out.accept(new Finding(Finding.BAD_CHECKPOINT, true, -1, "the log's checkpoint does not verify: " + e.getMessage(), Map.of()));
-      return true;
+      return Outcome.LOG_FAULT;
+    }
+    int quorum = rules.policy().witnessQuorum();
+    if (quorum > 0) {
+      int cosigned = rules.policy().witnessCosignatures(cp.note());
+      if (cosigned < quorum) {
+        out.accept(new Finding(Finding.UNWITNESSED_CHECKPOINT, false, -1, "the checkpoint of size " + cp.size()
+            + " carries " + cosigned + " valid witness cosignature(s); the policy asks for " + quorum
+            + ": not accepted (will retry)", Map.of("tree_size", "" + cp.size())));
+        return Outcome.RETRY;
+      }
     }
     Checkpoint old = null;
     if (state.checkpointNote != null) {
@@ -69,25 +106,26 @@ public final class Monitor {
     if (old != null && cp.size() <= old.size()) {
       if (cp.size() == old.size() && !java.util.Arrays.equals(cp.checkpoint().rootHash(), old.rootHash())) {
         out.accept(fault(cp, old, "the log signed two different roots for tree size " + cp.size()));
-        return true;
+        return Outcome.LOG_FAULT;
       }
-      return false; // nothing new (or a lagging mirror)
+      return Outcome.OK; // nothing new (or a lagging mirror)
     }
     TileClient.Tree tree;
     try {
       tree = client.tree(cp.checkpoint());
     } catch (CheckpointException e) {
       out.accept(new Finding(Finding.BAD_CHECKPOINT, true, -1, e.getMessage(), Map.of("tree_size", "" + cp.size())));
-      return true;
+      return Outcome.LOG_FAULT;
     }
     if (old != null && old.size() > 0) {
       try {
         Proofs.verifyConsistency(old.size(), cp.size(), tree.proofs().consistency(old.size(), cp.size()),
             old.rootHash(), cp.checkpoint().rootHash());
       } catch (ProofException | RuntimeException e) {
+        if (unreadable(e)) throw (RuntimeException) e; // reading tiles failed: no verdict; step() retries
         out.accept(fault(cp, old, "checkpoint of size " + cp.size() + " is not consistent with the one of size "
             + old.size() + " seen before: " + e.getMessage()));
-        return true;
+        return Outcome.LOG_FAULT;
       }
     }
     long total = cp.size();
@@ -96,10 +134,13 @@ public final class Monitor {
       List<byte[]> entries;
       try {
         entries = tree.entries(bundle);
+      } catch (TileClient.MirrorException e) {
+        throw e;
       } catch (IOException | RuntimeException e) {
+        if (unreadable(e)) throw (RuntimeException) e;
         out.accept(new Finding(Finding.MALFORMED_LEAF, true, bundle * Tiles.WIDTH,
             "entry bundle " + bundle + " does not match the signed tree: " + e.getMessage(), Map.of()));
-        return true;
+        return Outcome.LOG_FAULT;
       }
       // Signature checks dominate and are independent: run them on every core, then apply the
       // rules (which carry state from entry to entry) in log order.
@@ -115,7 +156,7 @@ public final class Monitor {
     }
     state.nextIndex = total;
     state.checkpointNote = cp.note();
-    return malformed;
+    return malformed ? Outcome.LOG_FAULT : Outcome.OK;
   }
 
   private record Parsed(Leaf leaf, SignedLink link) {}
@@ -168,6 +209,11 @@ public final class Monitor {
       }
     }
     return true;
+  }
+
+  /** A failure to read tiles (wrapped by the node source), as opposed to tiles that do not match. */
+  private static boolean unreadable(Exception e) {
+    return e instanceof java.io.UncheckedIOException u && u.getCause() instanceof TileClient.MirrorException;
   }
 
   private static Finding fault(SignedCheckpoint cp, Checkpoint old, String message) {

@@ -24,11 +24,11 @@ public record WatchRules(TrustPolicy policy, List<String> watch) {
 
   public static WatchRules read(Path file) throws IOException, PolicyException {
     byte[] b = Files.readAllBytes(file);
-    TrustPolicy p = TrustPolicy.parse(b, file.toAbsolutePath().getParent());
+    TrustPolicy p = TrustPolicy.parse(b, file.toAbsolutePath().getParent(), java.util.Set.of("watch"));
     List<String> watch = new ArrayList<>();
     JsonNode root = JSON.readTree(b);
     if (root.has("watch")) {
-      root.get("watch").forEach(w -> watch.add(w.asText()));
+      watch.addAll(dev.custody.verify.StrictJson.strings(root, "watch", "rules"));
     } else {
       p.signers().forEach(s -> watch.addAll(s.repositories()));
     }

@@ -5,13 +5,13 @@ import dev.custody.checkpoint.CheckpointException;
 import dev.custody.checkpoint.CheckpointVerifier;
 import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.merkle.Hashes;
+import dev.custody.http.BoundedHttp;
 import dev.custody.merkle.ProofBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,14 +29,37 @@ import java.util.concurrent.ConcurrentHashMap;
  * must hash to the checkpoint's root, and every full tile to its entry in the tile above.
  */
 public final class TileClient {
-  /** Fetches a resource below the log's prefix; empty when it does not exist (404). */
+  /**
+   * Fetches a resource below the log's prefix; empty when it does not exist (404). Trouble
+   * reaching it (network, status, time, size) is a {@link MirrorException}: the fault of whoever
+   * serves the tiles, not evidence against the log.
+   */
   @FunctionalInterface
   public interface Fetcher {
     Optional<byte[]> get(String path) throws IOException;
   }
 
-  /** Resources are small (8 KiB tiles, bundles of 256 entries); refuse anything absurd. */
-  private static final int MAX_RESOURCE_BYTES = 256 * 65_537;
+  /** The tiles' server could not be read: unreachable, slow, an error status, or an absurd size. */
+  public static final class MirrorException extends IOException {
+    public MirrorException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  /** Most an entry bundle can be: 256 entries of up to 65,535 bytes, each with its 2-byte length. */
+  static final int MAX_BUNDLE_BYTES = Tiles.WIDTH * 65_537;
+  /** A checkpoint with its cosignatures is a few hundred bytes; leave room for many witnesses. */
+  static final int MAX_CHECKPOINT_BYTES = 64 * 1024;
+  /** The whole exchange for one resource, headers and body: a 1 byte/s drip ends here. */
+  static final Duration FETCH_DEADLINE = Duration.ofSeconds(30);
+
+  /** The most bytes a resource at {@code path} can hold; anything more is refused unread. */
+  static int maxBytes(String path) {
+    if (path.equals("checkpoint")) return MAX_CHECKPOINT_BYTES;
+    if (path.startsWith("tile/entries/")) return MAX_BUNDLE_BYTES;
+    if (path.startsWith("tile/")) return Tiles.WIDTH * Hashes.SIZE;
+    return MAX_CHECKPOINT_BYTES;
+  }
 
   private final Fetcher fetcher;
   private final CheckpointVerifier log;
@@ -56,16 +79,19 @@ public final class TileClient {
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     String base = prefix.toString().endsWith("/") ? prefix.toString() : prefix + "/";
     return path -> {
-      HttpRequest req = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30)).GET().build();
+      HttpRequest req = HttpRequest.newBuilder(URI.create(base + path)).timeout(FETCH_DEADLINE).GET().build();
       try {
-        HttpResponse<byte[]> r = client.send(req, HttpResponse.BodyHandlers.ofByteArray());
-        if (r.statusCode() == 404) return Optional.empty();
-        if (r.statusCode() != 200) throw new IOException("GET " + path + ": HTTP " + r.statusCode());
-        if (r.body().length > MAX_RESOURCE_BYTES) throw new IOException("GET " + path + ": response too large");
+        BoundedHttp.Response r = BoundedHttp.send(client, req, maxBytes(path), FETCH_DEADLINE);
+        if (r.status() == 404) return Optional.empty();
+        if (r.status() != 200) throw new MirrorException("GET " + base + path + ": HTTP " + r.status(), null);
         return Optional.of(r.body());
+      } catch (MirrorException e) {
+        throw e;
+      } catch (IOException e) {
+        throw new MirrorException("GET " + base + path + ": " + e.getMessage(), e);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        throw new IOException("interrupted", e);
+        throw new MirrorException("interrupted", e);
       }
     };
   }
@@ -75,14 +101,14 @@ public final class TileClient {
       Path p = root.resolve(path).normalize();
       if (!p.startsWith(root.normalize())) throw new IOException("path escapes the directory: " + path);
       if (!Files.isRegularFile(p)) return Optional.empty();
-      if (Files.size(p) > MAX_RESOURCE_BYTES) throw new IOException(path + " is too large to be a tile or bundle");
+      if (Files.size(p) > maxBytes(path)) throw new MirrorException(path + " is too large to be what its path says", null);
       return Optional.of(Files.readAllBytes(p));
     };
   }
 
   /** The log's current checkpoint, verified. */
   public SignedCheckpoint checkpoint() throws IOException, CheckpointException {
-    byte[] b = fetcher.get("checkpoint").orElseThrow(() -> new IOException("the log serves no checkpoint"));
+    byte[] b = fetcher.get("checkpoint").orElseThrow(() -> new MirrorException("the log serves no checkpoint", null));
     String note = new String(b, StandardCharsets.UTF_8);
     return new SignedCheckpoint(log.verify(note), note);
   }
@@ -187,7 +213,7 @@ public final class TileClient {
     }
 
     private byte[] fetch(TilePath p) throws IOException {
-      byte[] b = fetcher.get(p.format()).orElseThrow(() -> new IOException(p.format() + " not found"));
+      byte[] b = fetcher.get(p.format()).orElseThrow(() -> new MirrorException(p.format() + " not found", null));
       if (!p.entries() && b.length != p.width() * Hashes.SIZE) {
         throw new IOException(p.format() + " is " + b.length + " bytes, not " + p.width() * Hashes.SIZE);
       }

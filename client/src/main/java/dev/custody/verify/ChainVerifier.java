@@ -80,7 +80,7 @@ public final class ChainVerifier {
       logFailures.add("checkpoint: " + e.getMessage());
     }
     if (cp != null && policy.witnessQuorum() > 0) {
-      int n = cosignatures(bundle.checkpointNote());
+      int n = policy.witnessCosignatures(bundle.checkpointNote());
       if (n < policy.witnessQuorum()) {
         logFailures.add("the checkpoint carries " + n + " valid witness cosignature(s); the policy asks for "
             + policy.witnessQuorum() + " (without them a log could show you a view others do not see)");
@@ -139,24 +139,7 @@ public final class ChainVerifier {
     return new Result(layers, logFailures, Optional.ofNullable(cp));
   }
 
-  /** How many of the policy's witnesses validly cosigned this checkpoint note. */
-  private int cosignatures(String note) {
-    try {
-      SignedNote n = SignedNote.parse(note);
-      int count = 0;
-      for (Ed25519NoteKeys.Verifier w : policy.witnessVerifiers()) {
-        try {
-          n.verify(List.of(w));
-          count++;
-        } catch (NoteException notThisOne) {
-          // absent or invalid: not counted
-        }
-      }
-      return count;
-    } catch (NoteException | PolicyException e) {
-      return 0;
-    }
-  }
+
 
   /** The first rule link {@code i} breaks, or null. */
   private String check(int i, Bundle.Entry e, Leaf leaf, SignedLink link, List<SignedLink> below, OciImage image,

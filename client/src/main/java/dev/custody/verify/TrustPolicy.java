@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Whom a verifier trusts: the log (origin and verifier key), and the signers allowed per
@@ -39,7 +40,8 @@ import java.util.Optional;
  * A signer may give {@code "public_key_file"} (a PEM file, relative to the policy file) or
  * {@code "key_id"} (hex SHA-256 of the SPKI) instead of {@code public_key}.
  * Repository patterns are exact names, or prefixes ending in {@code *}. Every field but the log
- * and each signer's key is optional; absent limits allow everything.
+ * and each signer's key is optional; absent limits allow everything. Parsing is strict: a field of
+ * the wrong type, an unknown field or a witness listed twice is an error, never a default.
  */
 public record TrustPolicy(String origin, String logVerifierKey, List<Signer> signers, int witnessQuorum,
     List<String> witnessKeys) {
@@ -86,6 +88,28 @@ public record TrustPolicy(String origin, String logVerifierKey, List<Signer> sig
     return out;
   }
 
+  /**
+   * How many distinct witnesses of this policy validly cosigned this checkpoint note (C2SP
+   * tlog-cosignature); each witness counts once, whatever the note repeats.
+   */
+  public int witnessCosignatures(String note) {
+    try {
+      dev.custody.note.SignedNote n = dev.custody.note.SignedNote.parse(note);
+      int count = 0;
+      for (Ed25519NoteKeys.Verifier w : witnessVerifiers()) {
+        try {
+          n.verify(List.of(w));
+          count++;
+        } catch (NoteException notThisOne) {
+          // absent or invalid: not counted
+        }
+      }
+      return count;
+    } catch (NoteException | PolicyException e) {
+      return 0;
+    }
+  }
+
   /** Throws with the reason unless some signer entry allows this link at this log time. */
   public void checkAllowed(SignedLink link, long logTimestampMs) throws PolicyException {
     byte[] keyId = link.keyId();
@@ -124,67 +148,96 @@ public record TrustPolicy(String origin, String logVerifierKey, List<Signer> sig
 
   /** @param baseDir where {@code public_key_file} paths are resolved; null forbids them */
   public static TrustPolicy parse(byte[] json, Path baseDir) throws PolicyException {
+    return parse(json, baseDir, Set.of());
+  }
+
+  /**
+   * Parses strictly ({@link StrictJson}): wrong types, unknown fields and duplicate witness keys
+   * are errors, never defaults.
+   *
+   * @param extraFields top-level fields a caller reads itself (a monitor's {@code "watch"})
+   */
+  public static TrustPolicy parse(byte[] json, Path baseDir, Set<String> extraFields) throws PolicyException {
     JsonNode root;
     try {
       root = JSON.readTree(json);
     } catch (IOException e) {
       throw new PolicyException("policy is not valid JSON: " + e.getMessage());
     }
-    if (root == null || !root.isObject()) throw new PolicyException("policy must be a JSON object");
-    String origin = text(root.path("log"), "origin", "log.origin");
-    String vkey = text(root.path("log"), "verifier_key", "log.verifier_key");
+    Set<String> top = new java.util.HashSet<>(Set.of("log", "signers", "witnesses"));
+    top.addAll(extraFields);
+    StrictJson.object(root, "policy", top);
+    JsonNode log = StrictJson.object(root.get("log"), "policy.log", Set.of("origin", "verifier_key"));
+    String origin = StrictJson.string(log, "origin", "log");
+    String vkey = StrictJson.string(log, "verifier_key", "log");
     List<Signer> signers = new ArrayList<>();
-    int i = 0;
-    for (JsonNode s : root.path("signers")) {
-      String where = "signers[" + i++ + "]";
-      byte[] keyId;
-      try {
-        if (s.hasNonNull("public_key")) {
-          keyId = Hashes.sha256(LinkKeys.readPublicKeyPem(s.get("public_key").asText()));
-        } else if (s.hasNonNull("public_key_file") && baseDir != null) {
-          Path f = baseDir.resolve(s.get("public_key_file").asText());
-          try {
-            keyId = Hashes.sha256(LinkKeys.readPublicKeyPem(Files.readString(f)));
-          } catch (IOException e) {
-            throw new PolicyException(where + ".public_key_file: cannot read " + f);
-          }
-        } else if (s.hasNonNull("key_id") && s.get("key_id").asText().matches("[0-9a-f]{64}")) {
-          keyId = HexFormat.of().parseHex(s.get("key_id").asText());
-        } else {
-          throw new PolicyException(where + " needs public_key (PEM), public_key_file or key_id (64 lowercase hex)");
-        }
-      } catch (LinkException e) {
-        throw new PolicyException(where + ".public_key: " + e.getMessage());
-      }
-      List<String> repos = new ArrayList<>();
-      s.path("repositories").forEach(r -> repos.add(r.asText()));
-      long min = s.path("layers").path("min").asLong(0);
-      long max = s.path("layers").path("max").asLong(Long.MAX_VALUE);
-      if (min < 0 || max < min) throw new PolicyException(where + ".layers must have 0 <= min <= max");
-      signers.add(new Signer(s.path("name").asText(where), keyId, repos, min, max,
-          instant(s, "valid_from", where), instant(s, "valid_until", where)));
-    }
-    int quorum = root.path("witnesses").path("quorum").asInt(0);
+    List<JsonNode> signerNodes = StrictJson.array(root, "signers", "policy");
+    for (int i = 0; i < signerNodes.size(); i++) signers.add(signer(signerNodes.get(i), "signers[" + i + "]", baseDir));
+    int quorum = 0;
     List<String> witnesses = new ArrayList<>();
-    root.path("witnesses").path("verifier_keys").forEach(w -> witnesses.add(w.asText()));
-    if (quorum < 0 || quorum > witnesses.size()) {
-      throw new PolicyException("witnesses.quorum must be between 0 and the number of witness keys");
+    if (root.hasNonNull("witnesses")) {
+      JsonNode w = StrictJson.object(root.get("witnesses"), "witnesses", Set.of("quorum", "verifier_keys"));
+      witnesses = StrictJson.strings(w, "verifier_keys", "witnesses");
+      quorum = (int) StrictJson.integer(w, "quorum", "witnesses", 0, witnesses.size(), 0);
     }
     TrustPolicy p = new TrustPolicy(origin, vkey, signers, quorum, witnesses);
     p.logVerifier(); // fail now, not at verification time, on a bad key
-    p.witnessVerifiers();
+    List<Ed25519NoteKeys.Verifier> wv = p.witnessVerifiers();
+    if (wv.stream().map(v -> HexFormat.of().formatHex(v.publicKey())).distinct().count() != wv.size()) {
+      throw new PolicyException("witnesses.verifier_keys lists a witness twice; each counts once toward the quorum");
+    }
     return p;
   }
 
-  private static String text(JsonNode n, String field, String where) throws PolicyException {
-    if (!n.hasNonNull(field) || n.get(field).asText().isEmpty()) throw new PolicyException("policy needs " + where);
-    return n.get(field).asText();
+  private static final Set<String> SIGNER_FIELDS = Set.of("name", "public_key", "public_key_file", "key_id",
+      "repositories", "layers", "valid_from", "valid_until");
+
+  private static Signer signer(JsonNode s, String where, Path baseDir) throws PolicyException {
+    StrictJson.object(s, where, SIGNER_FIELDS);
+    Optional<String> pem = StrictJson.optionalString(s, "public_key", where);
+    Optional<String> file = StrictJson.optionalString(s, "public_key_file", where);
+    Optional<String> id = StrictJson.optionalString(s, "key_id", where);
+    if ((pem.isPresent() ? 1 : 0) + (file.isPresent() ? 1 : 0) + (id.isPresent() ? 1 : 0) != 1) {
+      throw new PolicyException(where + " needs exactly one of public_key (PEM), public_key_file or key_id (64 lowercase hex)");
+    }
+    byte[] keyId;
+    try {
+      if (pem.isPresent()) {
+        keyId = Hashes.sha256(LinkKeys.readPublicKeyPem(pem.get()));
+      } else if (file.isPresent()) {
+        if (baseDir == null) throw new PolicyException(where + ".public_key_file cannot be used here; give public_key");
+        Path f = baseDir.resolve(file.get());
+        try {
+          keyId = Hashes.sha256(LinkKeys.readPublicKeyPem(Files.readString(f)));
+        } catch (IOException e) {
+          throw new PolicyException(where + ".public_key_file: cannot read " + f);
+        }
+      } else if (id.get().matches("[0-9a-f]{64}")) {
+        keyId = HexFormat.of().parseHex(id.get());
+      } else {
+        throw new PolicyException(where + ".key_id must be 64 lowercase hex digits (SHA-256 of the key's SPKI)");
+      }
+    } catch (LinkException e) {
+      throw new PolicyException(where + ".public_key: " + e.getMessage());
+    }
+    List<String> repos = StrictJson.strings(s, "repositories", where);
+    long min = 0;
+    long max = Long.MAX_VALUE;
+    if (s.hasNonNull("layers")) {
+      JsonNode l = StrictJson.object(s.get("layers"), where + ".layers", Set.of("min", "max"));
+      min = StrictJson.integer(l, "min", where + ".layers", 0, 0xffffffffL, 0);
+      max = StrictJson.integer(l, "max", where + ".layers", 0, Long.MAX_VALUE, Long.MAX_VALUE);
+      if (max < min) throw new PolicyException(where + ".layers must have min <= max");
+    }
+    return new Signer(StrictJson.optionalString(s, "name", where).orElse(where), keyId, repos, min, max,
+        instant(s, "valid_from", where), instant(s, "valid_until", where));
   }
 
   private static Optional<Instant> instant(JsonNode s, String field, String where) throws PolicyException {
-    if (!s.hasNonNull(field)) return Optional.empty();
+    Optional<String> t = StrictJson.optionalString(s, field, where);
+    if (t.isEmpty()) return Optional.empty();
     try {
-      return Optional.of(Instant.parse(s.get(field).asText()));
+      return Optional.of(Instant.parse(t.get()));
     } catch (DateTimeParseException e) {
       throw new PolicyException(where + "." + field + " is not an RFC 3339 time like 2026-01-01T00:00:00Z");
     }

@@ -38,6 +38,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.Set;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.server.guard.CallDeadlines;
+import dev.custody.server.guard.CallLimits;
 import dev.custody.server.sequencer.ReadOnlySequencer;
 import dev.custody.server.storage.StorageException;
 import dev.custody.server.guard.ClientBudgets;
@@ -77,7 +78,11 @@ public final class CustodyServer implements AutoCloseable {
   /** Request headers: ours need a few hundred bytes. */
   static final int MAX_METADATA_BYTES = 8 * 1024;
   /** Streams open at once on one connection; more wait at the client (HTTP/2 MAX_CONCURRENT_STREAMS). */
-  static final int MAX_CALLS_PER_CONNECTION = 4096;
+  static final int MAX_CALLS_PER_CONNECTION = 256;
+  /** A connection must finish its HTTP/2 (and TLS) handshake within this. */
+  static final int HANDSHAKE_SECONDS = 10;
+  /** A connection with no call open for this long is closed (clients reconnect by themselves). */
+  static final int IDLE_CONNECTION_SECONDS = 60;
   /**
    * Hard cap on submissions waiting for a signature check: room for a burst of a few thousand
    * links (at most 64 KiB each, checked before queueing); the standing-queue rule refuses overload
@@ -153,6 +158,9 @@ public final class CustodyServer implements AutoCloseable {
           });
       Sequencer seq = sequencer;
       metrics.gauge("custody_tree_size", "entries in the log's latest checkpoint", () -> seq.head().size());
+      java.lang.management.MemoryMXBean memory = java.lang.management.ManagementFactory.getMemoryMXBean();
+      metrics.gauge("custody_jvm_heap_used_bytes", "Java heap in use", () -> memory.getHeapMemoryUsage().getUsed());
+      metrics.gauge("custody_jvm_heap_max_bytes", "Java heap limit (-Xmx)", () -> memory.getHeapMemoryUsage().getMax());
       // Proofs for acknowledgements and entry streams: bounded, so a flood queues here rather than spawning threads.
       worker = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
         Thread t = new Thread(r, "custody-worker");
@@ -192,6 +200,7 @@ public final class CustodyServer implements AutoCloseable {
       });
       // Interceptors run in the reverse order of adding: metrics see every call, budgets act before any work.
       builder.intercept(new CallDeadlines(guard.maxCallSeconds(), timer));
+      builder.intercept(new CallLimits(CallLimits.PER_CLIENT, CallLimits.STREAMS_PER_CLIENT, CallLimits.STREAMS));
       if (guard.submittersNeedCertificates()) {
         builder.intercept(new SubmitterCertificates(Set.of(TransparencyLogGrpc.getSubmitMethod().getFullMethodName())));
       }
@@ -203,6 +212,8 @@ public final class CustodyServer implements AutoCloseable {
           .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
           .maxInboundMetadataSize(MAX_METADATA_BYTES)
           .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
+          .handshakeTimeout(HANDSHAKE_SECONDS, TimeUnit.SECONDS)
+          .maxConnectionIdle(IDLE_CONNECTION_SECONDS, TimeUnit.SECONDS)
           .intercept(new GrpcMetrics(metrics))
           .addService(new TransparencyLogService(admission, sequencer, cosigning, reader, info, worker, checks,
               metrics))
@@ -254,6 +265,11 @@ public final class CustodyServer implements AutoCloseable {
 
   public LogIdentity identity() {
     return identity;
+  }
+
+  /** The store, for tests in this package that build parts of the server around it. */
+  LogStorage storage() {
+    return storage;
   }
 
   public Sequencer sequencer() {

@@ -21,7 +21,8 @@ import picocli.CommandLine.Option;
     description = {"Follow a log through its tiles (HTTP or a directory), verify every checkpoint and its consistency",
         "with the last one, re-derive every entry, and report what the rules flag as JSON lines on stdout:",
         "unexpected-signer, second-chain-for-manifest, fork, key-outside-validity-window, and log faults",
-        "(log-fault:…). Exit code 3 on a log fault with --once.",
+        "(log-fault:…), mirror-unavailable and unwitnessed-checkpoint (not faults; retried when following).",
+        "With --once: exit code 3 on a log fault, 4 when the tiles could not be read or lacked the witness quorum.",
         "",
         "  custody monitor --log http://127.0.0.1:7301/ --rules rules.json --state monitor.json --once"})
 final class MonitorCommand implements Callable<Integer> {
@@ -70,14 +71,23 @@ final class MonitorCommand implements Callable<Integer> {
     boolean showBar = !noProgress && System.console() != null;
     Monitor.Progress progress = showBar ? MonitorCommand::bar : (d, t) -> { };
     while (true) {
-      boolean fault = monitor.step(state, out, progress);
-      if (!fault) state.save(stateFile);
+      Monitor.Outcome outcome;
+      try {
+        outcome = monitor.step(state, out, progress);
+      } catch (java.io.IOException e) {
+        // Not the log's fault as far as anyone can tell: say so, and in follow mode try again next round.
+        out.accept(new dev.custody.monitor.Finding(dev.custody.monitor.Finding.MIRROR_UNAVAILABLE, false, -1,
+            "cannot read the log (will retry): " + e.getMessage(), java.util.Map.of()));
+        outcome = Monitor.Outcome.RETRY;
+      }
+      boolean fault = outcome == Monitor.Outcome.LOG_FAULT;
+      if (outcome == Monitor.Outcome.OK) state.save(stateFile);
       if (!noProgress && state.nextIndex() > startIndex) {
         double secs = (System.nanoTime() - started) / 1e9;
         System.err.printf("%ncustody monitor: at %d entries (%.0f entries/s)%n", state.nextIndex(),
             (state.nextIndex() - startIndex) / Math.max(secs, 1e-3));
       }
-      if (once) return fault ? 3 : 0;
+      if (once) return fault ? 3 : outcome == Monitor.Outcome.RETRY ? 4 : 0;
       Thread.sleep(interval * 1000L);
       started = System.nanoTime();
       startIndex = state.nextIndex();

@@ -10,25 +10,30 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.function.LongSupplier;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
 /**
  * A token bucket per client: its verified certificate's subject when it presented one, else its
- * IP address (not its port, which a client can change at will). A call over budget ends at once
- * with RESOURCE_EXHAUSTED, before any work. Idle buckets are dropped, so the table stays bounded
- * by the clients active in the last minute, and at most {@link #MAX_CLIENTS} of those.
+ * IP address (not its port, which a client can change at will; for IPv6 its /64, which one host
+ * holds whole). A call over budget ends at once with RESOURCE_EXHAUSTED, before any work.
+ *
+ * <p>The table holds at most {@link #MAX_CLIENTS} buckets, least recently seen first out, at a
+ * constant cost per call: many addresses can make it forget an idle client (who then starts
+ * again with a full burst, which costs that client nothing), never refuse one or slow every call.
  */
 public final class ClientBudgets implements ServerInterceptor {
   static final int MAX_CLIENTS = 100_000;
-  private static final long IDLE_NANOS = 60_000_000_000L;
 
   private final double perSecond;
   private final int burst;
   private final LongSupplier clock;
-  private final ConcurrentHashMap<String, Bucket> buckets = new ConcurrentHashMap<>();
+  private final int maxClients;
+  /** In access order: the eldest entry is the least recently seen client. Guarded by itself. */
+  private final LinkedHashMap<String, Bucket> buckets;
 
   private static final class Bucket {
     double tokens;
@@ -41,9 +46,19 @@ public final class ClientBudgets implements ServerInterceptor {
   }
 
   public ClientBudgets(double perSecond, int burst, LongSupplier nanoClock) {
+    this(perSecond, burst, nanoClock, MAX_CLIENTS);
+  }
+
+  ClientBudgets(double perSecond, int burst, LongSupplier nanoClock, int maxClients) {
     this.perSecond = perSecond;
     this.burst = burst;
     this.clock = nanoClock;
+    this.maxClients = maxClients;
+    this.buckets = new LinkedHashMap<>(1024, 0.75f, true) {
+      @Override protected boolean removeEldestEntry(Map.Entry<String, Bucket> eldest) {
+        return size() > ClientBudgets.this.maxClients;
+      }
+    };
   }
 
   /** Who a call comes from, for budgets and messages. */
@@ -57,17 +72,25 @@ public final class ClientBudgets implements ServerInterceptor {
         // fall back to the address
       }
     }
-    SocketAddress a = call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR);
-    return a instanceof InetSocketAddress i ? "address " + i.getAddress().getHostAddress() : "address " + a;
+    return address(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
   }
 
-  /** Takes one token from the client's bucket; false when it has none left. */
+  /** "address A" for IPv4, "address P::/64" for IPv6: the unit one client controls. */
+  static String address(SocketAddress a) {
+    if (!(a instanceof InetSocketAddress i) || i.getAddress() == null) return "address " + a;
+    byte[] b = i.getAddress().getAddress();
+    if (b.length == 16) {
+      return String.format("address %02x%02x:%02x%02x:%02x%02x:%02x%02x::/64", b[0], b[1], b[2], b[3], b[4], b[5],
+          b[6], b[7]);
+    }
+    return "address " + i.getAddress().getHostAddress();
+  }
+
+  /** Takes one token from the client's bucket; false when it has none left. Constant time. */
   boolean take(String client) {
     long now = clock.getAsLong();
-    if (buckets.size() >= MAX_CLIENTS) evictIdle(now);
-    if (buckets.size() >= MAX_CLIENTS && !buckets.containsKey(client)) return false; // the table is full: fail closed
-    Bucket b = buckets.computeIfAbsent(client, k -> new Bucket(burst, now));
-    synchronized (b) {
+    synchronized (buckets) {
+      Bucket b = buckets.computeIfAbsent(client, k -> new Bucket(burst, now));
       b.tokens = Math.min(burst, b.tokens + (now - b.last) * perSecond / 1e9);
       b.last = now;
       if (b.tokens < 1) return false;
@@ -76,16 +99,10 @@ public final class ClientBudgets implements ServerInterceptor {
     }
   }
 
-  private void evictIdle(long now) {
-    buckets.entrySet().removeIf(e -> {
-      synchronized (e.getValue()) {
-        return now - e.getValue().last > IDLE_NANOS;
-      }
-    });
-  }
-
   int clients() {
-    return buckets.size();
+    synchronized (buckets) {
+      return buckets.size();
+    }
   }
 
   @Override public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,

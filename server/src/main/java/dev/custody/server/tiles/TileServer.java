@@ -1,6 +1,7 @@
 package dev.custody.server.tiles;
 
 import dev.custody.checkpoint.SignedCheckpoint;
+import dev.custody.server.guard.HttpConnections;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.witness.Cosigning;
 import dev.custody.tiles.TilePath;
@@ -65,6 +66,13 @@ public final class TileServer implements AutoCloseable {
   /** @param tls HTTPS when present */
   public static TileServer start(String bindAddress, int port, java.util.Optional<io.netty.handler.ssl.SslContext> tls,
       LogReader reader, Supplier<Cosigning.Served> head, Supplier<String> metrics) throws InterruptedException {
+    return start(bindAddress, port, tls, reader, head, metrics, HttpConnections.defaults());
+  }
+
+  /** @param connections the caps on connections and the time a request may take to arrive */
+  public static TileServer start(String bindAddress, int port, java.util.Optional<io.netty.handler.ssl.SslContext> tls,
+      LogReader reader, Supplier<Cosigning.Served> head, Supplier<String> metrics, HttpConnections connections)
+      throws InterruptedException {
     EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     // Storage reads block: they run beside the event loop, not on it.
     EventExecutorGroup readers = new DefaultEventExecutorGroup(2);
@@ -77,9 +85,10 @@ public final class TileServer implements AutoCloseable {
             tls.ifPresent(t -> c.pipeline().addLast(t.newHandler(c.alloc())));
             c.pipeline()
                 .addLast(new HttpServerCodec(4096, 8192, 8192))
-                .addLast(new HttpObjectAggregator(8192))
+                .addLast("aggregator", new HttpObjectAggregator(8192))
                 .addLast(new HttpContentCompressor())
                 .addLast(readers, handler);
+            connections.install(c.pipeline(), "aggregator");
           }
         })
         .bind(new InetSocketAddress(bindAddress, port)).sync().channel();

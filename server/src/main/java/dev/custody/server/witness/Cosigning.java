@@ -1,6 +1,7 @@
 package dev.custody.server.witness;
 
 import dev.custody.checkpoint.SignedCheckpoint;
+import dev.custody.http.BoundedHttp;
 import dev.custody.note.Base64s;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.note.NoteException;
@@ -10,8 +11,6 @@ import dev.custody.server.read.LogReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,6 +54,11 @@ public final class Cosigning implements AutoCloseable {
   private final LogReader reader;
   private final Supplier<SignedCheckpoint> head;
   private final Metrics metrics;
+  /** A witness answers with a few cosignature lines; more than this is not a witness's answer. */
+  static final int MAX_RESPONSE_BYTES = 64 * 1024;
+  /** The whole exchange with one witness, headers and body. */
+  static final Duration REQUEST_DEADLINE = Duration.ofSeconds(10);
+
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
   private final ExecutorService requests;
   private final ScheduledExecutorService loop;
@@ -133,20 +137,22 @@ public final class Cosigning implements AutoCloseable {
       if (old > 0 && old < h.size()) reader.consistency(old, h.size()).forEach(x -> body.append(Base64s.encode(x)).append('\n'));
       body.append('\n').append(h.note());
       try {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(c.prefix.resolve("add-checkpoint"))
-            .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
-            HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-        if (r.statusCode() == 409 && r.body().matches("(0|[1-9][0-9]*)\n")) {
-          knownSize[w] = Long.parseLong(r.body().strip());
+        // A witness is someone else's server: its answer is read within one deadline and one size cap.
+        BoundedHttp.Response r = BoundedHttp.send(http, HttpRequest.newBuilder(c.prefix.resolve("add-checkpoint"))
+            .timeout(REQUEST_DEADLINE).POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
+            MAX_RESPONSE_BYTES, REQUEST_DEADLINE);
+        String text = r.text();
+        if (r.status() == 409 && text.matches("(0|[1-9][0-9]{0,18})\n")) {
+          knownSize[w] = Long.parseLong(text.strip());
           count(c, "conflict");
           continue; // once more, from the size the witness really has
         }
-        if (r.statusCode() != 200) {
-          count(c, "status_" + r.statusCode());
-          LOG.warning("witness " + c.prefix + " answered " + r.statusCode() + ": " + r.body().strip());
+        if (r.status() != 200) {
+          count(c, r.status() >= 100 && r.status() < 600 ? "status_" + r.status() : "status_invalid");
+          LOG.warning("witness " + c.prefix + " answered " + r.status() + ": " + BoundedHttp.excerpt(r.body()));
           return null;
         }
-        String line = cosignatureFrom(r.body(), c, h);
+        String line = cosignatureFrom(text, c, h);
         if (line == null) {
           count(c, "bad_cosignature");
           return null;
@@ -154,6 +160,13 @@ public final class Cosigning implements AutoCloseable {
         knownSize[w] = h.size();
         count(c, "ok");
         return line;
+      } catch (BoundedHttp.TooLargeException e) {
+        count(c, "too_large");
+        LOG.warning("witness " + c.prefix + ": " + e.getMessage());
+        return null;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return null;
       } catch (Exception e) {
         count(c, "unreachable");
         LOG.log(Level.FINE, "witness " + c.prefix + " unreachable", e);

@@ -1,0 +1,129 @@
+package dev.custody.server.guard;
+
+import io.grpc.ForwardingServerCallListener;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Bounds what open calls can make the server hold, whoever opens them and on however many
+ * connections: at most {@code perClient} calls open at once from one client (address, or /64 for
+ * IPv6), of which at most {@code streamsPerClient} server-streaming calls (GetEntries, FindLinks),
+ * and at most {@code streams} such streams open at once on the whole server. A stream that a client never reads holds its flow-control window and the
+ * messages queued behind it (a few hundred KiB), so these caps are what bound the server's memory
+ * against unread streams; {@code --client-rate} counts calls, not what they hold. A call over a
+ * cap ends at once with RESOURCE_EXHAUSTED, before any work.
+ *
+ * <p>Thread-safe; memory is one counter per client with calls open.
+ */
+public final class CallLimits implements ServerInterceptor {
+  /** Calls one client may have open: room for a bulk submitter with a thousand in flight. */
+  public static final int PER_CLIENT = 1024;
+  /** Entry streams one client may have open. */
+  public static final int STREAMS_PER_CLIENT = 32;
+  /** Entry streams open on the server: about 60 MiB if every reader stalls. */
+  public static final int STREAMS = 256;
+
+  private final int perClient;
+  private final int streamsPerClient;
+  private final int streams;
+  private final ConcurrentHashMap<String, AtomicInteger> open = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, AtomicInteger> openStreamsOf = new ConcurrentHashMap<>();
+  private final AtomicInteger openStreams = new AtomicInteger();
+
+  public CallLimits(int perClient, int streamsPerClient, int streams) {
+    if (perClient < 1 || streamsPerClient < 1 || streams < 1) throw new IllegalArgumentException("call limits must be at least 1");
+    this.perClient = perClient;
+    this.streamsPerClient = streamsPerClient;
+    this.streams = streams;
+  }
+
+  @Override public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
+      ServerCallHandler<Q, R> next) {
+    String client = ClientBudgets.address(call.getAttributes().get(io.grpc.Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+    boolean streaming = call.getMethodDescriptor().getType() == MethodDescriptor.MethodType.SERVER_STREAMING;
+    if (increment(open, client) > perClient) {
+      release(client, false);
+      return refuse(call, client + " has " + perClient + " calls open, the most one client may; finish or cancel some");
+    }
+    if (streaming) {
+      int mine = increment(openStreamsOf, client);
+      int all = openStreams.incrementAndGet();
+      if (mine > streamsPerClient || all > streams) {
+        release(client, true);
+        return refuse(call, mine > streamsPerClient
+            ? client + " has " + streamsPerClient + " entry streams open, the most one client may; read or cancel them"
+            : "the server has " + streams + " entry streams open, the most it serves at once; retry later");
+      }
+    }
+    ServerCall.Listener<Q> listener;
+    try {
+      listener = next.startCall(call, headers);
+    } catch (RuntimeException e) {
+      release(client, streaming);
+      throw e;
+    }
+    return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
+      private boolean released;
+
+      private void done() {
+        synchronized (this) {
+          if (released) return;
+          released = true;
+        }
+        release(client, streaming);
+      }
+
+      @Override public void onComplete() {
+        done();
+        super.onComplete();
+      }
+
+      @Override public void onCancel() {
+        done();
+        super.onCancel();
+      }
+    };
+  }
+
+  private static int increment(ConcurrentHashMap<String, AtomicInteger> counts, String client) {
+    return counts.compute(client, (k, v) -> {
+      AtomicInteger c = v == null ? new AtomicInteger() : v;
+      c.incrementAndGet();
+      return c;
+    }).get();
+  }
+
+  private static void decrement(ConcurrentHashMap<String, AtomicInteger> counts, String client) {
+    counts.computeIfPresent(client, (k, v) -> v.decrementAndGet() <= 0 ? null : v);
+  }
+
+  private void release(String client, boolean stream) {
+    if (stream) {
+      openStreams.decrementAndGet();
+      decrement(openStreamsOf, client);
+    }
+    decrement(open, client);
+  }
+
+  private static <Q> ServerCall.Listener<Q> refuse(ServerCall<Q, ?> call, String why) {
+    call.close(Status.RESOURCE_EXHAUSTED.withDescription(why), new Metadata());
+    return new ServerCall.Listener<>() { };
+  }
+
+  /** Calls open now from one client (for tests). */
+  int openCalls(String client) {
+    AtomicInteger c = open.get(client);
+    return c == null ? 0 : c.get();
+  }
+
+  /** Entry streams open now (for metrics and tests). */
+  public int openStreams() {
+    return openStreams.get();
+  }
+}
