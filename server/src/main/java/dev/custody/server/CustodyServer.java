@@ -140,6 +140,13 @@ public final class CustodyServer implements AutoCloseable {
     CheckPool checks = null;
     try {
       if (c.guard().verifyStore()) storage.verifyChecksums();
+      if (storage.needsLookupUpgrade() && readOnly == null) {
+        long size = storage.latestCheckpoint().map(n -> GroupCommitSequencer.parseStored(n).size()).orElse(0L);
+        long t0 = System.nanoTime();
+        storage.upgradeLookups(size, LayerLinkAdmission::lookupsAddedInFormat3);
+        LOG.info("upgraded the store's lookups to format 3 (" + size + " entries read in "
+            + (System.nanoTime() - t0) / 1_000_000 + " ms)");
+      }
       LogIdentity id = LogIdentity.establish(storage, c.origin(), c.effectiveKeyFile(), c.keyFile().isEmpty());
       Metrics metrics = new Metrics();
       Metrics.Histogram batchSize = metrics.histogram("custody_batch_entries", "entries per group commit", "",

@@ -32,7 +32,8 @@ final class BundleCommand implements Callable<Integer> {
   @Override public Integer call() throws Exception {
     OciImage img = image.load();
     try (LogConnection c = new LogConnection(conn)) {
-      List<Bundle> chains = Bundles.candidates(c, img.manifestDigest(), img.layers());
+      List<Bundle> chains = Bundles.candidates(c, img.manifestDigest(), img.layers(),
+          policy == null ? null : TrustPolicy.read(policy));
       if (chains.isEmpty()) throw new IllegalStateException("no chain in the log ends in a link for " + img.manifestDigest());
       Bundle b = chains.get(0);
       if (chains.size() > 1) {

@@ -5,11 +5,14 @@ import dev.custody.api.v1.GetChainRequest;
 import dev.custody.api.v1.LogEntry;
 import com.google.protobuf.ByteString;
 import dev.custody.api.v1.FindLinksRequest;
+import dev.custody.api.v1.ManifestSigner;
 import dev.custody.chain.Digest;
 import dev.custody.chain.Leaf;
 import dev.custody.chain.LinkException;
 import dev.custody.chain.SignedLink;
 import dev.custody.verify.Bundle;
+import dev.custody.verify.TrustPolicy;
+import java.util.HexFormat;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -17,22 +20,47 @@ import java.util.List;
 final class Bundles {
   private Bundles() {}
 
+  /** Chains fetched for one image at most: each costs a GetChain and a verification. */
+  static final int MAX_CANDIDATES = 16;
+
   /**
-   * Every chain whose top link names this image, oldest first: more than one means someone else
-   * also signed an image with this digest, and the verifier should accept if any chain holds.
+   * The chains whose top link names this image at its top layer, oldest first, at most
+   * {@link #MAX_CANDIDATES}: more than one means someone else also signed an image with this
+   * digest, and the verifier should accept if any chain holds. With a policy, only links by the
+   * keys it allows at the top layer are asked for (FindLinks by manifest and signer), so links by
+   * anyone else naming the image — however many — cannot crowd out the real chain.
    */
-  static List<Bundle> candidates(LogConnection c, Digest manifest, int layers) {
-    List<Bundle> out = new ArrayList<>();
-    var found = c.lookup().findLinks(FindLinksRequest.newBuilder().setManifestDigest(manifest.toString()).build());
-    while (found.hasNext()) {
-      LogEntry e = found.next();
-      try {
-        SignedLink l = SignedLink.parse(Leaf.parse(e.getLeaf().toByteArray()).signedLink());
-        if (l.statement().layerIndex() != layers - 1) continue;
-        out.add(of(c.lookup().getChain(GetChainRequest.newBuilder().setLinkId(ByteString.copyFrom(l.linkId())).build())));
-      } catch (LinkException ignored) {
-        // Not a link; the log's lookups are only hints.
+  static List<Bundle> candidates(LogConnection c, Digest manifest, int layers, TrustPolicy policy) {
+    List<FindLinksRequest> queries = new ArrayList<>();
+    if (policy == null) {
+      queries.add(FindLinksRequest.newBuilder().setManifestDigest(manifest.toString()).build());
+    } else {
+      java.util.Set<String> seen = new java.util.HashSet<>();
+      for (TrustPolicy.Signer s : policy.signers()) {
+        if (layers - 1 < s.minLayer() || layers - 1 > s.maxLayer() || !seen.add(HexFormat.of().formatHex(s.keyId()))) {
+          continue;
+        }
+        queries.add(FindLinksRequest.newBuilder().setManifestSigner(ManifestSigner.newBuilder()
+            .setManifestDigest(manifest.toString()).setKeyId(ByteString.copyFrom(s.keyId()))).build());
       }
+    }
+    java.util.TreeMap<Long, byte[]> tops = new java.util.TreeMap<>(); // log index -> link_id, oldest first
+    for (FindLinksRequest q : queries) {
+      var found = c.lookup().findLinks(q);
+      while (found.hasNext()) {
+        LogEntry e = found.next();
+        try {
+          SignedLink l = SignedLink.parse(Leaf.parse(e.getLeaf().toByteArray()).signedLink());
+          if (l.statement().layerIndex() == layers - 1) tops.put(e.getIndex(), l.linkId());
+        } catch (LinkException ignored) {
+          // Not a link; the log's lookups are only hints.
+        }
+      }
+    }
+    List<Bundle> out = new ArrayList<>();
+    for (byte[] top : tops.values()) {
+      if (out.size() == MAX_CANDIDATES) break;
+      out.add(of(c.lookup().getChain(GetChainRequest.newBuilder().setLinkId(ByteString.copyFrom(top)).build())));
     }
     return out;
   }

@@ -79,7 +79,7 @@ final class VerifyCommand implements Callable<Integer> {
     } else {
       Path s = store != null ? store : Path.of(System.getProperty("user.home"), ".custody", "checkpoints");
       try (LogConnection c = new LogConnection(conn)) {
-        List<Bundle> chains = Bundles.candidates(c, img.manifestDigest(), img.layers());
+        List<Bundle> chains = Bundles.candidates(c, img.manifestDigest(), img.layers(), p);
         if (chains.isEmpty()) {
           System.out.println("NOT VERIFIED: no chain in the log ends in a link for image " + img.manifestDigest()
               + " at layer " + (img.layers() - 1));

@@ -28,6 +28,34 @@ public final class LayerLinkAdmission implements Admission {
     this.verifier = verifier;
   }
 
+  /** Every lookup a logged link is filed under (LookupKeys). */
+  static List<byte[]> lookupKeys(SignedLink link) {
+    Statement s = link.statement();
+    List<byte[]> lookups = new java.util.ArrayList<>(List.of(
+        LookupKeys.manifest(s.manifestDigest()),
+        LookupKeys.keyId(link.keyId()),
+        LookupKeys.repository(s.repository()),
+        LookupKeys.manifestAtLayer(s.manifestDigest(), s.layerIndex()),
+        LookupKeys.manifestSigner(s.manifestDigest(), link.keyId())));
+    if (s.hasPredecessor()) lookups.add(LookupKeys.successorsOf(s.prevLinkId()));
+    return lookups;
+  }
+
+  /**
+   * The lookups format 3 added, for a leaf logged before it (LogStorage#upgradeLookups); none for
+   * a leaf that is not a link (a log of opaque entries).
+   */
+  public static List<byte[]> lookupsAddedInFormat3(byte[] leaf) {
+    try {
+      SignedLink link = SignedLink.parse(dev.custody.chain.Leaf.parse(leaf).signedLink());
+      Statement s = link.statement();
+      return List.of(LookupKeys.manifestAtLayer(s.manifestDigest(), s.layerIndex()),
+          LookupKeys.manifestSigner(s.manifestDigest(), link.keyId()));
+    } catch (LinkException notALink) {
+      return List.of();
+    }
+  }
+
   @Override public int maxEntryBytes() {
     return MAX_LINK_BYTES;
   }
@@ -57,11 +85,7 @@ public final class LayerLinkAdmission implements Admission {
     }
     byte[] bytes = link.encoded();
     byte[] linkId = link.linkId();
-    List<byte[]> lookups = new java.util.ArrayList<>(List.of(
-        LookupKeys.manifest(s.manifestDigest()),
-        LookupKeys.keyId(link.keyId()),
-        LookupKeys.repository(s.repository())));
-    if (s.hasPredecessor()) lookups.add(LookupKeys.successorsOf(s.prevLinkId()));
+    List<byte[]> lookups = lookupKeys(link);
     return new Admitted() {
       @Override public byte[] dedupKey() { return linkId; }
 

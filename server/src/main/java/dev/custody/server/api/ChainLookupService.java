@@ -23,7 +23,7 @@ import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * custody.v1.ChainLookup: finding links and whole chains. Reads only, against the published head;
@@ -100,7 +100,10 @@ public final class ChainLookupService extends ChainLookupGrpc.ChainLookupImplBas
         case REPOSITORY -> storage.lookup(LookupKeys.repository(req.getRepository()), req.getStartIndex(), MAX_LINKS_PER_CALL);
         case PREV_LINK_ID -> storage.lookup(LookupKeys.successorsOf(linkId(req.getPrevLinkId(), "prev_link_id")),
             req.getStartIndex(), MAX_LINKS_PER_CALL);
-        default -> throw TransparencyLogService.invalid("set one of link_id, manifest_digest, key_id, repository, prev_link_id");
+        case MANIFEST_SIGNER -> storage.lookup(LookupKeys.manifestSigner(digest(req.getManifestSigner().getManifestDigest()),
+            linkId(req.getManifestSigner().getKeyId(), "manifest_signer.key_id")), req.getStartIndex(), MAX_LINKS_PER_CALL);
+        default -> throw TransparencyLogService.invalid(
+            "set one of link_id, manifest_digest, key_id, repository, prev_link_id, manifest_signer");
       };
       List<Long> visible = indices.stream().filter(i -> i >= req.getStartIndex() && i < size).toList();
       new EntryStream((ServerCallStreamObserver<LogEntry>) out, reader, worker, EntryStream.of(visible)).begin();
@@ -109,22 +112,20 @@ public final class ChainLookupService extends ChainLookupGrpc.ChainLookupImplBas
     }
   }
 
+  /**
+   * The top of the image's chain: of the links naming the manifest, one at the highest layer, the
+   * first logged. Two seeks, however many links name it (a flood of junk links costs nothing here).
+   */
   private StoredLinks.Stored topFor(Digest manifest) {
-    StoredLinks.Stored best = null;
     long size = sequencer.head().size();
-    for (long start = 0; ; ) {
-      List<Long> page = storage.lookup(LookupKeys.manifest(manifest), start, MAX_LINKS_PER_CALL);
-      for (long i : page) {
-        if (i >= size) continue;
-        Optional<StoredLinks.Stored> s = links.at(i);
-        if (s.isEmpty()) continue;
-        if (best == null || s.get().link().statement().layerIndex() > best.link().statement().layerIndex()) best = s.get();
-      }
-      if (page.size() < MAX_LINKS_PER_CALL) break;
-      start = page.get(page.size() - 1) + 1;
+    OptionalLong layer = storage.highestUnder(LookupKeys.manifestLayers(manifest));
+    if (layer.isEmpty()) throw notFound("no link in this log names manifest " + manifest);
+    List<Long> first = storage.lookup(LookupKeys.manifestAtLayer(manifest, layer.getAsLong()), 0, 1);
+    if (first.isEmpty() || first.get(0) >= size) {
+      throw Status.UNAVAILABLE.withDescription("that chain is being logged right now; retry").asRuntimeException();
     }
-    if (best == null) throw notFound("no link in this log names manifest " + manifest);
-    return best;
+    return links.at(first.get(0)).orElseThrow(() -> Status.DATA_LOSS
+        .withDescription("a looked-up link is missing from the log").asRuntimeException());
   }
 
   private static byte[] linkId(ByteString b, String field) {

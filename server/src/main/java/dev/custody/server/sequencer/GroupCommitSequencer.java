@@ -121,7 +121,7 @@ public final class GroupCommitSequencer implements Sequencer {
   }
 
   /** A checkpoint as the log stored it; unreadable means a damaged store. */
-  static SignedCheckpoint parseStored(String note) {
+  public static SignedCheckpoint parseStored(String note) {
     try {
       return new SignedCheckpoint(Checkpoint.parse(SignedNote.parse(note).text()), note);
     } catch (NoteException | CheckpointException e) {

@@ -42,8 +42,13 @@ public final class LogStorage implements AutoCloseable {
   private static final byte[] META_VKEY = bytes("verifier_key");
   private static final byte[] META_RANGE = bytes("compact_range");
   private static final byte[] META_FORMAT = bytes("format");
-  /** 2: mid tiles (odd strata) are stored beside the tiles. A store without the marker predates them. */
-  private static final String FORMAT = "2";
+  /**
+   * 2: mid tiles (odd strata) are stored beside the tiles. A store without the marker predates them.
+   * 3: lookups by (manifest, layer) and (manifest, signer key) exist for every link; a store in
+   * format 2 is upgraded at start by {@link #upgradeLookups}.
+   */
+  private static final String FORMAT = "3";
+  private static final String UPGRADABLE_FORMAT = "2";
   private static final List<String> FAMILIES =
       List.of("leaves", "tiles", "leaf_hashes", "entry_ids", "checkpoints", "meta", "lookups");
 
@@ -62,6 +67,7 @@ public final class LogStorage implements AutoCloseable {
   private final ColumnFamilyHandle lookups;
   private final WriteOptions synced;
   private final boolean readOnly;
+  private boolean needsLookupUpgrade;
 
   private LogStorage(RocksDB db, List<ColumnFamilyHandle> h, List<AutoCloseable> resources, WriteOptions synced,
       boolean readOnly) {
@@ -158,10 +164,88 @@ public final class LogStorage implements AutoCloseable {
         throw new StorageException("cannot initialise the store in " + dir + ": " + e.getMessage(), e);
       }
     }
+    if (UPGRADABLE_FORMAT.equals(format)) {
+      needsLookupUpgrade = true;
+      return;
+    }
     if (!FORMAT.equals(format)) {
       close();
       throw new StorageException("the store in " + dir + " is in format " + (format == null ? "1 (a development "
           + "version without mid tiles)" : format) + "; this server reads format " + FORMAT + " only");
+    }
+  }
+
+  /** Whether the store predates some lookup keys ({@link #FORMAT}); {@link #upgradeLookups} adds them. */
+  public boolean needsLookupUpgrade() {
+    return needsLookupUpgrade;
+  }
+
+  /** What the upgrade adds for one leaf: its index and the lookup keys it lacks. */
+  @FunctionalInterface
+  public interface LookupDeriver {
+    List<byte[]> newLookupKeys(byte[] leaf);
+  }
+
+  /**
+   * Brings a format 2 store to format 3: reads every leaf once and files it under the lookup keys
+   * {@code deriver} gives, in synced batches, then records the new format. Idempotent: an upgrade
+   * cut short by a crash is simply run again at the next start.
+   *
+   * @return the number of leaves read
+   */
+  public long upgradeLookups(long size, LookupDeriver deriver) {
+    if (!needsLookupUpgrade) return 0;
+    final int batchLeaves = 10_000;
+    for (long start = 0; start < size; start += batchLeaves) {
+      try (WriteBatch wb = new WriteBatch()) {
+        long end = Math.min(size, start + batchLeaves);
+        RocksDBException[] failed = new RocksDBException[1];
+        scanLeaves(start, end, (i, leaf) -> {
+          for (byte[] k : deriver.newLookupKeys(leaf)) {
+            try {
+              wb.put(lookups, LookupKeys.withIndex(k, i), new byte[0]);
+            } catch (RocksDBException e) {
+              failed[0] = e;
+              return false;
+            }
+          }
+          return true;
+        });
+        if (failed[0] != null) throw failed[0];
+        db.write(synced, wb);
+      } catch (RocksDBException e) {
+        throw new StorageException("upgrading the store's lookups failed: " + e.getMessage(), e);
+      }
+    }
+    try {
+      db.put(meta, synced, META_FORMAT, bytes(FORMAT));
+    } catch (RocksDBException e) {
+      throw new StorageException("recording the store's new format failed: " + e.getMessage(), e);
+    }
+    needsLookupUpgrade = false;
+    return size;
+  }
+
+  /**
+   * The greatest 4-byte value filed right after {@code prefix} in the lookups (the highest layer
+   * under a {@link LookupKeys#manifestLayers} prefix), or empty: one seek, whatever the count.
+   */
+  public OptionalLong highestUnder(byte[] prefix) {
+    byte[] after = java.util.Arrays.copyOf(prefix, prefix.length + 12);
+    java.util.Arrays.fill(after, prefix.length, after.length, (byte) 0xff);
+    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(lookups, ro)) {
+      it.seekForPrev(after);
+      if (!it.isValid()) {
+        it.status();
+        return OptionalLong.empty();
+      }
+      byte[] k = it.key();
+      if (k.length != prefix.length + 12 || !java.util.Arrays.equals(k, 0, prefix.length, prefix, 0, prefix.length)) {
+        return OptionalLong.empty();
+      }
+      return OptionalLong.of(java.nio.ByteBuffer.wrap(k, prefix.length, 4).getInt() & 0xffffffffL);
+    } catch (RocksDBException e) {
+      throw new StorageException("reading a lookup failed: " + e.getMessage(), e);
     }
   }
 

@@ -8,14 +8,17 @@ import java.util.Arrays;
 
 /**
  * Keys of the {@code lookups} column family: one tag byte, a 32-byte value (a digest, an id, or
- * the SHA-256 of a repository name, so every key has one length), then the log index. A prefix
- * scan over tag and value lists the entries in log order.
+ * the SHA-256 of a repository name or of a manifest and a key), for {@link #manifestAtLayer} a
+ * 4-byte layer, then the log index. A prefix scan over all but the index lists the entries in log
+ * order.
  */
 public final class LookupKeys {
   private static final byte MANIFEST = 'm';
   private static final byte KEY_ID = 'k';
   private static final byte REPOSITORY = 'r';
   private static final byte PREDECESSOR = 'p';
+  private static final byte MANIFEST_LAYER = 'L';
+  private static final byte MANIFEST_SIGNER = 'K';
 
   private LookupKeys() {}
 
@@ -34,6 +37,25 @@ public final class LookupKeys {
   /** Links that stand on the link {@code linkId}. */
   public static byte[] successorsOf(byte[] linkId) {
     return key(PREDECESSOR, linkId);
+  }
+
+  /**
+   * Links naming this manifest at this layer. The key is the manifest's digest, then the layer
+   * (4 bytes), so {@link LogStorage#highestUnder} on {@link #manifestLayers} finds the top layer
+   * in one seek: the top of the image's chain, however many other links name it.
+   */
+  public static byte[] manifestAtLayer(Digest d, long layer) {
+    return ByteBuffer.allocate(37).put(manifestLayers(d)).putInt((int) layer).array();
+  }
+
+  /** The prefix of every {@link #manifestAtLayer} key of this manifest. */
+  public static byte[] manifestLayers(Digest d) {
+    return key(MANIFEST_LAYER, d.value());
+  }
+
+  /** Links naming this manifest signed by this key: what a verifier who trusts that key asks for. */
+  public static byte[] manifestSigner(Digest d, byte[] keyId) {
+    return key(MANIFEST_SIGNER, Hashes.sha256(ByteBuffer.allocate(64).put(d.value()).put(keyId).array()));
   }
 
   private static byte[] key(byte tag, byte[] value32) {
