@@ -71,17 +71,26 @@ public final class TileClient {
 
   /** An http(s) URL prefix, or else a directory of static tiles. */
   public static Fetcher fetcher(String prefixOrDirectory) {
+    return fetcher(prefixOrDirectory, FETCH_DEADLINE);
+  }
+
+  /** @param deadline for each HTTP resource, headers and body */
+  public static Fetcher fetcher(String prefixOrDirectory, Duration deadline) {
     return prefixOrDirectory.startsWith("http://") || prefixOrDirectory.startsWith("https://")
-        ? http(URI.create(prefixOrDirectory)) : directory(Path.of(prefixOrDirectory));
+        ? http(URI.create(prefixOrDirectory), deadline) : directory(Path.of(prefixOrDirectory));
   }
 
   public static Fetcher http(URI prefix) {
+    return http(prefix, FETCH_DEADLINE);
+  }
+
+  public static Fetcher http(URI prefix, Duration deadline) {
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     String base = prefix.toString().endsWith("/") ? prefix.toString() : prefix + "/";
     return path -> {
-      HttpRequest req = HttpRequest.newBuilder(URI.create(base + path)).timeout(FETCH_DEADLINE).GET().build();
+      HttpRequest req = HttpRequest.newBuilder(URI.create(base + path)).timeout(deadline).GET().build();
       try {
-        BoundedHttp.Response r = BoundedHttp.send(client, req, maxBytes(path), FETCH_DEADLINE);
+        BoundedHttp.Response r = BoundedHttp.send(client, req, maxBytes(path), deadline);
         if (r.status() == 404) return Optional.empty();
         if (r.status() != 200) throw new MirrorException("GET " + base + path + ": HTTP " + r.status(), null);
         return Optional.of(r.body());

@@ -47,9 +47,13 @@ final class MonitorCommand implements Callable<Integer> {
   @Option(names = "--no-progress", description = "No progress bar on stderr")
   boolean noProgress;
 
+  @Option(names = "--timeout", defaultValue = "30", description = "Seconds each tile, bundle or checkpoint may take to "
+      + "arrive, body included; slower is mirror trouble. Default: ${DEFAULT-VALUE}")
+  int timeoutSeconds;
+
   @Override public Integer call() throws Exception {
     WatchRules rules = WatchRules.read(rulesFile);
-    TileClient.Fetcher fetcher = TileClient.fetcher(logPrefix);
+    TileClient.Fetcher fetcher = TileClient.fetcher(logPrefix, Duration.ofSeconds(timeoutSeconds));
     Monitor monitor = new Monitor(new TileClient(fetcher, rules.policy().logVerifier()), rules);
     MonitorState state = MonitorState.load(stateFile);
     HttpClient http = webhook == null ? null : HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
