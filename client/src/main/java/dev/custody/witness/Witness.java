@@ -34,7 +34,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class Witness {
   /** An HTTP answer: status, content type and body. */
   public record Response(int status, String contentType, byte[] body) {
-    static Response text(int status, String body) {
+    public static Response text(int status, String body) {
       return new Response(status, "text/plain; charset=utf-8", body.getBytes(StandardCharsets.UTF_8));
     }
   }

@@ -229,7 +229,7 @@ class HostilePeersTest {
   void halfRequestsOnTheTilePortAreCappedAndTimedOut() throws Exception {
     try (CustodyServer server = CustodyServer.start(TestLogs.config(dir.resolve("data")), (n, t) -> { })) {
       // The in-process server's tile port is off in TestLogs.config; use a TileServer of our own with a short deadline.
-      dev.custody.server.guard.HttpConnections guard = new dev.custody.server.guard.HttpConnections(64, 4096, 1_500);
+      dev.custody.serving.HttpConnections guard = new dev.custody.serving.HttpConnections(64, 4096, 1_500);
       try (dev.custody.server.tiles.TileServer tiles = dev.custody.server.tiles.TileServer.start("127.0.0.1", 0,
           java.util.Optional.empty(), new dev.custody.server.read.LogReader(server.storage(),
               new java.util.concurrent.atomic.LongAdder()),

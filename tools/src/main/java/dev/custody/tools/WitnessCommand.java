@@ -1,13 +1,9 @@
 package dev.custody.tools;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.custody.note.Ed25519NoteKeys;
+import dev.custody.serving.HttpConnections;
 import dev.custody.note.NoteVerifier;
 import dev.custody.witness.Witness;
-import java.io.IOException;
-import java.io.InputStream;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -15,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -39,9 +34,6 @@ final class WitnessCommand implements Callable<Integer> {
       + "each log is kept. Default: ${DEFAULT-VALUE}")
   Path stateDir;
 
-  private HttpServer server;
-  private final CountDownLatch started = new CountDownLatch(1);
-
   @Override public Integer call() throws Exception {
     Ed25519NoteKeys.Signer signer = Ed25519NoteKeys.parsePrivateKey(Files.readString(key));
     Map<String, NoteVerifier> trusted = new HashMap<>();
@@ -51,38 +43,18 @@ final class WitnessCommand implements Callable<Integer> {
     }
     Witness witness = new Witness(signer, trusted, stateDir);
     int colon = listen.lastIndexOf(':');
-    server = HttpServer.create(new InetSocketAddress(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1))), 64);
-    server.setExecutor(Executors.newFixedThreadPool(4));
-    server.createContext("/", ex -> {
-      try (ex) {
-        if (!ex.getRequestURI().getPath().equals("/add-checkpoint")) {
-          send(ex, new Witness.Response(404, "text/plain; charset=utf-8", "not found\n".getBytes()));
-        } else if (!ex.getRequestMethod().equals("POST")) {
-          ex.getResponseHeaders().set("Allow", "POST");
-          send(ex, new Witness.Response(405, "text/plain; charset=utf-8", "POST only\n".getBytes()));
-        } else {
-          send(ex, witness.addCheckpoint(readLimited(ex.getRequestBody())));
-        }
-      }
-    });
-    server.start();
-    System.out.println("custody witness listening on " + listen.substring(0, colon) + ":" + server.getAddress().getPort()
+    if (colon < 0) throw new IllegalArgumentException("--listen must be host:port, not " + listen);
+    WitnessHttpServer server = WitnessHttpServer.start(listen.substring(0, colon),
+        Integer.parseInt(listen.substring(colon + 1)), witness, HttpConnections.defaults());
+    System.out.println("custody witness listening on " + listen.substring(0, colon) + ":" + server.port()
         + " vkey " + witness.verifierKey() + " logs " + trusted.keySet());
     System.out.flush();
-    started.countDown();
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> server.stop(1)));
-    new CountDownLatch(1).await();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      server.close();
+      stopped.countDown();
+    }, "custody-witness-shutdown"));
+    stopped.await();
     return 0;
-  }
-
-  private static byte[] readLimited(InputStream in) throws IOException {
-    byte[] b = in.readNBytes(Witness.MAX_REQUEST_BYTES + 1);
-    return b;
-  }
-
-  private static void send(HttpExchange ex, Witness.Response r) throws IOException {
-    ex.getResponseHeaders().set("Content-Type", r.contentType());
-    ex.sendResponseHeaders(r.status(), r.body().length == 0 ? -1 : r.body().length);
-    if (r.body().length > 0) ex.getResponseBody().write(r.body());
   }
 }

@@ -161,4 +161,44 @@ class WitnessTest {
       }
     }
   }
+
+  @Test
+  void halfRequestsHoldNoThreadAndAreClosedInTime() throws Exception {
+    CustodyCli.run("keygen", "--type", "cosigner", "--name", "witness.test/w1", "--out", work.resolve("w1").toString());
+    try (Log a = Log.start(work.resolve("a"), "witness.test/log", Optional.empty())) {
+      String vkey = a.stub.getLogInfo(GetLogInfoRequest.getDefaultInstance()).getVerifierKey();
+      Child w = witness(vkey);
+      java.util.List<java.net.Socket> half = new java.util.ArrayList<>();
+      try {
+        // Many more stalled requests than the old server had threads (it had four).
+        for (int i = 0; i < 60; i++) {
+          java.net.Socket sock = new java.net.Socket("127.0.0.1", w.port());
+          sock.getOutputStream().write("POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Le".getBytes());
+          half.add(sock);
+        }
+        long t0 = System.nanoTime();
+        String c3 = a.grow(3, "a");
+        HttpResponse<String> ok = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + w.port()
+            + "/add-checkpoint")).timeout(java.time.Duration.ofSeconds(5)).POST(HttpRequest.BodyPublishers.ofString(
+            "old 0\n\n" + c3)).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, ok.statusCode(), ok.body());
+        assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(5), "a valid request is answered at once");
+        // The stalled ones are closed once the request deadline (10 s) passes.
+        Thread.sleep(11_000);
+        for (java.net.Socket sock : half) {
+          sock.setSoTimeout(5_000);
+          int b;
+          try {
+            b = sock.getInputStream().read();
+          } catch (java.io.IOException reset) {
+            b = -1;
+          }
+          assertEquals(-1, b, "a half request is closed by the witness");
+        }
+      } finally {
+        for (java.net.Socket sock : half) sock.close();
+        w.p().destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+      }
+    }
+  }
 }

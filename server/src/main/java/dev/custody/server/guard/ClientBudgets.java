@@ -6,7 +6,6 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
-import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
@@ -77,13 +76,7 @@ public final class ClientBudgets implements ServerInterceptor {
 
   /** "address A" for IPv4, "address P::/64" for IPv6: the unit one client controls. */
   static String address(SocketAddress a) {
-    if (!(a instanceof InetSocketAddress i) || i.getAddress() == null) return "address " + a;
-    byte[] b = i.getAddress().getAddress();
-    if (b.length == 16) {
-      return String.format("address %02x%02x:%02x%02x:%02x%02x:%02x%02x::/64", b[0], b[1], b[2], b[3], b[4], b[5],
-          b[6], b[7]);
-    }
-    return "address " + i.getAddress().getHostAddress();
+    return dev.custody.serving.ClientAddress.of(a);
   }
 
   /** Takes one token from the client's bucket; false when it has none left. Constant time. */

@@ -1,7 +1,7 @@
 package dev.custody.server.tiles;
 
 import dev.custody.checkpoint.SignedCheckpoint;
-import dev.custody.server.guard.HttpConnections;
+import dev.custody.serving.HttpConnections;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.witness.Cosigning;
 import dev.custody.tiles.TilePath;

@@ -1,4 +1,4 @@
-package dev.custody.server.guard;
+package dev.custody.serving;
 
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandler;
@@ -9,7 +9,6 @@ import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.util.AttributeKey;
-import java.net.InetSocketAddress;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -71,7 +70,7 @@ public final class HttpConnections {
   @ChannelHandler.Sharable
   private final class Cap extends ChannelInboundHandlerAdapter {
     @Override public void channelActive(ChannelHandlerContext ctx) throws Exception {
-      String client = ClientBudgets.address(ctx.channel().remoteAddress() instanceof InetSocketAddress a ? a : null);
+      String client = ClientAddress.of(ctx.channel().remoteAddress());
       int mine = open.compute(client, (k, v) -> {
         AtomicInteger c = v == null ? new AtomicInteger() : v;
         c.incrementAndGet();
