@@ -8,6 +8,7 @@ import dev.custody.chain.LinkException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
@@ -22,15 +23,26 @@ import java.util.zip.GZIPInputStream;
  * (index.json, blobs/sha256/…) or from manifest and config files; every digest is recomputed from
  * the bytes, never taken from a file name or a descriptor.
  */
-public record OciImage(Digest manifestDigest, List<Digest> layerDigests, List<Digest> diffIds) {
+public record OciImage(Digest manifestDigest, List<Digest> layerDigests, List<Digest> diffIds, List<Layer> layerDescriptors) {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String REF_NAME = "org.opencontainers.image.ref.name";
-  /** Manifests and configs are small; refuse to parse a huge file. */
+  /** Manifests, configs and index.json are small; refuse to read a huge file. */
   private static final long MAX_JSON_BYTES = 4 << 20;
+  /** Most a layer may hold uncompressed before the check gives up on it: a decompression bomb ends here. */
+  public static final long DEFAULT_MAX_LAYER_BYTES = 8L << 30;
+
+  /** What the manifest says of a layer blob: its media type and its size in bytes (-1 when absent). */
+  public record Layer(String mediaType, long size) {}
 
   public OciImage {
     layerDigests = List.copyOf(layerDigests);
     diffIds = List.copyOf(diffIds);
+    layerDescriptors = List.copyOf(layerDescriptors);
+  }
+
+  /** An image known only by its digests (no descriptors to check blobs against). */
+  public OciImage(Digest manifestDigest, List<Digest> layerDigests, List<Digest> diffIds) {
+    this(manifestDigest, layerDigests, diffIds, layerDigests.stream().map(d -> new Layer("", -1)).toList());
   }
 
   public List<Digest> chainIds() {
@@ -41,22 +53,36 @@ public record OciImage(Digest manifestDigest, List<Digest> layerDigests, List<Di
     return layerDigests.size();
   }
 
-  /** The image named {@code ref} (a tag in index.json, or a manifest digest) in an OCI layout. */
+  /**
+   * The image named {@code ref} (a tag in index.json, or a manifest digest) in an OCI layout. A
+   * layout is untrusted input: every file read must be a regular file inside it (no symbolic link,
+   * no device, no FIFO) of at most the size its descriptor gives, and a tag must name one image.
+   */
   public static OciImage fromLayout(Path layout, String ref) throws IOException, LinkException {
-    JsonNode index = json(Files.readAllBytes(layout.resolve("index.json")), "index.json");
-    Digest manifest = null;
+    JsonNode index = json(LayoutFiles.read(layout, layout.resolve("index.json"), -1, MAX_JSON_BYTES), "index.json");
+    JsonNode chosen = null;
     List<String> tags = new ArrayList<>();
     for (JsonNode m : index.path("manifests")) {
       String name = m.path("annotations").path(REF_NAME).asText(null);
-      if (name != null) tags.add(name);
-      if (ref.equals(name) || ref.equals(m.path("digest").asText())) manifest = Digest.parse(m.path("digest").asText());
+      if (name != null) {
+        if (tags.contains(name)) throw new LinkException("index.json names tag \"" + name + "\" twice; which image is meant?");
+        tags.add(name);
+      }
+      if (ref.equals(name) || ref.equals(m.path("digest").asText())) {
+        if (chosen != null && !chosen.path("digest").asText().equals(m.path("digest").asText())) {
+          throw new LinkException("\"" + ref + "\" names two different images in index.json");
+        }
+        chosen = m;
+      }
     }
-    if (manifest == null) {
+    if (chosen == null) {
       throw new LinkException("no image \"" + ref + "\" in " + layout + "; tags there: " + String.join(", ", tags));
     }
-    byte[] manifestBytes = blob(layout, manifest);
-    Digest configDigest = Digest.parse(json(manifestBytes, "manifest").path("config").path("digest").asText());
-    return parse(manifestBytes, blob(layout, configDigest));
+    Digest manifest = Digest.parse(chosen.path("digest").asText());
+    byte[] manifestBytes = blob(layout, manifest, chosen.path("size").asLong(-1));
+    JsonNode config = json(manifestBytes, "manifest").path("config");
+    Digest configDigest = Digest.parse(config.path("digest").asText());
+    return parse(manifestBytes, blob(layout, configDigest, config.path("size").asLong(-1)));
   }
 
   /** The image from its manifest and config bytes; the manifest's digest is computed here. */
@@ -68,46 +94,79 @@ public record OciImage(Digest manifestDigest, List<Digest> layerDigests, List<Di
       throw new LinkException("the config's bytes do not match the digest the manifest gives for it");
     }
     List<Digest> layers = new ArrayList<>();
-    for (JsonNode l : manifest.path("layers")) layers.add(Digest.parse(l.path("digest").asText()));
+    List<Layer> descriptors = new ArrayList<>();
+    for (JsonNode l : manifest.path("layers")) {
+      layers.add(Digest.parse(l.path("digest").asText()));
+      long size = l.path("size").asLong(-1);
+      if (l.has("size") && (!l.get("size").canConvertToExactIntegral() || size < 0)) {
+        throw new LinkException("a layer descriptor's size is not a non-negative whole number");
+      }
+      descriptors.add(new Layer(l.path("mediaType").asText(""), size));
+    }
     List<Digest> diffIds = new ArrayList<>();
     for (JsonNode d : config.path("rootfs").path("diff_ids")) diffIds.add(Digest.parse(d.asText()));
     if (layers.size() != diffIds.size()) {
       throw new LinkException("manifest lists " + layers.size() + " layers but the config " + diffIds.size() + " diff_ids");
     }
     if (layers.isEmpty()) throw new LinkException("image has no layers");
-    return new OciImage(Digest.sha256Of(manifestBytes), layers, diffIds);
+    return new OciImage(Digest.sha256Of(manifestBytes), layers, diffIds, descriptors);
+  }
+
+  /** {@link #checkLayerBlobs(Path, long)} with {@link #DEFAULT_MAX_LAYER_BYTES}. */
+  public int checkLayerBlobs(Path layout) throws IOException, LinkException {
+    return checkLayerBlobs(layout, DEFAULT_MAX_LAYER_BYTES);
   }
 
   /**
    * Checks every layer blob present in the layout: its bytes hash to its digest and, uncompressed,
-   * to its diff ID. A layer whose blob is absent is skipped (a layout may hold only manifests).
+   * to its diff ID. A layer whose blob is absent is skipped (a layout may hold only manifests). A
+   * blob is read only if it is a regular file of exactly its descriptor's size, and decompressed
+   * to at most {@code maxLayerBytes}; gzip and plain tar are read, zstd is refused by name.
    *
    * @return the number of layer blobs checked
    */
-  public int checkLayerBlobs(Path layout) throws IOException, LinkException {
+  public int checkLayerBlobs(Path layout, long maxLayerBytes) throws IOException, LinkException {
     int checked = 0;
     for (int i = 0; i < layers(); i++) {
       Path p = blobPath(layout, layerDigests.get(i));
-      if (!Files.exists(p)) continue;
+      if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) continue;
+      Layer desc = layerDescriptors.get(i);
+      String type = desc.mediaType();
+      if (type.endsWith("+zstd") || type.endsWith(".zstd")) {
+        throw new LinkException("layer " + i + " is zstd-compressed (" + type + "): unsupported compression, so its "
+            + "diff_id cannot be checked; recompress with gzip or verify with --manifest and --config");
+      }
       // Two passes: the blob's own digest first, so that a tampered blob is named as such
       // rather than as whatever decompressing it happens to trip over.
       MessageDigest compressed = sha256();
-      try (InputStream in = new DigestInputStream(Files.newInputStream(p), compressed)) {
+      try (InputStream in = new DigestInputStream(LayoutFiles.open(layout, p, desc.size()), compressed)) {
         in.transferTo(java.io.OutputStream.nullOutputStream());
       }
       if (!new Digest(compressed.digest()).equals(layerDigests.get(i))) {
         throw new LinkException("layer " + i + " blob does not match its digest " + layerDigests.get(i) + " (tampered?)");
       }
       MessageDigest uncompressed = sha256();
-      try (InputStream raw = new java.io.BufferedInputStream(Files.newInputStream(p))) {
-        raw.mark(2);
-        boolean gzip = raw.read() == 0x1f && raw.read() == 0x8b;
+      try (InputStream raw = new java.io.BufferedInputStream(LayoutFiles.open(layout, p, desc.size()))) {
+        raw.mark(4);
+        int b0 = raw.read();
+        int b1 = raw.read();
+        int b2 = raw.read();
+        int b3 = raw.read();
         raw.reset();
-        try (InputStream content = new DigestInputStream(gzip ? new GZIPInputStream(raw) : raw, uncompressed)) {
-          content.transferTo(java.io.OutputStream.nullOutputStream());
+        boolean gzip = b0 == 0x1f && b1 == 0x8b;
+        if (b0 == 0x28 && b1 == 0xb5 && b2 == 0x2f && b3 == 0xfd) {
+          throw new LinkException("layer " + i + " is zstd-compressed: unsupported compression, so its diff_id cannot be "
+              + "checked");
+        }
+        InputStream content = LayoutFiles.capped(gzip ? new GZIPInputStream(raw) : raw, maxLayerBytes,
+            "layer " + i + " decompresses to more than " + maxLayerBytes + " bytes (a decompression bomb?)");
+        try (InputStream digesting = new DigestInputStream(content, uncompressed)) {
+          digesting.transferTo(java.io.OutputStream.nullOutputStream());
         }
       } catch (java.util.zip.ZipException e) {
         throw new LinkException("layer " + i + " blob is not valid gzip: " + e.getMessage());
+      } catch (LayoutFiles.TooLargeException e) {
+        throw new LinkException(e.getMessage());
       }
       if (!new Digest(uncompressed.digest()).equals(diffIds.get(i))) {
         throw new LinkException("layer " + i + " content does not match its diff_id " + diffIds.get(i) + " (tampered?)");
@@ -117,10 +176,13 @@ public record OciImage(Digest manifestDigest, List<Digest> layerDigests, List<Di
     return checked;
   }
 
-  private static byte[] blob(Path layout, Digest d) throws IOException, LinkException {
-    Path p = blobPath(layout, d);
-    if (Files.size(p) > MAX_JSON_BYTES) throw new LinkException("blob " + d + " is too large for a manifest or config");
-    byte[] b = Files.readAllBytes(p);
+  private static byte[] blob(Path layout, Digest d, long size) throws IOException, LinkException {
+    byte[] b;
+    try {
+      b = LayoutFiles.read(layout, blobPath(layout, d), size, MAX_JSON_BYTES);
+    } catch (LayoutFiles.TooLargeException e) {
+      throw new LinkException("blob " + d + ": " + e.getMessage());
+    }
     if (!Digest.sha256Of(b).equals(d)) throw new LinkException("blob " + d + " does not match its digest (tampered?)");
     return b;
   }

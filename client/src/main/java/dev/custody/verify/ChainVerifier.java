@@ -47,11 +47,11 @@ public final class ChainVerifier {
       StringBuilder b = new StringBuilder();
       for (LayerResult l : layers) {
         b.append("layer ").append(l.layer).append(": ")
-            .append(l.ok() ? "OK" : "FAIL: " + l.failure.get());
-        l.repository.ifPresent(r -> b.append("  [").append(r).append("]"));
+            .append(l.ok() ? "OK" : "FAIL: " + Printable.of(l.failure.get()));
+        l.repository.ifPresent(r -> b.append("  [").append(Printable.of(r)).append("]"));
         b.append('\n');
       }
-      for (String f : logFailures) b.append("log: FAIL: ").append(f).append('\n');
+      for (String f : logFailures) b.append("log: FAIL: ").append(Printable.of(f)).append('\n');
       b.append(ok() ? "VERIFIED: every layer is signed by an allowed key and publicly logged\n" : "NOT VERIFIED\n");
       return b.toString();
     }

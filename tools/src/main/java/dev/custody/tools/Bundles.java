@@ -45,6 +45,21 @@ final class Bundles {
       }
     }
     java.util.TreeMap<Long, byte[]> tops = new java.util.TreeMap<>(); // log index -> link_id, oldest first
+    collect(c, queries, layers, tops);
+    if (tops.isEmpty() && policy != null) {
+      // No trusted key signed the top layer: the chains others made still say why the image fails.
+      collect(c, List.of(FindLinksRequest.newBuilder().setManifestDigest(manifest.toString()).build()), layers, tops);
+    }
+    List<Bundle> out = new ArrayList<>();
+    for (byte[] top : tops.values()) {
+      if (out.size() == MAX_CANDIDATES) break;
+      out.add(of(c.lookup().getChain(GetChainRequest.newBuilder().setLinkId(ByteString.copyFrom(top)).build())));
+    }
+    return out;
+  }
+
+  private static void collect(LogConnection c, List<FindLinksRequest> queries, int layers,
+      java.util.TreeMap<Long, byte[]> tops) {
     for (FindLinksRequest q : queries) {
       var found = c.lookup().findLinks(q);
       while (found.hasNext()) {
@@ -57,12 +72,6 @@ final class Bundles {
         }
       }
     }
-    List<Bundle> out = new ArrayList<>();
-    for (byte[] top : tops.values()) {
-      if (out.size() == MAX_CANDIDATES) break;
-      out.add(of(c.lookup().getChain(GetChainRequest.newBuilder().setLinkId(ByteString.copyFrom(top)).build())));
-    }
-    return out;
   }
 
   private static Bundle of(Chain chain) {

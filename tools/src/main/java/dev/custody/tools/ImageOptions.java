@@ -21,13 +21,19 @@ final class ImageOptions {
   @Option(names = "--config", description = "The image config file (with --manifest)")
   Path config;
 
+  @Option(names = "--max-layer-size", defaultValue = "8589934592", description = "Most bytes a layer may decompress to "
+      + "before the check refuses it (a decompression bomb). Default: 8 GiB")
+  long maxLayerBytes;
+
+  /** The image's manifest and config: enough to verify its chain. The layer blobs are checked by {@link #checkBlobs}. */
   OciImage load() throws IOException, LinkException {
-    if (layout != null && image != null) {
-      OciImage img = OciImage.fromLayout(layout, image);
-      img.checkLayerBlobs(layout);
-      return img;
-    }
+    if (layout != null && image != null) return OciImage.fromLayout(layout, image);
     if (manifest != null && config != null) return OciImage.parse(Files.readAllBytes(manifest), Files.readAllBytes(config));
     throw new IllegalArgumentException("name the image: --layout DIR --image TAG, or --manifest FILE --config FILE");
+  }
+
+  /** Checks the layer blobs a layout holds against the image's digests and diff IDs; nothing without a layout. */
+  void checkBlobs(OciImage img) throws IOException, LinkException {
+    if (layout != null) img.checkLayerBlobs(layout, maxLayerBytes);
   }
 }

@@ -5,6 +5,7 @@ import dev.custody.oci.OciImage;
 import dev.custody.verify.Bundle;
 import dev.custody.verify.ChainVerifier;
 import dev.custody.verify.CheckpointStore;
+import dev.custody.verify.Printable;
 import dev.custody.verify.TrustPolicy;
 import dev.custody.chain.LinkException;
 import dev.custody.checkpoint.SignedCheckpoint;
@@ -55,7 +56,7 @@ final class VerifyCommand implements Callable<Integer> {
     try {
       img = image.load();
     } catch (LinkException e) {
-      System.out.println("NOT VERIFIED: " + e.getMessage());
+      System.out.println("NOT VERIFIED: " + Printable.of(e.getMessage()));
       return 1;
     }
     ChainVerifier verifier = new ChainVerifier(p);
@@ -94,28 +95,39 @@ final class VerifyCommand implements Callable<Integer> {
         }
       }
     }
-    if (json) {
-      StringBuilder b = new StringBuilder("{\"verified\":").append(r.ok()).append(",\"manifest_digest\":\"")
-          .append(img.manifestDigest()).append("\",\"layers\":[");
-      for (int i = 0; i < r.layers().size(); i++) {
-        ChainVerifier.LayerResult l = r.layers().get(i);
-        if (i > 0) b.append(',');
-        b.append("{\"layer\":").append(l.layer()).append(",\"ok\":").append(l.ok());
-        l.failure().ifPresent(f -> b.append(",\"failure\":").append(quote(f)));
-        l.keyId().ifPresent(k -> b.append(",\"key_id\":\"").append(k).append('"'));
-        b.append('}');
+    // The layer blobs are read only for a chain that verified: nothing an untrusted layout holds is
+    // decompressed before the signatures say the image is worth checking.
+    String blobFailure = null;
+    if (r.ok()) {
+      try {
+        image.checkBlobs(img);
+      } catch (LinkException e) {
+        blobFailure = e.getMessage();
       }
-      b.append("],\"log_failures\":[");
-      for (int i = 0; i < r.logFailures().size(); i++) b.append(i > 0 ? "," : "").append(quote(r.logFailures().get(i)));
-      System.out.println(b.append("]}"));
+    }
+    boolean ok = r.ok() && blobFailure == null;
+    if (json) {
+      com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+      com.fasterxml.jackson.databind.node.ObjectNode o = mapper.createObjectNode();
+      o.put("verified", ok).put("manifest_digest", img.manifestDigest().toString());
+      com.fasterxml.jackson.databind.node.ArrayNode layers = o.putArray("layers");
+      for (ChainVerifier.LayerResult l : r.layers()) {
+        com.fasterxml.jackson.databind.node.ObjectNode x = layers.addObject().put("layer", l.layer()).put("ok", l.ok());
+        l.failure().ifPresent(f -> x.put("failure", f));
+        l.keyId().ifPresent(k -> x.put("key_id", k));
+        l.repository().ifPresent(rep -> x.put("repository", rep));
+      }
+      com.fasterxml.jackson.databind.node.ArrayNode failures = o.putArray("log_failures");
+      r.logFailures().forEach(failures::add);
+      if (blobFailure != null) o.put("blob_failure", blobFailure);
+      // Jackson escapes every control character: a field from a bundle cannot forge a line or a field.
+      System.out.println(mapper.writeValueAsString(o));
+    } else if (blobFailure != null) {
+      System.out.println("NOT VERIFIED: " + Printable.of(blobFailure));
     } else {
       System.out.println("image " + img.manifestDigest() + " (" + img.layers() + " layers)");
       System.out.print(r.report());
     }
-    return r.ok() ? 0 : 1;
-  }
-
-  private static String quote(String s) {
-    return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + "\"";
+    return ok ? 0 : 1;
   }
 }
