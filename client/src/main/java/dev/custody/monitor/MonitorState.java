@@ -1,5 +1,6 @@
 package dev.custody.monitor;
 
+import dev.custody.io.DurableFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -30,7 +31,17 @@ public final class MonitorState {
   public static MonitorState load(Path file) throws IOException {
     MonitorState s = new MonitorState();
     if (file == null || !Files.exists(file)) return s;
-    JsonNode n = JSON.readTree(file.toFile());
+    JsonNode n;
+    try {
+      n = JSON.readTree(file.toFile());
+    } catch (IOException e) {
+      n = null;
+    }
+    // An empty or damaged state must not silently mean "start over from index 0": say so.
+    if (n == null || !n.isObject() || !n.path("next_index").canConvertToLong() || n.path("next_index").asLong() < 0) {
+      throw new IOException("the monitor state " + file + " is empty or damaged; move it away to start over "
+          + "from the log's first entry");
+    }
     s.checkpointNote = n.path("checkpoint").isTextual() ? n.get("checkpoint").asText() : null;
     s.nextIndex = n.path("next_index").asLong(0);
     n.path("manifests").fields().forEachRemaining(e -> s.manifestFirstLink.put(e.getKey(), e.getValue().asText()));
@@ -47,10 +58,6 @@ public final class MonitorState {
     manifestFirstLink.forEach(m::put);
     ObjectNode s = o.putObject("successors");
     successorLayer.forEach(s::put);
-    Path dir = file.toAbsolutePath().getParent();
-    Files.createDirectories(dir);
-    Path tmp = Files.createTempFile(dir, ".monitor", ".tmp");
-    JSON.writeValue(tmp.toFile(), o);
-    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    DurableFiles.replace(file, JSON.writeValueAsBytes(o), DurableFiles.PUBLIC);
   }
 }

@@ -70,7 +70,8 @@ public record Bundle(String checkpointNote, List<Entry> links) {
     if (root.path("links").size() > MAX_LINKS) throw new PolicyException("bundle has more than " + MAX_LINKS + " links");
     List<Entry> links = new ArrayList<>();
     for (JsonNode l : root.path("links")) {
-      if (!l.path("index").canConvertToExactIntegral() || l.path("index").asLong(-1) < 0) {
+      // canConvertToLong: an index of 2^64 or more would otherwise be quietly cut to its low 64 bits.
+      if (!l.path("index").isIntegralNumber() || !l.path("index").canConvertToLong() || l.path("index").asLong(-1) < 0) {
         throw new PolicyException("bundle link has no valid index");
       }
       byte[] leaf = b64(l.path("leaf"), "leaf");

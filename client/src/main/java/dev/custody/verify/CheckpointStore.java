@@ -1,5 +1,6 @@
 package dev.custody.verify;
 
+import dev.custody.io.DurableFiles;
 import dev.custody.checkpoint.Checkpoint;
 import dev.custody.checkpoint.CheckpointException;
 import dev.custody.checkpoint.CheckpointVerifier;
@@ -47,6 +48,33 @@ public final class CheckpointStore {
    */
   public void accept(CheckpointVerifier log, Checkpoint cp, String note, ConsistencyProver prover)
       throws IOException, CheckpointException {
+    // Read, check and replace under one lock: verifiers running at once must not undo each other's updates.
+    try {
+      DurableFiles.locked(dir.resolve(".lock"), () -> {
+        try {
+          acceptLocked(log, cp, note, prover);
+        } catch (CheckpointException e) {
+          throw new Refused(e);
+        }
+        return null;
+      });
+    } catch (Refused r) {
+      throw r.reason;
+    }
+  }
+
+  /** Carries a CheckpointException out of the locked section. */
+  private static final class Refused extends IOException {
+    final CheckpointException reason;
+
+    Refused(CheckpointException reason) {
+      super(reason.getMessage(), reason);
+      this.reason = reason;
+    }
+  }
+
+  private void acceptLocked(CheckpointVerifier log, Checkpoint cp, String note, ConsistencyProver prover)
+      throws IOException, CheckpointException {
     Optional<Checkpoint> old = stored(log);
     if (old.isPresent()) {
       Checkpoint o = old.get();
@@ -75,10 +103,7 @@ public final class CheckpointStore {
       }
       if (cp.size() < o.size()) return; // older but consistent: keep the newer one
     }
-    Files.createDirectories(dir);
-    Path tmp = Files.createTempFile(dir, ".checkpoint", ".tmp");
-    Files.writeString(tmp, note, StandardCharsets.UTF_8);
-    Files.move(tmp, file(log.origin()), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    DurableFiles.replace(file(log.origin()), note.getBytes(StandardCharsets.UTF_8), DurableFiles.PUBLIC);
   }
 
   private Path file(String origin) {

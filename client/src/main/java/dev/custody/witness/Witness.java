@@ -1,5 +1,6 @@
 package dev.custody.witness;
 
+import dev.custody.io.DurableFiles;
 import dev.custody.checkpoint.Checkpoint;
 import dev.custody.checkpoint.CheckpointException;
 import dev.custody.merkle.Hashes;
@@ -148,18 +149,9 @@ public final class Witness {
   }
 
   private void persist(String origin, String note) throws IOException {
-    Path tmp = Files.createTempFile(stateDir, ".witness", ".tmp");
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-      ch.write(ByteBuffer.wrap(note.getBytes(StandardCharsets.UTF_8)));
-      ch.force(true);
-    }
-    Files.move(tmp, file(origin), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    try (FileChannel dir = FileChannel.open(stateDir, StandardOpenOption.READ)) {
-      dir.force(true); // the rename itself must survive a crash
-    } catch (IOException ignored) {
-      // Some file systems cannot sync a directory; the file's own sync above still holds.
-    }
+    DurableFiles.replace(file(origin), note.getBytes(StandardCharsets.UTF_8), DurableFiles.PUBLIC);
   }
+
 
   private Path file(String origin) {
     return stateDir.resolve(HexFormat.of().formatHex(Hashes.sha256(origin.getBytes(StandardCharsets.UTF_8))) + ".checkpoint");

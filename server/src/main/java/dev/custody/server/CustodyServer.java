@@ -240,7 +240,7 @@ public final class CustodyServer implements AutoCloseable {
         }
       }
       StaticTileWriter files = null;
-      if (c.tilesDir().isPresent()) files = StaticTileWriter.start(c.tilesDir().get(), reader, sequencer::head, 200);
+      if (c.tilesDir().isPresent()) files = StaticTileWriter.start(c.tilesDir().get(), reader, cosigning::served, 200);
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("custody.v1.TransparencyLog", ServingStatus.SERVING);
       health.setStatus("custody.v1.ChainLookup", ServingStatus.SERVING);

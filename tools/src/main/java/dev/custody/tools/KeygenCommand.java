@@ -4,7 +4,7 @@ import dev.custody.chain.LinkKeys;
 import dev.custody.merkle.Hashes;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
+import dev.custody.io.DurableFiles;
 import java.util.HexFormat;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -54,11 +54,14 @@ final class KeygenCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** A new file readable by its owner only; refuses to replace one (private keys are not overwritten). */
+  /**
+   * A new file readable by its owner only, written through the handle that created it (no symbolic
+   * link is followed, nothing can swap the file in between); refuses to replace one.
+   */
   private static void writeSecret(Path file, String text) throws java.io.IOException {
-    if (Files.exists(file)) throw new IllegalArgumentException(file + " exists; refusing to overwrite a private key");
-    if (file.toAbsolutePath().getParent() != null) Files.createDirectories(file.toAbsolutePath().getParent());
-    Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(file, text);
+    if (Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      throw new IllegalArgumentException(file + " exists; refusing to overwrite a private key");
+    }
+    DurableFiles.createNew(file, text.getBytes(java.nio.charset.StandardCharsets.UTF_8), DurableFiles.PRIVATE);
   }
 }

@@ -50,7 +50,7 @@ final class SignCommand implements Callable<Integer> {
   @Override public Integer call() throws Exception {
     OciImage img = OciImage.fromLayout(layout, image);
     img.checkLayerBlobs(layout);
-    LinkKeys.Signer signer = LinkKeys.readPrivateKeyPem(Files.readString(key));
+    LinkKeys.Signer signer = LinkKeys.readPrivateKeyPem(dev.custody.io.DurableFiles.readPrivate(key));
     byte[] prev = Statement.NO_PREDECESSOR;
     long below = -1;
     if (on != null && prevLinkId != null) throw new IllegalArgumentException("give --on or --prev-link-id, not both");

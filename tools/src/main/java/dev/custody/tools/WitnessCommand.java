@@ -35,7 +35,7 @@ final class WitnessCommand implements Callable<Integer> {
   Path stateDir;
 
   @Override public Integer call() throws Exception {
-    Ed25519NoteKeys.Signer signer = Ed25519NoteKeys.parsePrivateKey(Files.readString(key));
+    Ed25519NoteKeys.Signer signer = Ed25519NoteKeys.parsePrivateKey(dev.custody.io.DurableFiles.readPrivate(key));
     Map<String, NoteVerifier> trusted = new HashMap<>();
     for (String v : logs) {
       Ed25519NoteKeys.Verifier lv = Ed25519NoteKeys.parseVerifierKey(v);

@@ -1,5 +1,6 @@
 package dev.custody.server.keys;
 
+import dev.custody.io.DurableFiles;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.note.NoteException;
 import java.io.IOException;
@@ -19,14 +20,7 @@ public final class LogKeyFile {
 
   public static Ed25519NoteKeys.Signer read(Path file) throws IOException {
     // A key that others can read is a key that may already be someone else's.
-    java.util.Set<java.nio.file.attribute.PosixFilePermission> perms = Files.getPosixFilePermissions(file);
-    for (var p : perms) {
-      if (p.name().startsWith("GROUP_") || p.name().startsWith("OTHERS_")) {
-        throw new IOException("key file " + file + " is readable or writable by others ("
-            + PosixFilePermissions.toString(perms) + "); run: chmod 600 " + file);
-      }
-    }
-    String text = Files.readString(file, StandardCharsets.UTF_8);
+    String text = DurableFiles.readPrivate(file);
     try {
       Ed25519NoteKeys.Signer s = Ed25519NoteKeys.parsePrivateKey(text);
       if (s.type() != Ed25519NoteKeys.TYPE) throw new NoteException("a log signs with a type 0x01 key, not a cosigner key");
@@ -40,19 +34,7 @@ public final class LogKeyFile {
   /** Creates a new key named {@code name}, written atomically with owner-only permissions. */
   public static Ed25519NoteKeys.Signer create(Path file, String name) throws IOException {
     Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate(name, new SecureRandom());
-    Path dir = file.toAbsolutePath().getParent();
-    Files.createDirectories(dir);
-    Path tmp = Files.createTempFile(dir, ".log-key", ".tmp", PosixFilePermissions.asFileAttribute(
-        PosixFilePermissions.fromString("rw-------")));
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-      ch.write(StandardCharsets.UTF_8.encode(key.privateKeyText() + "\n"));
-      ch.force(true);
-    }
-    try {
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-    } catch (AtomicMoveNotSupportedException e) {
-      Files.move(tmp, file);
-    }
+    DurableFiles.createNew(file, (key.privateKeyText() + "\n").getBytes(StandardCharsets.UTF_8), DurableFiles.PRIVATE);
     return key;
   }
 }

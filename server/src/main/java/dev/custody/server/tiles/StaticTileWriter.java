@@ -1,5 +1,7 @@
 package dev.custody.server.tiles;
 
+import dev.custody.io.DurableFiles;
+import dev.custody.server.witness.Cosigning;
 import dev.custody.checkpoint.CheckpointException;
 import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.note.NoteException;
@@ -22,23 +24,29 @@ import java.util.logging.Logger;
 /**
  * Publishes the log as static tlog-tiles files in a directory, for any web server, object store
  * or CDN to serve: a stage after the write path that follows the published head, writes every
- * tile and entry bundle that a new checkpoint needs, then the checkpoint itself (each file by
- * atomic rename, the checkpoint last, so a reader never sees a checkpoint whose tiles are missing).
+ * tile and entry bundle that a new checkpoint needs, then the checkpoint itself, with the witness
+ * cosignatures gathered for it. Each file is written to a temporary name, forced to disk and
+ * renamed, and its folder forced, all before the checkpoint that needs it is published: after a
+ * power loss a published checkpoint never names a tile that is missing or empty (which a CDN
+ * would then cache for a year). Files are world-readable (0644), for a web server running as
+ * another user; temporary files a crash left behind are removed at start.
  */
 public final class StaticTileWriter implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(StaticTileWriter.class.getName());
 
   private final Path dir;
   private final LogReader reader;
-  private final Supplier<SignedCheckpoint> head;
+  private final Supplier<Cosigning.Served> head;
   private final ScheduledExecutorService thread;
   private long written;
+  private String publishedNote = ""; // with its cosignatures: more may arrive for the same size
 
-  private StaticTileWriter(Path dir, LogReader reader, Supplier<SignedCheckpoint> head) throws IOException {
+  private StaticTileWriter(Path dir, LogReader reader, Supplier<Cosigning.Served> head) throws IOException {
     this.dir = dir;
     this.reader = reader;
     this.head = head;
     Files.createDirectories(dir);
+    removeLeftovers(dir);
     this.written = writtenSize();
     this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "custody-static-tiles");
@@ -48,7 +56,7 @@ public final class StaticTileWriter implements AutoCloseable {
   }
 
   /** Starts following the log; checks for a new checkpoint every {@code periodMillis}. */
-  public static StaticTileWriter start(Path dir, LogReader reader, Supplier<SignedCheckpoint> head, long periodMillis)
+  public static StaticTileWriter start(Path dir, LogReader reader, Supplier<Cosigning.Served> head, long periodMillis)
       throws IOException {
     StaticTileWriter w = new StaticTileWriter(dir, reader, head);
     w.thread.scheduleWithFixedDelay(w::publishQuietly, 0, periodMillis, TimeUnit.MILLISECONDS);
@@ -57,9 +65,10 @@ public final class StaticTileWriter implements AutoCloseable {
 
   /** Writes whatever the current head needs; returns its size. Safe to call from one thread at a time. */
   public synchronized long publish() throws IOException {
-    SignedCheckpoint cp = head.get();
+    Cosigning.Served served = head.get();
+    SignedCheckpoint cp = served.checkpoint();
     long size = cp.size();
-    if (size == written && Files.exists(dir.resolve("checkpoint"))) return size;
+    if (size == written && served.note().equals(publishedNote) && Files.exists(dir.resolve("checkpoint"))) return size;
     for (int level = 0; Tiles.HEIGHT * level < Long.SIZE && (size >>> (Tiles.HEIGHT * level)) > 0; level++) {
       long fullBefore = (written >>> (Tiles.HEIGHT * level)) / Tiles.WIDTH;
       long nodes = size >>> (Tiles.HEIGHT * level);
@@ -74,8 +83,10 @@ public final class StaticTileWriter implements AutoCloseable {
         if (level == 0) write(TilePath.entries(fullNow, width), reader.entryBundle(fullNow, width));
       }
     }
-    writeFile(dir.resolve("checkpoint"), cp.note().getBytes(StandardCharsets.UTF_8));
+    // Every tile above is on disk, renamed and its folder forced: only now may the checkpoint name them.
+    writeFile(dir.resolve("checkpoint"), served.note().getBytes(StandardCharsets.UTF_8));
     written = size;
+    publishedNote = served.note();
     return size;
   }
 
@@ -92,10 +103,16 @@ public final class StaticTileWriter implements AutoCloseable {
   }
 
   private static void writeFile(Path f, byte[] content) throws IOException {
-    Files.createDirectories(f.getParent());
-    Path tmp = Files.createTempFile(f.getParent(), ".tmp", "");
-    Files.write(tmp, content);
-    Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    DurableFiles.replace(f, content, DurableFiles.PUBLIC);
+  }
+
+  /** Temporary files of writes that a crash interrupted: never published, safe to delete. */
+  private static void removeLeftovers(Path dir) throws IOException {
+    try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
+      for (Path p : (Iterable<Path>) all.filter(p -> p.getFileName().toString().endsWith(DurableFiles.TEMP_SUFFIX))::iterator) {
+        Files.deleteIfExists(p);
+      }
+    }
   }
 
   /** The size of the checkpoint this directory already has, so a restart resumes, not redoes. */

@@ -66,6 +66,16 @@ class StaticTilesTest {
         for (TilePath p : List.of(TilePath.tile(0, 0, 256), TilePath.tile(0, 2, 88), TilePath.tile(1, 0, 2),
             TilePath.entries(1, 256), TilePath.entries(2, 88))) {
           assertArrayEquals(httpFetch.get(p.format()).orElseThrow(), Files.readAllBytes(tiles.resolve(p.format())), p.format());
+          // World-readable, for a web server running as another user.
+          assertEquals("rw-r--r--", java.nio.file.attribute.PosixFilePermissions.toString(
+              Files.getPosixFilePermissions(tiles.resolve(p.format()))), p.format());
+        }
+        // The static checkpoint is the served one (with whatever cosignatures were gathered), byte for byte.
+        assertEquals(new String(httpFetch.get("checkpoint").orElseThrow()).substring(0, 40),
+            Files.readString(tiles.resolve("checkpoint")).substring(0, 40));
+        try (var all = Files.walk(tiles)) {
+          assertTrue(all.noneMatch(f -> f.toString().endsWith(dev.custody.io.DurableFiles.TEMP_SUFFIX)),
+              "no temporary file is left behind");
         }
       } finally {
         ch.shutdownNow();
