@@ -10,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-1}"
 targets=(signedLink leaf signedNoteAndCheckpoint tilePath entryBundle bundleAndPolicy ociManifestAndConfig
-  randomProofsNeverVerify witnessRequest statement cosignedCheckpoint)
+  randomProofsNeverVerify witnessRequest statement cosignedCheckpoint layoutFolder tileClientAgainstAMutatingMirror
+  policySemantics witnessWithSignedCheckpoints ecdsaSignatures)
 mvn -B -q install -DskipTests -pl proto,client -am
 for ((r = 1; r <= rounds; r++)); do
   for t in "${targets[@]}"; do

@@ -45,7 +45,10 @@ import java.util.Set;
  */
 public record TrustPolicy(String origin, String logVerifierKey, List<Signer> signers, int witnessQuorum,
     List<String> witnessKeys) {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  /** Strict: a key given twice in one object is an error, not "the last one wins". */
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+      .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   public record Signer(String name, byte[] keyId, List<String> repositories, long minLayer, long maxLayer,
       Optional<Instant> validFrom, Optional<Instant> validUntil) {

@@ -11,6 +11,11 @@ import java.util.List;
 public final class NaiveTree {
   private final List<byte[]> leafHashes;
 
+  /** The RFC 9162 root of these leaf hashes. */
+  public static byte[] rootOf(List<byte[]> leafHashes) {
+    return new NaiveTree(leafHashes).mth(0, leafHashes.size());
+  }
+
   public NaiveTree(List<byte[]> leafHashes) {
     this.leafHashes = leafHashes;
   }
