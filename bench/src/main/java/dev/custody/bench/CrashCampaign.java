@@ -233,7 +233,7 @@ public final class CrashCampaign implements Callable<Integer> {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     // Under surefire the test class path; from the shaded jar, the jar itself (it holds the server).
     String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    return new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-cp", cp,
+    return new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-XX:+ExitOnOutOfMemoryError", "-cp", cp,
         ServerMain.class.getName(), "--data-dir", dir.toString(), "--grpc-port", "0", "--http-port", "0",
         "--origin", "crash.custody.dev/log", "--accept-any-entry")
         .redirectErrorStream(true).start();

@@ -129,8 +129,35 @@ public final class ServerMain implements Callable<Integer> {
     return out;
   }
 
+  /**
+   * A JVM that ran out of memory has threads that died half-way (timers, event loops): it must
+   * exit, so that a supervisor restarts it, rather than linger answering nothing. The flag that
+   * does so cannot be set from inside, so bin/custody-server passes it; run any other way, the
+   * server says so at start, and exits on an OutOfMemoryError that reaches a thread's top.
+   */
+  private static void exitOnOutOfMemory(Logger log) {
+    Thread.setDefaultUncaughtExceptionHandler((t, e) -> {
+      if (e instanceof OutOfMemoryError) {
+        System.err.println("custody: out of memory in thread " + t.getName() + "; exiting");
+        Runtime.getRuntime().halt(3);
+      }
+      System.err.println("custody: uncaught exception in thread " + t.getName() + ": " + e);
+    });
+    try {
+      var hotspot = java.lang.management.ManagementFactory.getPlatformMXBean(
+          com.sun.management.HotSpotDiagnosticMXBean.class);
+      if (!Boolean.parseBoolean(hotspot.getVMOption("ExitOnOutOfMemoryError").getValue())) {
+        log.warning("the JVM runs without -XX:+ExitOnOutOfMemoryError: run the server with bin/custody-server, "
+            + "or add that flag, so that running out of memory ends the process instead of leaving it half-alive");
+      }
+    } catch (RuntimeException notHotSpot) {
+      // another JVM: nothing to check
+    }
+  }
+
   @Override public Integer call() throws Exception {
     Logger log = Logger.getLogger("custody");
+    exitOnOutOfMemory(log);
     CustodyServer.Config config = new CustodyServer.Config(dataDir, Optional.ofNullable(origin),
         Optional.ofNullable(keyFile), bindAddress, grpcPort, httpPort,
         Optional.ofNullable(tilesDir), acceptAnyEntry, queueCapacity, maxBatch, witnessConfigs(), witnessQuorum, guard());
