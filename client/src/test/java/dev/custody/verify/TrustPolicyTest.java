@@ -22,7 +22,7 @@ class TrustPolicyTest {
   private static String policy(String signerExtra, String rootExtra) {
     return """
         {"log": {"origin": "policy.test/log", "verifier_key": "%s"},
-         "signers": [{"name": "base", "public_key": "%s", "layers": {"min": 0, "max": 0}%s}]%s}
+         "signers": [{"name": "base", "public_key": "%s"%s}]%s}
         """.formatted(LOG_VKEY, PEM, signerExtra, rootExtra);
   }
 
@@ -72,6 +72,12 @@ class TrustPolicyTest {
         + WITNESS_VKEY + "\"]}")).contains("lists a witness twice"));
     assertTrue(refused(policy("", ", \"witnesses\": {\"quorum\": 2, \"verifier_keys\": [\"" + WITNESS_VKEY + "\"]}"))
         .contains("witnesses.quorum must be between 0 and 1"));
+  }
+
+  @Test
+  void aKeyGivenTwiceInOneObjectIsAnError() {
+    assertTrue(refused(policy(", \"layers\": {\"min\": 0}, \"layers\": {\"min\": 5}", ""))
+        .contains("Duplicate field"));
   }
 
   @Test

@@ -207,7 +207,9 @@ public final class CustodyServer implements AutoCloseable {
       });
       // Interceptors run in the reverse order of adding: metrics see every call, budgets act before any work.
       builder.intercept(new CallDeadlines(guard.maxCallSeconds(), timer));
-      builder.intercept(new CallLimits(CallLimits.PER_CLIENT, CallLimits.STREAMS_PER_CLIENT, CallLimits.STREAMS));
+      CallLimits limits = new CallLimits(CallLimits.PER_CLIENT, CallLimits.STREAMS_PER_CLIENT, CallLimits.STREAMS,
+          CallLimits.CONNECTIONS_PER_CLIENT);
+      builder.intercept(limits).addTransportFilter(limits.connections());
       if (guard.submittersNeedCertificates()) {
         builder.intercept(new SubmitterCertificates(Set.of(TransparencyLogGrpc.getSubmitMethod().getFullMethodName())));
       }

@@ -226,6 +226,41 @@ class HostilePeersTest {
   }
 
   @Test
+  void connectionsBeyondTheCapCarryNoCalls() throws Exception {
+    try (CustodyServer server = CustodyServer.start(TestLogs.config(dir.resolve("data")), (n, t) -> { })) {
+      List<ManagedChannel> channels = new ArrayList<>();
+      try {
+        int refused = 0;
+        int served = 0;
+        for (int i = 0; i < dev.custody.server.guard.CallLimits.CONNECTIONS_PER_CLIENT + 6; i++) {
+          ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+          channels.add(ch);
+          try {
+            TransparencyLogGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
+                .getCheckpoint(GetCheckpointRequest.getDefaultInstance());
+            served++;
+          } catch (io.grpc.StatusRuntimeException e) {
+            assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.toString());
+            assertTrue(e.getStatus().getDescription().contains("connections open"), e.getStatus().getDescription());
+            refused++;
+          }
+        }
+        assertEquals(dev.custody.server.guard.CallLimits.CONNECTIONS_PER_CLIENT, served);
+        assertEquals(6, refused);
+        // Closing some frees their places.
+        for (int i = 0; i < 10; i++) channels.get(i).shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        Thread.sleep(500);
+        ManagedChannel late = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+        channels.add(late);
+        TransparencyLogGrpc.newBlockingStub(late).withDeadlineAfter(10, TimeUnit.SECONDS)
+            .getCheckpoint(GetCheckpointRequest.getDefaultInstance());
+      } finally {
+        channels.forEach(ManagedChannel::shutdownNow);
+      }
+    }
+  }
+
+  @Test
   void halfRequestsOnTheTilePortAreCappedAndTimedOut() throws Exception {
     try (CustodyServer server = CustodyServer.start(TestLogs.config(dir.resolve("data")), (n, t) -> { })) {
       // The in-process server's tile port is off in TestLogs.config; use a TileServer of our own with a short deadline.

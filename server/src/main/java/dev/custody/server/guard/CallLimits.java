@@ -19,9 +19,20 @@ import java.util.concurrent.atomic.AtomicInteger;
  * against unread streams; {@code --client-rate} counts calls, not what they hold. A call over a
  * cap ends at once with RESOURCE_EXHAUSTED, before any work.
  *
- * <p>Thread-safe; memory is one counter per client with calls open.
+ * <p>It also counts each client's connections, as a {@link ServerTransportFilter} ({@link
+ * #connections}): gRPC gives no hook to refuse a connection, so on a connection beyond
+ * {@code connectionsPerClient} every call is refused, and the connection, holding nothing, is
+ * closed once idle (the server's idle timeout).
+ *
+ * <p>Thread-safe; memory is one counter per client with calls or connections open.
  */
 public final class CallLimits implements ServerInterceptor {
+  /** Connections one client may hold, as on the HTTP ports. */
+  public static final int CONNECTIONS_PER_CLIENT = 64;
+  private static final io.grpc.Attributes.Key<Boolean> OVER_CAP = io.grpc.Attributes.Key.create("custody.over-cap");
+  private static final io.grpc.Attributes.Key<String> CLIENT = io.grpc.Attributes.Key.create("custody.client");
+  private final ConcurrentHashMap<String, AtomicInteger> connectionsOf = new ConcurrentHashMap<>();
+  private final int connectionsPerClient;
   /** Calls one client may have open: room for a bulk submitter with a thousand in flight. */
   public static final int PER_CLIENT = 1024;
   /** Entry streams one client may have open. */
@@ -36,8 +47,11 @@ public final class CallLimits implements ServerInterceptor {
   private final ConcurrentHashMap<String, AtomicInteger> openStreamsOf = new ConcurrentHashMap<>();
   private final AtomicInteger openStreams = new AtomicInteger();
 
-  public CallLimits(int perClient, int streamsPerClient, int streams) {
-    if (perClient < 1 || streamsPerClient < 1 || streams < 1) throw new IllegalArgumentException("call limits must be at least 1");
+  public CallLimits(int perClient, int streamsPerClient, int streams, int connectionsPerClient) {
+    if (perClient < 1 || streamsPerClient < 1 || streams < 1 || connectionsPerClient < 1) {
+      throw new IllegalArgumentException("call limits must be at least 1");
+    }
+    this.connectionsPerClient = connectionsPerClient;
     this.perClient = perClient;
     this.streamsPerClient = streamsPerClient;
     this.streams = streams;
@@ -46,6 +60,10 @@ public final class CallLimits implements ServerInterceptor {
   @Override public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
       ServerCallHandler<Q, R> next) {
     String client = ClientBudgets.address(call.getAttributes().get(io.grpc.Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+    if (Boolean.TRUE.equals(call.getAttributes().get(OVER_CAP))) {
+      return refuse(call, client + " has more than " + connectionsPerClient
+          + " connections open, the most one client may; use fewer (each carries many calls)");
+    }
     boolean streaming = call.getMethodDescriptor().getType() == MethodDescriptor.MethodType.SERVER_STREAMING;
     if (increment(open, client) > perClient) {
       release(client, false);
@@ -114,6 +132,22 @@ public final class CallLimits implements ServerInterceptor {
   private static <Q> ServerCall.Listener<Q> refuse(ServerCall<Q, ?> call, String why) {
     call.close(Status.RESOURCE_EXHAUSTED.withDescription(why), new Metadata());
     return new ServerCall.Listener<>() { };
+  }
+
+  /** Counts connections per client and marks those beyond the cap; add it with addTransportFilter. */
+  public io.grpc.ServerTransportFilter connections() {
+    return new io.grpc.ServerTransportFilter() {
+      @Override public io.grpc.Attributes transportReady(io.grpc.Attributes attrs) {
+        String client = ClientBudgets.address(attrs.get(io.grpc.Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+        boolean over = increment(connectionsOf, client) > connectionsPerClient;
+        return attrs.toBuilder().set(CLIENT, client).set(OVER_CAP, over).build();
+      }
+
+      @Override public void transportTerminated(io.grpc.Attributes attrs) {
+        String client = attrs.get(CLIENT);
+        if (client != null) decrement(connectionsOf, client);
+      }
+    };
   }
 
   /** Calls open now from one client (for tests). */
