@@ -61,6 +61,14 @@ final class LoadGenerator implements Callable<Integer> {
   @Option(names = "--ceiling-seconds", defaultValue = "5", description = "Seconds per ceiling. Default: ${DEFAULT-VALUE}")
   int ceilingSeconds;
 
+  @Option(names = "--no-retry", description = "Count RESOURCE_EXHAUSTED answers instead of retrying them as clients do "
+      + "(to measure how much the server refuses)")
+  boolean noRetry;
+
+  @Option(names = "--server-pid", description = "With --target: the server's process id, to report its CPU time per "
+      + "appended link (from /proc) and that as a multiple of one raw signature verification's CPU time")
+  Long serverPid;
+
   private java.util.List<byte[]> signed;
   private final org.HdrHistogram.Recorder commits = new org.HdrHistogram.Recorder(3);
 
@@ -85,15 +93,17 @@ final class LoadGenerator implements Callable<Integer> {
     }
     // Callbacks only record a number: running them on the transport thread avoids a hand-off per call.
     if (links) signed = presignLinks(presign);
-    // Like every client, the load retries pushback with backoff (ClientRetries); the overload run does not, to count refusals.
-    ManagedChannel ch = dev.custody.api.ClientRetries.apply(ManagedChannelBuilder.forAddress(host, port)).usePlaintext()
-        .directExecutor().build();
+    // Like every client, the load retries pushback with backoff (ClientRetries), unless told to count refusals.
+    ManagedChannelBuilder<?> cb = ManagedChannelBuilder.forAddress(host, port).usePlaintext().directExecutor();
+    ManagedChannel ch = (noRetry ? cb.disableRetry() : dev.custody.api.ClientRetries.apply(cb)).build();
     try {
       stub = TransparencyLogGrpc.newStub(ch);
       Driver driver = new Driver(inFlight, rate);
       Driver.Phase w = driver.run(warmup, this::submit);
       commits.reset();
+      long cpu0 = serverPid == null ? 0 : processCpuNanos(serverPid);
       Driver.Phase m = driver.run(duration, this::submit);
+      long serverCpu = serverPid == null ? 0 : processCpuNanos(serverPid) - cpu0;
       org.HdrHistogram.Histogram c = commits.getIntervalHistogram();
       System.out.printf("load: %s, %s, %d s measured after %d s warm-up (%s)%n",
           links ? "Ed25519 layer links, signature checks on" : "opaque entries of " + entryBytes + " B",
@@ -112,13 +122,30 @@ final class LoadGenerator implements Callable<Integer> {
             c.getValueAtPercentile(99.9) / 1e6, c.getMaxValue() / 1e6);
       }
       System.out.printf("errors: %d (RESOURCE_EXHAUSTED %d)%n", m.errors(), m.exhausted());
-      if (ceiling) Ceilings.measure(ceilingSeconds, dataDirFor(tmp)).print(m.perSecond(), links);
+      if (ceiling) {
+        Ceilings.Figures f = Ceilings.measure(ceilingSeconds, dataDirFor(tmp));
+        f.print(m.perSecond(), links);
+        if (serverPid != null && m.ok() > 0) {
+          double perLink = serverCpu / (double) m.ok();
+          System.out.printf("server CPU per appended %s: %.1f µs = %.2f raw %s verifications (%.1f µs each)%n",
+              links ? "link" : "entry", perLink / 1e3, perLink / f.cpuNanosPerVerify(), f.verifier(),
+              f.cpuNanosPerVerify() / 1e3);
+        }
+      }
       return m.errors() == 0 ? 0 : 1;
     } finally {
       ch.shutdownNow();
       if (server != null) server.close();
       if (tmp != null) deleteTree(tmp);
     }
+  }
+
+  /** user + system CPU time of a process, from /proc/PID/stat (in clock ticks of 10 ms). */
+  static long processCpuNanos(long pid) throws java.io.IOException {
+    String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime: fields 14 and 15 of the line
+    return ticks * 10_000_000L;
   }
 
   private TransparencyLogGrpc.TransparencyLogStub stub;

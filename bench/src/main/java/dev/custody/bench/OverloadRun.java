@@ -68,6 +68,7 @@ final class OverloadRun implements Callable<Integer> {
     ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
     sampler.scheduleAtFixedRate(() -> peakHeap.accumulateAndGet(memory.getHeapMemoryUsage().getUsed(), Math::max),
         0, 20, TimeUnit.MILLISECONDS);
+    java.util.concurrent.atomic.AtomicLong firstRefusal = new java.util.concurrent.atomic.AtomicLong();
     Driver.Call submit = (n, done) -> {
       byte[] e = links.poll();
       if (e == null) throw new IllegalStateException("ran out of pre-signed links; raise --presign");
@@ -77,7 +78,10 @@ final class OverloadRun implements Callable<Integer> {
         }
 
         @Override public void failed(Throwable t) {
-          if (Status.fromThrowable(t).getCode() == Status.Code.RESOURCE_EXHAUSTED) links.add(e); // never logged
+          if (Status.fromThrowable(t).getCode() == Status.Code.RESOURCE_EXHAUSTED) {
+            links.add(e); // never logged
+            firstRefusal.compareAndSet(0, System.nanoTime());
+          }
           done.failed(t);
         }
       };
@@ -90,7 +94,10 @@ final class OverloadRun implements Callable<Integer> {
       Driver.Phase sustained = normal.run(duration, submit);
       peakHeap.set(0);
       double[] okBefore = submitOkBuckets(metrics);
+      firstRefusal.set(0);
+      long floodStart = System.nanoTime();
       Driver.Phase flood = new Driver(floodInFlight, 0).run(duration, submit);
+      long refusedAfter = firstRefusal.get() == 0 ? -1 : (firstRefusal.get() - floodStart) / 1_000_000;
       long floodHeap = peakHeap.get();
       double[] okAfter = submitOkBuckets(metrics);
       Driver.Phase after = normal.run(duration, submit);
@@ -113,6 +120,9 @@ final class OverloadRun implements Callable<Integer> {
       System.out.printf("admitted during the flood, timed by the server from the call's arrival to its answer: "
           + "p99 ≤ %s s (its histogram's bucket); the rest of the client's figure is time in the two cores' "
           + "socket buffers and event loops%n", p99Bucket(okBefore, okAfter));
+      System.out.printf("first refusal %s after the flood began (the pushback interval is %d ms)%n",
+          refusedAfter < 0 ? "never" : refusedAfter + " ms", dev.custody.server.guard.Guard.DEFAULT.pushback()
+              .intervalMillis());
       long otherErrors = 0; // anything but a prompt refusal, in any phase
       for (Driver.Phase p : new Driver.Phase[] {sustained, flood, after}) otherErrors += p.errors() - p.exhausted();
       return otherErrors == 0 ? 0 : 1;

@@ -37,14 +37,16 @@ final class VerifyRates implements Callable<Integer> {
 
   @Override public Integer call() throws Exception {
     System.out.printf("verify: one thread, %d s warm-up and %d s measured each%n", seconds, seconds);
-    Runnable ed25519 = Ceilings.ed25519Verification();
-    double raw = rate(ed25519::run);
-    System.out.printf("%-28s %10.0f verifications/s%n", "raw Ed25519 (Bouncy Castle)", raw);
-    for (LinkKeys.Scheme scheme : LinkKeys.Scheme.values()) {
-      byte[] link = SignedLink.sign(statement(0, Statement.NO_PREDECESSOR, Digest.sha256Of(new byte[1]),
-          Digest.sha256Of(new byte[1])), LinkKeys.generate(scheme)).encoded();
-      double rate = rate(() -> SignedLink.parse(link).verifySignature());
-      System.out.printf("%-28s %10.0f links/s%n", "parse + verify " + scheme.label(), rate);
+    for (dev.custody.chain.LinkVerifier v : List.of(dev.custody.chain.LinkVerifier.fastest(),
+        dev.custody.chain.LinkVerifier.bouncyCastle())) {
+      Runnable ed25519 = Ceilings.ed25519Verification(v);
+      System.out.printf("%-40s %10.0f verifications/s%n", "raw Ed25519 (" + v.name() + ")", rate(ed25519::run));
+      for (LinkKeys.Scheme scheme : LinkKeys.Scheme.values()) {
+        byte[] link = SignedLink.sign(statement(0, Statement.NO_PREDECESSOR, Digest.sha256Of(new byte[1]),
+            Digest.sha256Of(new byte[1])), LinkKeys.generate(scheme)).encoded();
+        double rate = rate(() -> SignedLink.parse(link).verifySignature(v));
+        System.out.printf("%-40s %10.0f links/s%n", "parse + verify " + scheme.label() + " (" + v.name() + ")", rate);
+      }
     }
 
     // A ten-layer chain, each layer by another Ed25519 team, logged among 10,000 other leaves.

@@ -140,8 +140,9 @@ class CliEndToEndTest {
     byte[] blob = Files.readAllBytes(tampered.resolve("blobs/sha256/" + layer1));
     blob[blob.length / 2] ^= 1;
     Files.write(tampered.resolve("blobs/sha256/" + layer1), blob);
+    // (Its own checkpoint store: the default one in $HOME may hold another test log's checkpoint under this origin.)
     Run t = custody("verify", "--server", address, "--policy", p("policy.json"), "--layout", tampered.toString(),
-        "--image", "step2");
+        "--image", "step2", "--checkpoint-store", p("store"));
     assertEquals(1, t.code, t.out);
     assertTrue(t.out.contains("layer 1 blob does not match its digest"), t.out);
 
