@@ -63,7 +63,8 @@ class BenchSmokeTest {
   @Test
   void ceiling() {
     String out = run("ceiling", "--seconds", "1", "--dir", dir.toString());
-    assertTrue(out.matches("(?s).*Ed25519 verify \\d+/s on one core, \\d+/s on \\d+ cores; synced writes \\d+/s \\(each: p50 .*"), out);
+    assertTrue(out.matches("(?s).*Ed25519 verify \\(\\w+\\) \\d+/s on one core, \\d+/s on \\d+ cores, [0-9.]+ µs of CPU each; "
+        + "bouncycastle \\d+/s on one core, \\d+/s on \\d+ cores.*synced writes \\d+/s \\(each: p50 .*"), out);
   }
 
   @Test

@@ -144,7 +144,8 @@ public final class CallLimits implements ServerInterceptor {
       }
 
       @Override public void transportTerminated(io.grpc.Attributes attrs) {
-        String client = attrs.get(CLIENT);
+        // gRPC passes null for a connection that ended before it was ready (never counted).
+        String client = attrs == null ? null : attrs.get(CLIENT);
         if (client != null) decrement(connectionsOf, client);
       }
     };
