@@ -28,23 +28,12 @@ class StoreFormatTest {
       s.commit(b);
     }
     LogStorage.open(dir).close(); // the marker written at creation is accepted
-    List<ColumnFamilyDescriptor> descs = new ArrayList<>();
-    for (byte[] name : RocksDB.listColumnFamilies(new org.rocksdb.Options(), dir.toString())) {
-      descs.add(new ColumnFamilyDescriptor(name));
-    }
-    List<ColumnFamilyHandle> handles = new ArrayList<>();
-    try (DBOptions o = new DBOptions(); RocksDB db = RocksDB.open(o, dir.toString(), descs, handles)) {
-      for (int i = 0; i < descs.size(); i++) {
-        if (new String(descs.get(i).getName(), StandardCharsets.UTF_8).equals("meta")) {
-          db.delete(handles.get(i), "format".getBytes(StandardCharsets.UTF_8));
-        }
-      }
-      handles.forEach(ColumnFamilyHandle::close);
-    }
+    setFormat(dir, null);
     StorageException e = assertThrows(StorageException.class, () -> LogStorage.open(dir));
     assertTrue(e.getMessage().contains("format 1"), e.getMessage());
   }
 
+  /** Writes the store's format marker behind its back; null deletes it. */
   private static void setFormat(Path dir, String format) throws Exception {
     List<ColumnFamilyDescriptor> descs = new ArrayList<>();
     for (byte[] name : RocksDB.listColumnFamilies(new org.rocksdb.Options(), dir.toString())) {
@@ -54,7 +43,12 @@ class StoreFormatTest {
     try (DBOptions o = new DBOptions(); RocksDB db = RocksDB.open(o, dir.toString(), descs, handles)) {
       for (int i = 0; i < descs.size(); i++) {
         if (new String(descs.get(i).getName(), StandardCharsets.UTF_8).equals("meta")) {
-          db.put(handles.get(i), "format".getBytes(StandardCharsets.UTF_8), format.getBytes(StandardCharsets.UTF_8));
+          byte[] key = "format".getBytes(StandardCharsets.UTF_8);
+          if (format == null) {
+            db.delete(handles.get(i), key);
+          } else {
+            db.put(handles.get(i), key, format.getBytes(StandardCharsets.UTF_8));
+          }
         }
       }
       handles.forEach(ColumnFamilyHandle::close);
