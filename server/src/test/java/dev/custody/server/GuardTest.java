@@ -14,7 +14,6 @@ import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.server.guard.Guard;
 import dev.custody.server.guard.Tls;
 import dev.custody.testing.TestCerts;
-import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;

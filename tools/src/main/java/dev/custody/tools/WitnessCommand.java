@@ -4,7 +4,6 @@ import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.serving.HttpConnections;
 import dev.custody.note.NoteVerifier;
 import dev.custody.witness.Witness;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;

@@ -23,7 +23,6 @@ import dev.custody.server.metrics.Metrics;
 import dev.custody.server.witness.Cosigning;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.sequencer.OverloadedException;
-import dev.custody.server.sequencer.Sequenced;
 import dev.custody.server.sequencer.Sequencer;
 import dev.custody.server.storage.StorageException;
 import io.grpc.Status;

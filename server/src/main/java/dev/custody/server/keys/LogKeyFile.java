@@ -4,14 +4,8 @@ import dev.custody.io.DurableFiles;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.note.NoteException;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 
 /** The log's Ed25519 signing key, as a C2SP private key text file readable by its owner only. */
