@@ -45,4 +45,34 @@ class VerifierHardeningTest {
         () -> dev.custody.monitor.MonitorState.load(f));
     assertTrue(e.getMessage().contains("empty or damaged"), e.getMessage());
   }
+
+  @Test
+  void concurrentVerifiersNeverMoveTheStoredCheckpointBack(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    dev.custody.note.Ed25519NoteKeys.Signer log = dev.custody.note.Ed25519NoteKeys.generate("store.test/log",
+        new java.security.SecureRandom());
+    dev.custody.checkpoint.CheckpointVerifier v = new dev.custody.checkpoint.CheckpointVerifier(log.name(), log.verifier());
+    List<byte[]> leaves = new java.util.ArrayList<>();
+    for (int i = 0; i < 40; i++) leaves.add(dev.custody.merkle.Hashes.leafHash(new byte[] {(byte) i}));
+    dev.custody.testing.NaiveTree t = new dev.custody.testing.NaiveTree(leaves);
+    dev.custody.merkle.ProofBuilder pb = new dev.custody.merkle.ProofBuilder((level, index) -> t.mth(
+        (int) (index << level), (int) ((index + 1) << level)));
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+    List<java.util.concurrent.Future<?>> fs = new java.util.ArrayList<>();
+    List<Integer> sizes = new java.util.ArrayList<>();
+    for (int n = 1; n <= 40; n++) sizes.add(n);
+    java.util.Collections.shuffle(sizes, new java.util.Random(7));
+    for (int n : sizes) {
+      dev.custody.checkpoint.Checkpoint cp = new dev.custody.checkpoint.Checkpoint(log.name(), n, t.root(n));
+      String note = dev.custody.note.SignedNote.sign(cp.text(), log).format();
+      // Each verifier with a store object of its own, as separate processes would have.
+      fs.add(pool.submit(() -> {
+        new CheckpointStore(dir).accept(v, cp, note, pb::consistency);
+        return null;
+      }));
+    }
+    for (java.util.concurrent.Future<?> f : fs) f.get();
+    pool.shutdown();
+    assertEquals(40, new CheckpointStore(dir).stored(v).orElseThrow().size(), "a newer checkpoint was overwritten");
+  }
 }

@@ -186,6 +186,8 @@ class MonitorMirrorTest {
         while (!Files.exists(work.resolve("follow.json")) && System.nanoTime() < until) Thread.sleep(100);
         assertTrue(Files.exists(work.resolve("follow.json")), "the monitor caught up once the mirror recovered");
         assertTrue(p.isAlive());
+        p.destroy(); // SIGTERM
+        assertTrue(p.waitFor(15, TimeUnit.SECONDS), "the monitor stops on SIGTERM");
       } finally {
         p.destroyForcibly();
         p.waitFor(10, TimeUnit.SECONDS);
