@@ -32,14 +32,27 @@ public final class SignedLink {
   public static SignedLink sign(Statement s, LinkKeys.Signer key) {
     byte[] st = s.encode();
     byte[] sig = key.sign(Pae.encode(PAYLOAD_TYPE, st));
-    byte[] enc = new Tls.Writer()
-        .opaque(1, 255, PAYLOAD_TYPE.getBytes(StandardCharsets.UTF_8))
-        .opaque(1, 65535, st)
-        .u16(key.scheme().code())
-        .opaque(1, 65535, key.publicKey())
-        .opaque(1, 65535, sig)
-        .bytes();
+    byte[] enc = encode(st, key.scheme().code(), key.publicKey(), sig);
     return new SignedLink(enc, st, s, key.scheme().code(), key.publicKey(), sig);
+  }
+
+  /** The one encoder of a SignedLink (entries.md). */
+  private static byte[] encode(byte[] statement, int scheme, byte[] publicKey, byte[] signature) {
+    return new Tls.Writer()
+        .opaque(1, 255, PAYLOAD_TYPE.getBytes(StandardCharsets.UTF_8))
+        .opaque(1, 65535, statement)
+        .u16(scheme)
+        .opaque(1, 65535, publicKey)
+        .opaque(1, 65535, signature)
+        .bytes();
+  }
+
+  /**
+   * The bytes of this link with {@code signature} in place of its own: what someone who altered a
+   * signature would send (for tests and fuzzing of the signature rules). Not verified.
+   */
+  public byte[] encodedWithSignature(byte[] signature) {
+    return encode(statementBytes, scheme, publicKey, signature);
   }
 
   public static SignedLink parse(byte[] b) throws LinkException {

@@ -36,6 +36,8 @@ public final class Monitor {
   private final TileClient client;
   private final CheckpointVerifier log;
   private final WatchRules rules;
+  /** One verifier for the whole run, so that each signer's key is checked once, not once per link. */
+  private final dev.custody.chain.LinkVerifier verifier = dev.custody.chain.LinkVerifier.fastest();
 
   public Monitor(TileClient client, WatchRules rules) throws PolicyException {
     this.client = client;
@@ -162,11 +164,11 @@ public final class Monitor {
   private record Parsed(Leaf leaf, SignedLink link) {}
 
   /** A verified link, or the {@link LinkException} that says why the entry is not one. */
-  private static Object parse(byte[] leafBytes) {
+  private Object parse(byte[] leafBytes) {
     try {
       Leaf leaf = Leaf.parse(leafBytes);
       SignedLink link = SignedLink.parse(leaf.signedLink());
-      link.verifySignature();
+      link.verifySignature(verifier);
       return new Parsed(leaf, link);
     } catch (LinkException e) {
       return e;

@@ -57,6 +57,8 @@ public final class ChainVerifier {
   private record Placed(Bundle.Entry entry, Leaf leaf, SignedLink link) {}
 
   private final TrustPolicy policy;
+  /** Checks link signatures; one per verifier, so that a key's subgroup check is done once. */
+  private final dev.custody.chain.LinkVerifier verifier = dev.custody.chain.LinkVerifier.fastest();
   private final CheckpointVerifier log;
 
   public ChainVerifier(TrustPolicy policy) throws PolicyException {
@@ -123,7 +125,7 @@ public final class ChainVerifier {
       SignedLink link = p.link;
       String failure;
       try {
-        link.verifySignature();
+        link.verifySignature(verifier);
         failure = check(i, p.entry, p.leaf, link, links, image, chainIds, cp);
       } catch (LinkException ex) {
         failure = ex.getMessage();

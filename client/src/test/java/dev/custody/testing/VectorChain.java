@@ -7,7 +7,6 @@ import dev.custody.chain.LinkException;
 import dev.custody.chain.LinkKeys;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
-import java.io.ByteArrayOutputStream;
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -74,25 +73,7 @@ public final class VectorChain {
     } catch (java.io.IOException e) {
       throw new AssertionError(e);
     }
-    byte[] type = SignedLink.PAYLOAD_TYPE.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    byte[] statement = link.statement().encode();
-    byte[] key = link.publicKey();
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    o.write(type.length);
-    o.writeBytes(type);
-    u16(o, statement.length);
-    o.writeBytes(statement);
-    u16(o, link.signatureScheme());
-    u16(o, key.length);
-    o.writeBytes(key);
-    u16(o, sig.length);
-    o.writeBytes(sig);
-    return o.toByteArray();
-  }
-
-  private static void u16(ByteArrayOutputStream o, int v) {
-    o.write(v >> 8);
-    o.write(v);
+    return link.encodedWithSignature(sig);
   }
 
   public static String hex(byte[] b) {
