@@ -45,8 +45,6 @@ public final class GroupCommitSequencer implements Sequencer {
   private record Pending(Admitted entry, ByteBuffer key, CompletableFuture<Sequenced> done, long queuedAt) {}
 
   private final LogStorage storage;
-  private final String origin;
-  private final NoteSigner signer;
   private final int maxBatch;
   private final BlockingQueue<Pending> queue;
   /**
@@ -60,6 +58,7 @@ public final class GroupCommitSequencer implements Sequencer {
   private volatile boolean closing;
   private volatile SignedCheckpoint head;
   private final StandingQueue standing;
+  private final Integrator integrator;
   private TreeEdge edge; // sequencer thread only, after construction
   private AppendBatch attempt; // the batch being committed (sequencer thread)
   private final List<AppendBatch> ghosts = new ArrayList<>(); // failed batches the store does not show
@@ -80,9 +79,8 @@ public final class GroupCommitSequencer implements Sequencer {
   public GroupCommitSequencer(LogStorage storage, String origin, NoteSigner signer, int queueCapacity,
       int maxBatch, StandingQueue.Rule pushback, BatchListener listener) {
     this.standing = new StandingQueue(pushback);
+    this.integrator = new Integrator(origin, signer);
     this.storage = storage;
-    this.origin = origin;
-    this.signer = signer;
     this.maxBatch = maxBatch;
     this.queue = new ArrayBlockingQueue<>(queueCapacity);
     this.listener = listener;
@@ -156,10 +154,10 @@ public final class GroupCommitSequencer implements Sequencer {
       return earlier.done.thenApply(s -> new Sequenced(s.index(), s.leaf(), s.leafHash(), true, s.checkpoint()));
     }
     try {
-      Placed stored = stored(entry);
+      Integrator.Placed stored = stored(entry);
       if (stored != null) {
         inFlight.remove(mine.key, mine);
-        f.complete(new Sequenced(stored.index, stored.leaf, stored.leafHash, true, head));
+        f.complete(new Sequenced(stored.index(), stored.leaf(), stored.leafHash(), true, head));
       } else if (!queue.offer(mine)) {
         inFlight.remove(mine.key, mine);
         f.completeExceptionally(new OverloadedException(
@@ -262,27 +260,16 @@ public final class GroupCommitSequencer implements Sequencer {
     }
   }
 
-  private record Placed(long index, byte[] leaf, byte[] leafHash) {}
-
   private void process(List<Pending> batch) {
     long ts = Math.max(lastTimestamp, System.currentTimeMillis());
-    AppendBatch out = new AppendBatch();
-    List<byte[]> newHashes = new ArrayList<>(batch.size());
-    List<Placed> placed = new ArrayList<>(batch.size());
-    long next = edge.size();
-    for (Pending p : batch) {
-      // Every queued entry is new: add() let only one entry per key into the queue.
-      byte[] leaf = p.entry.leaf(ts);
-      // An entry keyed by its leaf hash was hashed at admission; hash only leaves made here.
-      byte[] hash = p.entry.keyedByLeafHash() ? p.entry.dedupKey() : Hashes.leafHash(leaf);
-      Placed mine = new Placed(next++, leaf, hash);
-      out.addLeaf(mine.index, leaf, hash, p.entry.keyedByLeafHash() ? null : p.entry.dedupKey(), p.entry.lookupKeys());
-      newHashes.add(hash);
-      placed.add(mine);
-    }
-    TreeEdge nextEdge = edge.append(newHashes, out);
-    SignedCheckpoint nextHead = sign(nextEdge.size(), nextEdge.root());
-    out.setCheckpoint(nextEdge.size(), nextHead.note(), nextEdge.range().encode());
+    // Every queued entry is new: add() let only one entry per key into the queue.
+    List<Admitted> entries = new ArrayList<>(batch.size());
+    for (Pending p : batch) entries.add(p.entry);
+    Integrator.Result r = integrator.integrate(edge, entries, ts);
+    AppendBatch out = r.batch();
+    TreeEdge nextEdge = r.edge();
+    SignedCheckpoint nextHead = r.head();
+    List<Integrator.Placed> placed = r.placed();
     for (AppendBatch g : ghosts) out.undo(g);
     attempt = out;
     long t0 = System.nanoTime();
@@ -297,26 +284,26 @@ public final class GroupCommitSequencer implements Sequencer {
     edge = nextEdge;
     head = nextHead;
     lastTimestamp = ts;
-    listener.committed(newHashes.size(), commitNanos);
+    listener.committed(placed.size(), commitNanos);
     for (int i = 0; i < batch.size(); i++) {
       Pending p = batch.get(i);
-      Placed e = placed.get(i);
+      Integrator.Placed e = placed.get(i);
       inFlight.remove(p.key, p);
-      p.done.complete(new Sequenced(e.index, e.leaf, e.leafHash, false, nextHead));
+      p.done.complete(new Sequenced(e.index(), e.leaf(), e.leafHash(), false, nextHead));
     }
   }
 
-  private Placed stored(Admitted a) {
+  private Integrator.Placed stored(Admitted a) {
     OptionalLong i = a.keyedByLeafHash() ? storage.indexOfLeafHash(a.dedupKey()) : storage.indexOfEntryId(a.dedupKey());
     if (i.isEmpty()) return null;
     long index = i.getAsLong();
     byte[] leaf = storage.leaf(index)
         .orElseThrow(() -> new StorageException("entry index " + index + " has no leaf in the store"));
-    return new Placed(index, leaf, Hashes.leafHash(leaf));
+    return new Integrator.Placed(index, leaf, Hashes.leafHash(leaf));
   }
 
   private SignedCheckpoint sign(long size, byte[] root) {
-    Checkpoint cp = new Checkpoint(origin, size, root);
-    return new SignedCheckpoint(cp, SignedNote.sign(cp.text(), signer).format());
+    return integrator.sign(size, root);
   }
+
 }
