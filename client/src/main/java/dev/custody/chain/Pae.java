@@ -1,6 +1,6 @@
 package dev.custody.chain;
 
-import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
 /** DSSE pre-authentication encoding: "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body. */
@@ -9,11 +9,10 @@ public final class Pae {
 
   public static byte[] encode(String payloadType, byte[] body) {
     byte[] type = payloadType.getBytes(StandardCharsets.UTF_8);
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.writeBytes(("DSSEv1 " + type.length + " ").getBytes(StandardCharsets.US_ASCII));
-    out.writeBytes(type);
-    out.writeBytes((" " + body.length + " ").getBytes(StandardCharsets.US_ASCII));
-    out.writeBytes(body);
-    return out.toByteArray();
+    byte[] head = ("DSSEv1 " + type.length + " ").getBytes(StandardCharsets.US_ASCII);
+    byte[] middle = (" " + body.length + " ").getBytes(StandardCharsets.US_ASCII);
+    // Sized once: this runs for every signature checked, and a growing buffer copied each link twice.
+    return ByteBuffer.allocate(head.length + type.length + middle.length + body.length)
+        .put(head).put(type).put(middle).put(body).array();
   }
 }
