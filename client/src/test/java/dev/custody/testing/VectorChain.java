@@ -9,7 +9,6 @@ import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
 import java.math.BigInteger;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -59,24 +58,23 @@ public final class VectorChain {
 
   /**
    * A SignedLink's bytes with its ECDSA signature {@code (r, s)} replaced by {@code (r, n - s)}:
-   * the same signature in its other, equally valid form (entries.md's layout, written out here).
+   * the same signature in its other, equally valid form.
    */
   public static byte[] ecdsaTwin(SignedLink link) {
-    org.bouncycastle.asn1.ASN1Sequence seq = org.bouncycastle.asn1.ASN1Sequence.getInstance(link.signature());
+    return link.encodedWithSignature(twinSignature(link.signature()));
+  }
+
+  /** The DER ECDSA signature {@code (r, n - s)} for the DER signature {@code (r, s)}: valid exactly when it is. */
+  public static byte[] twinSignature(byte[] der) {
+    org.bouncycastle.asn1.ASN1Sequence seq = org.bouncycastle.asn1.ASN1Sequence.getInstance(der);
     BigInteger r = org.bouncycastle.asn1.ASN1Integer.getInstance(seq.getObjectAt(0)).getValue();
     BigInteger s = org.bouncycastle.asn1.ASN1Integer.getInstance(seq.getObjectAt(1)).getValue();
-    byte[] sig;
     try {
-      sig = new org.bouncycastle.asn1.DERSequence(new org.bouncycastle.asn1.ASN1Encodable[] {
+      return new org.bouncycastle.asn1.DERSequence(new org.bouncycastle.asn1.ASN1Encodable[] {
           new org.bouncycastle.asn1.ASN1Integer(r), new org.bouncycastle.asn1.ASN1Integer(P256_N.subtract(s))})
           .getEncoded("DER");
     } catch (java.io.IOException e) {
       throw new AssertionError(e);
     }
-    return link.encodedWithSignature(sig);
-  }
-
-  public static String hex(byte[] b) {
-    return HexFormat.of().formatHex(b);
   }
 }

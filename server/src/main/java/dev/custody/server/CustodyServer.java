@@ -209,6 +209,9 @@ public final class CustodyServer implements AutoCloseable {
       builder.intercept(new CallDeadlines(guard.maxCallSeconds(), timer));
       CallLimits limits = new CallLimits(CallLimits.PER_CLIENT, CallLimits.STREAMS_PER_CLIENT, CallLimits.STREAMS,
           CallLimits.CONNECTIONS_PER_CLIENT);
+      metrics.gauge("custody_entry_streams_open", "GetEntries and FindLinks streams open now", limits::openStreams);
+      CheckPool pool = checks;
+      metrics.gauge("custody_signature_checks_queued", "submissions waiting for a signature check", pool::queued);
       builder.intercept(limits).addTransportFilter(limits.connections());
       if (guard.submittersNeedCertificates()) {
         builder.intercept(new SubmitterCertificates(Set.of(TransparencyLogGrpc.getSubmitMethod().getFullMethodName())));

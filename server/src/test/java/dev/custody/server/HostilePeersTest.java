@@ -114,7 +114,10 @@ class HostilePeersTest {
         AtomicInteger other = new AtomicInteger();
         int perConnection = 4096;
         for (int c = 0; c < 2; c++) {
-          ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort).usePlaintext().build();
+          // A fixed 64 KiB window, as the attacker used: gRPC's automatic window tuning would otherwise take
+          // in a whole 10,000-entry answer and leave nothing held at the server.
+          ManagedChannel ch = io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", s.grpcPort).usePlaintext()
+              .flowControlWindow(65_535).build();
           attack.add(ch);
           for (int i = 0; i < perConnection; i++) {
             ClientCall<GetEntriesRequest, LogEntry> call =
@@ -141,6 +144,9 @@ class HostilePeersTest {
             dev.custody.server.guard.CallLimits.STREAMS, 256);
         assertTrue(refused.get() >= 2 * perConnection - dev.custody.server.guard.CallLimits.STREAMS_PER_CLIENT,
             "streams over the per-client cap are refused: " + refused.get());
+        long openStreams = metric(s, "custody_entry_streams_open");
+        assertTrue(openStreams > 0 && openStreams <= dev.custody.server.guard.CallLimits.STREAMS_PER_CLIENT,
+            "the streams let in are the ones the per-client cap allows: " + openStreams);
         assertResponsive(s, probe);
         assertTrue(rssAfter < 500, "resident memory stays bounded: " + rssAfter + " MiB");
         assertTrue(s.process.isAlive(), s.output());

@@ -151,13 +151,7 @@ public final class CallLimits implements ServerInterceptor {
     };
   }
 
-  /** Calls open now from one client (for tests). */
-  int openCalls(String client) {
-    AtomicInteger c = open.get(client);
-    return c == null ? 0 : c.get();
-  }
-
-  /** Entry streams open now (for metrics and tests). */
+  /** Entry streams open now, on the whole server (a metric). */
   public int openStreams() {
     return openStreams.get();
   }
