@@ -83,17 +83,6 @@ public final class LayerLinkAdmission implements Admission {
         throw new AdmissionException("link does not stand on its predecessor: " + e.getMessage());
       }
     }
-    byte[] bytes = link.encoded();
-    byte[] linkId = link.linkId();
-    List<byte[]> lookups = lookupKeys(link);
-    return new Admitted() {
-      @Override public byte[] dedupKey() { return linkId; }
-
-      @Override public boolean keyedByLeafHash() { return false; }
-
-      @Override public byte[] leaf(long logTimestampMs) { return new Leaf(logTimestampMs, bytes).encode(); }
-
-      @Override public List<byte[]> lookupKeys() { return lookups; }
-    };
+    return new Admitted(link.encoded(), true, link.linkId(), lookupKeys(link));
   }
 }

@@ -1,7 +1,5 @@
 package dev.custody.server.admission;
 
-import dev.custody.merkle.Hashes;
-
 /**
  * Accepts any entry of 1..65,535 bytes as its own leaf (the size bound of a tlog-tiles entry
  * bundle). For tests and for logs of other artefacts; identical bytes are one entry.
@@ -18,14 +16,6 @@ public final class OpaqueAdmission implements Admission {
     if (entry.length > MAX_ENTRY_BYTES) {
       throw new AdmissionException("entry is " + entry.length + " bytes; an entry is at most 65535 bytes");
     }
-    byte[] copy = entry.clone();
-    byte[] hash = Hashes.leafHash(copy);
-    return new Admitted() {
-      @Override public byte[] dedupKey() { return hash; }
-
-      @Override public boolean keyedByLeafHash() { return true; }
-
-      @Override public byte[] leaf(long logTimestampMs) { return copy; }
-    };
+    return Admitted.opaque(entry);
   }
 }

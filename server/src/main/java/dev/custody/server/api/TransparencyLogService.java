@@ -32,6 +32,7 @@ import io.grpc.stub.StreamObserver;
 import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.Executor;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -70,6 +71,9 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
     this.metrics = metrics;
   }
 
+  /** Longest a submission waits for this node to catch up with its cluster before its predecessor counts as missing. */
+  private static final long CATCH_UP_SECONDS = 5;
+
   private void count(String result) {
     metrics.counter("custody_submissions_total", "Submit calls by outcome", "result=\"" + result + "\"").increment();
   }
@@ -88,10 +92,24 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
   }
 
   private void admitThenSequence(byte[] entry, StreamObserver<LogEntry> out) {
+    admitThenSequence(entry, out, true);
+  }
+
+  /**
+   * @param mayWait whether a missing predecessor may first wait for this node to catch up with
+   *     its cluster (the link below may be acknowledged by the leader and not yet applied here)
+   */
+  private void admitThenSequence(byte[] entry, StreamObserver<LogEntry> out, boolean mayWait) {
     Admitted admitted;
     try {
       admitted = admission.admit(entry);
     } catch (AdmissionException e) {
+      if (e.missingPrerequisite() && mayWait && sequencer.mayLag()) {
+        // Once, on a replica: a read barrier, then the same checks again.
+        sequencer.caughtUp().orTimeout(CATCH_UP_SECONDS, TimeUnit.SECONDS)
+            .whenCompleteAsync((ok, err) -> admitThenSequence(entry, out, false), worker);
+        return;
+      }
       count(e.missingPrerequisite() ? "rejected_missing_predecessor" : "rejected_invalid");
       Status s = e.missingPrerequisite() ? Status.FAILED_PRECONDITION : Status.INVALID_ARGUMENT;
       out.onError(s.withDescription(e.getMessage()).asRuntimeException());
@@ -267,6 +285,8 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
     Status s;
     if (e instanceof StatusRuntimeException sre) {
       s = sre.getStatus();
+    } else if (e instanceof dev.custody.server.sequencer.UnavailableException) {
+      s = Status.UNAVAILABLE.withDescription(e.getMessage() + " (submitting again is idempotent)");
     } else if (e instanceof OverloadedException) {
       s = Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage());
     } else if (e instanceof StorageException) {

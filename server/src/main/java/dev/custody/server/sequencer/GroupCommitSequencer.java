@@ -96,35 +96,14 @@ public final class GroupCommitSequencer implements Sequencer {
   }
 
   private void recover() {
-    var note = storage.latestCheckpoint();
-    if (note.isEmpty()) {
-      TreeEdge e = TreeEdge.empty();
-      AppendBatch b = new AppendBatch();
-      SignedCheckpoint cp = sign(0, e.root());
-      b.setCheckpoint(0, cp.note(), e.range().encode());
-      storage.commit(b);
-      edge = e;
-      head = cp;
-      return;
-    }
-    Checkpoint cp = parseStored(note.get()).checkpoint();
-    CompactRange range = CompactRange.decode(storage.compactRange()
-        .orElseThrow(() -> new StorageException("the store has a checkpoint but no compact range")));
-    if (range.size() != cp.size() || !MessageDigest.isEqual(range.root(), cp.rootHash())) {
-      throw new StorageException("the stored compact range does not match the latest checkpoint (size "
-          + range.size() + " vs " + cp.size() + ")");
-    }
-    edge = TreeEdge.load(range, storage);
-    head = new SignedCheckpoint(cp, note.get());
+    Integrator.Resumed r = integrator.resume(storage);
+    edge = r.edge();
+    head = r.head();
   }
 
   /** A checkpoint as the log stored it; unreadable means a damaged store. */
   public static SignedCheckpoint parseStored(String note) {
-    try {
-      return new SignedCheckpoint(Checkpoint.parse(SignedNote.parse(note).text()), note);
-    } catch (NoteException | CheckpointException e) {
-      throw new StorageException("the stored latest checkpoint is unreadable: " + e.getMessage());
-    }
+    return Integrator.parseStored(note);
   }
 
   @Override public CompletableFuture<Sequenced> add(Admitted entry) {
@@ -302,8 +281,5 @@ public final class GroupCommitSequencer implements Sequencer {
     return new Integrator.Placed(index, leaf, Hashes.leafHash(leaf));
   }
 
-  private SignedCheckpoint sign(long size, byte[] root) {
-    return integrator.sign(size, root);
-  }
 
 }

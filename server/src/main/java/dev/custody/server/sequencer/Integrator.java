@@ -1,6 +1,12 @@
 package dev.custody.server.sequencer;
 
 import dev.custody.checkpoint.Checkpoint;
+import dev.custody.checkpoint.CheckpointException;
+import dev.custody.merkle.CompactRange;
+import dev.custody.note.NoteException;
+import dev.custody.server.storage.LogStorage;
+import dev.custody.server.storage.StorageException;
+import java.security.MessageDigest;
 import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.merkle.Hashes;
 import dev.custody.note.NoteSigner;
@@ -16,7 +22,8 @@ import java.util.List;
  * as a function of the tree edge, the entries, the timestamp and the key alone. It reads no
  * storage and no clock. Ed25519 signatures are deterministic (RFC 8032), so two stores that
  * integrate the same batches from the same state hold the same bytes, the checkpoints included:
- * the property a replicated log rests on ({@code IntegratorDeterminismTest}).
+ * the property a replicated log rests on ({@code IntegratorDeterminismTest}). (Only
+ * {@link #resume} reads a store: once, at start.)
  *
  * <p>Requires every entry to be new: not in the store and not twice in the batch (the
  * sequencer's dedup ensures it). Not thread-safe; the sequencer's thread owns it.
@@ -27,6 +34,9 @@ public final class Integrator {
 
   /** The writes of one batch and the state after it; nothing is durable until {@code batch} commits. */
   public record Result(AppendBatch batch, TreeEdge edge, SignedCheckpoint head, List<Placed> placed) {}
+
+  /** The state a store holds: its tree edge and its latest signed checkpoint. */
+  public record Resumed(TreeEdge edge, SignedCheckpoint head) {}
 
   private final String origin;
   private final NoteSigner signer;
@@ -61,5 +71,39 @@ public final class Integrator {
   public SignedCheckpoint sign(long size, byte[] root) {
     Checkpoint cp = new Checkpoint(origin, size, root);
     return new SignedCheckpoint(cp, SignedNote.sign(cp.text(), signer).format());
+  }
+
+  /**
+   * The state to continue from: the store's latest checkpoint and compact range (O(log n) reads),
+   * or, for a new log, the empty tree's checkpoint, signed and committed first. Every node of a
+   * cluster signs the same bytes for it (Ed25519 is deterministic), so this is not a fork.
+   */
+  public Resumed resume(LogStorage storage) {
+    var note = storage.latestCheckpoint();
+    if (note.isEmpty()) {
+      TreeEdge e = TreeEdge.empty();
+      AppendBatch b = new AppendBatch();
+      SignedCheckpoint cp = sign(0, e.root());
+      b.setCheckpoint(0, cp.note(), e.range().encode());
+      storage.commit(b);
+      return new Resumed(e, cp);
+    }
+    Checkpoint cp = parseStored(note.get()).checkpoint();
+    CompactRange range = CompactRange.decode(storage.compactRange()
+        .orElseThrow(() -> new StorageException("the store has a checkpoint but no compact range")));
+    if (range.size() != cp.size() || !MessageDigest.isEqual(range.root(), cp.rootHash())) {
+      throw new StorageException("the stored compact range does not match the latest checkpoint (size "
+          + range.size() + " vs " + cp.size() + ")");
+    }
+    return new Resumed(TreeEdge.load(range, storage), new SignedCheckpoint(cp, note.get()));
+  }
+
+  /** A checkpoint as the log stored it; unreadable means a damaged store. */
+  public static SignedCheckpoint parseStored(String note) {
+    try {
+      return new SignedCheckpoint(Checkpoint.parse(SignedNote.parse(note).text()), note);
+    } catch (NoteException | CheckpointException e) {
+      throw new StorageException("the stored latest checkpoint is unreadable: " + e.getMessage());
+    }
   }
 }

@@ -5,18 +5,33 @@ import dev.custody.server.admission.Admitted;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Orders admitted entries and makes them durable. The one implementation today commits groups
- * to local RocksDB; a replicated log can stand behind this interface without admission, the
- * API or the read path noticing.
+ * Orders admitted entries and makes them durable: {@link GroupCommitSequencer} commits groups to
+ * the local RocksDB; {@code cluster.ReplicatedSequencer} proposes them to a Raft group. Admission,
+ * the API and the read path do not tell the two apart.
  */
 public interface Sequencer extends AutoCloseable {
   /**
    * Queues an entry. The future completes after the entry and a checkpoint that includes it are
    * durable. It fails with {@link OverloadedException} when the queue is full or has stood behind
-   * for a while (a burst that drains is served), and later
-   * with a {@link dev.custody.server.storage.StorageException} if the commit fails.
+   * for a while (a burst that drains is served), with {@link UnavailableException} when a cluster
+   * has no leader or cannot reach it, and later with a
+   * {@link dev.custody.server.storage.StorageException} if the commit fails.
    */
   CompletableFuture<Sequenced> add(Admitted entry);
+
+  /**
+   * Completes once this node holds every entry the log had committed when it was called: a read
+   * barrier, for a node that may lag its cluster (a link's predecessor, just acknowledged by the
+   * leader, not yet applied here). At once on a single node, which never lags itself.
+   */
+  default CompletableFuture<Void> caughtUp() {
+    return CompletableFuture.completedFuture(null);
+  }
+
+  /** Whether this node can lag the log (a replica of a cluster), so that {@link #caughtUp} is worth waiting for. */
+  default boolean mayLag() {
+    return false;
+  }
 
   /** The latest durable signed checkpoint. Never blocks. */
   SignedCheckpoint head();

@@ -17,7 +17,7 @@ import java.util.List;
  * reads the tree. Immutable: {@link #append} returns the next edge and leaves this one intact,
  * so a failed commit leaves nothing to undo.
  */
-final class TreeEdge {
+public final class TreeEdge {
   /** Tree levels per stratum: half a tile's height, so that every other stratum is a tlog-tiles tile level. */
   private static final int STRATUM = Tiles.HEIGHT / 2;
 
@@ -29,12 +29,12 @@ final class TreeEdge {
     this.partial = partial;
   }
 
-  static TreeEdge empty() {
+  public static TreeEdge empty() {
     return new TreeEdge(CompactRange.empty(), List.of());
   }
 
   /** Rebuilds the edge from the stored compact range and at most one record read per stratum. */
-  static TreeEdge load(CompactRange range, LogStorage storage) {
+  public static TreeEdge load(CompactRange range, LogStorage storage) {
     long size = range.size();
     List<byte[]> partial = new ArrayList<>();
     for (int s = 0; STRATUM * s < Long.SIZE && (size >>> (STRATUM * s)) > 0; s++) {
@@ -56,15 +56,15 @@ final class TreeEdge {
     return new TreeEdge(range, List.copyOf(partial));
   }
 
-  long size() {
+  public long size() {
     return range.size();
   }
 
-  byte[] root() {
+  public byte[] root() {
     return range.root();
   }
 
-  CompactRange range() {
+  public CompactRange range() {
     return range;
   }
 

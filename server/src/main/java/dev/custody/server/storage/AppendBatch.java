@@ -16,6 +16,7 @@ public final class AppendBatch {
   final List<Tile> tiles = new ArrayList<>();
   final List<AppendBatch> undone = new ArrayList<>();
   long checkpointSize = -1;
+  byte[] applied; // the replicated log's position (RaftPosition.encode), or null on a single node
   String checkpointNote;
   byte[] compactRange;
 
@@ -33,6 +34,14 @@ public final class AppendBatch {
     this.checkpointSize = size;
     this.checkpointNote = signedNote;
     this.compactRange = compactRange;
+  }
+
+  /**
+   * Records, in the same write, the replicated log's position that this batch brings the store
+   * to: after a crash the store and the position it has applied cannot disagree.
+   */
+  public void setApplied(byte[] position) {
+    this.applied = position.clone();
   }
 
   /**

@@ -42,6 +42,7 @@ public final class LogStorage implements AutoCloseable {
   private static final byte[] META_VKEY = bytes("verifier_key");
   private static final byte[] META_RANGE = bytes("compact_range");
   private static final byte[] META_FORMAT = bytes("format");
+  private static final byte[] META_APPLIED = bytes("applied");
   /**
    * 2: mid tiles (odd strata) are stored beside the tiles. A store without the marker predates them.
    * 3: lookups by (manifest, layer) and (manifest, signer key) exist for every link; a store in
@@ -274,6 +275,7 @@ public final class LogStorage implements AutoCloseable {
         wb.put(checkpoints, Keys.index(b.checkpointSize), bytes(b.checkpointNote));
         wb.put(meta, META_RANGE, b.compactRange);
       }
+      if (b.applied != null) wb.put(meta, META_APPLIED, b.applied);
       db.write(synced, wb);
     } catch (RocksDBException e) {
       throw new StorageException("writing to the log's store failed: " + e.getMessage(), e);
@@ -297,6 +299,72 @@ public final class LogStorage implements AutoCloseable {
 
   public Optional<String> verifierKey() {
     return Optional.ofNullable(get(meta, META_VKEY)).map(LogStorage::string);
+  }
+
+  /** The replicated log's position the store has applied ({@link AppendBatch#setApplied}), or empty. */
+  public Optional<byte[]> applied() {
+    return Optional.ofNullable(get(meta, META_APPLIED));
+  }
+
+  /**
+   * Writes a consistent copy of the store into {@code dir} (which must not exist): a RocksDB
+   * checkpoint, hard links to the immutable table files, so it costs little space and time.
+   * Writes that race with it are either wholly in the copy or not at all.
+   */
+  public void checkpointTo(Path dir) {
+    try (org.rocksdb.Checkpoint c = org.rocksdb.Checkpoint.create(db)) {
+      c.createCheckpoint(dir.toString());
+    } catch (RocksDBException e) {
+      throw new StorageException("copying the store to " + dir + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Copies every key of {@code other} into this store, in synced batches, the {@code meta} family
+   * (which names the latest checkpoint and the applied position) last. For a replica catching up
+   * from a snapshot of the same log: its own keys are a subset of the snapshot's (the log only
+   * grows, and every node holds the same bytes for the same prefix), so the result is exactly the
+   * snapshot. A copy cut short by a crash leaves {@code meta} as it was, and is simply done again.
+   *
+   * @return the number of keys copied
+   */
+  public long absorb(LogStorage other) {
+    long keys = 0;
+    final long batchBytes = 4L << 20;
+    // handles: 0 = default, then FAMILIES in order; meta (index 6 of FAMILIES) goes last.
+    List<Integer> order = new ArrayList<>();
+    for (int i = 1; i < handles.size(); i++) if (handles.get(i) != meta) order.add(i);
+    order.add(handles.indexOf(meta));
+    try {
+      for (int i : order) {
+        try (ReadOptions ro = new ReadOptions(); RocksIterator it = other.db.newIterator(other.handles.get(i), ro)) {
+          WriteBatch wb = new WriteBatch();
+          try {
+            long bytes = 0;
+            for (it.seekToFirst(); it.isValid(); it.next()) {
+              byte[] k = it.key();
+              byte[] v = it.value();
+              wb.put(handles.get(i), k, v);
+              keys++;
+              bytes += k.length + v.length;
+              if (bytes >= batchBytes) {
+                db.write(synced, wb);
+                wb.close();
+                wb = new WriteBatch();
+                bytes = 0;
+              }
+            }
+            it.status();
+            db.write(synced, wb);
+          } finally {
+            wb.close();
+          }
+        }
+      }
+    } catch (RocksDBException e) {
+      throw new StorageException("copying a snapshot into the store failed: " + e.getMessage(), e);
+    }
+    return keys;
   }
 
   public Optional<byte[]> compactRange() {
@@ -396,8 +464,11 @@ public final class LogStorage implements AutoCloseable {
     }
   }
 
-  /** Flushes memtables so that the next start has no WAL to replay. */
+  private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
+  /** Flushes memtables so that the next start has no WAL to replay. Closing twice is harmless (RocksJava would crash). */
   @Override public void close() {
+    if (!closed.compareAndSet(false, true)) return;
     if (!readOnly) flush();
     // RocksJava wants the column family handles closed before the database, options after.
     closeAll(new ArrayList<>(handles));

@@ -33,13 +33,7 @@ class IntegratorDeterminismTest {
   @TempDir Path dir;
 
   private static Admitted opaque(byte[] entry) {
-    return new Admitted() {
-      @Override public byte[] dedupKey() { return Hashes.leafHash(entry); }
-
-      @Override public boolean keyedByLeafHash() { return true; }
-
-      @Override public byte[] leaf(long ts) { return entry.clone(); }
-    };
+    return Admitted.opaque(entry);
   }
 
   /** Integrates the batches into a fresh store, dropping duplicates as the sequencer's dedup does. */

@@ -1,0 +1,281 @@
+package dev.custody.server.cluster;
+
+import dev.custody.note.NoteSigner;
+import dev.custody.server.guard.StandingQueue;
+import dev.custody.server.sequencer.BatchListener;
+import dev.custody.server.sequencer.Sequencer;
+import dev.custody.server.storage.LogStorage;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.server.DivisionInfo;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+
+/**
+ * One member of a Custody cluster: a Ratis server whose state machine is this node's store
+ * ({@link LogStateMachine}), a Ratis client through which this node proposes batches, and the
+ * {@link ReplicatedSequencer} on top. The Raft group's id is derived from the log's origin, so a
+ * node started for another log cannot join by mistake.
+ */
+public final class ClusterNode implements AutoCloseable {
+  /**
+   * How a node takes part; every default in one place.
+   *
+   * @param raftDir the Raft log and snapshots (beside the store, in the data directory)
+   * @param snapshotEvery Raft entries (batches) between snapshots; the Raft log before a snapshot is purged
+   * @param electionMin the shortest a follower waits without hearing from a leader before it stands
+   * @param electionMax the longest (each follower draws at random between the two)
+   */
+  public record Settings(String nodeId, Peers peers, Path raftDir, long snapshotEvery, Duration electionMin,
+      Duration electionMax) {
+    public static final long SNAPSHOT_EVERY = 10_000;
+    public static final Duration ELECTION_MIN = Duration.ofMillis(400);
+    public static final Duration ELECTION_MAX = Duration.ofMillis(800);
+
+    public Settings {
+      if (!peers.members().containsKey(nodeId)) {
+        throw new IllegalArgumentException("--node-id " + nodeId + " is not one of --peers (" + peers.format() + ")");
+      }
+      if (snapshotEvery < 1) throw new IllegalArgumentException("snapshots must be at least 1 entry apart");
+      if (electionMax.compareTo(electionMin) <= 0) throw new IllegalArgumentException("election timeout max must exceed min");
+    }
+
+    public Settings(String nodeId, Peers peers, Path raftDir) {
+      this(nodeId, peers, raftDir, SNAPSHOT_EVERY, ELECTION_MIN, ELECTION_MAX);
+    }
+  }
+
+  private final RaftServer server;
+  private final RaftClient client;
+  private final RaftGroupId groupId;
+  private final LogStateMachine machine;
+  private final ReplicatedSequencer sequencer;
+  private final String nodeId;
+  private final AtomicReference<LogStateMachine.LeadershipCheck> check;
+
+  private ClusterNode(RaftServer server, RaftClient client, RaftGroupId groupId, LogStateMachine machine,
+      ReplicatedSequencer sequencer, String nodeId, AtomicReference<LogStateMachine.LeadershipCheck> check) {
+    this.server = server;
+    this.client = client;
+    this.groupId = groupId;
+    this.machine = machine;
+    this.sequencer = sequencer;
+    this.nodeId = nodeId;
+    this.check = check;
+  }
+
+  /** The Raft group of the log with this origin: the same on every node. */
+  public static RaftGroupId groupOf(String origin) {
+    return RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("custody-log:" + origin).getBytes(StandardCharsets.UTF_8)));
+  }
+
+  static RaftGroup group(RaftGroupId id, Peers peers) {
+    List<RaftPeer> list = new ArrayList<>();
+    for (String p : peers.members().keySet()) {
+      list.add(RaftPeer.newBuilder().setId(p).setAddress(peers.address(p)).build());
+    }
+    return RaftGroup.valueOf(id, list);
+  }
+
+  /**
+   * The Ratis settings of a node. The Raft log is flushed synchronously before an entry counts as
+   * appended (the defaults, set here explicitly and checked by {@link #checkSafety}); reads on a
+   * follower can wait for the leader's commit index (ReadIndex); snapshots are automatic.
+   */
+  static RaftProperties properties(Settings s) {
+    RaftProperties p = new RaftProperties();
+    RaftServerConfigKeys.setStorageDir(p, List.of(s.raftDir().toFile()));
+    GrpcConfigKeys.Server.setPort(p, s.peers().members().get(s.nodeId()).getPort());
+    RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, false);
+    RaftServerConfigKeys.Log.setAsyncFlushEnabled(p, false);
+    RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(s.electionMin().toMillis(), TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(s.electionMax().toMillis(), TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, s.snapshotEvery());
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+    RaftServerConfigKeys.Log.setPurgeGap(p, (int) Math.min(1024, s.snapshotEvery()));
+    // A proposal is at most 4 MiB of entries: room for it in every buffer on its way.
+    RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf("9MB"));
+    RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf("8MB"));
+    GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf("16MB"));
+    RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(3, TimeUnit.SECONDS));
+    return p;
+  }
+
+  /**
+   * Refuses to run with settings under which an acknowledged entry could be lost: the Raft log
+   * must reach the disk before an entry counts as appended on a node.
+   */
+  static void checkSafety(RaftProperties p) {
+    if (RaftServerConfigKeys.Log.unsafeFlushEnabled(p)) {
+      throw new IllegalStateException(RaftServerConfigKeys.Log.UNSAFE_FLUSH_ENABLED_KEY
+          + " is on: the Raft log would count entries before they reach the disk; refusing to start");
+    }
+    if (RaftServerConfigKeys.Log.asyncFlushEnabled(p)) {
+      throw new IllegalStateException(RaftServerConfigKeys.Log.ASYNC_FLUSH_ENABLED_KEY
+          + " is on: the Raft log would flush after acknowledging; refusing to start");
+    }
+  }
+
+  /**
+   * Starts this node's Raft server over {@code storage} and joins (or forms) the group.
+   *
+   * @throws IllegalStateException when this node's store has applied Raft entries but its Raft
+   *     storage is gone: with its log and vote forgotten it could help elect a leader that lacks
+   *     acknowledged entries, so it must come back as a new member instead
+   */
+  public static ClusterNode start(Settings s, LogStorage storage, String origin, NoteSigner signer, int queueCapacity,
+      int maxBatch, StandingQueue.Rule pushback, BatchListener listener) throws IOException {
+    RaftGroupId groupId = groupOf(origin);
+    AppliedPosition applied = AppliedPosition.decode(storage.applied());
+    Path groupDir = s.raftDir().resolve(groupId.getUuid().toString());
+    if (applied.index() >= 0 && !Files.isDirectory(groupDir)) {
+      throw new IllegalStateException("this node's store has applied Raft index " + applied.index() + " but its Raft "
+          + "storage (" + groupDir + ") is missing: a node that forgot its votes and log must not rejoin under its old "
+          + "id. Remove it (custody cluster remove --node " + s.nodeId() + "), then add it back as a new member with an "
+          + "empty data directory (see the README, \"Cluster membership\")");
+    }
+    RaftProperties p = properties(s);
+    checkSafety(p);
+    AtomicReference<LogStateMachine.LeadershipCheck> check = new AtomicReference<>(head -> Optional.empty());
+    LogStateMachine machine = new LogStateMachine(storage, origin, signer, listener, check::get);
+    RaftGroup group = group(groupId, s.peers());
+    RaftServer server = RaftServer.newBuilder()
+        .setServerId(RaftPeerId.valueOf(s.nodeId()))
+        .setGroup(group)
+        .setProperties(p)
+        .setStateMachine(machine)
+        // Formats the Raft storage the first time, and recovers it (log, term, vote) ever after.
+        .setOption(org.apache.ratis.server.storage.RaftStorage.StartupOption.RECOVER)
+        .build();
+    server.start();
+    RaftClient client = RaftClient.newBuilder()
+        .setProperties(p)
+        .setRaftGroup(group)
+        .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(10,
+            TimeDuration.valueOf(200, TimeUnit.MILLISECONDS)))
+        .build();
+    RaftPeerId self = RaftPeerId.valueOf(s.nodeId());
+    ClusterNode[] node = new ClusterNode[1];
+    ReplicatedSequencer seq = new ReplicatedSequencer(machine, storage, client, self,
+        () -> node[0].leaderId().isPresent(), queueCapacity, maxBatch, pushback);
+    node[0] = new ClusterNode(server, client, groupId, machine, seq, s.nodeId(), check);
+    return node[0];
+  }
+
+  public Sequencer sequencer() {
+    return sequencer;
+  }
+
+  private DivisionInfo info() {
+    try {
+      return server.getDivision(groupId).getInfo();
+    } catch (IOException e) {
+      throw new IllegalStateException("this node's Raft group is gone: " + e.getMessage(), e);
+    }
+  }
+
+  public String nodeId() {
+    return nodeId;
+  }
+
+  /** True on the leader once it has applied everything committed before its term. */
+  public boolean isLeader() {
+    DivisionInfo i = info();
+    return i.isLeader() && i.isLeaderReady();
+  }
+
+  /** "leader", "follower", "candidate" or "listener", as Raft has it now. */
+  public String role() {
+    return info().getCurrentRole().name().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  /** The leader this node knows of now; empty during an election. */
+  public Optional<String> leaderId() {
+    DivisionInfo i = info();
+    if (i.isLeader()) return Optional.of(nodeId);
+    return Optional.ofNullable(i.getLeaderId()).map(RaftPeerId::toString);
+  }
+
+  public long term() {
+    return info().getCurrentTerm();
+  }
+
+  /** The Raft index this node's store has applied. */
+  public long appliedIndex() {
+    return machine.appliedIndex();
+  }
+
+  /**
+   * On the leader, how many Raft entries the slowest follower lacks of the leader's log; 0 on a
+   * follower (which does not know).
+   */
+  public long followerLag() {
+    DivisionInfo i = info();
+    if (!i.isLeader()) return 0;
+    long last = lastIndex();
+    long lag = 0;
+    for (long m : i.getFollowerMatchIndices()) lag = Math.max(lag, last - m);
+    return lag;
+  }
+
+  private long lastIndex() {
+    try {
+      var e = server.getDivision(groupId).getRaftLog().getLastEntryTermIndex();
+      return e == null ? 0 : e.getIndex();
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  /** Leader changes this node has seen since it started (an election each, or learning of one). */
+  public long leaderChanges() {
+    return machine.leaderChanges();
+  }
+
+  /** Why this node refuses to lead, if it does ({@link #setLeadershipCheck}). */
+  public Optional<String> fenced() {
+    return machine.fenced();
+  }
+
+  /** What must hold before this node leads: checked each time it becomes leader. */
+  public void setLeadershipCheck(LogStateMachine.LeadershipCheck c) {
+    check.set(c);
+  }
+
+  /** Stops proposing (answering those queued), then leaves the group (the others elect a leader if this was it). */
+  @Override public void close() {
+    sequencer.close();
+    try {
+      client.close();
+    } catch (IOException ignored) {
+      // Closing on the way out.
+    }
+    try {
+      server.close();
+    } catch (IOException ignored) {
+      // Closing on the way out.
+    }
+  }
+}

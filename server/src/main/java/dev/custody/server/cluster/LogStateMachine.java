@@ -1,0 +1,316 @@
+package dev.custody.server.cluster;
+
+import dev.custody.checkpoint.SignedCheckpoint;
+import dev.custody.note.NoteSigner;
+import dev.custody.server.admission.Admitted;
+import dev.custody.server.sequencer.BatchListener;
+import dev.custody.server.sequencer.Integrator;
+import dev.custody.server.sequencer.TreeEdge;
+import dev.custody.server.storage.LogStorage;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.PriorityQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftGroupMemberId;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.StateMachineStorage;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.apache.ratis.util.LifeCycle;
+
+/**
+ * A node's store as the replicated state: every node applies the committed batches, in Raft
+ * order, to its own RocksDB through {@link Integrator}, so that every node holds the same bytes
+ * for the same committed prefix (indices, tiles and the signed checkpoints included: Ed25519 is
+ * deterministic, and nothing is signed outside applying a committed batch, so no two roots for
+ * one size can ever be signed). Dedup happens here, against the replicated indices, so it is
+ * exact even when two nodes forward the same entry. Each batch's writes and the Raft position
+ * they bring the store to are one synced RocksDB write: after a crash the node resumes from what
+ * its store holds, and skips what Ratis replays below it.
+ *
+ * <p>Snapshots are RocksDB checkpoints ({@link SnapshotStore}); a node that installs one copies it
+ * into its live store, which readers keep using throughout.
+ *
+ * <p>Threads: Ratis applies, snapshots and reinitialises on one thread; {@link #head} and
+ * {@link #whenSize} may be called from any.
+ */
+final class LogStateMachine extends BaseStateMachine {
+  private static final Logger LOG = Logger.getLogger(LogStateMachine.class.getName());
+
+  /** Reports why this node must not lead, if it must not (a checkpoint published beyond its state). */
+  @FunctionalInterface
+  public interface LeadershipCheck {
+    Optional<String> objection(SignedCheckpoint head);
+  }
+
+  private final LogStorage storage;
+  private final Integrator integrator;
+  private final BatchListener listener;
+  private final SnapshotStore snapshots = new SnapshotStore();
+  private final Supplier<LeadershipCheck> leadershipCheck;
+  private volatile SignedCheckpoint head;
+  private volatile String fenced; // why this node refuses to lead; null when it does not
+  private volatile RaftPeerId leader;
+  private final java.util.concurrent.atomic.LongAdder leaderChanges = new java.util.concurrent.atomic.LongAdder();
+  private TreeEdge edge; // the apply thread's
+  private AppliedPosition position = AppliedPosition.NONE; // the apply thread's
+  private final PriorityQueue<Waiter> waiters = new PriorityQueue<>((a, b) -> Long.compare(a.size, b.size));
+
+  private record Waiter(long size, CompletableFuture<SignedCheckpoint> done) {}
+
+  LogStateMachine(LogStorage storage, String origin, NoteSigner signer, BatchListener listener,
+      Supplier<LeadershipCheck> leadershipCheck) {
+    this.storage = storage;
+    this.integrator = new Integrator(origin, signer);
+    this.listener = listener;
+    this.leadershipCheck = leadershipCheck;
+    load();
+  }
+
+  /** Reads the store's state: its tree edge, latest checkpoint and applied position. */
+  private void load() {
+    Integrator.Resumed r = integrator.resume(storage);
+    edge = r.edge();
+    head = r.head();
+    position = AppliedPosition.decode(storage.applied());
+  }
+
+  @Override public void initialize(RaftServer server, RaftGroupId group, RaftStorage raftStorage) throws IOException {
+    getLifeCycle().startAndTransition(() -> {
+      super.initialize(server, group, raftStorage);
+      snapshots.init(raftStorage);
+      catchUpFromSnapshot();
+    });
+  }
+
+  /**
+   * When the newest snapshot is ahead of the store (Ratis just installed it, or a crash cut the
+   * copy short), copies it into the store; then takes the store's position as the applied one.
+   */
+  private void catchUpFromSnapshot() throws IOException {
+    Optional<SnapshotStore.Snapshot> s = snapshots.newest();
+    if (s.isPresent() && s.get().position().getIndex() > position.index()) {
+      long t0 = System.nanoTime();
+      long keys;
+      try (LogStorage snapshot = LogStorage.openReadOnly(s.get().dir())) {
+        keys = storage.absorb(snapshot);
+      }
+      load();
+      LOG.info("caught up from the snapshot at Raft index " + s.get().position().getIndex() + ": " + keys
+          + " keys copied in " + (System.nanoTime() - t0) / 1_000_000 + " ms; tree size now " + head.size());
+      notifyWaiters();
+    }
+    if (position.index() >= 0) setLastAppliedTermIndex(TermIndex.valueOf(position.term(), position.index()));
+  }
+
+  @Override public synchronized void pause() {
+    if (getLifeCycleState() == LifeCycle.State.RUNNING) {
+      getLifeCycle().transition(LifeCycle.State.PAUSING);
+      getLifeCycle().transition(LifeCycle.State.PAUSED);
+    }
+  }
+
+  /** After Ratis installed a snapshot from the leader: copy it in, then go on applying after it. */
+  @Override public synchronized void reinitialize() throws IOException {
+    snapshots.refresh();
+    catchUpFromSnapshot();
+    if (getLifeCycleState() == LifeCycle.State.PAUSED) {
+      getLifeCycle().transition(LifeCycle.State.STARTING);
+      getLifeCycle().transition(LifeCycle.State.RUNNING);
+    }
+  }
+
+  @Override public StateMachineStorage getStateMachineStorage() {
+    return snapshots;
+  }
+
+  /** Checks a proposal on the leader before it enters the Raft log: only well-formed batches, only when not fenced. */
+  @Override public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
+    TransactionContext trx = super.startTransaction(request);
+    String why = fenced;
+    if (why != null) {
+      trx.setException(new IOException("this node refuses to lead: " + why));
+      return trx;
+    }
+    try {
+      BatchCodec.decodeProposal(request.getMessage().getContent().asReadOnlyByteBuffer());
+    } catch (IllegalArgumentException e) {
+      trx.setException(new IOException("malformed batch: " + e.getMessage()));
+    }
+    return trx;
+  }
+
+  @Override public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+    LogEntryProto e = trx.getLogEntry();
+    TermIndex at = TermIndex.valueOf(e);
+    if (at.getIndex() <= position.index()) {
+      // Replayed after a restart: the store already holds it (its position was written with it).
+      return CompletableFuture.completedFuture(Message.EMPTY);
+    }
+    BatchCodec.Proposal p;
+    try {
+      p = BatchCodec.decodeProposal(e.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
+    } catch (IllegalArgumentException bad) {
+      // startTransaction keeps these out; should one be committed anyway, every node skips it alike.
+      LOG.severe("skipping the malformed batch at Raft index " + at.getIndex() + ": " + bad.getMessage());
+      p = new BatchCodec.Proposal(position.timestampMs(), List.of());
+    }
+    BatchCodec.Outcome out = apply(at, p);
+    return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(BatchCodec.encode(out))));
+  }
+
+  /** Dedups, integrates and commits one batch with its position; a storage failure stops the node (Ratis closes it). */
+  private BatchCodec.Outcome apply(TermIndex at, BatchCodec.Proposal p) {
+    long ts = Math.max(position.timestampMs(), p.timestampMs());
+    List<Admitted> entries = p.entries();
+    long[] indices = new long[entries.size()];
+    boolean[] dup = new boolean[entries.size()];
+    List<Admitted> fresh = new ArrayList<>();
+    Map<ByteBuffer, Integer> inBatch = new HashMap<>();
+    for (int i = 0; i < entries.size(); i++) {
+      Admitted a = entries.get(i);
+      ByteBuffer key = ByteBuffer.wrap(a.dedupKey());
+      Integer earlier = inBatch.get(key);
+      OptionalLong stored = earlier != null ? OptionalLong.empty()
+          : a.keyedByLeafHash() ? storage.indexOfLeafHash(a.dedupKey()) : storage.indexOfEntryId(a.dedupKey());
+      if (earlier != null) {
+        indices[i] = indices[earlier];
+        dup[i] = true;
+      } else if (stored.isPresent()) {
+        indices[i] = stored.getAsLong();
+        dup[i] = true;
+      } else {
+        indices[i] = edge.size() + fresh.size();
+        inBatch.put(key, i);
+        fresh.add(a);
+      }
+    }
+    AppliedPosition next = new AppliedPosition(at.getTerm(), at.getIndex(), ts);
+    long t0 = System.nanoTime();
+    if (fresh.isEmpty()) {
+      var b = new dev.custody.server.storage.AppendBatch();
+      b.setApplied(next.encode());
+      storage.commit(b);
+    } else {
+      Integrator.Result r = integrator.integrate(edge, fresh, ts);
+      r.batch().setApplied(next.encode());
+      storage.commit(r.batch());
+      edge = r.edge();
+      head = r.head();
+    }
+    long nanos = System.nanoTime() - t0;
+    position = next;
+    updateLastAppliedTermIndex(at);
+    if (!fresh.isEmpty()) listener.committed(fresh.size(), nanos);
+    notifyWaiters();
+    return new BatchCodec.Outcome(indices, dup, ts, head.note());
+  }
+
+  /** Ratis also applies entries of its own (configuration, a new term's first entry): track them, never backwards. */
+  @Override public void notifyTermIndexUpdated(long term, long index) {
+    TermIndex now = getLastAppliedTermIndex();
+    if (now == null || index > now.getIndex()) updateLastAppliedTermIndex(term, index);
+  }
+
+  @Override public long takeSnapshot() throws IOException {
+    AppliedPosition at = position;
+    if (at.index() < 0) return -1;
+    TermIndex ti = TermIndex.valueOf(at.term(), at.index());
+    if (!java.nio.file.Files.exists(snapshots.folderFor(ti))) {
+      Path tmp = snapshots.temporary();
+      long t0 = System.nanoTime();
+      storage.checkpointTo(tmp);
+      snapshots.publish(tmp, ti);
+      LOG.info("snapshot at Raft index " + at.index() + " (tree size " + head.size() + ") in "
+          + (System.nanoTime() - t0) / 1_000_000 + " ms");
+    }
+    return at.index();
+  }
+
+  /** A read barrier's query: by the time Ratis calls it, this node has applied all the leader had committed. */
+  @Override public CompletableFuture<Message> query(Message request) {
+    return CompletableFuture.completedFuture(Message.EMPTY);
+  }
+
+  @Override public void notifyLeaderChanged(RaftGroupMemberId member, RaftPeerId newLeader) {
+    leader = newLeader;
+    leaderChanges.increment();
+  }
+
+  long leaderChanges() {
+    return leaderChanges.sum();
+  }
+
+  /**
+   * This node has become leader and applied everything committed before its term. Before it
+   * takes a proposal, its state must contain every checkpoint already published (exported or
+   * cosigned): an operator who restored an old copy of the nodes must not fork the log.
+   */
+  @Override public void notifyLeaderReady() {
+    try {
+      Optional<String> objection = leadershipCheck.get().objection(head);
+      fenced = objection.orElse(null);
+      objection.ifPresent(why -> LOG.severe("refusing to lead, and taking no submissions: " + why));
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "could not check the published checkpoint before leading; leading anyway", e);
+    }
+  }
+
+  /** Why this node refuses to lead, if it does. */
+  Optional<String> fenced() {
+    return Optional.ofNullable(fenced);
+  }
+
+  Optional<RaftPeerId> knownLeader() {
+    return Optional.ofNullable(leader);
+  }
+
+  /** The latest checkpoint this node's store holds. */
+  SignedCheckpoint head() {
+    return head;
+  }
+
+  /** Completes when this node's store holds a tree of at least {@code size}, with its checkpoint then. */
+  CompletableFuture<SignedCheckpoint> whenSize(long size) {
+    SignedCheckpoint now = head;
+    if (now.size() >= size) return CompletableFuture.completedFuture(now);
+    CompletableFuture<SignedCheckpoint> f = new CompletableFuture<>();
+    synchronized (waiters) {
+      waiters.add(new Waiter(size, f));
+    }
+    notifyWaiters(); // the apply may have passed size between the check and the add
+    return f;
+  }
+
+  private void notifyWaiters() {
+    SignedCheckpoint now = head;
+    List<Waiter> ready = new ArrayList<>();
+    synchronized (waiters) {
+      while (!waiters.isEmpty() && waiters.peek().size <= now.size()) ready.add(waiters.poll());
+    }
+    for (Waiter w : ready) w.done.complete(now);
+  }
+
+  /** The Raft index this node's store has applied (-1 before the first batch). */
+  long appliedIndex() {
+    return position.index();
+  }
+}

@@ -1,0 +1,260 @@
+package dev.custody.server.cluster;
+
+import dev.custody.checkpoint.SignedCheckpoint;
+import dev.custody.merkle.Hashes;
+import dev.custody.server.admission.Admitted;
+import dev.custody.server.guard.StandingQueue;
+import dev.custody.server.sequencer.OverloadedException;
+import dev.custody.server.sequencer.Sequenced;
+import dev.custody.server.sequencer.Sequencer;
+import dev.custody.server.sequencer.UnavailableException;
+import dev.custody.server.storage.LogStorage;
+import dev.custody.server.storage.StorageException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.logging.Logger;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+
+/**
+ * The sequencer of a cluster node. Any node admits (signature checks scale out with the nodes);
+ * dedup against the node's own store and its in-flight entries runs on the callers' threads, as
+ * on a single node. One thread batches what is queued and proposes each batch to the Raft group
+ * through Ratis' client, which sends it to the leader (one hop from a follower). The state machine
+ * assigns indices when the batch is committed and applied ({@link LogStateMachine}); the caller is
+ * told only after that, and after this node's own store holds the batch, so that the inclusion
+ * proof it is answered with can be read here.
+ *
+ * <p>Without a known leader (an election) a submission fails at once with
+ * {@link UnavailableException}; clients retry with backoff, on this node or another, and a retry
+ * of an entry that did get in is answered as a duplicate with its index.
+ */
+public final class ReplicatedSequencer implements Sequencer {
+  private static final Logger LOG = Logger.getLogger(ReplicatedSequencer.class.getName());
+  /** A Raft entry holds at most this many bytes of entries (a link is at most 64 KiB). */
+  static final int MAX_PROPOSAL_BYTES = 4 << 20;
+  /** Proposals on their way at once: the Raft log pipelines them, and batches keep forming meanwhile. */
+  static final int PROPOSALS_IN_FLIGHT = 4;
+  /** Longest this node waits, after the cluster applied a batch, for its own store to hold it. */
+  static final long LOCAL_APPLY_SECONDS = 10;
+
+  private record Pending(Admitted entry, ByteBuffer key, CompletableFuture<Sequenced> done, long queuedAt) {}
+
+  private final LogStateMachine machine;
+  private final LogStorage storage;
+  private final RaftClient client;
+  private final RaftPeerId self;
+  private final BooleanSupplier leaderKnown;
+  private final int maxBatch;
+  private final BlockingQueue<Pending> queue;
+  private final Map<ByteBuffer, Pending> inFlight = new ConcurrentHashMap<>();
+  private final StandingQueue standing;
+  private final Semaphore proposals = new Semaphore(PROPOSALS_IN_FLIGHT);
+  private final Thread thread;
+  private volatile boolean closing;
+
+  ReplicatedSequencer(LogStateMachine machine, LogStorage storage, RaftClient client, RaftPeerId self,
+      BooleanSupplier leaderKnown, int queueCapacity, int maxBatch, StandingQueue.Rule pushback) {
+    this.machine = machine;
+    this.storage = storage;
+    this.client = client;
+    this.self = self;
+    this.leaderKnown = leaderKnown;
+    this.maxBatch = maxBatch;
+    this.queue = new ArrayBlockingQueue<>(queueCapacity);
+    this.standing = new StandingQueue(pushback);
+    this.thread = new Thread(this::run, "custody-replicated-sequencer");
+    thread.start();
+  }
+
+  @Override public CompletableFuture<Sequenced> add(Admitted entry) {
+    if (closing) return CompletableFuture.failedFuture(new UnavailableException("this node is shutting down"));
+    long now = System.nanoTime();
+    Pending oldest = queue.peek();
+    if (!standing.admits(oldest == null ? StandingQueue.EMPTY : now - oldest.queuedAt)) {
+      return CompletableFuture.failedFuture(new OverloadedException("the log is behind: this node's queue has stayed above "
+          + standing.targetMillis() + " ms of waiting; retry with backoff"));
+    }
+    CompletableFuture<Sequenced> f = new CompletableFuture<>();
+    Pending mine = new Pending(entry, ByteBuffer.wrap(entry.dedupKey()), f, now);
+    Pending earlier = inFlight.putIfAbsent(mine.key, mine);
+    if (earlier != null) {
+      return earlier.done.thenApply(s -> new Sequenced(s.index(), s.leaf(), s.leafHash(), true, s.checkpoint()));
+    }
+    try {
+      OptionalLong stored = entry.keyedByLeafHash() ? storage.indexOfLeafHash(entry.dedupKey())
+          : storage.indexOfEntryId(entry.dedupKey());
+      if (stored.isPresent()) {
+        inFlight.remove(mine.key, mine);
+        f.complete(found(stored.getAsLong(), machine.head()));
+      } else if (!leaderKnown.getAsBoolean()) {
+        inFlight.remove(mine.key, mine);
+        f.completeExceptionally(new UnavailableException("the cluster has no leader now (an election is under way); "
+            + "retry in a moment, here or on another node"));
+      } else if (!queue.offer(mine)) {
+        inFlight.remove(mine.key, mine);
+        f.completeExceptionally(new OverloadedException(
+            "the log is busy: " + queue.size() + " submissions are already queued here; retry with backoff"));
+      }
+    } catch (RuntimeException e) {
+      inFlight.remove(mine.key, mine);
+      f.completeExceptionally(e);
+    }
+    return f;
+  }
+
+  /** An entry this node's store holds: its stored leaf, with the checkpoint given (which includes it). */
+  private Sequenced found(long index, SignedCheckpoint cp) {
+    byte[] leaf = storage.leaf(index)
+        .orElseThrow(() -> new StorageException("entry index " + index + " has no leaf in the store"));
+    return new Sequenced(index, leaf, Hashes.leafHash(leaf), true, cp);
+  }
+
+  @Override public SignedCheckpoint head() {
+    return machine.head();
+  }
+
+  @Override public boolean mayLag() {
+    return true;
+  }
+
+  /** A linearizable read on this node: Ratis asks the leader for its commit index and waits until this node applied it. */
+  @Override public CompletableFuture<Void> caughtUp() {
+    return client.async().sendReadOnly(Message.EMPTY, self).thenApply(r -> null);
+  }
+
+  private void run() {
+    while (!closing || !queue.isEmpty()) {
+      List<Pending> batch = new ArrayList<>();
+      try {
+        Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
+        if (first == null) continue;
+        batch.add(first);
+        long bytes = first.entry.body().length;
+        for (Pending p; batch.size() < maxBatch && bytes < MAX_PROPOSAL_BYTES / 2 && (p = queue.poll()) != null; ) {
+          batch.add(p);
+          bytes += p.entry.body().length;
+        }
+        refuseStale(batch);
+        if (batch.isEmpty()) continue;
+        proposals.acquire();
+      } catch (InterruptedException e) {
+        if (closing) continue;
+        Thread.currentThread().interrupt();
+        break;
+      }
+      propose(batch);
+    }
+  }
+
+  private void refuseStale(List<Pending> batch) {
+    long now = System.nanoTime();
+    batch.removeIf(p -> {
+      if (standing.leave(now - p.queuedAt, now)) return false;
+      finish(p, null, new OverloadedException("the log is behind: this submission waited "
+          + TimeUnit.NANOSECONDS.toMillis(now - p.queuedAt) + " ms in its queue; retry with backoff"));
+      return true;
+    });
+  }
+
+  private void propose(List<Pending> batch) {
+    List<Admitted> entries = new ArrayList<>(batch.size());
+    for (Pending p : batch) entries.add(p.entry);
+    byte[] proposal = BatchCodec.encode(new BatchCodec.Proposal(System.currentTimeMillis(), entries));
+    CompletableFuture<RaftClientReply> sent;
+    try {
+      sent = client.async().send(Message.valueOf(UnsafeByteOperations.unsafeWrap(proposal)));
+    } catch (RuntimeException e) {
+      sent = CompletableFuture.failedFuture(e);
+    }
+    sent.whenComplete((reply, err) -> {
+      proposals.release();
+      if (err == null && reply.isSuccess()) {
+        answer(batch, BatchCodec.decodeOutcome(reply.getMessage().getContent().asReadOnlyByteBuffer()));
+      } else {
+        Throwable why = err != null ? unwrap(err) : reply.getException();
+        UnavailableException e = new UnavailableException("the cluster did not take the batch: " + describe(why)
+            + "; retry");
+        for (Pending p : batch) finish(p, null, e);
+      }
+    });
+  }
+
+  /** Tells the callers, once this node's store holds the batch the cluster applied. */
+  private void answer(List<Pending> batch, BatchCodec.Outcome o) {
+    if (o.indices().length != batch.size()) {
+      StorageException e = new StorageException("the cluster answered " + o.indices().length + " results for a batch of "
+          + batch.size());
+      for (Pending p : batch) finish(p, null, e);
+      return;
+    }
+    long size = 0;
+    for (long i : o.indices()) size = Math.max(size, i + 1);
+    machine.whenSize(size).orTimeout(LOCAL_APPLY_SECONDS, TimeUnit.SECONDS).whenComplete((cp, err) -> {
+      for (int i = 0; i < batch.size(); i++) {
+        Pending p = batch.get(i);
+        if (err != null) {
+          finish(p, null, new UnavailableException("the cluster took the entry at index " + o.indices()[i]
+              + " but this node has not applied it yet; retry (a resubmission finds it)"));
+          continue;
+        }
+        try {
+          if (o.duplicate()[i]) {
+            finish(p, found(o.indices()[i], cp), null);
+          } else {
+            byte[] leaf = p.entry.leaf(o.timestampMs());
+            finish(p, new Sequenced(o.indices()[i], leaf, Hashes.leafHash(leaf), false, cp), null);
+          }
+        } catch (RuntimeException e) {
+          finish(p, null, e);
+        }
+      }
+    });
+  }
+
+  private void finish(Pending p, Sequenced s, Throwable err) {
+    inFlight.remove(p.key, p);
+    if (err != null) {
+      p.done.completeExceptionally(err);
+    } else {
+      p.done.complete(s);
+    }
+  }
+
+  private static Throwable unwrap(Throwable t) {
+    return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+  }
+
+  private static String describe(Throwable t) {
+    if (t == null) return "no reason given";
+    String m = t.getMessage();
+    return t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+  }
+
+  /** Stops taking entries, proposes those already queued, and waits (up to 30 s) for their answers. */
+  @Override public void close() {
+    closing = true;
+    try {
+      thread.join(TimeUnit.SECONDS.toMillis(30));
+      proposals.tryAcquire(PROPOSALS_IN_FLIGHT, 30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    for (Pending p : inFlight.values()) finish(p, null, new UnavailableException("this node is shutting down"));
+    LOG.fine("replicated sequencer closed");
+  }
+}
