@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import dev.custody.api.v1.LogInfo;
 import dev.custody.chain.LinkVerifier;
 import dev.custody.server.admission.Admission;
+import dev.custody.server.cluster.ClusterNode;
 import dev.custody.server.admission.CheckPool;
 import dev.custody.server.admission.Warmup;
 import dev.custody.server.admission.LayerLinkAdmission;
@@ -50,9 +51,18 @@ public final class CustodyServer implements AutoCloseable {
   private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(CustodyServer.class.getName());
   /** What a server is started with; every field has the command line's default. */
   /** @param acceptAnyEntry admit opaque entries instead of layer links (for tests and logs of other things) */
+  /** @param cluster when present, this server is one node of a Raft cluster (issue 10); else the single-node log */
   public record Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
       int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch,
-      List<Cosigning.WitnessConfig> witnesses, int witnessQuorum, Guard guard) {
+      List<Cosigning.WitnessConfig> witnesses, int witnessQuorum, Guard guard, Optional<ClusterNode.Settings> cluster) {
+    /** A single node. */
+    public Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
+        int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch,
+        List<Cosigning.WitnessConfig> witnesses, int witnessQuorum, Guard guard) {
+      this(dataDir, origin, keyFile, bindAddress, grpcPort, httpPort, tilesDir, acceptAnyEntry, queueCapacity, maxBatch,
+          witnesses, witnessQuorum, guard, Optional.empty());
+    }
+
     /** No TLS, no client budgets. */
     public Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
         int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch,
@@ -95,6 +105,7 @@ public final class CustodyServer implements AutoCloseable {
   private final LogStorage storage;
   private final LogIdentity identity;
   private final Sequencer sequencer;
+  private final ClusterNode cluster; // null on a single node
   private final ExecutorService worker;
   private final ScheduledExecutorService timer;
   private final CheckPool checks;
@@ -105,13 +116,15 @@ public final class CustodyServer implements AutoCloseable {
   private final Cosigning cosigning;
   private final LinkVerifier verifier;
 
-  private CustodyServer(LogStorage storage, LogIdentity identity, Sequencer sequencer, ExecutorService worker,
+  private CustodyServer(LogStorage storage, LogIdentity identity, Sequencer sequencer, ClusterNode cluster,
+      ExecutorService worker,
       CheckPool checks, ScheduledExecutorService timer, HealthStatusManager health, Server grpc, TileServer http,
       StaticTileWriter files, Cosigning cosigning, LinkVerifier verifier) {
     this.verifier = verifier;
     this.storage = storage;
     this.identity = identity;
     this.sequencer = sequencer;
+    this.cluster = cluster;
     this.worker = worker;
     this.timer = timer;
     this.checks = checks;
@@ -135,6 +148,7 @@ public final class CustodyServer implements AutoCloseable {
       LOG.warning("the data directory is on a read-only file system: serving reads only; submissions get UNAVAILABLE");
     }
     Sequencer sequencer = null;
+    ClusterNode cluster = null;
     ExecutorService worker = null;
     ScheduledExecutorService timer = null;
     CheckPool checks = null;
@@ -155,14 +169,39 @@ public final class CustodyServer implements AutoCloseable {
           "one synced RocksDB write batch (leaves, tiles, checkpoint), seconds", "", Metrics.LATENCY_BUCKETS);
       java.util.concurrent.atomic.LongAdder appended = metrics.counter("custody_entries_appended_total",
           "entries appended since start", "");
-      sequencer = readOnly != null ? new ReadOnlySequencer(storage, readOnly)
-          : new GroupCommitSequencer(storage, id.origin(), id.signer(), c.queueCapacity(), c.maxBatch(),
-          c.guard().pushback(), (n, nanos) -> {
-            batchSize.observe(n);
-            commit.observe(nanos / 1e9);
-            appended.add(n);
-            batches.committed(n, nanos);
-          });
+      BatchListener observed = (n, nanos) -> {
+        batchSize.observe(n);
+        commit.observe(nanos / 1e9);
+        appended.add(n);
+        batches.committed(n, nanos);
+      };
+      if (readOnly != null) {
+        sequencer = new ReadOnlySequencer(storage, readOnly);
+      } else if (c.cluster().isPresent()) {
+        if (c.keyFile().isEmpty() || c.origin().isEmpty()) {
+          throw new IllegalArgumentException("a cluster node needs --origin and --key-file: every node signs with the same "
+              + "log key (make one with custody keygen --type log)");
+        }
+        cluster = ClusterNode.start(c.cluster().get(), storage, id.origin(), id.signer(), c.queueCapacity(), c.maxBatch(),
+            c.guard().pushback(), observed);
+        sequencer = cluster.sequencer();
+        ClusterNode node = cluster;
+        metrics.gauge("custody_cluster_is_leader", "1 on the cluster's leader, 0 on the other nodes",
+            () -> node.isLeader() ? 1 : 0);
+        metrics.gauge("custody_cluster_applied_index", "the Raft index this node's store has applied",
+            node::appliedIndex);
+        metrics.gauge("custody_cluster_follower_lag_entries",
+            "on the leader, Raft entries the slowest follower lacks; 0 elsewhere", node::followerLag);
+        metrics.gauge("custody_cluster_term", "the Raft term: it grows by one or more with each election", node::term);
+        metrics.gauge("custody_cluster_leader_changes", "leader changes this node has seen since it started",
+            node::leaderChanges);
+        metrics.gauge("custody_cluster_refusing_to_lead",
+            "1 while this node refuses to lead (a published checkpoint is ahead of or inconsistent with its store)",
+            () -> node.fenced().isPresent() ? 1 : 0);
+      } else {
+        sequencer = new GroupCommitSequencer(storage, id.origin(), id.signer(), c.queueCapacity(), c.maxBatch(),
+            c.guard().pushback(), observed);
+      }
       Sequencer seq = sequencer;
       metrics.gauge("custody_tree_size", "entries in the log's latest checkpoint", () -> seq.head().size());
       java.lang.management.MemoryMXBean memory = java.lang.management.ManagementFactory.getMemoryMXBean();
@@ -178,11 +217,15 @@ public final class CustodyServer implements AutoCloseable {
       // (RESOURCE_EXHAUSTED) rather than held in memory, a burst that drains is served.
       checks = new CheckPool(Math.max(2, Runtime.getRuntime().availableProcessors()), CHECKS_QUEUE,
           c.guard().pushback());
-      LogInfo info = LogInfo.newBuilder()
+      LogInfo fixed = LogInfo.newBuilder()
           .setOrigin(id.origin())
           .setVerifierKey(id.verifierKey())
           .setPublicKey(ByteString.copyFrom(id.signer().verifier().subjectPublicKeyInfo()))
           .build();
+      ClusterNode node = cluster;
+      // In a cluster the role changes with elections: GetLogInfo says it as it is at the call.
+      java.util.function.Supplier<LogInfo> info = node == null ? () -> fixed : () -> fixed.toBuilder()
+          .setNodeId(node.nodeId()).setRole(node.role()).setLeaderId(node.leaderId().orElse("")).build();
       LogReader reader = new LogReader(storage, metrics.counter("custody_tile_reads_total",
           "tiles read from storage (for proofs and tile requests); a node cache hit reads none", ""));
       StoredLinks links = new StoredLinks(storage);
@@ -249,10 +292,14 @@ public final class CustodyServer implements AutoCloseable {
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("custody.v1.TransparencyLog", ServingStatus.SERVING);
       health.setStatus("custody.v1.ChainLookup", ServingStatus.SERVING);
-      return new CustodyServer(storage, id, sequencer, worker, checks, timer, health, grpc, http, files, cosigning,
-          verifier);
+      return new CustodyServer(storage, id, sequencer, cluster, worker, checks, timer, health, grpc, http, files,
+          cosigning, verifier);
     } catch (IOException | RuntimeException e) {
-      if (sequencer != null) sequencer.close();
+      if (cluster != null) {
+        cluster.close();
+      } else if (sequencer != null) {
+        sequencer.close();
+      }
       if (worker != null) worker.shutdownNow();
       if (timer != null) timer.shutdownNow();
       if (checks != null) checks.closeNow();
@@ -288,6 +335,11 @@ public final class CustodyServer implements AutoCloseable {
     return sequencer;
   }
 
+  /** This server's cluster membership, when it is one node of a cluster. */
+  public Optional<ClusterNode> cluster() {
+    return Optional.ofNullable(cluster);
+  }
+
   /** Stops taking calls, lets those in flight finish (up to 10 s), then closes the store. */
   @Override public void close() {
     health.enterTerminalState();
@@ -300,7 +352,11 @@ public final class CustodyServer implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     grpc.shutdownNow();
-    sequencer.close();
+    if (cluster != null) {
+      cluster.close(); // its sequencer first, then the Raft server
+    } else {
+      sequencer.close();
+    }
     if (files != null) files.close();
     checks.close();
     worker.shutdown();

@@ -2,6 +2,8 @@ package dev.custody.server;
 
 import dev.custody.server.guard.Guard;
 import dev.custody.server.guard.StandingQueue;
+import dev.custody.server.cluster.ClusterNode;
+import dev.custody.server.cluster.Peers;
 import dev.custody.server.guard.Tls;
 import dev.custody.server.witness.Cosigning;
 import java.nio.file.Path;
@@ -103,6 +105,24 @@ public final class ServerMain implements Callable<Integer> {
       + "--queue-target-ms before submissions are refused. Default: ${DEFAULT-VALUE}")
   int queueIntervalMillis;
 
+  @Option(names = "--node-id", description = "This node's id in a cluster: one of the ids in --peers")
+  String nodeId;
+
+  @Option(names = "--peers", description = "The cluster's members and their Raft addresses: "
+      + "n1=HOST:PORT,n2=HOST:PORT,n3=HOST:PORT (the same on every node). Without it, the single-node log")
+  String peers;
+
+  @Option(names = "--snapshot-every", defaultValue = "10000", description = "In a cluster: Raft entries (batches) "
+      + "between snapshots of the store, after which the Raft log before them is dropped. Default: ${DEFAULT-VALUE}")
+  long snapshotEvery;
+
+  private Optional<ClusterNode.Settings> cluster() {
+    if (peers == null && nodeId == null) return Optional.empty();
+    if (peers == null || nodeId == null) throw new IllegalArgumentException("--node-id and --peers go together");
+    return Optional.of(new ClusterNode.Settings(nodeId, Peers.parse(peers), dataDir.resolve("raft"), snapshotEvery,
+        ClusterNode.Settings.ELECTION_MIN, ClusterNode.Settings.ELECTION_MAX));
+  }
+
   private Guard guard() {
     if ((tlsCert == null) != (tlsKey == null)) throw new IllegalArgumentException("--tls-cert and --tls-key go together");
     if (clientCa != null && tlsCert == null) throw new IllegalArgumentException("--client-ca needs --tls-cert and --tls-key");
@@ -157,10 +177,14 @@ public final class ServerMain implements Callable<Integer> {
 
   @Override public Integer call() throws Exception {
     Logger log = Logger.getLogger("custody");
+    // Ratis reports every vote and snapshot chunk at INFO; an operator needs its warnings. Held here: JUL keeps loggers weakly.
+    Logger ratis = Logger.getLogger("org.apache.ratis");
+    ratis.setLevel(java.util.logging.Level.WARNING);
     exitOnOutOfMemory(log);
     CustodyServer.Config config = new CustodyServer.Config(dataDir, Optional.ofNullable(origin),
         Optional.ofNullable(keyFile), bindAddress, grpcPort, httpPort,
-        Optional.ofNullable(tilesDir), acceptAnyEntry, queueCapacity, maxBatch, witnessConfigs(), witnessQuorum, guard());
+        Optional.ofNullable(tilesDir), acceptAnyEntry, queueCapacity, maxBatch, witnessConfigs(), witnessQuorum, guard(),
+        cluster());
     CustodyServer server = CustodyServer.start(config, (n, t) -> { });
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -177,8 +201,10 @@ public final class ServerMain implements Callable<Integer> {
         + " size=" + server.sequencer().head().size()
         + " entries=" + (acceptAnyEntry ? "opaque" : "layer-links signatures=" + server.signatureVerifier())
         + " verifier_key=" + server.identity().verifierKey()
-        + " data_dir=" + dataDir.toAbsolutePath().normalize());
+        + " data_dir=" + dataDir.toAbsolutePath().normalize()
+        + server.cluster().map(n -> " node=" + n.nodeId() + " peers=" + peers).orElse(""));
     stopped.await();
+    ratis.fine("stopped"); // keeps the logger, and its level, alive until the end
     return 0;
   }
 }

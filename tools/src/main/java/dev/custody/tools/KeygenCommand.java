@@ -14,11 +14,13 @@ import picocli.CommandLine.Option;
     description = {"Make a signing key pair for a team: <out>.key (PKCS#8 PEM, private, mode 600) and <out>.pub",
         "(SPKI PEM, give it to verifiers for their trust policy). Prints the key_id."})
 final class KeygenCommand implements Callable<Integer> {
-  @Option(names = "--type", defaultValue = "ed25519", description = "ed25519 or ecdsa-p256 (signers), or cosigner "
-      + "(a witness key, with --name). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--type", defaultValue = "ed25519", description = "ed25519 or ecdsa-p256 (signers), cosigner "
+      + "(a witness key, with --name) or log (a log's checkpoint key, with --name ORIGIN: every node of a cluster "
+      + "is started with it). Default: ${DEFAULT-VALUE}")
   String type;
 
-  @Option(names = "--name", description = "With --type cosigner: the witness's name, e.g. witness.example/w1")
+  @Option(names = "--name", description = "With --type cosigner: the witness's name, e.g. witness.example/w1; "
+      + "with --type log: the log's origin, e.g. log.example/custody")
   String name;
 
   @Option(names = "--out", required = true, description = "Path prefix for the two files, e.g. keys/runtime-team")
@@ -26,10 +28,11 @@ final class KeygenCommand implements Callable<Integer> {
 
   @Override public Integer call() throws Exception {
     if (type.equals("cosigner")) return cosigner();
+    if (type.equals("log")) return log();
     LinkKeys.Scheme scheme = switch (type) {
       case "ed25519" -> LinkKeys.Scheme.ED25519;
       case "ecdsa-p256" -> LinkKeys.Scheme.ECDSA_P256_SHA256;
-      default -> throw new IllegalArgumentException("--type must be ed25519, ecdsa-p256 or cosigner");
+      default -> throw new IllegalArgumentException("--type must be ed25519, ecdsa-p256, cosigner or log");
     };
     Path key = Path.of(out + ".key");
     Path pub = Path.of(out + ".pub");
@@ -47,6 +50,21 @@ final class KeygenCommand implements Callable<Integer> {
     Path key = Path.of(out + ".key");
     var s = dev.custody.note.Ed25519NoteKeys.generate(name, dev.custody.note.Ed25519NoteKeys.COSIGNATURE,
         new java.security.SecureRandom());
+    writeSecret(key, s.privateKeyText() + "\n");
+    Files.writeString(Path.of(out + ".vkey"), s.verifier().vkey() + "\n");
+    System.out.println("wrote " + key + " and " + out + ".vkey");
+    System.out.println("vkey " + s.verifier().vkey());
+    return 0;
+  }
+
+  /** A log key: C2SP private key text (type 0x01) named by the origin in .key, its vkey in .vkey. */
+  private int log() throws Exception {
+    if (name == null) throw new IllegalArgumentException("--type log needs --name ORIGIN, e.g. log.example/custody");
+    if (!dev.custody.note.KeyNames.isValid(name)) {
+      throw new IllegalArgumentException("origin \"" + name + "\" must be non-empty with no spaces or '+'");
+    }
+    Path key = Path.of(out + ".key");
+    var s = dev.custody.note.Ed25519NoteKeys.generate(name, new java.security.SecureRandom());
     writeSecret(key, s.privateKeyText() + "\n");
     Files.writeString(Path.of(out + ".vkey"), s.verifier().vkey() + "\n");
     System.out.println("wrote " + key + " and " + out + ".vkey");

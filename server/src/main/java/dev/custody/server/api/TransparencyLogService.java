@@ -50,7 +50,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
   private final Sequencer sequencer;
   private final Cosigning cosigning;
   private final LogReader reader;
-  private final LogInfo info;
+  private final java.util.function.Supplier<LogInfo> info;
   private final Executor worker;
   private final CheckPool checks;
   private final Metrics metrics;
@@ -60,7 +60,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
    * @param checks admission's signature checks; bounded, so that a standing flood is refused, not buffered
    */
   public TransparencyLogService(Admission admission, Sequencer sequencer, Cosigning cosigning, LogReader reader,
-      LogInfo info, Executor worker, CheckPool checks, Metrics metrics) {
+      java.util.function.Supplier<LogInfo> info, Executor worker, CheckPool checks, Metrics metrics) {
     this.checks = checks;
     this.admission = admission;
     this.sequencer = sequencer;
@@ -142,7 +142,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
   }
 
   @Override public void getLogInfo(GetLogInfoRequest req, StreamObserver<LogInfo> out) {
-    respond(out, info);
+    respond(out, info.get());
   }
 
   @Override public void getInclusionProof(GetInclusionProofRequest req, StreamObserver<InclusionProof> out) {
