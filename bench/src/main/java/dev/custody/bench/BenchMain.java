@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "custody-bench", mixinStandardHelpOptions = true,
     description = "Custody benchmarks. Each prints a table; see BENCHMARKS.md for figures and how to read them.",
     subcommands = {LoadGenerator.class, ScaleRun.class, RestartTime.class, VerifyRates.class, TileLoad.class, JmhRun.class,
-        Ceilings.class, ProofLoad.class, CrashCampaign.class,
+        Ceilings.class, ProofLoad.class, CrashCampaign.class, FailoverCampaign.class,
         OverloadRun.class})
 public final class BenchMain {
   public static void main(String[] args) {

@@ -120,7 +120,7 @@ public final class ServerMain implements Callable<Integer> {
     if (peers == null && nodeId == null) return Optional.empty();
     if (peers == null || nodeId == null) throw new IllegalArgumentException("--node-id and --peers go together");
     return Optional.of(new ClusterNode.Settings(nodeId, Peers.parse(peers), dataDir.resolve("raft"), snapshotEvery,
-        ClusterNode.Settings.ELECTION_MIN, ClusterNode.Settings.ELECTION_MAX));
+        ClusterNode.Settings.SNAPSHOT_INTERVAL, ClusterNode.Settings.ELECTION_MIN, ClusterNode.Settings.ELECTION_MAX));
   }
 
   private Guard guard() {
@@ -177,9 +177,10 @@ public final class ServerMain implements Callable<Integer> {
 
   @Override public Integer call() throws Exception {
     Logger log = Logger.getLogger("custody");
-    // Ratis reports every vote and snapshot chunk at INFO; an operator needs its warnings. Held here: JUL keeps loggers weakly.
+    // Ratis reports every vote and snapshot chunk at INFO; an operator needs its warnings (-Dcustody.ratis.log=INFO to
+    // see the rest). Held here: JUL keeps loggers weakly.
     Logger ratis = Logger.getLogger("org.apache.ratis");
-    ratis.setLevel(java.util.logging.Level.WARNING);
+    ratis.setLevel(java.util.logging.Level.parse(System.getProperty("custody.ratis.log", "WARNING")));
     exitOnOutOfMemory(log);
     CustodyServer.Config config = new CustodyServer.Config(dataDir, Optional.ofNullable(origin),
         Optional.ofNullable(keyFile), bindAddress, grpcPort, httpPort,

@@ -43,12 +43,14 @@ public final class ClusterNode implements AutoCloseable {
    *
    * @param raftDir the Raft log and snapshots (beside the store, in the data directory)
    * @param snapshotEvery Raft entries (batches) between snapshots; the Raft log before a snapshot is purged
+   * @param snapshotInterval and at least this long between two snapshots
    * @param electionMin the shortest a follower waits without hearing from a leader before it stands
    * @param electionMax the longest (each follower draws at random between the two)
    */
-  public record Settings(String nodeId, Peers peers, Path raftDir, long snapshotEvery, Duration electionMin,
-      Duration electionMax) {
+  public record Settings(String nodeId, Peers peers, Path raftDir, long snapshotEvery, Duration snapshotInterval,
+      Duration electionMin, Duration electionMax) {
     public static final long SNAPSHOT_EVERY = 10_000;
+    public static final Duration SNAPSHOT_INTERVAL = Duration.ofSeconds(10);
     public static final Duration ELECTION_MIN = Duration.ofMillis(400);
     public static final Duration ELECTION_MAX = Duration.ofMillis(800);
 
@@ -61,22 +63,23 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     public Settings(String nodeId, Peers peers, Path raftDir) {
-      this(nodeId, peers, raftDir, SNAPSHOT_EVERY, ELECTION_MIN, ELECTION_MAX);
+      this(nodeId, peers, raftDir, SNAPSHOT_EVERY, SNAPSHOT_INTERVAL, ELECTION_MIN, ELECTION_MAX);
     }
   }
 
+  /** Raft entries kept before the latest snapshot when the log is purged. */
+  static final long PRESERVED_ENTRIES = 1_000;
+
   private final RaftServer server;
-  private final RaftClient client;
   private final RaftGroupId groupId;
   private final LogStateMachine machine;
   private final ReplicatedSequencer sequencer;
   private final String nodeId;
   private final AtomicReference<LogStateMachine.LeadershipCheck> check;
 
-  private ClusterNode(RaftServer server, RaftClient client, RaftGroupId groupId, LogStateMachine machine,
+  private ClusterNode(RaftServer server, RaftGroupId groupId, LogStateMachine machine,
       ReplicatedSequencer sequencer, String nodeId, AtomicReference<LogStateMachine.LeadershipCheck> check) {
     this.server = server;
-    this.client = client;
     this.groupId = groupId;
     this.machine = machine;
     this.sequencer = sequencer;
@@ -115,11 +118,15 @@ public final class ClusterNode implements AutoCloseable {
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, s.snapshotEvery());
     RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
     RaftServerConfigKeys.Log.setPurgeGap(p, (int) Math.min(1024, s.snapshotEvery()));
+    // Keep the last entries before a snapshot when purging: a follower a little behind (one that missed the last
+    // few batches in an election) catches up from the log; only one far behind needs the snapshot.
+    RaftServerConfigKeys.Log.setPurgePreservationLogNum(p, PRESERVED_ENTRIES);
     // A proposal is at most 4 MiB of entries: room for it in every buffer on its way.
     RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf("9MB"));
     RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf("8MB"));
     GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf("16MB"));
-    RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(3, TimeUnit.SECONDS));
+    // A leader that stops answering (frozen, cut off) is given up on after this, and the request retried on the next.
+    RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(1, TimeUnit.SECONDS));
     return p;
   }
 
@@ -159,7 +166,8 @@ public final class ClusterNode implements AutoCloseable {
     RaftProperties p = properties(s);
     checkSafety(p);
     AtomicReference<LogStateMachine.LeadershipCheck> check = new AtomicReference<>(head -> Optional.empty());
-    LogStateMachine machine = new LogStateMachine(storage, origin, signer, listener, check::get);
+    LogStateMachine machine = new LogStateMachine(storage, origin, signer, listener, check::get,
+        s.snapshotInterval());
     RaftGroup group = group(groupId, s.peers());
     RaftServer server = RaftServer.newBuilder()
         .setServerId(RaftPeerId.valueOf(s.nodeId()))
@@ -170,18 +178,19 @@ public final class ClusterNode implements AutoCloseable {
         .setOption(org.apache.ratis.server.storage.RaftStorage.StartupOption.RECOVER)
         .build();
     server.start();
-    RaftClient client = RaftClient.newBuilder()
+    RaftPeerId self = RaftPeerId.valueOf(s.nodeId());
+    java.util.function.Function<RaftPeerId, RaftClient> clients = leader -> RaftClient.newBuilder()
         .setProperties(p)
         .setRaftGroup(group)
-        .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(10,
-            TimeDuration.valueOf(200, TimeUnit.MILLISECONDS)))
+        .setLeaderId(leader)
+        // A few quick retries (a leader change answered "not leader"); past them the submission fails
+        // UNAVAILABLE and its client retries with backoff, which is idempotent.
+        .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(3,
+            TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
         .build();
-    RaftPeerId self = RaftPeerId.valueOf(s.nodeId());
-    ClusterNode[] node = new ClusterNode[1];
-    ReplicatedSequencer seq = new ReplicatedSequencer(machine, storage, client, self,
-        () -> node[0].leaderId().isPresent(), queueCapacity, maxBatch, pushback);
-    node[0] = new ClusterNode(server, client, groupId, machine, seq, s.nodeId(), check);
-    return node[0];
+    ReplicatedSequencer seq = new ReplicatedSequencer(machine, storage, clients, self,
+        () -> knownLeader(server, groupId, self), queueCapacity, maxBatch, pushback);
+    return new ClusterNode(server, groupId, machine, seq, s.nodeId(), check);
   }
 
   public Sequencer sequencer() {
@@ -213,9 +222,18 @@ public final class ClusterNode implements AutoCloseable {
 
   /** The leader this node knows of now; empty during an election. */
   public Optional<String> leaderId() {
-    DivisionInfo i = info();
-    if (i.isLeader()) return Optional.of(nodeId);
-    return Optional.ofNullable(i.getLeaderId()).map(RaftPeerId::toString);
+    return knownLeader(server, groupId, RaftPeerId.valueOf(nodeId)).map(RaftPeerId::toString);
+  }
+
+  private static Optional<RaftPeerId> knownLeader(RaftServer server, RaftGroupId groupId, RaftPeerId self) {
+    DivisionInfo i;
+    try {
+      i = server.getDivision(groupId).getInfo();
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+    if (i.isLeader()) return Optional.of(self);
+    return Optional.ofNullable(i.getLeaderId());
   }
 
   public long term() {
@@ -266,12 +284,7 @@ public final class ClusterNode implements AutoCloseable {
 
   /** Stops proposing (answering those queued), then leaves the group (the others elect a leader if this was it). */
   @Override public void close() {
-    sequencer.close();
-    try {
-      client.close();
-    } catch (IOException ignored) {
-      // Closing on the way out.
-    }
+    sequencer.close(); // and its Ratis client
     try {
       server.close();
     } catch (IOException ignored) {

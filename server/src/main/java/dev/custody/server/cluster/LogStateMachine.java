@@ -66,6 +66,7 @@ final class LogStateMachine extends BaseStateMachine {
   private final BatchListener listener;
   private final SnapshotStore snapshots = new SnapshotStore();
   private final Supplier<LeadershipCheck> leadershipCheck;
+  private final java.time.Duration snapshotInterval;
   private volatile SignedCheckpoint head;
   private volatile String fenced; // why this node refuses to lead; null when it does not
   private volatile RaftPeerId leader;
@@ -76,8 +77,14 @@ final class LogStateMachine extends BaseStateMachine {
 
   private record Waiter(long size, CompletableFuture<SignedCheckpoint> done) {}
 
+  /**
+   * @param snapshotInterval snapshots at most this often, whatever the entry count says: each one
+   *     flushes the store's memtables, and a follower receiving one should not see it replaced
+   *     (and the log after it purged) before the transfer ends
+   */
   LogStateMachine(LogStorage storage, String origin, NoteSigner signer, BatchListener listener,
-      Supplier<LeadershipCheck> leadershipCheck) {
+      Supplier<LeadershipCheck> leadershipCheck, java.time.Duration snapshotInterval) {
+    this.snapshotInterval = snapshotInterval;
     this.storage = storage;
     this.integrator = new Integrator(origin, signer);
     this.listener = listener;
@@ -230,9 +237,16 @@ final class LogStateMachine extends BaseStateMachine {
     if (now == null || index > now.getIndex()) updateLastAppliedTermIndex(term, index);
   }
 
+  private long lastSnapshotAt; // System.nanoTime(), the apply thread's
+
   @Override public long takeSnapshot() throws IOException {
     AppliedPosition at = position;
     if (at.index() < 0) return -1;
+    var latest = snapshots.getLatestSnapshot();
+    if (latest != null && System.nanoTime() - lastSnapshotAt < snapshotInterval.toNanos()) {
+      return latest.getIndex(); // the latest one stands for now
+    }
+    lastSnapshotAt = System.nanoTime();
     TermIndex ti = TermIndex.valueOf(at.term(), at.index());
     if (!java.nio.file.Files.exists(snapshots.folderFor(ti))) {
       Path tmp = snapshots.temporary();

@@ -22,7 +22,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.logging.Logger;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.protocol.Message;
@@ -49,16 +48,29 @@ public final class ReplicatedSequencer implements Sequencer {
   static final int MAX_PROPOSAL_BYTES = 4 << 20;
   /** Proposals on their way at once: the Raft log pipelines them, and batches keep forming meanwhile. */
   static final int PROPOSALS_IN_FLIGHT = 4;
+  /** Longest a proposal may go unanswered before its submitters hear UNAVAILABLE. */
+  static final long PROPOSAL_SECONDS = 5;
   /** Longest this node waits, after the cluster applied a batch, for its own store to hold it. */
   static final long LOCAL_APPLY_SECONDS = 10;
 
   private record Pending(Admitted entry, ByteBuffer key, CompletableFuture<Sequenced> done, long queuedAt) {}
 
+  /** A batch on its way, through one client; it gives its place back exactly once. */
+  private record Proposal(List<Pending> batch, RaftClient via, java.util.concurrent.atomic.AtomicBoolean over) {
+    boolean end() {
+      return over.compareAndSet(false, true);
+    }
+  }
+
+  private final java.util.Set<Proposal> outstanding = ConcurrentHashMap.newKeySet();
+
   private final LogStateMachine machine;
   private final LogStorage storage;
-  private final RaftClient client;
+  private final java.util.function.Function<RaftPeerId, RaftClient> clients;
+  private volatile RaftClient client;
+  private RaftPeerId aimedAt; // the leader the current client was made for (under this's lock)
   private final RaftPeerId self;
-  private final BooleanSupplier leaderKnown;
+  private final java.util.function.Supplier<java.util.Optional<RaftPeerId>> leader;
   private final int maxBatch;
   private final BlockingQueue<Pending> queue;
   private final Map<ByteBuffer, Pending> inFlight = new ConcurrentHashMap<>();
@@ -67,13 +79,20 @@ public final class ReplicatedSequencer implements Sequencer {
   private final Thread thread;
   private volatile boolean closing;
 
-  ReplicatedSequencer(LogStateMachine machine, LogStorage storage, RaftClient client, RaftPeerId self,
-      BooleanSupplier leaderKnown, int queueCapacity, int maxBatch, StandingQueue.Rule pushback) {
+  /**
+   * @param clients makes a Ratis client that sends to the given leader first
+   * @param leader the leader this node's Raft server knows of now (empty during an election)
+   */
+  ReplicatedSequencer(LogStateMachine machine, LogStorage storage, java.util.function.Function<RaftPeerId, RaftClient> clients,
+      RaftPeerId self, java.util.function.Supplier<java.util.Optional<RaftPeerId>> leader, int queueCapacity, int maxBatch,
+      StandingQueue.Rule pushback) {
     this.machine = machine;
     this.storage = storage;
-    this.client = client;
+    this.clients = clients;
+    this.aimedAt = leader.get().orElse(self);
+    this.client = clients.apply(aimedAt);
     this.self = self;
-    this.leaderKnown = leaderKnown;
+    this.leader = leader;
     this.maxBatch = maxBatch;
     this.queue = new ArrayBlockingQueue<>(queueCapacity);
     this.standing = new StandingQueue(pushback);
@@ -101,7 +120,7 @@ public final class ReplicatedSequencer implements Sequencer {
       if (stored.isPresent()) {
         inFlight.remove(mine.key, mine);
         f.complete(found(stored.getAsLong(), machine.head()));
-      } else if (!leaderKnown.getAsBoolean()) {
+      } else if (leader.get().isEmpty()) {
         inFlight.remove(mine.key, mine);
         f.completeExceptionally(new UnavailableException("the cluster has no leader now (an election is under way); "
             + "retry in a moment, here or on another node"));
@@ -134,7 +153,42 @@ public final class ReplicatedSequencer implements Sequencer {
 
   /** A linearizable read on this node: Ratis asks the leader for its commit index and waits until this node applied it. */
   @Override public CompletableFuture<Void> caughtUp() {
-    return client.async().sendReadOnly(Message.EMPTY, self).thenApply(r -> null);
+    return current().async().sendReadOnly(Message.EMPTY, self).thenApply(r -> null);
+  }
+
+  /**
+   * The Ratis client, aimed at the leader this node's Raft server knows of. Ratis' client moves
+   * to another server when told "not leader", but keeps retrying a leader that went silent
+   * (frozen, cut off) until its requests time out again and again; this node's Raft server learns
+   * of the new leader within an election timeout, so a new client is made for it then. The old
+   * one is closed a little later, once what it carries has had time to finish.
+   */
+  private synchronized RaftClient current() {
+    RaftClient old = client;
+    java.util.Optional<RaftPeerId> now = leader.get();
+    if (now.isPresent() && !now.get().equals(aimedAt)) {
+      aimedAt = now.get();
+      client = clients.apply(aimedAt);
+      abandon(old);
+      CompletableFuture.delayedExecutor(30, TimeUnit.SECONDS).execute(() -> closeQuietly(old));
+    }
+    return client;
+  }
+
+  /** Replaces a client that lost a request, unless it was replaced already. */
+  private synchronized void replace(RaftClient lost) {
+    if (client != lost) return;
+    client = clients.apply(aimedAt);
+    abandon(lost);
+    CompletableFuture.delayedExecutor(30, TimeUnit.SECONDS).execute(() -> closeQuietly(lost));
+  }
+
+  private static void closeQuietly(RaftClient c) {
+    try {
+      c.close();
+    } catch (java.io.IOException | RuntimeException ignored) {
+      // An old client on its way out.
+    }
   }
 
   private void run() {
@@ -151,7 +205,9 @@ public final class ReplicatedSequencer implements Sequencer {
         }
         refuseStale(batch);
         if (batch.isEmpty()) continue;
-        proposals.acquire();
+        // While every place is taken, look for a leader change now and then: it frees the places of batches sent
+        // to the old leader (current() abandons them).
+        while (!proposals.tryAcquire(50, TimeUnit.MILLISECONDS)) current();
       } catch (InterruptedException e) {
         if (closing) continue;
         Thread.currentThread().interrupt();
@@ -174,15 +230,23 @@ public final class ReplicatedSequencer implements Sequencer {
   private void propose(List<Pending> batch) {
     List<Admitted> entries = new ArrayList<>(batch.size());
     for (Pending p : batch) entries.add(p.entry);
-    byte[] proposal = BatchCodec.encode(new BatchCodec.Proposal(System.currentTimeMillis(), entries));
+    byte[] bytes = BatchCodec.encode(new BatchCodec.Proposal(System.currentTimeMillis(), entries));
+    RaftClient via = current();
+    Proposal proposal = new Proposal(batch, via, new java.util.concurrent.atomic.AtomicBoolean());
+    outstanding.add(proposal);
     CompletableFuture<RaftClientReply> sent;
     try {
-      sent = client.async().send(Message.valueOf(UnsafeByteOperations.unsafeWrap(proposal)));
+      sent = via.async().send(Message.valueOf(UnsafeByteOperations.unsafeWrap(bytes)));
     } catch (RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
     }
-    sent.whenComplete((reply, err) -> {
+    // Bounded: Ratis' client retries within its policy, but should one of its requests never be answered (seen
+    // after a leader's death), its submitters must still hear, and the client that lost it is replaced.
+    sent.copy().orTimeout(PROPOSAL_SECONDS, TimeUnit.SECONDS).whenComplete((reply, err) -> {
+      outstanding.remove(proposal);
+      if (!proposal.end()) return; // already given up on when the leader changed
       proposals.release();
+      if (unwrap(err) instanceof java.util.concurrent.TimeoutException) replace(via);
       if (err == null && reply.isSuccess()) {
         answer(batch, BatchCodec.decodeOutcome(reply.getMessage().getContent().asReadOnlyByteBuffer()));
       } else {
@@ -192,6 +256,21 @@ public final class ReplicatedSequencer implements Sequencer {
         for (Pending p : batch) finish(p, null, e);
       }
     });
+  }
+
+  /**
+   * Gives up on the batches sent through a client aimed at a leader that is no longer: their
+   * submitters hear UNAVAILABLE now (and retry; any that did get in are found as duplicates)
+   * rather than after the old client's timeouts, and their places go to new batches.
+   */
+  private void abandon(RaftClient old) {
+    UnavailableException e = new UnavailableException("the cluster's leader changed while this entry was on its way; retry");
+    for (Proposal p : outstanding) {
+      if (p.via() != old || !p.end()) continue;
+      outstanding.remove(p);
+      proposals.release();
+      for (Pending x : p.batch()) finish(x, null, e);
+    }
   }
 
   /** Tells the callers, once this node's store holds the batch the cluster applied. */
@@ -255,6 +334,7 @@ public final class ReplicatedSequencer implements Sequencer {
       Thread.currentThread().interrupt();
     }
     for (Pending p : inFlight.values()) finish(p, null, new UnavailableException("this node is shutting down"));
+    closeQuietly(client);
     LOG.fine("replicated sequencer closed");
   }
 }

@@ -26,13 +26,15 @@ import org.apache.ratis.statemachine.impl.FileListSnapshotInfo;
  * applying that Raft index. Ratis sends these files to a follower that is too far behind for the
  * log (and replaces the follower's state machine folder with them); the node then copies the
  * snapshot into its live store ({@link LogStateMachine}). A snapshot folder appears by rename, so
- * one that exists is whole. The two newest are kept: one may be on its way to a follower.
+ * one that exists is whole. The two newest are kept, and any younger than a minute: one may be on
+ * its way to a follower, and deleting it would cut the transfer short.
  *
  * <p>Thread-safe: Ratis reads the latest snapshot from its own threads.
  */
 final class SnapshotStore implements StateMachineStorage {
   private static final Pattern NAME = Pattern.compile("snapshot\\.(\\d+)_(\\d+)");
   private static final int KEEP = 2;
+  private static final long KEEP_YOUNGER_THAN_MILLIS = 60_000;
 
   record Snapshot(Path dir, TermIndex position) {}
 
@@ -105,7 +107,11 @@ final class SnapshotStore implements StateMachineStorage {
     DurableFiles.forceFolder(root);
     List<Snapshot> all = all();
     all.sort(Comparator.comparingLong(s -> -s.position().getIndex()));
-    for (int i = KEEP; i < all.size(); i++) deleteTree(all.get(i).dir());
+    long now = System.currentTimeMillis();
+    for (int i = KEEP; i < all.size(); i++) {
+      Path d = all.get(i).dir();
+      if (now - Files.getLastModifiedTime(d).toMillis() > KEEP_YOUNGER_THAN_MILLIS) deleteTree(d);
+    }
     refresh();
   }
 

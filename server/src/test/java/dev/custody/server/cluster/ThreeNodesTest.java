@@ -49,7 +49,7 @@ class ThreeNodesTest {
     LogStorage storage = LogStorage.open(dir.resolve(id).resolve("db"));
     stores.add(storage);
     ClusterNode n = ClusterNode.start(new ClusterNode.Settings(id, peers, dir.resolve(id).resolve("raft"), snapshotEvery,
-        Duration.ofMillis(300), Duration.ofMillis(600)), storage, "t/log", key, 10_000, 256, StandingQueue.Rule.DEFAULT,
+        Duration.ZERO, Duration.ofMillis(300), Duration.ofMillis(600)), storage, "t/log", key, 10_000, 256, StandingQueue.Rule.DEFAULT,
         (n1, t) -> { });
     nodes.put(id, n);
     return n;

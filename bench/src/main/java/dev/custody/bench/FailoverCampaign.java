@@ -1,0 +1,418 @@
+package dev.custody.bench;
+
+import com.google.protobuf.ByteString;
+import dev.custody.api.v1.GetCheckpointRequest;
+import dev.custody.api.v1.GetLogInfoRequest;
+import dev.custody.api.v1.LogEntry;
+import dev.custody.api.v1.LogInfo;
+import dev.custody.api.v1.SubmitRequest;
+import dev.custody.api.v1.TransparencyLogGrpc;
+import dev.custody.checkpoint.Checkpoint;
+import dev.custody.checkpoint.CheckpointVerifier;
+import dev.custody.note.Ed25519NoteKeys;
+import dev.custody.server.ServerMain;
+import dev.custody.server.keys.LogKeyFile;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.StatusRuntimeException;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.NavigableSet;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentSkipListSet;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Three cluster nodes as real processes, concurrent submitters spread over all of them (each moves
+ * to another node and retries with backoff when its node fails it, as clients do), and the leader
+ * killed with SIGKILL at random moments, then restarted with its data. Some rounds freeze the
+ * leader instead (SIGSTOP for a few seconds, then SIGCONT): cut off from the others as by a
+ * partition, it comes back behind a newer term. Nodes snapshot every few batches, so a restarted
+ * node usually catches up by snapshot. After the last round every node is checked as an outside
+ * client checks a log ({@link Promises}): every acknowledged entry at its index, one root per
+ * size, every checkpoint consistent with the latest, the same latest checkpoint on every node.
+ * Prints the longest gap between acknowledgements around each failure (the failover time).
+ */
+@Command(name = "failover", mixinStandardHelpOptions = true,
+    description = "Cluster campaign: three node processes under load, the leader killed (or frozen) at random moments.")
+public final class FailoverCampaign implements Callable<Integer> {
+  private static final String ORIGIN = "failover.custody.dev/log";
+
+  @Option(names = "--kills", defaultValue = "20", description = "Leader SIGKILLs. Default: ${DEFAULT-VALUE}")
+  int kills;
+
+  @Option(names = "--freezes", defaultValue = "2", description = "Rounds that freeze the leader (SIGSTOP) instead. "
+      + "Default: ${DEFAULT-VALUE}")
+  int freezes;
+
+  @Option(names = "--freeze-ms", defaultValue = "3000", description = "How long a frozen leader stays frozen. "
+      + "Default: ${DEFAULT-VALUE}")
+  int freezeMs;
+
+  @Option(names = "--clients", defaultValue = "12", description = "Concurrent submitters. Default: ${DEFAULT-VALUE}")
+  int clients;
+
+  @Option(names = "--max-load-ms", defaultValue = "2000", description = "Longest load before a failure. "
+      + "Default: ${DEFAULT-VALUE}")
+  int maxLoadMs;
+
+  @Option(names = "--down-ms", defaultValue = "1500", description = "How long a killed node stays down. "
+      + "Default: ${DEFAULT-VALUE}")
+  int downMs;
+
+  @Option(names = "--long-down-ms", defaultValue = "12000", description = "How long every third killed node stays "
+      + "down: longer than the nodes' 10 s between snapshots, so that it comes back behind a snapshot and catches up "
+      + "by it. Default: ${DEFAULT-VALUE}")
+  int longDownMs;
+
+  @Option(names = "--snapshot-every", defaultValue = "20", description = "Raft entries between snapshots on each "
+      + "node (small, so that a node that was down catches up by snapshot). Default: ${DEFAULT-VALUE}")
+  int snapshotEvery;
+
+  @Option(names = "--seed", description = "Random seed (printed, to replay a campaign); default: the clock")
+  Long seed;
+
+  @Option(names = "--data-dir", description = "Where the nodes keep their data; default: a temp dir, deleted afterwards")
+  Path dataDir;
+
+  /** One node: its fixed ports (kept across restarts) and its current process. */
+  private static final class Node {
+    final String id;
+    final Path dir;
+    final int grpcPort;
+    final int httpPort;
+    final StringBuffer output = new StringBuffer();
+    Process process;
+    volatile ManagedChannel channel;
+    volatile TransparencyLogGrpc.TransparencyLogBlockingStub log;
+    CompletableFuture<Void> listening;
+
+    Node(String id, Path dir, int grpcPort, int httpPort) {
+      this.id = id;
+      this.dir = dir;
+      this.grpcPort = grpcPort;
+      this.httpPort = httpPort;
+    }
+  }
+
+  private final List<Node> nodes = new ArrayList<>();
+  private final NavigableSet<Long> ackTimes = new ConcurrentSkipListSet<>();
+  private Promises promises;
+  private String peers;
+  private Path keyFile;
+
+  @Override public Integer call() throws Exception {
+    long s = seed != null ? seed : System.nanoTime();
+    Random rnd = new Random(s);
+    Path dir = dataDir != null ? dataDir : Files.createTempDirectory("custody-failover");
+    keyFile = dir.resolve("log.key");
+    Ed25519NoteKeys.Signer key = Files.exists(keyFile) ? LogKeyFile.read(keyFile) : LogKeyFile.create(keyFile, ORIGIN);
+    promises = new Promises(new CheckpointVerifier(ORIGIN, key.verifier()));
+    List<String> p = new ArrayList<>();
+    for (int i = 1; i <= 3; i++) {
+      nodes.add(new Node("n" + i, dir.resolve("n" + i), freePort(), freePort()));
+      p.add("n" + i + "=127.0.0.1:" + freePort());
+    }
+    peers = String.join(",", p);
+    List<Double> gaps = new ArrayList<>();
+    List<Double> freezeGaps = new ArrayList<>();
+    AtomicBoolean stop = new AtomicBoolean();
+    ExecutorService pool = Executors.newFixedThreadPool(clients);
+    long t0 = System.nanoTime();
+    try {
+      for (Node n : nodes) start(n, false);
+      for (Node n : nodes) awaitListening(n);
+      leader(30);
+      AtomicLong counter = new AtomicLong();
+      for (int c = 0; c < clients; c++) {
+        int me = c;
+        pool.execute(() -> submitLoop(me, s, counter, stop));
+      }
+      int rounds = kills + freezes;
+      for (int round = 0; round < rounds; round++) {
+        Thread.sleep(300 + rnd.nextInt(Math.max(1, maxLoadMs - 300)));
+        Node leader = leader(30);
+        boolean freeze = rounds > 1 && (round + 1) % Math.max(1, rounds / Math.max(1, freezes)) == 0
+            && freezeGaps.size() < freezes;
+        long at = System.nanoTime();
+        if (freeze) {
+          signal("STOP", leader);
+          Thread.sleep(freezeMs);
+          signal("CONT", leader);
+          freezeGaps.add(gapAfter(at, 20));
+        } else {
+          leader.process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+          leader.channel.shutdownNow();
+          if (Boolean.getBoolean("custody.failover.trace")) {
+            Node next = leader(30);
+            System.out.printf("new leader %s after %.2f s%n", next.id, (System.nanoTime() - at) / 1e9);
+          }
+          gaps.add(gapAfter(at, 20));
+          Thread.sleep(gaps.size() % 3 == 2 ? longDownMs : downMs);
+          start(leader, true);
+          awaitListening(leader);
+          // The next failure is measured on a whole cluster: with this node still catching up, losing another would
+          // leave no majority, which is Raft working as it should, not failover time.
+          caughtUp(leader, 60);
+        }
+      }
+      Thread.sleep(500);
+      stop.set(true);
+      pool.shutdown();
+      if (!pool.awaitTermination(60, TimeUnit.SECONDS)) promises.violation("submitters hung");
+      converge();
+    } finally {
+      stop.set(true);
+      pool.shutdownNow();
+      for (Node n : nodes) {
+        if (n.channel != null) n.channel.shutdownNow();
+        if (n.process != null) n.process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+      }
+      if (dataDir == null) {
+        LoadGenerator.deleteTree(dir);
+      } else {
+        for (Node n : nodes) Files.writeString(dir.resolve(n.id + ".log"), n.output);
+      }
+    }
+    long snapshotCatchUps = nodes.stream().mapToLong(n -> count(n.output.toString(), "caught up from the snapshot")).sum();
+    System.out.printf("failover: seed %d, %d leader kills, %d freezes of %d ms, %d acknowledged entries, %d checkpoints "
+        + "checked, %d catch-ups by snapshot, %.0f s%n", s, gaps.size(), freezeGaps.size(), freezeMs,
+        promises.acked.size(), promises.checkpoints.size(), snapshotCatchUps, (System.nanoTime() - t0) / 1e9);
+    System.out.println("longest gap between acknowledgements after a leader kill (s): " + summary(gaps));
+    if (!freezeGaps.isEmpty()) System.out.println("... after freezing the leader for " + freezeMs + " ms (s): " + summary(freezeGaps));
+    System.out.println("acknowledged entries lost: " + lost() + ", forks: " + forks() + ", violations: "
+        + promises.violations.size());
+    if (promises.acked.size() < 10L * Math.max(1, kills)) {
+      System.out.println("too few acknowledged entries to mean anything: " + promises.acked.size());
+      return 1;
+    }
+    return promises.violations.isEmpty() ? 0 : 1;
+  }
+
+  /** Submits distinct entries; on any failure moves to the next node, backs off, and retries the same entry. */
+  private void submitLoop(int client, long seed, AtomicLong counter, AtomicBoolean stop) {
+    Random jitter = new Random(seed + client);
+    int k = client % nodes.size();
+    while (!stop.get()) {
+      ByteString entry = ByteString.copyFrom(ByteBuffer.allocate(16).putLong(seed).putLong(counter.incrementAndGet()).array());
+      for (int attempt = 0; !stop.get(); attempt++) {
+        Node n = nodes.get(k);
+        TransparencyLogGrpc.TransparencyLogBlockingStub log = n.log;
+        try {
+          LogEntry e = log.withDeadlineAfter(2, TimeUnit.SECONDS).submit(SubmitRequest.newBuilder().setEntry(entry).build());
+          ackTimes.add(System.nanoTime());
+          promises.acknowledged(e);
+          break;
+        } catch (StatusRuntimeException ex) {
+          // The node answered "not now" (an election: every node says so alike): stay, back off. It did not answer,
+          // or not in time (down, frozen): try the next node.
+          if (!answeredByServer(ex)) k = (k + 1) % nodes.size();
+          sleep(Math.min(200, 20L << Math.min(attempt, 4)) + jitter.nextInt(20)); // 20 ms doubling to 200 ms, jittered
+        }
+      }
+    }
+  }
+
+  /** A refusal the server itself gave (our servers say that resubmitting is idempotent), not a transport failure. */
+  private static boolean answeredByServer(StatusRuntimeException e) {
+    String d = e.getStatus().getDescription();
+    return d != null && d.contains("submitting again is idempotent");
+  }
+
+  /**
+   * The longest gap between consecutive acknowledgements from the last one before the failure at
+   * {@code at} until they flow again (five within 200 ms, starting 300 ms or more after the failure:
+   * submissions already committed finish within 100 ms of it, and are not a recovery), waiting at
+   * most {@code seconds}: the time the cluster was unavailable to writers.
+   */
+  private double gapAfter(long at, int seconds) throws InterruptedException {
+    long end = at + TimeUnit.SECONDS.toNanos(seconds);
+    long recovered = -1;
+    while (recovered < 0 && System.nanoTime() < end) {
+      Thread.sleep(20);
+      for (Long t : ackTimes.tailSet(at + 300_000_000L, true)) {
+        if (ackTimes.subSet(t, true, t + 200_000_000L, true).size() >= 5) {
+          recovered = t;
+          break;
+        }
+      }
+    }
+    if (Boolean.getBoolean("custody.failover.trace")) {
+      Thread.sleep(3000);
+      StringBuilder b = new StringBuilder("acks per 100 ms from the failure:");
+      for (int i = 0; i < 40; i++) b.append(' ').append(ackTimes.subSet(at + i * 100_000_000L, at + (i + 1) * 100_000_000L).size());
+      System.out.println(b);
+    }
+    if (recovered < 0) {
+      promises.violation("acknowledgements did not resume within " + seconds + " s of a failure");
+      return seconds;
+    }
+    Long prev = ackTimes.floor(at);
+    long worst = 0;
+    for (Long t : ackTimes.subSet(at, true, recovered, true)) {
+      if (prev != null) worst = Math.max(worst, t - prev);
+      prev = t;
+    }
+    return worst / 1e9;
+  }
+
+  /** Waits until {@code n} holds a tree at least as large as the largest the others had when this was called. */
+  private void caughtUp(Node n, int seconds) throws Exception {
+    long target = 0;
+    for (Node o : nodes) {
+      if (o == n) continue;
+      try {
+        target = Math.max(target, promises.size(o.log.withDeadlineAfter(2, TimeUnit.SECONDS)
+            .getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getSignedNote()));
+      } catch (StatusRuntimeException e) {
+        // frozen or down: not the one to catch up with
+      }
+    }
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    while (System.nanoTime() < end) {
+      try {
+        if (promises.size(n.log.withDeadlineAfter(2, TimeUnit.SECONDS)
+            .getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getSignedNote()) >= target) return;
+      } catch (StatusRuntimeException e) {
+        // still starting
+      }
+      Thread.sleep(50);
+    }
+    promises.violation(n.id + " did not catch up to size " + target + " within " + seconds + " s of its restart");
+  }
+
+  /** Waits until every node holds the same latest checkpoint, then checks each against every promise. */
+  private void converge() throws Exception {
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    List<String> notes = new ArrayList<>();
+    while (System.nanoTime() < end) {
+      notes.clear();
+      for (Node n : nodes) {
+        try {
+          notes.add(n.log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getSignedNote());
+        } catch (StatusRuntimeException e) {
+          notes.add("unreachable: " + e.getStatus());
+        }
+      }
+      if (notes.stream().distinct().count() == 1 && !notes.get(0).startsWith("unreachable")) break;
+      Thread.sleep(100);
+    }
+    if (notes.stream().distinct().count() != 1) promises.violation("the nodes never agreed on one checkpoint: " + notes);
+    boolean first = true;
+    for (Node n : nodes) {
+      Checkpoint cp = promises.check(n.id, n.log, first);
+      first = false;
+      System.out.println(n.id + ": tree size " + cp.size());
+    }
+  }
+
+  private long lost() {
+    return promises.violations.stream().filter(v -> v.contains("missing") || v.contains("changed")).count();
+  }
+
+  private long forks() {
+    return promises.violations.stream().filter(v -> v.contains("two roots") || v.contains("not consistent")).count();
+  }
+
+  private Node leader(int seconds) throws Exception {
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    while (System.nanoTime() < end) {
+      for (Node n : nodes) {
+        try {
+          LogInfo info = n.log.withDeadlineAfter(1, TimeUnit.SECONDS).getLogInfo(GetLogInfoRequest.getDefaultInstance());
+          if (info.getRole().equals("leader")) return n;
+        } catch (StatusRuntimeException e) {
+          // down or starting
+        }
+      }
+      Thread.sleep(50);
+    }
+    throw new IllegalStateException("no leader within " + seconds + " s");
+  }
+
+  private void start(Node n, boolean restart) throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    n.output.setLength(restart ? n.output.length() : 0);
+    n.process = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-XX:+ExitOnOutOfMemoryError",
+        "-Dcustody.ratis.log=" + System.getProperty("custody.ratis.log", "WARNING"),
+        "-cp", cp, ServerMain.class.getName(), "--data-dir", n.dir.toString(), "--grpc-port", Integer.toString(n.grpcPort),
+        "--http-port", Integer.toString(n.httpPort), "--origin", ORIGIN, "--key-file", keyFile.toString(),
+        "--accept-any-entry", "--node-id", n.id, "--peers", peers, "--snapshot-every", Integer.toString(snapshotEvery))
+        .redirectErrorStream(true).start();
+    CompletableFuture<Void> listening = new CompletableFuture<>();
+    Process p = n.process;
+    Thread reader = new Thread(() -> {
+      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        for (String line; (line = r.readLine()) != null; ) {
+          if (n.output.length() < 2_000_000) n.output.append(line).append('\n');
+          if (line.contains("listening on")) listening.complete(null);
+        }
+      } catch (Exception killed) {
+        // the process was killed
+      }
+      listening.completeExceptionally(new IllegalStateException(n.id + " exited without listening:\n" + tail(n.output)));
+    }, "failover-" + n.id);
+    reader.setDaemon(true);
+    reader.start();
+    n.listening = listening;
+    n.channel = ManagedChannelBuilder.forAddress("127.0.0.1", n.grpcPort).usePlaintext().build();
+    n.log = TransparencyLogGrpc.newBlockingStub(n.channel);
+  }
+
+  private static void awaitListening(Node n) throws Exception {
+    n.listening.get(60, TimeUnit.SECONDS);
+  }
+
+  private static void signal(String sig, Node n) throws Exception {
+    new ProcessBuilder("kill", "-" + sig, Long.toString(n.process.pid())).inheritIO().start().waitFor();
+  }
+
+  private static String tail(StringBuffer b) {
+    return b.length() < 4000 ? b.toString() : b.substring(b.length() - 4000);
+  }
+
+  private static long count(String text, String what) {
+    long n = 0;
+    for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + 1)) n++;
+    return n;
+  }
+
+  static String summary(List<Double> xs) {
+    if (xs.isEmpty()) return "none";
+    List<Double> sorted = new ArrayList<>(xs);
+    Collections.sort(sorted);
+    return String.format("p50 %.2f, max %.2f over %d", sorted.get(sorted.size() / 2), sorted.get(sorted.size() - 1),
+        sorted.size());
+  }
+
+  private static int freePort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
