@@ -76,6 +76,36 @@ public final class DurableFiles {
     forceFolder(dir);
   }
 
+  /**
+   * Publishes {@code data} as {@code file} if no file has that name yet, whole or not at all: the
+   * bytes are written to a temporary file and forced to disk, then linked under the name (which
+   * fails if the name exists, atomically), then the folder is forced. A reader never sees a
+   * partial file under the name, even after a crash.
+   *
+   * @return true if this call created the file; false if a file of that name was already there
+   *     (the caller compares its bytes)
+   */
+  public static boolean publishNew(Path file, byte[] data, Set<PosixFilePermission> permissions) throws IOException {
+    Path dir = file.toAbsolutePath().getParent();
+    Files.createDirectories(dir);
+    if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) return false;
+    Path tmp = Files.createTempFile(dir, "." + file.getFileName(), TEMP_SUFFIX,
+        PosixFilePermissions.asFileAttribute(permissions));
+    try {
+      write(tmp, data, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+      Files.setPosixFilePermissions(tmp, permissions);
+      try {
+        Files.createLink(file, tmp);
+      } catch (FileAlreadyExistsException raced) {
+        return false;
+      }
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+    forceFolder(dir);
+    return true;
+  }
+
   private static void write(Path file, byte[] data, StandardOpenOption... options) throws IOException {
     try (FileChannel ch = FileChannel.open(file, options)) {
       ByteBuffer b = ByteBuffer.wrap(data);

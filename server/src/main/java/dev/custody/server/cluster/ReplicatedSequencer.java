@@ -240,13 +240,16 @@ public final class ReplicatedSequencer implements Sequencer {
     } catch (RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
     }
-    // Bounded: Ratis' client retries within its policy, but should one of its requests never be answered (seen
-    // after a leader's death), its submitters must still hear, and the client that lost it is replaced.
+    // Bounded: Ratis' client retries within its policy, but should one of its requests never be answered, its
+    // submitters must still hear.
     sent.copy().orTimeout(PROPOSAL_SECONDS, TimeUnit.SECONDS).whenComplete((reply, err) -> {
       outstanding.remove(proposal);
       if (!proposal.end()) return; // already given up on when the leader changed
       proposals.release();
-      if (unwrap(err) instanceof java.util.concurrent.TimeoutException) replace(via);
+      // A Ratis client whose request failed for good closes its ordered window: every later request on it fails at
+      // once ("SlidingWindow ... is closed"). Any failure short of an answer from the state machine therefore gets
+      // this node a fresh client (a request that timed out here too).
+      if (err != null) replace(via);
       if (err == null && reply.isSuccess()) {
         answer(batch, BatchCodec.decodeOutcome(reply.getMessage().getContent().asReadOnlyByteBuffer()));
       } else {
