@@ -11,7 +11,10 @@ import dev.custody.server.admission.LayerLinkAdmission;
 import dev.custody.server.admission.OpaqueAdmission;
 import dev.custody.server.api.ChainLookupService;
 import dev.custody.server.read.StoredLinks;
-import dev.custody.server.tiles.StaticTileWriter;
+import dev.custody.server.export.Exporter;
+import dev.custody.server.export.FolderSink;
+import dev.custody.server.export.S3Target;
+import dev.custody.server.export.TileSink;
 import dev.custody.server.tiles.TileServer;
 import dev.custody.server.witness.Cosigning;
 import java.util.List;
@@ -51,10 +54,23 @@ public final class CustodyServer implements AutoCloseable {
   private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(CustodyServer.class.getName());
   /** What a server is started with; every field has the command line's default. */
   /** @param acceptAnyEntry admit opaque entries instead of layer links (for tests and logs of other things) */
-  /** @param cluster when present, this server is one node of a Raft cluster (issue 10); else the single-node log */
+  /**
+   * @param tilesDir export the log as static tiles to this folder
+   * @param cluster when present, this server is one node of a Raft cluster; else the single-node log
+   * @param s3 export the log as static tiles to this bucket (instead of, or as well as, a folder)
+   */
   public record Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
       int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch,
-      List<Cosigning.WitnessConfig> witnesses, int witnessQuorum, Guard guard, Optional<ClusterNode.Settings> cluster) {
+      List<Cosigning.WitnessConfig> witnesses, int witnessQuorum, Guard guard, Optional<ClusterNode.Settings> cluster,
+      Optional<S3Target> s3) {
+    /** No bucket. */
+    public Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
+        int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch,
+        List<Cosigning.WitnessConfig> witnesses, int witnessQuorum, Guard guard, Optional<ClusterNode.Settings> cluster) {
+      this(dataDir, origin, keyFile, bindAddress, grpcPort, httpPort, tilesDir, acceptAnyEntry, queueCapacity, maxBatch,
+          witnesses, witnessQuorum, guard, cluster, Optional.empty());
+    }
+
     /** A single node. */
     public Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
         int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch,
@@ -112,14 +128,14 @@ public final class CustodyServer implements AutoCloseable {
   private final HealthStatusManager health;
   private final Server grpc;
   private final TileServer http;
-  private final StaticTileWriter files;
+  private final List<Exporter> exports;
   private final Cosigning cosigning;
   private final LinkVerifier verifier;
 
   private CustodyServer(LogStorage storage, LogIdentity identity, Sequencer sequencer, ClusterNode cluster,
       ExecutorService worker,
       CheckPool checks, ScheduledExecutorService timer, HealthStatusManager health, Server grpc, TileServer http,
-      StaticTileWriter files, Cosigning cosigning, LinkVerifier verifier) {
+      List<Exporter> exports, Cosigning cosigning, LinkVerifier verifier) {
     this.verifier = verifier;
     this.storage = storage;
     this.identity = identity;
@@ -131,7 +147,7 @@ public final class CustodyServer implements AutoCloseable {
     this.health = health;
     this.grpc = grpc;
     this.http = http;
-    this.files = files;
+    this.exports = exports;
     this.cosigning = cosigning;
   }
 
@@ -287,12 +303,30 @@ public final class CustodyServer implements AutoCloseable {
           throw new IOException("cannot serve tiles on port " + c.httpPort() + ": " + e, e);
         }
       }
-      StaticTileWriter files = null;
-      if (c.tilesDir().isPresent()) files = StaticTileWriter.start(c.tilesDir().get(), reader, cosigning::served, 200);
+      List<TileSink> sinks = new java.util.ArrayList<>();
+      if (c.tilesDir().isPresent()) sinks.add(new FolderSink(c.tilesDir().get()));
+      c.s3().ifPresent(t -> sinks.add(t.open()));
+      // On a cluster only the leader exports (and it reads the sink's checkpoint first); a single node always does.
+      java.util.function.BooleanSupplier exporting = node == null ? () -> true : node::isLeader;
+      List<Exporter> exports = new java.util.ArrayList<>();
+      for (TileSink sink : sinks) exports.add(Exporter.start(sink, reader, storage, cosigning::served, exporting, 200));
+      if (node != null) {
+        node.setLeadershipCheck(head -> exports.stream().map(e -> e.objection(head)).flatMap(Optional::stream).findFirst());
+      }
+      for (int i = 0; i < exports.size(); i++) {
+        Exporter e = exports.get(i);
+        String label = "sink=\"" + e.describe().replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+        metrics.gauge("custody_export_size", "the tree size the export target holds (-1 until known; on a cluster, "
+            + "known on the leader)", label, e::exportedSize);
+        Sequencer seqForLag = sequencer;
+        metrics.gauge("custody_export_lag_entries", "entries in this node's latest checkpoint not yet exported "
+            + "(on a cluster, on the leader; 0 elsewhere)", label, () -> e.exportedSize() < 0 ? 0
+            : Math.max(0, seqForLag.head().size() - e.exportedSize()));
+      }
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("custody.v1.TransparencyLog", ServingStatus.SERVING);
       health.setStatus("custody.v1.ChainLookup", ServingStatus.SERVING);
-      return new CustodyServer(storage, id, sequencer, cluster, worker, checks, timer, health, grpc, http, files,
+      return new CustodyServer(storage, id, sequencer, cluster, worker, checks, timer, health, grpc, http, exports,
           cosigning, verifier);
     } catch (IOException | RuntimeException e) {
       if (cluster != null) {
@@ -352,12 +386,12 @@ public final class CustodyServer implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     grpc.shutdownNow();
+    for (Exporter e : exports) e.close(); // while this node may still lead: a clean stop leaves the sink at the head
     if (cluster != null) {
       cluster.close(); // its sequencer first, then the Raft server
     } else {
       sequencer.close();
     }
-    if (files != null) files.close();
     checks.close();
     worker.shutdown();
     timer.shutdownNow();

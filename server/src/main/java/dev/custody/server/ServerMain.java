@@ -105,6 +105,15 @@ public final class ServerMain implements Callable<Integer> {
       + "--queue-target-ms before submissions are refused. Default: ${DEFAULT-VALUE}")
   int queueIntervalMillis;
 
+  @Option(names = "--export", description = "Publish the log as static tlog-tiles files (tiles, entry bundles, then "
+      + "the checkpoint) to s3://BUCKET/PREFIX (credentials and region from the AWS SDK's default chain) or to a "
+      + "folder, as --tiles-dir. Files are written create-only; on a cluster only the leader writes")
+  String export;
+
+  @Option(names = "--s3-endpoint", description = "The S3-compatible store's URL, when it is not AWS "
+      + "(MinIO, Ceph, S3Proxy...), e.g. http://127.0.0.1:9000")
+  java.net.URI s3Endpoint;
+
   @Option(names = "--node-id", description = "This node's id in a cluster: one of the ids in --peers")
   String nodeId;
 
@@ -115,6 +124,23 @@ public final class ServerMain implements Callable<Integer> {
   @Option(names = "--snapshot-every", defaultValue = "10000", description = "In a cluster: Raft entries (batches) "
       + "between snapshots of the store, after which the Raft log before them is dropped. Default: ${DEFAULT-VALUE}")
   long snapshotEvery;
+
+  /** --tiles-dir, or --export when it names a folder. */
+  private Path exportFolder() {
+    if (export != null && !export.startsWith("s3://")) {
+      if (tilesDir != null) throw new IllegalArgumentException("--tiles-dir and --export DIR name the same thing; give one");
+      return Path.of(export);
+    }
+    return tilesDir;
+  }
+
+  private Optional<dev.custody.server.export.S3Target> s3() {
+    if (export == null || !export.startsWith("s3://")) {
+      if (s3Endpoint != null) throw new IllegalArgumentException("--s3-endpoint goes with --export s3://BUCKET/PREFIX");
+      return Optional.empty();
+    }
+    return Optional.of(new dev.custody.server.export.S3Target(java.net.URI.create(export), Optional.ofNullable(s3Endpoint)));
+  }
 
   private Optional<ClusterNode.Settings> cluster() {
     if (peers == null && nodeId == null) return Optional.empty();
@@ -184,8 +210,8 @@ public final class ServerMain implements Callable<Integer> {
     exitOnOutOfMemory(log);
     CustodyServer.Config config = new CustodyServer.Config(dataDir, Optional.ofNullable(origin),
         Optional.ofNullable(keyFile), bindAddress, grpcPort, httpPort,
-        Optional.ofNullable(tilesDir), acceptAnyEntry, queueCapacity, maxBatch, witnessConfigs(), witnessQuorum, guard(),
-        cluster());
+        Optional.ofNullable(exportFolder()), acceptAnyEntry, queueCapacity, maxBatch, witnessConfigs(), witnessQuorum,
+        guard(), cluster(), s3());
     CustodyServer server = CustodyServer.start(config, (n, t) -> { });
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
