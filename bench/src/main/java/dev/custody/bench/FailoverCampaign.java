@@ -12,6 +12,7 @@ import dev.custody.checkpoint.CheckpointVerifier;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.server.ServerMain;
 import dev.custody.server.keys.LogKeyFile;
+import dev.custody.tiles.TileClient;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
@@ -31,6 +32,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -85,6 +87,14 @@ public final class FailoverCampaign implements Callable<Integer> {
       + "node (small, so that a node that was down catches up by snapshot). Default: ${DEFAULT-VALUE}")
   int snapshotEvery;
 
+  @Option(names = "--export", description = "Have the nodes export to this bucket (s3://BUCKET/PREFIX, with "
+      + "--s3-endpoint; credentials from the AWS SDK's default chain, passed on to the nodes): the campaign then also "
+      + "checks every acknowledged entry in the bucket and prints how far the export trails the leader")
+  String export;
+
+  @Option(names = "--s3-endpoint", description = "The S3-compatible store's URL")
+  java.net.URI s3Endpoint;
+
   @Option(names = "--seed", description = "Random seed (printed, to replay a campaign); default: the clock")
   Long seed;
 
@@ -112,6 +122,8 @@ public final class FailoverCampaign implements Callable<Integer> {
   }
 
   private final List<Node> nodes = new ArrayList<>();
+  private final List<Long> exportLag = Collections.synchronizedList(new ArrayList<>());
+  private TileClient bucket;
   private final NavigableSet<Long> ackTimes = new ConcurrentSkipListSet<>();
   private Promises promises;
   private String peers;
@@ -130,6 +142,7 @@ public final class FailoverCampaign implements Callable<Integer> {
       p.add("n" + i + "=127.0.0.1:" + freePort());
     }
     peers = String.join(",", p);
+    if (export != null) bucket = new TileClient(bucketFetcher(), promises.verifier());
     List<Double> gaps = new ArrayList<>();
     List<Double> freezeGaps = new ArrayList<>();
     AtomicBoolean stop = new AtomicBoolean();
@@ -144,6 +157,8 @@ public final class FailoverCampaign implements Callable<Integer> {
         int me = c;
         pool.execute(() -> submitLoop(me, s, counter, stop));
       }
+      ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
+      if (bucket != null) sampler.scheduleWithFixedDelay(this::sampleExportLag, 500, 250, TimeUnit.MILLISECONDS);
       int rounds = kills + freezes;
       for (int round = 0; round < rounds; round++) {
         Thread.sleep(300 + rnd.nextInt(Math.max(1, maxLoadMs - 300)));
@@ -176,7 +191,9 @@ public final class FailoverCampaign implements Callable<Integer> {
       stop.set(true);
       pool.shutdown();
       if (!pool.awaitTermination(60, TimeUnit.SECONDS)) promises.violation("submitters hung");
+      sampler.shutdownNow();
       converge();
+      if (bucket != null) checkBucket();
     } finally {
       stop.set(true);
       pool.shutdownNow();
@@ -196,6 +213,10 @@ public final class FailoverCampaign implements Callable<Integer> {
         promises.acked.size(), promises.checkpoints.size(), snapshotCatchUps, (System.nanoTime() - t0) / 1e9);
     System.out.println("longest gap between acknowledgements after a leader kill (s): " + summary(gaps));
     if (!freezeGaps.isEmpty()) System.out.println("... after freezing the leader for " + freezeMs + " ms (s): " + summary(freezeGaps));
+    if (bucket != null) {
+      System.out.println("export lag behind the largest node (entries, sampled every 250 ms): "
+          + summary(exportLag.stream().map(Long::doubleValue).toList()).replace(".00", ""));
+    }
     System.out.println("acknowledged entries lost: " + lost() + ", forks: " + forks() + ", violations: "
         + promises.violations.size());
     if (promises.acked.size() < 10L * Math.max(1, kills)) {
@@ -270,6 +291,70 @@ public final class FailoverCampaign implements Callable<Integer> {
       prev = t;
     }
     return worst / 1e9;
+  }
+
+  /** Reads the bucket with the AWS SDK, as a mirror would. */
+  private TileClient.Fetcher bucketFetcher() {
+    java.net.URI u = java.net.URI.create(export);
+    String prefix = u.getPath().replaceAll("^/+", "");
+    String pre = prefix.isEmpty() || prefix.endsWith("/") ? prefix : prefix + "/";
+    var b = software.amazon.awssdk.services.s3.S3Client.builder()
+        .region(software.amazon.awssdk.regions.Region.US_EAST_1)
+        .httpClient(software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient.create());
+    if (s3Endpoint != null) b.endpointOverride(s3Endpoint).forcePathStyle(true);
+    var s3 = b.build();
+    return path -> {
+      try {
+        return java.util.Optional.of(s3.getObjectAsBytes(r -> r.bucket(u.getHost()).key(pre + path)).asByteArray());
+      } catch (software.amazon.awssdk.services.s3.model.NoSuchKeyException e) {
+        return java.util.Optional.empty();
+      }
+    };
+  }
+
+  private void sampleExportLag() {
+    try {
+      long exported = bucket.checkpoint().size();
+      long largest = 0;
+      for (Node n : nodes) {
+        try {
+          largest = Math.max(largest, promises.size(n.log.withDeadlineAfter(1, TimeUnit.SECONDS)
+              .getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getSignedNote()));
+        } catch (StatusRuntimeException e) {
+          // down
+        }
+      }
+      exportLag.add(Math.max(0, largest - exported));
+    } catch (Exception e) {
+      // no checkpoint in the bucket yet
+    }
+  }
+
+  /** After the nodes agree: the bucket reaches their checkpoint, and holds every acknowledged entry at its index. */
+  private void checkBucket() throws Exception {
+    long target = promises.size(nodes.get(0).log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getSignedNote());
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    dev.custody.checkpoint.SignedCheckpoint cp = bucket.checkpoint();
+    while (cp.size() < target && System.nanoTime() < end) {
+      Thread.sleep(100);
+      cp = bucket.checkpoint();
+    }
+    if (cp.size() < target) promises.violation("the bucket stayed at size " + cp.size() + " < " + target);
+    promises.sameRoot(cp.size(), cp.note());
+    TileClient.Tree tree = bucket.tree(cp.checkpoint());
+    long missing = 0;
+    for (long bundle = 0; bundle * 256 < cp.size(); bundle++) {
+      List<byte[]> entries = tree.entries(bundle);
+      for (int i = 0; i < entries.size(); i++) {
+        Promises.Ack a = promises.acked.get(bundle * 256 + i);
+        if (a != null && !java.util.Arrays.equals(a.leaf().toByteArray(), entries.get(i))) {
+          promises.violation("the bucket's entry " + (bundle * 256 + i) + " differs from the acknowledged one");
+        }
+      }
+    }
+    for (long index : promises.acked.keySet()) if (index >= cp.size()) missing++;
+    if (missing > 0) promises.violation(missing + " acknowledged entries missing from the bucket");
+    System.out.println("bucket: tree size " + cp.size() + ", every acknowledged entry at its index");
   }
 
   /** Waits until {@code n} holds a tree at least as large as the largest the others had when this was called. */
@@ -350,12 +435,21 @@ public final class FailoverCampaign implements Callable<Integer> {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     n.output.setLength(restart ? n.output.length() : 0);
-    n.process = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-XX:+ExitOnOutOfMemoryError",
+    ProcessBuilder pb = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-XX:+ExitOnOutOfMemoryError",
         "-Dcustody.ratis.log=" + System.getProperty("custody.ratis.log", "WARNING"),
         "-cp", cp, ServerMain.class.getName(), "--data-dir", n.dir.toString(), "--grpc-port", Integer.toString(n.grpcPort),
         "--http-port", Integer.toString(n.httpPort), "--origin", ORIGIN, "--key-file", keyFile.toString(),
-        "--accept-any-entry", "--node-id", n.id, "--peers", peers, "--snapshot-every", Integer.toString(snapshotEvery))
-        .redirectErrorStream(true).start();
+        "--accept-any-entry", "--node-id", n.id, "--peers", peers, "--snapshot-every", Integer.toString(snapshotEvery));
+    if (export != null) {
+      pb.command().addAll(List.of("--export", export));
+      if (s3Endpoint != null) pb.command().addAll(List.of("--s3-endpoint", s3Endpoint.toString()));
+      // The SDK's system-property credentials (as a test sets them) reach the nodes as its environment variables.
+      if (System.getProperty("aws.accessKeyId") != null) {
+        pb.environment().put("AWS_ACCESS_KEY_ID", System.getProperty("aws.accessKeyId"));
+        pb.environment().put("AWS_SECRET_ACCESS_KEY", System.getProperty("aws.secretAccessKey"));
+      }
+    }
+    n.process = pb.redirectErrorStream(true).start();
     CompletableFuture<Void> listening = new CompletableFuture<>();
     Process p = n.process;
     Thread reader = new Thread(() -> {

@@ -45,6 +45,10 @@ final class Promises {
     System.out.println("VIOLATION: " + what);
   }
 
+  CheckpointVerifier verifier() {
+    return verifier;
+  }
+
   /** The size of a checkpoint, after checking its signature. */
   long size(String note) throws Exception {
     return verifier.verify(note).size();

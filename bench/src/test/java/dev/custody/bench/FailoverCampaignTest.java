@@ -13,20 +13,36 @@ import picocli.CommandLine;
 /**
  * CI's short failover campaign: three cluster nodes as real processes under concurrent
  * submitters, the leader SIGKILLed three times (the third time kept down past a snapshot, so that
- * it catches up by one) and frozen once; every promise checked on every node afterwards.
+ * it catches up by one) and frozen once; every promise checked on every node afterwards, and in the
+ * S3 bucket (S3Proxy) the leader exports to.
  */
 class FailoverCampaignTest {
+  @org.junit.jupiter.api.extension.RegisterExtension
+  static final org.gaul.s3proxy.junit.S3ProxyExtension S3 = org.gaul.s3proxy.junit.S3ProxyExtension.builder()
+      .withCredentials("access", "secret").build();
+
   @Test
   void leaderKillsAndAFreezeLoseNothingAndForkNothing() throws Exception {
+    // The nodes export to a real S3 REST server; credentials reach them as the AWS SDK's environment variables.
+    System.setProperty("aws.accessKeyId", S3.getAccessKey());
+    System.setProperty("aws.secretAccessKey", S3.getSecretKey());
+    try (var s3 = software.amazon.awssdk.services.s3.S3Client.builder().endpointOverride(S3.getUri()).forcePathStyle(true)
+        .region(software.amazon.awssdk.regions.Region.US_EAST_1)
+        .httpClient(software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient.create()).build()) {
+      s3.createBucket(b -> b.bucket("failover"));
+    }
     int kills = Integer.getInteger("custody.failover.kills", 3);
     PrintStream out = System.out;
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
     int code;
     try {
       System.setOut(new PrintStream(new TeeStream(out, captured), true, StandardCharsets.UTF_8));
-      code = new CommandLine(new FailoverCampaign()).execute("--kills", Integer.toString(kills), "--freezes", "1");
+      code = new CommandLine(new FailoverCampaign()).execute("--kills", Integer.toString(kills), "--freezes", "1",
+          "--export", "s3://failover/log", "--s3-endpoint", S3.getUri().toString());
     } finally {
       System.setOut(out);
+      System.clearProperty("aws.accessKeyId");
+      System.clearProperty("aws.secretAccessKey");
     }
     String report = captured.toString(StandardCharsets.UTF_8);
     assertEquals(0, code, "the campaign reported violations (see its output)");
@@ -37,6 +53,7 @@ class FailoverCampaignTest {
     org.junit.jupiter.api.Assertions.assertTrue(Integer.parseInt(m.group(3)) >= 1,
         "the node kept down past a snapshot must catch up by one: " + report);
     org.junit.jupiter.api.Assertions.assertTrue(report.contains("acknowledged entries lost: 0, forks: 0"), report);
+    org.junit.jupiter.api.Assertions.assertTrue(report.contains("every acknowledged entry at its index"), report);
   }
 
   /** Writes to two streams: the console (for the CI log) and a buffer (for the assertions). */
