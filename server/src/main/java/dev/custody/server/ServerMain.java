@@ -19,6 +19,7 @@ import picocli.CommandLine.Option;
 
 /** {@code java -jar custody-server.jar}: runs a log until SIGTERM or Ctrl-C. */
 @Command(name = "custody-server", mixinStandardHelpOptions = true, version = "custody-server 0.1.0",
+    subcommands = ClusterCommand.class,
     description = "Runs a Custody transparency log: gRPC API on --grpc-port, data in --data-dir.")
 public final class ServerMain implements Callable<Integer> {
   @Option(names = "--data-dir", defaultValue = "./custody-data",
@@ -121,6 +122,10 @@ public final class ServerMain implements Callable<Integer> {
       + "n1=HOST:PORT,n2=HOST:PORT,n3=HOST:PORT (the same on every node). Without it, the single-node log")
   String peers;
 
+  @Option(names = "--join", description = "This node is new to a running cluster: start outside it and wait to be "
+      + "added with custody-server cluster add (--peers names this node and at least one member)")
+  boolean join;
+
   @Option(names = "--snapshot-every", defaultValue = "10000", description = "In a cluster: Raft entries (batches) "
       + "between snapshots of the store, after which the Raft log before them is dropped. Default: ${DEFAULT-VALUE}")
   long snapshotEvery;
@@ -146,7 +151,8 @@ public final class ServerMain implements Callable<Integer> {
     if (peers == null && nodeId == null) return Optional.empty();
     if (peers == null || nodeId == null) throw new IllegalArgumentException("--node-id and --peers go together");
     return Optional.of(new ClusterNode.Settings(nodeId, Peers.parse(peers), dataDir.resolve("raft"), snapshotEvery,
-        ClusterNode.Settings.SNAPSHOT_INTERVAL, ClusterNode.Settings.ELECTION_MIN, ClusterNode.Settings.ELECTION_MAX));
+        ClusterNode.Settings.SNAPSHOT_INTERVAL, ClusterNode.Settings.ELECTION_MIN, ClusterNode.Settings.ELECTION_MAX,
+        join));
   }
 
   private Guard guard() {
@@ -160,13 +166,19 @@ public final class ServerMain implements Callable<Integer> {
 
   public static void main(String[] args) {
     System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s: %5$s%6$s%n");
-    System.exit(new CommandLine(new ServerMain())
+    // Ratis reports every vote and snapshot chunk at INFO; an operator needs its warnings (-Dcustody.ratis.log=INFO to
+    // see the rest). Held in this frame until exit: JUL keeps loggers weakly, and would forget the level.
+    Logger ratis = Logger.getLogger("org.apache.ratis");
+    ratis.setLevel(java.util.logging.Level.parse(System.getProperty("custody.ratis.log", "WARNING")));
+    int code = new CommandLine(new ServerMain())
         .setExecutionExceptionHandler((e, cmd, parsed) -> {
           // Start-up problems (a held lock, a wrong key, a busy port) are for a person to fix: say what, not where.
           cmd.getErr().println("custody-server: " + (e.getMessage() == null ? e : e.getMessage()));
           return 1;
         })
-        .execute(args));
+        .execute(args);
+    ratis.fine("exiting " + code);
+    System.exit(code);
   }
 
   private List<Cosigning.WitnessConfig> witnessConfigs() throws Exception {
@@ -203,10 +215,7 @@ public final class ServerMain implements Callable<Integer> {
 
   @Override public Integer call() throws Exception {
     Logger log = Logger.getLogger("custody");
-    // Ratis reports every vote and snapshot chunk at INFO; an operator needs its warnings (-Dcustody.ratis.log=INFO to
-    // see the rest). Held here: JUL keeps loggers weakly.
-    Logger ratis = Logger.getLogger("org.apache.ratis");
-    ratis.setLevel(java.util.logging.Level.parse(System.getProperty("custody.ratis.log", "WARNING")));
+
     exitOnOutOfMemory(log);
     CustodyServer.Config config = new CustodyServer.Config(dataDir, Optional.ofNullable(origin),
         Optional.ofNullable(keyFile), bindAddress, grpcPort, httpPort,
@@ -231,7 +240,6 @@ public final class ServerMain implements Callable<Integer> {
         + " data_dir=" + dataDir.toAbsolutePath().normalize()
         + server.cluster().map(n -> " node=" + n.nodeId() + " peers=" + peers).orElse(""));
     stopped.await();
-    ratis.fine("stopped"); // keeps the logger, and its level, alive until the end
     return 0;
   }
 }

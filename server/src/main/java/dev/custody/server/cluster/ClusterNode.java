@@ -46,9 +46,11 @@ public final class ClusterNode implements AutoCloseable {
    * @param snapshotInterval and at least this long between two snapshots
    * @param electionMin the shortest a follower waits without hearing from a leader before it stands
    * @param electionMax the longest (each follower draws at random between the two)
+   * @param join this node is new to a running cluster: it starts outside the group and waits to be
+   *     added ({@code custody-server cluster add}); {@code peers} need only name it and one member
    */
   public record Settings(String nodeId, Peers peers, Path raftDir, long snapshotEvery, Duration snapshotInterval,
-      Duration electionMin, Duration electionMax) {
+      Duration electionMin, Duration electionMax, boolean join) {
     public static final long SNAPSHOT_EVERY = 10_000;
     public static final Duration SNAPSHOT_INTERVAL = Duration.ofSeconds(10);
     public static final Duration ELECTION_MIN = Duration.ofMillis(400);
@@ -63,7 +65,7 @@ public final class ClusterNode implements AutoCloseable {
     }
 
     public Settings(String nodeId, Peers peers, Path raftDir) {
-      this(nodeId, peers, raftDir, SNAPSHOT_EVERY, SNAPSHOT_INTERVAL, ELECTION_MIN, ELECTION_MAX);
+      this(nodeId, peers, raftDir, SNAPSHOT_EVERY, SNAPSHOT_INTERVAL, ELECTION_MIN, ELECTION_MAX, false);
     }
   }
 
@@ -160,8 +162,14 @@ public final class ClusterNode implements AutoCloseable {
     if (applied.index() >= 0 && !Files.isDirectory(groupDir)) {
       throw new IllegalStateException("this node's store has applied Raft index " + applied.index() + " but its Raft "
           + "storage (" + groupDir + ") is missing: a node that forgot its votes and log must not rejoin under its old "
-          + "id. Remove it (custody cluster remove --node " + s.nodeId() + "), then add it back as a new member with an "
-          + "empty data directory (see the README, \"Cluster membership\")");
+          + "id. Remove it (custody-server cluster remove " + s.nodeId() + "), then start it with an empty data directory and "
+          + "--join, and add it again (see the README, \"Cluster membership\")");
+    }
+    if (!Files.isDirectory(groupDir) && !s.join() && Membership.listsWithEntries(origin, s.peers(), s.nodeId())) {
+      throw new IllegalStateException("this node's Raft storage (" + groupDir + ") is empty, but the running cluster "
+          + "lists " + s.nodeId() + " as a member with entries already committed: a node that lost its storage must "
+          + "not rejoin under its old id. Remove it (custody-server cluster remove), then start it with --join and add "
+          + "it again (custody-server cluster add); see the README, \"Cluster membership\"");
     }
     RaftProperties p = properties(s);
     checkSafety(p);
@@ -169,9 +177,11 @@ public final class ClusterNode implements AutoCloseable {
     LogStateMachine machine = new LogStateMachine(storage, origin, signer, listener, check::get,
         s.snapshotInterval());
     RaftGroup group = group(groupId, s.peers());
+    // A joining node starts in no configuration: it neither votes nor stands until the leader adds it.
+    RaftGroup startAs = s.join() && !Files.isDirectory(groupDir) ? RaftGroup.valueOf(groupId) : group;
     RaftServer server = RaftServer.newBuilder()
         .setServerId(RaftPeerId.valueOf(s.nodeId()))
-        .setGroup(group)
+        .setGroup(startAs)
         .setProperties(p)
         .setStateMachine(machine)
         // Formats the Raft storage the first time, and recovers it (log, term, vote) ever after.

@@ -46,10 +46,14 @@ class ThreeNodesTest {
   }
 
   private ClusterNode start(String id, long snapshotEvery) throws Exception {
+    return start(id, snapshotEvery, peers, false);
+  }
+
+  private ClusterNode start(String id, long snapshotEvery, Peers with, boolean join) throws Exception {
     LogStorage storage = LogStorage.open(dir.resolve(id).resolve("db"));
     stores.add(storage);
-    ClusterNode n = ClusterNode.start(new ClusterNode.Settings(id, peers, dir.resolve(id).resolve("raft"), snapshotEvery,
-        Duration.ZERO, Duration.ofMillis(300), Duration.ofMillis(600)), storage, "t/log", key, 10_000, 256, StandingQueue.Rule.DEFAULT,
+    ClusterNode n = ClusterNode.start(new ClusterNode.Settings(id, with, dir.resolve(id).resolve("raft"), snapshotEvery,
+        Duration.ZERO, Duration.ofMillis(300), Duration.ofMillis(600), join), storage, "t/log", key, 10_000, 256, StandingQueue.Rule.DEFAULT,
         (n1, t) -> { });
     nodes.put(id, n);
     return n;
@@ -153,5 +157,42 @@ class ThreeNodesTest {
     while (System.nanoTime() < end && back.sequencer().head().size() < 120) Thread.sleep(50);
     assertEquals(next.sequencer().head().note(), back.sequencer().head().note());
     assertEquals(Optional.empty(), back.fenced());
+  }
+
+  @Test
+  void aNodeJoinsAMemberLeavesAndAWipedNodeCannotRejoinUnderItsOldId() throws Exception {
+    startAll(ClusterNode.Settings.SNAPSHOT_EVERY);
+    ClusterNode leader = awaitLeader();
+    for (int i = 0; i < 40; i++) submit(leader, entry(i));
+    // n4 starts outside the group (--join) and is added by the membership command's API.
+    Peers withN4 = Peers.parse(peers.format() + ",n4=127.0.0.1:" + freePort());
+    ClusterNode n4 = start("n4", ClusterNode.Settings.SNAPSHOT_EVERY, withN4, true);
+    try (Membership m = new Membership("t/log", peers)) {
+      m.add("n4", withN4.address("n4"));
+      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      while (System.nanoTime() < end && n4.sequencer().head().size() < 40) Thread.sleep(50);
+      assertEquals(leader.sequencer().head().note(), n4.sequencer().head().note(), "the new member caught up");
+      assertEquals(4, m.members().size());
+      // A follower stops and loses its storage.
+      String lost = List.of("n1", "n2", "n3").stream().filter(x -> !x.equals(leader.nodeId())).findFirst().orElseThrow();
+      nodes.remove(lost).close();
+      stores.remove(List.of("n1", "n2", "n3").indexOf(lost)).close();
+      deleteTree(dir.resolve(lost));
+      IllegalStateException refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+          () -> start(lost, ClusterNode.Settings.SNAPSHOT_EVERY));
+      assertTrue(refused.getMessage().contains("must not rejoin under its old id"), refused.getMessage());
+      stores.remove(stores.size() - 1).close(); // the store the refused start opened
+      // Writes go on with three of four; then the lost member is removed, and the cluster is three again.
+      for (int i = 40; i < 60; i++) submit(leader, entry(i));
+      m.remove(lost);
+      assertEquals(3, m.members().size());
+      for (int i = 60; i < 80; i++) assertEquals(i, submit(n4, entry(i)).index());
+    }
+  }
+
+  private static void deleteTree(Path p) throws java.io.IOException {
+    try (var all = java.nio.file.Files.walk(p)) {
+      for (Path f : (Iterable<Path>) all.sorted(java.util.Comparator.reverseOrder())::iterator) java.nio.file.Files.delete(f);
+    }
   }
 }
