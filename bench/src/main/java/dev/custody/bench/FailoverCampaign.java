@@ -95,6 +95,11 @@ public final class FailoverCampaign implements Callable<Integer> {
   @Option(names = "--s3-endpoint", description = "The S3-compatible store's URL")
   java.net.URI s3Endpoint;
 
+  @Option(names = "--compare-seconds", defaultValue = "0", description = "First measure appends/s on the cluster "
+      + "(submitting to a follower) and then on a single node, this long each, with the same load (256 in flight); "
+      + "0 skips it. Default: ${DEFAULT-VALUE}")
+  int compareSeconds;
+
   @Option(names = "--seed", description = "Random seed (printed, to replay a campaign); default: the clock")
   Long seed;
 
@@ -122,6 +127,7 @@ public final class FailoverCampaign implements Callable<Integer> {
   }
 
   private final List<Node> nodes = new ArrayList<>();
+  private double clusterRate;
   private final List<Long> exportLag = Collections.synchronizedList(new ArrayList<>());
   private TileClient bucket;
   private final NavigableSet<Long> ackTimes = new ConcurrentSkipListSet<>();
@@ -151,7 +157,11 @@ public final class FailoverCampaign implements Callable<Integer> {
     try {
       for (Node n : nodes) start(n, false);
       for (Node n : nodes) awaitListening(n);
-      leader(30);
+      Node first = leader(30);
+      if (compareSeconds > 0) {
+        Node follower = nodes.stream().filter(n -> n != first).findFirst().orElseThrow();
+        clusterRate = LoadGenerator.appendsPerSecond("127.0.0.1:" + follower.grpcPort, 3, compareSeconds, 256);
+      }
       AtomicLong counter = new AtomicLong();
       for (int c = 0; c < clients; c++) {
         int me = c;
@@ -206,6 +216,17 @@ public final class FailoverCampaign implements Callable<Integer> {
       } else {
         for (Node n : nodes) Files.writeString(dir.resolve(n.id + ".log"), n.output);
       }
+    }
+    if (compareSeconds > 0) {
+      Path singleDir = Files.createTempDirectory("custody-single");
+      double single;
+      try {
+        single = singleNodeRate(singleDir);
+      } finally {
+        LoadGenerator.deleteTree(singleDir);
+      }
+      System.out.printf("appends/s, 256 in flight, %d s each: 3-node cluster %.0f (to a follower), single node %.0f: "
+          + "ratio %.2f%n", compareSeconds, clusterRate, single, clusterRate / single);
     }
     long snapshotCatchUps = nodes.stream().mapToLong(n -> count(n.output.toString(), "caught up from the snapshot")).sum();
     System.out.printf("failover: seed %d, %d leader kills, %d freezes of %d ms, %d acknowledged entries, %d checkpoints "
@@ -293,6 +314,30 @@ public final class FailoverCampaign implements Callable<Integer> {
     return worst / 1e9;
   }
 
+  /** The same load on one node of its own (the single-node default), in a process like the cluster's nodes. */
+  private double singleNodeRate(Path dir) throws Exception {
+    Node single = new Node("single", dir, freePort(), freePort());
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    single.process = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-cp", cp,
+        ServerMain.class.getName(), "--data-dir", dir.toString(), "--grpc-port", Integer.toString(single.grpcPort),
+        "--http-port", Integer.toString(single.httpPort), "--origin", ORIGIN, "--key-file", keyFile.toString(),
+        "--accept-any-entry").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    try {
+      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (System.nanoTime() < end) {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", single.grpcPort)) {
+          break;
+        } catch (java.io.IOException notYet) {
+          Thread.sleep(100);
+        }
+      }
+      return LoadGenerator.appendsPerSecond("127.0.0.1:" + single.grpcPort, 3, compareSeconds, 256);
+    } finally {
+      single.process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    }
+  }
+
   /** Reads the bucket with the AWS SDK, as a mirror would. */
   private TileClient.Fetcher bucketFetcher() {
     java.net.URI u = java.net.URI.create(export);
@@ -303,6 +348,11 @@ public final class FailoverCampaign implements Callable<Integer> {
         .httpClient(software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient.create());
     if (s3Endpoint != null) b.endpointOverride(s3Endpoint).forcePathStyle(true);
     var s3 = b.build();
+    try {
+      s3.createBucket(r -> r.bucket(u.getHost())); // a campaign's own bucket, if it does not exist yet
+    } catch (software.amazon.awssdk.services.s3.model.S3Exception exists) {
+      // BucketAlreadyOwnedByYou, or the store's equivalent: use it
+    }
     return path -> {
       try {
         return java.util.Optional.of(s3.getObjectAsBytes(r -> r.bucket(u.getHost()).key(pre + path)).asByteArray());

@@ -77,6 +77,17 @@ final class LoadGenerator implements Callable<Integer> {
     return embedded != null ? embedded : Path.of(System.getProperty("java.io.tmpdir"));
   }
 
+  private double lastMeasured; // appends/s of the last measured phase
+
+  /** Runs this load (opaque entries, retrying as clients do) against {@code target} and returns the measured appends/s. */
+  static double appendsPerSecond(String target, int warmup, int duration, int inFlight) throws Exception {
+    LoadGenerator g = new LoadGenerator();
+    new picocli.CommandLine(g).parseArgs("--target", target, "--warmup", Integer.toString(warmup), "--duration",
+        Integer.toString(duration), "--in-flight", Integer.toString(inFlight), "--no-ceiling");
+    g.call();
+    return g.lastMeasured;
+  }
+
   @Override public Integer call() throws Exception {
     Path tmp = null;
     CustodyServer server = null;
@@ -104,6 +115,7 @@ final class LoadGenerator implements Callable<Integer> {
       long cpu0 = serverPid == null ? 0 : processCpuNanos(serverPid);
       Driver.Phase m = driver.run(duration, this::submit);
       long serverCpu = serverPid == null ? 0 : processCpuNanos(serverPid) - cpu0;
+      lastMeasured = m.perSecond();
       org.HdrHistogram.Histogram c = commits.getIntervalHistogram();
       System.out.printf("load: %s, %s, %d s measured after %d s warm-up (%s)%n",
           links ? "Ed25519 layer links, signature checks on" : "opaque entries of " + entryBytes + " B",

@@ -26,11 +26,6 @@ class FailoverCampaignTest {
     // The nodes export to a real S3 REST server; credentials reach them as the AWS SDK's environment variables.
     System.setProperty("aws.accessKeyId", S3.getAccessKey());
     System.setProperty("aws.secretAccessKey", S3.getSecretKey());
-    try (var s3 = software.amazon.awssdk.services.s3.S3Client.builder().endpointOverride(S3.getUri()).forcePathStyle(true)
-        .region(software.amazon.awssdk.regions.Region.US_EAST_1)
-        .httpClient(software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient.create()).build()) {
-      s3.createBucket(b -> b.bucket("failover"));
-    }
     int kills = Integer.getInteger("custody.failover.kills", 3);
     PrintStream out = System.out;
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
