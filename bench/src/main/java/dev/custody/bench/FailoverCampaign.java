@@ -128,6 +128,7 @@ public final class FailoverCampaign implements Callable<Integer> {
 
   private final List<Node> nodes = new ArrayList<>();
   private double clusterRate;
+  private double singleRate;
   private final List<Long> exportLag = Collections.synchronizedList(new ArrayList<>());
   private TileClient bucket;
   private final NavigableSet<Long> ackTimes = new ConcurrentSkipListSet<>();
@@ -204,6 +205,10 @@ public final class FailoverCampaign implements Callable<Integer> {
       sampler.shutdownNow();
       converge();
       if (bucket != null) checkBucket();
+      if (compareSeconds > 0) {
+        for (Node n : nodes) n.process.destroyForcibly().waitFor(30, TimeUnit.SECONDS); // the single node runs alone
+        singleRate = singleNodeRate(dir.resolve("single"));
+      }
     } finally {
       stop.set(true);
       pool.shutdownNow();
@@ -217,21 +222,14 @@ public final class FailoverCampaign implements Callable<Integer> {
         for (Node n : nodes) Files.writeString(dir.resolve(n.id + ".log"), n.output);
       }
     }
-    if (compareSeconds > 0) {
-      Path singleDir = Files.createTempDirectory("custody-single");
-      double single;
-      try {
-        single = singleNodeRate(singleDir);
-      } finally {
-        LoadGenerator.deleteTree(singleDir);
-      }
-      System.out.printf("appends/s, 256 in flight, %d s each: 3-node cluster %.0f (to a follower), single node %.0f: "
-          + "ratio %.2f%n", compareSeconds, clusterRate, single, clusterRate / single);
-    }
     long snapshotCatchUps = nodes.stream().mapToLong(n -> count(n.output.toString(), "caught up from the snapshot")).sum();
     System.out.printf("failover: seed %d, %d leader kills, %d freezes of %d ms, %d acknowledged entries, %d checkpoints "
         + "checked, %d catch-ups by snapshot, %.0f s%n", s, gaps.size(), freezeGaps.size(), freezeMs,
         promises.acked.size(), promises.checkpoints.size(), snapshotCatchUps, (System.nanoTime() - t0) / 1e9);
+    if (compareSeconds > 0) {
+      System.out.printf("appends/s, 256 in flight, %d s each: 3-node cluster %.0f (to a follower), single node %.0f: "
+          + "ratio %.2f%n", compareSeconds, clusterRate, singleRate, clusterRate / singleRate);
+    }
     System.out.println("longest gap between acknowledgements after a leader kill (s): " + summary(gaps));
     if (!freezeGaps.isEmpty()) System.out.println("... after freezing the leader for " + freezeMs + " ms (s): " + summary(freezeGaps));
     if (bucket != null) {

@@ -43,8 +43,10 @@ import org.apache.ratis.util.LifeCycle;
  * deterministic, and nothing is signed outside applying a committed batch, so no two roots for
  * one size can ever be signed). Dedup happens here, against the replicated indices, so it is
  * exact even when two nodes forward the same entry. Each batch's writes and the Raft position
- * they bring the store to are one synced RocksDB write: after a crash the node resumes from what
- * its store holds, and skips what Ratis replays below it.
+ * they bring the store to are one atomic RocksDB write, not synced: the Raft log, synced on a
+ * majority before the batch counts as committed, is the durable record; after a crash the node
+ * resumes from what its store holds (a prefix, its position within it) and applies the rest
+ * again from its Raft log, skipping what is at or below the position.
  *
  * <p>Snapshots are RocksDB checkpoints ({@link SnapshotStore}); a node that installs one copies it
  * into its live store, which readers keep using throughout.
@@ -197,7 +199,7 @@ final class LogStateMachine extends BaseStateMachine {
       ByteBuffer key = ByteBuffer.wrap(a.dedupKey());
       Integer earlier = inBatch.get(key);
       OptionalLong stored = earlier != null ? OptionalLong.empty()
-          : a.keyedByLeafHash() ? storage.indexOfLeafHash(a.dedupKey()) : storage.indexOfEntryId(a.dedupKey());
+          : storage.indexOfDedupKey(a.dedupKey(), a.keyedByLeafHash());
       if (earlier != null) {
         indices[i] = indices[earlier];
         dup[i] = true;
@@ -215,11 +217,11 @@ final class LogStateMachine extends BaseStateMachine {
     if (fresh.isEmpty()) {
       var b = new dev.custody.server.storage.AppendBatch();
       b.setApplied(next.encode());
-      storage.commit(b);
+      storage.apply(b);
     } else {
       Integrator.Result r = integrator.integrate(edge, fresh, ts);
       r.batch().setApplied(next.encode());
-      storage.commit(r.batch());
+      storage.apply(r.batch()); // not synced: the Raft log, synced on a majority, is the durable record
       edge = r.edge();
       head = r.head();
     }

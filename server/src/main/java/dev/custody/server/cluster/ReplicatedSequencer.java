@@ -115,8 +115,7 @@ public final class ReplicatedSequencer implements Sequencer {
       return earlier.done.thenApply(s -> new Sequenced(s.index(), s.leaf(), s.leafHash(), true, s.checkpoint()));
     }
     try {
-      OptionalLong stored = entry.keyedByLeafHash() ? storage.indexOfLeafHash(entry.dedupKey())
-          : storage.indexOfEntryId(entry.dedupKey());
+      OptionalLong stored = storage.indexOfDedupKey(entry.dedupKey(), entry.keyedByLeafHash());
       if (stored.isPresent()) {
         inFlight.remove(mine.key, mine);
         f.complete(found(stored.getAsLong(), machine.head()));

@@ -1,20 +1,14 @@
 package dev.custody.server.sequencer;
 
-import dev.custody.checkpoint.Checkpoint;
-import dev.custody.checkpoint.CheckpointException;
 import dev.custody.checkpoint.SignedCheckpoint;
-import dev.custody.merkle.CompactRange;
 import dev.custody.merkle.Hashes;
-import dev.custody.note.NoteException;
 import dev.custody.note.NoteSigner;
-import dev.custody.note.SignedNote;
 import dev.custody.server.admission.Admitted;
 import dev.custody.server.guard.StandingQueue;
 import dev.custody.server.storage.AppendBatch;
 import dev.custody.server.storage.LogStorage;
 import dev.custody.server.storage.StorageException;
 import java.nio.ByteBuffer;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -273,7 +267,7 @@ public final class GroupCommitSequencer implements Sequencer {
   }
 
   private Integrator.Placed stored(Admitted a) {
-    OptionalLong i = a.keyedByLeafHash() ? storage.indexOfLeafHash(a.dedupKey()) : storage.indexOfEntryId(a.dedupKey());
+    OptionalLong i = storage.indexOfDedupKey(a.dedupKey(), a.keyedByLeafHash());
     if (i.isEmpty()) return null;
     long index = i.getAsLong();
     byte[] leaf = storage.leaf(index)

@@ -67,6 +67,7 @@ public final class LogStorage implements AutoCloseable {
   private final ColumnFamilyHandle meta;
   private final ColumnFamilyHandle lookups;
   private final WriteOptions synced;
+  private final WriteOptions unsynced = new WriteOptions();
   private final boolean readOnly;
   private boolean needsLookupUpgrade;
 
@@ -252,6 +253,21 @@ public final class LogStorage implements AutoCloseable {
 
   /** Commits one batch with the write-ahead log synced to disk. */
   public void commit(AppendBatch b) {
+    write(b, synced);
+  }
+
+  /**
+   * Writes one batch as one atomic write, without waiting for the disk: for a replica, whose
+   * durable record is its Raft log. After a power loss the store holds a prefix of its writes
+   * (RocksDB recovers the WAL to a point in time), the applied position within it, and the node
+   * applies the rest again from its Raft log, byte for byte the same. A snapshot flushes the store
+   * before Ratis drops the log it covers.
+   */
+  public void apply(AppendBatch b) {
+    write(b, unsynced);
+  }
+
+  private void write(AppendBatch b, WriteOptions options) {
     try (WriteBatch wb = new WriteBatch()) {
       for (AppendBatch u : b.undone) {
         for (AppendBatch.Leaf l : u.leaves) {
@@ -276,7 +292,7 @@ public final class LogStorage implements AutoCloseable {
         wb.put(meta, META_RANGE, b.compactRange);
       }
       if (b.applied != null) wb.put(meta, META_APPLIED, b.applied);
-      db.write(synced, wb);
+      db.write(options, wb);
     } catch (RocksDBException e) {
       throw new StorageException("writing to the log's store failed: " + e.getMessage(), e);
     }
@@ -413,6 +429,14 @@ public final class LogStorage implements AutoCloseable {
     return v == null ? OptionalLong.empty() : OptionalLong.of(Keys.index(v));
   }
 
+  /**
+   * Where the entry with this dedup key is: by its leaf hash when the key is the leaf hash, else by
+   * its entry id ({@code AppendBatch#addLeaf}).
+   */
+  public OptionalLong indexOfDedupKey(byte[] key, boolean keyIsLeafHash) {
+    return keyIsLeafHash ? indexOfLeafHash(key) : indexOfEntryId(key);
+  }
+
   public OptionalLong indexOfEntryId(byte[] entryId) {
     byte[] v = get(entryIds, entryId);
     return v == null ? OptionalLong.empty() : OptionalLong.of(Keys.index(v));
@@ -474,6 +498,7 @@ public final class LogStorage implements AutoCloseable {
     closeAll(new ArrayList<>(handles));
     db.close();
     closeAll(resources);
+    unsynced.close();
   }
 
   private void flush() {

@@ -33,6 +33,13 @@ import org.junit.jupiter.api.io.TempDir;
  * across nodes, the same bytes everywhere, and writes going on after the leader leaves.
  */
 class ThreeNodesTest {
+  /** Ratis reports every vote at INFO; the test's output keeps its warnings. Held: JUL keeps loggers weakly. */
+  private static final java.util.logging.Logger RATIS = java.util.logging.Logger.getLogger("org.apache.ratis");
+
+  static {
+    RATIS.setLevel(java.util.logging.Level.WARNING);
+  }
+
   @TempDir Path dir;
   private final List<LogStorage> stores = new ArrayList<>();
   private final Map<String, ClusterNode> nodes = new HashMap<>();
