@@ -4,7 +4,6 @@ import dev.custody.api.v1.ChainLookupGrpc;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.ChannelCredentials;
-import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.TlsChannelCredentials;
 import java.util.concurrent.TimeUnit;
@@ -13,7 +12,8 @@ import picocli.CommandLine.Option;
 /** The {@code --server} options and the gRPC channel they open: plaintext, or TLS with {@code --tls-ca}. */
 final class LogConnection implements AutoCloseable {
   static final class Options {
-    @Option(names = "--server", defaultValue = "localhost:7300", description = "The log's gRPC address. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--server", defaultValue = "localhost:7300", description = "The log's gRPC address; for a cluster, "
+        + "its nodes: host:port,host:port,... (a node that does not answer is skipped). Default: ${DEFAULT-VALUE}")
     String server;
 
     @Option(names = "--timeout", defaultValue = "30", description = "Seconds each call may take, retries with backoff included (a busy or restarting log is "
@@ -47,8 +47,6 @@ final class LogConnection implements AutoCloseable {
   private final int timeout;
 
   LogConnection(Options o) {
-    int colon = o.server.lastIndexOf(':');
-    if (colon < 0) throw new IllegalArgumentException("--server must be host:port, not " + o.server);
     ChannelCredentials creds;
     try {
       creds = o.credentials();
@@ -56,8 +54,11 @@ final class LogConnection implements AutoCloseable {
       throw new IllegalArgumentException("cannot read the TLS files: " + e.getMessage(), e);
     }
     // Pushback and restarts are retried with backoff within --timeout (ClientRetries); resubmitting is idempotent.
-    this.channel = dev.custody.api.ClientRetries.apply(Grpc.newChannelBuilderForAddress(o.server.substring(0, colon),
-        Integer.parseInt(o.server.substring(colon + 1)), creds)).build();
+    try {
+      this.channel = dev.custody.api.ClientRetries.apply(dev.custody.api.Nodes.channel(o.server, creds)).build();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--server " + o.server + ": " + e.getMessage(), e);
+    }
     this.timeout = o.timeoutSeconds;
   }
 
