@@ -197,6 +197,40 @@ class ThreeNodesTest {
     }
   }
 
+  @Test
+  void aLeaderWhoseStoreIsBehindThePublishedCheckpointRefusesToLead() throws Exception {
+    startAll(ClusterNode.Settings.SNAPSHOT_EVERY);
+    ClusterNode leader = awaitLeader();
+    for (int i = 0; i < 10; i++) submit(leader, entry(i));
+    // Every other node now finds the published checkpoint ahead of its store (as an old copy would).
+    for (ClusterNode n : nodes.values()) {
+      if (n != leader) n.setLeadershipCheck(head -> Optional.of("the exported checkpoint is ahead (test)"));
+    }
+    String gone = leader.nodeId();
+    nodes.remove(gone).close();
+    ClusterNode next = awaitLeader();
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (System.nanoTime() < end && next.fenced().isEmpty()) Thread.sleep(20);
+    assertEquals(Optional.of("the exported checkpoint is ahead (test)"), next.fenced());
+    ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+        () -> next.sequencer().add(entry(100)).get(30, TimeUnit.SECONDS));
+    assertTrue(e.getCause().getMessage().contains("refuses to lead"), e.getCause().getMessage());
+    assertEquals(10, next.sequencer().head().size(), "nothing was appended");
+  }
+
+  @Test
+  void unsafeRaftFlushSettingsAreRefused() {
+    var p = ClusterNode.properties(new ClusterNode.Settings("n1", Peers.parse("n1=127.0.0.1:1"), dir));
+    ClusterNode.checkSafety(p);
+    org.apache.ratis.server.RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, true);
+    assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> ClusterNode.checkSafety(p))
+        .getMessage().contains("unsafe-flush"));
+    org.apache.ratis.server.RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, false);
+    org.apache.ratis.server.RaftServerConfigKeys.Log.setAsyncFlushEnabled(p, true);
+    assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> ClusterNode.checkSafety(p))
+        .getMessage().contains("async-flush"));
+  }
+
   private static void deleteTree(Path p) throws java.io.IOException {
     try (var all = java.nio.file.Files.walk(p)) {
       for (Path f : (Iterable<Path>) all.sorted(java.util.Comparator.reverseOrder())::iterator) java.nio.file.Files.delete(f);
