@@ -315,12 +315,7 @@ public final class FailoverCampaign implements Callable<Integer> {
   /** The same load on one node of its own (the single-node default), in a process like the cluster's nodes. */
   private double singleNodeRate(Path dir) throws Exception {
     Node single = new Node("single", dir, freePort(), freePort());
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    single.process = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-cp", cp,
-        ServerMain.class.getName(), "--data-dir", dir.toString(), "--grpc-port", Integer.toString(single.grpcPort),
-        "--http-port", Integer.toString(single.httpPort), "--origin", ORIGIN, "--key-file", keyFile.toString(),
-        "--accept-any-entry").redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    single.process = server(single).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     try {
       long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       while (System.nanoTime() < end) {
@@ -479,15 +474,23 @@ public final class FailoverCampaign implements Callable<Integer> {
     throw new IllegalStateException("no leader within " + seconds + " s");
   }
 
-  private void start(Node n, boolean restart) throws Exception {
+  /** A server JVM for {@code n} (a node of the cluster, or the single node), opaque entries, this log's key. */
+  private ProcessBuilder server(Node n, String... more) {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    // Under surefire the test class path; from the shaded jar, the jar itself (it holds the server).
     String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    n.output.setLength(restart ? n.output.length() : 0);
-    ProcessBuilder pb = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-XX:+ExitOnOutOfMemoryError",
-        "-Dcustody.ratis.log=" + System.getProperty("custody.ratis.log", "WARNING"),
+    ProcessBuilder pb = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
+        "-XX:+ExitOnOutOfMemoryError", "-Dcustody.ratis.log=" + System.getProperty("custody.ratis.log", "WARNING"),
         "-cp", cp, ServerMain.class.getName(), "--data-dir", n.dir.toString(), "--grpc-port", Integer.toString(n.grpcPort),
         "--http-port", Integer.toString(n.httpPort), "--origin", ORIGIN, "--key-file", keyFile.toString(),
-        "--accept-any-entry", "--node-id", n.id, "--peers", peers, "--snapshot-every", Integer.toString(snapshotEvery));
+        "--accept-any-entry");
+    pb.command().addAll(List.of(more));
+    return pb;
+  }
+
+  private void start(Node n, boolean restart) throws Exception {
+    n.output.setLength(restart ? n.output.length() : 0);
+    ProcessBuilder pb = server(n, "--node-id", n.id, "--peers", peers, "--snapshot-every", Integer.toString(snapshotEvery));
     if (export != null) {
       pb.command().addAll(List.of("--export", export));
       if (s3Endpoint != null) pb.command().addAll(List.of("--s3-endpoint", s3Endpoint.toString()));

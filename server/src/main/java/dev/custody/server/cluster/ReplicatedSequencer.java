@@ -22,6 +22,12 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.io.IOException;
 import java.util.logging.Logger;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.protocol.Message;
@@ -56,21 +62,21 @@ public final class ReplicatedSequencer implements Sequencer {
   private record Pending(Admitted entry, ByteBuffer key, CompletableFuture<Sequenced> done, long queuedAt) {}
 
   /** A batch on its way, through one client; it gives its place back exactly once. */
-  private record Proposal(List<Pending> batch, RaftClient via, java.util.concurrent.atomic.AtomicBoolean over) {
+  private record Proposal(List<Pending> batch, RaftClient via, AtomicBoolean over) {
     boolean end() {
       return over.compareAndSet(false, true);
     }
   }
 
-  private final java.util.Set<Proposal> outstanding = ConcurrentHashMap.newKeySet();
+  private final Set<Proposal> outstanding = ConcurrentHashMap.newKeySet();
 
   private final LogStateMachine machine;
   private final LogStorage storage;
-  private final java.util.function.Function<RaftPeerId, RaftClient> clients;
+  private final Function<RaftPeerId, RaftClient> clients;
   private volatile RaftClient client;
   private RaftPeerId aimedAt; // the leader the current client was made for (under this's lock)
   private final RaftPeerId self;
-  private final java.util.function.Supplier<java.util.Optional<RaftPeerId>> leader;
+  private final Supplier<Optional<RaftPeerId>> leader;
   private final int maxBatch;
   private final BlockingQueue<Pending> queue;
   private final Map<ByteBuffer, Pending> inFlight = new ConcurrentHashMap<>();
@@ -83,8 +89,8 @@ public final class ReplicatedSequencer implements Sequencer {
    * @param clients makes a Ratis client that sends to the given leader first
    * @param leader the leader this node's Raft server knows of now (empty during an election)
    */
-  ReplicatedSequencer(LogStateMachine machine, LogStorage storage, java.util.function.Function<RaftPeerId, RaftClient> clients,
-      RaftPeerId self, java.util.function.Supplier<java.util.Optional<RaftPeerId>> leader, int queueCapacity, int maxBatch,
+  ReplicatedSequencer(LogStateMachine machine, LogStorage storage, Function<RaftPeerId, RaftClient> clients,
+      RaftPeerId self, Supplier<Optional<RaftPeerId>> leader, int queueCapacity, int maxBatch,
       StandingQueue.Rule pushback) {
     this.machine = machine;
     this.storage = storage;
@@ -164,7 +170,7 @@ public final class ReplicatedSequencer implements Sequencer {
    */
   private synchronized RaftClient current() {
     RaftClient old = client;
-    java.util.Optional<RaftPeerId> now = leader.get();
+    Optional<RaftPeerId> now = leader.get();
     if (now.isPresent() && !now.get().equals(aimedAt)) {
       aimedAt = now.get();
       client = clients.apply(aimedAt);
@@ -185,7 +191,7 @@ public final class ReplicatedSequencer implements Sequencer {
   private static void closeQuietly(RaftClient c) {
     try {
       c.close();
-    } catch (java.io.IOException | RuntimeException ignored) {
+    } catch (IOException | RuntimeException ignored) {
       // An old client on its way out.
     }
   }
@@ -231,7 +237,7 @@ public final class ReplicatedSequencer implements Sequencer {
     for (Pending p : batch) entries.add(p.entry);
     byte[] bytes = BatchCodec.encode(new BatchCodec.Proposal(System.currentTimeMillis(), entries));
     RaftClient via = current();
-    Proposal proposal = new Proposal(batch, via, new java.util.concurrent.atomic.AtomicBoolean());
+    Proposal proposal = new Proposal(batch, via, new AtomicBoolean());
     outstanding.add(proposal);
     CompletableFuture<RaftClientReply> sent;
     try {
