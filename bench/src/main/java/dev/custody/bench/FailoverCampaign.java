@@ -67,6 +67,15 @@ public final class FailoverCampaign implements Callable<Integer> {
       + "Default: ${DEFAULT-VALUE}")
   int freezeMs;
 
+  @Option(names = "--partitions", defaultValue = "0", description = "Rounds that cut the leader off the network "
+      + "(its link down, both ways) instead. Runs every node in a network namespace of its own: needs root and "
+      + "iproute2. Default: ${DEFAULT-VALUE}")
+  int partitions;
+
+  @Option(names = "--partition-ms", defaultValue = "3000", description = "How long a partition lasts. "
+      + "Default: ${DEFAULT-VALUE}")
+  int partitionMs;
+
   @Option(names = "--clients", defaultValue = "12", description = "Concurrent submitters. Default: ${DEFAULT-VALUE}")
   int clients;
 
@@ -109,6 +118,8 @@ public final class FailoverCampaign implements Callable<Integer> {
   /** One node: its fixed ports (kept across restarts) and its current process. */
   private static final class Node {
     final String id;
+    final int host; // 1-based: its namespace, when there are namespaces
+    final String address;
     final Path dir;
     final int grpcPort;
     final int httpPort;
@@ -118,8 +129,10 @@ public final class FailoverCampaign implements Callable<Integer> {
     volatile TransparencyLogGrpc.TransparencyLogBlockingStub log;
     CompletableFuture<Void> listening;
 
-    Node(String id, Path dir, int grpcPort, int httpPort) {
+    Node(String id, int host, String address, Path dir, int grpcPort, int httpPort) {
       this.id = id;
+      this.host = host;
+      this.address = address;
       this.dir = dir;
       this.grpcPort = grpcPort;
       this.httpPort = httpPort;
@@ -135,6 +148,7 @@ public final class FailoverCampaign implements Callable<Integer> {
   private Promises promises;
   private String peers;
   private Path keyFile;
+  private Netns net; // the nodes' hosts, with --partitions
 
   @Override public Integer call() throws Exception {
     long s = seed != null ? seed : System.nanoTime();
@@ -144,14 +158,25 @@ public final class FailoverCampaign implements Callable<Integer> {
     Ed25519NoteKeys.Signer key = Files.exists(keyFile) ? LogKeyFile.read(keyFile) : LogKeyFile.create(keyFile, ORIGIN);
     promises = new Promises(new CheckpointVerifier(ORIGIN, key.verifier()));
     List<String> p = new ArrayList<>();
+    if (partitions > 0 && export != null) {
+      // The nodes' namespaces reach the campaign's host only at the bridge's address, not at 127.0.0.1.
+      throw new IllegalArgumentException("--partitions and --export do not go together yet; run them apart");
+    }
+    if (partitions > 0) net = new Netns(3);
     for (int i = 1; i <= 3; i++) {
-      nodes.add(new Node("n" + i, dir.resolve("n" + i), freePort(), freePort()));
-      p.add("n" + i + "=127.0.0.1:" + freePort());
+      if (net != null) { // a host each: the same ports on every host
+        nodes.add(new Node("n" + i, i, net.address(i), dir.resolve("n" + i), 7300, 7301));
+        p.add("n" + i + "=" + net.address(i) + ":9100");
+      } else {
+        nodes.add(new Node("n" + i, i, "127.0.0.1", dir.resolve("n" + i), freePort(), freePort()));
+        p.add("n" + i + "=127.0.0.1:" + freePort());
+      }
     }
     peers = String.join(",", p);
     if (export != null) bucket = new TileClient(bucketFetcher(), promises.verifier());
     List<Double> gaps = new ArrayList<>();
     List<Double> freezeGaps = new ArrayList<>();
+    List<Double> partitionGaps = new ArrayList<>();
     AtomicBoolean stop = new AtomicBoolean();
     ExecutorService pool = Executors.newFixedThreadPool(clients);
     long t0 = System.nanoTime();
@@ -161,7 +186,7 @@ public final class FailoverCampaign implements Callable<Integer> {
       Node first = leader(30);
       if (compareSeconds > 0) {
         Node follower = nodes.stream().filter(n -> n != first).findFirst().orElseThrow();
-        clusterRate = LoadGenerator.appendsPerSecond("127.0.0.1:" + follower.grpcPort, 3, compareSeconds, 256);
+        clusterRate = LoadGenerator.appendsPerSecond(follower.address + ":" + follower.grpcPort, 3, compareSeconds, 256);
       }
       AtomicLong counter = new AtomicLong();
       for (int c = 0; c < clients; c++) {
@@ -170,14 +195,23 @@ public final class FailoverCampaign implements Callable<Integer> {
       }
       ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
       if (bucket != null) sampler.scheduleWithFixedDelay(this::sampleExportLag, 500, 250, TimeUnit.MILLISECONDS);
-      int rounds = kills + freezes;
-      for (int round = 0; round < rounds; round++) {
+      // The rounds, in an order drawn from the seed: kills, freezes and partitions mixed.
+      List<String> rounds = new ArrayList<>();
+      for (int k = 0; k < kills; k++) rounds.add("kill");
+      for (int k = 0; k < freezes; k++) rounds.add("freeze");
+      for (int k = 0; k < partitions; k++) rounds.add("partition");
+      Collections.shuffle(rounds, rnd);
+      for (String round : rounds) {
         Thread.sleep(300 + rnd.nextInt(Math.max(1, maxLoadMs - 300)));
         Node leader = leader(30);
-        boolean freeze = rounds > 1 && (round + 1) % Math.max(1, rounds / Math.max(1, freezes)) == 0
-            && freezeGaps.size() < freezes;
         long at = System.nanoTime();
-        if (freeze) {
+        if (round.equals("partition")) {
+          net.cut(leader.host);
+          Thread.sleep(partitionMs);
+          net.heal(leader.host);
+          partitionGaps.add(gapAfter(at, 20));
+          caughtUp(leader, 60); // the old leader steps down, drops what it could not commit, and catches up
+        } else if (round.equals("freeze")) {
           signal("STOP", leader);
           Thread.sleep(freezeMs);
           signal("CONT", leader);
@@ -216,6 +250,7 @@ public final class FailoverCampaign implements Callable<Integer> {
         if (n.channel != null) n.channel.shutdownNow();
         if (n.process != null) n.process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
       }
+      if (net != null) net.close();
       if (dataDir == null) {
         LoadGenerator.deleteTree(dir);
       } else {
@@ -223,8 +258,9 @@ public final class FailoverCampaign implements Callable<Integer> {
       }
     }
     long snapshotCatchUps = nodes.stream().mapToLong(n -> count(n.output.toString(), "caught up from the snapshot")).sum();
-    System.out.printf("failover: seed %d, %d leader kills, %d freezes of %d ms, %d acknowledged entries, %d checkpoints "
-        + "checked, %d catch-ups by snapshot, %.0f s%n", s, gaps.size(), freezeGaps.size(), freezeMs,
+    System.out.printf("failover: seed %d, %d leader kills, %d freezes of %d ms, %d partitions of %d ms, %d acknowledged "
+        + "entries, %d checkpoints checked, %d catch-ups by snapshot, %.0f s%n", s, gaps.size(), freezeGaps.size(),
+        freezeMs, partitionGaps.size(), partitionMs,
         promises.acked.size(), promises.checkpoints.size(), snapshotCatchUps, (System.nanoTime() - t0) / 1e9);
     if (compareSeconds > 0) {
       System.out.printf("appends/s, 256 in flight, %d s each: 3-node cluster %.0f (to a follower), single node %.0f: "
@@ -232,6 +268,10 @@ public final class FailoverCampaign implements Callable<Integer> {
     }
     System.out.println("longest gap between acknowledgements after a leader kill (s): " + summary(gaps));
     if (!freezeGaps.isEmpty()) System.out.println("... after freezing the leader for " + freezeMs + " ms (s): " + summary(freezeGaps));
+    if (!partitionGaps.isEmpty()) {
+      System.out.println("... after cutting the leader off the network for " + partitionMs + " ms (s): "
+          + summary(partitionGaps));
+    }
     if (bucket != null) {
       System.out.println("export lag behind the largest node (entries, sampled every 250 ms): "
           + summary(exportLag.stream().map(Long::doubleValue).toList()).replace(".00", ""));
@@ -314,7 +354,7 @@ public final class FailoverCampaign implements Callable<Integer> {
 
   /** The same load on one node of its own (the single-node default), in a process like the cluster's nodes. */
   private double singleNodeRate(Path dir) throws Exception {
-    Node single = new Node("single", dir, freePort(), freePort());
+    Node single = new Node("single", 0, "127.0.0.1", dir, freePort(), freePort());
     single.process = server(single).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     try {
       long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -479,13 +519,14 @@ public final class FailoverCampaign implements Callable<Integer> {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     // Under surefire the test class path; from the shaded jar, the jar itself (it holds the server).
     String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    ProcessBuilder pb = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
+    List<String> cmd = new ArrayList<>(net != null && n.host > 0 ? net.on(n.host) : List.of());
+    cmd.addAll(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
         "-XX:+ExitOnOutOfMemoryError", "-Dcustody.ratis.log=" + System.getProperty("custody.ratis.log", "WARNING"),
         "-cp", cp, ServerMain.class.getName(), "--data-dir", n.dir.toString(), "--grpc-port", Integer.toString(n.grpcPort),
-        "--http-port", Integer.toString(n.httpPort), "--origin", ORIGIN, "--key-file", keyFile.toString(),
-        "--accept-any-entry");
-    pb.command().addAll(List.of(more));
-    return pb;
+        "--http-port", Integer.toString(n.httpPort), "--bind-address", n.address, "--origin", ORIGIN, "--key-file",
+        keyFile.toString(), "--accept-any-entry"));
+    cmd.addAll(List.of(more));
+    return new ProcessBuilder(cmd);
   }
 
   private void start(Node n, boolean restart) throws Exception {
@@ -517,7 +558,7 @@ public final class FailoverCampaign implements Callable<Integer> {
     reader.setDaemon(true);
     reader.start();
     n.listening = listening;
-    n.channel = ManagedChannelBuilder.forAddress("127.0.0.1", n.grpcPort).usePlaintext().build();
+    n.channel = ManagedChannelBuilder.forAddress(n.address, n.grpcPort).usePlaintext().build();
     n.log = TransparencyLogGrpc.newBlockingStub(n.channel);
   }
 

@@ -51,6 +51,27 @@ class FailoverCampaignTest {
     org.junit.jupiter.api.Assertions.assertTrue(report.contains("every acknowledged entry at its index"), report);
   }
 
+  /**
+   * Real network partitions: the nodes in network namespaces of their own (root and iproute2, which
+   * bin/test installs), the leader's link taken down twice for 3 s, and once killed.
+   */
+  @Test
+  void partitionsOfTheLeaderLoseNothingAndForkNothing() throws Exception {
+    PrintStream out = System.out;
+    ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    int code;
+    try {
+      System.setOut(new PrintStream(new TeeStream(out, captured), true, StandardCharsets.UTF_8));
+      code = new CommandLine(new FailoverCampaign()).execute("--kills", "1", "--freezes", "0", "--partitions", "2");
+    } finally {
+      System.setOut(out);
+    }
+    String report = captured.toString(StandardCharsets.UTF_8);
+    assertEquals(0, code, "the campaign reported violations (see its output)");
+    org.junit.jupiter.api.Assertions.assertTrue(report.contains("2 partitions of 3000 ms"), report);
+    org.junit.jupiter.api.Assertions.assertTrue(report.contains("acknowledged entries lost: 0, forks: 0"), report);
+  }
+
   /** Writes to two streams: the console (for the CI log) and a buffer (for the assertions). */
   private static final class TeeStream extends java.io.OutputStream {
     private final java.io.OutputStream a;
