@@ -124,7 +124,20 @@ public final class ReplicatedSequencer implements Sequencer {
       OptionalLong stored = storage.indexOfDedupKey(entry.dedupKey(), entry.keyedByLeafHash());
       if (stored.isPresent()) {
         inFlight.remove(mine.key, mine);
-        f.complete(found(stored.getAsLong(), machine.head()));
+        // The store can show an entry a moment before the head that includes it is published (apply writes, then
+        // publishes): wait for that head, so the proof is against a checkpoint that covers the entry.
+        long index = stored.getAsLong();
+        machine.whenSize(index + 1).orTimeout(LOCAL_APPLY_SECONDS, TimeUnit.SECONDS).whenComplete((cp, err) -> {
+          if (err != null) {
+            f.completeExceptionally(new UnavailableException("entry " + index + " is stored here but not yet published; retry"));
+            return;
+          }
+          try {
+            f.complete(found(index, cp));
+          } catch (RuntimeException e) {
+            f.completeExceptionally(e);
+          }
+        });
       } else if (leader.get().isEmpty()) {
         inFlight.remove(mine.key, mine);
         f.completeExceptionally(new UnavailableException("the cluster has no leader now (an election is under way); "

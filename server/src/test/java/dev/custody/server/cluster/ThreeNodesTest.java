@@ -219,6 +219,21 @@ class ThreeNodesTest {
   }
 
   @Test
+  void aFollowersReadBarrierWaitsForEverythingTheLeaderAcknowledged() throws Exception {
+    startAll(ClusterNode.Settings.SNAPSHOT_EVERY);
+    ClusterNode leader = awaitLeader();
+    ClusterNode follower = nodes.values().stream().filter(n -> n != leader).findFirst().orElseThrow();
+    for (int round = 0; round < 5; round++) {
+      long acknowledged = 0;
+      for (int i = 0; i < 20; i++) acknowledged = Math.max(acknowledged, submit(leader, entry(round * 100 + i)).index() + 1);
+      // What a link's predecessor check waits for on a replica: afterwards this node holds all the leader acknowledged.
+      follower.sequencer().caughtUp().get(10, TimeUnit.SECONDS);
+      assertTrue(follower.sequencer().head().size() >= acknowledged,
+          follower.sequencer().head().size() + " < " + acknowledged);
+    }
+  }
+
+  @Test
   void unsafeRaftFlushSettingsAreRefused() {
     var p = ClusterNode.properties(new ClusterNode.Settings("n1", Peers.parse("n1=127.0.0.1:1"), dir));
     ClusterNode.checkSafety(p);
