@@ -71,7 +71,6 @@ final class LogStateMachine extends BaseStateMachine {
   private final java.time.Duration snapshotInterval;
   private volatile SignedCheckpoint head;
   private volatile String fenced; // why this node refuses to lead; null when it does not
-  private volatile RaftPeerId leader;
   private final java.util.concurrent.atomic.LongAdder leaderChanges = new java.util.concurrent.atomic.LongAdder();
   private TreeEdge edge; // the apply thread's
   private AppliedPosition position = AppliedPosition.NONE; // the apply thread's
@@ -267,7 +266,6 @@ final class LogStateMachine extends BaseStateMachine {
   }
 
   @Override public void notifyLeaderChanged(RaftGroupMemberId member, RaftPeerId newLeader) {
-    leader = newLeader;
     leaderChanges.increment();
   }
 
@@ -293,10 +291,6 @@ final class LogStateMachine extends BaseStateMachine {
   /** Why this node refuses to lead, if it does. */
   Optional<String> fenced() {
     return Optional.ofNullable(fenced);
-  }
-
-  Optional<RaftPeerId> knownLeader() {
-    return Optional.ofNullable(leader);
   }
 
   /** The latest checkpoint this node's store holds. */

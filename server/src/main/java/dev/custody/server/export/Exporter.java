@@ -48,7 +48,6 @@ public final class Exporter implements AutoCloseable {
   private long written;
   private Optional<byte[]> publishedNote = Optional.empty(); // with its cosignatures: more may arrive for one size
   private volatile long exportedSize = -1;
-  private volatile String refusal;
 
   private Exporter(TileSink sink, LogReader reader, LogStorage storage, Supplier<Cosigning.Served> head,
       BooleanSupplier active) {
@@ -86,7 +85,6 @@ public final class Exporter implements AutoCloseable {
     if (!synced) {
       publishedNote = sink.checkpoint();
       Optional<String> why = objection(cp, publishedNote);
-      refusal = why.orElse(null);
       if (why.isPresent()) throw new TileSink.ConflictException("not exporting to " + sink.describe() + ": " + why.get());
       written = publishedNote.map(n -> size(new String(n, StandardCharsets.UTF_8))).orElse(0L);
       exportedSize = written;
@@ -172,11 +170,6 @@ public final class Exporter implements AutoCloseable {
   /** The size of the checkpoint this node last exported or found in the sink; -1 before it knows. */
   public long exportedSize() {
     return exportedSize;
-  }
-
-  /** Why the export is refused, while it is. */
-  public Optional<String> refusal() {
-    return Optional.ofNullable(refusal);
   }
 
   public String describe() {
