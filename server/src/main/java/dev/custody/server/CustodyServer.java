@@ -243,7 +243,7 @@ public final class CustodyServer implements AutoCloseable {
       java.util.function.Supplier<LogInfo> info = node == null ? () -> fixed : () -> fixed.toBuilder()
           .setNodeId(node.nodeId()).setRole(node.role()).setLeaderId(node.leaderId().orElse("")).build();
       LogReader reader = new LogReader(storage, metrics.counter("custody_tile_reads_total",
-          "tiles read from storage (for proofs and tile requests); a node cache hit reads none", ""));
+          "stored runs of nodes read (a slice for a proof, a tile for a tile request); a node cache hit reads none", ""));
       StoredLinks links = new StoredLinks(storage);
       // Chosen once: the native provider where it loads and passes its self-test, else Bouncy Castle; same verdicts.
       LinkVerifier verifier = LinkVerifier.fastest();

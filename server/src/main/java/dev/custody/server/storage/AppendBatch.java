@@ -10,10 +10,10 @@ import java.util.List;
 public final class AppendBatch {
   record Leaf(long index, byte[] leaf, byte[] leafHash, byte[] entryId, List<byte[]> lookupKeys) {}
 
-  record Tile(int stratum, long index, byte[] hashes) {}
+  record Slice(int stratum, long index, byte[] hashes) {}
 
   final List<Leaf> leaves = new ArrayList<>();
-  final List<Tile> tiles = new ArrayList<>();
+  final List<Slice> slices = new ArrayList<>();
   final List<AppendBatch> undone = new ArrayList<>();
   long checkpointSize = -1;
   byte[] applied; // the replicated log's position (RaftPosition.encode), or null on a single node
@@ -25,9 +25,9 @@ public final class AppendBatch {
     leaves.add(new Leaf(index, leaf, leafHash, entryId, lookupKeys));
   }
 
-  /** Up to 256 nodes at tree level 4 × {@code stratum} (see {@link LogStorage#stratumTile}). */
-  public void putStratumTile(int stratum, long index, byte[] hashes) {
-    tiles.add(new Tile(stratum, index, hashes));
+  /** Up to 16 nodes at tree level 4 × {@code stratum} (see {@link LogStorage#slice}). */
+  public void putSlice(int stratum, long index, byte[] hashes) {
+    slices.add(new Slice(stratum, index, hashes));
   }
 
   public void setCheckpoint(long size, String signedNote, byte[] compactRange) {
@@ -47,8 +47,8 @@ public final class AppendBatch {
   /**
    * Deletes, before this batch's own writes, every index key and the checkpoint of a batch whose
    * commit failed and that the store does not show: should its record still sit in the WAL, a
-   * replay after a crash then cannot revive it. Tiles and the compact range need no undoing:
-   * every later batch rewrites the edge it reads from.
+   * replay after a crash then cannot revive it. Slices and the compact range need no undoing:
+   * every later batch rewrites the edge it reads from, and readers take the width the size implies.
    */
   public void undo(AppendBatch failed) {
     undone.add(failed);

@@ -14,16 +14,11 @@ final class Keys {
     return ByteBuffer.wrap(key).getLong();
   }
 
-  static byte[] tile(int level, long index) {
-    return ByteBuffer.allocate(9).put((byte) level).putLong(index).array();
-  }
-
   /**
-   * Stratum {@code s} holds the nodes at tree level 4s, 256 to a record: even strata are the
-   * tlog-tiles tiles (keyed as {@link #tile}), odd strata the mid tiles, under a level byte with
-   * the high bit set so that the two can never be confused.
+   * Slice {@code n} of stratum {@code s} (see {@link LogStorage#slice}): the stratum, then the slice
+   * index, so that a tile's 16 slices are adjacent and in order.
    */
-  static byte[] stratum(int s, long index) {
-    return s % 2 == 0 ? tile(s / 2, index) : ByteBuffer.allocate(9).put((byte) (0x80 | s / 2)).putLong(index).array();
+  static byte[] slice(int s, long n) {
+    return ByteBuffer.allocate(9).put((byte) s).putLong(n).array();
   }
 }

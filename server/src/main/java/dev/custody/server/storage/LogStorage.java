@@ -12,6 +12,7 @@ import org.rocksdb.BloomFilter;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.CompressionType;
 import org.rocksdb.DBOptions;
 import org.rocksdb.FlushOptions;
 import org.rocksdb.LRUCache;
@@ -26,7 +27,10 @@ import org.rocksdb.WriteOptions;
  * The log on disk, in RocksDB. Column families by purpose:
  * <ul>
  *   <li>{@code leaves}: index → Leaf bytes;
- *   <li>{@code tiles}: (tile level, tile index) → up to 256 hashes, exactly the tlog-tiles tile;
+ *   <li>{@code nodes}: (stratum, slice) → up to 16 hashes: the Merkle nodes at every fourth tree
+ *       level, in {@linkplain #slice slices} of 16, so that a proof reads 512 bytes per stratum;
+ *   <li>{@code tiles}: empty; format 3 and earlier kept whole 256-node records here, which the
+ *       first start of this version cuts into slices;
  *   <li>{@code leaf_hashes}: leaf hash → index (lookups by hash, and dedup where the leaf is the entry);
  *   <li>{@code entry_ids}: entry id → index, for entries whose id is not their leaf hash;
  *   <li>{@code checkpoints}: tree size → the signed checkpoint the log issued at that size;
@@ -47,11 +51,21 @@ public final class LogStorage implements AutoCloseable {
    * 2: mid tiles (odd strata) are stored beside the tiles. A store without the marker predates them.
    * 3: lookups by (manifest, layer) and (manifest, signer key) exist for every link; a store in
    * format 2 is upgraded at start by {@link #upgradeLookups}.
+   * 4: the nodes are stored in slices of 16 (the {@code nodes} family), not whole tiles; a store
+   * in format 2 or 3 is cut into slices at start ({@link #sliceLegacyTiles}).
    */
-  private static final String FORMAT = "3";
-  private static final String UPGRADABLE_FORMAT = "2";
+  private static final String FORMAT = "4";
+  private static final String LOOKUPS_UPGRADABLE_FORMAT = "2";
+  private static final String SLICES_UPGRADABLE_FORMAT = "3";
   private static final List<String> FAMILIES =
-      List.of("leaves", "tiles", "leaf_hashes", "entry_ids", "checkpoints", "meta", "lookups");
+      List.of("leaves", "tiles", "leaf_hashes", "entry_ids", "checkpoints", "meta", "lookups", "nodes");
+
+  /** Tree levels per stratum: half a tile's height, so that every other stratum is a tlog-tiles tile level. */
+  public static final int STRATUM_LEVELS = 4;
+  /** Nodes per slice: a sixteenth of a tile, enough for the four levels of a stratum above one node. */
+  public static final int SLICE_NODES = 16;
+  private static final int SLICES_PER_TILE = 256 / SLICE_NODES;
+  private static final int SLICE_BYTES = SLICE_NODES * 32;
 
   private static final long WRITE_BUFFER_BYTES = 16L << 20;
   private static final long MAX_WAL_BYTES = 64L << 20;
@@ -60,7 +74,8 @@ public final class LogStorage implements AutoCloseable {
   private final List<ColumnFamilyHandle> handles;
   private final List<AutoCloseable> resources;
   private final ColumnFamilyHandle leaves;
-  private final ColumnFamilyHandle tiles;
+  private final ColumnFamilyHandle legacyTiles;
+  private final ColumnFamilyHandle nodes;
   private final ColumnFamilyHandle leafHashes;
   private final ColumnFamilyHandle entryIds;
   private final ColumnFamilyHandle checkpoints;
@@ -78,12 +93,13 @@ public final class LogStorage implements AutoCloseable {
     this.handles = h;
     this.resources = resources;
     this.leaves = h.get(1);
-    this.tiles = h.get(2);
+    this.legacyTiles = h.get(2);
     this.leafHashes = h.get(3);
     this.entryIds = h.get(4);
     this.checkpoints = h.get(5);
     this.meta = h.get(6);
     this.lookups = h.get(7);
+    this.nodes = h.get(8);
     this.synced = synced;
   }
 
@@ -117,9 +133,15 @@ public final class LogStorage implements AutoCloseable {
           .setTableFormatConfig(table)
           .setWriteBufferSize(WRITE_BUFFER_BYTES);
       res.add(cf);
+      // Hashes do not compress: trying only costs CPU at every flush and compaction.
+      ColumnFamilyOptions hashes = new ColumnFamilyOptions()
+          .setTableFormatConfig(table)
+          .setWriteBufferSize(WRITE_BUFFER_BYTES)
+          .setCompressionType(CompressionType.NO_COMPRESSION);
+      res.add(hashes);
       List<ColumnFamilyDescriptor> descs = new ArrayList<>();
       descs.add(new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cf));
-      for (String f : FAMILIES) descs.add(new ColumnFamilyDescriptor(bytes(f), cf));
+      for (String f : FAMILIES) descs.add(new ColumnFamilyDescriptor(bytes(f), f.equals("nodes") ? hashes : cf));
       DBOptions opts = new DBOptions()
           .setCreateIfMissing(true)
           .setCreateMissingColumnFamilies(true)
@@ -166,14 +188,79 @@ public final class LogStorage implements AutoCloseable {
         throw new StorageException("cannot initialise the store in " + dir + ": " + e.getMessage(), e);
       }
     }
-    if (UPGRADABLE_FORMAT.equals(format)) {
-      needsLookupUpgrade = true;
-      return;
-    }
-    if (!FORMAT.equals(format)) {
+    if (FORMAT.equals(format)) return;
+    if (!LOOKUPS_UPGRADABLE_FORMAT.equals(format) && !SLICES_UPGRADABLE_FORMAT.equals(format)) {
       close();
       throw new StorageException("the store in " + dir + " is in format " + (format == null ? "1 (a development "
           + "version without mid tiles)" : format) + "; this server reads format " + FORMAT + " only");
+    }
+    if (readOnly) {
+      close();
+      throw new StorageException("the store in " + dir + " is in format " + format + " and must be upgraded to "
+          + FORMAT + ": start the server once on a writable copy");
+    }
+    try {
+      sliceLegacyTiles();
+    } catch (StorageException e) {
+      close();
+      throw e;
+    }
+    if (LOOKUPS_UPGRADABLE_FORMAT.equals(format)) {
+      needsLookupUpgrade = true;
+    } else {
+      recordFormat();
+    }
+  }
+
+  /**
+   * Cuts every whole-tile record of a store in format 3 or earlier into slices: each record's
+   * slices are written and the record deleted in one synced batch, so a start cut short by a
+   * crash simply goes on with the records left.
+   */
+  private void sliceLegacyTiles() {
+    final long batchBytes = 4L << 20;
+    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(legacyTiles, ro)) {
+      WriteBatch wb = new WriteBatch();
+      try {
+        long bytes = 0;
+        for (it.seekToFirst(); it.isValid(); it.next()) {
+          byte[] k = it.key();
+          byte[] v = it.value();
+          if (k.length != 9 || v.length % 32 != 0 || v.length > 256 * 32) {
+            throw new StorageException("a tile record of the old format is malformed (" + k.length + "-byte key, "
+                + v.length + " bytes)");
+          }
+          int level = k[0] & 0x7f;
+          int stratum = (k[0] & 0x80) != 0 ? 2 * level + 1 : 2 * level;
+          long index = Keys.index(java.util.Arrays.copyOfRange(k, 1, 9));
+          for (int i = 0; i * SLICE_BYTES < v.length; i++) {
+            wb.put(nodes, Keys.slice(stratum, index * SLICES_PER_TILE + i),
+                java.util.Arrays.copyOfRange(v, i * SLICE_BYTES, Math.min(v.length, (i + 1) * SLICE_BYTES)));
+          }
+          wb.delete(legacyTiles, k);
+          bytes += k.length + v.length;
+          if (bytes >= batchBytes) {
+            db.write(synced, wb);
+            wb.close();
+            wb = new WriteBatch();
+            bytes = 0;
+          }
+        }
+        it.status();
+        db.write(synced, wb);
+      } finally {
+        wb.close();
+      }
+    } catch (RocksDBException e) {
+      throw new StorageException("cutting the store's tiles into slices failed: " + e.getMessage(), e);
+    }
+  }
+
+  private void recordFormat() {
+    try {
+      db.put(meta, synced, META_FORMAT, bytes(FORMAT));
+    } catch (RocksDBException e) {
+      throw new StorageException("recording the store's new format failed: " + e.getMessage(), e);
     }
   }
 
@@ -219,11 +306,7 @@ public final class LogStorage implements AutoCloseable {
         throw new StorageException("upgrading the store's lookups failed: " + e.getMessage(), e);
       }
     }
-    try {
-      db.put(meta, synced, META_FORMAT, bytes(FORMAT));
-    } catch (RocksDBException e) {
-      throw new StorageException("recording the store's new format failed: " + e.getMessage(), e);
-    }
+    recordFormat();
     needsLookupUpgrade = false;
     return size;
   }
@@ -286,7 +369,7 @@ public final class LogStorage implements AutoCloseable {
         if (l.entryId() != null) wb.put(entryIds, l.entryId(), k);
         for (byte[] lk : l.lookupKeys()) wb.put(lookups, LookupKeys.withIndex(lk, l.index()), new byte[0]);
       }
-      for (AppendBatch.Tile t : b.tiles) wb.put(tiles, Keys.stratum(t.stratum(), t.index()), t.hashes());
+      for (AppendBatch.Slice t : b.slices) wb.put(nodes, Keys.slice(t.stratum(), t.index()), t.hashes());
       if (b.checkpointNote != null) {
         wb.put(checkpoints, Keys.index(b.checkpointSize), bytes(b.checkpointNote));
         wb.put(meta, META_RANGE, b.compactRange);
@@ -409,19 +492,50 @@ public final class LogStorage implements AutoCloseable {
     return Optional.ofNullable(get(leaves, Keys.index(index)));
   }
 
-  /** The tile's hashes as stored (the newest width written), or empty if no hash of it exists yet. */
+  /** The tile's hashes as stored (at least the newest width written), or empty if no hash of it exists yet. */
   public Optional<byte[]> tile(int level, long index) {
     return stratumTile(2 * level, index);
   }
 
   /**
-   * Up to 256 nodes at tree level 4 × {@code stratum}, as stored. Even strata are the tlog-tiles
-   * tiles; odd strata are mid tiles, halfway between two tile levels: not part of tlog-tiles and
-   * never served, they cut the hashing of a proof from storage from up to 247 hashes per tile
-   * level to at most 22, for 1/16 more Merkle storage (2 bytes per entry).
+   * Up to 256 nodes at tree level 4 × {@code stratum}, from its 16 slices: at least the nodes the
+   * latest checkpoint covers, perhaps more (a failed batch may have left a slice beyond the edge,
+   * so readers take the width the tree size implies). Even strata are the tlog-tiles tiles; odd
+   * strata are mid tiles, halfway between two tile levels: not part of tlog-tiles and never
+   * served, they cut the hashing of a proof from storage from up to 247 hashes per tile level
+   * to at most 22, for 1/16 more Merkle storage (2 bytes per entry).
    */
   public Optional<byte[]> stratumTile(int stratum, long index) {
-    return Optional.ofNullable(get(tiles, Keys.stratum(stratum, index)));
+    byte[] tile = new byte[SLICES_PER_TILE * SLICE_BYTES];
+    int length = 0;
+    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(nodes, ro)) {
+      long first = index * SLICES_PER_TILE;
+      it.seek(Keys.slice(stratum, first));
+      // Slices are adjacent keys; the first short one ends the tile (nothing after it is in the tree).
+      for (int i = 0; i < SLICES_PER_TILE && it.isValid() && length == i * SLICE_BYTES; i++, it.next()) {
+        if (!java.util.Arrays.equals(it.key(), Keys.slice(stratum, first + i))) break;
+        byte[] v = it.value();
+        if (v.length > SLICE_BYTES || v.length % 32 != 0) {
+          throw new StorageException("slice " + stratum + "/" + (first + i) + " holds " + v.length + " bytes");
+        }
+        System.arraycopy(v, 0, tile, length, v.length);
+        length += v.length;
+      }
+      it.status();
+    } catch (RocksDBException e) {
+      throw new StorageException("reading tile " + stratum + "/" + index + " failed: " + e.getMessage(), e);
+    }
+    return length == 0 ? Optional.empty() : Optional.of(java.util.Arrays.copyOf(tile, length));
+  }
+
+  /**
+   * Slice {@code n} of a stratum: the nodes [16n, 16n + 16) at tree level 4 × {@code stratum}, as
+   * many as were written (readers take the width the tree size implies, see {@link #stratumTile}).
+   * The unit of storage: the nodes a proof needs from one stratum — one node and the up to 14
+   * it hashes into the three levels above — always lie in one slice.
+   */
+  public Optional<byte[]> slice(int stratum, long n) {
+    return Optional.ofNullable(get(nodes, Keys.slice(stratum, n)));
   }
 
   public OptionalLong indexOfLeafHash(byte[] leafHash) {

@@ -15,7 +15,10 @@ import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.DBOptions;
 import org.rocksdb.RocksDB;
 
-/** A store holding a log but no format marker predates mid tiles: refused by name, never served. */
+/**
+ * Stores of earlier formats: one without the marker predates mid tiles and is refused by name;
+ * format 2 gains its lookups, format 3 its slices, each once.
+ */
 class StoreFormatTest {
   @TempDir Path dir;
 
@@ -82,6 +85,122 @@ class StoreFormatTest {
     }
     try (LogStorage s = LogStorage.open(dir)) {
       assertTrue(!s.needsLookupUpgrade(), "the upgrade is recorded");
+    }
+  }
+
+  @Test
+  void aFormat3StoreIsCutIntoSlicesEvenWhenAnEarlierStartWasCutShort() throws Exception {
+    dev.custody.note.Ed25519NoteKeys.Signer key =
+        dev.custody.note.Ed25519NoteKeys.generate("test/log", new java.security.SecureRandom());
+    int total = 70_000; // a full level-1 tile and a partial one, mid tiles at levels 4 and 12
+    List<byte[]> tilesBefore = new ArrayList<>();
+    List<List<byte[]>> proofsBefore = new ArrayList<>();
+    try (LogStorage s = LogStorage.open(dir)) {
+      var seq = new dev.custody.server.sequencer.GroupCommitSequencer(s, "test/log", key, 16384, 4096, (n, t) -> { });
+      var admission = new dev.custody.server.admission.OpaqueAdmission();
+      for (int start = 0; start < total; start += 4096) {
+        List<java.util.concurrent.CompletableFuture<?>> fs = new ArrayList<>();
+        for (int i = start; i < Math.min(total, start + 4096); i++) {
+          fs.add(seq.add(admission.admit(java.nio.ByteBuffer.allocate(8).putLong(i).array())));
+        }
+        for (var f : fs) f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+      }
+      seq.close();
+      for (int level = 0; level < 3; level++) {
+        for (long t = 0; dev.custody.tiles.Tiles.width(level, t, total) > 0; t++) tilesBefore.add(s.tile(level, t).orElseThrow());
+      }
+      var reader = new dev.custody.server.read.LogReader(s);
+      for (long i = 0; i < total; i += 997) proofsBefore.add(reader.inclusion(i, total));
+    }
+    int legacy = toLegacyTiles(dir, 2); // every other tile back to one record: a start cut short
+    assertTrue(legacy > 140, "legacy tiles written: " + legacy);
+    setFormat(dir, "3");
+    try (LogStorage s = LogStorage.open(dir)) {
+      assertTrue(!s.needsLookupUpgrade());
+      int k = 0;
+      for (int level = 0; level < 3; level++) {
+        for (long t = 0; dev.custody.tiles.Tiles.width(level, t, total) > 0; t++) {
+          org.junit.jupiter.api.Assertions.assertArrayEquals(tilesBefore.get(k++), s.tile(level, t).orElseThrow(),
+              "tile " + level + "/" + t);
+        }
+      }
+      var reader = new dev.custody.server.read.LogReader(s);
+      k = 0;
+      for (long i = 0; i < total; i += 997) {
+        List<byte[]> want = proofsBefore.get(k++);
+        List<byte[]> got = reader.inclusion(i, total);
+        assertEquals(want.size(), got.size());
+        for (int j = 0; j < want.size(); j++) org.junit.jupiter.api.Assertions.assertArrayEquals(want.get(j), got.get(j));
+      }
+    }
+    assertEquals(0, toLegacyTiles(dir, 0), "no tile record of the old format is left");
+    assertEquals("4", format(dir));
+  }
+
+  /**
+   * Rewrites every {@code every}-th tile (0: none) as one record of the old format, as a server of
+   * format 3 kept it, and deletes its slices. Returns the records written.
+   */
+  private static int toLegacyTiles(Path dir, int every) throws Exception {
+    List<ColumnFamilyDescriptor> descs = new ArrayList<>();
+    for (byte[] name : RocksDB.listColumnFamilies(new org.rocksdb.Options(), dir.toString())) {
+      descs.add(new ColumnFamilyDescriptor(name));
+    }
+    List<ColumnFamilyHandle> handles = new ArrayList<>();
+    int written = 0;
+    try (DBOptions o = new DBOptions(); RocksDB db = RocksDB.open(o, dir.toString(), descs, handles)) {
+      ColumnFamilyHandle nodes = null;
+      ColumnFamilyHandle tiles = null;
+      for (int i = 0; i < descs.size(); i++) {
+        String name = new String(descs.get(i).getName(), StandardCharsets.UTF_8);
+        if (name.equals("nodes")) nodes = handles.get(i);
+        if (name.equals("tiles")) tiles = handles.get(i);
+      }
+      if (every > 0) {
+        java.util.TreeMap<String, java.io.ByteArrayOutputStream> records = new java.util.TreeMap<>();
+        java.util.Map<String, byte[]> legacyKeys = new java.util.HashMap<>();
+        try (org.rocksdb.RocksIterator it = db.newIterator(nodes)) {
+          for (it.seekToFirst(); it.isValid(); it.next()) {
+            java.nio.ByteBuffer k = java.nio.ByteBuffer.wrap(it.key());
+            int stratum = k.get();
+            long tile = k.getLong() / 16;
+            if (tile % every != 0) continue;
+            byte level = (byte) (stratum % 2 == 0 ? stratum / 2 : 0x80 | stratum / 2);
+            String id = stratum + "/" + tile;
+            legacyKeys.put(id, java.nio.ByteBuffer.allocate(9).put(level).putLong(tile).array());
+            records.computeIfAbsent(id, x -> new java.io.ByteArrayOutputStream()).writeBytes(it.value());
+            db.delete(nodes, it.key());
+          }
+        }
+        for (var e : records.entrySet()) {
+          db.put(tiles, legacyKeys.get(e.getKey()), e.getValue().toByteArray());
+          written++;
+        }
+      } else {
+        try (org.rocksdb.RocksIterator it = db.newIterator(tiles)) {
+          for (it.seekToFirst(); it.isValid(); it.next()) written++;
+        }
+      }
+      handles.forEach(ColumnFamilyHandle::close);
+    }
+    return written;
+  }
+
+  private static String format(Path dir) throws Exception {
+    List<ColumnFamilyDescriptor> descs = new ArrayList<>();
+    for (byte[] name : RocksDB.listColumnFamilies(new org.rocksdb.Options(), dir.toString())) {
+      descs.add(new ColumnFamilyDescriptor(name));
+    }
+    List<ColumnFamilyHandle> handles = new ArrayList<>();
+    try (DBOptions o = new DBOptions(); RocksDB db = RocksDB.open(o, dir.toString(), descs, handles)) {
+      String f = null;
+      for (int i = 0; i < descs.size(); i++) {
+        if (new String(descs.get(i).getName(), StandardCharsets.UTF_8).equals("meta")) {
+          f = new String(db.get(handles.get(i), "format".getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
+        }
+      }
+      handles.forEach(ColumnFamilyHandle::close);
+      return f;
     }
   }
 }
