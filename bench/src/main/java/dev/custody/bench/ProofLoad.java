@@ -48,56 +48,116 @@ final class ProofLoad implements Callable<Integer> {
   @Option(names = "--duration", defaultValue = "10", description = "Seconds measured. Default: ${DEFAULT-VALUE}")
   int duration;
 
+  @Option(names = "--cold", description = "First warm the JVM on a small log of its own, then (after dropping the "
+      + "OS page cache with --drop-page-cache) open this log and measure its first --cold-seconds: proofs with "
+      + "every cache empty (RocksDB's blocks, the node and slice caches) but compiled code")
+  boolean cold;
+
+  @Option(names = "--cold-seconds", defaultValue = "3", description = "Seconds measured cold. Default: ${DEFAULT-VALUE}")
+  int coldSeconds;
+
+  @Option(names = "--drop-page-cache", description = "With --cold: sync and drop the OS page cache (root only) before "
+      + "opening the log, so that its first reads come from the disk")
+  boolean dropPageCache;
+
+  /** A server on one log and the client's connections to it. */
+  private final class Target implements AutoCloseable {
+    final CustodyServer server;
+    final ManagedChannel[] chs = new ManagedChannel[channels];
+    final TransparencyLogGrpc.TransparencyLogStub[] stubs = new TransparencyLogGrpc.TransparencyLogStub[channels];
+    final long treeSize;
+    final String metrics;
+    final SplittableRandom rnd = new SplittableRandom(1);
+
+    Target(Path dir) throws Exception {
+      server = CustodyServer.start(new CustodyServer.Config(dir, Optional.empty(), Optional.empty(),
+          "127.0.0.1", 0, 0, Optional.empty(), true, 16384, 4096), (n, t) -> { });
+      // One connection is served by one event-loop thread on each side; several spread the work over the cores.
+      for (int i = 0; i < channels; i++) {
+        chs[i] = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().directExecutor().build();
+        stubs[i] = TransparencyLogGrpc.newStub(chs[i]);
+      }
+      treeSize = server.sequencer().head().size();
+      metrics = "http://127.0.0.1:" + server.httpPort() + "/metrics";
+    }
+
+    Driver.Call proofs() {
+      return (n, done) -> stubs[(int) (n % channels)].getInclusionProof(GetInclusionProofRequest.newBuilder()
+          .setIndex(rnd.nextLong(treeSize)).setTreeSize(treeSize).build(), Driver.observer(done, (InclusionProof p) -> 0));
+    }
+
+    @Override public void close() {
+      for (ManagedChannel ch : chs) ch.shutdownNow();
+      server.close();
+    }
+  }
+
   @Override public Integer call() throws Exception {
     Path dir = dataDir;
-    if (dir == null) {
-      dir = Files.createTempDirectory("custody-proofs");
-      try (BulkLog log = BulkLog.open(dir)) {
-        log.fillTo(size, 64);
+    if (dir == null) dir = built(size);
+    Driver driver = new Driver(inFlight, 0);
+    if (cold) {
+      Path jit = built(10_000);
+      try (Target t = new Target(jit)) {
+        driver.run(warmup, t.proofs());
+      } finally {
+        LoadGenerator.deleteTree(jit);
       }
+      if (dropPageCache) dropPageCache();
     }
-    CustodyServer server = CustodyServer.start(new CustodyServer.Config(dir, Optional.empty(), Optional.empty(),
-        "127.0.0.1", 0, 0, Optional.empty(), true, 16384, 4096), (n, t) -> { });
-    // One connection is served by one event-loop thread on each side; several spread the work over the cores.
-    ManagedChannel[] chs = new ManagedChannel[channels];
-    TransparencyLogGrpc.TransparencyLogStub[] stubs = new TransparencyLogGrpc.TransparencyLogStub[channels];
-    for (int i = 0; i < channels; i++) {
-      chs[i] = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().directExecutor().build();
-      stubs[i] = TransparencyLogGrpc.newStub(chs[i]);
-    }
-    try {
-      long treeSize = server.sequencer().head().size();
-      SplittableRandom rnd = new SplittableRandom(1);
-      Driver.Call call = (n, done) -> stubs[(int) (n % channels)].getInclusionProof(GetInclusionProofRequest.newBuilder()
-          .setIndex(rnd.nextLong(treeSize)).setTreeSize(treeSize).build(), Driver.observer(done, (InclusionProof p) -> 0));
-      Driver driver = new Driver(inFlight, 0);
-      String metrics = "http://127.0.0.1:" + server.httpPort() + "/metrics";
+    try (Target t = new Target(dir)) {
+      Driver.Call call = t.proofs();
+      long reads0 = tileReads(t.metrics);
+      Driver.Phase c = cold ? driver.run(coldSeconds, call) : null;
+      long coldReads = tileReads(t.metrics) - reads0;
       Driver.Phase w = driver.run(warmup, call);
-      long reads0 = tileReads(metrics);
+      reads0 = tileReads(t.metrics);
       Driver.Phase m = driver.run(duration, call);
-      long reads = tileReads(metrics) - reads0;
+      long reads = tileReads(t.metrics) - reads0;
       System.out.printf("proofs: random inclusion proofs at size %d, %d in flight on %d connections, %d s after "
-          + "%d s warm-up%n", treeSize, inFlight, channels, duration, warmup);
+          + "%d s warm-up%n", t.treeSize, inFlight, channels, duration, warmup);
       System.out.printf("%-10s %10s %8s %8s %8s %8s %14s%n", "phase", "proofs/s", "p50 ms", "p90 ms", "p99 ms",
           "p99.9 ms", "tile reads/proof");
+      if (c != null) {
+        System.out.printf("%-10s %10.0f %8.2f %8.2f %8.2f %8.2f %14.2f   (first %d s: caches empty%s, JIT warm)%n",
+            "cold", c.perSecond(), c.ms(50), c.ms(90), c.ms(99), c.ms(99.9), (double) coldReads / Math.max(1, c.ok()),
+            coldSeconds, dropPageCache ? ", page cache dropped" : "");
+      }
       System.out.printf("%-10s %10.0f %8.2f %8.2f %8.2f %8.2f %14s%n", "warm-up", w.perSecond(), w.ms(50), w.ms(90),
           w.ms(99), w.ms(99.9), "");
       System.out.printf("%-10s %10.0f %8.2f %8.2f %8.2f %8.2f %14.2f%n", "measured", m.perSecond(), m.ms(50),
           m.ms(90), m.ms(99), m.ms(99.9), (double) reads / Math.max(1, m.ok()));
       // The transport's own ceiling in the same run: the cheapest call there is, over the same connections.
-      Driver.Call info = (n, done) -> stubs[(int) (n % channels)].getLogInfo(GetLogInfoRequest.getDefaultInstance(),
+      Driver.Call info = (n, done) -> t.stubs[(int) (n % channels)].getLogInfo(GetLogInfoRequest.getDefaultInstance(),
           Driver.observer(done, (LogInfo i) -> 0));
       driver.run(Math.min(warmup, 2), info);
       Driver.Phase floor = driver.run(duration, info);
       System.out.printf("%-10s %10.0f %8.2f %8.2f %8.2f %8.2f   (GetLogInfo: gRPC alone, no storage)%n", "ceiling",
           floor.perSecond(), floor.ms(50), floor.ms(90), floor.ms(99), floor.ms(99.9));
       System.out.printf("proofs/s: %.2f of the gRPC ceiling%n", m.perSecond() / floor.perSecond());
-      System.out.printf("errors: %d%n", m.errors() + floor.errors());
-      return m.errors() + floor.errors() == 0 ? 0 : 1;
+      long errors = m.errors() + floor.errors() + (c == null ? 0 : c.errors());
+      System.out.printf("errors: %d%n", errors);
+      return errors == 0 ? 0 : 1;
     } finally {
-      for (ManagedChannel ch : chs) ch.shutdownNow();
-      server.close();
       if (dataDir == null) LoadGenerator.deleteTree(dir);
+    }
+  }
+
+  private static Path built(long entries) throws Exception {
+    Path dir = Files.createTempDirectory("custody-proofs");
+    try (BulkLog log = BulkLog.open(dir)) {
+      log.fillTo(entries, 64);
+    }
+    return dir;
+  }
+
+  private static void dropPageCache() throws Exception {
+    new ProcessBuilder("sync").inheritIO().start().waitFor();
+    try {
+      Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "1");
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("--drop-page-cache needs root (writing /proc/sys/vm/drop_caches failed: "
+          + e.getMessage() + ")", e);
     }
   }
 

@@ -118,11 +118,48 @@ public final class CustodyServer implements AutoCloseable {
   /** Longest the start-up may spend warming the signature checks. */
   static final long WARMUP_BUDGET_MILLIS = 3_000;
 
+  /**
+   * Loads the upper strata of the tree into the reader's slice cache, on a thread of its own so
+   * that the port opens at once: proofs served meanwhile read the store as they would anyway.
+   */
+  /** Threads for proofs that wait for the disk: enough to keep a disk's queue full. */
+  static final int DISK_READ_THREADS = 16;
+  /** Proofs waiting for a disk-reads thread before more are refused with RESOURCE_EXHAUSTED. */
+  static final int DISK_READS_QUEUE = 4096;
+
+  private static ExecutorService diskReadsPool() {
+    java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(DISK_READ_THREADS,
+        DISK_READ_THREADS, 30, TimeUnit.SECONDS, new java.util.concurrent.ArrayBlockingQueue<>(DISK_READS_QUEUE), r -> {
+          Thread t = new Thread(r, "custody-disk-reads");
+          t.setDaemon(true);
+          return t;
+        });
+    pool.allowCoreThreadTimeOut(true); // a warm cache needs none of them
+    return pool;
+  }
+
+  private static void prefetch(LogReader reader, long size) {
+    Thread t = new Thread(() -> {
+      long t0 = System.nanoTime();
+      try {
+        long slices = reader.prefetch(size);
+        LOG.info("cached " + slices + " slices of the tree's upper strata in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+      } catch (RuntimeException e) {
+        // Only a cache: a failure here costs the first proofs a read each, and a damaged store is
+        // reported by the reads that need it.
+        LOG.warning("caching the tree's upper strata failed: " + e.getMessage());
+      }
+    }, "custody-prefetch");
+    t.setDaemon(true);
+    t.start();
+  }
+
   private final LogStorage storage;
   private final LogIdentity identity;
   private final Sequencer sequencer;
   private final ClusterNode cluster; // null on a single node
   private final ExecutorService worker;
+  private final ExecutorService diskReads;
   private final ScheduledExecutorService timer;
   private final CheckPool checks;
   private final HealthStatusManager health;
@@ -133,7 +170,7 @@ public final class CustodyServer implements AutoCloseable {
   private final LinkVerifier verifier;
 
   private CustodyServer(LogStorage storage, LogIdentity identity, Sequencer sequencer, ClusterNode cluster,
-      ExecutorService worker,
+      ExecutorService worker, ExecutorService diskReads,
       CheckPool checks, ScheduledExecutorService timer, HealthStatusManager health, Server grpc, TileServer http,
       List<Exporter> exports, Cosigning cosigning, LinkVerifier verifier) {
     this.verifier = verifier;
@@ -142,6 +179,7 @@ public final class CustodyServer implements AutoCloseable {
     this.sequencer = sequencer;
     this.cluster = cluster;
     this.worker = worker;
+    this.diskReads = diskReads;
     this.timer = timer;
     this.checks = checks;
     this.health = health;
@@ -166,6 +204,7 @@ public final class CustodyServer implements AutoCloseable {
     Sequencer sequencer = null;
     ClusterNode cluster = null;
     ExecutorService worker = null;
+    ExecutorService diskReads = null;
     ScheduledExecutorService timer = null;
     CheckPool checks = null;
     try {
@@ -229,6 +268,7 @@ public final class CustodyServer implements AutoCloseable {
         t.setDaemon(true);
         return t;
       });
+      diskReads = diskReadsPool();
       // Signature checks before sequencing: as many threads as cores; a standing flood is refused
       // (RESOURCE_EXHAUSTED) rather than held in memory, a burst that drains is served.
       checks = new CheckPool(Math.max(2, Runtime.getRuntime().availableProcessors()), CHECKS_QUEUE,
@@ -244,6 +284,7 @@ public final class CustodyServer implements AutoCloseable {
           .setNodeId(node.nodeId()).setRole(node.role()).setLeaderId(node.leaderId().orElse("")).build();
       LogReader reader = new LogReader(storage, metrics.counter("custody_tile_reads_total",
           "stored runs of nodes read (a slice for a proof, a tile for a tile request); a node cache hit reads none", ""));
+      prefetch(reader, sequencer.head().size());
       StoredLinks links = new StoredLinks(storage);
       // Chosen once: the native provider where it loads and passes its self-test, else Bouncy Castle; same verdicts.
       LinkVerifier verifier = LinkVerifier.fastest();
@@ -287,7 +328,7 @@ public final class CustodyServer implements AutoCloseable {
           .maxConnectionIdle(IDLE_CONNECTION_SECONDS, TimeUnit.SECONDS)
           .intercept(new GrpcMetrics(metrics))
           .addService(new TransparencyLogService(admission, sequencer, cosigning, reader, info, worker, checks,
-              metrics))
+              metrics, diskReads))
           .addService(new ChainLookupService(storage, links, reader, sequencer, cosigning, worker))
           .addService(health.getHealthService())
           .addService(ProtoReflectionServiceV1.newInstance())
@@ -326,7 +367,7 @@ public final class CustodyServer implements AutoCloseable {
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("custody.v1.TransparencyLog", ServingStatus.SERVING);
       health.setStatus("custody.v1.ChainLookup", ServingStatus.SERVING);
-      return new CustodyServer(storage, id, sequencer, cluster, worker, checks, timer, health, grpc, http, exports,
+      return new CustodyServer(storage, id, sequencer, cluster, worker, diskReads, checks, timer, health, grpc, http, exports,
           cosigning, verifier);
     } catch (IOException | RuntimeException e) {
       if (cluster != null) {
@@ -335,6 +376,7 @@ public final class CustodyServer implements AutoCloseable {
         sequencer.close();
       }
       if (worker != null) worker.shutdownNow();
+      if (diskReads != null) diskReads.shutdownNow();
       if (timer != null) timer.shutdownNow();
       if (checks != null) checks.closeNow();
       storage.close();
@@ -394,9 +436,11 @@ public final class CustodyServer implements AutoCloseable {
     }
     checks.close();
     worker.shutdown();
+    diskReads.shutdown();
     timer.shutdownNow();
     try {
       worker.awaitTermination(5, TimeUnit.SECONDS);
+      diskReads.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

@@ -24,6 +24,7 @@ import dev.custody.server.witness.Cosigning;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.sequencer.OverloadedException;
 import dev.custody.server.sequencer.Sequencer;
+import dev.custody.server.storage.LogStorage;
 import dev.custody.server.storage.StorageException;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -54,13 +55,17 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
   private final Executor worker;
   private final CheckPool checks;
   private final Metrics metrics;
+  private final Executor diskReads;
 
   /**
    * @param worker proofs for acknowledgements and entry streams (bounded by the sequencer's queue)
    * @param checks admission's signature checks; bounded, so that a standing flood is refused, not buffered
+   * @param diskReads proofs that need the disk: threads that may wait for it, so that the event loops never do
    */
   public TransparencyLogService(Admission admission, Sequencer sequencer, Cosigning cosigning, LogReader reader,
-      java.util.function.Supplier<LogInfo> info, Executor worker, CheckPool checks, Metrics metrics) {
+      java.util.function.Supplier<LogInfo> info, Executor worker, CheckPool checks, Metrics metrics,
+      Executor diskReads) {
+    this.diskReads = diskReads;
     this.checks = checks;
     this.admission = admission;
     this.sequencer = sequencer;
@@ -167,16 +172,19 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
         default -> throw invalid("set either index or leaf_hash");
       }
       SignedCheckpoint signed = size == head.size() ? head : reader.checkpointAt(size).orElse(null);
-      InclusionProof.Builder p = InclusionProof.newBuilder()
-          .setIndex(index)
-          .setTreeSize(size)
-          .addAllHashes(bytes(reader.inclusion(index, size)));
-      if (signed != null) {
-        p.setRootHash(ByteString.copyFrom(signed.checkpoint().rootHash())).setCheckpoint(checkpoint(signed));
-      } else {
-        p.setRootHash(ByteString.copyFrom(reader.root(size)));
-      }
-      respond(out, p.build());
+      long leaf = index;
+      answer(out, proofs -> {
+        InclusionProof.Builder p = InclusionProof.newBuilder()
+            .setIndex(leaf)
+            .setTreeSize(size)
+            .addAllHashes(bytes(proofs.inclusion(leaf, size)));
+        if (signed != null) {
+          p.setRootHash(ByteString.copyFrom(signed.checkpoint().rootHash())).setCheckpoint(checkpoint(signed));
+        } else {
+          p.setRootHash(ByteString.copyFrom(proofs.root(size)));
+        }
+        return p.build();
+      });
     } catch (RuntimeException e) {
       fail(out, e);
     }
@@ -191,14 +199,40 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
       }
       long to = treeSize(req.getToSize(), head, "to_size");
       if (from > to) throw invalid("from_size " + from + " is larger than to_size " + to);
-      respond(out, ConsistencyProof.newBuilder()
+      answer(out, proofs -> ConsistencyProof.newBuilder()
           .setFromSize(from)
           .setToSize(to)
-          .addAllHashes(bytes(reader.consistency(from, to)))
+          .addAllHashes(bytes(proofs.consistency(from, to)))
           .build());
     } catch (RuntimeException e) {
       fail(out, e);
     }
+  }
+
+  /**
+   * Answers on this thread (a network event loop) when every read the answer needs is in memory,
+   * as nearly all are once the caches are warm; otherwise on a disk-reads thread, so that one
+   * proof waiting for the disk never holds up the other calls of its connection.
+   */
+  private <T> void answer(StreamObserver<T> out, java.util.function.Function<LogReader.Proofs, T> answer) {
+    T fast;
+    try {
+      fast = answer.apply(reader.fromMemory());
+    } catch (LogStorage.NotInMemoryException needsDisk) {
+      try {
+        diskReads.execute(() -> {
+          try {
+            respond(out, answer.apply(reader.mayWait()));
+          } catch (RuntimeException e) {
+            fail(out, e);
+          }
+        });
+      } catch (java.util.concurrent.RejectedExecutionException full) {
+        fail(out, new OverloadedException("the log has too many proofs waiting for its disk; retry with backoff"));
+      }
+      return;
+    }
+    respond(out, fast);
   }
 
   @Override public void getEntries(GetEntriesRequest req, StreamObserver<LogEntry> plain) {

@@ -54,16 +54,54 @@ public final class LogReader {
   }
 
   public List<byte[]> inclusion(long index, long size) {
-    return builder(size).inclusion(index, size);
+    return mayWait.inclusion(index, size);
   }
 
   public List<byte[]> consistency(long size1, long size2) {
-    return builder(size2).consistency(size1, size2);
+    return mayWait.consistency(size1, size2);
   }
 
   public byte[] root(long size) {
-    return builder(size).root(size);
+    return mayWait.root(size);
   }
+
+  /**
+   * The proofs and roots of this reader from memory only (its caches, the memtables and RocksDB's
+   * block cache), for a network event loop, which must not wait for the disk: each method throws
+   * {@link LogStorage.NotInMemoryException} where it would need a read from disk.
+   */
+  public Proofs fromMemory() {
+    return memoryOnly;
+  }
+
+  /** The proofs and roots of this reader, reading the disk where they must: {@link #inclusion} and the rest. */
+  public Proofs mayWait() {
+    return mayWait;
+  }
+
+  /** Proofs and roots by one way of reading the store; requires as the methods of the reader. */
+  public final class Proofs {
+    private final boolean inMemory;
+
+    private Proofs(boolean inMemory) {
+      this.inMemory = inMemory;
+    }
+
+    public List<byte[]> inclusion(long index, long size) {
+      return builder(size, inMemory).inclusion(index, size);
+    }
+
+    public List<byte[]> consistency(long size1, long size2) {
+      return builder(size2, inMemory).consistency(size1, size2);
+    }
+
+    public byte[] root(long size) {
+      return builder(size, inMemory).root(size);
+    }
+  }
+
+  private final Proofs memoryOnly = new Proofs(true);
+  private final Proofs mayWait = new Proofs(false);
 
   /** The first {@code width} hashes of a stored tile: exactly the tlog-tiles tile of that width. */
   public byte[] tile(int level, long index, int width) {
@@ -74,18 +112,51 @@ public final class LogReader {
   }
 
   /**
+   * Fills the slice cache with every stratum worth caching in a tree of {@code size}, top down,
+   * each by one sequential scan: after a start, a random proof then reads one slice from the
+   * store (the lowest stratum's) instead of one per stratum, each a random read of a cold disk.
+   * Safe beside proofs (the cache is lock-free); bounded by the cache (about 37 MiB).
+   *
+   * @return the slices cached
+   */
+  public long prefetch(long size) {
+    long cached = 0;
+    for (int s = (63 - Long.numberOfLeadingZeros(Math.max(1, size))) / LogStorage.STRATUM_LEVELS; s >= 0; s--) {
+      int stratum = s;
+      if (!slices.worthCaching(sliceLevel(stratum), size)) break; // lower strata only grow
+      long nodes = size >>> (LogStorage.STRATUM_LEVELS * stratum);
+      long count = (nodes + LogStorage.SLICE_NODES - 1) / LogStorage.SLICE_NODES;
+      long[] put = {0};
+      storage.scanSlices(stratum, 0, count, (n, hashes) -> {
+        int width = (int) Math.min(LogStorage.SLICE_NODES, nodes - n * LogStorage.SLICE_NODES);
+        atLeast(hashes, width, "slice " + stratum + "/" + n);
+        slices.put(stratum, n, hashes.length == width * Hashes.SIZE ? hashes : Arrays.copyOf(hashes, width * Hashes.SIZE));
+        put[0]++;
+        return true;
+      });
+      cached += put[0];
+    }
+    return cached;
+  }
+
+  /** The tree level whose nodes each cover one slice of {@code stratum}. */
+  private static int sliceLevel(int stratum) {
+    return LogStorage.STRATUM_LEVELS * stratum + Integer.numberOfTrailingZeros(LogStorage.SLICE_NODES);
+  }
+
+  /**
    * At least the first {@code width} nodes of slice {@code n} of a stratum (what a proof reads),
    * from the slice cache where the stratum is small enough to be worth it. Only the nodes of the
    * tree being proved are cached: beyond them a stored slice may still hold a failed batch's nodes.
    */
-  private byte[] slice(int stratum, long n, int width, long treeSize) {
-    int sliceLevel = LogStorage.STRATUM_LEVELS * stratum + Integer.numberOfTrailingZeros(LogStorage.SLICE_NODES);
-    boolean cached = slices.worthCaching(sliceLevel, treeSize);
+  private byte[] slice(int stratum, long n, int width, long treeSize, boolean inMemory) {
+    boolean cached = slices.worthCaching(sliceLevel(stratum), treeSize);
     byte[] hit = cached ? slices.get(stratum, n) : null;
     if (hit != null && hit.length >= width * Hashes.SIZE) return hit;
+    Optional<byte[]> read = inMemory ? storage.sliceInMemory(stratum, n) : storage.slice(stratum, n);
     tileReads.increment();
-    byte[] stored = atLeast(storage.slice(stratum, n).orElseThrow(() -> new StorageException("slice " + stratum + "/"
-        + n + " is missing")), width, "slice " + stratum + "/" + n);
+    byte[] stored = atLeast(read.orElseThrow(() -> new StorageException("slice " + stratum + "/" + n + " is missing")),
+        width, "slice " + stratum + "/" + n);
     if (cached) slices.put(stratum, n, stored.length == width * Hashes.SIZE ? stored : Arrays.copyOf(stored, width * Hashes.SIZE));
     return stored;
   }
@@ -103,8 +174,8 @@ public final class LogReader {
     return EntryBundle.encode(leaves);
   }
 
-  private ProofBuilder builder(long size) {
-    return new ProofBuilder(TileNodes.fromSlices((k, n, width) -> slice(k, n, width, size), size, cache));
+  private ProofBuilder builder(long size, boolean inMemory) {
+    return new ProofBuilder(TileNodes.fromSlices((k, n, width) -> slice(k, n, width, size, inMemory), size, cache));
   }
 
   public Optional<byte[]> leaf(long index) {

@@ -17,6 +17,7 @@ import org.rocksdb.DBOptions;
 import org.rocksdb.FlushOptions;
 import org.rocksdb.LRUCache;
 import org.rocksdb.ReadOptions;
+import org.rocksdb.ReadTier;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
@@ -83,6 +84,7 @@ public final class LogStorage implements AutoCloseable {
   private final ColumnFamilyHandle lookups;
   private final WriteOptions synced;
   private final WriteOptions unsynced = new WriteOptions();
+  private final ReadOptions memoryOnly = new ReadOptions().setReadTier(ReadTier.BLOCK_CACHE_TIER);
   private final boolean readOnly;
   private boolean needsLookupUpgrade;
 
@@ -103,6 +105,18 @@ public final class LogStorage implements AutoCloseable {
     this.synced = synced;
   }
 
+  /**
+   * RocksDB's block cache (off the Java heap): a sixteenth of the memory this process may use (the
+   * container's limit where there is one), between 64 MiB and 1 GiB. At 10^7 entries the
+   * lowest stratum of the tree is 320 MB: on a machine of 8 GB or more every proof is then
+   * answered from memory; on a small one the disk-reads threads take the reads that miss.
+   */
+  static long blockCacheBytes() {
+    long total = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+        .getOperatingSystemMXBean()).getTotalMemorySize();
+    return Math.max(64L << 20, Math.min(1L << 30, total / 16));
+  }
+
   public static LogStorage open(Path dir) {
     return open(dir, false);
   }
@@ -119,7 +133,7 @@ public final class LogStorage implements AutoCloseable {
     List<AutoCloseable> res = new ArrayList<>();
     try {
       if (!readOnly) Files.createDirectories(dir);
-      LRUCache cache = new LRUCache(64L << 20);
+      LRUCache cache = new LRUCache(blockCacheBytes());
       BloomFilter bloom = new BloomFilter(10);
       res.add(cache);
       res.add(bloom);
@@ -538,6 +552,30 @@ public final class LogStorage implements AutoCloseable {
     return Optional.ofNullable(get(nodes, Keys.slice(stratum, n)));
   }
 
+  /**
+   * {@link #slice} from memory only (the memtables and RocksDB's block cache), for a caller that
+   * must not wait for the disk, such as a network event loop.
+   *
+   * @throws NotInMemoryException when the slice would have to be read from a file
+   */
+  public Optional<byte[]> sliceInMemory(int stratum, long n) {
+    try {
+      return Optional.ofNullable(db.get(nodes, memoryOnly, Keys.slice(stratum, n)));
+    } catch (RocksDBException e) {
+      if (e.getStatus() != null && e.getStatus().getCode() == org.rocksdb.Status.Code.Incomplete) {
+        throw new NotInMemoryException();
+      }
+      throw new StorageException("reading the log's store failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** A read from memory only found that it needs the disk: not a failure; read again where waiting is fine. */
+  public static final class NotInMemoryException extends RuntimeException {
+    NotInMemoryException() {
+      super("the read needs the disk", null, false, false);
+    }
+  }
+
   public OptionalLong indexOfLeafHash(byte[] leafHash) {
     byte[] v = get(leafHashes, leafHash);
     return v == null ? OptionalLong.empty() : OptionalLong.of(Keys.index(v));
@@ -570,6 +608,29 @@ public final class LogStorage implements AutoCloseable {
     } catch (RocksDBException e) {
       throw new StorageException("reading leaves failed: " + e.getMessage(), e);
     }
+  }
+
+  /** Slices {@code [from, to)} of a stratum, in order, as stored (see {@link #slice}); one sequential scan. */
+  public void scanSlices(int stratum, long from, long to, SliceConsumer consumer) {
+    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(nodes, ro)) {
+      long expected = from;
+      for (it.seek(Keys.slice(stratum, from)); it.isValid() && expected < to; it.next(), expected++) {
+        if (!java.util.Arrays.equals(it.key(), Keys.slice(stratum, expected))) {
+          throw new StorageException("slice " + stratum + "/" + expected + " is missing from the store");
+        }
+        if (!consumer.accept(expected, it.value())) return;
+      }
+      it.status();
+      if (expected < to) throw new StorageException("slice " + stratum + "/" + expected + " is missing from the store");
+    } catch (RocksDBException e) {
+      throw new StorageException("reading slices failed: " + e.getMessage(), e);
+    }
+  }
+
+  @FunctionalInterface
+  public interface SliceConsumer {
+    /** @return false to stop */
+    boolean accept(long n, byte[] hashes);
   }
 
   /** Indices filed under a lookup key, from {@code startIndex} on, in order, at most {@code limit}. */
@@ -613,6 +674,7 @@ public final class LogStorage implements AutoCloseable {
     db.close();
     closeAll(resources);
     unsynced.close();
+    memoryOnly.close();
   }
 
   private void flush() {
