@@ -33,7 +33,8 @@ import org.bouncycastle.asn1.ASN1Sequence;
  * </ul>
  *
  * <p>Thread-safe. An instance remembers the verdict of the key check for up to
- * {@value #KEY_CACHE} Ed25519 keys (teams sign many links with one key); nothing else.
+ * {@value #KEY_CACHE} Ed25519 keys (teams sign many links with one key), and a JCA verifier as
+ * many decoded keys; nothing else.
  */
 public abstract class LinkVerifier {
   /** Ed25519 keys whose subgroup check is remembered; the memory is cleared when full. */
@@ -178,6 +179,9 @@ public abstract class LinkVerifier {
     private final ThreadLocal<Signature> ec;
     private final ThreadLocal<KeyFactory> edKeys;
     private final ThreadLocal<KeyFactory> ecKeys;
+    // Decoding a key (DER, then the point) costs a good part of a verification; teams sign many
+    // links with one key. PublicKey objects are immutable and may be shared between threads.
+    private final java.util.Map<java.nio.ByteBuffer, PublicKey> keys = new java.util.concurrent.ConcurrentHashMap<>();
 
     JcaLinkVerifier(Provider provider, String name) {
       this.provider = provider;
@@ -216,7 +220,12 @@ public abstract class LinkVerifier {
     @Override protected boolean check(LinkKeys.Scheme scheme, byte[] spki, byte[] message, byte[] signature) {
       boolean edwards = scheme == LinkKeys.Scheme.ED25519;
       try {
-        PublicKey key = (edwards ? edKeys : ecKeys).get().generatePublic(new X509EncodedKeySpec(spki));
+        PublicKey key = keys.get(java.nio.ByteBuffer.wrap(spki));
+        if (key == null) {
+          key = (edwards ? edKeys : ecKeys).get().generatePublic(new X509EncodedKeySpec(spki));
+          if (keys.size() >= KEY_CACHE) keys.clear(); // bounded; keys in use come back at once
+          keys.put(java.nio.ByteBuffer.wrap(spki.clone()), key);
+        }
         Signature v = (edwards ? ed : ec).get();
         v.initVerify(key);
         v.update(message);
