@@ -60,6 +60,13 @@ final class ProofLoad implements Callable<Integer> {
       + "opening the log, so that its first reads come from the disk")
   boolean dropPageCache;
 
+  /**
+   * The JIT warm-up log of --cold: larger than the slice cache covers (65,536 slices of the lowest
+   * stratum), so that the code of proofs that miss it, and hop to the disk-reads threads, is
+   * compiled before the cold phase as well.
+   */
+  private static final long JIT_LOG_ENTRIES = 1_500_000;
+
   /** A server on one log and the client's connections to it. */
   private final class Target implements AutoCloseable {
     final CustodyServer server;
@@ -97,7 +104,7 @@ final class ProofLoad implements Callable<Integer> {
     if (dir == null) dir = built(size);
     Driver driver = new Driver(inFlight, 0);
     if (cold) {
-      Path jit = built(10_000);
+      Path jit = built(JIT_LOG_ENTRIES);
       try (Target t = new Target(jit)) {
         driver.run(warmup, t.proofs());
       } finally {
