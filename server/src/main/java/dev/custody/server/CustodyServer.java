@@ -122,6 +122,15 @@ public final class CustodyServer implements AutoCloseable {
    * Loads the upper strata of the tree into the reader's slice cache, on a thread of its own so
    * that the port opens at once: proofs served meanwhile read the store as they would anyway.
    */
+  /** Whether the file system holding {@code dir} is mounted read-only (the mount's flag, not an error's text). */
+  static boolean onReadOnlyFileSystem(Path dir) {
+    try {
+      return java.nio.file.Files.getFileStore(dir).isReadOnly();
+    } catch (IOException e) {
+      return false; // cannot tell: the store's own error stands
+    }
+  }
+
   /** Threads for proofs that wait for the disk: enough to keep a disk's queue full. */
   static final int DISK_READ_THREADS = 16;
   /** Proofs waiting for a disk-reads thread before more are refused with RESOURCE_EXHAUSTED. */
@@ -195,7 +204,7 @@ public final class CustodyServer implements AutoCloseable {
     try {
       storage = LogStorage.open(c.dataDir().resolve("db"));
     } catch (StorageException e) {
-      if (!String.valueOf(e.getMessage()).contains("Read-only file system")) throw e;
+      if (!onReadOnlyFileSystem(c.dataDir())) throw e;
       // A log on a read-only file system is still worth serving: reads work, writes fail closed.
       readOnly = "its data directory is on a read-only file system";
       storage = LogStorage.openReadOnly(c.dataDir().resolve("db"));

@@ -2,6 +2,7 @@ package dev.custody.server.admission;
 
 import dev.custody.server.guard.StandingQueue;
 import dev.custody.server.sequencer.OverloadedException;
+import dev.custody.server.sequencer.ShuttingDownException;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
@@ -13,7 +14,7 @@ import java.util.function.Consumer;
  * Where submissions wait for their signature check: one thread per core, a queue with a hard cap,
  * and the {@link StandingQueue} rule deciding when waiting has become overload. A task is either
  * run or refused, exactly once, with {@link OverloadedException} (the log is behind) or
- * {@link IllegalStateException} (the log is shutting down); never both, never neither.
+ * {@link ShuttingDownException} (the log is shutting down); never both, never neither.
  *
  * <p>Memory: at most {@code capacity} queued tasks; callers check an entry's size before queueing
  * it, so the queue's bytes are bounded too.
@@ -71,7 +72,7 @@ public final class CheckPool implements AutoCloseable {
     try {
       executor.execute(new Timed(now, task, refused));
     } catch (RejectedExecutionException e) {
-      refused.accept(executor.isShutdown() ? new IllegalStateException("the log is shutting down")
+      refused.accept(executor.isShutdown() ? new ShuttingDownException("the log is shutting down")
           : new OverloadedException("the log is busy: " + queue.size()
               + " submissions are waiting for a signature check; retry with backoff"));
     }
@@ -90,7 +91,7 @@ public final class CheckPool implements AutoCloseable {
   /** Stops at once: queued tasks are refused, not run. */
   public void closeNow() {
     for (Runnable r : executor.shutdownNow()) {
-      if (r instanceof Timed t) t.refused.accept(new IllegalStateException("the log is shutting down"));
+      if (r instanceof Timed t) t.refused.accept(new ShuttingDownException("the log is shutting down"));
     }
   }
 }

@@ -85,7 +85,7 @@ public final class ChainLookupService extends ChainLookupGrpc.ChainLookupImplBas
       }
       TransparencyLogService.respond(out, b.build());
     } catch (RuntimeException e) {
-      TransparencyLogService.fail(out, e);
+      Statuses.fail(out, e);
     }
   }
 
@@ -108,7 +108,7 @@ public final class ChainLookupService extends ChainLookupGrpc.ChainLookupImplBas
       List<Long> visible = indices.stream().filter(i -> i >= req.getStartIndex() && i < size).toList();
       new EntryStream((ServerCallStreamObserver<LogEntry>) out, reader, worker, EntryStream.of(visible)).begin();
     } catch (RuntimeException e) {
-      TransparencyLogService.fail(out, e);
+      Statuses.fail(out, e);
     }
   }
 

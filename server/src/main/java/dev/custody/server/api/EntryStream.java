@@ -80,7 +80,7 @@ final class EntryStream {
     } catch (RuntimeException e) {
       if (!finished) {
         finished = true;
-        TransparencyLogService.fail(out, e);
+        Statuses.fail(out, e);
       }
     }
   }

@@ -91,7 +91,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
       // Signature checks are the costly part of the write path: run them in parallel, off the transport.
       checks.execute(() -> admitThenSequence(entry, out), refused -> {
         if (refused instanceof OverloadedException) count("rejected_overloaded");
-        fail(out, refused);
+        Statuses.fail(out, refused);
       });
     }
   }
@@ -116,18 +116,17 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
         return;
       }
       count(e.missingPrerequisite() ? "rejected_missing_predecessor" : "rejected_invalid");
-      Status s = e.missingPrerequisite() ? Status.FAILED_PRECONDITION : Status.INVALID_ARGUMENT;
-      out.onError(s.withDescription(e.getMessage()).asRuntimeException());
+      Statuses.fail(out, e);
       return;
     } catch (RuntimeException e) {
-      fail(out, e);
+      Statuses.fail(out, e);
       return;
     }
     sequencer.add(admitted).whenCompleteAsync((s, err) -> {
       if (err != null) {
         Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
         count(cause instanceof OverloadedException ? "rejected_overloaded" : "failed");
-        fail(out, err);
+        Statuses.fail(out, err);
         return;
       }
       count(s.duplicate() ? "duplicate" : "appended");
@@ -137,7 +136,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
             .setInclusionProof(inclusion(reader, s.index(), s.checkpoint()));
         respond(out, e.build());
       } catch (RuntimeException ex) {
-        fail(out, ex);
+        Statuses.fail(out, ex);
       }
     }, worker);
   }
@@ -186,7 +185,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
         return p.build();
       });
     } catch (RuntimeException e) {
-      fail(out, e);
+      Statuses.fail(out, e);
     }
   }
 
@@ -205,7 +204,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
           .addAllHashes(bytes(proofs.consistency(from, to)))
           .build());
     } catch (RuntimeException e) {
-      fail(out, e);
+      Statuses.fail(out, e);
     }
   }
 
@@ -224,11 +223,11 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
           try {
             respond(out, answer.apply(reader.mayWait()));
           } catch (RuntimeException e) {
-            fail(out, e);
+            Statuses.fail(out, e);
           }
         });
       } catch (java.util.concurrent.RejectedExecutionException full) {
-        fail(out, new OverloadedException("the log has too many proofs waiting for its disk; retry with backoff"));
+        Statuses.fail(out, new OverloadedException("the log has too many proofs waiting for its disk; retry with backoff"));
       }
       return;
     }
@@ -315,33 +314,4 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
     }
   }
 
-  static void fail(StreamObserver<?> out, Throwable t) {
-    Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
-    Status s;
-    if (e instanceof StatusRuntimeException sre) {
-      s = sre.getStatus();
-    } else if (e instanceof dev.custody.server.sequencer.UnavailableException) {
-      s = Status.UNAVAILABLE.withDescription(e.getMessage() + " (submitting again is idempotent)");
-    } else if (e instanceof OverloadedException) {
-      s = Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage());
-    } else if (e instanceof StorageException) {
-      if (e instanceof dev.custody.server.sequencer.WriteRefusedException) {
-        s = Status.UNAVAILABLE.withDescription(e.getMessage() + " (submitting again is idempotent)");
-      } else {
-        LOG.log(Level.WARNING, "storage failure while serving a request", e);
-        s = Status.UNAVAILABLE.withDescription("the log's storage failed (retry; submitting again is idempotent): "
-            + e.getMessage());
-      }
-    } else if (e instanceof IllegalStateException) {
-      s = Status.UNAVAILABLE.withDescription(e.getMessage());
-    } else {
-      LOG.log(Level.SEVERE, "unexpected failure while serving a request", e);
-      s = Status.INTERNAL.withDescription("internal error: " + e);
-    }
-    try {
-      out.onError(s.asRuntimeException());
-    } catch (StatusRuntimeException ignored) {
-      // Already cancelled.
-    }
-  }
 }

@@ -7,6 +7,7 @@ import dev.custody.server.guard.StandingQueue;
 import dev.custody.server.sequencer.OverloadedException;
 import dev.custody.server.sequencer.Sequenced;
 import dev.custody.server.sequencer.Sequencer;
+import dev.custody.server.sequencer.ShuttingDownException;
 import dev.custody.server.sequencer.UnavailableException;
 import dev.custody.server.storage.LogStorage;
 import dev.custody.server.storage.StorageException;
@@ -107,7 +108,7 @@ public final class ReplicatedSequencer implements Sequencer {
   }
 
   @Override public CompletableFuture<Sequenced> add(Admitted entry) {
-    if (closing) return CompletableFuture.failedFuture(new UnavailableException("this node is shutting down"));
+    if (closing) return CompletableFuture.failedFuture(new ShuttingDownException("this node is shutting down"));
     long now = System.nanoTime();
     Pending oldest = queue.peek();
     if (!standing.admits(oldest == null ? StandingQueue.EMPTY : now - oldest.queuedAt)) {
@@ -354,7 +355,7 @@ public final class ReplicatedSequencer implements Sequencer {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    for (Pending p : inFlight.values()) finish(p, null, new UnavailableException("this node is shutting down"));
+    for (Pending p : inFlight.values()) finish(p, null, new ShuttingDownException("this node is shutting down"));
     closeQuietly(client);
     LOG.fine("replicated sequencer closed");
   }

@@ -103,7 +103,7 @@ public final class GroupCommitSequencer implements Sequencer {
   @Override public CompletableFuture<Sequenced> add(Admitted entry) {
     CompletableFuture<Sequenced> f = new CompletableFuture<>();
     if (closing) {
-      f.completeExceptionally(new IllegalStateException("the log is shutting down"));
+      f.completeExceptionally(new ShuttingDownException("the log is shutting down"));
       return f;
     }
     String failure = writeFailure;
@@ -205,7 +205,7 @@ public final class GroupCommitSequencer implements Sequencer {
     }
     for (Pending p; (p = queue.poll()) != null; ) {
       inFlight.remove(p.key, p);
-      p.done.completeExceptionally(new IllegalStateException("the log is shutting down"));
+      p.done.completeExceptionally(new ShuttingDownException("the log is shutting down"));
     }
   }
 

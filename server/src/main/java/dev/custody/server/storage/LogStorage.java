@@ -232,26 +232,49 @@ public final class LogStorage implements AutoCloseable {
    * crash simply goes on with the records left.
    */
   private void sliceLegacyTiles() {
+    try {
+      rewriteAll(db, legacyTiles, (wb, k, v) -> {
+        if (k.length != 9 || v.length % 32 != 0 || v.length > 256 * 32) {
+          throw new StorageException("a tile record of the old format is malformed (" + k.length + "-byte key, "
+              + v.length + " bytes)");
+        }
+        int level = k[0] & 0x7f;
+        int stratum = (k[0] & 0x80) != 0 ? 2 * level + 1 : 2 * level;
+        long index = Keys.index(java.util.Arrays.copyOfRange(k, 1, 9));
+        for (int i = 0; i * SLICE_BYTES < v.length; i++) {
+          wb.put(nodes, Keys.slice(stratum, index * SLICES_PER_TILE + i),
+              java.util.Arrays.copyOfRange(v, i * SLICE_BYTES, Math.min(v.length, (i + 1) * SLICE_BYTES)));
+        }
+        wb.delete(legacyTiles, k);
+      });
+    } catch (RocksDBException e) {
+      throw new StorageException("cutting the store's tiles into slices failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** What a pass over a column family writes for one of its keys. */
+  @FunctionalInterface
+  private interface Rewrite {
+    void write(WriteBatch wb, byte[] key, byte[] value) throws RocksDBException;
+  }
+
+  /**
+   * Reads every key of {@code family} in {@code source} once, in order, and commits what
+   * {@code rewrite} writes for them into this store in synced batches of about 4 MiB: a pass cut
+   * short by a crash keeps every batch before the cut. Returns the keys read.
+   */
+  private long rewriteAll(RocksDB source, ColumnFamilyHandle family, Rewrite rewrite) throws RocksDBException {
     final long batchBytes = 4L << 20;
-    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(legacyTiles, ro)) {
+    long keys = 0;
+    try (ReadOptions ro = new ReadOptions(); RocksIterator it = source.newIterator(family, ro)) {
       WriteBatch wb = new WriteBatch();
       try {
         long bytes = 0;
         for (it.seekToFirst(); it.isValid(); it.next()) {
           byte[] k = it.key();
           byte[] v = it.value();
-          if (k.length != 9 || v.length % 32 != 0 || v.length > 256 * 32) {
-            throw new StorageException("a tile record of the old format is malformed (" + k.length + "-byte key, "
-                + v.length + " bytes)");
-          }
-          int level = k[0] & 0x7f;
-          int stratum = (k[0] & 0x80) != 0 ? 2 * level + 1 : 2 * level;
-          long index = Keys.index(java.util.Arrays.copyOfRange(k, 1, 9));
-          for (int i = 0; i * SLICE_BYTES < v.length; i++) {
-            wb.put(nodes, Keys.slice(stratum, index * SLICES_PER_TILE + i),
-                java.util.Arrays.copyOfRange(v, i * SLICE_BYTES, Math.min(v.length, (i + 1) * SLICE_BYTES)));
-          }
-          wb.delete(legacyTiles, k);
+          rewrite.write(wb, k, v);
+          keys++;
           bytes += k.length + v.length;
           if (bytes >= batchBytes) {
             db.write(synced, wb);
@@ -265,9 +288,8 @@ public final class LogStorage implements AutoCloseable {
       } finally {
         wb.close();
       }
-    } catch (RocksDBException e) {
-      throw new StorageException("cutting the store's tiles into slices failed: " + e.getMessage(), e);
     }
+    return keys;
   }
 
   private void recordFormat() {
@@ -443,36 +465,14 @@ public final class LogStorage implements AutoCloseable {
    */
   public long absorb(LogStorage other) {
     long keys = 0;
-    final long batchBytes = 4L << 20;
-    // handles: 0 = default, then FAMILIES in order; meta (index 6 of FAMILIES) goes last.
+    // handles: 0 = default, then FAMILIES in order; meta goes last.
     List<Integer> order = new ArrayList<>();
     for (int i = 1; i < handles.size(); i++) if (handles.get(i) != meta) order.add(i);
     order.add(handles.indexOf(meta));
     try {
       for (int i : order) {
-        try (ReadOptions ro = new ReadOptions(); RocksIterator it = other.db.newIterator(other.handles.get(i), ro)) {
-          WriteBatch wb = new WriteBatch();
-          try {
-            long bytes = 0;
-            for (it.seekToFirst(); it.isValid(); it.next()) {
-              byte[] k = it.key();
-              byte[] v = it.value();
-              wb.put(handles.get(i), k, v);
-              keys++;
-              bytes += k.length + v.length;
-              if (bytes >= batchBytes) {
-                db.write(synced, wb);
-                wb.close();
-                wb = new WriteBatch();
-                bytes = 0;
-              }
-            }
-            it.status();
-            db.write(synced, wb);
-          } finally {
-            wb.close();
-          }
-        }
+        ColumnFamilyHandle mine = handles.get(i);
+        keys += rewriteAll(other.db, other.handles.get(i), (wb, k, v) -> wb.put(mine, k, v));
       }
     } catch (RocksDBException e) {
       throw new StorageException("copying a snapshot into the store failed: " + e.getMessage(), e);

@@ -113,19 +113,23 @@ class S3ExportTest {
 
   @Test
   void aFileAlreadyThereWithOtherBytesStopsTheExportAndIsNeverReplaced() throws Exception {
+    // A prefix of its own, so that nothing another test's exporter wrote (or had in flight when
+    // its server stopped) can be there first: under CI load this test once found a checkpoint at
+    // the shared prefix before writing its own.
+    String prefix = "squat-" + System.nanoTime();
     // Another log's tile squats where this log's first full tile goes.
     byte[] squatter = "not this log's tile".getBytes(StandardCharsets.UTF_8);
-    s3.putObject(PutObjectRequest.builder().bucket("logs").key("custody/v1/tile/0/000").build(), RequestBody.fromBytes(squatter));
-    S3Sink sink = new S3Sink(URI.create("s3://logs/custody/v1"), Optional.of(S3.getUri()));
+    s3.putObject(PutObjectRequest.builder().bucket("logs").key(prefix + "/tile/0/000").build(), RequestBody.fromBytes(squatter));
+    S3Sink sink = new S3Sink(URI.create("s3://logs/" + prefix), Optional.of(S3.getUri()));
     assertThrows(TileSink.ConflictException.class, () -> sink.putImmutable("tile/0/000", new byte[32 * 256]));
-    assertArrayEquals(squatter, object("custody/v1/tile/0/000").orElseThrow(), "a published file is never replaced");
+    assertArrayEquals(squatter, object(prefix + "/tile/0/000").orElseThrow(), "a published file is never replaced");
     sink.putImmutable("tile/0/000", squatter); // the same bytes again: success, nothing changes
     // A checkpoint is replaced only over the one this writer read.
     sink.putCheckpoint("one\n".getBytes(StandardCharsets.UTF_8), Optional.empty());
     assertThrows(TileSink.ConflictException.class,
         () -> sink.putCheckpoint("two\n".getBytes(StandardCharsets.UTF_8), Optional.empty()));
     sink.putCheckpoint("two\n".getBytes(StandardCharsets.UTF_8), Optional.of("one\n".getBytes(StandardCharsets.UTF_8)));
-    assertEquals("two\n", new String(object("custody/v1/checkpoint").orElseThrow(), StandardCharsets.UTF_8));
+    assertEquals("two\n", new String(object(prefix + "/checkpoint").orElseThrow(), StandardCharsets.UTF_8));
     sink.close();
   }
 

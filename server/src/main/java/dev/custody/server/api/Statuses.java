@@ -1,0 +1,66 @@
+package dev.custody.server.api;
+
+import dev.custody.server.admission.AdmissionException;
+import dev.custody.server.sequencer.OverloadedException;
+import dev.custody.server.sequencer.ShuttingDownException;
+import dev.custody.server.sequencer.UnavailableException;
+import dev.custody.server.sequencer.WriteRefusedException;
+import dev.custody.server.storage.StorageException;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import java.util.concurrent.CompletionException;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The one mapping from what the log throws to the status a client sees, for every service:
+ *
+ * <table>
+ *   <tr><th>thrown</th><th>status</th><th>the client should</th></tr>
+ *   <tr><td>{@link AdmissionException}, a missing prerequisite</td><td>FAILED_PRECONDITION</td><td>log the link below first</td></tr>
+ *   <tr><td>{@link AdmissionException}, any other</td><td>INVALID_ARGUMENT</td><td>fix the entry</td></tr>
+ *   <tr><td>{@link OverloadedException}</td><td>RESOURCE_EXHAUSTED</td><td>retry with backoff</td></tr>
+ *   <tr><td>{@link UnavailableException}, {@link ShuttingDownException}, {@link WriteRefusedException}</td>
+ *       <td>UNAVAILABLE</td><td>retry, here or on another node (idempotent)</td></tr>
+ *   <tr><td>{@link StorageException} (any other)</td><td>UNAVAILABLE</td><td>retry; logged here</td></tr>
+ *   <tr><td>a {@link StatusRuntimeException} a handler made</td><td>its own</td><td></td></tr>
+ *   <tr><td>anything else</td><td>INTERNAL</td><td>report it: a bug, logged here</td></tr>
+ * </table>
+ *
+ * A {@link CompletionException} is judged by its cause.
+ */
+public final class Statuses {
+  private static final Logger LOG = Logger.getLogger(Statuses.class.getName());
+  private static final String IDEMPOTENT = " (submitting again is idempotent)";
+
+  private Statuses() {}
+
+  public static Status of(Throwable thrown) {
+    Throwable e = thrown instanceof CompletionException && thrown.getCause() != null ? thrown.getCause() : thrown;
+    if (e instanceof StatusRuntimeException sre) return sre.getStatus();
+    if (e instanceof AdmissionException a) {
+      return (a.missingPrerequisite() ? Status.FAILED_PRECONDITION : Status.INVALID_ARGUMENT).withDescription(a.getMessage());
+    }
+    if (e instanceof OverloadedException) return Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage());
+    if (e instanceof UnavailableException || e instanceof ShuttingDownException || e instanceof WriteRefusedException) {
+      return Status.UNAVAILABLE.withDescription(e.getMessage() + IDEMPOTENT);
+    }
+    if (e instanceof StorageException) {
+      LOG.log(Level.WARNING, "storage failure while serving a request", e);
+      return Status.UNAVAILABLE.withDescription("the log's storage failed (retry; submitting again is idempotent): "
+          + e.getMessage());
+    }
+    LOG.log(Level.SEVERE, "unexpected failure while serving a request", e);
+    return Status.INTERNAL.withDescription("internal error: " + e);
+  }
+
+  /** Ends the call with {@link #of}'s status; a call the client already cancelled is left as it is. */
+  public static void fail(StreamObserver<?> out, Throwable thrown) {
+    try {
+      out.onError(of(thrown).asRuntimeException());
+    } catch (StatusRuntimeException | IllegalStateException alreadyClosed) {
+      // Cancelled, or closed by the call deadline meanwhile: nothing is left to tell.
+    }
+  }
+}
