@@ -61,26 +61,30 @@ public final class LayerLinkAdmission implements Admission {
   }
 
   @Override public Admitted admit(byte[] entry) throws AdmissionException {
-    if (entry.length == 0) throw new AdmissionException("entry is empty; send a signed link (custody sign)");
+    if (entry.length == 0) throw new AdmissionException.Malformed("entry is empty; send a signed link (custody sign)");
     if (entry.length > MAX_LINK_BYTES) {
-      throw new AdmissionException("signed link is " + entry.length + " bytes; at most " + MAX_LINK_BYTES + " fit in a leaf");
+      throw new AdmissionException.Malformed("signed link is " + entry.length + " bytes; at most " + MAX_LINK_BYTES + " fit in a leaf");
     }
     SignedLink link;
     try {
       link = SignedLink.parse(entry);
+    } catch (LinkException e) {
+      throw new AdmissionException.Malformed("not a valid layer link: " + e.getMessage());
+    }
+    try {
       link.verifySignature(verifier);
       LinkRules.checkAlone(link.statement());
     } catch (LinkException e) {
-      throw new AdmissionException("not a valid layer link: " + e.getMessage());
+      throw new AdmissionException.RuleViolation("not a valid layer link: " + e.getMessage());
     }
     Statement s = link.statement();
     if (s.hasPredecessor()) {
-      StoredLinks.Stored below = links.byId(s.prevLinkId()).orElseThrow(() -> new AdmissionException(
-          "the predecessor link (prev_link_id) is not in this log; submit the links below first", true));
+      StoredLinks.Stored below = links.byId(s.prevLinkId()).orElseThrow(() -> new AdmissionException.MissingPredecessor(
+          "the predecessor link (prev_link_id) is not in this log; submit the links below first"));
       try {
         LinkRules.checkOnTop(below.link(), link);
       } catch (LinkException e) {
-        throw new AdmissionException("link does not stand on its predecessor: " + e.getMessage());
+        throw new AdmissionException.RuleViolation("link does not stand on its predecessor: " + e.getMessage());
       }
     }
     return new Admitted(link.encoded(), true, link.linkId(), lookupKeys(link));

@@ -12,9 +12,9 @@ public final class OpaqueAdmission implements Admission {
   }
 
   @Override public Admitted admit(byte[] entry) throws AdmissionException {
-    if (entry.length == 0) throw new AdmissionException("entry is empty; an entry is 1 to 65535 bytes");
+    if (entry.length == 0) throw new AdmissionException.Malformed("entry is empty; an entry is 1 to 65535 bytes");
     if (entry.length > MAX_ENTRY_BYTES) {
-      throw new AdmissionException("entry is " + entry.length + " bytes; an entry is at most 65535 bytes");
+      throw new AdmissionException.Malformed("entry is " + entry.length + " bytes; an entry is at most 65535 bytes");
     }
     return Admitted.opaque(entry);
   }

@@ -18,8 +18,8 @@ import java.util.logging.Logger;
  *
  * <table>
  *   <tr><th>thrown</th><th>status</th><th>the client should</th></tr>
- *   <tr><td>{@link AdmissionException}, a missing prerequisite</td><td>FAILED_PRECONDITION</td><td>log the link below first</td></tr>
- *   <tr><td>{@link AdmissionException}, any other</td><td>INVALID_ARGUMENT</td><td>fix the entry</td></tr>
+ *   <tr><td>{@link AdmissionException.MissingPredecessor}</td><td>FAILED_PRECONDITION</td><td>log the link below first</td></tr>
+ *   <tr><td>{@link AdmissionException.Malformed}, {@link AdmissionException.RuleViolation}</td><td>INVALID_ARGUMENT</td><td>fix the entry</td></tr>
  *   <tr><td>{@link OverloadedException}</td><td>RESOURCE_EXHAUSTED</td><td>retry with backoff</td></tr>
  *   <tr><td>{@link UnavailableException}, {@link ShuttingDownException}, {@link WriteRefusedException}</td>
  *       <td>UNAVAILABLE</td><td>retry, here or on another node (idempotent)</td></tr>
@@ -39,9 +39,8 @@ public final class Statuses {
   public static Status of(Throwable thrown) {
     Throwable e = thrown instanceof CompletionException && thrown.getCause() != null ? thrown.getCause() : thrown;
     if (e instanceof StatusRuntimeException sre) return sre.getStatus();
-    if (e instanceof AdmissionException a) {
-      return (a.missingPrerequisite() ? Status.FAILED_PRECONDITION : Status.INVALID_ARGUMENT).withDescription(a.getMessage());
-    }
+    if (e instanceof AdmissionException.MissingPredecessor) return Status.FAILED_PRECONDITION.withDescription(e.getMessage());
+    if (e instanceof AdmissionException) return Status.INVALID_ARGUMENT.withDescription(e.getMessage());
     if (e instanceof OverloadedException) return Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage());
     if (e instanceof UnavailableException || e instanceof ShuttingDownException || e instanceof WriteRefusedException) {
       return Status.UNAVAILABLE.withDescription(e.getMessage() + IDEMPOTENT);

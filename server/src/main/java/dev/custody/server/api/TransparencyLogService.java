@@ -109,13 +109,13 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
     try {
       admitted = admission.admit(entry);
     } catch (AdmissionException e) {
-      if (e.missingPrerequisite() && mayWait && sequencer.mayLag()) {
+      if (e instanceof AdmissionException.MissingPredecessor && mayWait && sequencer.mayLag()) {
         // Once, on a replica: a read barrier, then the same checks again.
         sequencer.caughtUp().orTimeout(CATCH_UP_SECONDS, TimeUnit.SECONDS)
             .whenCompleteAsync((ok, err) -> admitThenSequence(entry, out, false), worker);
         return;
       }
-      count(e.missingPrerequisite() ? "rejected_missing_predecessor" : "rejected_invalid");
+      count(e instanceof AdmissionException.MissingPredecessor ? "rejected_missing_predecessor" : "rejected_invalid");
       Statuses.fail(out, e);
       return;
     } catch (RuntimeException e) {

@@ -23,8 +23,9 @@ class StatusesTest {
 
   @Test
   void eachTypeHasItsStatus() {
-    assertStatus(Status.Code.INVALID_ARGUMENT, "bad link", new AdmissionException("bad link"));
-    assertStatus(Status.Code.FAILED_PRECONDITION, "below", new AdmissionException("the link below is missing", true));
+    assertStatus(Status.Code.INVALID_ARGUMENT, "not a link", new AdmissionException.Malformed("not a link"));
+    assertStatus(Status.Code.INVALID_ARGUMENT, "bad signature", new AdmissionException.RuleViolation("bad signature"));
+    assertStatus(Status.Code.FAILED_PRECONDITION, "below", new AdmissionException.MissingPredecessor("the link below is missing"));
     assertStatus(Status.Code.RESOURCE_EXHAUSTED, "busy", new OverloadedException("busy"));
     assertStatus(Status.Code.UNAVAILABLE, "idempotent", new UnavailableException("no leader"));
     assertStatus(Status.Code.UNAVAILABLE, "shutting down", new ShuttingDownException("the log is shutting down"));
