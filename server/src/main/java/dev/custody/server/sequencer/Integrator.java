@@ -61,7 +61,9 @@ public final class Integrator {
       newHashes.add(hash);
       placed.add(mine);
     }
-    TreeEdge nextEdge = edge.append(newHashes, out);
+    TreeEdge.Appended appended = edge.append(newHashes);
+    appended.changed().forEach(out::putSlice);
+    TreeEdge nextEdge = appended.edge();
     SignedCheckpoint nextHead = sign(nextEdge.size(), nextEdge.root());
     out.setCheckpoint(nextEdge.size(), nextHead.note(), nextEdge.range().encode());
     return new Result(out, nextEdge, nextHead, placed);

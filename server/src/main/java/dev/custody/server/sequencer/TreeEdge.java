@@ -2,7 +2,7 @@ package dev.custody.server.sequencer;
 
 import dev.custody.merkle.CompactRange;
 import dev.custody.merkle.Hashes;
-import dev.custody.server.storage.AppendBatch;
+import dev.custody.server.storage.NodeSlice;
 import dev.custody.server.storage.LogStorage;
 import dev.custody.server.storage.StorageException;
 import java.util.ArrayList;
@@ -12,8 +12,8 @@ import java.util.List;
 /**
  * Integration: the right edge of the tree, as a compact range (for the root) and the rightmost
  * slice of each stratum (for storage: every fourth tree level, 16 nodes to a slice; see
- * {@link LogStorage#slice}). Appending a batch touches O(batch + log n) hashes, writes only the
- * slices it changed, and never reads the tree. Immutable: {@link #append} returns the next edge
+ * {@link LogStorage#slice}). Appending a batch touches O(batch + log n) hashes, names only the
+ * slices it changed (the caller stores them), and never reads the tree. Immutable: {@link #append} returns the next edge
  * and leaves this one intact, so a failed commit leaves nothing to undo.
  */
 public final class TreeEdge {
@@ -67,8 +67,12 @@ public final class TreeEdge {
     return range;
   }
 
-  /** Appends leaf hashes, recording in {@code out} every slice they change, full or partial. */
-  TreeEdge append(List<byte[]> leafHashes, AppendBatch out) {
+  /** The edge after an append, and every slice the append changed, full or partial, for storage to keep. */
+  public record Appended(TreeEdge edge, List<NodeSlice> changed) {}
+
+  /** Appends leaf hashes; this edge is left as it was. */
+  Appended append(List<byte[]> leafHashes) {
+    List<NodeSlice> out = new ArrayList<>();
     List<SliceBuffer> slices = new ArrayList<>();
     for (byte[] p : partial) slices.add(new SliceBuffer(p));
     CompactRange r = range;
@@ -80,7 +84,7 @@ public final class TreeEdge {
         SliceBuffer t = slices.get(s);
         t.add(hash);
         if (t.width == SLICE) {
-          out.putSlice(s, index / SLICE, t.bytes());
+          out.add(new NodeSlice(s, index / SLICE, t.bytes()));
           t.clear();
         }
       });
@@ -90,10 +94,10 @@ public final class TreeEdge {
     for (int s = 0; s < slices.size(); s++) {
       SliceBuffer t = slices.get(s);
       byte[] bytes = t.bytes();
-      if (t.dirty && t.width > 0) out.putSlice(s, (size >>> (STRATUM * s)) / SLICE, bytes);
+      if (t.dirty && t.width > 0) out.add(new NodeSlice(s, (size >>> (STRATUM * s)) / SLICE, bytes));
       next.add(bytes);
     }
-    return new TreeEdge(r, List.copyOf(next));
+    return new Appended(new TreeEdge(r, List.copyOf(next)), List.copyOf(out));
   }
 
   private static final class SliceBuffer {

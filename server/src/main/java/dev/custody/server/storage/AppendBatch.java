@@ -10,10 +10,8 @@ import java.util.List;
 public final class AppendBatch {
   record Leaf(long index, byte[] leaf, byte[] leafHash, byte[] entryId, List<byte[]> lookupKeys) {}
 
-  record Slice(int stratum, long index, byte[] hashes) {}
-
   final List<Leaf> leaves = new ArrayList<>();
-  final List<Slice> slices = new ArrayList<>();
+  final List<NodeSlice> slices = new ArrayList<>();
   final List<AppendBatch> undone = new ArrayList<>();
   long checkpointSize = -1;
   byte[] applied; // the replicated log's position (RaftPosition.encode), or null on a single node
@@ -25,9 +23,8 @@ public final class AppendBatch {
     leaves.add(new Leaf(index, leaf, leafHash, entryId, lookupKeys));
   }
 
-  /** Up to 16 nodes at tree level 4 × {@code stratum} (see {@link LogStorage#slice}). */
-  public void putSlice(int stratum, long index, byte[] hashes) {
-    slices.add(new Slice(stratum, index, hashes));
+  public void putSlice(NodeSlice slice) {
+    slices.add(slice);
   }
 
   public void setCheckpoint(long size, String signedNote, byte[] compactRange) {

@@ -405,7 +405,7 @@ public final class LogStorage implements AutoCloseable {
         if (l.entryId() != null) wb.put(entryIds, l.entryId(), k);
         for (byte[] lk : l.lookupKeys()) wb.put(lookups, LookupKeys.withIndex(lk, l.index()), new byte[0]);
       }
-      for (AppendBatch.Slice t : b.slices) wb.put(nodes, Keys.slice(t.stratum(), t.index()), t.hashes());
+      for (NodeSlice t : b.slices) wb.put(nodes, Keys.slice(t.stratum(), t.index()), t.hashes());
       if (b.checkpointNote != null) {
         wb.put(checkpoints, Keys.index(b.checkpointSize), bytes(b.checkpointNote));
         wb.put(meta, META_RANGE, b.compactRange);
