@@ -26,8 +26,17 @@ import java.util.concurrent.TimeoutException;
 public final class BoundedHttp {
   private BoundedHttp() {}
 
-  /** A response read whole, within the bounds. */
-  public record Response(int status, byte[] body) {
+  /** A response read whole, within the bounds, with its headers. */
+  public record Response(int status, byte[] body, java.net.http.HttpHeaders headers) {
+    public Response(int status, byte[] body) {
+      this(status, body, java.net.http.HttpHeaders.of(java.util.Map.of(), (a, b) -> true));
+    }
+
+    /** The first value of header {@code name} (case-insensitive), if present. */
+    public java.util.Optional<String> header(String name) {
+      return headers.firstValue(name);
+    }
+
     public String text() {
       return new String(body, StandardCharsets.UTF_8);
     }
@@ -49,10 +58,10 @@ public final class BoundedHttp {
    */
   public static Response send(HttpClient client, HttpRequest request, int maxBytes, Duration deadline)
       throws IOException, InterruptedException {
-    CompletableFuture<HttpResponse<byte[]>> f = client.sendAsync(request, info -> new Capped(info, maxBytes));
+    CompletableFuture<HttpResponse<byte[]>> f = client.sendAsync(request, info -> new Capped(info, maxBytes, request.method().equals("HEAD")));
     try {
       HttpResponse<byte[]> r = f.get(deadline.toNanos(), TimeUnit.NANOSECONDS);
-      return new Response(r.statusCode(), r.body());
+      return new Response(r.statusCode(), r.body(), r.headers());
     } catch (TimeoutException e) {
       f.cancel(true); // aborts the exchange and releases the connection
       throw new HttpTimeoutException(request.method() + " " + request.uri() + " took longer than "
@@ -88,9 +97,10 @@ public final class BoundedHttp {
     private int size;
     private Flow.Subscription subscription;
 
-    Capped(HttpResponse.ResponseInfo info, int max) {
+    /** @param head a HEAD's Content-Length is the size of what a GET would return, not of this body */
+    Capped(HttpResponse.ResponseInfo info, int max, boolean head) {
       this.max = max;
-      this.declared = info.headers().firstValueAsLong("content-length").orElse(-1);
+      this.declared = head ? -1 : info.headers().firstValueAsLong("content-length").orElse(-1);
     }
 
     @Override public CompletionStage<byte[]> getBody() {

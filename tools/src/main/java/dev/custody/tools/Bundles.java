@@ -58,6 +58,25 @@ final class Bundles {
     return out;
   }
 
+  /**
+   * The one of {@code chains} to ship with {@code img}: the only one, or, when someone else signed
+   * an image with this digest too, the first that verifies under {@code policy}.
+   *
+   * @throws IllegalStateException no chain, or several and no policy to choose, or none that verifies
+   */
+  static Bundle choose(dev.custody.oci.OciImage img, List<Bundle> chains, TrustPolicy policy)
+      throws dev.custody.verify.PolicyException {
+    if (chains.isEmpty()) throw new IllegalStateException("no chain in the log ends in a link for " + img.manifestDigest());
+    if (chains.size() == 1) return chains.get(0);
+    if (policy == null) {
+      throw new IllegalStateException(chains.size() + " chains in the log name this image; give --policy to keep "
+          + "the one your signers made");
+    }
+    dev.custody.verify.ChainVerifier v = new dev.custody.verify.ChainVerifier(policy);
+    return chains.stream().filter(x -> v.verify(img, x, null, null).ok()).findFirst().orElseThrow(
+        () -> new IllegalStateException("none of the " + chains.size() + " chains for this image verifies under the policy"));
+  }
+
   private static void collect(LogConnection c, List<FindLinksRequest> queries, int layers,
       java.util.TreeMap<Long, byte[]> tops) {
     for (FindLinksRequest q : queries) {

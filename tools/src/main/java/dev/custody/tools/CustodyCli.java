@@ -9,12 +9,14 @@ import picocli.CommandLine.Command;
         "Sign the layers you add to a container image, log the signatures publicly, and verify an image's",
         "whole chain of custody.",
         "",
-        "Signers:   keygen, then sign (your layers, on top of the link below), then submit.",
-        "Verifiers: verify an image against a trust policy (online, or offline with a bundle).",
+        "Signers:   keygen, then sign (your layers, on top of the link below), then submit; by reference,",
+        "           sign submits and attach puts the image's chain beside it in its registry.",
+        "Verifiers: verify an image against a trust policy (online, or offline with a bundle); verifier",
+        "           serves verdicts to admission controllers (Gatekeeper, Kyverno).",
         "Operators: checkpoint, proof, bundle: raw access to the log.",
         "Watchers:  monitor follows a log and flags what nobody expected; witness cosigns checkpoints.",
         ""},
-    subcommands = {KeygenCommand.class, SignCommand.class, SubmitCommand.class, VerifyCommand.class,
+    subcommands = {KeygenCommand.class, SignCommand.class, SubmitCommand.class, AttachCommand.class, VerifyCommand.class,
         BundleCommand.class, CheckpointCommand.class, ProofCommand.class, InfoCommand.class, MonitorCommand.class, WitnessCommand.class})
 public final class CustodyCli {
   public static void main(String[] args) {

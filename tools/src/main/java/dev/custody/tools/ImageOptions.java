@@ -7,12 +7,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
-/** Which image: an OCI layout and a tag, or its manifest and config files. */
+/** Which image: an OCI layout and a tag, an image tarball, or its manifest and config files. */
 final class ImageOptions {
   @Option(names = "--layout", description = "OCI image layout directory (with --image)")
   Path layout;
 
-  @Option(names = "--image", description = "Tag or manifest digest in --layout")
+  @Option(names = "--archive", description = "An image tarball instead of a layout: an OCI archive or a docker save "
+      + "of Docker 25+ (--image picks one image when it holds several)")
+  Path archive;
+
+  @Option(names = "--image", description = "Tag or manifest digest in --layout or --archive")
   String image;
 
   @Option(names = "--manifest", description = "Instead of a layout: the image manifest file (with --config)")
@@ -27,9 +31,16 @@ final class ImageOptions {
 
   /** The image's manifest and config: enough to verify its chain. The layer blobs are checked by {@link #checkBlobs}. */
   OciImage load() throws IOException, LinkException {
+    if (archive != null) {
+      if (layout != null) throw new IllegalArgumentException("give --layout or --archive, not both");
+      Path dir = Files.createTempDirectory("custody-archive");
+      Archives.deleteOnExit(dir);
+      layout = Archives.unpackLayout(archive, dir);
+      if (image == null) image = Archives.onlyImage(layout);
+    }
     if (layout != null && image != null) return OciImage.fromLayout(layout, image);
     if (manifest != null && config != null) return OciImage.parse(Files.readAllBytes(manifest), Files.readAllBytes(config));
-    throw new IllegalArgumentException("name the image: --layout DIR --image TAG, or --manifest FILE --config FILE");
+    throw new IllegalArgumentException("name the image: --layout DIR --image TAG, --archive FILE, or --manifest FILE --config FILE");
   }
 
   /** Checks the layer blobs a layout holds against the image's digests and diff IDs; nothing without a layout. */

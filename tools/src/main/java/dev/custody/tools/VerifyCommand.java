@@ -19,17 +19,40 @@ import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import dev.custody.registry.AttachedBundles;
+import dev.custody.registry.RegistryClient;
 
 @Command(name = "verify", mixinStandardHelpOptions = true,
     description = {"Verify an image's whole chain of custody against a trust policy: every layer signed by a key the",
         "policy allows for it, the links in order and matching the image, every link in the log, the checkpoint",
         "signed by the log and consistent with the checkpoints seen before. Exit code 0 only if all of it holds.",
         "",
-        "  custody verify --policy policy.json --layout ./oci --image app               (online)",
-        "  custody verify --policy policy.json --layout ./oci --image app --bundle b.json  (offline)"})
+        "",
+        "  custody verify --policy policy.json registry.example/team/app:1.0              (online)",
+        "  custody verify --policy policy.json --offline registry.example/team/app:1.0    (the attached bundle only)",
+        "  custody verify --policy policy.json --layout ./oci --image app                 (online)",
+        "  custody verify --policy policy.json --layout ./oci --image app --bundle b.json (offline)",
+        "",
+        "Exit code 1: not verified. Exit code 2: the check could not be made (a registry or the log refused)."})
 final class VerifyCommand implements Callable<Integer> {
-  @ArgGroup(exclusive = false, multiplicity = "1")
+  @Parameters(index = "0", arity = "0..1", paramLabel = "REF", description = "The image by reference: "
+      + "HOST[:PORT]/REPO[:TAG|@sha256:...] (its manifest and config are read from the registry; layers are not downloaded)")
+  String ref;
+
+  @ArgGroup(exclusive = false)
   ImageOptions image;
+
+  @Option(names = "--offline", description = "With REF: verify from the bundles attached to the image in its registry "
+      + "(custody attach), without asking the log")
+  boolean offline;
+
+  @Option(names = "--signed-repository", description = "With REF: the repository the image was signed for, when "
+      + "REF is a mirror or copy of it. Default: REF's own repository (a signed image re-tagged into another "
+      + "repository does not verify there)")
+  String signedRepository;
+
+  @Mixin RegistryOptions registry;
 
   @Option(names = "--policy", required = true, description = "Trust policy (JSON): the log and the allowed signers")
   Path policy;
@@ -52,16 +75,44 @@ final class VerifyCommand implements Callable<Integer> {
 
   @Override public Integer call() throws Exception {
     TrustPolicy p = TrustPolicy.read(policy);
+    if ((ref == null) == (image == null)) throw new IllegalArgumentException("name the image: REF, or --layout/--archive/--manifest");
+    if (offline && (ref == null || bundle != null)) {
+      throw new IllegalArgumentException("--offline goes with REF; for an image on disk, verify offline with --bundle");
+    }
     OciImage img;
+    RegistryClient.RemoteImage remote = null;
     try {
-      img = image.load();
+      if (ref != null) {
+        remote = registry.resolve(ref);
+        img = remote.image();
+      } else {
+        img = image.load();
+      }
     } catch (LinkException e) {
       System.out.println("NOT VERIFIED: " + Printable.of(e.getMessage()));
       return 1;
     }
     ChainVerifier verifier = new ChainVerifier(p);
     ChainVerifier.Result r;
-    if (bundle != null && tiles != null) {
+    if (offline) {
+      // A registry that refuses the listing throws (exit 2): never read as "nothing attached".
+      List<AttachedBundles.Found> found = AttachedBundles.find(registry.client(), remote);
+      r = null;
+      List<String> unusable = new ArrayList<>();
+      for (AttachedBundles.Found f : found) {
+        if (f.bundle() == null) {
+          unusable.add(f.artifactDigest() + ": " + f.problem());
+          continue;
+        }
+        r = verifier.verify(img, f.bundle(), store == null ? null : new CheckpointStore(store), null);
+        if (r.ok()) break;
+      }
+      if (r == null) {
+        System.out.println("NOT VERIFIED: no Custody bundle is attached to " + remote.ref()
+            + (unusable.isEmpty() ? " (custody attach puts one there)" : "; unusable: " + Printable.of(String.join("; ", unusable))));
+        return 1;
+      }
+    } else if (bundle != null && tiles != null) {
       // The links come from the bundle; the checkpoint and the proofs from the log's tiles, verified.
       TileClient client = new TileClient(TileClient.fetcher(tiles), p.logVerifier());
       SignedCheckpoint cp = client.checkpoint();
@@ -98,13 +149,14 @@ final class VerifyCommand implements Callable<Integer> {
     // The layer blobs are read only for a chain that verified: nothing an untrusted layout holds is
     // decompressed before the signatures say the image is worth checking.
     String blobFailure = null;
-    if (r.ok()) {
+    if (r.ok() && image != null) {
       try {
         image.checkBlobs(img);
       } catch (LinkException e) {
         blobFailure = e.getMessage();
       }
     }
+    if (r.ok() && remote != null) blobFailure = repositoryFailure(r, img);
     boolean ok = r.ok() && blobFailure == null;
     if (json) {
       com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
@@ -129,5 +181,18 @@ final class VerifyCommand implements Callable<Integer> {
       System.out.print(r.report());
     }
     return ok ? 0 : 1;
+  }
+
+  /**
+   * By reference, the top link must be for the repository the image was pulled from: otherwise an
+   * image signed for one repository, re-tagged into another, would pass there as if its signers had
+   * meant it for it.
+   */
+  private String repositoryFailure(ChainVerifier.Result r, OciImage img) {
+    String expected = signedRepository != null ? signedRepository : dev.custody.registry.ImageReference.parse(ref).repositoryName();
+    String signedFor = r.layers().get(img.layers() - 1).repository().orElse("");
+    if (signedFor.equals(expected)) return null;
+    return "the image at " + ref + " was signed for repository " + signedFor + ", not " + expected
+        + " (re-tagged or copied? give --signed-repository " + signedFor + " if this is a mirror of it)";
   }
 }
