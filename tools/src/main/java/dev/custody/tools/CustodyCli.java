@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
         "Operators: checkpoint, proof, bundle: raw access to the log.",
         "Watchers:  monitor follows a log and flags what nobody expected; witness cosigns checkpoints.",
         ""},
-    subcommands = {KeygenCommand.class, SignCommand.class, SubmitCommand.class, AttachCommand.class, VerifyCommand.class,
+    subcommands = {KeygenCommand.class, SignCommand.class, SubmitCommand.class, AttachCommand.class, VerifyCommand.class, VerifierCommand.class,
         BundleCommand.class, CheckpointCommand.class, ProofCommand.class, InfoCommand.class, MonitorCommand.class, WitnessCommand.class})
 public final class CustodyCli {
   public static void main(String[] args) {

@@ -20,8 +20,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import dev.custody.registry.AttachedBundles;
+import dev.custody.registry.ImageReference;
 import dev.custody.registry.RegistryClient;
+import dev.custody.registry.Platform;
 
 @Command(name = "verify", mixinStandardHelpOptions = true,
     description = {"Verify an image's whole chain of custody against a trust policy: every layer signed by a key the",
@@ -79,40 +80,17 @@ final class VerifyCommand implements Callable<Integer> {
     if (offline && (ref == null || bundle != null)) {
       throw new IllegalArgumentException("--offline goes with REF; for an image on disk, verify offline with --bundle");
     }
+    if (ref != null) return byReference(p);
     OciImage img;
-    RegistryClient.RemoteImage remote = null;
     try {
-      if (ref != null) {
-        remote = registry.resolve(ref);
-        img = remote.image();
-      } else {
-        img = image.load();
-      }
+      img = image.load();
     } catch (LinkException e) {
       System.out.println("NOT VERIFIED: " + Printable.of(e.getMessage()));
       return 1;
     }
     ChainVerifier verifier = new ChainVerifier(p);
     ChainVerifier.Result r;
-    if (offline) {
-      // A registry that refuses the listing throws (exit 2): never read as "nothing attached".
-      List<AttachedBundles.Found> found = AttachedBundles.find(registry.client(), remote);
-      r = null;
-      List<String> unusable = new ArrayList<>();
-      for (AttachedBundles.Found f : found) {
-        if (f.bundle() == null) {
-          unusable.add(f.artifactDigest() + ": " + f.problem());
-          continue;
-        }
-        r = verifier.verify(img, f.bundle(), store == null ? null : new CheckpointStore(store), null);
-        if (r.ok()) break;
-      }
-      if (r == null) {
-        System.out.println("NOT VERIFIED: no Custody bundle is attached to " + remote.ref()
-            + (unusable.isEmpty() ? " (custody attach puts one there)" : "; unusable: " + Printable.of(String.join("; ", unusable))));
-        return 1;
-      }
-    } else if (bundle != null && tiles != null) {
+    if (bundle != null && tiles != null) {
       // The links come from the bundle; the checkpoint and the proofs from the log's tiles, verified.
       TileClient client = new TileClient(TileClient.fetcher(tiles), p.logVerifier());
       SignedCheckpoint cp = client.checkpoint();
@@ -122,77 +100,68 @@ final class VerifyCommand implements Callable<Integer> {
         if (e.index() >= cp.size()) throw new IllegalStateException("link at index " + e.index() + " is beyond the log's size " + cp.size());
         fresh.add(new Bundle.Entry(e.index(), e.leaf(), tree.proofs().inclusion(e.index(), cp.size())));
       }
-      Path s = store != null ? store : Path.of(System.getProperty("user.home"), ".custody", "checkpoints");
+      Path s = store != null ? store : defaultStore();
       r = verifier.verify(img, new Bundle(cp.note(), fresh), new CheckpointStore(s),
           (from, to) -> client.tree(cp.checkpoint()).proofs().consistency(from, to));
     } else if (bundle != null) {
       Bundle b = Bundle.parse(Files.readAllBytes(bundle));
       r = verifier.verify(img, b, store == null ? null : new CheckpointStore(store), null);
     } else {
-      Path s = store != null ? store : Path.of(System.getProperty("user.home"), ".custody", "checkpoints");
+      Path s = store != null ? store : defaultStore();
       try (LogConnection c = new LogConnection(conn)) {
-        List<Bundle> chains = Bundles.candidates(c, img.manifestDigest(), img.layers(), p);
-        if (chains.isEmpty()) {
-          System.out.println("NOT VERIFIED: no chain in the log ends in a link for image " + img.manifestDigest()
-              + " at layer " + (img.layers() - 1));
-          return 1;
-        }
-        r = null;
-        for (Bundle b : chains) {
-          r = verifier.verify(img, b, new CheckpointStore(s), (from, to) -> c.log()
-              .getConsistencyProof(GetConsistencyProofRequest.newBuilder().setFromSize(from).setToSize(to).build())
-              .getHashesList().stream().map(h -> h.toByteArray()).toList());
-          if (r.ok()) break;
-        }
+        ReferenceVerifier.Verdict v = new ReferenceVerifier(p, null, null, c, new CheckpointStore(s)).check(img, null);
+        if (v.result() == null) return report(img, null, v.failure());
+        r = v.result();
       }
     }
     // The layer blobs are read only for a chain that verified: nothing an untrusted layout holds is
     // decompressed before the signatures say the image is worth checking.
     String blobFailure = null;
-    if (r.ok() && image != null) {
+    if (r.ok()) {
       try {
         image.checkBlobs(img);
       } catch (LinkException e) {
         blobFailure = e.getMessage();
       }
     }
-    if (r.ok() && remote != null) blobFailure = repositoryFailure(r, img);
-    boolean ok = r.ok() && blobFailure == null;
+    return report(img, r, blobFailure);
+  }
+
+  /** REF: the image from its registry, the chain from the log or (--offline) from the bundles attached to it. */
+  private int byReference(TrustPolicy p) throws Exception {
+    ImageReference r = ImageReference.parse(ref);
+    Path s = store != null ? store : offline ? null : defaultStore();
+    try (LogConnection c = offline ? null : new LogConnection(conn)) {
+      ReferenceVerifier v = new ReferenceVerifier(p, registry.client(), Platform.parse(registry.platform), c,
+          s == null ? null : new CheckpointStore(s));
+      RegistryClient.RemoteImage remote = v.resolve(r);
+      ReferenceVerifier.Verdict verdict = v.check(remote, signedRepository != null ? signedRepository : r.repositoryName());
+      return report(remote.image(), verdict.result(), verdict.failure());
+    }
+  }
+
+  private static Path defaultStore() {
+    return Path.of(System.getProperty("user.home"), ".custody", "checkpoints");
+  }
+
+  /**
+   * Prints the verdict and returns the exit code.
+   *
+   * @param r the chain's verification, or null when no chain was found
+   * @param failure why the image fails beyond {@code r} (or, without {@code r}, at all), or null
+   */
+  private int report(OciImage img, ChainVerifier.Result r, String failure) throws Exception {
+    boolean ok = r != null && r.ok() && failure == null;
     if (json) {
       com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
-      com.fasterxml.jackson.databind.node.ObjectNode o = mapper.createObjectNode();
-      o.put("verified", ok).put("manifest_digest", img.manifestDigest().toString());
-      com.fasterxml.jackson.databind.node.ArrayNode layers = o.putArray("layers");
-      for (ChainVerifier.LayerResult l : r.layers()) {
-        com.fasterxml.jackson.databind.node.ObjectNode x = layers.addObject().put("layer", l.layer()).put("ok", l.ok());
-        l.failure().ifPresent(f -> x.put("failure", f));
-        l.keyId().ifPresent(k -> x.put("key_id", k));
-        l.repository().ifPresent(rep -> x.put("repository", rep));
-      }
-      com.fasterxml.jackson.databind.node.ArrayNode failures = o.putArray("log_failures");
-      r.logFailures().forEach(failures::add);
-      if (blobFailure != null) o.put("blob_failure", blobFailure);
       // Jackson escapes every control character: a field from a bundle cannot forge a line or a field.
-      System.out.println(mapper.writeValueAsString(o));
-    } else if (blobFailure != null) {
-      System.out.println("NOT VERIFIED: " + Printable.of(blobFailure));
+      System.out.println(mapper.writeValueAsString(Verdicts.json(mapper, img, r, failure)));
+    } else if (r == null || r.ok() && failure != null) {
+      System.out.println("NOT VERIFIED: " + Printable.of(failure));
     } else {
       System.out.println("image " + img.manifestDigest() + " (" + img.layers() + " layers)");
       System.out.print(r.report());
     }
     return ok ? 0 : 1;
-  }
-
-  /**
-   * By reference, the top link must be for the repository the image was pulled from: otherwise an
-   * image signed for one repository, re-tagged into another, would pass there as if its signers had
-   * meant it for it.
-   */
-  private String repositoryFailure(ChainVerifier.Result r, OciImage img) {
-    String expected = signedRepository != null ? signedRepository : dev.custody.registry.ImageReference.parse(ref).repositoryName();
-    String signedFor = r.layers().get(img.layers() - 1).repository().orElse("");
-    if (signedFor.equals(expected)) return null;
-    return "the image at " + ref + " was signed for repository " + signedFor + ", not " + expected
-        + " (re-tagged or copied? give --signed-repository " + signedFor + " if this is a mirror of it)";
   }
 }

@@ -1,7 +1,6 @@
 package dev.custody.tools;
 
 import dev.custody.note.Ed25519NoteKeys;
-import dev.custody.serving.HttpConnections;
 import dev.custody.note.NoteVerifier;
 import dev.custody.witness.Witness;
 import java.nio.file.Path;
@@ -41,11 +40,13 @@ final class WitnessCommand implements Callable<Integer> {
       trusted.put(lv.name(), lv);
     }
     Witness witness = new Witness(signer, trusted, stateDir);
-    int colon = listen.lastIndexOf(':');
-    if (colon < 0) throw new IllegalArgumentException("--listen must be host:port, not " + listen);
-    WitnessHttpServer server = WitnessHttpServer.start(listen.substring(0, colon),
-        Integer.parseInt(listen.substring(colon + 1)), witness, HttpConnections.defaults());
-    System.out.println("custody witness listening on " + listen.substring(0, colon) + ":" + server.port()
+    HttpEndpoint server = HttpEndpoint.start(listen, null, Witness.MAX_REQUEST_BYTES, 4, (method, path, body) -> {
+      if (!path.equals("/add-checkpoint")) return HttpEndpoint.Reply.text(404, "not found\n");
+      if (!method.equals("POST")) return HttpEndpoint.Reply.text(405, "POST only\n");
+      Witness.Response r = witness.addCheckpoint(body);
+      return new HttpEndpoint.Reply(r.status(), r.contentType(), r.body());
+    });
+    System.out.println("custody witness listening on " + listen.substring(0, listen.lastIndexOf(':')) + ":" + server.port()
         + " vkey " + witness.verifierKey() + " logs " + trusted.keySet());
     System.out.flush();
     CountDownLatch stopped = new CountDownLatch(1);

@@ -29,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * online and offline; a re-tagged image fails; a registry that refuses or throttles is an error
  * (exit 2), never "unsigned".
  */
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class RegistryWalkthroughTest {
   @TempDir static Path work;
   static CustodyServer server;
@@ -80,7 +81,9 @@ class RegistryWalkthroughTest {
     return r;
   }
 
+  // The verification service (order 2) serves verdicts on the images this walkthrough signs.
   @Test
+  @org.junit.jupiter.api.Order(1)
   void threeTeamsSignByReferenceAttachAndVerifyOnlineAndOffline() throws Exception {
     Path oci = work.resolve("oci");
     OciLayouts.build(oci, 3, "registry walkthrough");
@@ -109,14 +112,14 @@ class RegistryWalkthroughTest {
     ok("sign", "--key", p("app.key"), "--on", reg + "/runtime/jre:17", "--policy", p("policy.json"), reg + "/apps/service:1.0");
 
     String app = reg + "/apps/service:1.0";
-    CliEndToEndTest.Run notYet = custody(with("docker", "verify", "--policy", p("policy.json"), "--offline", app));
+    CliEndToEndTest.Run notYet = custody(with("docker", "verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), "--offline", app));
     assertEquals(1, notYet.code(), notYet.out());
     assertTrue(notYet.out().contains("no Custody bundle is attached"), notYet.out());
     ok("attach", app);
 
-    CliEndToEndTest.Run online = ok("verify", "--policy", p("policy.json"), "--checkpoint-store", p("store"), app);
+    CliEndToEndTest.Run online = ok("verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), app);
     assertTrue(online.out().contains("VERIFIED: every layer"), online.out());
-    CliEndToEndTest.Run offline = ok("verify", "--policy", p("policy.json"), "--offline", app);
+    CliEndToEndTest.Run offline = ok("verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), "--offline", app);
     assertTrue(offline.out().contains("VERIFIED: every layer"), offline.out());
 
     // The chain is where other tools look for it: the referrers tag schema's index names the bundle.
@@ -130,18 +133,18 @@ class RegistryWalkthroughTest {
     Path other = work.resolve("oci-other");
     OciLayouts.build(other, 3, "someone else's build");
     DockerRegistry.skopeoPush(other, "step2", reg + "/apps/service:1.1", "ci:s3cret");
-    CliEndToEndTest.Run unsigned = custody(with("docker", "verify", "--policy", p("policy.json"), reg + "/apps/service:1.1"));
+    CliEndToEndTest.Run unsigned = custody(with("docker", "verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), reg + "/apps/service:1.1"));
     assertEquals(1, unsigned.code(), unsigned.out());
     assertTrue(unsigned.out().contains("NOT VERIFIED"), unsigned.out());
     // Re-tagged into another repository: the runtime image is signed, but not for apps/service.
     DockerRegistry.skopeoPush(oci, "step1", reg + "/apps/service:1.0", "ci:s3cret");
-    CliEndToEndTest.Run moved = custody(with("docker", "verify", "--policy", p("policy.json"), app));
+    CliEndToEndTest.Run moved = custody(with("docker", "verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), app));
     assertEquals(1, moved.code(), moved.out());
     assertTrue(moved.out().contains("was signed for repository " + reg + "/runtime/jre, not " + reg + "/apps/service"), moved.out());
     DockerRegistry.skopeoPush(oci, "step2", reg + "/apps/service:1.0", "ci:s3cret");
 
     // 401: wrong password, named, exit 2.
-    CliEndToEndTest.Run denied = custody(with("docker-wrong", "verify", "--policy", p("policy.json"), app));
+    CliEndToEndTest.Run denied = custody(with("docker-wrong", "verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), app));
     assertEquals(2, denied.code(), denied.out());
     assertTrue(denied.out().contains("401 Unauthorized"), denied.out());
 
@@ -150,7 +153,7 @@ class RegistryWalkthroughTest {
       dockerConfig(work.resolve("docker-proxy"), proxy.host(), "ci", "s3cret");
       String viaProxy = proxy.host() + "/apps/service:1.0";
       proxy.fault = (m, path) -> path.contains("/manifests/sha256-") ? 429 : 0;
-      CliEndToEndTest.Run throttled = custody(with("docker-proxy", "verify", "--policy", p("policy.json"), "--offline", viaProxy));
+      CliEndToEndTest.Run throttled = custody(with("docker-proxy", "verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), "--offline", viaProxy));
       assertEquals(2, throttled.code(), throttled.out());
       assertTrue(throttled.out().contains("429 Too Many Requests"), throttled.out());
       assertFalse(throttled.out().contains("no Custody bundle"), throttled.out());
@@ -165,11 +168,11 @@ class RegistryWalkthroughTest {
 
       // 403 and 404 each named too.
       proxy.fault = (m, path) -> path.contains("/manifests/") ? 403 : 0;
-      CliEndToEndTest.Run forbidden = custody(with("docker-proxy", "verify", "--policy", p("policy.json"), viaProxy));
+      CliEndToEndTest.Run forbidden = custody(with("docker-proxy", "verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), viaProxy));
       assertEquals(2, forbidden.code(), forbidden.out());
       assertTrue(forbidden.out().contains("403 Forbidden"), forbidden.out());
       proxy.fault = (m, path) -> 0;
-      CliEndToEndTest.Run missing = custody(with("docker-proxy", "verify", "--policy", p("policy.json"), proxy.host() + "/apps/nothing:1"));
+      CliEndToEndTest.Run missing = custody(with("docker-proxy", "verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), proxy.host() + "/apps/nothing:1"));
       assertEquals(2, missing.code(), missing.out());
       assertTrue(missing.out().contains("404 Not Found"), missing.out());
     }
@@ -209,5 +212,94 @@ class RegistryWalkthroughTest {
     RegistryException.Unauthorized e = org.junit.jupiter.api.Assertions.assertThrows(RegistryException.Unauthorized.class,
         () -> anonymous.manifest(ImageReference.parse(reg + "/base/os:12")));
     assertTrue(e.getMessage().contains("wants a login"), e.getMessage());
+  }
+
+  /**
+   * custody verifier as a real process over HTTPS: a verdict, the same verdict from the cache, an
+   * unsigned image, Gatekeeper's protocol, bad requests, and the metrics that count them.
+   */
+  @Test
+  @org.junit.jupiter.api.Order(2)
+  void theVerificationServiceAnswersBothProtocolsAndCaches() throws Exception {
+    Files.createDirectories(work.resolve("certs"));
+    dev.custody.testing.TestCerts certs = new dev.custody.testing.TestCerts(work.resolve("certs"), "verifier-test");
+    dev.custody.testing.TestCerts.Pem tls = certs.server("verifier");
+    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+        System.getProperty("java.class.path"), CustodyCli.class.getName(), "verifier", "--listen", "127.0.0.1:0",
+        "--policy", p("policy.json"), "--server", log, "--docker-config", p("docker"), "--checkpoint-store", p("service-store"),
+        "--tls-cert", tls.cert().toString(), "--tls-key", tls.key().toString());
+    Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    try {
+      java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8));
+      String line = out.readLine();
+      assertTrue(line != null && line.startsWith("custody verifier listening on https://127.0.0.1:"), String.valueOf(line));
+      String base = line.substring("custody verifier listening on ".length()).strip();
+      java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().sslContext(trusting(certs.caCert)).build();
+      String app = reg + "/apps/service:1.0";
+
+      com.fasterxml.jackson.databind.JsonNode first = post(http, base + "/v1/verify", "{\"image\": \"" + app + "\"}", 200);
+      assertTrue(first.path("verified").asBoolean(), first.toString());
+      assertFalse(first.path("cached").asBoolean(), first.toString());
+      assertEquals(3, first.path("layers").size(), first.toString());
+      assertEquals(reg + "/apps/service", first.path("layers").get(2).path("repository").asText(), first.toString());
+      assertTrue(first.path("checkpoint_size").asLong() > 0, first.toString());
+      assertTrue(first.path("manifest_digest").asText().startsWith("sha256:"), first.toString());
+      com.fasterxml.jackson.databind.JsonNode again = post(http, base + "/v1/verify", "{\"image\": \"" + app + "\"}", 200);
+      assertTrue(again.path("verified").asBoolean() && again.path("cached").asBoolean(), again.toString());
+
+      com.fasterxml.jackson.databind.JsonNode unsigned = post(http, base + "/v1/verify",
+          "{\"image\": \"" + reg + "/apps/service:1.1\"}", 200);
+      assertFalse(unsigned.path("verified").asBoolean(), unsigned.toString());
+      assertTrue(unsigned.path("reason").asText().contains("no chain in the log"), unsigned.toString());
+
+      com.fasterxml.jackson.databind.JsonNode gk = post(http, base + "/gatekeeper", """
+          {"apiVersion": "externaldata.gatekeeper.sh/v1beta1", "kind": "ProviderRequest",
+           "request": {"keys": ["%s", "%s/apps/service:1.1", "Not A Reference"]}}""".formatted(app, reg), 200);
+      assertEquals("ProviderResponse", gk.path("kind").asText(), gk.toString());
+      com.fasterxml.jackson.databind.JsonNode items = gk.path("response").path("items");
+      assertEquals(3, items.size(), gk.toString());
+      assertEquals(app, items.get(0).path("key").asText());
+      assertEquals("", items.get(0).path("error").asText(), gk.toString());
+      assertTrue(items.get(0).path("value").path("verified").asBoolean(), gk.toString());
+      assertTrue(items.get(1).path("error").asText().startsWith("not verified"), gk.toString());
+      assertFalse(items.get(2).path("error").asText().isEmpty(), gk.toString());
+
+      post(http, base + "/v1/verify", "not json", 400);
+      post(http, base + "/v1/verify", "{\"image\": \"UPPER/Case\"}", 400);
+      assertFalse(post(http, base + "/gatekeeper", "{\"kind\": \"Other\"}", 200).path("response").path("systemError").asText().isEmpty());
+      assertEquals(405, http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/v1/verify")).build(),
+          java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode());
+
+      String metrics = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/metrics")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      // the repeated /v1/verify and the Gatekeeper key for the same image
+      assertTrue(metrics.contains("custody_verifier_verdicts_total{cached=\"true\",outcome=\"verified\"} 2"), metrics);
+      assertTrue(metrics.contains("custody_verifier_verdicts_total{cached=\"false\",outcome=\"not_verified\"}"), metrics);
+      assertTrue(metrics.contains("custody_verifier_request_seconds_count{endpoint=\"/v1/verify\"}"), metrics);
+    } finally {
+      proc.destroy();
+      proc.waitFor();
+    }
+  }
+
+  static com.fasterxml.jackson.databind.JsonNode post(java.net.http.HttpClient http, String url, String body, int status)
+      throws Exception {
+    java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url))
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(status, r.statusCode(), r.body());
+    return new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body());
+  }
+
+  static javax.net.ssl.SSLContext trusting(Path caPem) throws Exception {
+    java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+    ks.load(null, null);
+    try (var in = Files.newInputStream(caPem)) {
+      ks.setCertificateEntry("ca", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+    }
+    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(ks);
+    javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+    ctx.init(null, tmf.getTrustManagers(), null);
+    return ctx;
   }
 }

@@ -1,7 +1,6 @@
 package dev.custody.tools;
 
 import dev.custody.serving.HttpConnections;
-import dev.custody.witness.Witness;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -20,7 +19,6 @@ import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -33,42 +31,70 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The witness's HTTP endpoint (C2SP tlog-witness: {@code POST /add-checkpoint}) on Netty, so that
- * no client can hold a thread by sending slowly: requests are read without blocking, each
- * connection must deliver a whole request in time, and connections are capped per client address
- * and in all ({@link HttpConnections}). Cosigning (a signature check, a consistency proof, a
- * synced state write) runs beside the event loop.
+ * A small HTTP (or HTTPS) endpoint on Netty for the command line's services — the witness's
+ * {@code /add-checkpoint}, the verification service — so that no client can hold a thread by
+ * sending slowly: requests are read without blocking, each connection must deliver a whole request
+ * in time, bodies are capped, and connections are capped per client address and in all
+ * ({@link HttpConnections}). The routes' work (signature checks, registry and log calls, synced
+ * writes) runs on worker threads beside the event loop.
  */
-final class WitnessHttpServer implements AutoCloseable {
+final class HttpEndpoint implements AutoCloseable {
+  /** What a route answers. */
+  record Reply(int status, String contentType, byte[] body) {
+    static Reply text(int status, String text) {
+      return new Reply(status, "text/plain; charset=utf-8", text.getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  /** Answers one request; called on a worker thread, concurrently. */
+  @FunctionalInterface
+  interface Route {
+    Reply handle(String method, String path, byte[] body);
+  }
+
   private final EventLoopGroup loop;
   private final EventExecutorGroup workers;
   private final Channel channel;
 
-  private WitnessHttpServer(EventLoopGroup loop, EventExecutorGroup workers, Channel channel) {
+  private HttpEndpoint(EventLoopGroup loop, EventExecutorGroup workers, Channel channel) {
     this.loop = loop;
     this.workers = workers;
     this.channel = channel;
   }
 
-  static WitnessHttpServer start(String host, int port, Witness witness, HttpConnections connections)
-      throws InterruptedException {
+  /**
+   * @param tls HTTPS with this context, or null for plain HTTP
+   * @param workerThreads how many requests are handled at once (the rest wait on their connection)
+   */
+  static HttpEndpoint start(String host, int port, io.netty.handler.ssl.SslContext tls, int maxRequestBytes,
+      int workerThreads, HttpConnections connections, Route route) throws InterruptedException {
     EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-    EventExecutorGroup workers = new DefaultEventExecutorGroup(4);
-    Handler handler = new Handler(witness);
+    EventExecutorGroup workers = new DefaultEventExecutorGroup(workerThreads);
+    Handler handler = new Handler(route);
     Channel ch = new ServerBootstrap()
         .group(loop)
         .channel(NioServerSocketChannel.class)
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override protected void initChannel(SocketChannel c) {
+            if (tls != null) c.pipeline().addLast(tls.newHandler(c.alloc()));
             c.pipeline()
                 .addLast(new HttpServerCodec(4096, 8192, 8192))
-                .addLast("aggregator", new HttpObjectAggregator(Witness.MAX_REQUEST_BYTES))
+                .addLast("aggregator", new HttpObjectAggregator(maxRequestBytes))
                 .addLast(workers, handler);
             connections.install(c.pipeline(), "aggregator");
           }
         })
         .bind(new InetSocketAddress(host, port)).sync().channel();
-    return new WitnessHttpServer(loop, workers, ch);
+    return new HttpEndpoint(loop, workers, ch);
+  }
+
+  /** {@code HOST:PORT} as the {@code --listen} options take it. */
+  static HttpEndpoint start(String listen, io.netty.handler.ssl.SslContext tls, int maxRequestBytes, int workerThreads,
+      Route route) throws InterruptedException {
+    int colon = listen.lastIndexOf(':');
+    if (colon < 0) throw new IllegalArgumentException("--listen wants HOST:PORT, not " + listen);
+    return start(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)), tls, maxRequestBytes,
+        workerThreads, HttpConnections.defaults(), route);
   }
 
   int port() {
@@ -83,30 +109,24 @@ final class WitnessHttpServer implements AutoCloseable {
 
   @ChannelHandler.Sharable
   private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
-    private final Witness witness;
+    private final Route route;
 
-    Handler(Witness witness) {
-      this.witness = witness;
+    Handler(Route route) {
+      this.route = route;
     }
 
     @Override protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-      Witness.Response r;
-      String allow = null;
+      Reply r;
       if (!req.decoderResult().isSuccess()) {
-        r = Witness.Response.text(400, "malformed request\n");
-      } else if (!new QueryStringDecoder(req.uri()).rawPath().equals("/add-checkpoint")) {
-        r = Witness.Response.text(404, "not found\n");
-      } else if (!req.method().equals(HttpMethod.POST)) {
-        r = Witness.Response.text(405, "POST only\n");
-        allow = "POST";
+        r = Reply.text(400, "malformed request\n");
       } else {
-        r = witness.addCheckpoint(ByteBufUtil.getBytes(req.content()));
+        r = route.handle(req.method().name(), new QueryStringDecoder(req.uri()).rawPath(), ByteBufUtil.getBytes(req.content()));
       }
       FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(r.status()),
           Unpooled.wrappedBuffer(r.body()));
       res.headers().set(HttpHeaderNames.CONTENT_TYPE, r.contentType());
       res.headers().set(HttpHeaderNames.CONTENT_LENGTH, r.body().length);
-      if (allow != null) res.headers().set(HttpHeaderNames.ALLOW, allow);
+      if (r.status() == 405) res.headers().set(HttpHeaderNames.ALLOW, "POST");
       if (HttpUtil.isKeepAlive(req) && req.decoderResult().isSuccess()) {
         ctx.writeAndFlush(res);
       } else {
