@@ -67,10 +67,17 @@ public interface Credentials {
     private static final long MAX_CONFIG_BYTES = 1 << 20;
     private static final long HELPER_SECONDS = 30;
     private final Path file;
+    private final Path helperDir;
     private final Map<String, Optional<Login>> found = new ConcurrentHashMap<>();
 
     DockerConfig(Path file) {
+      this(file, null);
+    }
+
+    /** @param helperDir where the {@code docker-credential-*} programs are, or null for the PATH (tests pass a folder) */
+    DockerConfig(Path file, Path helperDir) {
       this.file = file;
+      this.helperDir = helperDir;
     }
 
     @Override public Optional<Login> forHost(String host) throws IOException {
@@ -132,7 +139,8 @@ public interface Credentials {
       if (!name.matches("[A-Za-z0-9._-]+")) throw new IOException(file + ": \"" + name + "\" is not a credential helper name");
       Process p;
       try {
-        p = new ProcessBuilder("docker-credential-" + name, "get").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String program = helperDir == null ? "docker-credential-" + name : helperDir.resolve("docker-credential-" + name).toString();
+        p = new ProcessBuilder(program, "get").redirectError(ProcessBuilder.Redirect.DISCARD).start();
       } catch (IOException e) {
         throw new IOException(file + " names the credential helper docker-credential-" + name + ", which is not on the PATH", e);
       }

@@ -282,6 +282,42 @@ class RegistryWalkthroughTest {
     }
   }
 
+  /** CI signs the tarball it built before pushing it; the pushed image then verifies. */
+  @Test
+  @org.junit.jupiter.api.Order(3)
+  void signAnArchiveBeforePushingIt() throws Exception {
+    Path oci = work.resolve("oci-archive-src");
+    OciLayouts.build(oci, 1, "archive");
+    Path archive = work.resolve("base.tar");
+    DockerRegistry.run(List.of("/usr/bin/skopeo", "copy", "--insecure-policy", "--preserve-digests",
+        "oci:" + oci + ":step0", "oci-archive:" + archive));
+    String ref = reg + "/base/os:13";
+    CliEndToEndTest.Run signed = ok("sign", "--key", p("base.key"), "--archive", archive.toString(), ref);
+    assertTrue(signed.out().contains("after the push"), signed.out());
+    CliEndToEndTest.Run before = custody(with("docker", "verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"),
+        "--archive", archive.toString()));
+    assertEquals(0, before.code(), before.out());
+    DockerRegistry.run(List.of("/usr/bin/skopeo", "copy", "--insecure-policy", "--preserve-digests", "--dest-tls-verify=false",
+        "--dest-creds", "ci:s3cret", "oci-archive:" + archive, "docker://" + ref));
+    ok("attach", ref);
+    CliEndToEndTest.Run offline = ok("verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), "--offline", ref);
+    assertTrue(offline.out().contains("VERIFIED: every layer"), offline.out());
+
+    // A docker save of Docker before 25 holds no OCI manifest: nothing to sign yet, and it says so.
+    Path legacy = work.resolve("legacy.tar");
+    try (var out = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(Files.newOutputStream(legacy))) {
+      byte[] m = "[{\"Config\":\"abc.json\",\"RepoTags\":[\"app:1\"],\"Layers\":[]}]".getBytes(StandardCharsets.UTF_8);
+      var e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry("manifest.json");
+      e.setSize(m.length);
+      out.putArchiveEntry(e);
+      out.write(m);
+      out.closeArchiveEntry();
+    }
+    CliEndToEndTest.Run refused = custody(with("docker", "sign", "--key", p("base.key"), "--archive", legacy.toString(), ref));
+    assertEquals(2, refused.code(), refused.out());
+    assertTrue(refused.out().contains("docker save archive without an OCI layout"), refused.out());
+  }
+
   static com.fasterxml.jackson.databind.JsonNode post(java.net.http.HttpClient http, String url, String body, int status)
       throws Exception {
     java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url))
