@@ -75,6 +75,13 @@ class BenchSmokeTest {
   }
 
   @Test
+  void registry() {
+    String out = run("registry", "--runs", "3", "--seconds", "1", "--clients", "2");
+    assertTrue(out.matches("(?s).*custody verify REF \\(online\\)\\s+p50\\s+[0-9.]+ ms.*"
+        + "service, cached verdicts \\(@digest\\)\\s+\\d+ req/s.*"), out);
+  }
+
+  @Test
   void openLoop() {
     String out = run("load", "--rate", "200", "--in-flight", "1000", "--warmup", "0", "--duration", "1", "--no-ceiling");
     assertTrue(out.contains("open loop at 200/s"), out);

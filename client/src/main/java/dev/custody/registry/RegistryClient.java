@@ -154,7 +154,9 @@ public final class RegistryClient {
   }
 
   private RegistryClient(Builder b) {
-    this.http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER)
+    // HTTP/1.1: on plain HTTP the JDK would otherwise offer every new connection an h2c upgrade,
+    // which registries do not take and some proxies refuse.
+    this.http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(b.deadline).build();
     this.credentials = b.credentials;
     this.plainHttp = Set.copyOf(b.insecure);
@@ -186,6 +188,19 @@ public final class RegistryClient {
     }
     if (type.isEmpty()) type = m.has("manifests") ? OCI_INDEX : OCI_MANIFEST;
     return new Manifest(type, r.body(), digest);
+  }
+
+  /**
+   * The digest a tag names now, by {@code HEAD} (the registry's {@code Docker-Content-Digest}); a
+   * registry that does not send it is asked for the manifest itself. The digest of a reference
+   * that has one, without a request. Whatever is then fetched by this digest is checked against it.
+   */
+  public String digestOf(ImageReference ref) throws IOException {
+    if (ref.digest() != null) return ref.digest();
+    BoundedHttp.Response r = exchange("HEAD", ref, "manifests/" + ref.tag(), false, Map.of("Accept", ACCEPT_MANIFESTS), null, 0);
+    Optional<String> d = r.header("docker-content-digest");
+    if (d.isPresent() && d.get().matches("sha256:[0-9a-f]{64}")) return d.get();
+    return manifest(ref).digest();
   }
 
   /**

@@ -14,7 +14,9 @@ import dev.custody.verify.Printable;
 import dev.custody.verify.TrustPolicy;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Verifies an image found by reference: its manifest and config from the registry, its chain from
@@ -51,8 +53,30 @@ final class ReferenceVerifier {
     this.store = store;
   }
 
+  /** Images already read, by repository, digest and platform: a manifest's bytes never change for its digest. */
+  private final Map<String, RegistryClient.RemoteImage> resolved = new LinkedHashMap<>(64, 0.75f, true) {
+    @Override protected boolean removeEldestEntry(Map.Entry<String, RegistryClient.RemoteImage> e) {
+      return size() > RESOLVED_IMAGES;
+    }
+  };
+  static final int RESOLVED_IMAGES = 4096;
+
+  /**
+   * The image {@code ref} names: a tag is asked afresh every time (a moved tag is seen at once), the
+   * image behind a digest is read once and remembered.
+   */
   RegistryClient.RemoteImage resolve(ImageReference ref) throws IOException {
-    return registry.image(ref, platform);
+    String digest = registry.digestOf(ref);
+    String key = ref.repositoryName() + "@" + digest + " " + platform;
+    synchronized (resolved) {
+      RegistryClient.RemoteImage known = resolved.get(key);
+      if (known != null) return known;
+    }
+    RegistryClient.RemoteImage image = registry.image(ref.withDigest(digest), platform);
+    synchronized (resolved) {
+      resolved.put(key, image);
+    }
+    return image;
   }
 
   /**
