@@ -71,10 +71,10 @@ final class RegistryVerify implements Callable<Integer> {
       waitFor(URI.create("http://" + reg + "/v2/"));
       String ref = reg + "/bench/app:1.0";
       String digest = push(ImageReference.parse(ref));
-      quiet("keygen", "--out", dir.resolve("team").toString());
-      quiet("sign", "--server", server, "--key", dir.resolve("team.key").toString(), ref);
-      quiet("attach", "--server", server, ref);
-      String vkey = capture("info", "--server", server).lines().filter(l -> l.startsWith("verifier_key "))
+      check(0, "keygen", "--out", dir.resolve("team").toString());
+      check(0, "sign", "--server", server, "--key", dir.resolve("team.key").toString(), ref);
+      check(0, "attach", "--server", server, ref);
+      String vkey = check(0, "info", "--server", server).lines().filter(l -> l.startsWith("verifier_key "))
           .findFirst().orElseThrow().substring(13);
       Path policy = dir.resolve("policy.json");
       Files.writeString(policy, """
@@ -207,8 +207,8 @@ final class RegistryVerify implements Callable<Integer> {
     if (r.statusCode() != 200 || !r.body().contains("\"verified\":true")) throw new IllegalStateException(r.body());
   }
 
-  /** The CLI in this JVM with its output discarded; fails unless it exits with {@code code}. */
-  private static void check(int code, String... args) {
+  /** Runs the CLI in this JVM and returns what it printed; fails unless it exits with {@code code}. */
+  private static String check(int code, String... args) {
     PrintStream out = System.out;
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
     System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
@@ -219,21 +219,6 @@ final class RegistryVerify implements Callable<Integer> {
       System.setOut(out);
     }
     if (rc != code) throw new IllegalStateException(String.join(" ", args) + " exited " + rc + ":\n" + buf);
-  }
-
-  private static void quiet(String... args) {
-    check(0, args);
-  }
-
-  private static String capture(String... args) {
-    PrintStream out = System.out;
-    ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-    try {
-      if (CustodyCli.run(args) != 0) throw new IllegalStateException(String.join(" ", args) + " failed:\n" + buf);
-    } finally {
-      System.setOut(out);
-    }
     return buf.toString(StandardCharsets.UTF_8);
   }
 

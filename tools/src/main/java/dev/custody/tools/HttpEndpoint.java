@@ -97,6 +97,24 @@ final class HttpEndpoint implements AutoCloseable {
         workerThreads, HttpConnections.defaults(), route);
   }
 
+  /**
+   * Serves until the process is asked to stop (SIGTERM, SIGINT), then closes this endpoint and
+   * {@code alsoClose}: the end of a long-running command.
+   */
+  void serveUntilShutdown(AutoCloseable alsoClose) throws InterruptedException {
+    java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      close();
+      try {
+        alsoClose.close();
+      } catch (Exception ignored) {
+        // the process is ending
+      }
+      stopped.countDown();
+    }, "custody-endpoint-shutdown"));
+    stopped.await();
+  }
+
   int port() {
     return ((InetSocketAddress) channel.localAddress()).getPort();
   }

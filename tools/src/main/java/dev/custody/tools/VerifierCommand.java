@@ -8,7 +8,6 @@ import io.netty.handler.ssl.SslContextBuilder;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -61,8 +60,7 @@ final class VerifierCommand implements Callable<Integer> {
     TrustPolicy p = TrustPolicy.read(policy);
     SslContext tls = tlsCert == null ? null : SslContextBuilder.forServer(tlsCert.toFile(), tlsKey.toFile()).build();
     LogConnection log = offline ? null : new LogConnection(conn);
-    CheckpointStore checkpoints = new CheckpointStore(store != null ? store
-        : Path.of(System.getProperty("user.home"), ".custody", "checkpoints"));
+    CheckpointStore checkpoints = new CheckpointStore(store != null ? store : VerifyCommand.defaultStore());
     ReferenceVerifier verifier = new ReferenceVerifier(p, registry.client(), Platform.parse(registry.platform), log, checkpoints);
     VerificationService service = new VerificationService(verifier, log, p.logVerifier(), checkpoints,
         Duration.ofSeconds(cacheTtlSeconds), Duration.ofSeconds(refreshSeconds), System::nanoTime);
@@ -70,13 +68,9 @@ final class VerifierCommand implements Callable<Integer> {
     System.out.println("custody verifier listening on " + (tls == null ? "http://" : "https://")
         + listen.substring(0, listen.lastIndexOf(':')) + ":" + server.port() + (offline ? " (offline: attached bundles)" : ""));
     System.out.flush();
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      server.close();
+    server.serveUntilShutdown(() -> {
       if (log != null) log.close();
-      stopped.countDown();
-    }, "custody-verifier-shutdown"));
-    stopped.await();
+    });
     return 0;
   }
 }

@@ -140,7 +140,8 @@ final class VerifyCommand implements Callable<Integer> {
     }
   }
 
-  private static Path defaultStore() {
+  /** Where verifiers remember the newest checkpoint of each log, unless told otherwise. */
+  static Path defaultStore() {
     return Path.of(System.getProperty("user.home"), ".custody", "checkpoints");
   }
 

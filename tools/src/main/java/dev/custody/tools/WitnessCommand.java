@@ -8,7 +8,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -49,12 +48,7 @@ final class WitnessCommand implements Callable<Integer> {
     System.out.println("custody witness listening on " + listen.substring(0, listen.lastIndexOf(':')) + ":" + server.port()
         + " vkey " + witness.verifierKey() + " logs " + trusted.keySet());
     System.out.flush();
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      server.close();
-      stopped.countDown();
-    }, "custody-witness-shutdown"));
-    stopped.await();
+    server.serveUntilShutdown(() -> { });
     return 0;
   }
 }
