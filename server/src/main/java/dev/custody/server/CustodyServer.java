@@ -347,7 +347,9 @@ public final class CustodyServer implements AutoCloseable {
       if (c.httpPort() >= 0) {
         try {
           http = TileServer.start(c.bindAddress(), c.httpPort(), guard.tls().isPresent()
-              ? Optional.of(guard.tls().get().http()) : Optional.empty(), reader, cosigning::served, metrics::scrape);
+              ? Optional.of(guard.tls().get().http()) : Optional.empty(), reader, cosigning::served, metrics::scrape,
+              dev.custody.serving.HttpConnections.defaults(),
+              new dev.custody.server.explorer.Explorer(storage, links, reader, cosigning::served));
         } catch (InterruptedException | RuntimeException e) {
           grpc.shutdownNow();
           throw new IOException("cannot serve tiles on port " + c.httpPort() + ": " + e, e);

@@ -275,7 +275,7 @@ class HostilePeersTest {
           java.util.Optional.empty(), new dev.custody.server.read.LogReader(server.storage(),
               new java.util.concurrent.atomic.LongAdder()),
           () -> new dev.custody.server.witness.Cosigning.Served(server.sequencer().head(),
-              server.sequencer().head().note(), 0, true), () -> "", guard)) {
+              server.sequencer().head().note(), 0, true), () -> "", guard, null)) {
         List<Socket> half = new ArrayList<>();
         try {
           for (int i = 0; i < 200; i++) {

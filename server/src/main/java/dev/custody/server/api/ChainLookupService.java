@@ -20,8 +20,6 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.OptionalLong;
 
@@ -60,18 +58,12 @@ public final class ChainLookupService extends ChainLookupGrpc.ChainLookupImplBas
         case MANIFEST_DIGEST -> topFor(digest(req.getManifestDigest()));
         default -> throw TransparencyLogService.invalid("set either link_id or manifest_digest");
       };
-      List<StoredLinks.Stored> chain = new ArrayList<>();
-      for (StoredLinks.Stored cur = top; ; ) {
-        chain.add(cur);
-        if (!cur.link().statement().hasPredecessor()) break;
-        if (chain.size() >= MAX_CHAIN_LENGTH) {
-          throw Status.FAILED_PRECONDITION.withDescription("chain is longer than " + MAX_CHAIN_LENGTH + " links").asRuntimeException();
-        }
-        byte[] prev = cur.link().statement().prevLinkId();
-        cur = links.byId(prev).orElseThrow(() -> Status.DATA_LOSS
-            .withDescription("a logged link's predecessor is missing from the log").asRuntimeException());
+      List<StoredLinks.Stored> chain;
+      try {
+        chain = links.chainEndingAt(top, MAX_CHAIN_LENGTH);
+      } catch (StoredLinks.BrokenChainException e) {
+        throw (e.tooLong() ? Status.FAILED_PRECONDITION : Status.DATA_LOSS).withDescription(e.getMessage()).asRuntimeException();
       }
-      Collections.reverse(chain);
       // Prove against the newest checkpoint the witnesses cosigned, when it already holds the chain.
       long topIndex = chain.get(chain.size() - 1).index();
       Cosigning.Served cosigned = cosigning.withQuorum();

@@ -498,6 +498,22 @@ public final class LogStorage implements AutoCloseable {
     }
   }
 
+  /**
+   * The stored signed checkpoints with a tree size below {@code before}, largest first, at most
+   * {@code limit}: the log's checkpoint history, a page at a time.
+   */
+  public List<String> checkpointsBefore(long before, int limit) {
+    List<String> out = new ArrayList<>();
+    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(checkpoints, ro)) {
+      if (before == Long.MAX_VALUE) it.seekToLast(); else it.seekForPrev(Keys.index(before - 1));
+      for (; it.isValid() && out.size() < limit; it.prev()) out.add(string(it.value()));
+      it.status();
+    } catch (RocksDBException e) {
+      throw new StorageException("reading the checkpoint history failed: " + e.getMessage(), e);
+    }
+    return out;
+  }
+
   public Optional<String> checkpointAt(long size) {
     return Optional.ofNullable(get(checkpoints, Keys.index(size))).map(LogStorage::string);
   }

@@ -2,6 +2,7 @@ package dev.custody.server.tiles;
 
 import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.serving.HttpConnections;
+import dev.custody.server.explorer.Explorer;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.witness.Cosigning;
 import dev.custody.tiles.TilePath;
@@ -42,7 +43,8 @@ import java.util.logging.Logger;
 
 /**
  * The log, read-only, as C2SP tlog-tiles over HTTP: {@code /checkpoint}, {@code /tile/<L>/<N>[.p/<W>]}
- * and {@code /tile/entries/<N>[.p/<W>]}. Everything comes from storage and the published head;
+ * and {@code /tile/entries/<N>[.p/<W>]}; {@code /metrics}; and the log explorer's pages
+ * ({@link Explorer}) on every other path it knows. Everything comes from storage and the published head;
  * nothing here touches the sequencer. What exists for the published tree size is served; a tile
  * or bundle wider than that size allows is 404, as is every non-canonical path.
  */
@@ -66,17 +68,20 @@ public final class TileServer implements AutoCloseable {
   /** @param tls HTTPS when present */
   public static TileServer start(String bindAddress, int port, java.util.Optional<io.netty.handler.ssl.SslContext> tls,
       LogReader reader, Supplier<Cosigning.Served> head, Supplier<String> metrics) throws InterruptedException {
-    return start(bindAddress, port, tls, reader, head, metrics, HttpConnections.defaults());
+    return start(bindAddress, port, tls, reader, head, metrics, HttpConnections.defaults(), null);
   }
 
-  /** @param connections the caps on connections and the time a request may take to arrive */
+  /**
+   * @param connections the caps on connections and the time a request may take to arrive
+   * @param explorer the explorer's pages, or null for tiles only
+   */
   public static TileServer start(String bindAddress, int port, java.util.Optional<io.netty.handler.ssl.SslContext> tls,
-      LogReader reader, Supplier<Cosigning.Served> head, Supplier<String> metrics, HttpConnections connections)
-      throws InterruptedException {
+      LogReader reader, Supplier<Cosigning.Served> head, Supplier<String> metrics, HttpConnections connections,
+      Explorer explorer) throws InterruptedException {
     EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     // Storage reads block: they run beside the event loop, not on it.
     EventExecutorGroup readers = new DefaultEventExecutorGroup(2);
-    Handler handler = new Handler(reader, head, metrics);
+    Handler handler = new Handler(reader, head, metrics, explorer);
     Channel ch = new ServerBootstrap()
         .group(loop)
         .channel(NioServerSocketChannel.class)
@@ -110,11 +115,13 @@ public final class TileServer implements AutoCloseable {
     private final LogReader reader;
     private final Supplier<Cosigning.Served> head;
     private final Supplier<String> metrics;
+    private final Explorer explorer;
 
-    Handler(LogReader reader, Supplier<Cosigning.Served> head, Supplier<String> metrics) {
+    Handler(LogReader reader, Supplier<Cosigning.Served> head, Supplier<String> metrics, Explorer explorer) {
       this.reader = reader;
       this.head = head;
       this.metrics = metrics;
+      this.explorer = explorer;
     }
 
     @Override protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
@@ -152,7 +159,22 @@ public final class TileServer implements AutoCloseable {
         r.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
         return r;
       }
-      String path = new QueryStringDecoder(req.uri()).rawPath();
+      QueryStringDecoder uri = new QueryStringDecoder(req.uri());
+      String path = uri.rawPath();
+      if (explorer != null && !path.equals("/checkpoint") && !path.equals("/metrics") && !path.startsWith("/tile/")) {
+        String accept = req.headers().get(HttpHeaderNames.ACCEPT, "");
+        Optional<Explorer.Response> page = explorer.handle(path, uri.parameters(),
+            accept.contains("application/json") && !accept.contains("text/html"));
+        if (page.isPresent()) {
+          Explorer.Response p = page.get();
+          FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(p.status()),
+              Unpooled.wrappedBuffer(p.body()));
+          r.headers().set(HttpHeaderNames.CONTENT_TYPE, p.contentType());
+          r.headers().set(HttpHeaderNames.CACHE_CONTROL, p.cacheControl());
+          p.headers().forEach((k, v) -> r.headers().set(k, v));
+          return r;
+        }
+      }
       Cosigning.Served served = head.get();
       SignedCheckpoint h = served.checkpoint();
       if (path.equals("/checkpoint")) {

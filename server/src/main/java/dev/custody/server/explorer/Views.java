@@ -1,0 +1,63 @@
+package dev.custody.server.explorer;
+
+import java.util.List;
+
+/**
+ * What each explorer page shows, as values: the templates render them as HTML and the same records
+ * are the page's JSON form ({@code Accept: application/json}). Strings are as the log holds them;
+ * escaping is the template engine's (HTML) or Jackson's (JSON), never ours.
+ */
+public final class Views {
+  private Views() {}
+
+  /** {@code s} as one URL path part: every byte but unreserved characters and '/' percent-encoded. */
+  public static String urlPath(String s) {
+    return java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20").replace("%2F", "/");
+  }
+
+  /** {@code s} as a URL query value. */
+  public static String urlQuery(String s) {
+    return java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /** One logged layer link in a list. Times are ISO-8601 UTC. */
+  public record LinkRow(long index, String linkId, String repository, String manifestDigest, long layer,
+      String layerDigest, String keyId, String signedAt, String loggedAt) {}
+
+  /**
+   * What the browser needs to check one inclusion proof and the checkpoint's signature itself:
+   * the leaf, its index, the proof, and the signed checkpoint note (all base64).
+   */
+  public record Proof(long index, String leaf, long treeSize, List<String> hashes, String note, String verifierKey) {}
+
+  public record Status(String origin, String verifierKey, long treeSize, String rootHash, String checkpoint,
+      int cosignatures, boolean quorum, String lastLoggedAt, List<Long> recentSizes) {}
+
+  public record Entry(LinkRow link, String diffId, String chainId, String prevLinkId, Long prevIndex,
+      List<LinkRow> above, String scheme, String publicKey, String leafHex, Proof proof, String checkpoint) {}
+
+  /**
+   * An image's chain, layer 0 first, each link with its proof against one checkpoint.
+   *
+   * @param otherTops other links naming the image at its top layer (another chain or a fork)
+   * @param warnings what a monitor would flag, in words
+   */
+  public record Chain(String manifestDigest, List<LinkRow> links, List<Proof> proofs, String checkpoint,
+      List<LinkRow> otherTops, List<String> warnings) {}
+
+  /** Links by one key (a key_id, a repository, a search), one page. {@code nextStart} is null on the last page. */
+  public record Links(String kind, String value, List<LinkRow> rows, Long nextStart, String firstSeen, String lastSeen,
+      List<Long> layers) {}
+
+  /** A search: what the query was taken to be, and what it found. */
+  public record Search(String query, String understoodAs, List<LinkRow> rows, Long nextStart, String note) {}
+
+  public record CheckpointRow(long size, String rootHash, String note) {}
+
+  public record Consistency(long from, long to, List<String> hashes) {}
+
+  public record Checkpoints(List<CheckpointRow> rows, Long nextBefore, Consistency consistency) {}
+
+  /** A page that is not there, or a query that cannot be answered, in words. */
+  public record Problem(int status, String message) {}
+}

@@ -1,0 +1,276 @@
+package dev.custody.server.explorer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.ByteString;
+import com.sun.net.httpserver.HttpServer;
+import dev.custody.api.v1.SubmitRequest;
+import dev.custody.api.v1.TransparencyLogGrpc;
+import dev.custody.chain.ChainIds;
+import dev.custody.chain.Digest;
+import dev.custody.chain.LinkKeys;
+import dev.custody.chain.SignedLink;
+import dev.custody.chain.Statement;
+import dev.custody.merkle.Hashes;
+import dev.custody.server.CustodyServer;
+import dev.custody.verify.Bundle;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import java.io.File;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.NoAlertPresentException;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The explorer in a real browser: Debian's chromium, driven by Selenium through Debian's
+ * chromedriver (nothing downloaded), over a real server holding the three-team chain and a stray
+ * signature on the top layer (whose repository name holds markup). Each page is opened, read and
+ * saved as a screenshot under target/explorer-screenshots; the in-browser proof checks must say
+ * "ok", and "failed" when a proxy between the browser and the server flips one byte of a proof.
+ */
+class ExplorerBrowserTest {
+  static final String HOSTILE = "registry.example/apps/<script>alert(1)</script>";
+  static final Path SHOTS = Path.of("target", "explorer-screenshots");
+  @TempDir static Path dir;
+  static CustodyServer server;
+  static String base;
+  static WebDriver browser;
+  static final List<SignedLink> chain = new ArrayList<>();
+  static SignedLink stray;
+  static Digest appImage;
+  static final HttpClient http = HttpClient.newHttpClient();
+
+  @BeforeAll
+  static void start() throws Exception {
+    server = CustodyServer.start(new CustodyServer.Config(dir.resolve("data"), Optional.of("explorer.test/custody"),
+        Optional.empty(), "127.0.0.1", 0, 0, Optional.empty(), false, 1024, 256), (n, t) -> { });
+    base = "http://127.0.0.1:" + server.httpPort();
+    ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+    try {
+      TransparencyLogGrpc.TransparencyLogBlockingStub log = TransparencyLogGrpc.newBlockingStub(ch);
+      String[] repos = {"registry.example/base/os", "registry.example/runtime/jre", "registry.example/apps/service"};
+      List<Digest> diffIds = new ArrayList<>();
+      byte[] prev = Statement.NO_PREDECESSOR;
+      for (int i = 0; i < 3; i++) {
+        diffIds.add(Digest.sha256Of(("diff " + i).getBytes(StandardCharsets.UTF_8)));
+        Digest manifest = Digest.sha256Of(("image of " + (i + 1) + " layers").getBytes(StandardCharsets.UTF_8));
+        SignedLink l = SignedLink.sign(new Statement(repos[i], manifest, i, Digest.sha256Of(("blob " + i).getBytes()),
+            diffIds.get(i), ChainIds.of(diffIds).get(i), prev, System.currentTimeMillis()),
+            LinkKeys.generate(i == 1 ? LinkKeys.Scheme.ECDSA_P256_SHA256 : LinkKeys.Scheme.ED25519));
+        log.submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(l.encoded())).build());
+        chain.add(l);
+        prev = l.linkId();
+        appImage = manifest;
+      }
+      Statement top = chain.get(2).statement();
+      stray = SignedLink.sign(new Statement(HOSTILE, top.manifestDigest(), 2, top.layerDigest(), top.diffId(), top.chainId(),
+          chain.get(1).linkId(), System.currentTimeMillis()), LinkKeys.generate(LinkKeys.Scheme.ED25519));
+      log.submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(stray.encoded())).build());
+    } finally {
+      ch.shutdownNow();
+    }
+    if (!Files.isExecutable(Path.of("/usr/bin/chromedriver")) || !Files.isExecutable(Path.of("/usr/bin/chromium"))) {
+      throw new IllegalStateException("chromium and chromium-driver are missing: run bin/test (it installs them) or "
+          + "apt-get install -y chromium chromium-driver");
+    }
+    ChromeOptions o = new ChromeOptions().setBinary("/usr/bin/chromium").addArguments("--headless=new", "--no-sandbox",
+        "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+        "--user-data-dir=" + dir.resolve("chromium-profile"));
+    browser = new ChromeDriver(new ChromeDriverService.Builder().usingDriverExecutable(new File("/usr/bin/chromedriver"))
+        .usingAnyFreePort().build(), o);
+    Files.createDirectories(SHOTS);
+  }
+
+  @AfterAll
+  static void stop() {
+    if (browser != null) browser.quit();
+    server.close();
+  }
+
+  static void shot(String name) throws Exception {
+    Files.write(SHOTS.resolve(name + ".png"), ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
+  }
+
+  /** Waits for every proof check on the page to finish, and returns their states. */
+  static List<String> verdicts() {
+    new WebDriverWait(browser, Duration.ofSeconds(15)).until(d -> d.findElements(By.cssSelector(".verification")).stream()
+        .noneMatch(e -> "pending".equals(e.getDomAttribute("data-verification"))
+            && e.getText().contains("checking")));
+    return browser.findElements(By.cssSelector(".verification")).stream()
+        .map(e -> e.getDomAttribute("data-verification")).toList();
+  }
+
+  static HttpResponse<String> get(String path, String accept) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create(base + path)).header("Accept", accept).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  static JsonNode json(String path) throws Exception {
+    HttpResponse<String> r = get(path, "application/json");
+    assertEquals(200, r.statusCode(), r.body());
+    return new ObjectMapper().readTree(r.body());
+  }
+
+  @Test
+  void theStatusPageShowsTheLogAndIsLockedDown() throws Exception {
+    browser.get(base + "/");
+    assertTrue(browser.getTitle().contains("Status"), browser.getTitle());
+    assertEquals("4", browser.findElement(By.id("tree-size")).getText());
+    assertTrue(browser.findElement(By.id("vkey")).getText().startsWith("explorer.test/custody+"));
+    shot("status");
+    HttpResponse<String> r = get("/", "text/html");
+    String csp = r.headers().firstValue("content-security-policy").orElse("");
+    assertTrue(csp.contains("script-src 'self'") && csp.contains("default-src 'none'"), csp);
+    assertEquals(4, json("/").path("treeSize").asLong());
+    // Read-only: nothing but GET and HEAD.
+    assertEquals(405, http.send(HttpRequest.newBuilder(URI.create(base + "/search")).POST(HttpRequest.BodyPublishers.noBody())
+        .build(), HttpResponse.BodyHandlers.discarding()).statusCode());
+  }
+
+  @Test
+  void theChainPageDrawsTheLayersChecksEachProofAndFlagsTheStrayLink() throws Exception {
+    browser.get(base + "/chains/" + appImage);
+    List<String> v = verdicts();
+    assertEquals(List.of("ok", "ok", "ok"), v, browser.getPageSource());
+    String page = browser.findElement(By.tagName("main")).getText();
+    assertTrue(page.contains("registry.example/base/os") && page.contains("registry.example/runtime/jre")
+        && page.contains("registry.example/apps/service"), page);
+    assertTrue(browser.findElement(By.cssSelector(".warning")).getText().contains("also name this image at its top layer"), page);
+    shot("chain");
+    JsonNode j = json("/chains/" + appImage);
+    assertEquals(3, j.path("links").size());
+    assertEquals(1, j.path("otherTops").size());
+  }
+
+  @Test
+  void searchFindsByEveryKindOfKey() throws Exception {
+    SignedLink runtime = chain.get(1);
+    String hex = HexFormat.of().formatHex(runtime.linkId());
+    assertEquals(1L, json("/search?q=1").path("rows").get(0).path("index").asLong());
+    assertEquals(1L, json("/search?q=" + hex).path("rows").get(0).path("index").asLong());
+    // The leaf hash of entry 1: the leaf bytes come from the entry's own JSON.
+    byte[] leaf = HexFormat.of().parseHex(json("/entries/1").path("leafHex").asText());
+    assertEquals(1L, json("/search?q=" + HexFormat.of().formatHex(Hashes.leafHash(leaf))).path("rows").get(0).path("index").asLong());
+    assertEquals(1L, json("/search?q=" + HexFormat.of().formatHex(runtime.keyId())).path("rows").get(0).path("index").asLong());
+    assertEquals(2, json("/search?q=" + appImage).path("rows").size(), "the app team's link and the stray one");
+    assertEquals(0L, json("/search?q=registry.example/base/os").path("rows").get(0).path("index").asLong());
+    assertTrue(json("/search?q=registry.example/*").path("note").asText().contains("not indexed"));
+    assertTrue(json("/search?q=nothing.example/none").path("note").asText().contains("completeness comes from monitoring"));
+
+    browser.get(base + "/");
+    WebElement box = browser.findElement(By.name("q"));
+    box.sendKeys("registry.example/runtime/jre");
+    box.submit();
+    new WebDriverWait(browser, Duration.ofSeconds(10)).until(d -> d.getCurrentUrl().contains("/search?q="));
+    assertTrue(browser.findElement(By.id("understood")).getText().contains("a repository: 1 link"), browser.getPageSource());
+    shot("search");
+    browser.get(base + "/keys/" + HexFormat.of().formatHex(runtime.keyId()));
+    assertTrue(browser.findElement(By.tagName("main")).getText().contains("registry.example/runtime/jre"));
+    shot("key");
+    browser.get(base + "/repositories/registry.example/runtime/jre");
+    assertTrue(browser.findElement(By.tagName("main")).getText().contains("Layers signed (this page)"));
+    shot("repository");
+  }
+
+  @Test
+  void anEntryShowsItsStatementProofAndBundleAndEscapesHostileNames() throws Exception {
+    browser.get(base + "/entries/3");
+    assertEquals(List.of("ok"), verdicts());
+    assertEquals(HOSTILE, browser.findElement(By.id("repository")).getText(), "markup in a repository name is text");
+    assertEquals(1, browser.findElements(By.tagName("script")).size(), "only explorer.js");
+    assertThrows(NoAlertPresentException.class, () -> browser.switchTo().alert());
+    shot("entry");
+    JsonNode e = json("/entries/3");
+    assertEquals(HOSTILE, e.path("link").path("repository").asText());
+    assertEquals(1L, e.path("prevIndex").asLong());
+    assertTrue(get("/entries/3", "text/html").body().contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+
+    HttpResponse<byte[]> bundle = http.send(HttpRequest.newBuilder(URI.create(base + "/entries/2/bundle")).build(),
+        HttpResponse.BodyHandlers.ofByteArray());
+    assertTrue(bundle.headers().firstValue("content-disposition").orElse("").contains("attachment"));
+    assertEquals(3, Bundle.parse(bundle.body()).links().size());
+  }
+
+  @Test
+  void aTamperedProofShowsFailed() throws Exception {
+    // A proxy on loopback (still a secure context) that flips one byte of the first proof hash.
+    HttpServer proxy = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    proxy.createContext("/", ex -> {
+      try (ex) {
+        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(base + ex.getRequestURI())).build(),
+            HttpResponse.BodyHandlers.ofByteArray());
+        byte[] body = r.body();
+        if (ex.getRequestURI().getPath().startsWith("/entries/")) body = flipFirstProofByte(body);
+        r.headers().firstValue("content-type").ifPresent(t -> ex.getResponseHeaders().add("Content-Type", t));
+        ex.sendResponseHeaders(r.statusCode(), body.length);
+        ex.getResponseBody().write(body);
+      } catch (InterruptedException e) {
+        throw new java.io.IOException(e);
+      }
+    });
+    proxy.start();
+    try {
+      browser.get("http://127.0.0.1:" + proxy.getAddress().getPort() + "/entries/1");
+      assertEquals(List.of("failed"), verdicts());
+      assertTrue(browser.findElement(By.cssSelector(".verification")).getText().contains("FAILED"));
+      shot("entry-tampered");
+    } finally {
+      proxy.stop(0);
+    }
+  }
+
+  /** The first hash in the page's data-proof attribute, decoded, one bit flipped, encoded again. */
+  static byte[] flipFirstProofByte(byte[] html) {
+    String s = new String(html, StandardCharsets.UTF_8);
+    int at = s.indexOf("data-proof=\"") + "data-proof=\"".length();
+    int end = s.indexOf(',', at);
+    if (end < 0 || end > s.indexOf('"', at)) end = s.indexOf('"', at);
+    byte[] h = java.util.Base64.getDecoder().decode(s.substring(at, end));
+    h[0] ^= 1;
+    return (s.substring(0, at) + java.util.Base64.getEncoder().encodeToString(h) + s.substring(end)).getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void unknownThingsAre404AndBadQueries400() throws Exception {
+    assertEquals(404, get("/entries/99", "text/html").statusCode());
+    assertEquals(404, get("/entries/abc", "text/html").statusCode());
+    assertEquals(404, get("/keys/" + "00".repeat(32), "text/html").statusCode());
+    assertEquals(404, get("/chains/sha256:" + "00".repeat(32), "application/json").statusCode());
+    assertEquals(400, get("/chains/sha256:zz", "text/html").statusCode());
+    assertEquals(400, get("/checkpoints?from=3&to=99", "text/html").statusCode());
+    assertFalse(json("/checkpoints?from=1&to=4").path("consistency").path("hashes").isEmpty());
+    browser.get(base + "/checkpoints?from=2&to=4");
+    assertFalse(browser.findElement(By.id("consistency")).getText().isBlank());
+    shot("checkpoints");
+  }
+}
