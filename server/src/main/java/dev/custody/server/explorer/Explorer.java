@@ -79,6 +79,21 @@ public final class Explorer {
    * explorer's (the tile server's own paths).
    */
   public Optional<Response> handle(String path, Map<String, List<String>> query, boolean json) {
+    return handle("GET", path, query, new byte[0], json);
+  }
+
+  /** Whether {@code POST path} is one of ours: the policy overlay, which computes and changes nothing. */
+  public static boolean acceptsPost(String path) {
+    return path.startsWith("/chains/") && path.endsWith(POLICY_SUFFIX);
+  }
+
+  private static final String POLICY_SUFFIX = "/policy";
+
+  /**
+   * {@code method} is GET (HEAD is the tile server's) or, for {@link #acceptsPost} paths, POST with
+   * a form body ({@code policy=<JSON>}).
+   */
+  public Optional<Response> handle(String method, String path, Map<String, List<String>> query, byte[] body, boolean json) {
     byte[] file = statics.get(path);
     if (file != null) {
       return Optional.of(new Response(200, path.endsWith(".js") ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8",
@@ -98,6 +113,11 @@ public final class Explorer {
       } else if (path.startsWith("/entries/")) {
         view = entry(index(path.substring("/entries/".length())));
         template = "entry.jte";
+      } else if (method.equals("POST") && acceptsPost(path)) {
+        String policy = param(new io.netty.handler.codec.http.QueryStringDecoder("?" + new String(body, StandardCharsets.UTF_8))
+            .parameters(), "policy").orElse("");
+        view = withPolicy(chain(digest(path.substring("/chains/".length(), path.length() - POLICY_SUFFIX.length()))), policy);
+        template = "chain.jte";
       } else if (path.startsWith("/chains/")) {
         view = chain(digest(path.substring("/chains/".length())));
         template = "chain.jte";
@@ -221,8 +241,46 @@ public final class Explorer {
             + " but stands at position " + i + " of the chain");
       }
     }
-    return new Views.Chain(manifest.toString(), rows, proofs, head.get().note(), others, warnings);
+    return new Views.Chain(manifest.toString(), rows, proofs, head.get().note(), others, warnings, null);
   }
+
+  /**
+   * {@code c} with {@code policyJson} laid over it: the chain checked by the same {@link
+   * dev.custody.verify.ChainVerifier} as {@code custody verify}, against an image made of the
+   * chain's own digests (the explorer has no image to compare: only the policy, the chain rules,
+   * the signatures and the proofs are judged), its proofs against the served checkpoint.
+   */
+  Views.Chain withPolicy(Views.Chain c, String policyJson) {
+    if (policyJson.length() > MAX_POLICY) throw new BadRequest("a policy here is at most " + MAX_POLICY + " characters");
+    Views.Overlay overlay;
+    try {
+      dev.custody.verify.TrustPolicy policy = dev.custody.verify.TrustPolicy.parse(policyJson.getBytes(StandardCharsets.UTF_8), null);
+      List<dev.custody.verify.Bundle.Entry> entries = new ArrayList<>();
+      List<Digest> layerDigests = new ArrayList<>();
+      List<Digest> diffIds = new ArrayList<>();
+      Digest manifest = null;
+      for (int i = 0; i < c.links().size(); i++) {
+        Views.Proof p = c.proofs().get(i);
+        byte[] leaf = Base64.getDecoder().decode(p.leaf());
+        entries.add(new dev.custody.verify.Bundle.Entry(p.index(), leaf, p.hashes().stream().map(Base64.getDecoder()::decode).toList()));
+        Statement st = links.at(p.index()).orElseThrow().link().statement();
+        layerDigests.add(st.layerDigest());
+        diffIds.add(st.diffId());
+        manifest = st.manifestDigest();
+      }
+      dev.custody.verify.ChainVerifier.Result r = new dev.custody.verify.ChainVerifier(policy).verify(
+          new dev.custody.oci.OciImage(manifest, layerDigests, diffIds), new dev.custody.verify.Bundle(c.checkpoint(), entries),
+          null, null);
+      overlay = new Views.Overlay(policyJson, r.layers().stream().map(l -> l.failure().orElse(null)).toList(),
+          r.logFailures(), r.ok(), null);
+    } catch (dev.custody.verify.PolicyException e) {
+      overlay = new Views.Overlay(policyJson, List.of(), List.of(), false, "not a trust policy: " + e.getMessage());
+    }
+    return new Views.Chain(c.manifestDigest(), c.links(), c.proofs(), c.checkpoint(), c.otherTops(), c.warnings(), overlay);
+  }
+
+  /** The most a pasted policy may hold: the tile port reads at most 8 KiB of a request. */
+  static final int MAX_POLICY = 8192;
 
   Views.Links linksBy(String kind, String value, byte[] lookupKey, long start) {
     long size = head.get().checkpoint().size();

@@ -43,7 +43,15 @@ public final class Views {
    * @param warnings what a monitor would flag, in words
    */
   public record Chain(String manifestDigest, List<LinkRow> links, List<Proof> proofs, String checkpoint,
-      List<LinkRow> otherTops, List<String> warnings) {}
+      List<LinkRow> otherTops, List<String> warnings, Overlay overlay) {}
+
+  /**
+   * A trust policy laid over a chain: for each layer (in the chain's order) null when it passes,
+   * else why not, exactly as {@code custody verify} would say; {@code logFailures} are the
+   * checkpoint's (its signature under the policy's log key, the witness quorum). {@code error}
+   * is set instead when the pasted text is not a policy.
+   */
+  public record Overlay(String policy, List<String> layers, List<String> logFailures, boolean verified, String error) {}
 
   /** Links by one key (a key_id, a repository, a search), one page. {@code nextStart} is null on the last page. */
   public record Links(String kind, String value, List<LinkRow> rows, Long nextStart, String firstSeen, String lastSeen,

@@ -154,17 +154,18 @@ public final class TileServer implements AutoCloseable {
         return text(HttpResponseStatus.BAD_REQUEST, "malformed request: " + req.decoderResult().cause().getMessage()
             + "\n", CHECKPOINT);
       }
-      if (!req.method().equals(HttpMethod.GET) && !req.method().equals(HttpMethod.HEAD)) {
+      QueryStringDecoder uri = new QueryStringDecoder(req.uri());
+      String path = uri.rawPath();
+      boolean post = req.method().equals(HttpMethod.POST) && explorer != null && Explorer.acceptsPost(path);
+      if (!req.method().equals(HttpMethod.GET) && !req.method().equals(HttpMethod.HEAD) && !post) {
         FullHttpResponse r = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET and HEAD\n", CHECKPOINT);
         r.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
         return r;
       }
-      QueryStringDecoder uri = new QueryStringDecoder(req.uri());
-      String path = uri.rawPath();
       if (explorer != null && !path.equals("/checkpoint") && !path.equals("/metrics") && !path.startsWith("/tile/")) {
         String accept = req.headers().get(HttpHeaderNames.ACCEPT, "");
-        Optional<Explorer.Response> page = explorer.handle(path, uri.parameters(),
-            accept.contains("application/json") && !accept.contains("text/html"));
+        Optional<Explorer.Response> page = explorer.handle(post ? "POST" : "GET", path, uri.parameters(),
+            io.netty.buffer.ByteBufUtil.getBytes(req.content()), accept.contains("application/json") && !accept.contains("text/html"));
         if (page.isPresent()) {
           Explorer.Response p = page.get();
           FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(p.status()),

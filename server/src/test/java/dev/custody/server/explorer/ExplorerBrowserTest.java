@@ -172,6 +172,50 @@ class ExplorerBrowserTest {
     assertEquals(1, j.path("otherTops").size());
   }
 
+  /** A policy pasted on the chain page marks each layer as custody verify would. */
+  @Test
+  void aPastedPolicyIsLaidOverTheChain() throws Exception {
+    String vkey = json("/").path("verifierKey").asText();
+    String trusted = policy(vkey, 3);
+    browser.get(base + "/chains/" + appImage);
+    browser.findElement(By.name("policy")).sendKeys(trusted);
+    browser.findElement(By.cssSelector(".policy-form button")).click();
+    new WebDriverWait(browser, Duration.ofSeconds(10)).until(d -> !d.findElements(By.id("policy-verdict")).isEmpty());
+    assertEquals("ok", browser.findElement(By.id("policy-verdict")).getDomAttribute("data-policy"), browser.getPageSource());
+    assertEquals(List.of("ok", "ok", "ok"), browser.findElements(By.cssSelector("div.policy")).stream()
+        .map(e -> e.getDomAttribute("data-policy")).toList());
+    assertEquals(List.of("ok", "ok", "ok"), verdicts());
+    shot("chain-policy");
+
+    // Without the application team's key, layer 2 fails with custody verify's own words.
+    browser.get(base + "/chains/" + appImage);
+    browser.findElement(By.name("policy")).sendKeys(policy(vkey, 2));
+    browser.findElement(By.cssSelector(".policy-form button")).click();
+    new WebDriverWait(browser, Duration.ofSeconds(10)).until(d -> !d.findElements(By.id("policy-verdict")).isEmpty());
+    assertEquals("fail", browser.findElement(By.id("policy-verdict")).getDomAttribute("data-policy"));
+    List<WebElement> marks = browser.findElements(By.cssSelector("div.policy"));
+    assertEquals("fail", marks.get(2).getDomAttribute("data-policy"));
+    assertTrue(marks.get(2).getText().contains("signed by a key the policy does not trust"), marks.get(2).getText());
+
+    HttpResponse<String> junk = http.send(HttpRequest.newBuilder(URI.create(base + "/chains/" + appImage + "/policy"))
+        .header("Content-Type", "application/x-www-form-urlencoded").header("Accept", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString("policy=%7Bnot+json")).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, junk.statusCode());
+    assertTrue(new ObjectMapper().readTree(junk.body()).path("overlay").path("error").asText().contains("not a trust policy"));
+  }
+
+  /** A policy trusting the first {@code teams} keys of the chain, each for its own layer. */
+  static String policy(String vkey, int teams) {
+    String[] repos = {"registry.example/base/*", "registry.example/runtime/*", "registry.example/apps/*"};
+    List<String> signers = new ArrayList<>();
+    for (int i = 0; i < teams; i++) {
+      signers.add("{\"name\": \"team " + i + "\", \"key_id\": \"" + HexFormat.of().formatHex(chain.get(i).keyId())
+          + "\", \"repositories\": [\"" + repos[i] + "\"], \"layers\": {\"min\": " + i + ", \"max\": " + i + "}}");
+    }
+    return "{\"log\": {\"origin\": \"explorer.test/custody\", \"verifier_key\": \"" + vkey + "\"}, \"signers\": ["
+        + String.join(", ", signers) + "]}";
+  }
+
   @Test
   void searchFindsByEveryKindOfKey() throws Exception {
     SignedLink runtime = chain.get(1);
