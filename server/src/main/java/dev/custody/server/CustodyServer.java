@@ -221,8 +221,9 @@ public final class CustodyServer implements AutoCloseable {
       if (storage.needsLookupUpgrade() && readOnly == null) {
         long size = storage.latestCheckpoint().map(n -> GroupCommitSequencer.parseStored(n).size()).orElse(0L);
         long t0 = System.nanoTime();
-        storage.upgradeLookups(size, LayerLinkAdmission::lookupsAddedInFormat3);
-        LOG.info("upgraded the store's lookups to format 3 (" + size + " entries read in "
+        int from = storage.lookupsOfFormat();
+        storage.upgradeLookups(size, leaf -> LayerLinkAdmission.lookupsAddedSince(from, leaf));
+        LOG.info("upgraded the store's lookups from format " + from + " (" + size + " entries read in "
             + (System.nanoTime() - t0) / 1_000_000 + " ms)");
       }
       LogIdentity id = LogIdentity.establish(storage, c.origin(), c.effectiveKeyFile(), c.keyFile().isEmpty());

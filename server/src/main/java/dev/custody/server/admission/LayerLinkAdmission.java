@@ -36,21 +36,33 @@ public final class LayerLinkAdmission implements Admission {
         LookupKeys.keyId(link.keyId()),
         LookupKeys.repository(s.repository()),
         LookupKeys.manifestAtLayer(s.manifestDigest(), s.layerIndex()),
-        LookupKeys.manifestSigner(s.manifestDigest(), link.keyId())));
+        LookupKeys.manifestSigner(s.manifestDigest(), link.keyId()),
+        LookupKeys.layer(s.layerDigest()),
+        LookupKeys.repositoryName(s.repository())));
     if (s.hasPredecessor()) lookups.add(LookupKeys.successorsOf(s.prevLinkId()));
     return lookups;
   }
 
   /**
-   * The lookups format 3 added, for a leaf logged before it (LogStorage#upgradeLookups); none for
-   * a leaf that is not a link (a log of opaque entries).
+   * The lookups added since store format {@code format}, for a leaf logged before them
+   * (LogStorage#upgradeLookups): format 3 added (manifest, layer) and (manifest, signer), format 5
+   * the layer digest and the repository's name. None for a leaf that is not a link (a log of
+   * opaque entries).
    */
-  public static List<byte[]> lookupsAddedInFormat3(byte[] leaf) {
+  public static List<byte[]> lookupsAddedSince(int format, byte[] leaf) {
     try {
       SignedLink link = SignedLink.parse(dev.custody.chain.Leaf.parse(leaf).signedLink());
       Statement s = link.statement();
-      return List.of(LookupKeys.manifestAtLayer(s.manifestDigest(), s.layerIndex()),
-          LookupKeys.manifestSigner(s.manifestDigest(), link.keyId()));
+      List<byte[]> out = new java.util.ArrayList<>();
+      if (format < 3) {
+        out.add(LookupKeys.manifestAtLayer(s.manifestDigest(), s.layerIndex()));
+        out.add(LookupKeys.manifestSigner(s.manifestDigest(), link.keyId()));
+      }
+      if (format < 5) {
+        out.add(LookupKeys.layer(s.layerDigest()));
+        out.add(LookupKeys.repositoryName(s.repository()));
+      }
+      return out;
     } catch (LinkException notALink) {
       return List.of();
     }

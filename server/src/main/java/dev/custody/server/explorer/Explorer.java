@@ -168,15 +168,20 @@ public final class Explorer {
     String note = "Search is a convenience: it finds what the log's index holds. That nothing is found is not "
         + "proof that nothing exists; completeness comes from monitoring the log (custody monitor).";
     long size = head.get().checkpoint().size();
-    if (query.isEmpty()) return new Views.Search(query, "nothing", List.of(), null, note);
+    if (query.isEmpty()) return new Views.Search(query, "nothing", List.of(), List.of(), null, note);
     if (INDEX.matcher(query).matches()) {
       long i = Long.parseLong(query);
       List<Views.LinkRow> rows = i < size ? links.at(i).map(l -> List.of(row(l))).orElse(List.of()) : List.of();
-      return new Views.Search(query, "a log index", rows, null, note);
+      return new Views.Search(query, "a log index", rows, List.of(), null, note);
     }
     if (query.startsWith("sha256:")) {
+      // A manifest digest or a layer digest: both lookups, merged in log order.
       Digest d = digest(query);
-      return page(query, "a manifest digest", LookupKeys.manifest(d), start, note);
+      TreeSet<Long> found = new TreeSet<>(storage.lookup(LookupKeys.manifest(d), start, PAGE + 1));
+      found.addAll(storage.lookup(LookupKeys.layer(d), start, PAGE + 1));
+      List<Long> visible = found.stream().filter(i -> i < size).toList();
+      return new Views.Search(query, "a manifest or layer digest", rows(visible.subList(0, Math.min(PAGE, visible.size()))),
+          List.of(), visible.size() > PAGE ? visible.get(PAGE) : null, note);
     }
     if (HEX64.matcher(query).matches()) {
       byte[] v = HexFormat.of().parseHex(query);
@@ -186,12 +191,14 @@ public final class Explorer {
       List<Long> byKey = storage.lookup(LookupKeys.keyId(v), start, PAGE + 1);
       found.addAll(byKey.subList(0, Math.min(PAGE, byKey.size())));
       List<Views.LinkRow> rows = rows(found.stream().filter(i -> i < size).toList());
-      return new Views.Search(query, "a link_id, a leaf hash or a key_id", rows,
+      return new Views.Search(query, "a link_id, a leaf hash or a key_id", rows, List.of(),
           byKey.size() > PAGE ? byKey.get(PAGE) : null, note);
     }
     if (query.endsWith("*")) {
-      return new Views.Search(query, "a prefix", List.of(), null, "Prefix search is not indexed yet: the log indexes "
-          + "repositories by their full name. " + note);
+      String prefix = query.substring(0, query.length() - 1);
+      if (prefix.isEmpty()) throw new BadRequest("give at least one character before the *");
+      return new Views.Search(query, "a repository prefix", List.of(), storage.repositoriesWithPrefix(prefix, size, PAGE),
+          null, note);
     }
     return page(query, "a repository", LookupKeys.repository(query), start, note);
   }
@@ -330,7 +337,7 @@ public final class Explorer {
   private Views.Search page(String query, String as, byte[] key, long start, String note) {
     long size = head.get().checkpoint().size();
     List<Long> found = storage.lookup(key, start, PAGE + 1).stream().filter(i -> i < size).toList();
-    return new Views.Search(query, as, rows(found.subList(0, Math.min(PAGE, found.size()))),
+    return new Views.Search(query, as, rows(found.subList(0, Math.min(PAGE, found.size()))), List.of(),
         found.size() > PAGE ? found.get(PAGE) : null, note);
   }
 

@@ -57,8 +57,12 @@ public final class Views {
   public record Links(String kind, String value, List<LinkRow> rows, Long nextStart, String firstSeen, String lastSeen,
       List<Long> layers) {}
 
-  /** A search: what the query was taken to be, and what it found. */
-  public record Search(String query, String understoodAs, List<LinkRow> rows, Long nextStart, String note) {}
+  /**
+   * A search: what the query was taken to be, and what it found: links, or for a prefix ending in
+   * {@code *} the repository names that begin with it.
+   */
+  public record Search(String query, String understoodAs, List<LinkRow> rows, List<String> repositories, Long nextStart,
+      String note) {}
 
   public record CheckpointRow(long size, String rootHash, String note) {}
 

@@ -55,9 +55,11 @@ public final class LogStorage implements AutoCloseable {
    * 4: the nodes are stored in slices of 16 (the {@code nodes} family), not whole tiles; a store
    * in format 2 or 3 is cut into slices at start ({@link #sliceLegacyTiles}).
    */
-  private static final String FORMAT = "4";
+  private static final String FORMAT = "5";
   private static final String LOOKUPS_UPGRADABLE_FORMAT = "2";
   private static final String SLICES_UPGRADABLE_FORMAT = "3";
+  /** Format 4: slices, but no lookups by layer digest or repository name (added in 5). */
+  private static final String NAMES_UPGRADABLE_FORMAT = "4";
   private static final List<String> FAMILIES =
       List.of("leaves", "tiles", "leaf_hashes", "entry_ids", "checkpoints", "meta", "lookups", "nodes");
 
@@ -86,7 +88,8 @@ public final class LogStorage implements AutoCloseable {
   private final WriteOptions unsynced = new WriteOptions();
   private final ReadOptions memoryOnly = new ReadOptions().setReadTier(ReadTier.BLOCK_CACHE_TIER);
   private final boolean readOnly;
-  private boolean needsLookupUpgrade;
+  /** The format whose lookups the store has, when older than {@link #FORMAT}'s; 0 when current. */
+  private int lookupsOfFormat;
 
   private LogStorage(RocksDB db, List<ColumnFamilyHandle> h, List<AutoCloseable> resources, WriteOptions synced,
       boolean readOnly) {
@@ -203,7 +206,8 @@ public final class LogStorage implements AutoCloseable {
       }
     }
     if (FORMAT.equals(format)) return;
-    if (!LOOKUPS_UPGRADABLE_FORMAT.equals(format) && !SLICES_UPGRADABLE_FORMAT.equals(format)) {
+    if (!LOOKUPS_UPGRADABLE_FORMAT.equals(format) && !SLICES_UPGRADABLE_FORMAT.equals(format)
+        && !NAMES_UPGRADABLE_FORMAT.equals(format)) {
       close();
       throw new StorageException("the store in " + dir + " is in format " + (format == null ? "1 (a development "
           + "version without mid tiles)" : format) + "; this server reads format " + FORMAT + " only");
@@ -213,17 +217,16 @@ public final class LogStorage implements AutoCloseable {
       throw new StorageException("the store in " + dir + " is in format " + format + " and must be upgraded to "
           + FORMAT + ": start the server once on a writable copy");
     }
-    try {
-      sliceLegacyTiles();
-    } catch (StorageException e) {
-      close();
-      throw e;
+    if (!NAMES_UPGRADABLE_FORMAT.equals(format)) {
+      try {
+        sliceLegacyTiles();
+      } catch (StorageException e) {
+        close();
+        throw e;
+      }
     }
-    if (LOOKUPS_UPGRADABLE_FORMAT.equals(format)) {
-      needsLookupUpgrade = true;
-    } else {
-      recordFormat();
-    }
+    // Every older format lacks some lookups: the server files each leaf under them at its start.
+    lookupsOfFormat = Integer.parseInt(format);
   }
 
   /**
@@ -302,7 +305,12 @@ public final class LogStorage implements AutoCloseable {
 
   /** Whether the store predates some lookup keys ({@link #FORMAT}); {@link #upgradeLookups} adds them. */
   public boolean needsLookupUpgrade() {
-    return needsLookupUpgrade;
+    return lookupsOfFormat != 0;
+  }
+
+  /** The format whose lookups the store has (2, 3 or 4) while {@link #needsLookupUpgrade}. */
+  public int lookupsOfFormat() {
+    return lookupsOfFormat;
   }
 
   /** What the upgrade adds for one leaf: its index and the lookup keys it lacks. */
@@ -312,14 +320,15 @@ public final class LogStorage implements AutoCloseable {
   }
 
   /**
-   * Brings a format 2 store to format 3: reads every leaf once and files it under the lookup keys
-   * {@code deriver} gives, in synced batches, then records the new format. Idempotent: an upgrade
-   * cut short by a crash is simply run again at the next start.
+   * Brings an older store's lookups to {@link #FORMAT}: reads every leaf once and files it under
+   * the lookup keys {@code deriver} gives (those added since {@link #lookupsOfFormat}), in synced
+   * batches, then records the new format. Idempotent: an upgrade cut short by a crash is simply run
+   * again at the next start (filing a key twice writes the same record).
    *
    * @return the number of leaves read
    */
   public long upgradeLookups(long size, LookupDeriver deriver) {
-    if (!needsLookupUpgrade) return 0;
+    if (lookupsOfFormat == 0) return 0;
     final int batchLeaves = 10_000;
     for (long start = 0; start < size; start += batchLeaves) {
       try (WriteBatch wb = new WriteBatch()) {
@@ -343,7 +352,7 @@ public final class LogStorage implements AutoCloseable {
       }
     }
     recordFormat();
-    needsLookupUpgrade = false;
+    lookupsOfFormat = 0;
     return size;
   }
 
@@ -647,6 +656,32 @@ public final class LogStorage implements AutoCloseable {
   public interface SliceConsumer {
     /** @return false to stop */
     boolean accept(long n, byte[] hashes);
+  }
+
+  /**
+   * Repository names that begin with {@code prefix} and have a link below {@code size}, in name
+   * order, at most {@code limit}: one seek per name listed, however many links each has.
+   */
+  public List<String> repositoriesWithPrefix(String prefix, long size, int limit) {
+    List<String> out = new ArrayList<>();
+    byte[] start = LookupKeys.repositoryNamePrefix(prefix);
+    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(lookups, ro)) {
+      for (it.seek(start); it.isValid() && out.size() < limit; ) {
+        byte[] k = it.key();
+        if (k.length < start.length || !java.util.Arrays.equals(k, 0, start.length, start, 0, start.length)) break;
+        String name = LookupKeys.repositoryNameOf(k);
+        if (name == null) break;
+        if (LookupKeys.indexOf(k) < size) out.add(name); // its first link: the smallest index
+        // Past every link of this name: its key with the 0 byte raised to 1.
+        byte[] next = LookupKeys.repositoryName(name);
+        next[next.length - 1] = 1;
+        it.seek(next);
+      }
+      it.status();
+    } catch (RocksDBException e) {
+      throw new StorageException("listing repositories failed: " + e.getMessage(), e);
+    }
+    return out;
   }
 
   /** Indices filed under a lookup key, from {@code startIndex} on, in order, at most {@code limit}. */

@@ -10,7 +10,8 @@ import java.util.Arrays;
  * Keys of the {@code lookups} column family: one tag byte, a 32-byte value (a digest, an id, or
  * the SHA-256 of a repository name or of a manifest and a key), for {@link #manifestAtLayer} a
  * 4-byte layer, then the log index. A prefix scan over all but the index lists the entries in log
- * order.
+ * order. One family is not fixed-size: {@link #repositoryName} files the name itself (tag, UTF-8
+ * name, a 0 byte, index), so that names sort and a prefix of them can be listed.
  */
 public final class LookupKeys {
   private static final byte MANIFEST = 'm';
@@ -19,6 +20,8 @@ public final class LookupKeys {
   private static final byte PREDECESSOR = 'p';
   private static final byte MANIFEST_LAYER = 'L';
   private static final byte MANIFEST_SIGNER = 'K';
+  private static final byte LAYER = 'l';
+  private static final byte REPOSITORY_NAME = 'n';
 
   private LookupKeys() {}
 
@@ -56,6 +59,32 @@ public final class LookupKeys {
   /** Links naming this manifest signed by this key: what a verifier who trusts that key asks for. */
   public static byte[] manifestSigner(Digest d, byte[] keyId) {
     return key(MANIFEST_SIGNER, Hashes.sha256(ByteBuffer.allocate(64).put(d.value()).put(keyId).array()));
+  }
+
+  /** Links signing this layer blob (by its compressed digest), in any image. Since format 5. */
+  public static byte[] layer(Digest d) {
+    return key(LAYER, d.value());
+  }
+
+  /**
+   * Links for this repository, filed under the name itself (it holds no 0 byte: names have no
+   * control characters) so that {@link LogStorage#repositoriesWithPrefix} can list names. Since format 5.
+   */
+  public static byte[] repositoryName(String repository) {
+    byte[] name = repository.getBytes(StandardCharsets.UTF_8);
+    return ByteBuffer.allocate(name.length + 2).put(REPOSITORY_NAME).put(name).put((byte) 0).array();
+  }
+
+  /** The start of every {@link #repositoryName} key whose name begins with {@code prefix}. */
+  static byte[] repositoryNamePrefix(String prefix) {
+    byte[] p = prefix.getBytes(StandardCharsets.UTF_8);
+    return ByteBuffer.allocate(p.length + 1).put(REPOSITORY_NAME).put(p).array();
+  }
+
+  /** The name in a {@link #repositoryName} key with its index, or null when {@code k} is not one. */
+  static String repositoryNameOf(byte[] k) {
+    if (k.length < 10 || k[0] != REPOSITORY_NAME || k[k.length - 9] != 0) return null;
+    return new String(k, 1, k.length - 10, StandardCharsets.UTF_8);
   }
 
   private static byte[] key(byte tag, byte[] value32) {

@@ -228,7 +228,13 @@ class ExplorerBrowserTest {
     assertEquals(1L, json("/search?q=" + HexFormat.of().formatHex(runtime.keyId())).path("rows").get(0).path("index").asLong());
     assertEquals(2, json("/search?q=" + appImage).path("rows").size(), "the app team's link and the stray one");
     assertEquals(0L, json("/search?q=registry.example/base/os").path("rows").get(0).path("index").asLong());
-    assertTrue(json("/search?q=registry.example/*").path("note").asText().contains("not indexed"));
+    JsonNode prefix = json("/search?q=registry.example/*");
+    assertEquals(4, prefix.path("repositories").size(), prefix.toString());
+    assertEquals("registry.example/apps/<script>alert(1)</script>", prefix.path("repositories").get(0).asText());
+    assertEquals(List.of("registry.example/runtime/jre"), new ObjectMapper().convertValue(
+        json("/search?q=registry.example/r*").path("repositories"), List.class));
+    assertEquals(1L, json("/search?q=" + runtime.statement().layerDigest()).path("rows").get(0).path("index").asLong(),
+        "a layer digest");
     assertTrue(json("/search?q=nothing.example/none").path("note").asText().contains("completeness comes from monitoring"));
 
     browser.get(base + "/");

@@ -77,11 +77,14 @@ class StoreFormatTest {
     try (LogStorage s = LogStorage.open(dir)) {
       assertTrue(s.needsLookupUpgrade());
       assertTrue(s.highestUnder(LookupKeys.manifestLayers(m)).isEmpty());
-      assertEquals(2, s.upgradeLookups(2, dev.custody.server.admission.LayerLinkAdmission::lookupsAddedInFormat3));
+      assertEquals(2, s.lookupsOfFormat());
+      assertEquals(2, s.upgradeLookups(2, leaf2 -> dev.custody.server.admission.LayerLinkAdmission.lookupsAddedSince(2, leaf2)));
       assertEquals(0L, s.highestUnder(LookupKeys.manifestLayers(m)).getAsLong());
       assertEquals(List.of(0L), s.lookup(LookupKeys.manifestAtLayer(m, 0), 0, 10));
       assertEquals(List.of(0L), s.lookup(LookupKeys.manifestSigner(m, link.keyId()), 0, 10));
       assertEquals(List.of(), s.lookup(LookupKeys.manifestSigner(m, new byte[32]), 0, 10));
+      assertEquals(List.of(0L), s.lookup(LookupKeys.layer(m), 0, 10), "format 5's lookups too");
+      assertEquals(List.of("registry.example/old/app"), s.repositoriesWithPrefix("registry.example/", 2, 10));
     }
     try (LogStorage s = LogStorage.open(dir)) {
       assertTrue(!s.needsLookupUpgrade(), "the upgrade is recorded");
@@ -116,7 +119,8 @@ class StoreFormatTest {
     assertTrue(legacy > 140, "legacy tiles written: " + legacy);
     setFormat(dir, "3");
     try (LogStorage s = LogStorage.open(dir)) {
-      assertTrue(!s.needsLookupUpgrade());
+      assertEquals(3, s.lookupsOfFormat(), "format 3 lacks format 5's lookups");
+      s.upgradeLookups(total, leaf -> dev.custody.server.admission.LayerLinkAdmission.lookupsAddedSince(3, leaf));
       int k = 0;
       for (int level = 0; level < 3; level++) {
         for (long t = 0; dev.custody.tiles.Tiles.width(level, t, total) > 0; t++) {
@@ -134,7 +138,7 @@ class StoreFormatTest {
       }
     }
     assertEquals(0, toLegacyTiles(dir, 0), "no tile record of the old format is left");
-    assertEquals("4", format(dir));
+    assertEquals("5", format(dir));
   }
 
   /**
