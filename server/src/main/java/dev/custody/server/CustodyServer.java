@@ -350,7 +350,8 @@ public final class CustodyServer implements AutoCloseable {
           http = TileServer.start(c.bindAddress(), c.httpPort(), guard.tls().isPresent()
               ? Optional.of(guard.tls().get().http()) : Optional.empty(), reader, cosigning::served, metrics::scrape,
               dev.custody.serving.HttpConnections.defaults(),
-              new dev.custody.server.explorer.Explorer(storage, links, reader, cosigning::served));
+              new dev.custody.server.explorer.Explorer(storage, links, reader, cosigning::served,
+                  () -> metrics.counterValues("custody_submissions_total")));
         } catch (InterruptedException | RuntimeException e) {
           grpc.shutdownNow();
           throw new IOException("cannot serve tiles on port " + c.httpPort() + ": " + e, e);

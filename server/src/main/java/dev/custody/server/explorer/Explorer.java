@@ -60,13 +60,20 @@ public final class Explorer {
   private final StoredLinks links;
   private final LogReader reader;
   private final Supplier<Cosigning.Served> head;
+  private final Supplier<Map<String, Long>> submissions;
   private final TemplateEngine templates = TemplateEngine.createPrecompiled(ContentType.Html);
   private final Map<String, byte[]> statics = new LinkedHashMap<>();
 
   /** An answer: the tile server turns it into HTTP. */
   public record Response(int status, String contentType, byte[] body, String cacheControl, Map<String, String> headers) {}
 
-  public Explorer(LogStorage storage, StoredLinks links, LogReader reader, Supplier<Cosigning.Served> head) {
+  /**
+   * @param submissions the {@code custody_submissions_total} counters by outcome (as /metrics has
+   *     them), for the status page's chart
+   */
+  public Explorer(LogStorage storage, StoredLinks links, LogReader reader, Supplier<Cosigning.Served> head,
+      Supplier<Map<String, Long>> submissions) {
+    this.submissions = submissions;
     this.storage = storage;
     this.links = links;
     this.reader = reader;
@@ -159,7 +166,55 @@ public final class Explorer {
     List<Long> sizes = new ArrayList<>();
     for (String note : storage.checkpointsBefore(Long.MAX_VALUE, 30)) sizes.add(sizeOf(note));
     return new Views.Status(cp.checkpoint().origin(), storage.verifierKey().orElse(""), cp.size(),
-        HexFormat.of().formatHex(cp.checkpoint().rootHash()), s.note(), s.cosignatures(), s.quorum(), last, sizes);
+        HexFormat.of().formatHex(cp.checkpoint().rootHash()), s.note(), s.cosignatures(), s.quorum(), last, sizes,
+        growth(), outcomes());
+  }
+
+  static final int CHART_W = 600;
+  static final int CHART_H = 160;
+
+  /**
+   * The tree's growth: the size of each of the last {@link #GROWTH_POINTS} stored checkpoints
+   * against the log time of its last entry, as an SVG polyline.
+   */
+  private Views.Chart growth() {
+    List<String> notes = storage.checkpointsBefore(Long.MAX_VALUE, GROWTH_POINTS);
+    List<long[]> points = new ArrayList<>(); // {time ms, size}
+    for (int i = notes.size() - 1; i >= 0; i--) {
+      long size = sizeOf(notes.get(i));
+      if (size <= 0) continue;
+      links.at(size - 1).ifPresent(l -> points.add(new long[] {l.parsed().logTimestampMs(), size}));
+    }
+    if (points.size() < 2) return new Views.Chart("Tree size over time", List.of(), "", "", "", "");
+    long t0 = points.get(0)[0];
+    long t1 = Math.max(t0 + 1, points.get(points.size() - 1)[0]);
+    long max = Math.max(1, points.get(points.size() - 1)[1]);
+    StringBuilder line = new StringBuilder();
+    for (long[] p : points) {
+      long x = (p[0] - t0) * (CHART_W - 10) / (t1 - t0) + 5;
+      long y = CHART_H - 5 - p[1] * (CHART_H - 10) / max;
+      line.append(x).append(',').append(y).append(' ');
+    }
+    return new Views.Chart("Tree size over time", List.of(), line.toString().strip(), time(t0), time(t1), Long.toString(max));
+  }
+
+  static final int GROWTH_POINTS = 200;
+
+  /** Submissions since the server started, by outcome, as SVG bars (the /metrics counters). */
+  private Views.Chart outcomes() {
+    Map<String, Long> values = submissions.get();
+    long max = Math.max(1, values.values().stream().mapToLong(Long::longValue).max().orElse(1));
+    List<Views.Bar> bars = new ArrayList<>();
+    int n = Math.max(1, values.size());
+    int w = Math.min(120, (CHART_W - 10) / n - 10);
+    int i = 0;
+    for (Map.Entry<String, Long> e : values.entrySet()) {
+      String label = e.getKey().replaceAll("^result=\"(.*)\"$", "$1");
+      int h = (int) (e.getValue() * (CHART_H - 30) / max);
+      bars.add(new Views.Bar(label, e.getValue(), 5 + i * (w + 10), CHART_H - 15 - h, w, h));
+      i++;
+    }
+    return new Views.Chart("Submissions since start, by outcome", bars, "", "", "", Long.toString(max));
   }
 
   Views.Search search(String q, long start) {

@@ -31,7 +31,16 @@ public final class Views {
   public record Proof(long index, String leaf, long treeSize, List<String> hashes, String note, String verifierKey) {}
 
   public record Status(String origin, String verifierKey, long treeSize, String rootHash, String checkpoint,
-      int cosignatures, boolean quorum, String lastLoggedAt, List<Long> recentSizes) {}
+      int cosignatures, boolean quorum, String lastLoggedAt, List<Long> recentSizes, Chart growth, Chart submissions) {}
+
+  /**
+   * A small chart drawn on the server as SVG (no script, no library): {@code points} are SVG
+   * coordinates in a 600 × 160 box for a line, or bar heights for bars, with their labels.
+   */
+  public record Chart(String title, List<Bar> bars, String polyline, String xFrom, String xTo, String yMax) {}
+
+  /** One bar of a chart: its label, value, and position in the 600 × 160 box. */
+  public record Bar(String label, long value, int x, int y, int width, int height) {}
 
   public record Entry(LinkRow link, String diffId, String chainId, String prevLinkId, Long prevIndex,
       List<LinkRow> above, String scheme, String publicKey, String leafHex, Proof proof, String checkpoint) {}

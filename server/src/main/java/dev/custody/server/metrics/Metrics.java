@@ -67,6 +67,15 @@ public final class Metrics {
     return (LongAdder) family(name, "counter", help).series.computeIfAbsent(labels, k -> new LongAdder());
   }
 
+  /** The current value of each series of counter {@code name}, by its labels (as written: {@code result="ok"}). */
+  public Map<String, Long> counterValues(String name) {
+    Family f = families.get(name);
+    Map<String, Long> out = new TreeMap<>();
+    if (f == null || !f.type.equals("counter")) return out;
+    f.series.forEach((labels, v) -> out.put(labels, ((LongAdder) v).sum()));
+    return out;
+  }
+
   public Histogram histogram(String name, String help, String labels, double[] bounds) {
     return (Histogram) family(name, "histogram", help).series.computeIfAbsent(labels, k -> new Histogram(bounds));
   }

@@ -147,6 +147,10 @@ class ExplorerBrowserTest {
     assertTrue(browser.getTitle().contains("Status"), browser.getTitle());
     assertEquals("4", browser.findElement(By.id("tree-size")).getText());
     assertTrue(browser.findElement(By.id("vkey")).getText().startsWith("explorer.test/custody+"));
+    // The charts, drawn on the server from the stored checkpoints and the /metrics counters.
+    assertFalse(browser.findElement(By.cssSelector("#growth-chart polyline")).getDomAttribute("points").isBlank());
+    assertTrue(browser.findElement(By.cssSelector("#outcomes-chart")).getText().contains("appended 4"),
+        browser.findElement(By.cssSelector("#outcomes-chart")).getText());
     shot("status");
     HttpResponse<String> r = get("/", "text/html");
     String csp = r.headers().firstValue("content-security-policy").orElse("");
