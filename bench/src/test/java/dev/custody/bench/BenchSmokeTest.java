@@ -82,6 +82,12 @@ class BenchSmokeTest {
   }
 
   @Test
+  void explorer() {
+    String out = run("explorer", "--entries", "300", "--runs", "5", "--data-dir", dir.resolve("explorer").toString());
+    assertTrue(out.matches("(?s).*chain of 10 layers\\s+[0-9.]+\\s+[0-9.]+\\s+\\d+.*"), out);
+  }
+
+  @Test
   void openLoop() {
     String out = run("load", "--rate", "200", "--in-flight", "1000", "--warmup", "0", "--duration", "1", "--no-ceiling");
     assertTrue(out.contains("open loop at 200/s"), out);

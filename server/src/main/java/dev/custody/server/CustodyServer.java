@@ -326,9 +326,10 @@ public final class CustodyServer implements AutoCloseable {
       if (guard.submittersNeedCertificates()) {
         builder.intercept(new SubmitterCertificates(Set.of(TransparencyLogGrpc.getSubmitMethod().getFullMethodName())));
       }
-      if (guard.clientCallsPerSecond() > 0) {
-        builder.intercept(new ClientBudgets(guard.clientCallsPerSecond(), guard.clientBurst(), System::nanoTime));
-      }
+      // One budget per client for its gRPC calls and its explorer pages alike.
+      ClientBudgets budgets = guard.clientCallsPerSecond() > 0
+          ? new ClientBudgets(guard.clientCallsPerSecond(), guard.clientBurst(), System::nanoTime) : null;
+      if (budgets != null) builder.intercept(budgets);
       Server grpc = builder
           .directExecutor()
           .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
@@ -351,7 +352,8 @@ public final class CustodyServer implements AutoCloseable {
               ? Optional.of(guard.tls().get().http()) : Optional.empty(), reader, cosigning::served, metrics::scrape,
               dev.custody.serving.HttpConnections.defaults(),
               new dev.custody.server.explorer.Explorer(storage, links, reader, cosigning::served,
-                  () -> metrics.counterValues("custody_submissions_total")));
+                  () -> metrics.counterValues("custody_submissions_total"),
+                  budgets == null ? client -> true : budgets::allows));
         } catch (InterruptedException | RuntimeException e) {
           grpc.shutdownNow();
           throw new IOException("cannot serve tiles on port " + c.httpPort() + ": " + e, e);

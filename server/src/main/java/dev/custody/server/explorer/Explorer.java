@@ -61,6 +61,7 @@ public final class Explorer {
   private final LogReader reader;
   private final Supplier<Cosigning.Served> head;
   private final Supplier<Map<String, Long>> submissions;
+  private final java.util.function.Predicate<java.net.SocketAddress> budget;
   private final TemplateEngine templates = TemplateEngine.createPrecompiled(ContentType.Html);
   private final Map<String, byte[]> statics = new LinkedHashMap<>();
 
@@ -73,6 +74,16 @@ public final class Explorer {
    */
   public Explorer(LogStorage storage, StoredLinks links, LogReader reader, Supplier<Cosigning.Served> head,
       Supplier<Map<String, Long>> submissions) {
+    this(storage, links, reader, head, submissions, client -> true);
+  }
+
+  /**
+   * @param budget whether a client (by its address) may have one more page now: the server passes
+   *     the same per-client budget its gRPC calls have, so pages cost a client what calls do
+   */
+  public Explorer(LogStorage storage, StoredLinks links, LogReader reader, Supplier<Cosigning.Served> head,
+      Supplier<Map<String, Long>> submissions, java.util.function.Predicate<java.net.SocketAddress> budget) {
+    this.budget = budget;
     this.submissions = submissions;
     this.storage = storage;
     this.links = links;
@@ -86,7 +97,7 @@ public final class Explorer {
    * explorer's (the tile server's own paths).
    */
   public Optional<Response> handle(String path, Map<String, List<String>> query, boolean json) {
-    return handle("GET", path, query, new byte[0], json);
+    return handle("GET", path, query, new byte[0], json, null);
   }
 
   /** Whether {@code POST path} is one of ours: the policy overlay, which computes and changes nothing. */
@@ -100,7 +111,8 @@ public final class Explorer {
    * {@code method} is GET (HEAD is the tile server's) or, for {@link #acceptsPost} paths, POST with
    * a form body ({@code policy=<JSON>}).
    */
-  public Optional<Response> handle(String method, String path, Map<String, List<String>> query, byte[] body, boolean json) {
+  public Optional<Response> handle(String method, String path, Map<String, List<String>> query, byte[] body, boolean json,
+      java.net.SocketAddress client) {
     byte[] file = statics.get(path);
     if (file != null) {
       return Optional.of(new Response(200, path.endsWith(".js") ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8",
@@ -108,6 +120,13 @@ public final class Explorer {
     }
     Object view;
     String template;
+    if (client != null && isPage(path) && !budget.test(client)) {
+      view = new Views.Problem(429, "too many pages from your address: slow down and retry in a moment");
+      Response r = json ? json(429, view) : html(429, "problem.jte", view);
+      java.util.Map<String, String> headers = new java.util.HashMap<>(r.headers());
+      headers.put("Retry-After", "1");
+      return Optional.of(new Response(429, r.contentType(), r.body(), "no-store", headers));
+    }
     try {
       if (path.equals("/")) {
         view = status();
@@ -154,6 +173,12 @@ public final class Explorer {
     }
     int status = view instanceof Views.Problem p ? p.status() : 200;
     return Optional.of(json ? json(status, view) : html(status, template, view));
+  }
+
+  /** The explorer's own paths (not its static files): what a client's budget is spent on. */
+  private static boolean isPage(String path) {
+    return path.equals("/") || path.equals("/search") || path.equals("/checkpoints") || path.startsWith("/entries/")
+        || path.startsWith("/chains/") || path.startsWith("/keys/") || path.startsWith("/repositories/");
   }
 
   // ---------------------------------------------------------------- pages

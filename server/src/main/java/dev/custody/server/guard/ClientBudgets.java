@@ -79,6 +79,15 @@ public final class ClientBudgets implements ServerInterceptor {
     return dev.custody.serving.ClientAddress.of(a);
   }
 
+  /**
+   * Takes one token from the bucket of the client at {@code remote} (its address, as for a call
+   * without a certificate); false when it has none left. For requests that are not gRPC calls: the
+   * explorer's pages share a client's budget with its calls.
+   */
+  public boolean allows(SocketAddress remote) {
+    return take(address(remote));
+  }
+
   /** Takes one token from the client's bucket; false when it has none left. Constant time. */
   boolean take(String client) {
     long now = clock.getAsLong();

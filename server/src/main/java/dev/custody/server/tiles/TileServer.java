@@ -127,7 +127,7 @@ public final class TileServer implements AutoCloseable {
     @Override protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
       FullHttpResponse res;
       try {
-        res = answer(req);
+        res = answer(ctx, req);
       } catch (RuntimeException e) {
         LOG.log(Level.WARNING, "serving " + req.uri() + " failed", e);
         res = text(HttpResponseStatus.SERVICE_UNAVAILABLE, "the log's storage failed; try again\n", CHECKPOINT);
@@ -148,7 +148,7 @@ public final class TileServer implements AutoCloseable {
       }
     }
 
-    private FullHttpResponse answer(FullHttpRequest req) {
+    private FullHttpResponse answer(ChannelHandlerContext ctx, FullHttpRequest req) {
       if (!req.decoderResult().isSuccess()) {
         // Too long a request line or headers, or not HTTP at all: say so rather than guess at a path.
         return text(HttpResponseStatus.BAD_REQUEST, "malformed request: " + req.decoderResult().cause().getMessage()
@@ -165,7 +165,8 @@ public final class TileServer implements AutoCloseable {
       if (explorer != null && !path.equals("/checkpoint") && !path.equals("/metrics") && !path.startsWith("/tile/")) {
         String accept = req.headers().get(HttpHeaderNames.ACCEPT, "");
         Optional<Explorer.Response> page = explorer.handle(post ? "POST" : "GET", path, uri.parameters(),
-            io.netty.buffer.ByteBufUtil.getBytes(req.content()), accept.contains("application/json") && !accept.contains("text/html"));
+            io.netty.buffer.ByteBufUtil.getBytes(req.content()), accept.contains("application/json") && !accept.contains("text/html"),
+            ctx.channel().remoteAddress());
         if (page.isPresent()) {
           Explorer.Response p = page.get();
           FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(p.status()),

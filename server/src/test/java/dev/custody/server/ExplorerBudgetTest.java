@@ -1,0 +1,48 @@
+package dev.custody.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.custody.server.explorer.Explorer;
+import dev.custody.server.guard.ClientBudgets;
+import dev.custody.server.read.LogReader;
+import dev.custody.server.read.StoredLinks;
+import dev.custody.server.witness.Cosigning;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Explorer pages spend the client's budget as its gRPC calls do: over it, 429 with Retry-After, per address. */
+class ExplorerBudgetTest {
+  @TempDir Path dir;
+
+  @Test
+  void pagesOverTheClientsBudgetAre429AndOtherClientsAreServed() throws Exception {
+    try (CustodyServer server = CustodyServer.start(new CustodyServer.Config(dir.resolve("data"), Optional.of("budget.test/log"),
+        Optional.empty(), "127.0.0.1", 0, -1, Optional.empty(), false, 1024, 256), (n, t) -> { })) {
+      AtomicLong now = new AtomicLong();
+      ClientBudgets budgets = new ClientBudgets(1, 3, now::get); // 3 at once, then 1 a second
+      Explorer explorer = new Explorer(server.storage(), new StoredLinks(server.storage()), new LogReader(server.storage()),
+          () -> new Cosigning.Served(server.sequencer().head(), server.sequencer().head().note(), 0, true), Map::of,
+          budgets::allows);
+      InetSocketAddress greedy = new InetSocketAddress("10.0.0.1", 5000);
+      for (int i = 0; i < 3; i++) assertEquals(200, explorer.handle("GET", "/", Map.of(), new byte[0], false, greedy).orElseThrow().status());
+      Explorer.Response refused = explorer.handle("GET", "/search", Map.of("q", List.of("x")), new byte[0], false,
+          new InetSocketAddress("10.0.0.1", 5001)).orElseThrow();
+      assertEquals(429, refused.status(), "another port of the same address is the same client");
+      assertEquals("1", refused.headers().get("Retry-After"));
+      assertTrue(new String(refused.body()).contains("too many pages"));
+      // Static files cost nothing; another address has its own budget; time refills it.
+      assertEquals(200, explorer.handle("GET", "/explorer/explorer.js", Map.of(), new byte[0], false, greedy).orElseThrow().status());
+      assertEquals(200, explorer.handle("GET", "/", Map.of(), new byte[0], false, new InetSocketAddress("10.0.0.2", 1))
+          .orElseThrow().status());
+      now.addAndGet(1_000_000_000L);
+      assertEquals(200, explorer.handle("GET", "/", Map.of(), new byte[0], false, greedy).orElseThrow().status());
+    }
+  }
+}
