@@ -71,7 +71,7 @@ final class RegistryVerify implements Callable<Integer> {
       waitFor(URI.create("http://" + reg + "/v2/"));
       String ref = reg + "/bench/app:1.0";
       String digest = push(ImageReference.parse(ref));
-      check(0, "keygen", "--out", dir.resolve("team").toString());
+      check(0, "keygen", "--no-password", "--out", dir.resolve("team").toString());
       check(0, "sign", "--server", server, "--key", dir.resolve("team.key").toString(), ref);
       check(0, "attach", "--server", server, ref);
       String vkey = check(0, "info", "--server", server).lines().filter(l -> l.startsWith("verifier_key "))

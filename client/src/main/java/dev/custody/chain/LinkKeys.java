@@ -179,6 +179,11 @@ public final class LinkKeys {
     return fromPkcs8(unpem(pem, "PRIVATE KEY"));
   }
 
+  /** A signer from a PKCS#8 private key's DER (Ed25519 or ECDSA P-256). */
+  public static Signer readPrivateKey(byte[] pkcs8Der) throws LinkException {
+    return fromPkcs8(pkcs8Der);
+  }
+
   public static byte[] readPublicKeyPem(String pem) throws LinkException {
     return unpem(pem, "PUBLIC KEY");
   }

@@ -58,11 +58,21 @@ public final class CustodyServer implements AutoCloseable {
    * @param tilesDir export the log as static tiles to this folder
    * @param cluster when present, this server is one node of a Raft cluster; else the single-node log
    * @param s3 export the log as static tiles to this bucket (instead of, or as well as, a folder)
+   * @param keyUri the log's key in a token ({@code pkcs11:…}, RFC 7512) instead of a key file
    */
   public record Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
       int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch,
       List<Cosigning.WitnessConfig> witnesses, int witnessQuorum, Guard guard, Optional<ClusterNode.Settings> cluster,
-      Optional<S3Target> s3) {
+      Optional<S3Target> s3, Optional<String> keyUri) {
+    /** The log's key in a file. */
+    public Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
+        int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch,
+        List<Cosigning.WitnessConfig> witnesses, int witnessQuorum, Guard guard, Optional<ClusterNode.Settings> cluster,
+        Optional<S3Target> s3) {
+      this(dataDir, origin, keyFile, bindAddress, grpcPort, httpPort, tilesDir, acceptAnyEntry, queueCapacity, maxBatch,
+          witnesses, witnessQuorum, guard, cluster, s3, Optional.empty());
+    }
+
     /** No bucket. */
     public Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
         int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch,
@@ -226,7 +236,9 @@ public final class CustodyServer implements AutoCloseable {
         LOG.info("upgraded the store's lookups from format " + from + " (" + size + " entries read in "
             + (System.nanoTime() - t0) / 1_000_000 + " ms)");
       }
-      LogIdentity id = LogIdentity.establish(storage, c.origin(), c.effectiveKeyFile(), c.keyFile().isEmpty());
+      LogIdentity id = c.keyUri().isPresent()
+          ? LogIdentity.establish(storage, c.origin(), c.keyUri().get())
+          : LogIdentity.establish(storage, c.origin(), c.effectiveKeyFile(), c.keyFile().isEmpty());
       Metrics metrics = new Metrics();
       Metrics.Histogram batchSize = metrics.histogram("custody_batch_entries", "entries per group commit", "",
           Metrics.SIZE_BUCKETS);
@@ -243,9 +255,9 @@ public final class CustodyServer implements AutoCloseable {
       if (readOnly != null) {
         sequencer = new ReadOnlySequencer(storage, readOnly);
       } else if (c.cluster().isPresent()) {
-        if (c.keyFile().isEmpty() || c.origin().isEmpty()) {
-          throw new IllegalArgumentException("a cluster node needs --origin and --key-file: every node signs with the same "
-              + "log key (make one with custody keygen --type log)");
+        if (c.keyFile().isEmpty() && c.keyUri().isEmpty() || c.origin().isEmpty()) {
+          throw new IllegalArgumentException("a cluster node needs --origin and --key-file (or --key-uri): every node signs "
+              + "with the same log key (make one with custody keygen --type log, or keep it in a token)");
         }
         cluster = ClusterNode.start(c.cluster().get(), storage, id.origin(), id.signer(), c.queueCapacity(), c.maxBatch(),
             c.guard().pushback(), observed);
@@ -286,7 +298,7 @@ public final class CustodyServer implements AutoCloseable {
       LogInfo fixed = LogInfo.newBuilder()
           .setOrigin(id.origin())
           .setVerifierKey(id.verifierKey())
-          .setPublicKey(ByteString.copyFrom(id.signer().verifier().subjectPublicKeyInfo()))
+          .setPublicKey(ByteString.copyFrom(id.verifier().subjectPublicKeyInfo()))
           .build();
       ClusterNode node = cluster;
       // In a cluster the role changes with elections: GetLogInfo says it as it is at the call.

@@ -1,6 +1,7 @@
 package dev.custody.server;
 
 import dev.custody.note.Ed25519NoteKeys;
+import dev.custody.note.NoteSigner;
 import dev.custody.note.KeyNames;
 import dev.custody.server.keys.LogKeyFile;
 import dev.custody.server.storage.LogStorage;
@@ -16,11 +17,66 @@ import java.util.logging.Logger;
  * ever: the first start records it, and every later start must present the same one, or a log
  * would sign a second history under a new name or key.
  */
-public record LogIdentity(String origin, Ed25519NoteKeys.Signer signer) {
+public record LogIdentity(String origin, NoteSigner signer, Ed25519NoteKeys.Verifier verifier) {
   private static final Logger LOG = Logger.getLogger(LogIdentity.class.getName());
 
+  public LogIdentity(String origin, Ed25519NoteKeys.Signer signer) {
+    this(origin, signer, signer.verifier());
+  }
+
   public String verifierKey() {
-    return signer.verifier().vkey();
+    return verifier.vkey();
+  }
+
+  /**
+   * The log's identity with its key in a token ({@code pkcs11:} URI): the Ed25519 key signs every
+   * checkpoint there and never leaves it. The key's name is the origin (from the store, or
+   * {@code requestedOrigin}); a store started with another key refuses it.
+   */
+  public static LogIdentity establish(LogStorage storage, Optional<String> requestedOrigin, String keyUri) throws IOException {
+    String origin = storage.origin().or(() -> requestedOrigin).orElseThrow(() -> new IOException(
+        "a log whose key is in a token needs --origin (the key's name) the first time"));
+    if (storage.origin().isPresent() && requestedOrigin.isPresent() && !storage.origin().equals(requestedOrigin)) {
+      throw new IOException("this data directory holds the log \"" + storage.origin().get() + "\", not \""
+          + requestedOrigin.get() + "\"");
+    }
+    dev.custody.chain.LinkKeys.Signer key;
+    try {
+      key = dev.custody.keys.Signers.open(keyUri, dev.custody.keys.Passwords.standard());
+    } catch (dev.custody.keys.KeyFileException e) {
+      throw new IOException("the log key " + redacted(keyUri) + ": " + e.getMessage(), e);
+    }
+    if (key.scheme() != dev.custody.chain.LinkKeys.Scheme.ED25519) {
+      throw new IOException("the log key must be Ed25519 (C2SP signed notes); " + redacted(keyUri) + " is " + key.scheme().label());
+    }
+    byte[] spki = key.publicKey();
+    byte[] raw = java.util.Arrays.copyOfRange(spki, spki.length - 32, spki.length);
+    Ed25519NoteKeys.Verifier verifier = Ed25519NoteKeys.verifierFromPublicKey(origin, raw);
+    String vkey = verifier.vkey();
+    if (storage.verifierKey().isPresent() && !storage.verifierKey().get().equals(vkey)) {
+      throw new IOException("the key " + redacted(keyUri) + " (" + vkey + ") is not the key this log was started with ("
+          + storage.verifierKey().get() + ")");
+    }
+    if (storage.origin().isEmpty() || storage.verifierKey().isEmpty()) storage.writeIdentity(origin, vkey);
+    NoteSigner signer = new NoteSigner() {
+      @Override public String name() {
+        return origin;
+      }
+
+      @Override public int keyId() {
+        return verifier.keyId();
+      }
+
+      @Override public byte[] sign(byte[] text) {
+        return key.sign(text);
+      }
+    };
+    return new LogIdentity(origin, signer, verifier);
+  }
+
+  /** A key URI for a log line: without its PIN. */
+  static String redacted(String uri) {
+    return uri.replaceAll("pin-value=[^&]*", "pin-value=***");
   }
 
   /**

@@ -57,6 +57,11 @@ public final class ServerMain implements Callable<Integer> {
       + "Default: <data-dir>/log.key, created on first run.")
   Path keyFile;
 
+  @Option(names = "--key-uri", description = "Instead of --key-file: the log's Ed25519 key in a hardware token or HSM, "
+      + "pkcs11:token=…;object=…?module-path=…&pin-source=FILE (RFC 7512; or pin-value=, or CUSTODY_PKCS11_PIN). "
+      + "The key never leaves the token; give --origin the first time")
+  String keyUri;
+
   @Option(names = "--accept-any-entry",
       description = "Accept opaque entries of 1..65535 bytes as their own leaves, instead of signed layer links. "
           + "For tests and logs of other artefacts.")
@@ -220,7 +225,8 @@ public final class ServerMain implements Callable<Integer> {
     CustodyServer.Config config = new CustodyServer.Config(dataDir, Optional.ofNullable(origin),
         Optional.ofNullable(keyFile), bindAddress, grpcPort, httpPort,
         Optional.ofNullable(exportFolder()), acceptAnyEntry, queueCapacity, maxBatch, witnessConfigs(), witnessQuorum,
-        guard(), cluster(), s3());
+        guard(), cluster(), s3(), Optional.ofNullable(keyUri));
+    if (keyUri != null && keyFile != null) throw new IllegalArgumentException("give --key-file or --key-uri, not both");
     CustodyServer server = CustodyServer.start(config, (n, t) -> { });
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -11,8 +11,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "keygen", mixinStandardHelpOptions = true,
-    description = {"Make a signing key pair for a team: <out>.key (PKCS#8 PEM, private, mode 600) and <out>.pub",
-        "(SPKI PEM, give it to verifiers for their trust policy). Prints the key_id."})
+    description = {"Make a signing key pair for a team: <out>.key (private, mode 600, encrypted under a passphrase:",
+        "PKCS#8 with scrypt and AES-256) and <out>.pub (SPKI PEM, give it to verifiers for their trust policy).",
+        "The passphrase comes from CUSTODY_PASSWORD, else the terminal asks twice. Prints the key_id."})
 final class KeygenCommand implements Callable<Integer> {
   @Option(names = "--type", defaultValue = "ed25519", description = "ed25519 or ecdsa-p256 (signers), cosigner "
       + "(a witness key, with --name) or log (a log's checkpoint key, with --name ORIGIN: every node of a cluster "
@@ -26,6 +27,10 @@ final class KeygenCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, description = "Path prefix for the two files, e.g. keys/runtime-team")
   Path out;
 
+  @Option(names = "--no-password", description = "Write the signing key unencrypted (PKCS#8), as before: anyone who "
+      + "can read the file can sign as you")
+  boolean noPassword;
+
   @Override public Integer call() throws Exception {
     if (type.equals("cosigner")) return cosigner();
     if (type.equals("log")) return log();
@@ -36,10 +41,21 @@ final class KeygenCommand implements Callable<Integer> {
     };
     Path key = Path.of(out + ".key");
     Path pub = Path.of(out + ".pub");
+    if (Files.exists(key, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      throw new IllegalArgumentException(key + " exists; refusing to overwrite a private key");
+    }
     LinkKeys.Signer s = LinkKeys.generate(scheme);
-    writeSecret(key, s.privateKeyPem());
+    if (noPassword) {
+      writeSecret(key, s.privateKeyPem());
+      System.err.println("warning: " + key + " is not encrypted: anyone who can read it can sign as you");
+    } else {
+      char[] password = newPassword(key);
+      byte[] der = java.util.Base64.getMimeDecoder().decode(s.privateKeyPem().replaceAll("-----[A-Z ]+-----", "").strip());
+      writeSecret(key, dev.custody.keys.KeyFiles.encrypt(der, password));
+      java.util.Arrays.fill(password, '\0');
+    }
     Files.writeString(pub, s.publicKeyPem());
-    System.out.println("wrote " + key + " and " + pub + " (" + scheme.label() + ")");
+    System.out.println("wrote " + key + " and " + pub + " (" + scheme.label() + (noPassword ? ", unencrypted" : ", encrypted") + ")");
     System.out.println("key_id " + HexFormat.of().formatHex(Hashes.sha256(s.publicKey())));
     return 0;
   }
@@ -70,6 +86,25 @@ final class KeygenCommand implements Callable<Integer> {
     System.out.println("wrote " + key + " and " + out + ".vkey");
     System.out.println("vkey " + s.verifier().vkey());
     return 0;
+  }
+
+  /** The new key's passphrase: CUSTODY_PASSWORD, else typed twice on the terminal; never empty. */
+  private static char[] newPassword(Path key) {
+    String env = System.getenv(dev.custody.keys.Passwords.CUSTODY_PASSWORD);
+    if (env != null) {
+      if (env.isEmpty()) throw new IllegalArgumentException("CUSTODY_PASSWORD is empty; give a passphrase, or --no-password");
+      return env.toCharArray();
+    }
+    java.io.Console c = System.console();
+    if (c == null) {
+      throw new IllegalArgumentException("the key is encrypted under a passphrase: set CUSTODY_PASSWORD, run in a "
+          + "terminal to be asked, or give --no-password for an unencrypted key");
+    }
+    char[] a = c.readPassword("Passphrase for %s: ", key);
+    char[] b = c.readPassword("The same again: ");
+    if (a == null || a.length == 0) throw new IllegalArgumentException("an empty passphrase protects nothing; use --no-password");
+    if (!java.util.Arrays.equals(a, b)) throw new IllegalArgumentException("the two passphrases differ");
+    return a;
   }
 
   /**

@@ -52,8 +52,10 @@ final class SignCommand implements Callable<Integer> {
   @Option(names = "--repository", description = "With --layout: the fully expanded repository, no tag: registry.example/team/app")
   String repository;
 
-  @Option(names = "--key", required = true, description = "Your private key (custody keygen)")
-  Path key;
+  @Option(names = "--key", required = true, description = "Your signing key: a key file (custody keygen's, encrypted "
+      + "or not; a cosign.key), file:PATH, or a key in a hardware token: pkcs11:token=…;object=…?module-path=…&pin-value=… "
+      + "(RFC 7512). Passphrases from CUSTODY_PASSWORD (COSIGN_PASSWORD for a cosign key), else the terminal asks")
+  String key;
 
   @Option(names = "--layers", description = "The layer or range you sign, e.g. 2 or 1-3. Default: every layer above --on's, "
       + "or all layers when there is no --on")
@@ -98,7 +100,7 @@ final class SignCommand implements Callable<Integer> {
     } else {
       img = registry.resolve(ref).image();
     }
-    LinkKeys.Signer signer = LinkKeys.readPrivateKeyPem(dev.custody.io.DurableFiles.readPrivate(key));
+    LinkKeys.Signer signer = dev.custody.keys.Signers.open(key, dev.custody.keys.Passwords.standard());
     if (on != null && prevLinkId != null) throw new IllegalArgumentException("give --on or --prev-link-id, not both");
     Below below = null;
     if (on != null) {

@@ -71,11 +71,11 @@ class CliEndToEndTest {
   @Test
   void threeTeamsSignSubmitAndAVerifierChecksTheImage() throws Exception {
     OciLayouts.build(work.resolve("oci"), 3, "walkthrough");
-    ok("keygen", "--out", p("base"));
-    ok("keygen", "--type", "ecdsa-p256", "--out", p("runtime"));
-    ok("keygen", "--out", p("app"));
-    ok("keygen", "--out", p("intruder"));
-    Run again = custody("keygen", "--out", p("base"));
+    ok("keygen", "--no-password", "--out", p("base"));
+    ok("keygen", "--no-password", "--type", "ecdsa-p256", "--out", p("runtime"));
+    ok("keygen", "--no-password", "--out", p("app"));
+    ok("keygen", "--no-password", "--out", p("intruder"));
+    Run again = custody("keygen", "--no-password", "--out", p("base"));
     assertTrue(again.code != 0 && again.out.contains("refusing to overwrite a private key"), again.out);
     String oci = p("oci");
     ok("sign", "--layout", oci, "--image", "step0", "--repository", "registry.example/base/os", "--key", p("base.key"),

@@ -90,7 +90,7 @@ class RegistryWalkthroughTest {
     DockerRegistry.skopeoPush(oci, "step0", reg + "/base/os:12", "ci:s3cret");
     DockerRegistry.skopeoPush(oci, "step1", reg + "/runtime/jre:17", "ci:s3cret");
     DockerRegistry.skopeoPush(oci, "step2", reg + "/apps/service:1.0", "ci:s3cret");
-    for (String k : List.of("base", "runtime", "app")) CliEndToEndTest.ok("keygen", "--out", p(k));
+    for (String k : List.of("base", "runtime", "app")) CliEndToEndTest.ok("keygen", "--no-password", "--out", p(k));
 
     ok("sign", "--key", p("base.key"), reg + "/base/os:12");
     ok("attach", reg + "/base/os:12");

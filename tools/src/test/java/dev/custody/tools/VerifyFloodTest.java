@@ -79,9 +79,9 @@ class VerifyFloodTest {
         assertEquals(0, failed.get());
 
         // Then the three teams, as in the walkthrough.
-        CliEndToEndTest.ok("keygen", "--out", p("base"));
-        CliEndToEndTest.ok("keygen", "--type", "ecdsa-p256", "--out", p("runtime"));
-        CliEndToEndTest.ok("keygen", "--out", p("app"));
+        CliEndToEndTest.ok("keygen", "--no-password", "--out", p("base"));
+        CliEndToEndTest.ok("keygen", "--no-password", "--type", "ecdsa-p256", "--out", p("runtime"));
+        CliEndToEndTest.ok("keygen", "--no-password", "--out", p("app"));
         CliEndToEndTest.ok("sign", "--layout", oci.toString(), "--image", "step0", "--repository", "registry.example/base/os",
             "--key", p("base.key"), "--out", p("base.links"));
         CliEndToEndTest.ok("sign", "--layout", oci.toString(), "--image", "step1", "--repository",
