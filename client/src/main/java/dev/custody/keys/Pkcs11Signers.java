@@ -159,7 +159,62 @@ public final class Pkcs11Signers implements Signers.SignerProvider {
     throw new KeyFileException("the token's public key point is " + v.length + " bytes; expected " + size);
   }
 
+  /**
+   * The wrapper's own log lines (its licence notice at the first load among them) go to
+   * java.util.logging at FINE, not to standard output, which belongs to the command's answer.
+   * The notice's acknowledgment is in the README, as the IAIK licence asks.
+   */
+  private static final java.util.logging.Logger WRAPPER_LOG = java.util.logging.Logger.getLogger("dev.custody.keys.pkcs11");
+
+  private static void quietWrapper() {
+    org.xipki.pkcs11.wrapper.StaticLogger.setLogger(new org.xipki.pkcs11.wrapper.Logger() {
+      private void log(java.util.logging.Level l, String format, Object... args) {
+        if (!WRAPPER_LOG.isLoggable(l)) return;
+        String m = format;
+        for (Object a : args) m = m.replaceFirst("\\{}", java.util.regex.Matcher.quoteReplacement(String.valueOf(a)));
+        WRAPPER_LOG.log(l, m);
+      }
+
+      @Override public void info(String f, Object... a) {
+        log(java.util.logging.Level.FINE, f, a);
+      }
+
+      @Override public void warn(String f, Object... a) {
+        log(java.util.logging.Level.WARNING, f, a);
+      }
+
+      @Override public void error(String f, Object... a) {
+        log(java.util.logging.Level.SEVERE, f, a);
+      }
+
+      @Override public void debug(String f, Object... a) {
+        log(java.util.logging.Level.FINER, f, a);
+      }
+
+      @Override public void trace(String f, Object... a) {
+        log(java.util.logging.Level.FINEST, f, a);
+      }
+
+      @Override public boolean isDebugEnabled() {
+        return WRAPPER_LOG.isLoggable(java.util.logging.Level.FINER);
+      }
+
+      @Override public boolean isInfoEnabled() {
+        return WRAPPER_LOG.isLoggable(java.util.logging.Level.FINE);
+      }
+
+      @Override public boolean isWarnEnabled() {
+        return WRAPPER_LOG.isLoggable(java.util.logging.Level.WARNING);
+      }
+
+      @Override public boolean isTraceEnabled() {
+        return WRAPPER_LOG.isLoggable(java.util.logging.Level.FINEST);
+      }
+    });
+  }
+
   private static PKCS11Module module(String path) throws IOException, TokenException {
+    quietWrapper();
     try {
       return MODULES.computeIfAbsent(path, p -> {
         try {

@@ -68,6 +68,7 @@ class CliKeysTest {
     Run signed = cli(env, "sign", "--layout", p("oci"), "--image", "step0", "--repository", repository, "--key", key,
         "--out", links);
     assertEquals(0, signed.code(), signed.out());
+    assertTrue(!signed.out().contains("Stiftung"), "the PKCS#11 wrapper's notice stays off the answer: " + signed.out());
     CliEndToEndTest.ok("submit", "--server", log, links);
     String vkey = CliEndToEndTest.ok("info", "--server", log).out().lines().filter(l -> l.startsWith("verifier_key "))
         .findFirst().orElseThrow().substring(13);
