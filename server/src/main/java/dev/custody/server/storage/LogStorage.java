@@ -54,6 +54,8 @@ public final class LogStorage implements AutoCloseable {
    * format 2 is upgraded at start by {@link #upgradeLookups}.
    * 4: the nodes are stored in slices of 16 (the {@code nodes} family), not whole tiles; a store
    * in format 2 or 3 is cut into slices at start ({@link #sliceLegacyTiles}).
+   * 5: links are also filed by layer digest and by repository name (the explorer's search); a store
+   * in format 2, 3 or 4 gains them at start ({@link #upgradeLookups}).
    */
   private static final String FORMAT = "5";
   private static final String LOOKUPS_UPGRADABLE_FORMAT = "2";

@@ -1,0 +1,4 @@
+/**
+ * JMH micro-benchmarks: hashing, proofs, notes, links, and proofs read from RocksDB.
+ */
+package dev.custody.bench.jmh;
