@@ -17,6 +17,8 @@ import picocli.CommandLine.Parameters;
     description = {"Send signed links to the log, in order. Prints each link's index and the checkpoint size that",
         "includes it. Submitting a link again is harmless: the log answers with the original entry."})
 final class SubmitCommand implements Callable<Integer> {
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
   @Mixin LogConnection.Options conn;
 
   @Option(names = "--json", description = "One JSON object per link instead of text")
@@ -32,8 +34,9 @@ final class SubmitCommand implements Callable<Integer> {
           LogEntry e = c.log().submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(l.encoded())).build());
           String id = HexFormat.of().formatHex(l.linkId());
           if (json) {
-            System.out.printf("{\"link_id\":\"%s\",\"layer\":%d,\"index\":%d,\"tree_size\":%d,\"duplicate\":%b}%n", id,
-                l.statement().layerIndex(), e.getIndex(), e.getInclusionProof().getTreeSize(), e.getDuplicate());
+            System.out.println(JSON.writeValueAsString(JSON.createObjectNode().put("link_id", id)
+                .put("layer", l.statement().layerIndex()).put("index", e.getIndex())
+                .put("tree_size", e.getInclusionProof().getTreeSize()).put("duplicate", e.getDuplicate())));
           } else {
             System.out.printf("layer %d link %s logged at index %d (checkpoint size %d)%s%n", l.statement().layerIndex(),
                 id.substring(0, 16), e.getIndex(), e.getInclusionProof().getTreeSize(), e.getDuplicate() ? ", already logged" : "");
