@@ -7,14 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.custody.api.v1.GetInclusionProofRequest;
 import dev.custody.api.v1.InclusionProof;
 import dev.custody.note.Ed25519NoteKeys;
-import dev.custody.server.admission.OpaqueAdmission;
 import dev.custody.server.metrics.Metrics;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.sequencer.GroupCommitSequencer;
 import dev.custody.server.storage.LogStorage;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -57,16 +55,7 @@ class DiskReadsTest {
   void aProofThatNeedsTheDiskIsAnsweredOffTheCallingThreadOrRefusedWhenThePoolIsFull() throws Exception {
     Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate("test/log", new SecureRandom());
     try (LogStorage s = LogStorage.open(dir)) {
-      GroupCommitSequencer seq = new GroupCommitSequencer(s, "test/log", key, 16384, 4096, (n, t) -> { });
-      OpaqueAdmission admission = new OpaqueAdmission();
-      for (int start = 0; start < TOTAL; start += 4096) {
-        List<CompletableFuture<?>> fs = new ArrayList<>();
-        for (int i = start; i < Math.min(TOTAL, start + 4096); i++) {
-          fs.add(seq.add(admission.admit(ByteBuffer.allocate(8).putLong(i).array())));
-        }
-        for (CompletableFuture<?> f : fs) f.get(60, TimeUnit.SECONDS);
-      }
-      seq.close();
+      dev.custody.server.OpaqueFill.fill(s, "test/log", key, TOTAL);
     }
     try (LogStorage s = LogStorage.open(dir)) { // a cold block cache: the first proofs need the disk
       GroupCommitSequencer seq = new GroupCommitSequencer(s, "test/log", key, 16384, 4096, (n, t) -> { });

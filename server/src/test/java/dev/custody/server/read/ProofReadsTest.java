@@ -6,16 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.custody.note.Ed25519NoteKeys;
-import dev.custody.server.admission.OpaqueAdmission;
-import dev.custody.server.sequencer.GroupCommitSequencer;
 import dev.custody.server.storage.LogStorage;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.security.SecureRandom;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -63,16 +57,7 @@ class ProofReadsTest {
   private void build() throws Exception {
     Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate("test/log", new SecureRandom());
     try (LogStorage s = LogStorage.open(dir)) {
-      GroupCommitSequencer seq = new GroupCommitSequencer(s, "test/log", key, 16384, 4096, (n, t) -> { });
-      OpaqueAdmission admission = new OpaqueAdmission();
-      for (int start = 0; start < TOTAL; start += 4096) {
-        List<CompletableFuture<?>> fs = new ArrayList<>();
-        for (int i = start; i < Math.min(TOTAL, start + 4096); i++) {
-          fs.add(seq.add(admission.admit(ByteBuffer.allocate(8).putLong(i).array())));
-        }
-        for (CompletableFuture<?> f : fs) f.get(60, TimeUnit.SECONDS);
-      }
-      seq.close();
+      dev.custody.server.OpaqueFill.fill(s, "test/log", key, TOTAL);
     }
   }
 }

@@ -99,16 +99,7 @@ class StoreFormatTest {
     List<byte[]> tilesBefore = new ArrayList<>();
     List<List<byte[]>> proofsBefore = new ArrayList<>();
     try (LogStorage s = LogStorage.open(dir)) {
-      var seq = new dev.custody.server.sequencer.GroupCommitSequencer(s, "test/log", key, 16384, 4096, (n, t) -> { });
-      var admission = new dev.custody.server.admission.OpaqueAdmission();
-      for (int start = 0; start < total; start += 4096) {
-        List<java.util.concurrent.CompletableFuture<?>> fs = new ArrayList<>();
-        for (int i = start; i < Math.min(total, start + 4096); i++) {
-          fs.add(seq.add(admission.admit(java.nio.ByteBuffer.allocate(8).putLong(i).array())));
-        }
-        for (var f : fs) f.get(60, java.util.concurrent.TimeUnit.SECONDS);
-      }
-      seq.close();
+      dev.custody.server.OpaqueFill.fill(s, "test/log", key, total);
       for (int level = 0; level < 3; level++) {
         for (long t = 0; dev.custody.tiles.Tiles.width(level, t, total) > 0; t++) tilesBefore.add(s.tile(level, t).orElseThrow());
       }
