@@ -101,16 +101,29 @@
 
   class Pending extends Error {}
 
+  // A verifier key the reader pinned in this browser (on the status page): then the checks are
+  // against it, not against the key the server states.
+  const PIN = "custody.pinned-verifier-key";
+
+  function pinned() {
+    try {
+      return localStorage.getItem(PIN);
+    } catch (e) {
+      return null;
+    }
+  }
+
   async function check(el) {
     const d = el.dataset;
     const index = Number(d.index), size = Number(d.size);
     const proof = d.proof === "" ? [] : d.proof.split(",").map(b64);
-    const cp = await verifyCheckpoint(b64(d.note), d.vkey);
+    const key = pinned() || d.vkey;
+    const cp = await verifyCheckpoint(b64(d.note), key);
     if (cp.size !== size) throw new Error("the proof is for size " + size + ", the checkpoint is " + cp.size);
     const root = await rootFromInclusion(index, size, b64(d.leaf), proof);
     if (!equal(root, cp.root)) throw new Error("the proof does not lead to the checkpoint's root hash");
     return "checked by your browser: entry " + index + " is in the log at size " + size
-        + ", whose checkpoint the log signed";
+        + ", whose checkpoint the log signed" + (pinned() ? " (with the key you pinned)" : " (with the key the server states)");
   }
 
   function show(el, state, text) {
@@ -119,7 +132,23 @@
     r.textContent = (state === "ok" ? "\u2714 " : state === "failed" ? "\u2718 " : "\u2026 ") + text;
   }
 
+  function pinForm() {
+    const shown = document.getElementById("pinned-key");
+    if (!shown) return;
+    shown.textContent = pinned() || "none: the checks use the key the server states";
+    document.getElementById("pin-button").addEventListener("click", () => {
+      const v = document.getElementById("pin-input").value.trim();
+      if (v.length > 0) localStorage.setItem(PIN, v);
+      shown.textContent = pinned();
+    });
+    document.getElementById("unpin-button").addEventListener("click", () => {
+      localStorage.removeItem(PIN);
+      shown.textContent = "none: the checks use the key the server states";
+    });
+  }
+
   async function run() {
+    pinForm();
     for (const b of document.querySelectorAll("button.copy")) {
       b.addEventListener("click", () => {
         const t = document.getElementById(b.dataset.copy);

@@ -176,6 +176,36 @@ class ExplorerBrowserTest {
     assertEquals(1, j.path("otherTops").size());
   }
 
+  /** A key pinned in the browser is what the checks use: another key fails them, the log's own passes. */
+  @Test
+  void aPinnedVerifierKeyIsWhatTheBrowserChecksAgainst() throws Exception {
+    String real = json("/").path("verifierKey").asText();
+    String other = dev.custody.note.Ed25519NoteKeys.generate("explorer.test/custody", new java.security.SecureRandom())
+        .verifier().vkey();
+    try {
+      browser.get(base + "/");
+      browser.findElement(By.id("pin-input")).sendKeys(other);
+      browser.findElement(By.id("pin-button")).click();
+      assertEquals(other, browser.findElement(By.id("pinned-key")).getText());
+      browser.get(base + "/chains/" + appImage);
+      assertEquals(List.of("failed", "failed", "failed"), verdicts());
+      assertTrue(browser.findElement(By.cssSelector(".verification")).getText().contains("no signature by the log's key"),
+          browser.findElement(By.cssSelector(".verification")).getText());
+      browser.get(base + "/");
+      browser.findElement(By.id("pin-input")).sendKeys(real);
+      browser.findElement(By.id("pin-button")).click();
+      browser.get(base + "/chains/" + appImage);
+      assertEquals(List.of("ok", "ok", "ok"), verdicts());
+      assertTrue(browser.findElement(By.cssSelector(".verification")).getText().contains("with the key you pinned"));
+    } finally {
+      browser.get(base + "/");
+      browser.findElement(By.id("unpin-button")).click();
+    }
+    browser.get(base + "/chains/" + appImage);
+    assertEquals(List.of("ok", "ok", "ok"), verdicts());
+    assertTrue(browser.findElement(By.cssSelector(".verification")).getText().contains("with the key the server states"));
+  }
+
   /** A policy pasted on the chain page marks each layer as custody verify would. */
   @Test
   void aPastedPolicyIsLaidOverTheChain() throws Exception {
