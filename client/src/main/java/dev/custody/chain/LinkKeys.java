@@ -179,6 +179,12 @@ public final class LinkKeys {
     return fromPkcs8(unpem(pem, "PRIVATE KEY"));
   }
 
+  /** The SubjectPublicKeyInfo DER of a raw 32-byte Ed25519 public key (RFC 8410). */
+  public static byte[] ed25519Spki(byte[] raw) {
+    if (raw.length != 32) throw new IllegalArgumentException("an Ed25519 public key is 32 bytes");
+    return concat(ED25519_SPKI_PREFIX, raw);
+  }
+
   /** A signer from a PKCS#8 private key's DER (Ed25519 or ECDSA P-256). */
   public static Signer readPrivateKey(byte[] pkcs8Der) throws LinkException {
     return fromPkcs8(pkcs8Der);

@@ -63,6 +63,13 @@ public final class KeyFiles {
     }
   }
 
+  /** {@code signer}'s private key encrypted under {@code password}, as {@link #encrypt(byte[], char[])}. */
+  public static String encrypt(LinkKeys.Signer signer, char[] password) {
+    Matcher m = PEM.matcher(signer.privateKeyPem());
+    if (!m.find()) throw new IllegalStateException("a signer's private key PEM did not parse");
+    return encrypt(Base64.getMimeDecoder().decode(m.group(2)), password);
+  }
+
   /** {@code pkcs8} encrypted under {@code password} as PEM {@code ENCRYPTED PRIVATE KEY} (PBES2: scrypt, AES-256-CBC). */
   public static String encrypt(byte[] pkcs8, char[] password) {
     try {

@@ -46,7 +46,6 @@ public final class Pkcs11Signers implements Signers.SignerProvider {
    * initialised only once per process, so this one piece of state is necessarily process-wide.
    */
   private static final Map<String, PKCS11Module> MODULES = new ConcurrentHashMap<>();
-  private static final byte[] ED25519_SPKI_PREFIX = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
 
   @Override public String scheme() {
     return "pkcs11";
@@ -123,7 +122,7 @@ public final class Pkcs11Signers implements Signers.SignerProvider {
       byte[] point = unwrapPoint(attrs.ecPoint(), type == PKCS11Constants.CKK_EC_EDWARDS ? 32 : 65);
       if (type == PKCS11Constants.CKK_EC_EDWARDS) {
         if (point.length != 32) throw new KeyFileException("the key \"" + object + "\" is an EdDSA key but not Ed25519");
-        byte[] spki = concat(ED25519_SPKI_PREFIX, point);
+        byte[] spki = LinkKeys.ed25519Spki(point);
         return signer(LinkKeys.Scheme.ED25519, spki, session, priv, object);
       }
       if (type == PKCS11Constants.CKK_EC) {
@@ -273,11 +272,5 @@ public final class Pkcs11Signers implements Signers.SignerProvider {
         throw new UnsupportedOperationException("the key \"" + label + "\" stays in its token");
       }
     };
-  }
-
-  private static byte[] concat(byte[] a, byte[] b) {
-    byte[] out = Arrays.copyOf(a, a.length + b.length);
-    System.arraycopy(b, 0, out, a.length, b.length);
-    return out;
   }
 }

@@ -40,7 +40,7 @@ class KeyFilesTest {
   void whatWeEncryptOpensWithThePassphraseOnlyAndOpenSslReadsIt() throws Exception {
     for (LinkKeys.Scheme scheme : LinkKeys.Scheme.values()) {
       LinkKeys.Signer s = LinkKeys.generate(scheme);
-      String enc = KeyFiles.encrypt(pemBody(s.privateKeyPem()), "correct horse".toCharArray());
+      String enc = KeyFiles.encrypt(s, "correct horse".toCharArray());
       assertTrue(enc.startsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----") && KeyFiles.isEncrypted(enc));
       LinkKeys.Signer back = KeyFiles.readSigner(enc, "k.key", Passwords.fixed("correct horse".toCharArray()));
       assertArrayEquals(s.publicKey(), back.publicKey());

@@ -50,8 +50,7 @@ final class KeygenCommand implements Callable<Integer> {
       System.err.println("warning: " + key + " is not encrypted: anyone who can read it can sign as you");
     } else {
       char[] password = newPassword(key);
-      byte[] der = java.util.Base64.getMimeDecoder().decode(s.privateKeyPem().replaceAll("-----[A-Z ]+-----", "").strip());
-      writeSecret(key, dev.custody.keys.KeyFiles.encrypt(der, password));
+      writeSecret(key, dev.custody.keys.KeyFiles.encrypt(s, password));
       java.util.Arrays.fill(password, '\0');
     }
     Files.writeString(pub, s.publicKeyPem());
