@@ -33,8 +33,8 @@ public final class BulkLog implements AutoCloseable {
   public static BulkLog open(Path dataDir) throws IOException {
     LogStorage storage = LogStorage.open(dataDir.resolve("db"));
     try {
-      LogIdentity id = LogIdentity.establish(storage, Optional.of(ORIGIN), dataDir.resolve("log.key"), true);
-      return new BulkLog(storage, new GroupCommitSequencer(storage, id.origin(), id.signer(), 16384, 4096, (n, t) -> { }));
+      LogIdentity id = LogIdentity.establish(storage, Optional.of(ORIGIN), dev.custody.server.keys.LogKeys.DEFAULT, dataDir);
+      return new BulkLog(storage, new GroupCommitSequencer(storage, id.origin(), id.signers(), 16384, 4096, (n, t) -> { }));
     } catch (IOException | RuntimeException e) {
       storage.close();
       throw e;

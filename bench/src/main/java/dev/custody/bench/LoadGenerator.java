@@ -95,8 +95,8 @@ final class LoadGenerator implements Callable<Integer> {
     int port;
     if (target == null) {
       tmp = Files.createTempDirectory("custody-load");
-      server = CustodyServer.start(new CustodyServer.Config(tmp, Optional.of("bench.custody.dev/load"), Optional.empty(),
-          "127.0.0.1", 0, -1, Optional.empty(), !links, 16384, 4096), (n, t) -> commits.recordValue(t));
+      server = CustodyServer.start(CustodyServer.Config.builder(tmp).origin("bench.custody.dev/load").grpcPort(0)
+          .httpPort(-1).acceptAnyEntry(!links).build(), (n, t) -> commits.recordValue(t));
       port = server.grpcPort();
     } else {
       host = target.substring(0, target.lastIndexOf(':'));

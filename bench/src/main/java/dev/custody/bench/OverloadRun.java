@@ -54,8 +54,8 @@ final class OverloadRun implements Callable<Integer> {
     Path tmp = Files.createTempDirectory("custody-overload");
     java.util.concurrent.ConcurrentLinkedQueue<byte[]> links =
         new java.util.concurrent.ConcurrentLinkedQueue<>(LoadGenerator.presignLinks(presign));
-    CustodyServer server = CustodyServer.start(new CustodyServer.Config(tmp, Optional.of("bench.custody.dev/overload"),
-        Optional.empty(), "127.0.0.1", 0, 0, Optional.empty(), false, 16384, 4096), (n, t) -> { });
+    CustodyServer server = CustodyServer.start(CustodyServer.Config.builder(tmp).origin("bench.custody.dev/overload")
+        .anyPorts().build(), (n, t) -> { });
     String metrics = "http://127.0.0.1:" + server.httpPort() + "/metrics";
     TransparencyLogGrpc.TransparencyLogStub[] stubs = new TransparencyLogGrpc.TransparencyLogStub[channels];
     ManagedChannel[] chs = new ManagedChannel[channels];

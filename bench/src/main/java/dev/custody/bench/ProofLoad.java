@@ -78,8 +78,8 @@ final class ProofLoad implements Callable<Integer> {
     final SplittableRandom rnd = new SplittableRandom(1);
 
     Target(Path dir) throws Exception {
-      server = CustodyServer.start(new CustodyServer.Config(dir, Optional.empty(), Optional.empty(),
-          "127.0.0.1", 0, 0, Optional.empty(), true, 16384, 4096), (n, t) -> { });
+      server = CustodyServer.start(CustodyServer.Config.builder(dir).anyPorts().acceptAnyEntry(true)
+          .build(), (n, t) -> { });
       // One connection is served by one event-loop thread on each side; several spread the work over the cores.
       for (int i = 0; i < channels; i++) {
         chs[i] = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().directExecutor().build();

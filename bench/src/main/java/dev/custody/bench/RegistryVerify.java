@@ -63,8 +63,8 @@ final class RegistryVerify implements Callable<Integer> {
         + "storage: {filesystem: {rootdirectory: " + dir.resolve("registry") + "}}\nhttp: {addr: 127.0.0.1:" + regPort + "}\n");
     Process registry = new ProcessBuilder(registryBinary.toString(), "serve", dir.resolve("config.yml").toString())
         .redirectErrorStream(true).redirectOutput(dir.resolve("registry.log").toFile()).start();
-    CustodyServer log = CustodyServer.start(new CustodyServer.Config(dir.resolve("log"), Optional.of("bench.registry/custody"),
-        Optional.empty(), "127.0.0.1", 0, 0, Optional.empty(), false, 1024, 256), (n, t) -> { });
+    CustodyServer log = CustodyServer.start(CustodyServer.Config.builder(dir.resolve("log"))
+        .origin("bench.registry/custody").anyPorts().queueCapacity(1024).maxBatch(256).build(), (n, t) -> { });
     try {
       String server = "127.0.0.1:" + log.grpcPort();
       String reg = "127.0.0.1:" + regPort;

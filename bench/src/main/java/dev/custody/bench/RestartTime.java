@@ -3,6 +3,7 @@ package dev.custody.bench;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.server.sequencer.GroupCommitSequencer;
 import dev.custody.server.storage.LogStorage;
+import java.util.List;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.concurrent.Callable;
@@ -26,7 +27,7 @@ final class RestartTime implements Callable<Integer> {
     // A data directory as the server and `scale` lay it out, or a bare RocksDB folder.
     LogStorage storage = LogStorage.open(java.nio.file.Files.isDirectory(dataDir.resolve("db")) ? dataDir.resolve("db") : dataDir);
     long t1 = System.nanoTime();
-    GroupCommitSequencer seq = new GroupCommitSequencer(storage, "bench/restart", unused, 16, 16, (n, t) -> { });
+    GroupCommitSequencer seq = new GroupCommitSequencer(storage, "bench/restart", List.of(unused), 16, 16, (n, t) -> { });
     long t2 = System.nanoTime();
     System.out.printf("restart: size %d; open store %.1f ms, recover state %.1f ms, total %.1f ms%n",
         seq.head().size(), (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t2 - t0) / 1e6);

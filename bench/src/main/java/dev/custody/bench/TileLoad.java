@@ -47,8 +47,8 @@ final class TileLoad implements Callable<Integer> {
 
   @Override public Integer call() throws Exception {
     Path tmp = Files.createTempDirectory("custody-tiles");
-    try (CustodyServer server = CustodyServer.start(new CustodyServer.Config(tmp, Optional.of("bench.custody.dev/tiles"),
-        Optional.empty(), "127.0.0.1", 0, 0, Optional.empty(), true, 16384, 4096), (n, t) -> { })) {
+    try (CustodyServer server = CustodyServer.start(CustodyServer.Config.builder(tmp)
+        .origin("bench.custody.dev/tiles").anyPorts().acceptAnyEntry(true).build(), (n, t) -> { })) {
       fill(server.grpcPort());
       URI base = URI.create("http://127.0.0.1:" + server.httpPort() + "/");
       HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();

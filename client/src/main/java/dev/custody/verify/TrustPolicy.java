@@ -12,6 +12,7 @@ import dev.custody.note.NoteException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -22,7 +23,7 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Whom a verifier trusts: the log (origin and verifier key), and the signers allowed per
+ * Whom a verifier trusts: the log (origin and verifier keys), and the signers allowed per
  * repository pattern and layer range, each within a validity window. A JSON file:
  *
  * <pre>{@code
@@ -39,11 +40,20 @@ import java.util.Set;
  *
  * A signer may give {@code "public_key_file"} (a PEM file, relative to the policy file) or
  * {@code "key_id"} (hex SHA-256 of the SPKI) instead of {@code public_key}.
+ * While a log rotates its key, {@code "log"} lists each key with its own validity window instead
+ * of one {@code verifier_key} (see {@link CheckpointVerifier}):
+ *
+ * <pre>{@code
+ * "log": {"origin": "log.example/custody", "verifier_keys": [
+ *   {"key": "log.example/custody+1234abcd+AQ...", "valid_until": "2027-03-01T00:00:00Z"},
+ *   {"key": "log.example/custody+5678ef01+AQ...", "valid_from": "2026-12-01T00:00:00Z"}]}
+ * }</pre>
+ *
  * Repository patterns are exact names, or prefixes ending in {@code *}. Every field but the log
  * and each signer's key is optional; absent limits allow everything. Parsing is strict: a field of
  * the wrong type, an unknown field or a witness listed twice is an error, never a default.
  */
-public record TrustPolicy(String origin, String logVerifierKey, List<Signer> signers, int witnessQuorum,
+public record TrustPolicy(String origin, List<LogKey> logKeys, List<Signer> signers, int witnessQuorum,
     List<String> witnessKeys) {
   /** Strict: a key given twice in one object is an error, not "the last one wins". */
   private static final ObjectMapper JSON = new ObjectMapper()
@@ -61,19 +71,32 @@ public record TrustPolicy(String origin, String logVerifierKey, List<Signer> sig
     }
   }
 
+  /** A log key (C2SP verifier key) and the window in which this policy trusts it. */
+  public record LogKey(String verifierKey, Optional<Instant> validFrom, Optional<Instant> validUntil) {}
+
   public TrustPolicy {
+    logKeys = List.copyOf(logKeys);
     signers = List.copyOf(signers);
     witnessKeys = List.copyOf(witnessKeys);
   }
 
+  /** Opens the log's checkpoints with the policy's log keys, each in its window by the system clock. */
   public CheckpointVerifier logVerifier() throws PolicyException {
-    try {
-      Ed25519NoteKeys.Verifier v = Ed25519NoteKeys.parseVerifierKey(logVerifierKey);
-      if (v.type() != Ed25519NoteKeys.TYPE) throw new PolicyException("policy log.verifier_key must be a type 0x01 (log) key");
-      return new CheckpointVerifier(origin, v);
-    } catch (NoteException e) {
-      throw new PolicyException("policy log.verifier_key: " + e.getMessage());
+    return logVerifier(Clock.systemUTC());
+  }
+
+  public CheckpointVerifier logVerifier(Clock clock) throws PolicyException {
+    List<CheckpointVerifier.LogKey> keys = new ArrayList<>();
+    for (LogKey k : logKeys) {
+      try {
+        Ed25519NoteKeys.Verifier v = Ed25519NoteKeys.parseVerifierKey(k.verifierKey());
+        if (v.type() != Ed25519NoteKeys.TYPE) throw new PolicyException("policy log key " + k.verifierKey() + " must be a type 0x01 (log) key");
+        keys.add(new CheckpointVerifier.LogKey(v, k.validFrom(), k.validUntil()));
+      } catch (NoteException e) {
+        throw new PolicyException("policy log key: " + e.getMessage());
+      }
     }
+    return new CheckpointVerifier(origin, keys, clock);
   }
 
   /** The witnesses' cosigner keys (C2SP tlog-cosignature, type 0x04). */
@@ -170,9 +193,9 @@ public record TrustPolicy(String origin, String logVerifierKey, List<Signer> sig
     Set<String> top = new java.util.HashSet<>(Set.of("log", "signers", "witnesses"));
     top.addAll(extraFields);
     StrictJson.object(root, "policy", top);
-    JsonNode log = StrictJson.object(root.get("log"), "policy.log", Set.of("origin", "verifier_key"));
+    JsonNode log = StrictJson.object(root.get("log"), "policy.log", Set.of("origin", "verifier_key", "verifier_keys"));
     String origin = StrictJson.string(log, "origin", "log");
-    String vkey = StrictJson.string(log, "verifier_key", "log");
+    List<LogKey> logKeys = logKeys(log);
     List<Signer> signers = new ArrayList<>();
     List<JsonNode> signerNodes = StrictJson.array(root, "signers", "policy");
     for (int i = 0; i < signerNodes.size(); i++) signers.add(signer(signerNodes.get(i), "signers[" + i + "]", baseDir));
@@ -183,13 +206,39 @@ public record TrustPolicy(String origin, String logVerifierKey, List<Signer> sig
       witnesses = StrictJson.strings(w, "verifier_keys", "witnesses");
       quorum = (int) StrictJson.integer(w, "quorum", "witnesses", 0, witnesses.size(), 0);
     }
-    TrustPolicy p = new TrustPolicy(origin, vkey, signers, quorum, witnesses);
+    TrustPolicy p = new TrustPolicy(origin, logKeys, signers, quorum, witnesses);
     p.logVerifier(); // fail now, not at verification time, on a bad key
     List<Ed25519NoteKeys.Verifier> wv = p.witnessVerifiers();
     if (wv.stream().map(v -> HexFormat.of().formatHex(v.publicKey())).distinct().count() != wv.size()) {
       throw new PolicyException("witnesses.verifier_keys lists a witness twice; each counts once toward the quorum");
     }
     return p;
+  }
+
+  private static List<LogKey> logKeys(JsonNode log) throws PolicyException {
+    if (log.has("verifier_key") == log.has("verifier_keys")) {
+      throw new PolicyException("policy.log needs exactly one of verifier_key (one key) or verifier_keys (a list of keys with"
+          + " validity windows, while the log rotates its key)");
+    }
+    if (log.has("verifier_key")) {
+      return List.of(new LogKey(StrictJson.string(log, "verifier_key", "log"), Optional.empty(), Optional.empty()));
+    }
+    List<JsonNode> nodes = StrictJson.array(log, "verifier_keys", "log");
+    if (nodes.isEmpty()) throw new PolicyException("log.verifier_keys is empty; the log needs at least one key");
+    List<LogKey> out = new ArrayList<>();
+    for (int i = 0; i < nodes.size(); i++) {
+      String where = "log.verifier_keys[" + i + "]";
+      JsonNode k = StrictJson.object(nodes.get(i), where, Set.of("key", "valid_from", "valid_until"));
+      LogKey key = new LogKey(StrictJson.string(k, "key", where), instant(k, "valid_from", where), instant(k, "valid_until", where));
+      if (key.validFrom().isPresent() && key.validUntil().isPresent() && !key.validFrom().get().isBefore(key.validUntil().get())) {
+        throw new PolicyException(where + ": valid_from must be before valid_until");
+      }
+      if (out.stream().anyMatch(o -> o.verifierKey().equals(key.verifierKey()))) {
+        throw new PolicyException(where + " lists a key already listed; give each key once, with one window");
+      }
+      out.add(key);
+    }
+    return out;
   }
 
   private static final Set<String> SIGNER_FIELDS = Set.of("name", "public_key", "public_key_file", "key_id",

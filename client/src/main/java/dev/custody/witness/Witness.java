@@ -40,15 +40,23 @@ public final class Witness {
   public static final int MAX_REQUEST_BYTES = 1 << 20;
 
   private final Ed25519NoteKeys.Signer key;
-  private final Map<String, NoteVerifier> logs;
+  private final Map<String, List<NoteVerifier>> logs;
   private final Path stateDir;
   private final Map<String, Object> locks = new ConcurrentHashMap<>();
 
-  /** @param logs trusted log keys by origin */
-  public Witness(Ed25519NoteKeys.Signer key, Map<String, NoteVerifier> logs, Path stateDir) throws IOException {
+  /**
+   * @param logs trusted log keys by origin; a log rotating its key has two for a while, and a
+   *     checkpoint signed by either is accepted
+   */
+  public Witness(Ed25519NoteKeys.Signer key, Map<String, List<NoteVerifier>> logs, Path stateDir) throws IOException {
     if (key.type() != Ed25519NoteKeys.COSIGNATURE) throw new IllegalArgumentException("a witness signs with a cosigner (type 0x04) key");
     this.key = key;
-    this.logs = Map.copyOf(logs);
+    Map<String, List<NoteVerifier>> copy = new java.util.HashMap<>();
+    logs.forEach((origin, keys) -> {
+      if (keys.isEmpty()) throw new IllegalArgumentException("no key for the log " + origin);
+      copy.put(origin, List.copyOf(keys));
+    });
+    this.logs = Map.copyOf(copy);
     this.stateDir = stateDir;
     Files.createDirectories(stateDir);
   }
@@ -92,10 +100,10 @@ public final class Witness {
     } catch (NoteException | CheckpointException e) {
       return Response.text(400, "malformed checkpoint: " + e.getMessage() + "\n");
     }
-    NoteVerifier logKey = logs.get(cp.origin());
+    List<NoteVerifier> logKey = logs.get(cp.origin());
     if (logKey == null) return Response.text(404, "unknown log origin\n");
     try {
-      note.verify(List.of(logKey));
+      note.verify(logKey);
     } catch (NoteException e) {
       return Response.text(403, "checkpoint is not signed by the log's key: " + e.getMessage() + "\n");
     }
@@ -103,7 +111,7 @@ public final class Witness {
     synchronized (locks.computeIfAbsent(cp.origin(), o -> new Object())) {
       Optional<Checkpoint> latest;
       try {
-        latest = latest(cp.origin(), logKey);
+        latest = latest(cp.origin());
       } catch (IOException | NoteException | CheckpointException e) {
         return Response.text(500, "the witness cannot read its own state\n");
       }
@@ -136,12 +144,14 @@ public final class Witness {
     return new Response(200, "text/plain; charset=utf-8", line.getBytes(StandardCharsets.UTF_8));
   }
 
-  private Optional<Checkpoint> latest(String origin, NoteVerifier logKey) throws IOException, NoteException, CheckpointException {
+  /**
+   * The last checkpoint this witness cosigned for {@code origin}: its own record, whose log
+   * signature was checked before it was written, perhaps by a key the log has since retired.
+   */
+  private Optional<Checkpoint> latest(String origin) throws IOException, NoteException, CheckpointException {
     Path f = file(origin);
     if (!Files.exists(f)) return Optional.empty();
-    SignedNote n = SignedNote.parse(Files.readString(f, StandardCharsets.UTF_8));
-    n.verify(List.of(logKey));
-    return Optional.of(Checkpoint.parse(n.text()));
+    return Optional.of(Checkpoint.parse(SignedNote.parse(Files.readString(f, StandardCharsets.UTF_8)).text()));
   }
 
   private void persist(String origin, String note) throws IOException {

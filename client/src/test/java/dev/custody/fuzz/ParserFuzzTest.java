@@ -150,7 +150,7 @@ class ParserFuzzTest {
     if (witness == null) {
       Path dir = Files.createTempDirectory("fuzz-witness");
       witness = new Witness(Ed25519NoteKeys.generate("fuzz.test/w", Ed25519NoteKeys.COSIGNATURE,
-          new java.security.SecureRandom()), Map.of(LOG.name(), LOG.verifier()), dir);
+          new java.security.SecureRandom()), Map.of(LOG.name(), List.of(LOG.verifier())), dir);
     }
     Witness.Response r = witness.addCheckpoint(body);
     if (!Set.of(200, 400, 403, 404, 409, 422).contains(r.status())) throw new AssertionError("status " + r.status());
@@ -389,7 +389,7 @@ class ParserFuzzTest {
   void witnessWithSignedCheckpoints(FuzzedDataProvider in) throws Exception {
     if (signedWitness == null) {
       signedWitness = new Witness(Ed25519NoteKeys.generate("fuzz.test/w3", Ed25519NoteKeys.COSIGNATURE,
-          new java.security.SecureRandom()), Map.of(LOG.name(), LOG.verifier()), Files.createTempDirectory("fuzz-w3"));
+          new java.security.SecureRandom()), Map.of(LOG.name(), List.of(LOG.verifier())), Files.createTempDirectory("fuzz-w3"));
       for (int i = 0; i < 64; i++) WITNESS_LEAVES.add(Hashes.leafHash(new byte[] {(byte) i}));
     }
     int size = in.consumeInt(1, 64);

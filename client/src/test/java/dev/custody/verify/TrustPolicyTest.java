@@ -84,4 +84,55 @@ class TrustPolicyTest {
   void aSignerNeedsExactlyOneKey() {
     assertTrue(refused(policy(", \"key_id\": \"" + "ab".repeat(32) + "\"", "")).contains("exactly one of"));
   }
+
+  /** While a log rotates its key: several keys, each opening checkpoints only within its window. */
+  @Test
+  void logKeysWithWindowsOpenCheckpointsOnlyInTheirWindow() throws Exception {
+    Ed25519NoteKeys.Signer oldKey = Ed25519NoteKeys.generate("policy.test/log", new SecureRandom());
+    Ed25519NoteKeys.Signer newKey = Ed25519NoteKeys.generate("policy.test/log", new SecureRandom());
+    String json = """
+        {"log": {"origin": "policy.test/log", "verifier_keys": [
+           {"key": "%s", "valid_until": "2027-01-01T00:00:00Z"},
+           {"key": "%s", "valid_from": "2026-12-01T00:00:00Z"}]}}
+        """.formatted(oldKey.verifier().vkey(), newKey.verifier().vkey());
+    TrustPolicy p = parse(json);
+    dev.custody.checkpoint.Checkpoint cp = new dev.custody.checkpoint.Checkpoint("policy.test/log", 5,
+        dev.custody.merkle.Hashes.emptyRoot());
+    String byOld = dev.custody.note.SignedNote.sign(cp.text(), oldKey).format();
+    String byNew = dev.custody.note.SignedNote.sign(cp.text(), newKey).format();
+    String byBoth = dev.custody.note.SignedNote.sign(cp.text(), oldKey, newKey).format();
+    java.util.function.Function<String, java.time.Clock> at =
+        t -> java.time.Clock.fixed(java.time.Instant.parse(t), java.time.ZoneOffset.UTC);
+
+    // Before the overlap only the old key is trusted; during it both; after it only the new one.
+    var before = p.logVerifier(at.apply("2026-11-30T00:00:00Z"));
+    assertEquals(5, before.verify(byOld).size());
+    assertEquals(5, before.verify(byBoth).size());
+    String early = assertThrows(dev.custody.checkpoint.CheckpointException.class, () -> before.verify(byNew)).getMessage();
+    assertTrue(early.contains("trusted only from 2026-12-01T00:00:00Z"), early);
+    var during = p.logVerifier(at.apply("2026-12-15T00:00:00Z"));
+    for (String note : List.of(byOld, byNew, byBoth)) assertEquals(5, during.verify(note).size());
+    var after = p.logVerifier(at.apply("2027-01-01T00:00:00Z"));
+    assertEquals(5, after.verify(byNew).size());
+    assertEquals(5, after.verify(byBoth).size());
+    String late = assertThrows(dev.custody.checkpoint.CheckpointException.class, () -> after.verify(byOld)).getMessage();
+    assertTrue(late.contains("trusted only until 2027-01-01T00:00:00Z"), late);
+    // Our own stored record opens whatever key signed it: it was checked when stored.
+    assertEquals(5, after.readOwn(byOld).size());
+    // A bad signature by a trusted key rejects the note even if another trusted key signed well.
+    int sig = byBoth.lastIndexOf(' ') + 1 + 8; // past the key ID: into the signature itself
+    String tampered = byBoth.substring(0, sig) + (byBoth.charAt(sig) == 'A' ? 'B' : 'A') + byBoth.substring(sig + 1);
+    assertThrows(dev.custody.checkpoint.CheckpointException.class, () -> during.verify(tampered));
+
+    // One key, or a list: exactly one form, each key once, windows that are not empty.
+    assertTrue(refused(json.replace("\"verifier_keys\"", "\"verifier_key\": \"" + LOG_VKEY + "\", \"verifier_keys\""))
+        .contains("exactly one of verifier_key"));
+    assertTrue(refused("{\"log\": {\"origin\": \"policy.test/log\"}}").contains("exactly one of verifier_key"));
+    assertTrue(refused("{\"log\": {\"origin\": \"policy.test/log\", \"verifier_keys\": []}}").contains("is empty"));
+    assertTrue(refused(json.replace(newKey.verifier().vkey(), oldKey.verifier().vkey())).contains("already listed"));
+    assertTrue(refused(json.replace("\"valid_until\": \"2027-01-01T00:00:00Z\"",
+        "\"valid_from\": \"2027-01-01T00:00:00Z\", \"valid_until\": \"2026-01-01T00:00:00Z\""))
+        .contains("valid_from must be before valid_until"));
+    assertTrue(refused(json.replace("\"valid_until\"", "\"until\"")).contains("until"));
+  }
 }

@@ -2,6 +2,11 @@ package dev.custody.server;
 
 import com.google.protobuf.ByteString;
 import dev.custody.api.v1.LogInfo;
+import dev.custody.api.v1.LogKey;
+import dev.custody.note.Ed25519NoteKeys;
+import dev.custody.note.NoteException;
+import dev.custody.server.keys.KeyHistory;
+import dev.custody.server.keys.LogKeys;
 import dev.custody.chain.LinkVerifier;
 import dev.custody.server.admission.Admission;
 import dev.custody.server.cluster.ClusterNode;
@@ -52,60 +57,164 @@ import dev.custody.server.guard.SubmitterCertificates;
 /** A running log: store, identity, sequencer and gRPC endpoint, started and stopped as one. */
 public final class CustodyServer implements AutoCloseable {
   private static final java.util.logging.Logger LOG = java.util.logging.Logger.getLogger(CustodyServer.class.getName());
-  /** What a server is started with; every field has the command line's default. */
-  /** @param acceptAnyEntry admit opaque entries instead of layer links (for tests and logs of other things) */
   /**
+   * What a server is started with, grouped by concern: storage and identity, transport, sequencer,
+   * witnesses, guard, cluster, export. Build one with {@link #builder}, which holds every default
+   * (the command line's too).
+   *
+   * @param keys the log's key (a file, by default {@code <dataDir>/log.key}, created for a new log;
+   *     or a token) and, while it rotates, the next key and the keys to retire
+   * @param httpPort the tiles/explorer port; 0 picks one, -1 turns it off
    * @param tilesDir export the log as static tiles to this folder
+   * @param acceptAnyEntry admit opaque entries instead of layer links (for tests and logs of other things)
    * @param cluster when present, this server is one node of a Raft cluster; else the single-node log
    * @param s3 export the log as static tiles to this bucket (instead of, or as well as, a folder)
-   * @param keyUri the log's key in a token ({@code pkcs11:…}, RFC 7512) instead of a key file
    */
-  public record Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
-      int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch,
-      List<Cosigning.WitnessConfig> witnesses, int witnessQuorum, Guard guard, Optional<ClusterNode.Settings> cluster,
-      Optional<S3Target> s3, Optional<String> keyUri) {
-    /** The log's key in a file. */
-    public Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
-        int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch,
-        List<Cosigning.WitnessConfig> witnesses, int witnessQuorum, Guard guard, Optional<ClusterNode.Settings> cluster,
-        Optional<S3Target> s3) {
-      this(dataDir, origin, keyFile, bindAddress, grpcPort, httpPort, tilesDir, acceptAnyEntry, queueCapacity, maxBatch,
-          witnesses, witnessQuorum, guard, cluster, s3, Optional.empty());
+  public record Config(Path dataDir, Optional<String> origin, LogKeys keys, String bindAddress, int grpcPort,
+      int httpPort, boolean acceptAnyEntry, int queueCapacity, int maxBatch, List<Cosigning.WitnessConfig> witnesses,
+      int witnessQuorum, Guard guard, Optional<ClusterNode.Settings> cluster, Optional<Path> tilesDir,
+      Optional<S3Target> s3) {
+    public static final String DEFAULT_BIND_ADDRESS = "127.0.0.1";
+    public static final int DEFAULT_GRPC_PORT = 7300;
+    public static final int DEFAULT_HTTP_PORT = 7301;
+    public static final int DEFAULT_QUEUE_CAPACITY = 16384;
+    public static final int DEFAULT_MAX_BATCH = 4096;
+
+    public Config {
+      witnesses = List.copyOf(witnesses);
     }
 
-    /** No bucket. */
-    public Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
-        int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch,
-        List<Cosigning.WitnessConfig> witnesses, int witnessQuorum, Guard guard, Optional<ClusterNode.Settings> cluster) {
-      this(dataDir, origin, keyFile, bindAddress, grpcPort, httpPort, tilesDir, acceptAnyEntry, queueCapacity, maxBatch,
-          witnesses, witnessQuorum, guard, cluster, Optional.empty());
+    public static Builder builder(Path dataDir) {
+      return new Builder(dataDir);
     }
 
-    /** A single node. */
-    public Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
-        int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch,
-        List<Cosigning.WitnessConfig> witnesses, int witnessQuorum, Guard guard) {
-      this(dataDir, origin, keyFile, bindAddress, grpcPort, httpPort, tilesDir, acceptAnyEntry, queueCapacity, maxBatch,
-          witnesses, witnessQuorum, guard, Optional.empty());
+    public Builder toBuilder() {
+      Builder b = new Builder(dataDir);
+      b.origin = origin;
+      b.keys = keys;
+      b.bindAddress = bindAddress;
+      b.grpcPort = grpcPort;
+      b.httpPort = httpPort;
+      b.acceptAnyEntry = acceptAnyEntry;
+      b.queueCapacity = queueCapacity;
+      b.maxBatch = maxBatch;
+      b.witnesses = witnesses;
+      b.witnessQuorum = witnessQuorum;
+      b.guard = guard;
+      b.cluster = cluster;
+      b.tilesDir = tilesDir;
+      b.s3 = s3;
+      return b;
     }
 
-    /** No TLS, no client budgets. */
-    public Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
-        int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch,
-        List<Cosigning.WitnessConfig> witnesses, int witnessQuorum) {
-      this(dataDir, origin, keyFile, bindAddress, grpcPort, httpPort, tilesDir, acceptAnyEntry, queueCapacity, maxBatch,
-          witnesses, witnessQuorum, Guard.DEFAULT);
-    }
+    /** Every default of a server in one place: loopback, the standard ports, a layer-link log, no witnesses. */
+    public static final class Builder {
+      private final Path dataDir;
+      private Optional<String> origin = Optional.empty();
+      private LogKeys keys = LogKeys.DEFAULT;
+      private String bindAddress = DEFAULT_BIND_ADDRESS;
+      private int grpcPort = DEFAULT_GRPC_PORT;
+      private int httpPort = DEFAULT_HTTP_PORT;
+      private boolean acceptAnyEntry;
+      private int queueCapacity = DEFAULT_QUEUE_CAPACITY;
+      private int maxBatch = DEFAULT_MAX_BATCH;
+      private List<Cosigning.WitnessConfig> witnesses = List.of();
+      private int witnessQuorum;
+      private Guard guard = Guard.DEFAULT;
+      private Optional<ClusterNode.Settings> cluster = Optional.empty();
+      private Optional<Path> tilesDir = Optional.empty();
+      private Optional<S3Target> s3 = Optional.empty();
 
-    /** No witnesses. */
-    public Config(Path dataDir, Optional<String> origin, Optional<Path> keyFile, String bindAddress, int grpcPort,
-        int httpPort, Optional<Path> tilesDir, boolean acceptAnyEntry, int queueCapacity, int maxBatch) {
-      this(dataDir, origin, keyFile, bindAddress, grpcPort, httpPort, tilesDir, acceptAnyEntry, queueCapacity, maxBatch,
-          List.of(), 0);
-    }
+      private Builder(Path dataDir) {
+        this.dataDir = dataDir;
+      }
 
-    public Path effectiveKeyFile() {
-      return keyFile.orElse(dataDir.resolve("log.key"));
+      /** The log's origin: required the first time a log's key is in a token or the log is a cluster. */
+      public Builder origin(String origin) {
+        this.origin = Optional.of(origin);
+        return this;
+      }
+
+      public Builder keys(LogKeys keys) {
+        this.keys = keys;
+        return this;
+      }
+
+      public Builder keyFile(Path keyFile) {
+        return keys(keys.withKeyFile(keyFile));
+      }
+
+      public Builder keyUri(String keyUri) {
+        return keys(keys.withKeyUri(keyUri));
+      }
+
+      public Builder bindAddress(String bindAddress) {
+        this.bindAddress = bindAddress;
+        return this;
+      }
+
+      /** 0 picks a free port. */
+      public Builder grpcPort(int grpcPort) {
+        this.grpcPort = grpcPort;
+        return this;
+      }
+
+      /** 0 picks a free port; -1 serves no HTTP (no tiles, no explorer). */
+      public Builder httpPort(int httpPort) {
+        this.httpPort = httpPort;
+        return this;
+      }
+
+      /** Both ports picked free, on loopback: what tests want. */
+      public Builder anyPorts() {
+        return grpcPort(0).httpPort(0);
+      }
+
+      public Builder acceptAnyEntry(boolean acceptAnyEntry) {
+        this.acceptAnyEntry = acceptAnyEntry;
+        return this;
+      }
+
+      public Builder queueCapacity(int queueCapacity) {
+        this.queueCapacity = queueCapacity;
+        return this;
+      }
+
+      public Builder maxBatch(int maxBatch) {
+        this.maxBatch = maxBatch;
+        return this;
+      }
+
+      public Builder witnesses(List<Cosigning.WitnessConfig> witnesses, int quorum) {
+        this.witnesses = witnesses;
+        this.witnessQuorum = quorum;
+        return this;
+      }
+
+      public Builder guard(Guard guard) {
+        this.guard = guard;
+        return this;
+      }
+
+      public Builder cluster(ClusterNode.Settings cluster) {
+        this.cluster = Optional.of(cluster);
+        return this;
+      }
+
+      public Builder tilesDir(Path tilesDir) {
+        this.tilesDir = Optional.of(tilesDir);
+        return this;
+      }
+
+      public Builder s3(S3Target s3) {
+        this.s3 = Optional.of(s3);
+        return this;
+      }
+
+      public Config build() {
+        return new Config(dataDir, origin, keys, bindAddress, grpcPort, httpPort, acceptAnyEntry, queueCapacity, maxBatch,
+            witnesses, witnessQuorum, guard, cluster, tilesDir, s3);
+      }
     }
   }
 
@@ -173,6 +282,25 @@ public final class CustodyServer implements AutoCloseable {
     t.start();
   }
 
+  /** Every key of the log's history, as GetLogInfo lists them: the signing ones first, in signing order. */
+  private static List<LogKey> logKeys(LogIdentity id) {
+    List<KeyHistory.Key> ordered = new java.util.ArrayList<>();
+    for (LogIdentity.SigningKey k : id.signing()) id.history().find(k.verifier().vkey()).ifPresent(ordered::add);
+    id.history().keys().stream().filter(k -> !ordered.contains(k)).forEach(ordered::add);
+    List<LogKey> out = new java.util.ArrayList<>();
+    for (KeyHistory.Key k : ordered) {
+      byte[] spki;
+      try {
+        spki = Ed25519NoteKeys.parseVerifierKey(k.verifierKey()).subjectPublicKeyInfo();
+      } catch (NoteException e) {
+        throw new StorageException("the store's record of the log's keys holds an unreadable key: " + e.getMessage());
+      }
+      out.add(LogKey.newBuilder().setVerifierKey(k.verifierKey()).setPublicKey(ByteString.copyFrom(spki))
+          .setAddedUnixMs(k.addedMs()).setRetiredUnixMs(k.retiredMs().orElse(0)).build());
+    }
+    return out;
+  }
+
   private final LogStorage storage;
   private final LogIdentity identity;
   private final Sequencer sequencer;
@@ -236,9 +364,7 @@ public final class CustodyServer implements AutoCloseable {
         LOG.info("upgraded the store's lookups from format " + from + " (" + size + " entries read in "
             + (System.nanoTime() - t0) / 1_000_000 + " ms)");
       }
-      LogIdentity id = c.keyUri().isPresent()
-          ? LogIdentity.establish(storage, c.origin(), c.keyUri().get())
-          : LogIdentity.establish(storage, c.origin(), c.effectiveKeyFile(), c.keyFile().isEmpty());
+      LogIdentity id = LogIdentity.establish(storage, c.origin(), c.keys(), c.dataDir());
       Metrics metrics = new Metrics();
       Metrics.Histogram batchSize = metrics.histogram("custody_batch_entries", "entries per group commit", "",
           Metrics.SIZE_BUCKETS);
@@ -255,11 +381,11 @@ public final class CustodyServer implements AutoCloseable {
       if (readOnly != null) {
         sequencer = new ReadOnlySequencer(storage, readOnly);
       } else if (c.cluster().isPresent()) {
-        if (c.keyFile().isEmpty() && c.keyUri().isEmpty() || c.origin().isEmpty()) {
+        if (c.keys().key().isEmpty() || c.origin().isEmpty()) {
           throw new IllegalArgumentException("a cluster node needs --origin and --key-file (or --key-uri): every node signs "
               + "with the same log key (make one with custody keygen --type log, or keep it in a token)");
         }
-        cluster = ClusterNode.start(c.cluster().get(), storage, id.origin(), id.signer(), c.queueCapacity(), c.maxBatch(),
+        cluster = ClusterNode.start(c.cluster().get(), storage, id.origin(), id.signers(), c.queueCapacity(), c.maxBatch(),
             c.guard().pushback(), observed);
         sequencer = cluster.sequencer();
         ClusterNode node = cluster;
@@ -276,7 +402,7 @@ public final class CustodyServer implements AutoCloseable {
             "1 while this node refuses to lead (a published checkpoint is ahead of or inconsistent with its store)",
             () -> node.fenced().isPresent() ? 1 : 0);
       } else {
-        sequencer = new GroupCommitSequencer(storage, id.origin(), id.signer(), c.queueCapacity(), c.maxBatch(),
+        sequencer = new GroupCommitSequencer(storage, id.origin(), id.signers(), c.queueCapacity(), c.maxBatch(),
             c.guard().pushback(), observed);
       }
       Sequencer seq = sequencer;
@@ -299,6 +425,7 @@ public final class CustodyServer implements AutoCloseable {
           .setOrigin(id.origin())
           .setVerifierKey(id.verifierKey())
           .setPublicKey(ByteString.copyFrom(id.verifier().subjectPublicKeyInfo()))
+          .addAllKeys(logKeys(id))
           .build();
       ClusterNode node = cluster;
       // In a cluster the role changes with elections: GetLogInfo says it as it is at the call.

@@ -1,63 +1,147 @@
 package dev.custody.server;
 
+import dev.custody.chain.LinkKeys;
+import dev.custody.keys.KeyFileException;
+import dev.custody.keys.Passwords;
+import dev.custody.keys.Signers;
 import dev.custody.note.Ed25519NoteKeys;
-import dev.custody.note.NoteSigner;
 import dev.custody.note.KeyNames;
+import dev.custody.note.NoteSigner;
+import dev.custody.server.keys.KeyHistory;
+import dev.custody.server.keys.LogKeyException;
 import dev.custody.server.keys.LogKeyFile;
+import dev.custody.server.keys.LogKeys;
 import dev.custody.server.storage.LogStorage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.logging.Logger;
 
 /**
- * Who the log is: its origin and its signing key. A data directory belongs to one identity for
- * ever: the first start records it, and every later start must present the same one, or a log
- * would sign a second history under a new name or key.
+ * Who the log is: its origin and the keys that sign its checkpoints. A data directory belongs to
+ * one origin for ever, and to the keys its {@link KeyHistory} allows: the first start records
+ * them; a later start must present them, may add a next key that signs beside them (rotation),
+ * and may retire an old one for good. Anything else would let a log sign a second history under
+ * a new name or key.
+ *
+ * @param signing the keys that sign every checkpoint, the log's key first, then the next key while
+ *     the log rotates
  */
-public record LogIdentity(String origin, NoteSigner signer, Ed25519NoteKeys.Verifier verifier) {
+public record LogIdentity(String origin, List<SigningKey> signing, KeyHistory history) {
   private static final Logger LOG = Logger.getLogger(LogIdentity.class.getName());
 
-  public LogIdentity(String origin, Ed25519NoteKeys.Signer signer) {
-    this(origin, signer, signer.verifier());
+  /** One signing key: where its signatures come from, and the key that checks them. */
+  public record SigningKey(NoteSigner signer, Ed25519NoteKeys.Verifier verifier) {}
+
+  public LogIdentity {
+    if (signing.isEmpty()) throw new IllegalArgumentException("a log signs with at least one key");
+    signing = List.copyOf(signing);
+  }
+
+  /** The log's key (the first of {@link #signing}). */
+  public Ed25519NoteKeys.Verifier verifier() {
+    return signing.get(0).verifier();
   }
 
   public String verifierKey() {
-    return verifier.vkey();
+    return verifier().vkey();
+  }
+
+  public List<NoteSigner> signers() {
+    return signing.stream().map(SigningKey::signer).toList();
   }
 
   /**
-   * The log's identity with its key in a token ({@code pkcs11:} URI): the Ed25519 key signs every
-   * checkpoint there and never leaves it. The key's name is the origin (from the store, or
-   * {@code requestedOrigin}); a store started with another key refuses it.
+   * Opens the log's keys as {@code keys} says, checks them against what the store recorded
+   * ({@link KeyHistory#admit}), and records the result before anything is signed with them.
+   *
+   * @param requestedOrigin the --origin flag, if given
    */
-  public static LogIdentity establish(LogStorage storage, Optional<String> requestedOrigin, String keyUri) throws IOException {
-    String origin = storage.origin().or(() -> requestedOrigin).orElseThrow(() -> new IOException(
-        "a log whose key is in a token needs --origin (the key's name) the first time"));
-    if (storage.origin().isPresent() && requestedOrigin.isPresent() && !storage.origin().equals(requestedOrigin)) {
-      throw new IOException("this data directory holds the log \"" + storage.origin().get() + "\", not \""
-          + requestedOrigin.get() + "\"");
+  public static LogIdentity establish(LogStorage storage, Optional<String> requestedOrigin, LogKeys keys, Path dataDir)
+      throws IOException {
+    Optional<String> storedOrigin = storage.origin();
+    if (storedOrigin.isPresent() && requestedOrigin.isPresent() && !storedOrigin.equals(requestedOrigin)) {
+      throw new LogKeyException("this data directory holds the log \"" + storedOrigin.get()
+          + "\", not \"" + requestedOrigin.get() + "\"; use its origin or another --data-dir");
     }
-    dev.custody.chain.LinkKeys.Signer key;
+    boolean inToken = keys.key().orElse(null) instanceof LogKeys.Token;
+    if (inToken && storedOrigin.isEmpty() && requestedOrigin.isEmpty()) {
+      throw new LogKeyException("a log whose key is in a token needs --origin (the key's name) the first time");
+    }
+    String origin = storedOrigin.or(() -> requestedOrigin).orElseGet(LogIdentity::defaultOrigin);
+    if (!KeyNames.isValid(origin)) {
+      throw new LogKeyException("origin \"" + origin + "\" must be non-empty with no spaces or '+' (it is also the key name)");
+    }
+    KeyHistory stored = storage.keyHistory().isPresent() ? KeyHistory.decode(storage.keyHistory().get())
+        : storage.verifierKey().map(KeyHistory::legacy).orElse(KeyHistory.EMPTY);
+
+    List<SigningKey> signing = new ArrayList<>();
+    signing.add(keys.key().isPresent() ? open(keys.key().get(), origin)
+        : defaultKey(dataDir.resolve("log.key"), origin, stored));
+    if (keys.next().isPresent()) signing.add(open(keys.next().get(), origin));
+
+    KeyHistory history = stored.admit(signing.get(0).verifier().vkey(),
+        signing.size() > 1 ? Optional.of(signing.get(1).verifier().vkey()) : Optional.empty(), keys.retire(),
+        System.currentTimeMillis());
+    if (!history.equals(stored) || storage.origin().isEmpty() || storage.keyHistory().isEmpty()
+        || !storage.verifierKey().equals(Optional.of(signing.get(0).verifier().vkey()))) {
+      storage.writeIdentity(origin, signing.get(0).verifier().vkey(), history.encode());
+    }
+    for (KeyHistory.Key k : history.keys()) {
+      Optional<KeyHistory.Key> before = stored.find(k.verifierKey());
+      if (before.isEmpty() && !stored.keys().isEmpty()) {
+        LOG.warning("the log now signs every checkpoint with its next key too: " + k.verifierKey());
+      } else if (before.isPresent() && !before.get().retired() && k.retired()) {
+        LOG.warning("retired the log key " + k.verifierKey() + ": it never signs this log again");
+      }
+    }
+    return new LogIdentity(origin, signing, history);
+  }
+
+  /** The default key file: created for a new log, required for a log that has keys. */
+  private static SigningKey defaultKey(Path file, String origin, KeyHistory stored) throws IOException {
+    if (Files.exists(file) || !stored.keys().isEmpty()) return open(new LogKeys.File(file), origin);
+    Ed25519NoteKeys.Signer signer = LogKeyFile.create(file, origin);
+    LOG.info("created a new log signing key in " + file + " (keep it secret, back it up); verifier key: "
+        + signer.verifier().vkey());
+    return new SigningKey(signer, signer.verifier());
+  }
+
+  private static SigningKey open(LogKeys.Source source, String origin) throws IOException {
+    if (source instanceof LogKeys.File f) {
+      if (!Files.exists(f.path())) {
+        throw new LogKeyException("key file " + f.path() + " is missing (if it held this log's key, restore it from its backup)");
+      }
+      Ed25519NoteKeys.Signer signer = LogKeyFile.read(f.path());
+      if (!signer.name().equals(origin)) {
+        throw new LogKeyException("the key in " + f.path() + " is named \"" + signer.name()
+            + "\" but the log's origin is \"" + origin + "\"; the key name must be the origin");
+      }
+      return new SigningKey(signer, signer.verifier());
+    }
+    return inToken((LogKeys.Token) source, origin);
+  }
+
+  /** An Ed25519 key in a token: it signs every checkpoint there and never leaves it. Its name is the origin. */
+  private static SigningKey inToken(LogKeys.Token token, String origin) throws IOException {
+    LinkKeys.Signer key;
     try {
-      key = dev.custody.keys.Signers.open(keyUri, dev.custody.keys.Passwords.standard());
-    } catch (dev.custody.keys.KeyFileException e) {
-      throw new IOException("the log key " + redacted(keyUri) + ": " + e.getMessage(), e);
+      key = Signers.open(token.uri(), Passwords.standard());
+    } catch (KeyFileException e) {
+      throw new LogKeyException("the log key " + token.describe() + ": " + e.getMessage());
     }
-    if (key.scheme() != dev.custody.chain.LinkKeys.Scheme.ED25519) {
-      throw new IOException("the log key must be Ed25519 (C2SP signed notes); " + redacted(keyUri) + " is " + key.scheme().label());
+    if (key.scheme() != LinkKeys.Scheme.ED25519) {
+      throw new LogKeyException("the log key must be Ed25519 (C2SP signed notes); " + token.describe() + " is "
+          + key.scheme().label());
     }
     byte[] spki = key.publicKey();
-    byte[] raw = java.util.Arrays.copyOfRange(spki, spki.length - 32, spki.length);
-    Ed25519NoteKeys.Verifier verifier = Ed25519NoteKeys.verifierFromPublicKey(origin, raw);
-    String vkey = verifier.vkey();
-    if (storage.verifierKey().isPresent() && !storage.verifierKey().get().equals(vkey)) {
-      throw new IOException("the key " + redacted(keyUri) + " (" + vkey + ") is not the key this log was started with ("
-          + storage.verifierKey().get() + ")");
-    }
-    if (storage.origin().isEmpty() || storage.verifierKey().isEmpty()) storage.writeIdentity(origin, vkey);
+    Ed25519NoteKeys.Verifier verifier = Ed25519NoteKeys.verifierFromPublicKey(origin,
+        Arrays.copyOfRange(spki, spki.length - 32, spki.length));
     NoteSigner signer = new NoteSigner() {
       @Override public String name() {
         return origin;
@@ -71,54 +155,7 @@ public record LogIdentity(String origin, NoteSigner signer, Ed25519NoteKeys.Veri
         return key.sign(text);
       }
     };
-    return new LogIdentity(origin, signer, verifier);
-  }
-
-  /** A key URI for a log line: without its PIN. */
-  static String redacted(String uri) {
-    return uri.replaceAll("pin-value=[^&]*", "pin-value=***");
-  }
-
-  /**
-   * @param requestedOrigin the --origin flag, if given
-   * @param keyFile the key file; created when {@code createKeyIfMissing} and the log is new
-   */
-  public static LogIdentity establish(LogStorage storage, Optional<String> requestedOrigin, Path keyFile,
-      boolean createKeyIfMissing) throws IOException {
-    Optional<String> storedOrigin = storage.origin();
-    Optional<String> storedVkey = storage.verifierKey();
-    if (storedOrigin.isPresent() && requestedOrigin.isPresent() && !storedOrigin.equals(requestedOrigin)) {
-      throw new IOException("this data directory holds the log \"" + storedOrigin.get()
-          + "\", not \"" + requestedOrigin.get() + "\"; use its origin or another --data-dir");
-    }
-    String origin = storedOrigin.or(() -> requestedOrigin).orElseGet(LogIdentity::defaultOrigin);
-    if (!KeyNames.isValid(origin)) {
-      throw new IOException("origin \"" + origin + "\" must be non-empty with no spaces or '+' (it is also the key name)");
-    }
-    Ed25519NoteKeys.Signer signer;
-    if (Files.exists(keyFile)) {
-      signer = LogKeyFile.read(keyFile);
-    } else if (storedVkey.isPresent()) {
-      throw new IOException("key file " + keyFile + " is missing, but this data directory holds the log \""
-          + origin + "\" signed by " + storedVkey.get() + "; restore that key");
-    } else if (createKeyIfMissing) {
-      signer = LogKeyFile.create(keyFile, origin);
-      LOG.info("created a new log signing key in " + keyFile + " (keep it secret, back it up); verifier key: "
-          + signer.verifier().vkey());
-    } else {
-      throw new IOException("key file " + keyFile + " does not exist");
-    }
-    if (!signer.name().equals(origin)) {
-      throw new IOException("the key in " + keyFile + " is named \"" + signer.name()
-          + "\" but the log's origin is \"" + origin + "\"; the key name must be the origin");
-    }
-    String vkey = signer.verifier().vkey();
-    if (storedVkey.isPresent() && !storedVkey.get().equals(vkey)) {
-      throw new IOException("the key in " + keyFile + " (" + vkey + ") is not the key this log was started with ("
-          + storedVkey.get() + ")");
-    }
-    if (storedOrigin.isEmpty() || storedVkey.isEmpty()) storage.writeIdentity(origin, vkey);
-    return new LogIdentity(origin, signer);
+    return new SigningKey(signer, verifier);
   }
 
   /** {@code <host name>/custody}: a schema-less URL, as C2SP recommends for origins. */

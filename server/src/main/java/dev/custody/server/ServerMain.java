@@ -5,6 +5,7 @@ import dev.custody.server.guard.StandingQueue;
 import dev.custody.server.cluster.ClusterNode;
 import dev.custody.server.cluster.Peers;
 import dev.custody.server.guard.Tls;
+import dev.custody.server.keys.LogKeys;
 import dev.custody.server.witness.Cosigning;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,10 +27,10 @@ public final class ServerMain implements Callable<Integer> {
       description = "Where the log lives (RocksDB). Created on first run. Default: ${DEFAULT-VALUE}")
   Path dataDir;
 
-  @Option(names = "--grpc-port", defaultValue = "7300", description = "gRPC port; 0 picks a free one. Default: ${DEFAULT-VALUE}")
+  @Option(names = "--grpc-port", defaultValue = "" + CustodyServer.Config.DEFAULT_GRPC_PORT, description = "gRPC port; 0 picks a free one. Default: ${DEFAULT-VALUE}")
   int grpcPort;
 
-  @Option(names = "--http-port", defaultValue = "7301",
+  @Option(names = "--http-port", defaultValue = "" + CustodyServer.Config.DEFAULT_HTTP_PORT,
       description = "HTTP port for the C2SP tlog-tiles read API; 0 picks a free one, -1 turns it off. Default: ${DEFAULT-VALUE}")
   int httpPort;
 
@@ -45,7 +46,7 @@ public final class ServerMain implements Callable<Integer> {
       description = "Cosignatures a checkpoint needs to count as witnessed (reported, never blocks appends). Default: ${DEFAULT-VALUE}")
   int witnessQuorum;
 
-  @Option(names = "--bind-address", defaultValue = "127.0.0.1",
+  @Option(names = "--bind-address", defaultValue = CustodyServer.Config.DEFAULT_BIND_ADDRESS,
       description = "Address to listen on; 0.0.0.0 for every interface. Default: ${DEFAULT-VALUE}")
   String bindAddress;
 
@@ -62,16 +63,28 @@ public final class ServerMain implements Callable<Integer> {
       + "The key never leaves the token; give --origin the first time")
   String keyUri;
 
+  @Option(names = "--next-key-file", description = "Rotating the log's key: the new key (custody keygen --type log "
+      + "--name ORIGIN), which then signs every checkpoint beside the log's key until verifiers trust it; then make it "
+      + "--key-file and --retire-key the old one (README: Rotating the log's key)")
+  Path nextKeyFile;
+
+  @Option(names = "--next-key-uri", description = "As --next-key-file, for a new key in a token (pkcs11:…)")
+  String nextKeyUri;
+
+  @Option(names = "--retire-key", description = "The verifier key (vkey) of an earlier key of this log to retire for "
+      + "good: it never signs again. Repeatable")
+  List<String> retireKeys = new ArrayList<>();
+
   @Option(names = "--accept-any-entry",
       description = "Accept opaque entries of 1..65535 bytes as their own leaves, instead of signed layer links. "
           + "For tests and logs of other artefacts.")
   boolean acceptAnyEntry;
 
-  @Option(names = "--queue-capacity", defaultValue = "16384",
+  @Option(names = "--queue-capacity", defaultValue = "" + CustodyServer.Config.DEFAULT_QUEUE_CAPACITY,
       description = "Submissions waiting for the sequencer before it answers RESOURCE_EXHAUSTED. Default: ${DEFAULT-VALUE}")
   int queueCapacity;
 
-  @Option(names = "--max-batch", defaultValue = "4096", description = "Most entries in one group commit. Default: ${DEFAULT-VALUE}")
+  @Option(names = "--max-batch", defaultValue = "" + CustodyServer.Config.DEFAULT_MAX_BATCH, description = "Most entries in one group commit. Default: ${DEFAULT-VALUE}")
   int maxBatch;
 
   @Option(names = "--tls-cert", description = "PEM certificate chain: serve gRPC and HTTP over TLS (with --tls-key)")
@@ -160,6 +173,18 @@ public final class ServerMain implements Callable<Integer> {
         join));
   }
 
+  private LogKeys logKeys() {
+    if (keyUri != null && keyFile != null) throw new IllegalArgumentException("give --key-file or --key-uri, not both");
+    if (nextKeyUri != null && nextKeyFile != null) {
+      throw new IllegalArgumentException("give --next-key-file or --next-key-uri, not both");
+    }
+    Optional<LogKeys.Source> key = keyFile != null ? Optional.of(new LogKeys.File(keyFile))
+        : Optional.ofNullable(keyUri).map(LogKeys.Token::new);
+    Optional<LogKeys.Source> next = nextKeyFile != null ? Optional.of(new LogKeys.File(nextKeyFile))
+        : Optional.ofNullable(nextKeyUri).map(LogKeys.Token::new);
+    return new LogKeys(key, next, retireKeys);
+  }
+
   private Guard guard() {
     if ((tlsCert == null) != (tlsKey == null)) throw new IllegalArgumentException("--tls-cert and --tls-key go together");
     if (clientCa != null && tlsCert == null) throw new IllegalArgumentException("--client-ca needs --tls-cert and --tls-key");
@@ -222,12 +247,14 @@ public final class ServerMain implements Callable<Integer> {
     Logger log = Logger.getLogger("custody");
 
     exitOnOutOfMemory(log);
-    CustodyServer.Config config = new CustodyServer.Config(dataDir, Optional.ofNullable(origin),
-        Optional.ofNullable(keyFile), bindAddress, grpcPort, httpPort,
-        Optional.ofNullable(exportFolder()), acceptAnyEntry, queueCapacity, maxBatch, witnessConfigs(), witnessQuorum,
-        guard(), cluster(), s3(), Optional.ofNullable(keyUri));
-    if (keyUri != null && keyFile != null) throw new IllegalArgumentException("give --key-file or --key-uri, not both");
-    CustodyServer server = CustodyServer.start(config, (n, t) -> { });
+    CustodyServer.Config.Builder config = CustodyServer.Config.builder(dataDir).keys(logKeys())
+        .bindAddress(bindAddress).grpcPort(grpcPort).httpPort(httpPort).acceptAnyEntry(acceptAnyEntry)
+        .queueCapacity(queueCapacity).maxBatch(maxBatch).witnesses(witnessConfigs(), witnessQuorum).guard(guard());
+    if (origin != null) config.origin(origin);
+    cluster().ifPresent(config::cluster);
+    s3().ifPresent(config::s3);
+    Optional.ofNullable(exportFolder()).ifPresent(config::tilesDir);
+    CustodyServer server = CustodyServer.start(config.build(), (n, t) -> { });
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       // JUL resets itself in its own shutdown hook, so these lines go straight to stderr.
@@ -243,6 +270,7 @@ public final class ServerMain implements Callable<Integer> {
         + " size=" + server.sequencer().head().size()
         + " entries=" + (acceptAnyEntry ? "opaque" : "layer-links signatures=" + server.signatureVerifier())
         + " verifier_key=" + server.identity().verifierKey()
+        + (server.identity().signing().size() > 1 ? " next_key=" + server.identity().signing().get(1).verifier().vkey() : "")
         + " data_dir=" + dataDir.toAbsolutePath().normalize()
         + server.cluster().map(n -> " node=" + n.nodeId() + " peers=" + peers).orElse(""));
     stopped.await();

@@ -77,8 +77,8 @@ class AdmissionRuleTest {
   void aColdStartMetByABurstAndABurstAfterIdleAreServedWhole() throws Exception {
     List<ByteString> first = links(2_000, 1);
     List<ByteString> second = links(2_000, 2);
-    try (CustodyServer server = CustodyServer.start(new CustodyServer.Config(dir, Optional.of("burst.custody.dev/log"),
-        Optional.empty(), "127.0.0.1", 0, -1, Optional.empty(), false, 16384, 4096, List.of(), 0, Guard.DEFAULT),
+    try (CustodyServer server = CustodyServer.start(CustodyServer.Config.builder(dir).origin("burst.custody.dev/log")
+        .grpcPort(0).httpPort(-1).build(),
         (n, t) -> { })) {
       ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
       try {

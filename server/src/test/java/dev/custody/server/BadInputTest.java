@@ -57,8 +57,8 @@ class BadInputTest {
   @BeforeAll
   static void start() throws Exception {
     // Layer-link mode (the default): Submit takes signed links only.
-    server = CustodyServer.start(new CustodyServer.Config(dir, Optional.of("test.custody.dev/bad"), Optional.empty(),
-        "127.0.0.1", 0, 0, Optional.empty(), false, 1024, 256), (n, t) -> { });
+    server = CustodyServer.start(CustodyServer.Config.builder(dir).origin("test.custody.dev/bad").anyPorts()
+        .queueCapacity(1024).maxBatch(256).build(), (n, t) -> { });
     channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
     log = TransparencyLogGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
     lookup = ChainLookupGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);

@@ -82,8 +82,8 @@ class DiskTroubleTest {
   void aFullDiskFailsWritesClosedKeepsReadsAndRecovers() throws Exception {
     mountTmpfs();
     Path data = mnt.resolve("data");
-    CustodyServer.Config config = new CustodyServer.Config(data, Optional.of("test.custody.dev/disk"), Optional.empty(),
-        "127.0.0.1", 0, 0, Optional.empty(), true, 1024, 256);
+    CustodyServer.Config config = CustodyServer.Config.builder(data).origin("test.custody.dev/disk").anyPorts()
+        .acceptAnyEntry(true).queueCapacity(1024).maxBatch(256).build();
     Map<Long, ByteString> acked = new HashMap<>();
     List<String> checkpoints = new ArrayList<>();
     CustodyServer server = CustodyServer.start(config, (n, t) -> { });
@@ -203,8 +203,8 @@ class DiskTroubleTest {
   @Test
   void aLogOnAReadOnlyFileSystemServesReadsAndRefusesWrites() throws Exception {
     mountTmpfs();
-    CustodyServer.Config config = new CustodyServer.Config(mnt.resolve("data"), Optional.of("test.custody.dev/ro"),
-        Optional.empty(), "127.0.0.1", 0, 0, Optional.empty(), true, 1024, 256);
+    CustodyServer.Config config = CustodyServer.Config.builder(mnt.resolve("data")).origin("test.custody.dev/ro")
+        .anyPorts().acceptAnyEntry(true).queueCapacity(1024).maxBatch(256).build();
     Map<Long, ByteString> acked = new HashMap<>();
     List<String> checkpoints = new ArrayList<>();
     int next = 0;

@@ -23,8 +23,9 @@ class ExplorerBudgetTest {
 
   @Test
   void pagesOverTheClientsBudgetAre429AndOtherClientsAreServed() throws Exception {
-    try (CustodyServer server = CustodyServer.start(new CustodyServer.Config(dir.resolve("data"), Optional.of("budget.test/log"),
-        Optional.empty(), "127.0.0.1", 0, -1, Optional.empty(), false, 1024, 256), (n, t) -> { })) {
+    try (CustodyServer server = CustodyServer.start(CustodyServer.Config.builder(dir.resolve("data"))
+        .origin("budget.test/log").grpcPort(0).httpPort(-1).queueCapacity(1024).maxBatch(256)
+        .build(), (n, t) -> { })) {
       AtomicLong now = new AtomicLong();
       ClientBudgets budgets = new ClientBudgets(1, 3, now::get); // 3 at once, then 1 a second
       Explorer explorer = new Explorer(server.storage(), new StoredLinks(server.storage()), new LogReader(server.storage()),

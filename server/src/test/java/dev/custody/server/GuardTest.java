@@ -49,8 +49,8 @@ class GuardTest {
   @TempDir Path dir;
 
   private CustodyServer start(Path data, Guard guard) throws Exception {
-    return CustodyServer.start(new CustodyServer.Config(data, Optional.of("test.custody.dev/guard"), Optional.empty(),
-        "127.0.0.1", 0, 0, Optional.empty(), true, 1024, 256, List.of(), 0, guard), (n, t) -> { });
+    return CustodyServer.start(CustodyServer.Config.builder(data).origin("test.custody.dev/guard").anyPorts()
+        .acceptAnyEntry(true).queueCapacity(1024).maxBatch(256).guard(guard).build(), (n, t) -> { });
   }
 
   private static ByteString entry(int i, int size) {

@@ -62,8 +62,8 @@ class LayerLinkEndToEndTest {
 
   @BeforeAll
   static void start() throws Exception {
-    server = CustodyServer.start(new CustodyServer.Config(dir, Optional.of("links.custody.dev/log"), Optional.empty(),
-        "127.0.0.1", 0, -1, Optional.empty(), false, 16384, 4096, List.of(), 0, TestLogs.PATIENT), (n, t) -> { });
+    server = CustodyServer.start(CustodyServer.Config.builder(dir).origin("links.custody.dev/log").grpcPort(0)
+        .httpPort(-1).guard(TestLogs.PATIENT).build(), (n, t) -> { });
     channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
     log = TransparencyLogGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS);
     lookup = ChainLookupGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS);

@@ -28,8 +28,8 @@ class LogIdentityTest {
     }
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("log.key"))));
     // Without --origin the stored origin is used.
-    CustodyServer.Config noOrigin = new CustodyServer.Config(dir, Optional.empty(), Optional.empty(), "127.0.0.1", 0,
-        -1, Optional.empty(), true, 16, 16);
+    CustodyServer.Config noOrigin = CustodyServer.Config.builder(dir).grpcPort(0).httpPort(-1).acceptAnyEntry(true)
+        .queueCapacity(16).maxBatch(16).build();
     try (CustodyServer s = CustodyServer.start(noOrigin, (n, t) -> { })) {
       assertEquals(vkey, s.identity().verifierKey());
       assertEquals("test.custody.dev/log", s.identity().origin());
@@ -42,14 +42,16 @@ class LogIdentityTest {
       assertTrue(s.sequencer().head().size() == 0);
     }
     CustodyServer.Config base = TestLogs.config(dir);
-    IOException e = assertThrows(IOException.class, () -> CustodyServer.start(new CustodyServer.Config(dir,
-        Optional.of("other.example/log"), Optional.empty(), "127.0.0.1", 0, -1, Optional.empty(), true, 16, 16), (n, t) -> { }));
+    IOException e = assertThrows(IOException.class, () -> CustodyServer.start(CustodyServer.Config.builder(dir)
+        .origin("other.example/log").grpcPort(0).httpPort(-1).acceptAnyEntry(true).queueCapacity(16).maxBatch(16)
+        .build(), (n, t) -> { }));
     assertTrue(e.getMessage().contains("holds the log \"test.custody.dev/log\""), e.getMessage());
 
     Path otherKey = dir.resolveSibling(dir.getFileName() + "-other.key");
     LogKeyFile.create(otherKey, "test.custody.dev/log");
-    e = assertThrows(IOException.class, () -> CustodyServer.start(new CustodyServer.Config(dir,
-        base.origin(), Optional.of(otherKey), "127.0.0.1", 0, -1, Optional.empty(), true, 16, 16), (n, t) -> { }));
+    e = assertThrows(IOException.class, () -> CustodyServer.start(CustodyServer.Config.builder(dir)
+        .origin(base.origin().orElseThrow()).keyFile(otherKey).grpcPort(0).httpPort(-1).acceptAnyEntry(true)
+        .queueCapacity(16).maxBatch(16).build(), (n, t) -> { }));
     assertTrue(e.getMessage().contains("is not the key this log was started with"), e.getMessage());
 
     Files.delete(dir.resolve("log.key"));
@@ -74,8 +76,9 @@ class LogIdentityTest {
     Path key = dir.resolve("named.key");
     LogKeyFile.create(key, "someone.else/log");
     CustodyServer.Config base = TestLogs.config(dir.resolve("data"));
-    IOException e = assertThrows(IOException.class, () -> CustodyServer.start(new CustodyServer.Config(base.dataDir(),
-        base.origin(), Optional.of(key), "127.0.0.1", 0, -1, Optional.empty(), true, 16, 16), (n, t) -> { }));
+    IOException e = assertThrows(IOException.class, () -> CustodyServer.start(CustodyServer.Config.builder(base.dataDir())
+        .origin(base.origin().orElseThrow()).keyFile(key).grpcPort(0).httpPort(-1).acceptAnyEntry(true)
+        .queueCapacity(16).maxBatch(16).build(), (n, t) -> { }));
     assertTrue(e.getMessage().contains("must be the origin"), e.getMessage());
   }
 
@@ -86,18 +89,21 @@ class LogIdentityTest {
     String secret = java.nio.file.Files.readString(key).trim();
     String secretPart = secret.split("\\+", 5)[4]; // PRIVATE+KEY+<name>+<id>+<base64 private key>
     CustodyServer.Config base = TestLogs.config(dir.resolve("data"));
-    IOException wrongName = assertThrows(IOException.class, () -> CustodyServer.start(new CustodyServer.Config(
-        base.dataDir(), base.origin(), Optional.of(key), "127.0.0.1", 0, -1, Optional.empty(), true, 16, 16), (n, t) -> { }));
+    IOException wrongName = assertThrows(IOException.class, () -> CustodyServer.start(CustodyServer.Config.builder(base.dataDir())
+        .origin(base.origin().orElseThrow()).keyFile(key).grpcPort(0).httpPort(-1).acceptAnyEntry(true)
+        .queueCapacity(16).maxBatch(16).build(), (n, t) -> { }));
     // A damaged key file: the secret with one character changed.
     java.nio.file.Files.writeString(key, secret.substring(0, secret.length() - 2) + "!!\n");
-    IOException damaged = assertThrows(IOException.class, () -> CustodyServer.start(new CustodyServer.Config(
-        base.dataDir(), base.origin(), Optional.of(key), "127.0.0.1", 0, -1, Optional.empty(), true, 16, 16), (n, t) -> { }));
+    IOException damaged = assertThrows(IOException.class, () -> CustodyServer.start(CustodyServer.Config.builder(base.dataDir())
+        .origin(base.origin().orElseThrow()).keyFile(key).grpcPort(0).httpPort(-1).acceptAnyEntry(true)
+        .queueCapacity(16).maxBatch(16).build(), (n, t) -> { }));
     for (IOException e : List.of(wrongName, damaged)) {
       assertFalse(String.valueOf(e.getMessage()).contains(secretPart.substring(0, 12)), e.getMessage());
     }
     // A running server's metrics and log info hold the verifier key only.
-    try (CustodyServer s = CustodyServer.start(new CustodyServer.Config(dir.resolve("data2"), Optional.of("t.example/log"),
-        Optional.empty(), "127.0.0.1", 0, 0, Optional.empty(), true, 16, 16), (n, t) -> { })) {
+    try (CustodyServer s = CustodyServer.start(CustodyServer.Config.builder(dir.resolve("data2"))
+        .origin("t.example/log").anyPorts().acceptAnyEntry(true).queueCapacity(16).maxBatch(16)
+        .build(), (n, t) -> { })) {
       String own = java.nio.file.Files.readString(dir.resolve("data2").resolve("log.key")).trim();
       String ownSecret = own.split("\\+", 5)[4].substring(0, 12);
       String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(

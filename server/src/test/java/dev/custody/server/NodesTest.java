@@ -26,8 +26,8 @@ class NodesTest {
     try (ServerSocket s = new ServerSocket(0)) {
       dead = s.getLocalPort(); // closed again: connections to it are refused
     }
-    try (CustodyServer server = CustodyServer.start(new CustodyServer.Config(data, Optional.of("nodes.test/log"),
-        Optional.empty(), "127.0.0.1", 0, -1, Optional.empty(), true, 64, 16), (n, t) -> { })) {
+    try (CustodyServer server = CustodyServer.start(CustodyServer.Config.builder(data).origin("nodes.test/log")
+        .grpcPort(0).httpPort(-1).acceptAnyEntry(true).queueCapacity(64).maxBatch(16).build(), (n, t) -> { })) {
       ManagedChannel ch = ClientRetries.apply(Nodes.channel("127.0.0.1:" + dead + ",127.0.0.1:" + server.grpcPort(),
           InsecureChannelCredentials.create())).build();
       try {

@@ -25,8 +25,8 @@ final class TestLogs {
       false, new dev.custody.server.guard.StandingQueue.Rule(50, 10_000));
 
   static CustodyServer.Config config(Path dir) {
-    return new CustodyServer.Config(dir, Optional.of("test.custody.dev/log"), Optional.empty(), "127.0.0.1", 0,
-        -1, Optional.empty(), true, 16384, 4096, java.util.List.of(), 0, PATIENT);
+    return CustodyServer.Config.builder(dir).origin("test.custody.dev/log").grpcPort(0).httpPort(-1)
+        .acceptAnyEntry(true).guard(PATIENT).build();
   }
 
   static CheckpointVerifier verifier(LogInfo info) throws Exception {

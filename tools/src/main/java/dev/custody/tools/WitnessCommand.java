@@ -4,6 +4,7 @@ import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.note.NoteVerifier;
 import dev.custody.witness.Witness;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +22,8 @@ final class WitnessCommand implements Callable<Integer> {
   @Option(names = "--key", required = true, description = "The witness's cosigner key (custody keygen --type cosigner)")
   Path key;
 
-  @Option(names = "--log", required = true, description = "A log's verifier key (vkey); repeat for each log to witness")
+  @Option(names = "--log", required = true, description = "A log's verifier key (vkey); repeat for each log to witness, "
+      + "and give a log two while it rotates its key (a checkpoint signed by either is cosigned)")
   List<String> logs;
 
   @Option(names = "--listen", defaultValue = "127.0.0.1:7380", description = "Address to serve on. Default: ${DEFAULT-VALUE}")
@@ -33,10 +35,10 @@ final class WitnessCommand implements Callable<Integer> {
 
   @Override public Integer call() throws Exception {
     Ed25519NoteKeys.Signer signer = Ed25519NoteKeys.parsePrivateKey(dev.custody.io.DurableFiles.readPrivate(key));
-    Map<String, NoteVerifier> trusted = new HashMap<>();
+    Map<String, List<NoteVerifier>> trusted = new HashMap<>();
     for (String v : logs) {
       Ed25519NoteKeys.Verifier lv = Ed25519NoteKeys.parseVerifierKey(v);
-      trusted.put(lv.name(), lv);
+      trusted.computeIfAbsent(lv.name(), n -> new ArrayList<>()).add(lv);
     }
     Witness witness = new Witness(signer, trusted, stateDir);
     HttpEndpoint server = HttpEndpoint.start(listen, null, Witness.MAX_REQUEST_BYTES, 4, (method, path, body) -> {

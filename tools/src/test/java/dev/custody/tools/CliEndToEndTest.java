@@ -27,8 +27,8 @@ class CliEndToEndTest {
 
   @BeforeAll
   static void start() throws Exception {
-    server = CustodyServer.start(new CustodyServer.Config(work.resolve("data"), Optional.of("cli.test/custody"),
-        Optional.empty(), "127.0.0.1", 0, 0, Optional.empty(), false, 1024, 256), (n, t) -> { });
+    server = CustodyServer.start(CustodyServer.Config.builder(work.resolve("data")).origin("cli.test/custody")
+        .anyPorts().queueCapacity(1024).maxBatch(256).build(), (n, t) -> { });
     address = "127.0.0.1:" + server.grpcPort();
   }
 

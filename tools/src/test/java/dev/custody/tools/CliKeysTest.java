@@ -31,8 +31,8 @@ class CliKeysTest {
 
   @BeforeAll
   static void start() throws Exception {
-    server = CustodyServer.start(new CustodyServer.Config(work.resolve("data"), Optional.of("keys.test/custody"),
-        Optional.empty(), "127.0.0.1", 0, 0, Optional.empty(), false, 1024, 256), (n, t) -> { });
+    server = CustodyServer.start(CustodyServer.Config.builder(work.resolve("data")).origin("keys.test/custody")
+        .anyPorts().queueCapacity(1024).maxBatch(256).build(), (n, t) -> { });
     log = "127.0.0.1:" + server.grpcPort();
     OciLayouts.build(work.resolve("oci"), 1, "keys");
   }

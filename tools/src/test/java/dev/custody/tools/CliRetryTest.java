@@ -32,9 +32,9 @@ class CliRetryTest {
 
   @Test
   void submitRetriesPushbackAndNoLinkAppearsTwice() throws Exception {
-    try (CustodyServer server = CustodyServer.start(new CustodyServer.Config(work.resolve("data"),
-        Optional.of("cli.test/retry"), Optional.empty(), "127.0.0.1", 0, -1, Optional.empty(), false, 1024, 256,
-        List.of(), 0, new Guard(Optional.empty(), 2, 1, 60, false, StandingQueue.Rule.DEFAULT)), (n, t) -> { })) {
+    try (CustodyServer server = CustodyServer.start(CustodyServer.Config.builder(work.resolve("data"))
+        .origin("cli.test/retry").grpcPort(0).httpPort(-1).queueCapacity(1024).maxBatch(256)
+        .guard(new Guard(Optional.empty(), 2, 1, 60, false, StandingQueue.Rule.DEFAULT)).build(), (n, t) -> { })) {
       String address = "127.0.0.1:" + server.grpcPort();
       // Without retries the budget shows: a second call at once is refused.
       ManagedChannel plain = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext()

@@ -27,9 +27,10 @@ class CliTlsTest {
     TestCerts ca = new TestCerts(work, "cli-ca");
     TestCerts.Pem serverPem = ca.server("log");
     TestCerts.Pem team = ca.client("team-a");
-    CustodyServer server = CustodyServer.start(new CustodyServer.Config(work.resolve("data"), Optional.of("cli.test/tls"),
-        Optional.empty(), "127.0.0.1", 0, -1, Optional.empty(), false, 1024, 256, List.of(), 0,
-        new Guard(Optional.of(new Tls(serverPem.cert(), serverPem.key(), Optional.of(ca.caCert))), 0, 0, 60, false, dev.custody.server.guard.StandingQueue.Rule.DEFAULT)),
+    CustodyServer server = CustodyServer.start(CustodyServer.Config.builder(work.resolve("data"))
+        .origin("cli.test/tls").grpcPort(0).httpPort(-1).queueCapacity(1024).maxBatch(256)
+        .guard(new Guard(Optional.of(new Tls(serverPem.cert(), serverPem.key(), Optional.of(ca.caCert))), 0, 0, 60, false, dev.custody.server.guard.StandingQueue.Rule.DEFAULT))
+        .build(),
         (n, t) -> { });
     try {
       String address = "127.0.0.1:" + server.grpcPort();

@@ -73,8 +73,9 @@ class CosigningTest {
           new java.security.SecureRandom());
       configs.add(new Cosigning.WitnessConfig(URI.create("http://127.0.0.1:" + blackHole.getLocalPort() + "/"), silentKey.verifier()));
 
-      try (CustodyServer server = CustodyServer.start(new CustodyServer.Config(work.resolve("data"), Optional.of(origin),
-          Optional.of(work.resolve("log.key")), "127.0.0.1", 0, 0, Optional.empty(), true, 1024, 256, configs, 2),
+      try (CustodyServer server = CustodyServer.start(CustodyServer.Config.builder(work.resolve("data"))
+          .origin(origin).keyFile(work.resolve("log.key")).anyPorts().acceptAnyEntry(true).queueCapacity(1024)
+          .maxBatch(256).witnesses(configs, 2).build(),
           (n, t) -> { })) {
         ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
         try {

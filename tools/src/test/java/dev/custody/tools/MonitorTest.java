@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
+import dev.custody.server.keys.LogKeys;
 import dev.custody.api.v1.SubmitRequest;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.chain.ChainIds;
@@ -49,8 +50,9 @@ class MonitorTest {
   record Server(CustodyServer server, ManagedChannel channel, TransparencyLogGrpc.TransparencyLogBlockingStub log)
       implements AutoCloseable {
     static Server start(Path data, Optional<Path> key) throws Exception {
-      CustodyServer s = CustodyServer.start(new CustodyServer.Config(data, Optional.of("monitor.test/log"), key,
-          "127.0.0.1", 0, 0, Optional.empty(), false, 1024, 256), (n, t) -> { });
+      CustodyServer s = CustodyServer.start(CustodyServer.Config.builder(data).origin("monitor.test/log")
+          .keys(key.map(LogKeys.DEFAULT::withKeyFile).orElse(LogKeys.DEFAULT)).anyPorts().queueCapacity(1024)
+          .maxBatch(256).build(), (n, t) -> { });
       ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort()).usePlaintext().build();
       return new Server(s, ch, TransparencyLogGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS));
     }
@@ -160,9 +162,9 @@ class MonitorTest {
       }
     }
     // A log whose entries are not layer links at all: every entry is a malformed leaf, a log fault.
-    try (CustodyServer opaque = CustodyServer.start(new CustodyServer.Config(work.resolve("opaque"),
-        Optional.of("monitor.test/log"), Optional.of(work.resolve("a").resolve("log.key")), "127.0.0.1", 0, 0,
-        Optional.empty(), true, 1024, 256), (n, t) -> { })) {
+    try (CustodyServer opaque = CustodyServer.start(CustodyServer.Config.builder(work.resolve("opaque"))
+        .origin("monitor.test/log").keyFile(work.resolve("a").resolve("log.key")).anyPorts().acceptAnyEntry(true)
+        .queueCapacity(1024).maxBatch(256).build(), (n, t) -> { })) {
       ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", opaque.grpcPort()).usePlaintext().build();
       TransparencyLogGrpc.newBlockingStub(ch).submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFromUtf8("not a link")).build());
       ch.shutdownNow();

@@ -39,8 +39,8 @@ class RegistryWalkthroughTest {
 
   @BeforeAll
   static void start() throws Exception {
-    server = CustodyServer.start(new CustodyServer.Config(work.resolve("data"), Optional.of("registry.test/custody"),
-        Optional.empty(), "127.0.0.1", 0, 0, Optional.empty(), false, 1024, 256), (n, t) -> { });
+    server = CustodyServer.start(CustodyServer.Config.builder(work.resolve("data")).origin("registry.test/custody")
+        .anyPorts().queueCapacity(1024).maxBatch(256).build(), (n, t) -> { });
     log = "127.0.0.1:" + server.grpcPort();
     registry = DockerRegistry.htpasswd(work.resolve("registry"), "ci", "s3cret");
     reg = registry.host();

@@ -43,8 +43,8 @@ class VerifyFloodTest {
 
   @Test
   void aThousandJunkLinksNamingTheImageDoNotHideItsChain() throws Exception {
-    try (CustodyServer server = CustodyServer.start(new CustodyServer.Config(work.resolve("data"),
-        Optional.of("flood.test/custody"), Optional.empty(), "127.0.0.1", 0, -1, Optional.empty(), false, 16384, 4096),
+    try (CustodyServer server = CustodyServer.start(CustodyServer.Config.builder(work.resolve("data"))
+        .origin("flood.test/custody").grpcPort(0).httpPort(-1).build(),
         (n, t) -> { })) {
       String address = "127.0.0.1:" + server.grpcPort();
       Path oci = work.resolve("oci");

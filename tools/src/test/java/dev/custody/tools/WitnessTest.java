@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import dev.custody.server.keys.LogKeys;
 import dev.custody.api.v1.GetCheckpointRequest;
 import dev.custody.api.v1.GetConsistencyProofRequest;
 import dev.custody.api.v1.GetLogInfoRequest;
@@ -41,8 +42,9 @@ class WitnessTest {
 
   record Log(CustodyServer server, ManagedChannel ch, TransparencyLogGrpc.TransparencyLogBlockingStub stub) implements AutoCloseable {
     static Log start(Path dir, String origin, Optional<Path> key) throws Exception {
-      CustodyServer s = CustodyServer.start(new CustodyServer.Config(dir, Optional.of(origin), key, "127.0.0.1", 0, -1,
-          Optional.empty(), true, 1024, 256), (n, t) -> { });
+      CustodyServer s = CustodyServer.start(CustodyServer.Config.builder(dir).origin(origin)
+          .keys(key.map(LogKeys.DEFAULT::withKeyFile).orElse(LogKeys.DEFAULT)).grpcPort(0).httpPort(-1)
+          .acceptAnyEntry(true).queueCapacity(1024).maxBatch(256).build(), (n, t) -> { });
       ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort()).usePlaintext().build();
       return new Log(s, ch, TransparencyLogGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS));
     }

@@ -154,7 +154,7 @@ public final class ClusterNode implements AutoCloseable {
    *     storage is gone: with its log and vote forgotten it could help elect a leader that lacks
    *     acknowledged entries, so it must come back as a new member instead
    */
-  public static ClusterNode start(Settings s, LogStorage storage, String origin, NoteSigner signer, int queueCapacity,
+  public static ClusterNode start(Settings s, LogStorage storage, String origin, List<NoteSigner> signers, int queueCapacity,
       int maxBatch, StandingQueue.Rule pushback, BatchListener listener) throws IOException {
     RaftGroupId groupId = groupOf(origin);
     AppliedPosition applied = AppliedPosition.decode(storage.applied());
@@ -174,7 +174,7 @@ public final class ClusterNode implements AutoCloseable {
     RaftProperties p = properties(s);
     checkSafety(p);
     AtomicReference<LogStateMachine.LeadershipCheck> check = new AtomicReference<>(head -> Optional.empty());
-    LogStateMachine machine = new LogStateMachine(storage, origin, signer, listener, check::get,
+    LogStateMachine machine = new LogStateMachine(storage, origin, signers, listener, check::get,
         s.snapshotInterval());
     RaftGroup group = group(groupId, s.peers());
     // A joining node starts in no configuration: it neither votes nor stands until the leader adds it.

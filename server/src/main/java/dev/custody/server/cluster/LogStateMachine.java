@@ -83,11 +83,11 @@ final class LogStateMachine extends BaseStateMachine {
    *     flushes the store's memtables, and a follower receiving one should not see it replaced
    *     (and the log after it purged) before the transfer ends
    */
-  LogStateMachine(LogStorage storage, String origin, NoteSigner signer, BatchListener listener,
+  LogStateMachine(LogStorage storage, String origin, List<NoteSigner> signers, BatchListener listener,
       Supplier<LeadershipCheck> leadershipCheck, java.time.Duration snapshotInterval) {
     this.snapshotInterval = snapshotInterval;
     this.storage = storage;
-    this.integrator = new Integrator(origin, signer);
+    this.integrator = new Integrator(origin, signers);
     this.listener = listener;
     this.leadershipCheck = leadershipCheck;
     load();

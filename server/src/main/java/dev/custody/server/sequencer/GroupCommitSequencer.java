@@ -70,10 +70,10 @@ public final class GroupCommitSequencer implements Sequencer {
    * @param pushback when a queue that stays behind refuses arrivals ({@link StandingQueue})
    * @param listener told of every committed batch (for metrics and benchmarks)
    */
-  public GroupCommitSequencer(LogStorage storage, String origin, NoteSigner signer, int queueCapacity,
+  public GroupCommitSequencer(LogStorage storage, String origin, List<NoteSigner> signers, int queueCapacity,
       int maxBatch, StandingQueue.Rule pushback, BatchListener listener) {
     this.standing = new StandingQueue(pushback);
-    this.integrator = new Integrator(origin, signer);
+    this.integrator = new Integrator(origin, signers);
     this.storage = storage;
     this.maxBatch = maxBatch;
     this.queue = new ArrayBlockingQueue<>(queueCapacity);
@@ -84,9 +84,9 @@ public final class GroupCommitSequencer implements Sequencer {
   }
 
   /** With the default pushback rule. */
-  public GroupCommitSequencer(LogStorage storage, String origin, NoteSigner signer, int queueCapacity,
+  public GroupCommitSequencer(LogStorage storage, String origin, List<NoteSigner> signers, int queueCapacity,
       int maxBatch, BatchListener listener) {
-    this(storage, origin, signer, queueCapacity, maxBatch, StandingQueue.Rule.DEFAULT, listener);
+    this(storage, origin, signers, queueCapacity, maxBatch, StandingQueue.Rule.DEFAULT, listener);
   }
 
   private void recover() {

@@ -39,11 +39,13 @@ public final class Integrator {
   public record Resumed(TreeEdge edge, SignedCheckpoint head) {}
 
   private final String origin;
-  private final NoteSigner signer;
+  private final List<NoteSigner> signers;
 
-  public Integrator(String origin, NoteSigner signer) {
+  /** @param signers the log's keys, each signing every checkpoint (more than one while the key rotates) */
+  public Integrator(String origin, List<NoteSigner> signers) {
+    if (signers.isEmpty()) throw new IllegalArgumentException("a checkpoint needs a signer");
     this.origin = origin;
-    this.signer = signer;
+    this.signers = List.copyOf(signers);
   }
 
   /** Appends {@code entries}, in order, after {@code edge}, at log time {@code timestampMs}. */
@@ -72,7 +74,7 @@ public final class Integrator {
   /** The signed checkpoint for a tree of {@code size} with this root. */
   public SignedCheckpoint sign(long size, byte[] root) {
     Checkpoint cp = new Checkpoint(origin, size, root);
-    return new SignedCheckpoint(cp, SignedNote.sign(cp.text(), signer).format());
+    return new SignedCheckpoint(cp, SignedNote.sign(cp.text(), signers.toArray(NoteSigner[]::new)).format());
   }
 
   /**
@@ -97,7 +99,19 @@ public final class Integrator {
       throw new StorageException("the stored compact range does not match the latest checkpoint (size "
           + range.size() + " vs " + cp.size() + ")");
     }
-    return new Resumed(TreeEdge.load(range, storage), new SignedCheckpoint(cp, note.get()));
+    SignedCheckpoint head = new SignedCheckpoint(cp, note.get());
+    // A log whose keys changed since that checkpoint (rotation) restates it signed by the keys it
+    // signs with now: the same size and root, so no fork, and verifiers that know only the next
+    // key can open the latest checkpoint at once, not after the next entry. Ed25519 is
+    // deterministic: with unchanged keys the note is the same bytes and nothing is written.
+    SignedCheckpoint now = sign(cp.size(), cp.rootHash());
+    if (!now.note().equals(head.note())) {
+      AppendBatch b = new AppendBatch();
+      b.setCheckpoint(cp.size(), now.note(), range.encode());
+      storage.commit(b);
+      head = now;
+    }
+    return new Resumed(TreeEdge.load(range, storage), head);
   }
 
   /** A checkpoint as the log stored it; unreadable means a damaged store. */

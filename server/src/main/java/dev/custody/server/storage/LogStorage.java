@@ -45,6 +45,7 @@ public final class LogStorage implements AutoCloseable {
 
   private static final byte[] META_ORIGIN = bytes("origin");
   private static final byte[] META_VKEY = bytes("verifier_key");
+  private static final byte[] META_KEYS = bytes("key_history");
   private static final byte[] META_RANGE = bytes("compact_range");
   private static final byte[] META_FORMAT = bytes("format");
   private static final byte[] META_APPLIED = bytes("applied");
@@ -428,11 +429,16 @@ public final class LogStorage implements AutoCloseable {
     }
   }
 
-  /** Records the log's identity, once, before its first checkpoint. */
-  public void writeIdentity(String origin, String verifierKey) {
+  /**
+   * Records the log's identity before it signs a checkpoint under it: its origin, the key that
+   * signs first, and the history of its keys (opaque text here; {@code LogKeys} reads it), all
+   * synced in one write.
+   */
+  public void writeIdentity(String origin, String verifierKey, String keyHistory) {
     try (WriteBatch wb = new WriteBatch()) {
       wb.put(meta, META_ORIGIN, bytes(origin));
       wb.put(meta, META_VKEY, bytes(verifierKey));
+      wb.put(meta, META_KEYS, bytes(keyHistory));
       db.write(synced, wb);
     } catch (RocksDBException e) {
       throw new StorageException("writing the log's identity failed: " + e.getMessage(), e);
@@ -443,8 +449,14 @@ public final class LogStorage implements AutoCloseable {
     return Optional.ofNullable(get(meta, META_ORIGIN)).map(LogStorage::string);
   }
 
+  /** The key that signs the log's checkpoints first (the only one unless it is rotating). */
   public Optional<String> verifierKey() {
     return Optional.ofNullable(get(meta, META_VKEY)).map(LogStorage::string);
+  }
+
+  /** The history of the log's keys as last written; empty for a log from before rotation existed. */
+  public Optional<String> keyHistory() {
+    return Optional.ofNullable(get(meta, META_KEYS)).map(LogStorage::string);
   }
 
   /** The replicated log's position the store has applied ({@link AppendBatch#setApplied}), or empty. */

@@ -58,7 +58,7 @@ class DiskReadsTest {
       dev.custody.server.OpaqueFill.fill(s, "test/log", key, TOTAL);
     }
     try (LogStorage s = LogStorage.open(dir)) { // a cold block cache: the first proofs need the disk
-      GroupCommitSequencer seq = new GroupCommitSequencer(s, "test/log", key, 16384, 4096, (n, t) -> { });
+      GroupCommitSequencer seq = new GroupCommitSequencer(s, "test/log", List.of(key), 16384, 4096, (n, t) -> { });
       LogReader reader = new LogReader(s);
       List<String> threads = new ArrayList<>();
       ExecutorService pool = Executors.newSingleThreadExecutor(r -> new Thread(r, "disk-reads-under-test"));

@@ -60,7 +60,7 @@ class ThreeNodesTest {
     LogStorage storage = LogStorage.open(dir.resolve(id).resolve("db"));
     stores.add(storage);
     ClusterNode n = ClusterNode.start(new ClusterNode.Settings(id, with, dir.resolve(id).resolve("raft"), snapshotEvery,
-        Duration.ZERO, Duration.ofMillis(300), Duration.ofMillis(600), join), storage, "t/log", key, 10_000, 256, StandingQueue.Rule.DEFAULT,
+        Duration.ZERO, Duration.ofMillis(300), Duration.ofMillis(600), join), storage, "t/log", List.of(key), 10_000, 256, StandingQueue.Rule.DEFAULT,
         (n1, t) -> { });
     nodes.put(id, n);
     return n;

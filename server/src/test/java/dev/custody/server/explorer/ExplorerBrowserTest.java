@@ -71,8 +71,8 @@ class ExplorerBrowserTest {
 
   @BeforeAll
   static void start() throws Exception {
-    server = CustodyServer.start(new CustodyServer.Config(dir.resolve("data"), Optional.of("explorer.test/custody"),
-        Optional.empty(), "127.0.0.1", 0, 0, Optional.empty(), false, 1024, 256), (n, t) -> { });
+    server = CustodyServer.start(CustodyServer.Config.builder(dir.resolve("data")).origin("explorer.test/custody")
+        .anyPorts().queueCapacity(1024).maxBatch(256).build(), (n, t) -> { });
     base = "http://127.0.0.1:" + server.httpPort();
     ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
     try {

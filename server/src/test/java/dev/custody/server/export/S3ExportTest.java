@@ -77,9 +77,10 @@ class S3ExportTest {
   }
 
   private CustodyServer start(Path dir) throws Exception {
-    return CustodyServer.start(new CustodyServer.Config(dir, Optional.of("s3.test/log"), Optional.empty(), "127.0.0.1", 0,
-        0, Optional.empty(), true, 1024, 256, List.of(), 0, Guard.DEFAULT, Optional.empty(),
-        Optional.of(new S3Target(URI.create("s3://logs/custody/v1"), Optional.of(S3.getUri())))), (n, t) -> { });
+    return CustodyServer.start(CustodyServer.Config.builder(dir).origin("s3.test/log").anyPorts().acceptAnyEntry(true)
+        .queueCapacity(1024)
+        .maxBatch(256).s3(new S3Target(URI.create("s3://logs/custody/v1"), Optional.of(S3.getUri())))
+        .build(), (n, t) -> { });
   }
 
   @Test

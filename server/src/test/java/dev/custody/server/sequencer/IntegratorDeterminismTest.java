@@ -39,7 +39,7 @@ class IntegratorDeterminismTest {
   /** Integrates the batches into a fresh store, dropping duplicates as the sequencer's dedup does. */
   private static void integrateAll(Path store, List<List<byte[]>> batches, byte[] seed) {
     Ed25519NoteKeys.Signer key = Ed25519NoteKeys.signerFromSeed("determinism.test/log", seed);
-    Integrator integrator = new Integrator(key.name(), key);
+    Integrator integrator = new Integrator(key.name(), List.of(key));
     try (LogStorage s = LogStorage.open(store)) {
       TreeEdge edge = TreeEdge.empty();
       Set<ByteBuffer> seen = new HashSet<>();

@@ -9,6 +9,7 @@ import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.server.admission.Admitted;
 import dev.custody.server.guard.StandingQueue;
 import dev.custody.server.storage.LogStorage;
+import java.util.List;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.concurrent.CompletableFuture;
@@ -58,7 +59,7 @@ class PushbackTest {
       Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate("t/log", new SecureRandom());
       CountDownLatch gate = new CountDownLatch(1);
       CountDownLatch entered = new CountDownLatch(1);
-      GroupCommitSequencer seq = new GroupCommitSequencer(storage, "t/log", key, 2, 1, holding(gate, entered));
+      GroupCommitSequencer seq = new GroupCommitSequencer(storage, "t/log", List.of(key), 2, 1, holding(gate, entered));
       try {
         CompletableFuture<Sequenced> stuck = seq.add(entry(0));
         // Once the sequencer is inside the first entry, the queue of two fills and the third is refused.
@@ -90,7 +91,7 @@ class PushbackTest {
     try (LogStorage storage = LogStorage.open(dir)) {
       Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate("t/log", new SecureRandom());
       // 20 entries at 15 ms each take 300 ms to drain, far above the 5 ms target, but within the 2 s interval.
-      GroupCommitSequencer seq = new GroupCommitSequencer(storage, "t/log", key, 1000, 1,
+      GroupCommitSequencer seq = new GroupCommitSequencer(storage, "t/log", List.of(key), 1000, 1,
           new StandingQueue.Rule(5, 2_000), slow(15));
       try {
         java.util.List<CompletableFuture<Sequenced>> all = new java.util.ArrayList<>();
@@ -109,7 +110,7 @@ class PushbackTest {
       Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate("t/log", new SecureRandom());
       // Entries take 20 ms each and arrive every 4 ms: five times what the sequencer serves, for 600 ms.
       // The queue stands once every departure waited above 5 ms for 60 ms.
-      GroupCommitSequencer seq = new GroupCommitSequencer(storage, "t/log", key, 1000, 1,
+      GroupCommitSequencer seq = new GroupCommitSequencer(storage, "t/log", List.of(key), 1000, 1,
           new StandingQueue.Rule(5, 60), slow(20));
       try {
         java.util.List<CompletableFuture<Sequenced>> all = new java.util.ArrayList<>();

@@ -38,7 +38,7 @@ class StaleSlicesTest {
   @Test
   void slicesOfAFailedBatchNeverShow() throws Exception {
     Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate("test/log", new SecureRandom());
-    Integrator integrator = new Integrator("test/log", key);
+    Integrator integrator = new Integrator("test/log", List.of(key));
     List<byte[]> logged = new ArrayList<>();
     try (LogStorage s = LogStorage.open(dir)) {
       TreeEdge edge = integrator.resume(s).edge();

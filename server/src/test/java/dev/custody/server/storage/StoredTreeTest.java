@@ -41,7 +41,7 @@ class StoredTreeTest {
     List<byte[]> leafHashes = new ArrayList<>();
     int total = 65_536 + 300 + rnd.nextInt(200);
     LogStorage storage = LogStorage.open(dir);
-    GroupCommitSequencer seq = new GroupCommitSequencer(storage, "test/log", key, 16384, 4096, (n, t) -> { });
+    GroupCommitSequencer seq = new GroupCommitSequencer(storage, "test/log", List.of(key), 16384, 4096, (n, t) -> { });
     int restarts = 0;
     while (leafHashes.size() < total) {
       int k = Math.min(total - leafHashes.size(), 1 + rnd.nextInt(rnd.nextBoolean() ? 7 : 3000));
@@ -59,7 +59,7 @@ class StoredTreeTest {
         seq.close();
         storage.close();
         storage = LogStorage.open(dir);
-        seq = new GroupCommitSequencer(storage, "test/log", key, 16384, 4096, (n, t) -> { });
+        seq = new GroupCommitSequencer(storage, "test/log", List.of(key), 16384, 4096, (n, t) -> { });
         assertEquals(leafHashes.size(), seq.head().size(), "size after restart");
         restarts++;
       }

@@ -34,8 +34,8 @@ class StaticTilesTest {
 
   @Test
   void staticFilesFollowTheLogAndVerify() throws Exception {
-    try (CustodyServer server = CustodyServer.start(new CustodyServer.Config(data, Optional.of("static.test/log"),
-        Optional.empty(), "127.0.0.1", 0, 0, Optional.of(tiles), true, 1024, 256), (n, t) -> { })) {
+    try (CustodyServer server = CustodyServer.start(CustodyServer.Config.builder(data).origin("static.test/log")
+        .anyPorts().tilesDir(tiles).acceptAnyEntry(true).queueCapacity(1024).maxBatch(256).build(), (n, t) -> { })) {
       ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
       try {
         var log = TransparencyLogGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS);

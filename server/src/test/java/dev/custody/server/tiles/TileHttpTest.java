@@ -65,8 +65,8 @@ class TileHttpTest {
 
   @BeforeAll
   static void start() throws Exception {
-    server = CustodyServer.start(new CustodyServer.Config(dir, Optional.of("tiles.test/log"), Optional.empty(),
-        "127.0.0.1", 0, 0, Optional.empty(), true, 16384, 4096), (n, t) -> { });
+    server = CustodyServer.start(CustodyServer.Config.builder(dir).origin("tiles.test/log").anyPorts()
+        .acceptAnyEntry(true).build(), (n, t) -> { });
     channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
     log = TransparencyLogGrpc.newBlockingStub(channel).withDeadlineAfter(300, TimeUnit.SECONDS);
     var info = log.getLogInfo(GetLogInfoRequest.getDefaultInstance());
