@@ -1,5 +1,6 @@
 package dev.custody.tools;
 
+import dev.custody.logclient.LogClient;
 import dev.custody.checkpoint.Checkpoint;
 import dev.custody.registry.AttachedBundles;
 import dev.custody.registry.Descriptor;
@@ -27,7 +28,7 @@ final class AttachCommand implements Callable<Integer> {
       + "it too), attach the one that verifies under this policy")
   Path policy;
 
-  @Mixin LogConnection.Options conn;
+  @Mixin LogOptions conn;
   @Mixin RegistryOptions registry;
 
   @Override public Integer call() throws Exception {
@@ -35,9 +36,9 @@ final class AttachCommand implements Callable<Integer> {
     Bundle b;
     // Everything is read from the log before anything is written to the registry: a log that
     // fails leaves the registry as it was.
-    try (LogConnection c = new LogConnection(conn)) {
+    try (LogClient c = conn.client()) {
       TrustPolicy p = policy == null ? null : TrustPolicy.read(policy);
-      b = Bundles.choose(image.image(), Bundles.candidates(c, image.image().manifestDigest(), image.image().layers(), p), p);
+      b = c.bundle(image.image(), p);
     }
     long size = Checkpoint.parse(dev.custody.note.SignedNote.parse(b.checkpointNote()).text()).size();
     Descriptor d = AttachedBundles.attach(registry.client(), image, b, size);

@@ -1,5 +1,6 @@
 package dev.custody.tools;
 
+import dev.custody.logclient.LogClient;
 import dev.custody.oci.OciImage;
 import dev.custody.verify.Bundle;
 import dev.custody.verify.TrustPolicy;
@@ -25,13 +26,13 @@ final class BundleCommand implements Callable<Integer> {
       + "it too), keep the one that verifies under this policy")
   Path policy;
 
-  @Mixin LogConnection.Options conn;
+  @Mixin LogOptions conn;
 
   @Override public Integer call() throws Exception {
     OciImage img = image.load();
-    try (LogConnection c = new LogConnection(conn)) {
+    try (LogClient c = conn.client()) {
       TrustPolicy p = policy == null ? null : TrustPolicy.read(policy);
-      Bundle b = Bundles.choose(img, Bundles.candidates(c, img.manifestDigest(), img.layers(), p), p);
+      Bundle b = c.bundle(img, p);
       Files.write(out, b.toJson());
       System.out.println("wrote " + out + ": " + b.links().size() + " links for " + img.manifestDigest());
     }

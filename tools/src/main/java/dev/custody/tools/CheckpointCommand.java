@@ -1,5 +1,6 @@
 package dev.custody.tools;
 
+import dev.custody.logclient.LogClient;
 import dev.custody.api.v1.GetCheckpointRequest;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -8,11 +9,11 @@ import picocli.CommandLine.Mixin;
 @Command(name = "checkpoint", mixinStandardHelpOptions = true,
     description = "Print the log's latest signed checkpoint (a C2SP signed note), exactly as the log signed it.")
 final class CheckpointCommand implements Callable<Integer> {
-  @Mixin LogConnection.Options conn;
+  @Mixin LogOptions conn;
 
   @Override public Integer call() {
-    try (LogConnection c = new LogConnection(conn)) {
-      System.out.print(c.log().getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getSignedNote());
+    try (LogClient c = conn.client()) {
+      System.out.print(c.logStub().getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getSignedNote());
     }
     return 0;
   }

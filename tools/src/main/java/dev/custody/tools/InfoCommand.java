@@ -1,5 +1,6 @@
 package dev.custody.tools;
 
+import dev.custody.logclient.LogClient;
 import dev.custody.api.v1.GetLogInfoRequest;
 import dev.custody.api.v1.LogInfo;
 import dev.custody.api.v1.LogKey;
@@ -13,11 +14,11 @@ import picocli.CommandLine.Mixin;
         "While the log rotates its key, next_key names the key that signs beside it; retired_key lines name keys the",
         "log signed with before and never signs with again (times in UTC)."})
 final class InfoCommand implements Callable<Integer> {
-  @Mixin LogConnection.Options conn;
+  @Mixin LogOptions conn;
 
   @Override public Integer call() {
-    try (LogConnection c = new LogConnection(conn)) {
-      LogInfo i = c.log().getLogInfo(GetLogInfoRequest.getDefaultInstance());
+    try (LogClient c = conn.client()) {
+      LogInfo i = c.logStub().getLogInfo(GetLogInfoRequest.getDefaultInstance());
       System.out.println("origin " + i.getOrigin());
       System.out.println("verifier_key " + i.getVerifierKey());
       for (LogKey k : i.getKeysList()) {

@@ -1,6 +1,6 @@
 package dev.custody.tools;
 
-import dev.custody.api.v1.GetConsistencyProofRequest;
+import dev.custody.logclient.LogClient;
 import dev.custody.oci.OciImage;
 import dev.custody.registry.AttachedBundles;
 import dev.custody.registry.ImageReference;
@@ -28,7 +28,7 @@ final class ReferenceVerifier {
   private final ChainVerifier chains;
   private final RegistryClient registry;
   private final Platform platform;
-  private final LogConnection log; // null when offline
+  private final LogClient log; // null when offline
   private final CheckpointStore store; // null: no checkpoint memory
   private final TrustPolicy policy;
 
@@ -43,7 +43,7 @@ final class ReferenceVerifier {
   }
 
   /** @param log the log to ask for chains and consistency proofs, or null to use attached bundles only */
-  ReferenceVerifier(TrustPolicy policy, RegistryClient registry, Platform platform, LogConnection log, CheckpointStore store)
+  ReferenceVerifier(TrustPolicy policy, RegistryClient registry, Platform platform, LogClient log, CheckpointStore store)
       throws PolicyException {
     this.policy = policy;
     this.chains = new ChainVerifier(policy);
@@ -115,20 +115,14 @@ final class ReferenceVerifier {
             + (unusable.isEmpty() ? " (custody attach puts one there)" : "; unusable: " + Printable.of(String.join("; ", unusable))));
       }
     } else {
-      List<Bundle> candidates;
-      try {
-        candidates = Bundles.candidates(log, img.manifestDigest(), img.layers(), policy);
-      } catch (io.grpc.StatusRuntimeException e) {
-        throw new IOException("the log refused: " + e.getStatus().getCode() + " " + e.getStatus().getDescription(), e);
-      }
+      // A refusal is a LogException (an IOException): no verdict, never "unsigned".
+      List<Bundle> candidates = log.chains(img.manifestDigest(), img.layers(), policy);
       if (candidates.isEmpty()) {
         return new Verdict(null, "no chain in the log ends in a link for image " + img.manifestDigest()
             + " at layer " + (img.layers() - 1));
       }
       for (Bundle b : candidates) {
-        r = chains.verify(img, b, store, (from, to) -> log.log()
-            .getConsistencyProof(GetConsistencyProofRequest.newBuilder().setFromSize(from).setToSize(to).build())
-            .getHashesList().stream().map(h -> h.toByteArray()).toList());
+        r = chains.verify(img, b, store, log.prover());
         if (r.ok()) break;
       }
     }

@@ -1,8 +1,6 @@
 package dev.custody.tools;
 
-import com.google.protobuf.ByteString;
-import dev.custody.api.v1.LogEntry;
-import dev.custody.api.v1.SubmitRequest;
+import dev.custody.logclient.LogClient;
 import dev.custody.chain.Digest;
 import dev.custody.chain.Leaf;
 import dev.custody.chain.LinkException;
@@ -78,7 +76,7 @@ final class SignCommand implements Callable<Integer> {
   @Option(names = "--no-submit", description = "With REF: only sign (and write --out); do not submit to the log")
   boolean noSubmit;
 
-  @Mixin LogConnection.Options conn;
+  @Mixin LogOptions conn;
   @Mixin RegistryOptions registry;
 
   /** The link to sign on: its id and the layer it is for. */
@@ -152,11 +150,11 @@ final class SignCommand implements Callable<Integer> {
       if (out != null) System.out.println("wrote " + signed.size() + " link(s) to " + out + "; next: custody submit " + out);
       return 0;
     }
-    try (LogConnection c = new LogConnection(conn)) {
+    try (LogClient c = conn.client()) {
       for (SignedLink l : signed) {
-        LogEntry e = c.log().submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(l.encoded())).build());
-        System.out.printf("layer %d logged at index %d (checkpoint size %d)%s%n", l.statement().layerIndex(), e.getIndex(),
-            e.getInclusionProof().getTreeSize(), e.getDuplicate() ? ", already logged" : "");
+        LogClient.Submitted e = c.submit(l.encoded());
+        System.out.printf("layer %d logged at index %d (checkpoint size %d)%s%n", l.statement().layerIndex(), e.index(),
+            e.treeSize(), e.duplicate() ? ", already logged" : "");
       }
     }
     System.out.println("next: custody attach " + ref + (image != null ? " (after the push)" : ""));
@@ -185,8 +183,8 @@ final class SignCommand implements Callable<Integer> {
     }
     if (chains.isEmpty()) {
       source = "the log's chain for " + base.ref();
-      try (LogConnection c = new LogConnection(conn)) {
-        chains = Bundles.candidates(c, img.manifestDigest(), img.layers(), p);
+      try (LogClient c = conn.client()) {
+        chains = c.chains(img.manifestDigest(), img.layers(), p);
       }
     }
     if (chains.isEmpty()) {
@@ -209,7 +207,7 @@ final class SignCommand implements Callable<Integer> {
         throw new IllegalStateException("the base image " + base.ref() + " does not verify under " + policy + ":\n" + last.report());
       }
     } else {
-      chosen = Bundles.choose(img, chains, null);
+      chosen = LogClient.choose(img, chains, null);
       System.out.println("note: the base image's chain was not verified (give --policy to check it before signing on it)");
     }
     for (Bundle.Entry e : chosen.links()) {

@@ -1,8 +1,6 @@
 package dev.custody.tools;
 
-import com.google.protobuf.ByteString;
-import dev.custody.api.v1.LogEntry;
-import dev.custody.api.v1.SubmitRequest;
+import dev.custody.logclient.LogClient;
 import dev.custody.chain.SignedLink;
 import java.nio.file.Path;
 import java.util.HexFormat;
@@ -19,7 +17,7 @@ import picocli.CommandLine.Parameters;
 final class SubmitCommand implements Callable<Integer> {
   private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
-  @Mixin LogConnection.Options conn;
+  @Mixin LogOptions conn;
 
   @Option(names = "--json", description = "One JSON object per link instead of text")
   boolean json;
@@ -28,18 +26,18 @@ final class SubmitCommand implements Callable<Integer> {
   List<Path> files;
 
   @Override public Integer call() throws Exception {
-    try (LogConnection c = new LogConnection(conn)) {
+    try (LogClient c = conn.client()) {
       for (Path f : files) {
         for (SignedLink l : LinksFile.read(f)) {
-          LogEntry e = c.log().submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(l.encoded())).build());
+          LogClient.Submitted e = c.submit(l.encoded());
           String id = HexFormat.of().formatHex(l.linkId());
           if (json) {
             System.out.println(JSON.writeValueAsString(JSON.createObjectNode().put("link_id", id)
-                .put("layer", l.statement().layerIndex()).put("index", e.getIndex())
-                .put("tree_size", e.getInclusionProof().getTreeSize()).put("duplicate", e.getDuplicate())));
+                .put("layer", l.statement().layerIndex()).put("index", e.index())
+                .put("tree_size", e.treeSize()).put("duplicate", e.duplicate())));
           } else {
             System.out.printf("layer %d link %s logged at index %d (checkpoint size %d)%s%n", l.statement().layerIndex(),
-                id.substring(0, 16), e.getIndex(), e.getInclusionProof().getTreeSize(), e.getDuplicate() ? ", already logged" : "");
+                id.substring(0, 16), e.index(), e.treeSize(), e.duplicate() ? ", already logged" : "");
           }
         }
       }

@@ -1,14 +1,13 @@
 package dev.custody.tools;
 
+import dev.custody.logclient.LogClient;
+import dev.custody.logclient.LogException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.custody.checkpoint.Checkpoint;
-import dev.custody.checkpoint.CheckpointVerifier;
 import dev.custody.registry.ImageReference;
 import dev.custody.registry.RegistryClient;
-import dev.custody.verify.CheckpointStore;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -42,9 +41,7 @@ final class VerificationService {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final ReferenceVerifier verifier;
-  private final LogConnection log; // null offline
-  private final CheckpointVerifier logKey;
-  private final CheckpointStore store;
+  private final LogClient log; // null offline
   private final Duration cacheTtl;
   private final Duration checkpointRefresh;
   private final LongSupplier clock;
@@ -72,15 +69,14 @@ final class VerificationService {
   private record Cached(long checkpointSize, long expiresAtNanos, ObjectNode verdict) {}
 
   /**
-   * @param log the log, or null when verdicts come from attached bundles only (then the cache key's
-   *     checkpoint is 0 and only {@code cacheTtl} expires a verdict)
+   * @param log the log, pinned to the policy's log keys and holding the checkpoint store; or null
+   *     when verdicts come from attached bundles only (then the cache key's checkpoint is 0 and only
+   *     {@code cacheTtl} expires a verdict)
    */
-  VerificationService(ReferenceVerifier verifier, LogConnection log, CheckpointVerifier logKey, CheckpointStore store,
-      Duration cacheTtl, Duration checkpointRefresh, LongSupplier nanoClock) {
+  VerificationService(ReferenceVerifier verifier, LogClient log, Duration cacheTtl, Duration checkpointRefresh,
+      LongSupplier nanoClock) {
     this.verifier = verifier;
     this.log = log;
-    this.logKey = logKey;
-    this.store = store;
     this.cacheTtl = cacheTtl;
     this.checkpointRefresh = checkpointRefresh;
     this.clock = nanoClock;
@@ -202,24 +198,17 @@ final class VerificationService {
       long now = clock.getAsLong();
       if (checkpointSize >= 0 && now - checkpointReadAt < checkpointRefresh.toNanos() && logFailure == null) return checkpointSize;
       try {
-        String note = log.log().getCheckpoint(dev.custody.api.v1.GetCheckpointRequest.getDefaultInstance()).getSignedNote();
-        Checkpoint cp = logKey.verify(note);
-        if (store != null) {
-          store.accept(logKey, cp, note, (from, to) -> log.log()
-              .getConsistencyProof(dev.custody.api.v1.GetConsistencyProofRequest.newBuilder().setFromSize(from).setToSize(to).build())
-              .getHashesList().stream().map(h -> h.toByteArray()).toList());
-        }
-        checkpointSize = cp.size();
+        checkpointSize = log.checkpoint().size(); // checked against the policy's log keys and the stored checkpoint
         checkpointReadAt = now;
         logFailure = null;
         checkpoints.labelValues("accepted").inc();
         return checkpointSize;
-      } catch (dev.custody.checkpoint.CheckpointException e) {
+      } catch (LogException.Untrusted e) {
         checkpoints.labelValues("refused").inc();
         logFailure = "the log's checkpoint was refused: " + e.getMessage();
         throw new IOException(logFailure, e);
-      } catch (io.grpc.StatusRuntimeException e) {
-        throw new IOException("the log did not answer: " + e.getStatus().getCode() + " " + e.getStatus().getDescription(), e);
+      } catch (LogException.Refused e) {
+        throw new IOException("the log did not answer: " + e.getMessage(), e);
       }
     }
   }

@@ -1,5 +1,6 @@
 package dev.custody.tools;
 
+import dev.custody.logclient.LogClient;
 import dev.custody.registry.Platform;
 import dev.custody.verify.CheckpointStore;
 import dev.custody.verify.TrustPolicy;
@@ -52,18 +53,19 @@ final class VerifierCommand implements Callable<Integer> {
   @Option(names = "--threads", defaultValue = "16", description = "Requests verified at once. Default: ${DEFAULT-VALUE}")
   int threads;
 
-  @Mixin LogConnection.Options conn;
+  @Mixin LogOptions conn;
   @Mixin RegistryOptions registry;
 
   @Override public Integer call() throws Exception {
     if ((tlsCert == null) != (tlsKey == null)) throw new IllegalArgumentException("--tls-cert and --tls-key go together");
     TrustPolicy p = TrustPolicy.read(policy);
     SslContext tls = tlsCert == null ? null : SslContextBuilder.forServer(tlsCert.toFile(), tlsKey.toFile()).build();
-    LogConnection log = offline ? null : new LogConnection(conn);
     CheckpointStore checkpoints = new CheckpointStore(store != null ? store : VerifyCommand.defaultStore());
+    // Checkpoints it reads are checked against the policy's log keys and the store before any verdict uses them.
+    LogClient log = offline ? null : conn.builder().trust(p.logVerifier()).checkpointStore(checkpoints).build();
     ReferenceVerifier verifier = new ReferenceVerifier(p, registry.client(), Platform.parse(registry.platform), log, checkpoints);
-    VerificationService service = new VerificationService(verifier, log, p.logVerifier(), checkpoints,
-        Duration.ofSeconds(cacheTtlSeconds), Duration.ofSeconds(refreshSeconds), System::nanoTime);
+    VerificationService service = new VerificationService(verifier, log, Duration.ofSeconds(cacheTtlSeconds),
+        Duration.ofSeconds(refreshSeconds), System::nanoTime);
     HttpEndpoint server = HttpEndpoint.start(listen, tls, 1 << 20, threads, service::handle);
     System.out.println("custody verifier listening on " + (tls == null ? "http://" : "https://")
         + listen.substring(0, listen.lastIndexOf(':')) + ":" + server.port() + (offline ? " (offline: attached bundles)" : ""));

@@ -1,6 +1,6 @@
 package dev.custody.tools;
 
-import dev.custody.api.v1.GetConsistencyProofRequest;
+import dev.custody.logclient.LogClient;
 import dev.custody.oci.OciImage;
 import dev.custody.verify.Bundle;
 import dev.custody.verify.ChainVerifier;
@@ -72,7 +72,7 @@ final class VerifyCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the result as JSON")
   boolean json;
 
-  @Mixin LogConnection.Options conn;
+  @Mixin LogOptions conn;
 
   @Override public Integer call() throws Exception {
     TrustPolicy p = TrustPolicy.read(policy);
@@ -108,7 +108,7 @@ final class VerifyCommand implements Callable<Integer> {
       r = verifier.verify(img, b, store == null ? null : new CheckpointStore(store), null);
     } else {
       Path s = store != null ? store : defaultStore();
-      try (LogConnection c = new LogConnection(conn)) {
+      try (LogClient c = conn.client()) {
         ReferenceVerifier.Verdict v = new ReferenceVerifier(p, null, null, c, new CheckpointStore(s)).check(img, null);
         if (v.result() == null) return report(img, null, v.failure());
         r = v.result();
@@ -131,7 +131,7 @@ final class VerifyCommand implements Callable<Integer> {
   private int byReference(TrustPolicy p) throws Exception {
     ImageReference r = ImageReference.parse(ref);
     Path s = store != null ? store : offline ? null : defaultStore();
-    try (LogConnection c = offline ? null : new LogConnection(conn)) {
+    try (LogClient c = offline ? null : conn.client()) {
       ReferenceVerifier v = new ReferenceVerifier(p, registry.client(), Platform.parse(registry.platform), c,
           s == null ? null : new CheckpointStore(s));
       RegistryClient.RemoteImage remote = v.resolve(r);

@@ -23,7 +23,8 @@ import java.util.logging.Logger;
  *   <tr><td>{@link OverloadedException}</td><td>RESOURCE_EXHAUSTED</td><td>retry with backoff</td></tr>
  *   <tr><td>{@link UnavailableException}, {@link ShuttingDownException}, {@link WriteRefusedException}</td>
  *       <td>UNAVAILABLE</td><td>retry, here or on another node (idempotent)</td></tr>
- *   <tr><td>{@link StorageException} (any other)</td><td>UNAVAILABLE</td><td>retry; logged here</td></tr>
+ *   <tr><td>{@link StorageException} of kind CORRUPTION</td><td>DATA_LOSS</td><td>read elsewhere; logged here</td></tr>
+ *   <tr><td>{@link StorageException} (any other kind: a full disk, I/O, busy)</td><td>UNAVAILABLE</td><td>retry; logged here</td></tr>
  *   <tr><td>a {@link StatusRuntimeException} a handler made</td><td>its own</td><td></td></tr>
  *   <tr><td>anything else</td><td>INTERNAL</td><td>report it: a bug, logged here</td></tr>
  * </table>
@@ -45,10 +46,15 @@ public final class Statuses {
     if (e instanceof UnavailableException || e instanceof ShuttingDownException || e instanceof WriteRefusedException) {
       return Status.UNAVAILABLE.withDescription(e.getMessage() + IDEMPOTENT);
     }
-    if (e instanceof StorageException) {
+    if (e instanceof StorageException s) {
+      if (s.kind() == StorageException.Kind.CORRUPTION) {
+        LOG.log(Level.SEVERE, "the store is damaged", e);
+        return Status.DATA_LOSS.withDescription("the log's store is damaged here (" + e.getMessage()
+            + "); ask another node or the log's mirrors");
+      }
       LOG.log(Level.WARNING, "storage failure while serving a request", e);
-      return Status.UNAVAILABLE.withDescription("the log's storage failed (retry; submitting again is idempotent): "
-          + e.getMessage());
+      String what = s.kind() == StorageException.Kind.DISK_FULL ? "the log's disk is full" : "the log's storage failed";
+      return Status.UNAVAILABLE.withDescription(what + " (retry; submitting again is idempotent): " + e.getMessage());
     }
     LOG.log(Level.SEVERE, "unexpected failure while serving a request", e);
     return Status.INTERNAL.withDescription("internal error: " + e);

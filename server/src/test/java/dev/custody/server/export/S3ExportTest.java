@@ -13,7 +13,6 @@ import dev.custody.checkpoint.CheckpointVerifier;
 import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.server.CustodyServer;
-import dev.custody.server.guard.Guard;
 import dev.custody.tiles.TileClient;
 import dev.custody.tiles.TilePath;
 import io.grpc.ManagedChannel;

@@ -10,7 +10,6 @@ import dev.custody.server.read.LogReader;
 import dev.custody.server.storage.LogStorage;
 import dev.custody.testing.NaiveTree;
 import dev.custody.tiles.Tiles;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package dev.custody.server.storage;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -59,6 +60,8 @@ class CorruptStoreTest {
     try (LogStorage s = LogStorage.open(dir)) {
       StorageException e = assertThrows(StorageException.class, s::verifyChecksums);
       assertTrue(e.getMessage().contains("corrupted") && e.getMessage().contains("checksum mismatch"), e.getMessage());
+      assertEquals(StorageException.Kind.CORRUPTION, e.kind(), "classified by RocksDB's status code");
+      assertEquals(io.grpc.Status.Code.DATA_LOSS, dev.custody.server.api.Statuses.of(e).getCode());
     }
   }
 }

@@ -1,4 +1,4 @@
-package dev.custody.tools;
+package dev.custody.testing;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -16,10 +16,10 @@ import java.util.zip.GZIPOutputStream;
  * rootfs.diff_ids, manifests and index.json, one tag per step ("step0" has layer 0, "step1"
  * layers 0-1, ...), each image built on the last as teams do.
  */
-final class OciLayouts {
+public final class OciLayouts {
   private OciLayouts() {}
 
-  static void build(Path dir, int layers, String seed) throws Exception {
+  public static void build(Path dir, int layers, String seed) throws Exception {
     Files.createDirectories(dir.resolve("blobs/sha256"));
     Files.writeString(dir.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
     List<String> layerDescs = new ArrayList<>();
@@ -54,12 +54,12 @@ final class OciLayouts {
     return "sha256:" + hex;
   }
 
-  static String sha256(byte[] b) throws Exception {
+  public static String sha256(byte[] b) throws Exception {
     return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
   }
 
   /** One regular file in a POSIX ustar archive. */
-  static byte[] tar(String name, byte[] content) throws IOException {
+  public static byte[] tar(String name, byte[] content) throws IOException {
     byte[] h = new byte[512];
     put(h, 0, name);
     put(h, 100, "0000644");
