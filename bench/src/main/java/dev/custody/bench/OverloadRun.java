@@ -140,7 +140,7 @@ final class OverloadRun implements Callable<Integer> {
     String text = ProofLoad.scrape(url);
     double[] out = new double[BOUNDS.length + 1];
     java.util.regex.Matcher m = java.util.regex.Pattern.compile(
-        "custody_grpc_request_seconds_bucket\\{method=\"Submit\",code=\"OK\",le=\"([^\"]+)\"} (\\d+)").matcher(text);
+        "custody_grpc_request_seconds_bucket\\{code=\"OK\",method=\"Submit\",le=\"([^\"]+)\"} (\\d+)").matcher(text);
     int i = 0;
     while (m.find() && i < out.length) out[i++] = Double.parseDouble(m.group(2));
     return out;

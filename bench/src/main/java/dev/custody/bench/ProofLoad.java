@@ -174,11 +174,11 @@ final class ProofLoad implements Callable<Integer> {
         HttpResponse.BodyHandlers.ofString()).body();
   }
 
-  private static final Pattern READS = Pattern.compile("(?m)^custody_tile_reads_total (\\d+)$");
+  private static final Pattern READS = Pattern.compile("(?m)^custody_tile_reads_total ([0-9.]+)$");
 
   private static long tileReads(String url) throws Exception {
     Matcher m = READS.matcher(scrape(url));
     if (!m.find()) throw new IllegalStateException("no custody_tile_reads_total in " + url);
-    return Long.parseLong(m.group(1));
+    return (long) Double.parseDouble(m.group(1));
   }
 }

@@ -3,6 +3,8 @@ package dev.custody.server;
 import com.google.protobuf.ByteString;
 import dev.custody.api.v1.LogInfo;
 import dev.custody.api.v1.LogKey;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
+import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.note.NoteException;
 import dev.custody.server.keys.KeyHistory;
@@ -23,6 +25,7 @@ import dev.custody.server.export.TileSink;
 import dev.custody.server.tiles.TileServer;
 import dev.custody.server.witness.Cosigning;
 import java.util.List;
+import java.util.Map;
 import dev.custody.server.api.TransparencyLogService;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.metrics.GrpcMetrics;
@@ -282,6 +285,12 @@ public final class CustodyServer implements AutoCloseable {
     t.start();
   }
 
+  private static Map<String, Long> bySink(List<Exporter> sinks, java.util.function.ToLongFunction<Exporter> value) {
+    Map<String, Long> out = new java.util.LinkedHashMap<>();
+    for (Exporter e : sinks) out.put(e.describe(), value.applyAsLong(e));
+    return out;
+  }
+
   /** Every key of the log's history, as GetLogInfo lists them: the signing ones first, in signing order. */
   private static List<LogKey> logKeys(LogIdentity id) {
     List<KeyHistory.Key> ordered = new java.util.ArrayList<>();
@@ -366,16 +375,15 @@ public final class CustodyServer implements AutoCloseable {
       }
       LogIdentity id = LogIdentity.establish(storage, c.origin(), c.keys(), c.dataDir());
       Metrics metrics = new Metrics();
-      Metrics.Histogram batchSize = metrics.histogram("custody_batch_entries", "entries per group commit", "",
+      DistributionDataPoint batchSize = metrics.histogram("custody_batch_entries", "entries per group commit",
           Metrics.SIZE_BUCKETS);
-      Metrics.Histogram commit = metrics.histogram("custody_commit_seconds",
-          "one synced RocksDB write batch (leaves, tiles, checkpoint), seconds", "", Metrics.LATENCY_BUCKETS);
-      java.util.concurrent.atomic.LongAdder appended = metrics.counter("custody_entries_appended_total",
-          "entries appended since start", "");
+      DistributionDataPoint commit = metrics.histogram("custody_commit_seconds",
+          "one synced RocksDB write batch (leaves, tiles, checkpoint), seconds", Metrics.LATENCY_BUCKETS);
+      CounterDataPoint appended = metrics.counter("custody_entries_appended_total", "entries appended since start");
       BatchListener observed = (n, nanos) -> {
         batchSize.observe(n);
         commit.observe(nanos / 1e9);
-        appended.add(n);
+        appended.inc(n);
         batches.committed(n, nanos);
       };
       if (readOnly != null) {
@@ -431,14 +439,16 @@ public final class CustodyServer implements AutoCloseable {
       // In a cluster the role changes with elections: GetLogInfo says it as it is at the call.
       java.util.function.Supplier<LogInfo> info = node == null ? () -> fixed : () -> fixed.toBuilder()
           .setNodeId(node.nodeId()).setRole(node.role()).setLeaderId(node.leaderId().orElse("")).build();
-      LogReader reader = new LogReader(storage, metrics.counter("custody_tile_reads_total",
-          "stored runs of nodes read (a slice for a proof, a tile for a tile request); a node cache hit reads none", ""));
+      LogReader reader = new LogReader(storage);
+      metrics.counter("custody_tile_reads_total",
+          "stored runs of nodes read (a slice for a proof, a tile for a tile request); a node cache hit reads none",
+          reader::tileReads);
       prefetch(reader, sequencer.head().size());
       StoredLinks links = new StoredLinks(storage);
       // Chosen once: the native provider where it loads and passes its self-test, else Bouncy Castle; same verdicts.
       LinkVerifier verifier = LinkVerifier.fastest();
-      metrics.gauge("custody_signature_verifier_info", "the implementation that checks link signatures (1)",
-          "verifier=\"" + verifier.name() + "\"", () -> 1);
+      metrics.gauge("custody_signature_verifier_info", "the implementation that checks link signatures (1)", () -> 1,
+          "verifier", verifier.name());
       Admission admission = c.acceptAnyEntry() ? new OpaqueAdmission() : new LayerLinkAdmission(links, verifier);
       if (!admission.cheap()) {
         LOG.fine("signature checks warmed in " + Warmup.run(admission, WARMUP_BUDGET_MILLIS) + " ms");
@@ -508,15 +518,14 @@ public final class CustodyServer implements AutoCloseable {
       if (node != null) {
         node.setLeadershipCheck(head -> exports.stream().map(e -> e.objection(head)).flatMap(Optional::stream).findFirst());
       }
-      for (int i = 0; i < exports.size(); i++) {
-        Exporter e = exports.get(i);
-        String label = "sink=\"" + e.describe().replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
-        metrics.gauge("custody_export_size", "the tree size the export target holds (-1 until known; on a cluster, "
-            + "known on the leader)", label, e::exportedSize);
+      if (!exports.isEmpty()) {
+        List<Exporter> sinkList = List.copyOf(exports);
         Sequencer seqForLag = sequencer;
-        metrics.gauge("custody_export_lag_entries", "entries in this node's latest checkpoint not yet exported "
-            + "(on a cluster, on the leader; 0 elsewhere)", label, () -> e.exportedSize() < 0 ? 0
-            : Math.max(0, seqForLag.head().size() - e.exportedSize()));
+        metrics.gauges("custody_export_size", "the tree size the export target holds (-1 until known; on a cluster, "
+            + "known on the leader)", "sink", () -> bySink(sinkList, Exporter::exportedSize));
+        metrics.gauges("custody_export_lag_entries", "entries in this node's latest checkpoint not yet exported "
+            + "(on a cluster, on the leader; 0 elsewhere)", "sink", () -> bySink(sinkList,
+            e -> e.exportedSize() < 0 ? 0 : Math.max(0, seqForLag.head().size() - e.exportedSize())));
       }
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("custody.v1.TransparencyLog", ServingStatus.SERVING);

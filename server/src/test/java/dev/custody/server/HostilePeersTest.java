@@ -95,8 +95,8 @@ class HostilePeersTest {
     String body = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.httpPort + "/metrics"))
         .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
     long sum = 0;
-    Matcher m = Pattern.compile("(?m)^" + Pattern.quote(prefix) + "[^ \\n]* (\\d+)$").matcher(body);
-    while (m.find()) sum += Long.parseLong(m.group(1));
+    Matcher m = Pattern.compile("(?m)^" + Pattern.quote(prefix) + "[^ \\n]* ([0-9.]+)$").matcher(body);
+    while (m.find()) sum += (long) Double.parseDouble(m.group(1));
     return sum;
   }
 
@@ -215,8 +215,8 @@ class HostilePeersTest {
             maxRss = Math.max(maxRss, s.rssMb());
             Thread.sleep(500);
           }
-          long tooLarge = metric(s, "custody_witness_requests_total{witness=\"endless.witness\",result=\"too_large\"}");
-          long timedOut = metric(s, "custody_witness_requests_total{witness=\"drip.witness\",result=\"unreachable\"}");
+          long tooLarge = metric(s, "custody_witness_requests_total{result=\"too_large\",witness=\"endless.witness\"}");
+          long timedOut = metric(s, "custody_witness_requests_total{result=\"unreachable\",witness=\"drip.witness\"}");
           System.out.printf("hostile witnesses: %d rounds, endless answers cut at 64 KiB: %d, drips cut at 10 s: %d; "
               + "RSS %d -> max %d MiB (-Xmx256m)%n", round, tooLarge, timedOut, rssBefore, maxRss);
           assertTrue(tooLarge >= 1, "the endless answer is cut off at the size cap");
@@ -272,8 +272,7 @@ class HostilePeersTest {
       // The in-process server's tile port is off in TestLogs.config; use a TileServer of our own with a short deadline.
       dev.custody.serving.HttpConnections guard = new dev.custody.serving.HttpConnections(64, 4096, 1_500);
       try (dev.custody.server.tiles.TileServer tiles = dev.custody.server.tiles.TileServer.start("127.0.0.1", 0,
-          java.util.Optional.empty(), new dev.custody.server.read.LogReader(server.storage(),
-              new java.util.concurrent.atomic.LongAdder()),
+          java.util.Optional.empty(), new dev.custody.server.read.LogReader(server.storage()),
           () -> new dev.custody.server.witness.Cosigning.Served(server.sequencer().head(),
               server.sequencer().head().note(), 0, true), () -> "", guard, null)) {
         List<Socket> half = new ArrayList<>();

@@ -120,7 +120,7 @@ class CliEndToEndTest {
 
     // Offline, from a bundle.
     Run ambiguous = custody("bundle", "--server", address, "--layout", oci, "--image", "step2", "--out", p("app.bundle.json"));
-    assertTrue(ambiguous.code != 0 && ambiguous.out.contains("give --policy"), ambiguous.out);
+    assertTrue(ambiguous.code != 0 && ambiguous.out.contains("give a policy"), ambiguous.out);
     ok("bundle", "--server", address, "--layout", oci, "--image", "step2", "--policy", p("policy.json"),
         "--out", p("app.bundle.json"));
     Run offline = ok("verify", "--policy", p("policy.json"), "--layout", oci, "--image", "step2", "--bundle", p("app.bundle.json"));

@@ -234,7 +234,7 @@ public final class Explorer {
     int w = Math.min(120, (CHART_W - 10) / n - 10);
     int i = 0;
     for (Map.Entry<String, Long> e : values.entrySet()) {
-      String label = e.getKey().replaceAll("^result=\"(.*)\"$", "$1");
+      String label = e.getKey();
       int h = (int) (e.getValue() * (CHART_H - 30) / max);
       bars.add(new Views.Bar(label, e.getValue(), 5 + i * (w + 10), CHART_H - 15 - h, w, h));
       i++;

@@ -21,9 +21,9 @@ public final class GrpcMetrics implements ServerInterceptor {
     String method = call.getMethodDescriptor().getBareMethodName();
     return next.startCall(new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
       @Override public void close(Status status, Metadata trailers) {
-        String labels = "method=\"" + method + "\",code=\"" + status.getCode() + "\"";
         metrics.histogram("custody_grpc_request_seconds", "gRPC calls by method and status, seconds from headers to close",
-            labels, Metrics.LATENCY_BUCKETS).observe((System.nanoTime() - start) / 1e9);
+            Metrics.LATENCY_BUCKETS, "code", status.getCode().name(), "method", method)
+            .observe((System.nanoTime() - start) / 1e9);
         super.close(status, trailers);
       }
     }, headers);

@@ -36,19 +36,13 @@ public final class LogReader {
   private final LogStorage storage;
   private final NodeCache cache = new NodeCache(CACHE_LOG2_SLOTS);
   private final NodeCache slices = new NodeCache(SLICE_CACHE_LOG2_SLOTS);
-  private final LongAdder tileReads;
+  private final LongAdder tileReads = new LongAdder();
 
   public LogReader(LogStorage storage) {
-    this(storage, new LongAdder());
-  }
-
-  /** @param tileReads counts every read of stored nodes, a tile or a slice (proofs, tile requests), for metrics */
-  public LogReader(LogStorage storage, LongAdder tileReads) {
     this.storage = storage;
-    this.tileReads = tileReads;
   }
 
-  /** Tiles and slices read from storage by this reader so far. */
+  /** Tiles and slices read from storage by this reader so far (proofs and tile requests), for metrics. */
   public long tileReads() {
     return tileReads.sum();
   }

@@ -193,7 +193,7 @@ public final class Cosigning implements AutoCloseable {
 
   private void count(WitnessConfig c, String result) {
     metrics.counter("custody_witness_requests_total", "add-checkpoint requests to witnesses by result",
-        "witness=\"" + c.key.name() + "\",result=\"" + result + "\"").increment();
+        "result", result, "witness", c.key.name()).inc();
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {

@@ -209,12 +209,12 @@ class TileHttpTest {
     assertTrue(r.headers().firstValue("content-type").orElseThrow().startsWith("text/plain; version=0.0.4"));
     String m = new String(r.body());
     long size = log.getCheckpoint(dev.custody.api.v1.GetCheckpointRequest.getDefaultInstance()).getTreeSize();
-    assertTrue(m.contains("\ncustody_tree_size " + size + "\n"), m);
+    assertTrue(m.contains("\ncustody_tree_size " + size + ".0\n"), m); // Prometheus' client writes every value as a double
     assertTrue(m.contains("# TYPE custody_commit_seconds histogram"), m);
-    java.util.regex.Matcher appended = java.util.regex.Pattern.compile("\ncustody_submissions_total\\{result=\"appended\"} (\\d+)").matcher(m);
+    java.util.regex.Matcher appended = java.util.regex.Pattern.compile("\ncustody_submissions_total\\{result=\"appended\"} ([0-9.]+)\n").matcher(m);
     assertTrue(appended.find(), m);
-    assertEquals(size, Long.parseLong(appended.group(1)));
-    assertTrue(m.contains("custody_grpc_request_seconds_count{method=\"Submit\",code=\"OK\"} " + size), m);
+    assertEquals(size, (long) Double.parseDouble(appended.group(1)));
+    assertTrue(m.contains("custody_grpc_request_seconds_count{code=\"OK\",method=\"Submit\"} " + size + "\n"), m);
   }
 
   @Test
