@@ -28,10 +28,10 @@ import picocli.CommandLine.Option;
 @Command(name = "ceiling", mixinStandardHelpOptions = true,
     description = "This machine's Ed25519 verification rate (one core, all cores) and synced-write rate.")
 final class Ceilings implements Callable<Integer> {
-  @Option(names = "--seconds", defaultValue = "5", description = "Seconds per measurement. Default: ${DEFAULT-VALUE}")
+  @Option(names = "--duration", defaultValue = "5", description = "Seconds per measurement. Default: ${DEFAULT-VALUE}")
   int seconds;
 
-  @Option(names = "--dir", description = "Where to measure synced writes; default: the temp dir")
+  @Option(names = "--data-dir", description = "Where to measure synced writes; default: the temp dir")
   Path dir;
 
   /** @param syncLatency of each synced write, in nanoseconds: the device's own tail, under any commit's */

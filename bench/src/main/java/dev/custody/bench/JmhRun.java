@@ -13,10 +13,10 @@ final class JmhRun implements Callable<Integer> {
   @Option(names = "--include", defaultValue = "CoreBenchmarks|StorageProofBenchmarks", description = "Regex of benchmarks to run. Default: ${DEFAULT-VALUE}")
   String include;
 
-  @Option(names = "--warmup-seconds", defaultValue = "10", description = "Default: ${DEFAULT-VALUE}")
+  @Option(names = "--warmup", defaultValue = "10", description = "Default: ${DEFAULT-VALUE}")
   int warmup;
 
-  @Option(names = "--seconds", defaultValue = "10", description = "Measured seconds per benchmark. Default: ${DEFAULT-VALUE}")
+  @Option(names = "--duration", defaultValue = "10", description = "Measured seconds per benchmark. Default: ${DEFAULT-VALUE}")
   int seconds;
 
   @Option(names = "--forks", defaultValue = "1", description = "0 runs in this JVM (for smoke tests). Default: ${DEFAULT-VALUE}")

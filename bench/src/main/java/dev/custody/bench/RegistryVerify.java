@@ -44,7 +44,7 @@ final class RegistryVerify implements Callable<Integer> {
   @Option(names = "--runs", defaultValue = "100", description = "Uncached verifications measured (after 20 warm-up). Default: ${DEFAULT-VALUE}")
   int runs;
 
-  @Option(names = "--seconds", defaultValue = "10", description = "Seconds of each throughput run. Default: ${DEFAULT-VALUE}")
+  @Option(names = "--duration", defaultValue = "10", description = "Seconds of each throughput run. Default: ${DEFAULT-VALUE}")
   int seconds;
 
   @Option(names = "--clients", defaultValue = "8", description = "Concurrent clients of the service. Default: ${DEFAULT-VALUE}")

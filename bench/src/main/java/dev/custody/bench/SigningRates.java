@@ -22,7 +22,7 @@ final class SigningRates implements Callable<Integer> {
   @Option(names = "--key", description = "A key reference as custody sign --key takes it (repeatable)")
   List<String> keys = new ArrayList<>();
 
-  @Option(names = "--seconds", defaultValue = "5", description = "Seconds per measurement, after as long a warm-up. Default: ${DEFAULT-VALUE}")
+  @Option(names = "--duration", defaultValue = "5", description = "Seconds per measurement, after as long a warm-up. Default: ${DEFAULT-VALUE}")
   int seconds;
 
   @Override public Integer call() throws Exception {

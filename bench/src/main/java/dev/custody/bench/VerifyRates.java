@@ -32,7 +32,7 @@ import picocli.CommandLine.Option;
 @Command(name = "verify", mixinStandardHelpOptions = true,
     description = "Single-core link verification rates and offline verification time of a ten-layer chain.")
 final class VerifyRates implements Callable<Integer> {
-  @Option(names = "--seconds", defaultValue = "5", description = "Seconds per measurement (after as long a warm-up). Default: ${DEFAULT-VALUE}")
+  @Option(names = "--duration", defaultValue = "5", description = "Seconds per measurement (after as long a warm-up). Default: ${DEFAULT-VALUE}")
   int seconds;
 
   @Override public Integer call() throws Exception {

@@ -62,21 +62,21 @@ class BenchSmokeTest {
 
   @Test
   void ceiling() {
-    String out = run("ceiling", "--seconds", "1", "--dir", dir.toString());
+    String out = run("ceiling", "--duration", "1", "--data-dir", dir.toString());
     assertTrue(out.matches("(?s).*Ed25519 verify \\(\\w+\\) \\d+/s on one core, \\d+/s on \\d+ cores, [0-9.]+ µs of CPU each; "
         + "bouncycastle \\d+/s on one core, \\d+/s on \\d+ cores.*synced writes \\d+/s \\(each: p50 .*"), out);
   }
 
   @Test
   void verifyAndTiles() {
-    assertTrue(run("verify", "--seconds", "1").contains("10-layer chain"));
+    assertTrue(run("verify", "--duration", "1").contains("10-layer chain"));
     assertTrue(run("tiles", "--entries", "1024", "--warmup", "0", "--duration", "1", "--in-flight", "4")
         .contains("requests/s"));
   }
 
   @Test
   void registry() {
-    String out = run("registry", "--runs", "3", "--seconds", "1", "--clients", "2");
+    String out = run("registry", "--runs", "3", "--duration", "1", "--clients", "2");
     assertTrue(out.matches("(?s).*custody verify REF \\(online\\)\\s+p50\\s+[0-9.]+ ms.*"
         + "service, cached verdicts \\(@digest\\)\\s+\\d+ req/s.*"), out);
   }
@@ -108,7 +108,7 @@ class BenchSmokeTest {
     System.setProperty("custody.bench.dir", dir.toString()); // where the storage benchmarks build their log
     String out;
     try {
-      out = run("jmh", "--forks", "0", "--warmup-seconds", "0", "--seconds", "1", "-p", "size=1000");
+      out = run("jmh", "--forks", "0", "--warmup", "0", "--duration", "1", "-p", "size=1000");
     } finally {
       System.clearProperty("custody.bench.dir");
     }

@@ -41,6 +41,19 @@ public record Checkpoint(String origin, long size, byte[] rootHash, List<String>
     return b.toString();
   }
 
+  /**
+   * The checkpoint a signed note carries, its signatures not checked: for a note whose signature
+   * was checked before (the log's own store, a sink it wrote). Anything else goes through
+   * {@link CheckpointVerifier}.
+   */
+  public static Checkpoint ofNote(String signedNote) throws CheckpointException {
+    try {
+      return parse(dev.custody.note.SignedNote.parse(signedNote).text());
+    } catch (dev.custody.note.NoteException e) {
+      throw new CheckpointException("checkpoint note: " + e.getMessage(), e);
+    }
+  }
+
   public static Checkpoint parse(String text) throws CheckpointException {
     if (!text.endsWith("\n")) throw new CheckpointException("checkpoint text does not end with a newline");
     String[] lines = text.substring(0, text.length() - 1).split("\n", -1);

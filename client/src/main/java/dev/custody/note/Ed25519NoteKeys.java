@@ -23,7 +23,6 @@ public final class Ed25519NoteKeys {
   private static final int TIMESTAMPED = 8 + 64;
   private static final String PRIVATE_PREFIX = "PRIVATE+KEY+";
   // SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING (0 unused bits) of 32 bytes }
-  private static final byte[] SPKI_PREFIX = java.util.HexFormat.of().parseHex("302a300506032b6570032100");
 
   private Ed25519NoteKeys() {}
 
@@ -131,7 +130,7 @@ public final class Ed25519NoteKeys {
 
     /** The key as X.509 SubjectPublicKeyInfo DER (RFC 8410): a fixed 12-byte header, then the key. */
     public byte[] subjectPublicKeyInfo() {
-      return ByteBuffer.allocate(SPKI_PREFIX.length + 32).put(SPKI_PREFIX).put(key.getEncoded()).array();
+      return dev.custody.chain.LinkKeys.ed25519Spki(key.getEncoded());
     }
 
     /** The verifier key in C2SP vkey form. */

@@ -151,7 +151,7 @@ public final class Witness {
   private Optional<Checkpoint> latest(String origin) throws IOException, NoteException, CheckpointException {
     Path f = file(origin);
     if (!Files.exists(f)) return Optional.empty();
-    return Optional.of(Checkpoint.parse(SignedNote.parse(Files.readString(f, StandardCharsets.UTF_8)).text()));
+    return Optional.of(Checkpoint.ofNote(Files.readString(f, StandardCharsets.UTF_8)));
   }
 
   private void persist(String origin, String note) throws IOException {

@@ -32,21 +32,30 @@ public final class Nodes {
   public static List<InetSocketAddress> parse(String spec) {
     List<InetSocketAddress> out = new ArrayList<>();
     for (String part : spec.split(",")) {
-      String p = part.trim();
-      int colon = p.lastIndexOf(':');
-      if (colon <= 0) throw new IllegalArgumentException("'" + p + "' is not host:port");
-      int port;
-      try {
-        port = Integer.parseInt(p.substring(colon + 1));
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("'" + p + "' has no port number");
-      }
-      if (port < 1 || port > 65535) throw new IllegalArgumentException("'" + p + "': port out of range");
-      String host = p.substring(0, colon);
-      if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
-      out.add(InetSocketAddress.createUnresolved(host, port));
+      InetSocketAddress a = hostPort(part.trim());
+      if (a.getPort() == 0) throw new IllegalArgumentException("'" + part.trim() + "': port 0 is not a port to connect to");
+      out.add(a);
     }
     return out;
+  }
+
+  /**
+   * {@code HOST:PORT} or {@code [IPv6]:PORT}, unresolved; the port 0..65535 (0: "pick one", for a
+   * listener). The one parser of such addresses: the message says what is wrong, for a person.
+   */
+  public static InetSocketAddress hostPort(String s) {
+    int colon = s.lastIndexOf(':');
+    if (colon <= 0) throw new IllegalArgumentException("'" + s + "' is not host:port");
+    int port;
+    try {
+      port = Integer.parseInt(s.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("'" + s + "' has no port number");
+    }
+    if (port < 0 || port > 65535) throw new IllegalArgumentException("'" + s + "': port out of range");
+    String host = s.substring(0, colon);
+    if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
+    return InetSocketAddress.createUnresolved(host, port);
   }
 
   /** A channel builder for {@code spec} (one address, or several nodes), with these credentials. */

@@ -17,6 +17,7 @@ import dev.custody.server.admission.Warmup;
 import dev.custody.server.admission.LayerLinkAdmission;
 import dev.custody.server.admission.OpaqueAdmission;
 import dev.custody.server.api.ChainLookupService;
+import dev.custody.server.read.LinkIndex;
 import dev.custody.server.read.StoredLinks;
 import dev.custody.server.export.Exporter;
 import dev.custody.server.export.FolderSink;
@@ -35,6 +36,7 @@ import dev.custody.server.sequencer.GroupCommitSequencer;
 import dev.custody.server.sequencer.Sequencer;
 import dev.custody.server.storage.LogStorage;
 import io.grpc.Server;
+import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -345,206 +347,298 @@ public final class CustodyServer implements AutoCloseable {
     this.cosigning = cosigning;
   }
 
+  /** Starts a log on the Netty transport at {@code c.bindAddress():c.grpcPort()}, with every transport limit. */
   public static CustodyServer start(Config c, BatchListener batches) throws IOException {
-    LogStorage storage;
-    String readOnly = null;
+    InetSocketAddress address = new InetSocketAddress(c.bindAddress(), c.grpcPort());
+    NettyServerBuilder netty = c.guard().tls().isPresent()
+        ? NettyServerBuilder.forAddress(address, c.guard().tls().get().grpc()) : NettyServerBuilder.forAddress(address);
+    netty.maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
+        .maxConnectionIdle(IDLE_CONNECTION_SECONDS, TimeUnit.SECONDS)
+        .handshakeTimeout(HANDSHAKE_SECONDS, TimeUnit.SECONDS);
+    return start(c, batches, netty);
+  }
+
+  /**
+   * Starts a log whose gRPC services run on {@code transport}: any {@link ServerBuilder}, such as an
+   * in-process one for tests that need no socket. The stages, in order: open the store, establish
+   * the log's identity, start the sequencer (single node, cluster node, or read-only), build the
+   * read side and admission, serve gRPC, serve HTTP, start the exports. A stage that fails closes
+   * every stage before it.
+   */
+  public static CustodyServer start(Config c, BatchListener batches, ServerBuilder<?> transport) throws IOException {
+    Stages stages = new Stages();
     try {
-      storage = LogStorage.open(c.dataDir().resolve("db"));
-    } catch (StorageException e) {
-      if (!onReadOnlyFileSystem(c.dataDir())) throw e;
-      // A log on a read-only file system is still worth serving: reads work, writes fail closed.
-      readOnly = "its data directory is on a read-only file system";
-      storage = LogStorage.openReadOnly(c.dataDir().resolve("db"));
-      LOG.warning("the data directory is on a read-only file system: serving reads only; submissions get UNAVAILABLE");
-    }
-    Sequencer sequencer = null;
-    ClusterNode cluster = null;
-    ExecutorService worker = null;
-    ExecutorService diskReads = null;
-    ScheduledExecutorService timer = null;
-    CheckPool checks = null;
-    try {
-      if (c.guard().verifyStore()) storage.verifyChecksums();
-      if (storage.needsLookupUpgrade() && readOnly == null) {
-        long size = storage.latestCheckpoint().map(n -> GroupCommitSequencer.parseStored(n).size()).orElse(0L);
-        long t0 = System.nanoTime();
-        int from = storage.lookupsOfFormat();
-        storage.upgradeLookups(size, leaf -> LayerLinkAdmission.lookupsAddedSince(from, leaf));
-        LOG.info("upgraded the store's lookups from format " + from + " (" + size + " entries read in "
-            + (System.nanoTime() - t0) / 1_000_000 + " ms)");
-      }
+      Opened opened = openStore(c);
+      stages.add(opened.storage());
+      LogStorage storage = opened.storage();
+      prepareStore(storage, c, opened.readOnly());
       LogIdentity id = LogIdentity.establish(storage, c.origin(), c.keys(), c.dataDir());
       Metrics metrics = new Metrics();
-      DistributionDataPoint batchSize = metrics.histogram("custody_batch_entries", "entries per group commit",
-          Metrics.SIZE_BUCKETS);
-      DistributionDataPoint commit = metrics.histogram("custody_commit_seconds",
-          "one synced RocksDB write batch (leaves, tiles, checkpoint), seconds", Metrics.LATENCY_BUCKETS);
-      CounterDataPoint appended = metrics.counter("custody_entries_appended_total", "entries appended since start");
-      BatchListener observed = (n, nanos) -> {
-        batchSize.observe(n);
-        commit.observe(nanos / 1e9);
-        appended.inc(n);
-        batches.committed(n, nanos);
-      };
-      if (readOnly != null) {
-        sequencer = new ReadOnlySequencer(storage, readOnly);
-      } else if (c.cluster().isPresent()) {
-        if (c.keys().key().isEmpty() || c.origin().isEmpty()) {
-          throw new IllegalArgumentException("a cluster node needs --origin and --key-file (or --key-uri): every node signs "
-              + "with the same log key (make one with custody keygen --type log, or keep it in a token)");
-        }
-        cluster = ClusterNode.start(c.cluster().get(), storage, id.origin(), id.signers(), c.queueCapacity(), c.maxBatch(),
-            c.guard().pushback(), observed);
-        sequencer = cluster.sequencer();
-        ClusterNode node = cluster;
-        metrics.gauge("custody_cluster_is_leader", "1 on the cluster's leader, 0 on the other nodes",
-            () -> node.isLeader() ? 1 : 0);
-        metrics.gauge("custody_cluster_applied_index", "the Raft index this node's store has applied",
-            node::appliedIndex);
-        metrics.gauge("custody_cluster_follower_lag_entries",
-            "on the leader, Raft entries the slowest follower lacks; 0 elsewhere", node::followerLag);
-        metrics.gauge("custody_cluster_term", "the Raft term: it grows by one or more with each election", node::term);
-        metrics.gauge("custody_cluster_leader_changes", "leader changes this node has seen since it started",
-            node::leaderChanges);
-        metrics.gauge("custody_cluster_refusing_to_lead",
-            "1 while this node refuses to lead (a published checkpoint is ahead of or inconsistent with its store)",
-            () -> node.fenced().isPresent() ? 1 : 0);
-      } else {
-        sequencer = new GroupCommitSequencer(storage, id.origin(), id.signers(), c.queueCapacity(), c.maxBatch(),
-            c.guard().pushback(), observed);
-      }
-      Sequencer seq = sequencer;
-      metrics.gauge("custody_tree_size", "entries in the log's latest checkpoint", () -> seq.head().size());
-      java.lang.management.MemoryMXBean memory = java.lang.management.ManagementFactory.getMemoryMXBean();
-      metrics.gauge("custody_jvm_heap_used_bytes", "Java heap in use", () -> memory.getHeapMemoryUsage().getUsed());
-      metrics.gauge("custody_jvm_heap_max_bytes", "Java heap limit (-Xmx)", () -> memory.getHeapMemoryUsage().getMax());
-      // Proofs for acknowledgements and entry streams: bounded, so a flood queues here rather than spawning threads.
-      worker = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
-        Thread t = new Thread(r, "custody-worker");
-        t.setDaemon(true);
-        return t;
-      });
-      diskReads = diskReadsPool();
-      // Signature checks before sequencing: as many threads as cores; a standing flood is refused
-      // (RESOURCE_EXHAUSTED) rather than held in memory, a burst that drains is served.
-      checks = new CheckPool(Math.max(2, Runtime.getRuntime().availableProcessors()), CHECKS_QUEUE,
-          c.guard().pushback());
-      LogInfo fixed = LogInfo.newBuilder()
-          .setOrigin(id.origin())
-          .setVerifierKey(id.verifierKey())
-          .setPublicKey(ByteString.copyFrom(id.verifier().subjectPublicKeyInfo()))
-          .addAllKeys(logKeys(id))
-          .build();
-      ClusterNode node = cluster;
-      // In a cluster the role changes with elections: GetLogInfo says it as it is at the call.
-      java.util.function.Supplier<LogInfo> info = node == null ? () -> fixed : () -> fixed.toBuilder()
-          .setNodeId(node.nodeId()).setRole(node.role()).setLeaderId(node.leaderId().orElse("")).build();
-      LogReader reader = new LogReader(storage);
-      metrics.counter("custody_tile_reads_total",
-          "stored runs of nodes read (a slice for a proof, a tile for a tile request); a node cache hit reads none",
-          reader::tileReads);
-      prefetch(reader, sequencer.head().size());
-      StoredLinks links = new StoredLinks(storage);
-      // Chosen once: the native provider where it loads and passes its self-test, else Bouncy Castle; same verdicts.
-      LinkVerifier verifier = LinkVerifier.fastest();
-      metrics.gauge("custody_signature_verifier_info", "the implementation that checks link signatures (1)", () -> 1,
-          "verifier", verifier.name());
-      Admission admission = c.acceptAnyEntry() ? new OpaqueAdmission() : new LayerLinkAdmission(links, verifier);
-      if (!admission.cheap()) {
-        LOG.fine("signature checks warmed in " + Warmup.run(admission, WARMUP_BUDGET_MILLIS) + " ms");
-      }
-      Cosigning cosigning = new Cosigning(c.witnesses(), c.witnessQuorum(), reader, sequencer::head, metrics);
+      Sequencing seq = startSequencer(c, storage, id, opened.readOnly(), observed(metrics, batches), metrics);
+      stages.add(seq::close);
+      ReadSide read = readSide(c, storage, seq, id, metrics);
+      stages.add(read::close);
+      ClientBudgets budgets = c.guard().clientCallsPerSecond() > 0
+          ? new ClientBudgets(c.guard().clientCallsPerSecond(), c.guard().clientBurst(), System::nanoTime) : null;
       HealthStatusManager health = new HealthStatusManager();
-      InetSocketAddress address = new InetSocketAddress(c.bindAddress(), c.grpcPort());
-      Guard guard = c.guard();
-      NettyServerBuilder builder = guard.tls().isPresent()
-          ? NettyServerBuilder.forAddress(address, guard.tls().get().grpc()) : NettyServerBuilder.forAddress(address);
-      timer = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "custody-deadlines");
-        t.setDaemon(true);
-        return t;
-      });
-      // Interceptors run in the reverse order of adding: metrics see every call, budgets act before any work.
-      builder.intercept(new CallDeadlines(guard.maxCallSeconds(), timer));
-      CallLimits limits = new CallLimits(CallLimits.PER_CLIENT, CallLimits.STREAMS_PER_CLIENT, CallLimits.STREAMS,
-          CallLimits.CONNECTIONS_PER_CLIENT);
-      metrics.gauge("custody_entry_streams_open", "GetEntries and FindLinks streams open now", limits::openStreams);
-      CheckPool pool = checks;
-      metrics.gauge("custody_signature_checks_queued", "submissions waiting for a signature check", pool::queued);
-      builder.intercept(limits).addTransportFilter(limits.connections());
-      if (guard.submittersNeedCertificates()) {
-        builder.intercept(new SubmitterCertificates(Set.of(TransparencyLogGrpc.getSubmitMethod().getFullMethodName())));
-      }
-      // One budget per client for its gRPC calls and its explorer pages alike.
-      ClientBudgets budgets = guard.clientCallsPerSecond() > 0
-          ? new ClientBudgets(guard.clientCallsPerSecond(), guard.clientBurst(), System::nanoTime) : null;
-      if (budgets != null) builder.intercept(budgets);
-      Server grpc = builder
-          .directExecutor()
-          .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
-          .maxInboundMetadataSize(MAX_METADATA_BYTES)
-          .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
-          .handshakeTimeout(HANDSHAKE_SECONDS, TimeUnit.SECONDS)
-          .maxConnectionIdle(IDLE_CONNECTION_SECONDS, TimeUnit.SECONDS)
-          .intercept(new GrpcMetrics(metrics))
-          .addService(new TransparencyLogService(admission, sequencer, cosigning, reader, info, worker, checks,
-              metrics, diskReads))
-          .addService(new ChainLookupService(storage, links, reader, sequencer, cosigning, worker))
-          .addService(health.getHealthService())
-          .addService(ProtoReflectionServiceV1.newInstance())
-          .build()
-          .start();
-      TileServer http = null;
-      if (c.httpPort() >= 0) {
-        try {
-          http = TileServer.start(c.bindAddress(), c.httpPort(), guard.tls().isPresent()
-              ? Optional.of(guard.tls().get().http()) : Optional.empty(), reader, cosigning::served, metrics::scrape,
-              dev.custody.serving.HttpConnections.defaults(),
-              new dev.custody.server.explorer.Explorer(storage, links, reader, cosigning::served,
-                  () -> metrics.counterValues("custody_submissions_total"),
-                  budgets == null ? client -> true : budgets::allows));
-        } catch (InterruptedException | RuntimeException e) {
-          grpc.shutdownNow();
-          throw new IOException("cannot serve tiles on port " + c.httpPort() + ": " + e, e);
-        }
-      }
-      List<TileSink> sinks = new java.util.ArrayList<>();
-      if (c.tilesDir().isPresent()) sinks.add(new FolderSink(c.tilesDir().get()));
-      c.s3().ifPresent(t -> sinks.add(t.open()));
-      // On a cluster only the leader exports (and it reads the sink's checkpoint first); a single node always does.
-      java.util.function.BooleanSupplier exporting = node == null ? () -> true : node::isLeader;
-      List<Exporter> exports = new java.util.ArrayList<>();
-      for (TileSink sink : sinks) exports.add(Exporter.start(sink, reader, storage, cosigning::served, exporting, 200));
-      if (node != null) {
-        node.setLeadershipCheck(head -> exports.stream().map(e -> e.objection(head)).flatMap(Optional::stream).findFirst());
-      }
-      if (!exports.isEmpty()) {
-        List<Exporter> sinkList = List.copyOf(exports);
-        Sequencer seqForLag = sequencer;
-        metrics.gauges("custody_export_size", "the tree size the export target holds (-1 until known; on a cluster, "
-            + "known on the leader)", "sink", () -> bySink(sinkList, Exporter::exportedSize));
-        metrics.gauges("custody_export_lag_entries", "entries in this node's latest checkpoint not yet exported "
-            + "(on a cluster, on the leader; 0 elsewhere)", "sink", () -> bySink(sinkList,
-            e -> e.exportedSize() < 0 ? 0 : Math.max(0, seqForLag.head().size() - e.exportedSize())));
-      }
+      Server grpc = serveGrpc(transport, c.guard(), read, seq.sequencer(), storage, health, budgets, metrics);
+      stages.add(grpc::shutdownNow);
+      TileServer http = serveHttp(c, storage, read, metrics, budgets);
+      if (http != null) stages.add(http);
+      List<Exporter> exports = startExports(c, storage, read, seq, metrics);
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("custody.v1.TransparencyLog", ServingStatus.SERVING);
       health.setStatus("custody.v1.ChainLookup", ServingStatus.SERVING);
-      return new CustodyServer(storage, id, sequencer, cluster, worker, diskReads, checks, timer, health, grpc, http, exports,
-          cosigning, verifier);
+      return new CustodyServer(storage, id, seq.sequencer(), seq.cluster(), read.worker(), read.diskReads(), read.checks(),
+          read.timer(), health, grpc, http, exports, read.cosigning(), read.verifier());
     } catch (IOException | RuntimeException e) {
-      if (cluster != null) {
-        cluster.close();
-      } else if (sequencer != null) {
-        sequencer.close();
-      }
-      if (worker != null) worker.shutdownNow();
-      if (diskReads != null) diskReads.shutdownNow();
-      if (timer != null) timer.shutdownNow();
-      if (checks != null) checks.closeNow();
-      storage.close();
+      stages.closeAll();
       throw e;
     }
+  }
+
+  /** What started so far, closed in reverse order when a later stage fails. */
+  private static final class Stages {
+    private final java.util.ArrayDeque<AutoCloseable> opened = new java.util.ArrayDeque<>();
+
+    void add(AutoCloseable stage) {
+      opened.push(stage);
+    }
+
+    void closeAll() {
+      while (!opened.isEmpty()) {
+        try {
+          opened.pop().close();
+        } catch (Exception suppressed) {
+          LOG.warning("closing after a failed start: " + suppressed);
+        }
+      }
+    }
+  }
+
+  /** The store, and why it takes no writes (null: it does). */
+  private record Opened(LogStorage storage, String readOnly) {}
+
+  private static Opened openStore(Config c) {
+    try {
+      return new Opened(LogStorage.open(c.dataDir().resolve("db")), null);
+    } catch (StorageException e) {
+      if (!onReadOnlyFileSystem(c.dataDir())) throw e;
+      // A log on a read-only file system is still worth serving: reads work, writes fail closed.
+      LOG.warning("the data directory is on a read-only file system: serving reads only; submissions get UNAVAILABLE");
+      return new Opened(LogStorage.openReadOnly(c.dataDir().resolve("db")),
+          "its data directory is on a read-only file system");
+    }
+  }
+
+  /** Checks every block if asked, and brings the lookups of an older store format up to date. */
+  private static void prepareStore(LogStorage storage, Config c, String readOnly) {
+    if (c.guard().verifyStore()) storage.verifyChecksums();
+    if (storage.needsLookupUpgrade() && readOnly == null) {
+      long size = storage.latestCheckpoint().map(n -> GroupCommitSequencer.parseStored(n).size()).orElse(0L);
+      long t0 = System.nanoTime();
+      int from = storage.lookupsOfFormat();
+      storage.upgradeLookups(size, leaf -> LinkIndex.keysAddedSince(from, leaf));
+      LOG.info("upgraded the store's lookups from format " + from + " (" + size + " entries read in "
+          + (System.nanoTime() - t0) / 1_000_000 + " ms)");
+    }
+  }
+
+  /** Each committed batch, counted in the metrics and passed on to the caller's listener. */
+  private static BatchListener observed(Metrics metrics, BatchListener batches) {
+    DistributionDataPoint batchSize = metrics.histogram("custody_batch_entries", "entries per group commit",
+        Metrics.SIZE_BUCKETS);
+    DistributionDataPoint commit = metrics.histogram("custody_commit_seconds",
+        "one synced RocksDB write batch (leaves, tiles, checkpoint), seconds", Metrics.LATENCY_BUCKETS);
+    CounterDataPoint appended = metrics.counter("custody_entries_appended_total", "entries appended since start");
+    return (n, nanos) -> {
+      batchSize.observe(n);
+      commit.observe(nanos / 1e9);
+      appended.inc(n);
+      batches.committed(n, nanos);
+    };
+  }
+
+  /** The sequencer, and the cluster node it belongs to (null on a single node). */
+  private record Sequencing(Sequencer sequencer, ClusterNode cluster) {
+    void close() {
+      if (cluster != null) {
+        cluster.close(); // its sequencer first, then the Raft server
+      } else {
+        sequencer.close();
+      }
+    }
+  }
+
+  private static Sequencing startSequencer(Config c, LogStorage storage, LogIdentity id, String readOnly,
+      BatchListener observed, Metrics metrics) throws IOException {
+    Sequencing s;
+    if (readOnly != null) {
+      s = new Sequencing(new ReadOnlySequencer(storage, readOnly), null);
+    } else if (c.cluster().isPresent()) {
+      if (c.keys().key().isEmpty() || c.origin().isEmpty()) {
+        throw new IllegalArgumentException("a cluster node needs --origin and --key-file (or --key-uri): every node signs "
+            + "with the same log key (make one with custody keygen --type log, or keep it in a token)");
+      }
+      ClusterNode node = ClusterNode.start(c.cluster().get(), storage, id.origin(), id.signers(), c.queueCapacity(),
+          c.maxBatch(), c.guard().pushback(), observed);
+      s = new Sequencing(node.sequencer(), node);
+      metrics.gauge("custody_cluster_is_leader", "1 on the cluster's leader, 0 on the other nodes",
+          () -> node.isLeader() ? 1 : 0);
+      metrics.gauge("custody_cluster_applied_index", "the Raft index this node's store has applied", node::appliedIndex);
+      metrics.gauge("custody_cluster_follower_lag_entries",
+          "on the leader, Raft entries the slowest follower lacks; 0 elsewhere", node::followerLag);
+      metrics.gauge("custody_cluster_term", "the Raft term: it grows by one or more with each election", node::term);
+      metrics.gauge("custody_cluster_leader_changes", "leader changes this node has seen since it started",
+          node::leaderChanges);
+      metrics.gauge("custody_cluster_refusing_to_lead",
+          "1 while this node refuses to lead (a published checkpoint is ahead of or inconsistent with its store)",
+          () -> node.fenced().isPresent() ? 1 : 0);
+    } else {
+      s = new Sequencing(new GroupCommitSequencer(storage, id.origin(), id.signers(), c.queueCapacity(), c.maxBatch(),
+          c.guard().pushback(), observed), null);
+    }
+    Sequencer seq = s.sequencer();
+    metrics.gauge("custody_tree_size", "entries in the log's latest checkpoint", () -> seq.head().size());
+    java.lang.management.MemoryMXBean memory = java.lang.management.ManagementFactory.getMemoryMXBean();
+    metrics.gauge("custody_jvm_heap_used_bytes", "Java heap in use", () -> memory.getHeapMemoryUsage().getUsed());
+    metrics.gauge("custody_jvm_heap_max_bytes", "Java heap limit (-Xmx)", () -> memory.getHeapMemoryUsage().getMax());
+    return s;
+  }
+
+  /**
+   * Everything the services share beside the write path: the reader and its caches, the links,
+   * admission and its check threads, witness cosigning, the worker and disk-read pools, GetLogInfo.
+   */
+  private record ReadSide(LogReader reader, StoredLinks links, LinkVerifier verifier, Admission admission,
+      CheckPool checks, Cosigning cosigning, ExecutorService worker, ExecutorService diskReads,
+      ScheduledExecutorService timer, java.util.function.Supplier<LogInfo> info) {
+    void close() {
+      cosigning.close();
+      checks.closeNow();
+      worker.shutdownNow();
+      diskReads.shutdownNow();
+      timer.shutdownNow();
+    }
+  }
+
+  private static ReadSide readSide(Config c, LogStorage storage, Sequencing seq, LogIdentity id, Metrics metrics) {
+    // Proofs for acknowledgements and entry streams: bounded, so a flood queues here rather than spawning threads.
+    ExecutorService worker = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
+      Thread t = new Thread(r, "custody-worker");
+      t.setDaemon(true);
+      return t;
+    });
+    ExecutorService diskReads = diskReadsPool();
+    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "custody-deadlines");
+      t.setDaemon(true);
+      return t;
+    });
+    // Signature checks before sequencing: as many threads as cores; a standing flood is refused
+    // (RESOURCE_EXHAUSTED) rather than held in memory, a burst that drains is served.
+    CheckPool checks = new CheckPool(Math.max(2, Runtime.getRuntime().availableProcessors()), CHECKS_QUEUE,
+        c.guard().pushback());
+    metrics.gauge("custody_signature_checks_queued", "submissions waiting for a signature check", checks::queued);
+    LogInfo fixed = LogInfo.newBuilder()
+        .setOrigin(id.origin())
+        .setVerifierKey(id.verifierKey())
+        .setPublicKey(ByteString.copyFrom(id.verifier().subjectPublicKeyInfo()))
+        .addAllKeys(logKeys(id))
+        .build();
+    ClusterNode node = seq.cluster();
+    // In a cluster the role changes with elections: GetLogInfo says it as it is at the call.
+    java.util.function.Supplier<LogInfo> info = node == null ? () -> fixed : () -> fixed.toBuilder()
+        .setNodeId(node.nodeId()).setRole(node.role()).setLeaderId(node.leaderId().orElse("")).build();
+    LogReader reader = new LogReader(storage);
+    metrics.counter("custody_tile_reads_total",
+        "stored runs of nodes read (a slice for a proof, a tile for a tile request); a node cache hit reads none",
+        reader::tileReads);
+    prefetch(reader, seq.sequencer().head().size());
+    StoredLinks links = new StoredLinks(storage);
+    // Chosen once: the native provider where it loads and passes its self-test, else Bouncy Castle; same verdicts.
+    LinkVerifier verifier = LinkVerifier.fastest();
+    metrics.gauge("custody_signature_verifier_info", "the implementation that checks link signatures (1)", () -> 1,
+        "verifier", verifier.name());
+    Admission admission = c.acceptAnyEntry() ? new OpaqueAdmission() : new LayerLinkAdmission(links, verifier);
+    if (!admission.cheap()) {
+      LOG.fine("signature checks warmed in " + Warmup.run(admission, WARMUP_BUDGET_MILLIS) + " ms");
+    }
+    Cosigning cosigning = new Cosigning(c.witnesses(), c.witnessQuorum(), reader, seq.sequencer()::head, metrics);
+    return new ReadSide(reader, links, verifier, admission, checks, cosigning, worker, diskReads, timer, info);
+  }
+
+  /** The gRPC services on {@code transport}, behind the guard's interceptors, started. */
+  private static Server serveGrpc(ServerBuilder<?> transport, Guard guard, ReadSide read, Sequencer sequencer,
+      LogStorage storage, HealthStatusManager health, ClientBudgets budgets, Metrics metrics) throws IOException {
+    // Interceptors run in the reverse order of adding: metrics see every call, budgets act before any work.
+    transport.intercept(new CallDeadlines(guard.maxCallSeconds(), read.timer()));
+    CallLimits limits = new CallLimits(CallLimits.PER_CLIENT, CallLimits.STREAMS_PER_CLIENT, CallLimits.STREAMS,
+        CallLimits.CONNECTIONS_PER_CLIENT);
+    metrics.gauge("custody_entry_streams_open", "GetEntries and FindLinks streams open now", limits::openStreams);
+    transport.intercept(limits).addTransportFilter(limits.connections());
+    if (guard.submittersNeedCertificates()) {
+      transport.intercept(new SubmitterCertificates(Set.of(TransparencyLogGrpc.getSubmitMethod().getFullMethodName())));
+    }
+    // One budget per client for its gRPC calls and its explorer pages alike.
+    if (budgets != null) transport.intercept(budgets);
+    return transport
+        .directExecutor()
+        .maxInboundMessageSize(MAX_INBOUND_MESSAGE_BYTES)
+        .maxInboundMetadataSize(MAX_METADATA_BYTES)
+        .intercept(new GrpcMetrics(metrics))
+        .addService(new TransparencyLogService(read.admission(), sequencer, read.cosigning(), read.reader(), read.info(),
+            read.worker(), read.checks(), metrics, read.diskReads()))
+        .addService(new ChainLookupService(new LinkIndex(storage), read.links(), read.reader(), sequencer, read.cosigning(), read.worker()))
+        .addService(health.getHealthService())
+        .addService(ProtoReflectionServiceV1.newInstance())
+        .build()
+        .start();
+  }
+
+  /** Tiles, /metrics and the explorer over HTTP; null when the HTTP port is off (-1). */
+  private static TileServer serveHttp(Config c, LogStorage storage, ReadSide read, Metrics metrics, ClientBudgets budgets)
+      throws IOException {
+    if (c.httpPort() < 0) return null;
+    Guard guard = c.guard();
+    try {
+      return TileServer.start(c.bindAddress(), c.httpPort(), guard.tls().isPresent()
+          ? Optional.of(guard.tls().get().http()) : Optional.empty(), read.reader(), read.cosigning()::served,
+          metrics::scrape, dev.custody.serving.HttpConnections.defaults(),
+          new dev.custody.server.explorer.Explorer(storage, read.links(), read.reader(), read.cosigning()::served,
+              () -> metrics.counterValues("custody_submissions_total"),
+              budgets == null ? client -> true : budgets::allows));
+    } catch (InterruptedException | RuntimeException e) {
+      throw new IOException("cannot serve tiles on port " + c.httpPort() + ": " + e, e);
+    }
+  }
+
+  /** The exports to a folder and a bucket, each following the published head. */
+  private static List<Exporter> startExports(Config c, LogStorage storage, ReadSide read, Sequencing seq, Metrics metrics)
+      throws IOException {
+    List<TileSink> sinks = new java.util.ArrayList<>();
+    if (c.tilesDir().isPresent()) sinks.add(new FolderSink(c.tilesDir().get()));
+    c.s3().ifPresent(t -> sinks.add(t.open()));
+    ClusterNode node = seq.cluster();
+    // On a cluster only the leader exports (and it reads the sink's checkpoint first); a single node always does.
+    java.util.function.BooleanSupplier exporting = node == null ? () -> true : node::isLeader;
+    List<Exporter> exports = new java.util.ArrayList<>();
+    for (TileSink sink : sinks) {
+      exports.add(Exporter.start(sink, read.reader(), storage, read.cosigning()::served, exporting, 200));
+    }
+    if (node != null) {
+      node.setLeadershipCheck(head -> exports.stream().map(e -> e.objection(head)).flatMap(Optional::stream).findFirst());
+    }
+    if (!exports.isEmpty()) {
+      List<Exporter> sinkList = List.copyOf(exports);
+      Sequencer sequencer = seq.sequencer();
+      metrics.gauges("custody_export_size", "the tree size the export target holds (-1 until known; on a cluster, "
+          + "known on the leader)", "sink", () -> bySink(sinkList, Exporter::exportedSize));
+      metrics.gauges("custody_export_lag_entries", "entries in this node's latest checkpoint not yet exported "
+          + "(on a cluster, on the leader; 0 elsewhere)", "sink", () -> bySink(sinkList,
+          e -> e.exportedSize() < 0 ? 0 : Math.max(0, sequencer.head().size() - e.exportedSize())));
+    }
+    return exports;
   }
 
   public int grpcPort() {

@@ -40,7 +40,7 @@ final class AttachCommand implements Callable<Integer> {
       TrustPolicy p = policy == null ? null : TrustPolicy.read(policy);
       b = c.bundle(image.image(), p);
     }
-    long size = Checkpoint.parse(dev.custody.note.SignedNote.parse(b.checkpointNote()).text()).size();
+    long size = Checkpoint.ofNote(b.checkpointNote()).size();
     Descriptor d = AttachedBundles.attach(registry.client(), image, b, size);
     System.out.println("attached the chain of " + image.ref() + " (" + b.links().size() + " links, checkpoint size " + size
         + ") as " + d.digest());

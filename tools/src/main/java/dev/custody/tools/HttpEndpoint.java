@@ -91,10 +91,13 @@ final class HttpEndpoint implements AutoCloseable {
   /** {@code HOST:PORT} as the {@code --listen} options take it. */
   static HttpEndpoint start(String listen, io.netty.handler.ssl.SslContext tls, int maxRequestBytes, int workerThreads,
       Route route) throws InterruptedException {
-    int colon = listen.lastIndexOf(':');
-    if (colon < 0) throw new IllegalArgumentException("--listen wants HOST:PORT, not " + listen);
-    return start(listen.substring(0, colon), Integer.parseInt(listen.substring(colon + 1)), tls, maxRequestBytes,
-        workerThreads, HttpConnections.defaults(), route);
+    java.net.InetSocketAddress a;
+    try {
+      a = dev.custody.api.Nodes.hostPort(listen);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--listen: " + e.getMessage(), e);
+    }
+    return start(a.getHostString(), a.getPort(), tls, maxRequestBytes, workerThreads, HttpConnections.defaults(), route);
   }
 
   /**

@@ -7,7 +7,7 @@ import dev.custody.chain.LinkVerifier;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
 import dev.custody.server.read.StoredLinks;
-import dev.custody.server.storage.LookupKeys;
+import dev.custody.server.read.LinkIndex;
 import java.util.List;
 
 /**
@@ -26,46 +26,6 @@ public final class LayerLinkAdmission implements Admission {
   public LayerLinkAdmission(StoredLinks links, LinkVerifier verifier) {
     this.links = links;
     this.verifier = verifier;
-  }
-
-  /** Every lookup a logged link is filed under (LookupKeys). */
-  static List<byte[]> lookupKeys(SignedLink link) {
-    Statement s = link.statement();
-    List<byte[]> lookups = new java.util.ArrayList<>(List.of(
-        LookupKeys.manifest(s.manifestDigest()),
-        LookupKeys.keyId(link.keyId()),
-        LookupKeys.repository(s.repository()),
-        LookupKeys.manifestAtLayer(s.manifestDigest(), s.layerIndex()),
-        LookupKeys.manifestSigner(s.manifestDigest(), link.keyId()),
-        LookupKeys.layer(s.layerDigest()),
-        LookupKeys.repositoryName(s.repository())));
-    if (s.hasPredecessor()) lookups.add(LookupKeys.successorsOf(s.prevLinkId()));
-    return lookups;
-  }
-
-  /**
-   * The lookups added since store format {@code format}, for a leaf logged before them
-   * (LogStorage#upgradeLookups): format 3 added (manifest, layer) and (manifest, signer), format 5
-   * the layer digest and the repository's name. None for a leaf that is not a link (a log of
-   * opaque entries).
-   */
-  public static List<byte[]> lookupsAddedSince(int format, byte[] leaf) {
-    try {
-      SignedLink link = SignedLink.parse(dev.custody.chain.Leaf.parse(leaf).signedLink());
-      Statement s = link.statement();
-      List<byte[]> out = new java.util.ArrayList<>();
-      if (format < 3) {
-        out.add(LookupKeys.manifestAtLayer(s.manifestDigest(), s.layerIndex()));
-        out.add(LookupKeys.manifestSigner(s.manifestDigest(), link.keyId()));
-      }
-      if (format < 5) {
-        out.add(LookupKeys.layer(s.layerDigest()));
-        out.add(LookupKeys.repositoryName(s.repository()));
-      }
-      return out;
-    } catch (LinkException notALink) {
-      return List.of();
-    }
   }
 
   @Override public int maxEntryBytes() {
@@ -99,6 +59,6 @@ public final class LayerLinkAdmission implements Admission {
         throw new AdmissionException.RuleViolation("link does not stand on its predecessor: " + e.getMessage());
       }
     }
-    return new Admitted(link.encoded(), true, link.linkId(), lookupKeys(link));
+    return new Admitted(link.encoded(), true, link.linkId(), LinkIndex.keysOf(link));
   }
 }

@@ -13,8 +13,7 @@ import dev.custody.merkle.Hashes;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.read.StoredLinks;
 import dev.custody.server.sequencer.Sequencer;
-import dev.custody.server.storage.LogStorage;
-import dev.custody.server.storage.LookupKeys;
+import dev.custody.server.read.LinkIndex;
 import dev.custody.server.witness.Cosigning;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -32,7 +31,7 @@ public final class ChainLookupService extends ChainLookupGrpc.ChainLookupImplBas
   /** More layers than any real image has (OCI runtimes stop near 128); bounds the walk down. */
   public static final int MAX_CHAIN_LENGTH = 1000;
 
-  private final LogStorage storage;
+  private final LinkIndex index;
   private final StoredLinks links;
   private final LogReader reader;
   private final Sequencer sequencer;
@@ -40,10 +39,10 @@ public final class ChainLookupService extends ChainLookupGrpc.ChainLookupImplBas
   private final java.util.concurrent.Executor worker;
 
   /** @param worker sends FindLinks answers as the client's flow-control window allows */
-  public ChainLookupService(LogStorage storage, StoredLinks links, LogReader reader, Sequencer sequencer,
+  public ChainLookupService(LinkIndex index, StoredLinks links, LogReader reader, Sequencer sequencer,
       Cosigning cosigning, java.util.concurrent.Executor worker) {
     this.worker = worker;
-    this.storage = storage;
+    this.index = index;
     this.links = links;
     this.reader = reader;
     this.sequencer = sequencer;
@@ -87,12 +86,12 @@ public final class ChainLookupService extends ChainLookupGrpc.ChainLookupImplBas
       long size = sequencer.head().size();
       List<Long> indices = switch (req.getKeyCase()) {
         case LINK_ID -> links.byId(linkId(req.getLinkId(), "link_id")).map(s -> List.of(s.index())).orElse(List.of());
-        case MANIFEST_DIGEST -> storage.lookup(LookupKeys.manifest(digest(req.getManifestDigest())), req.getStartIndex(), MAX_LINKS_PER_CALL);
-        case KEY_ID -> storage.lookup(LookupKeys.keyId(linkId(req.getKeyId(), "key_id")), req.getStartIndex(), MAX_LINKS_PER_CALL);
-        case REPOSITORY -> storage.lookup(LookupKeys.repository(req.getRepository()), req.getStartIndex(), MAX_LINKS_PER_CALL);
-        case PREV_LINK_ID -> storage.lookup(LookupKeys.successorsOf(linkId(req.getPrevLinkId(), "prev_link_id")),
+        case MANIFEST_DIGEST -> index.find(LinkIndex.manifest(digest(req.getManifestDigest())), req.getStartIndex(), MAX_LINKS_PER_CALL);
+        case KEY_ID -> index.find(LinkIndex.keyId(linkId(req.getKeyId(), "key_id")), req.getStartIndex(), MAX_LINKS_PER_CALL);
+        case REPOSITORY -> index.find(LinkIndex.repository(req.getRepository()), req.getStartIndex(), MAX_LINKS_PER_CALL);
+        case PREV_LINK_ID -> index.find(LinkIndex.successorsOf(linkId(req.getPrevLinkId(), "prev_link_id")),
             req.getStartIndex(), MAX_LINKS_PER_CALL);
-        case MANIFEST_SIGNER -> storage.lookup(LookupKeys.manifestSigner(digest(req.getManifestSigner().getManifestDigest()),
+        case MANIFEST_SIGNER -> index.find(LinkIndex.manifestSigner(digest(req.getManifestSigner().getManifestDigest()),
             linkId(req.getManifestSigner().getKeyId(), "manifest_signer.key_id")), req.getStartIndex(), MAX_LINKS_PER_CALL);
         default -> throw TransparencyLogService.invalid(
             "set one of link_id, manifest_digest, key_id, repository, prev_link_id, manifest_signer");
@@ -110,9 +109,9 @@ public final class ChainLookupService extends ChainLookupGrpc.ChainLookupImplBas
    */
   private StoredLinks.Stored topFor(Digest manifest) {
     long size = sequencer.head().size();
-    OptionalLong layer = storage.highestUnder(LookupKeys.manifestLayers(manifest));
+    OptionalLong layer = index.topLayerOf(manifest);
     if (layer.isEmpty()) throw notFound("no link in this log names manifest " + manifest);
-    List<Long> first = storage.lookup(LookupKeys.manifestAtLayer(manifest, layer.getAsLong()), 0, 1);
+    List<Long> first = index.find(LinkIndex.manifestAtLayer(manifest, layer.getAsLong()), 0, 1);
     if (first.isEmpty() || first.get(0) >= size) {
       throw Status.UNAVAILABLE.withDescription("that chain is being logged right now; retry").asRuntimeException();
     }

@@ -28,18 +28,13 @@ public record Peers(Map<String, InetSocketAddress> members) {
       if (!ID.matcher(id).matches()) {
         throw new IllegalArgumentException("peer id '" + id + "' must be 1 to 32 of A-Z a-z 0-9 _ -");
       }
-      int colon = addr.lastIndexOf(':');
-      if (colon <= 0) throw new IllegalArgumentException("peer " + id + ": '" + addr + "' is not HOST:PORT");
-      String host = addr.substring(0, colon);
-      if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
-      int port;
+      InetSocketAddress a;
       try {
-        port = Integer.parseInt(addr.substring(colon + 1));
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("peer " + id + ": port '" + addr.substring(colon + 1) + "' is not a number");
+        a = dev.custody.api.Nodes.hostPort(addr);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("peer " + id + ": " + e.getMessage());
       }
-      if (port < 1 || port > 65535) throw new IllegalArgumentException("peer " + id + ": port " + port + " is out of range");
-      InetSocketAddress a = InetSocketAddress.createUnresolved(host, port);
+      if (a.getPort() == 0) throw new IllegalArgumentException("peer " + id + ": port 0 is not a port to reach it on");
       if (out.containsKey(id)) throw new IllegalArgumentException("peer id " + id + " appears twice in --peers");
       if (out.containsValue(a)) throw new IllegalArgumentException("address " + addr + " appears twice in --peers");
       out.put(id, a);

@@ -9,7 +9,7 @@ import dev.custody.merkle.Hashes;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.read.StoredLinks;
 import dev.custody.server.storage.LogStorage;
-import dev.custody.server.storage.LookupKeys;
+import dev.custody.server.read.LinkIndex;
 import dev.custody.server.witness.Cosigning;
 import gg.jte.ContentType;
 import gg.jte.TemplateEngine;
@@ -57,6 +57,7 @@ public final class Explorer {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final LogStorage storage;
+  private final LinkIndex linkIndex;
   private final StoredLinks links;
   private final LogReader reader;
   private final Supplier<Cosigning.Served> head;
@@ -86,6 +87,7 @@ public final class Explorer {
     this.budget = budget;
     this.submissions = submissions;
     this.storage = storage;
+    this.linkIndex = new LinkIndex(storage);
     this.links = links;
     this.reader = reader;
     this.head = head;
@@ -150,12 +152,12 @@ public final class Explorer {
       } else if (path.startsWith("/keys/")) {
         String k = path.substring("/keys/".length());
         if (!HEX64.matcher(k).matches()) throw new NotFound("a key_id is 64 lowercase hex digits");
-        view = linksBy("key", k, LookupKeys.keyId(HexFormat.of().parseHex(k)), start(query));
+        view = linksBy("key", k, LinkIndex.keyId(HexFormat.of().parseHex(k)), start(query));
         template = "links.jte";
       } else if (path.startsWith("/repositories/")) {
         String name = io.netty.handler.codec.http.QueryStringDecoder.decodeComponent(path.substring("/repositories/".length()));
         if (name.isEmpty() || name.length() > 255) throw new NotFound("no such repository");
-        view = linksBy("repository", name, LookupKeys.repository(name), start(query));
+        view = linksBy("repository", name, LinkIndex.repository(name), start(query));
         template = "links.jte";
       } else if (path.equals("/checkpoints")) {
         view = checkpoints(param(query, "before").map(Explorer::index), param(query, "from").map(Explorer::index),
@@ -257,8 +259,8 @@ public final class Explorer {
     if (query.startsWith("sha256:")) {
       // A manifest digest or a layer digest: both lookups, merged in log order.
       Digest d = digest(query);
-      TreeSet<Long> found = new TreeSet<>(storage.lookup(LookupKeys.manifest(d), start, PAGE + 1));
-      found.addAll(storage.lookup(LookupKeys.layer(d), start, PAGE + 1));
+      TreeSet<Long> found = new TreeSet<>(linkIndex.find(LinkIndex.manifest(d), start, PAGE + 1));
+      found.addAll(linkIndex.find(LinkIndex.layer(d), start, PAGE + 1));
       List<Long> visible = found.stream().filter(i -> i < size).toList();
       return new Views.Search(query, "a manifest or layer digest", rows(visible.subList(0, Math.min(PAGE, visible.size()))),
           List.of(), visible.size() > PAGE ? visible.get(PAGE) : null, note);
@@ -268,7 +270,7 @@ public final class Explorer {
       TreeSet<Long> found = new TreeSet<>();
       links.byId(v).ifPresent(l -> found.add(l.index()));
       storage.indexOfLeafHash(v).ifPresent(found::add);
-      List<Long> byKey = storage.lookup(LookupKeys.keyId(v), start, PAGE + 1);
+      List<Long> byKey = linkIndex.find(LinkIndex.keyId(v), start, PAGE + 1);
       found.addAll(byKey.subList(0, Math.min(PAGE, byKey.size())));
       List<Views.LinkRow> rows = rows(found.stream().filter(i -> i < size).toList());
       return new Views.Search(query, "a link_id, a leaf hash or a key_id", rows, List.of(),
@@ -277,10 +279,10 @@ public final class Explorer {
     if (query.endsWith("*")) {
       String prefix = query.substring(0, query.length() - 1);
       if (prefix.isEmpty()) throw new BadRequest("give at least one character before the *");
-      return new Views.Search(query, "a repository prefix", List.of(), storage.repositoriesWithPrefix(prefix, size, PAGE),
+      return new Views.Search(query, "a repository prefix", List.of(), linkIndex.repositoriesWithPrefix(prefix, size, PAGE),
           null, note);
     }
-    return page(query, "a repository", LookupKeys.repository(query), start, note);
+    return page(query, "a repository", LinkIndex.repository(query), start, note);
   }
 
   Views.Entry entry(long index) {
@@ -294,7 +296,7 @@ public final class Explorer {
       prev = HexFormat.of().formatHex(st.prevLinkId());
       prevIndex = links.byId(st.prevLinkId()).map(StoredLinks.Stored::index).orElse(null);
     }
-    List<Long> above = storage.lookup(LookupKeys.successorsOf(s.link().linkId()), 0, PAGE);
+    List<Long> above = linkIndex.find(LinkIndex.successorsOf(s.link().linkId()), 0, PAGE);
     return new Views.Entry(row(s), st.diffId().toString(), st.chainId().toString(), prev, prevIndex,
         rows(above.stream().filter(i -> i < cp.size()).toList()),
         s.link().signatureScheme() == dev.custody.chain.LinkKeys.Scheme.ED25519.code() ? "Ed25519" : "ECDSA P-256", Base64.getEncoder().encodeToString(s.link().publicKey()),
@@ -303,9 +305,9 @@ public final class Explorer {
 
   Views.Chain chain(Digest manifest) {
     SignedCheckpoint cp = head.get().checkpoint();
-    OptionalLong layer = storage.highestUnder(LookupKeys.manifestLayers(manifest));
+    OptionalLong layer = linkIndex.topLayerOf(manifest);
     if (layer.isEmpty()) throw new NotFound("no link in this log names image " + manifest);
-    List<Long> tops = storage.lookup(LookupKeys.manifestAtLayer(manifest, layer.getAsLong()), 0, PAGE + 1).stream()
+    List<Long> tops = linkIndex.find(LinkIndex.manifestAtLayer(manifest, layer.getAsLong()), 0, PAGE + 1).stream()
         .filter(i -> i < cp.size()).toList();
     if (tops.isEmpty()) throw new NotFound("the chain of " + manifest + " is being logged right now; reload in a moment");
     StoredLinks.Stored top = links.at(tops.get(0)).orElseThrow(() -> new NotFound("the top link is not a layer link"));
@@ -371,10 +373,10 @@ public final class Explorer {
 
   Views.Links linksBy(String kind, String value, byte[] lookupKey, long start) {
     long size = head.get().checkpoint().size();
-    List<Long> found = storage.lookup(lookupKey, start, PAGE + 1).stream().filter(i -> i < size).toList();
+    List<Long> found = linkIndex.find(lookupKey, start, PAGE + 1).stream().filter(i -> i < size).toList();
     if (found.isEmpty() && start == 0) throw new NotFound("no link in this log for that " + kind);
     List<Views.LinkRow> rows = rows(found.subList(0, Math.min(PAGE, found.size())));
-    List<Long> first = storage.lookup(lookupKey, 0, 1);
+    List<Long> first = linkIndex.find(lookupKey, 0, 1);
     String firstSeen = first.isEmpty() ? null : links.at(first.get(0)).map(l -> time(l.parsed().logTimestampMs())).orElse(null);
     String lastSeen = rows.isEmpty() ? null : rows.get(rows.size() - 1).loggedAt();
     List<Long> layers = rows.stream().map(Views.LinkRow::layer).distinct().sorted().toList();
@@ -416,7 +418,7 @@ public final class Explorer {
 
   private Views.Search page(String query, String as, byte[] key, long start, String note) {
     long size = head.get().checkpoint().size();
-    List<Long> found = storage.lookup(key, start, PAGE + 1).stream().filter(i -> i < size).toList();
+    List<Long> found = linkIndex.find(key, start, PAGE + 1).stream().filter(i -> i < size).toList();
     return new Views.Search(query, as, rows(found.subList(0, Math.min(PAGE, found.size()))), List.of(),
         found.size() > PAGE ? found.get(PAGE) : null, note);
   }

@@ -3,8 +3,6 @@ package dev.custody.server.export;
 import dev.custody.checkpoint.Checkpoint;
 import dev.custody.checkpoint.CheckpointException;
 import dev.custody.checkpoint.SignedCheckpoint;
-import dev.custody.note.NoteException;
-import dev.custody.note.SignedNote;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.storage.LogStorage;
 import dev.custody.server.witness.Cosigning;
@@ -133,8 +131,8 @@ public final class Exporter implements AutoCloseable {
     if (exported.isEmpty()) return Optional.empty();
     Checkpoint there;
     try {
-      there = Checkpoint.parse(SignedNote.parse(new String(exported.get(), StandardCharsets.UTF_8)).text());
-    } catch (NoteException | CheckpointException e) {
+      there = Checkpoint.ofNote(new String(exported.get(), StandardCharsets.UTF_8));
+    } catch (CheckpointException e) {
       return Optional.of("the checkpoint in " + sink.describe() + " is unreadable: " + e.getMessage());
     }
     if (!there.origin().equals(head.checkpoint().origin())) {
@@ -147,8 +145,8 @@ public final class Exporter implements AutoCloseable {
     Optional<String> mine = storage.checkpointAt(there.size());
     boolean same = mine.map(n -> {
       try {
-        return MessageDigest.isEqual(Checkpoint.parse(SignedNote.parse(n).text()).rootHash(), there.rootHash());
-      } catch (NoteException | CheckpointException e) {
+        return MessageDigest.isEqual(Checkpoint.ofNote(n).rootHash(), there.rootHash());
+      } catch (CheckpointException e) {
         return false;
       }
     }).orElse(false);
@@ -161,8 +159,8 @@ public final class Exporter implements AutoCloseable {
 
   private static long size(String note) {
     try {
-      return Checkpoint.parse(SignedNote.parse(note).text()).size();
-    } catch (NoteException | CheckpointException e) {
+      return Checkpoint.ofNote(note).size();
+    } catch (CheckpointException e) {
       return 0;
     }
   }

@@ -4,8 +4,6 @@ import dev.custody.checkpoint.Checkpoint;
 import dev.custody.checkpoint.CheckpointException;
 import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.merkle.ProofBuilder;
-import dev.custody.note.NoteException;
-import dev.custody.note.SignedNote;
 import dev.custody.server.storage.LogStorage;
 import dev.custody.server.storage.StorageException;
 import dev.custody.tiles.EntryBundle;
@@ -184,8 +182,8 @@ public final class LogReader {
   public Optional<SignedCheckpoint> checkpointAt(long size) {
     return storage.checkpointAt(size).map(note -> {
       try {
-        return new SignedCheckpoint(Checkpoint.parse(SignedNote.parse(note).text()), note);
-      } catch (NoteException | CheckpointException e) {
+        return new SignedCheckpoint(Checkpoint.ofNote(note), note);
+      } catch (CheckpointException e) {
         throw new StorageException("stored checkpoint at size " + size + " is unreadable: " + e.getMessage());
       }
     });

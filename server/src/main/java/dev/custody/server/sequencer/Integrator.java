@@ -3,7 +3,6 @@ package dev.custody.server.sequencer;
 import dev.custody.checkpoint.Checkpoint;
 import dev.custody.checkpoint.CheckpointException;
 import dev.custody.merkle.CompactRange;
-import dev.custody.note.NoteException;
 import dev.custody.server.storage.LogStorage;
 import dev.custody.server.storage.StorageException;
 import java.security.MessageDigest;
@@ -117,8 +116,8 @@ public final class Integrator {
   /** A checkpoint as the log stored it; unreadable means a damaged store. */
   public static SignedCheckpoint parseStored(String note) {
     try {
-      return new SignedCheckpoint(Checkpoint.parse(SignedNote.parse(note).text()), note);
-    } catch (NoteException | CheckpointException e) {
+      return new SignedCheckpoint(Checkpoint.ofNote(note), note);
+    } catch (CheckpointException e) {
       throw new StorageException("the stored latest checkpoint is unreadable: " + e.getMessage());
     }
   }

@@ -1,5 +1,7 @@
 package dev.custody.server.storage;
 
+import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,7 +38,8 @@ import org.rocksdb.WriteOptions;
  *   <li>{@code entry_ids}: entry id → index, for entries whose id is not their leaf hash;
  *   <li>{@code checkpoints}: tree size → the signed checkpoint the log issued at that size;
  *   <li>{@code meta}: identity (origin, verifier key) and the compact range of the latest checkpoint;
- *   <li>{@code lookups}: secondary index key ({@link LookupKeys}) followed by the index → nothing.
+ *   <li>{@code lookups}: a lookup key (opaque here; what a layer link is filed under is
+ *       {@code read.LinkIndex}) followed by the index → nothing.
  * </ul>
  * All keys are big-endian. Reads are plain gets and never wait for the writer.
  */
@@ -340,7 +343,7 @@ public final class LogStorage implements AutoCloseable {
         scanLeaves(start, end, (i, leaf) -> {
           for (byte[] k : deriver.newLookupKeys(leaf)) {
             try {
-              wb.put(lookups, LookupKeys.withIndex(k, i), new byte[0]);
+              wb.put(lookups, withIndex(k, i), new byte[0]);
             } catch (RocksDBException e) {
               failed[0] = e;
               return false;
@@ -361,7 +364,7 @@ public final class LogStorage implements AutoCloseable {
 
   /**
    * The greatest 4-byte value filed right after {@code prefix} in the lookups (the highest layer
-   * under a {@link LookupKeys#manifestLayers} prefix), or empty: one seek, whatever the count.
+   * under a prefix such as LinkIndex's manifest layers), or empty: one seek, whatever the count.
    */
   public OptionalLong highestUnder(byte[] prefix) {
     byte[] after = java.util.Arrays.copyOf(prefix, prefix.length + 12);
@@ -406,7 +409,7 @@ public final class LogStorage implements AutoCloseable {
           wb.delete(leaves, k);
           wb.delete(leafHashes, l.leafHash());
           if (l.entryId() != null) wb.delete(entryIds, l.entryId());
-          for (byte[] lk : l.lookupKeys()) wb.delete(lookups, LookupKeys.withIndex(lk, l.index()));
+          for (byte[] lk : l.lookupKeys()) wb.delete(lookups, withIndex(lk, l.index()));
         }
         if (u.checkpointNote != null) wb.delete(checkpoints, Keys.index(u.checkpointSize));
       }
@@ -415,7 +418,7 @@ public final class LogStorage implements AutoCloseable {
         wb.put(leaves, k, l.leaf());
         wb.put(leafHashes, l.leafHash(), k);
         if (l.entryId() != null) wb.put(entryIds, l.entryId(), k);
-        for (byte[] lk : l.lookupKeys()) wb.put(lookups, LookupKeys.withIndex(lk, l.index()), new byte[0]);
+        for (byte[] lk : l.lookupKeys()) wb.put(lookups, withIndex(lk, l.index()), new byte[0]);
       }
       for (NodeSlice t : b.slices) wb.put(nodes, Keys.slice(t.stratum(), t.index()), t.hashes());
       if (b.checkpointNote != null) {
@@ -673,27 +676,27 @@ public final class LogStorage implements AutoCloseable {
   }
 
   /**
-   * Repository names that begin with {@code prefix} and have a link below {@code size}, in name
-   * order, at most {@code limit}: one seek per name listed, however many links each has.
+   * Distinct lookup keys that begin with {@code prefix} and end in a 0 byte (variable-length keys
+   * so ended, of which none is a prefix of another), each with an index below {@code size}, in key
+   * order, at most {@code limit}: one seek per key listed, however many indices each has.
    */
-  public List<String> repositoriesWithPrefix(String prefix, long size, int limit) {
-    List<String> out = new ArrayList<>();
-    byte[] start = LookupKeys.repositoryNamePrefix(prefix);
+  public List<byte[]> lookupKeysWithPrefix(byte[] prefix, long size, int limit) {
+    List<byte[]> out = new ArrayList<>();
     try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(lookups, ro)) {
-      for (it.seek(start); it.isValid() && out.size() < limit; ) {
+      for (it.seek(prefix); it.isValid() && out.size() < limit; ) {
         byte[] k = it.key();
-        if (k.length < start.length || !java.util.Arrays.equals(k, 0, start.length, start, 0, start.length)) break;
-        String name = LookupKeys.repositoryNameOf(k);
-        if (name == null) break;
-        if (LookupKeys.indexOf(k) < size) out.add(name); // its first link: the smallest index
-        // Past every link of this name: its key with the 0 byte raised to 1.
-        byte[] next = LookupKeys.repositoryName(name);
+        if (k.length < prefix.length + 9 || !Arrays.equals(k, 0, prefix.length, prefix, 0, prefix.length)) break;
+        byte[] key = Arrays.copyOf(k, k.length - 8);
+        if (key[key.length - 1] != 0) break;
+        if (indexOf(k) < size) out.add(key); // its smallest index comes first
+        // Past every index of this key: the key with its 0 byte raised to 1.
+        byte[] next = key.clone();
         next[next.length - 1] = 1;
         it.seek(next);
       }
       it.status();
     } catch (RocksDBException e) {
-      throw new StorageException("listing repositories failed: " + e.getMessage(), e);
+      throw new StorageException("listing lookup keys failed: " + e.getMessage(), e);
     }
     return out;
   }
@@ -702,10 +705,10 @@ public final class LogStorage implements AutoCloseable {
   public List<Long> lookup(byte[] lookupKey, long startIndex, int limit) {
     List<Long> out = new ArrayList<>();
     try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(lookups, ro)) {
-      for (it.seek(LookupKeys.withIndex(lookupKey, Math.max(0, startIndex))); it.isValid() && out.size() < limit; it.next()) {
+      for (it.seek(withIndex(lookupKey, Math.max(0, startIndex))); it.isValid() && out.size() < limit; it.next()) {
         byte[] k = it.key();
-        if (!LookupKeys.hasPrefix(k, lookupKey)) break;
-        out.add(LookupKeys.indexOf(k));
+        if (!hasPrefix(k, lookupKey)) break;
+        out.add(indexOf(k));
       }
       it.status();
     } catch (RocksDBException e) {
@@ -766,5 +769,18 @@ public final class LogStorage implements AutoCloseable {
 
   private static String string(byte[] b) {
     return new String(b, StandardCharsets.UTF_8);
+  }
+
+  /** A lookup's full key: the lookup key, then the index (8 bytes, big-endian: log order). */
+  static byte[] withIndex(byte[] key, long index) {
+    return ByteBuffer.allocate(key.length + 8).put(key).putLong(index).array();
+  }
+
+  private static boolean hasPrefix(byte[] k, byte[] prefix) {
+    return k.length == prefix.length + 8 && Arrays.equals(k, 0, prefix.length, prefix, 0, prefix.length);
+  }
+
+  private static long indexOf(byte[] k) {
+    return ByteBuffer.wrap(k, k.length - 8, 8).getLong();
   }
 }

@@ -68,7 +68,7 @@ class StoreFormatTest {
     try (LogStorage s = LogStorage.open(dir)) {
       AppendBatch b = new AppendBatch();
       // As a format 2 server filed it: no lookups by (manifest, layer) or (manifest, signer).
-      b.addLeaf(0, leaf, dev.custody.merkle.Hashes.leafHash(leaf), link.linkId(), List.of(LookupKeys.manifest(m)));
+      b.addLeaf(0, leaf, dev.custody.merkle.Hashes.leafHash(leaf), link.linkId(), List.of(dev.custody.server.read.LinkIndex.manifest(m)));
       b.addLeaf(1, new byte[] {1, 2, 3}, dev.custody.merkle.Hashes.leafHash(new byte[] {1, 2, 3}), null, List.of());
       b.setCheckpoint(2, "note\n", new byte[0]);
       s.commit(b);
@@ -76,15 +76,15 @@ class StoreFormatTest {
     setFormat(dir, "2");
     try (LogStorage s = LogStorage.open(dir)) {
       assertTrue(s.needsLookupUpgrade());
-      assertTrue(s.highestUnder(LookupKeys.manifestLayers(m)).isEmpty());
+      assertTrue(s.highestUnder(dev.custody.server.read.LinkIndex.manifestLayers(m)).isEmpty());
       assertEquals(2, s.lookupsOfFormat());
-      assertEquals(2, s.upgradeLookups(2, leaf2 -> dev.custody.server.admission.LayerLinkAdmission.lookupsAddedSince(2, leaf2)));
-      assertEquals(0L, s.highestUnder(LookupKeys.manifestLayers(m)).getAsLong());
-      assertEquals(List.of(0L), s.lookup(LookupKeys.manifestAtLayer(m, 0), 0, 10));
-      assertEquals(List.of(0L), s.lookup(LookupKeys.manifestSigner(m, link.keyId()), 0, 10));
-      assertEquals(List.of(), s.lookup(LookupKeys.manifestSigner(m, new byte[32]), 0, 10));
-      assertEquals(List.of(0L), s.lookup(LookupKeys.layer(m), 0, 10), "format 5's lookups too");
-      assertEquals(List.of("registry.example/old/app"), s.repositoriesWithPrefix("registry.example/", 2, 10));
+      assertEquals(2, s.upgradeLookups(2, leaf2 -> dev.custody.server.read.LinkIndex.keysAddedSince(2, leaf2)));
+      assertEquals(0L, s.highestUnder(dev.custody.server.read.LinkIndex.manifestLayers(m)).getAsLong());
+      assertEquals(List.of(0L), s.lookup(dev.custody.server.read.LinkIndex.manifestAtLayer(m, 0), 0, 10));
+      assertEquals(List.of(0L), s.lookup(dev.custody.server.read.LinkIndex.manifestSigner(m, link.keyId()), 0, 10));
+      assertEquals(List.of(), s.lookup(dev.custody.server.read.LinkIndex.manifestSigner(m, new byte[32]), 0, 10));
+      assertEquals(List.of(0L), s.lookup(dev.custody.server.read.LinkIndex.layer(m), 0, 10), "format 5's lookups too");
+      assertEquals(List.of("registry.example/old/app"), new dev.custody.server.read.LinkIndex(s).repositoriesWithPrefix("registry.example/", 2, 10));
     }
     try (LogStorage s = LogStorage.open(dir)) {
       assertTrue(!s.needsLookupUpgrade(), "the upgrade is recorded");
@@ -111,7 +111,7 @@ class StoreFormatTest {
     setFormat(dir, "3");
     try (LogStorage s = LogStorage.open(dir)) {
       assertEquals(3, s.lookupsOfFormat(), "format 3 lacks format 5's lookups");
-      s.upgradeLookups(total, leaf -> dev.custody.server.admission.LayerLinkAdmission.lookupsAddedSince(3, leaf));
+      s.upgradeLookups(total, leaf -> dev.custody.server.read.LinkIndex.keysAddedSince(3, leaf));
       int k = 0;
       for (int level = 0; level < 3; level++) {
         for (long t = 0; dev.custody.tiles.Tiles.width(level, t, total) > 0; t++) {

@@ -22,7 +22,7 @@ class UndoTest {
     AppendBatch b = new AppendBatch();
     for (long i = from; i < to; i++) {
       byte[] leaf = ByteBuffer.allocate(16).putLong(i).putLong(tag.hashCode()).array();
-      b.addLeaf(i, leaf, Hashes.leafHash(leaf), null, List.of(LookupKeys.repository("r.example/" + tag)));
+      b.addLeaf(i, leaf, Hashes.leafHash(leaf), null, List.of(dev.custody.server.read.LinkIndex.repository("r.example/" + tag)));
     }
     b.setCheckpoint(to, tag + " " + to + "\n", new byte[0]);
     return b;
