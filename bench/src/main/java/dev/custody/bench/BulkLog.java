@@ -14,9 +14,9 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * A log laid out exactly as the server lays out its data directory ({@code db/} and {@code log.key}),
- * filled in-process as fast as the sequencer and storage allow, so that `proofs` and `restart`
- * can then run a real server on what `scale` built.
+ * A log laid out exactly as the server lays out its data directory ({@code db/} and {@code
+ * log.key}), filled in-process as fast as the sequencer and storage allow, so that `proofs` and
+ * `restart` can then run a real server on what `scale` built.
  */
 public final class BulkLog implements AutoCloseable {
   static final String ORIGIN = "bench.custody.dev/scale";
@@ -33,8 +33,12 @@ public final class BulkLog implements AutoCloseable {
   public static BulkLog open(Path dataDir) throws IOException {
     LogStorage storage = LogStorage.open(dataDir.resolve("db"));
     try {
-      LogIdentity id = LogIdentity.establish(storage, Optional.of(ORIGIN), dev.custody.server.keys.LogKeys.DEFAULT, dataDir);
-      return new BulkLog(storage, new GroupCommitSequencer(storage, id.origin(), id.signers(), 16384, 4096, (n, t) -> { }));
+      LogIdentity id =
+          LogIdentity.establish(
+              storage, Optional.of(ORIGIN), dev.custody.server.keys.LogKeys.DEFAULT, dataDir);
+      return new BulkLog(
+          storage,
+          new GroupCommitSequencer(storage, id.origin(), id.signers(), 16384, 4096, (n, t) -> {}));
     } catch (IOException | RuntimeException e) {
       storage.close();
       throw e;
@@ -58,7 +62,8 @@ public final class BulkLog implements AutoCloseable {
     for (CompletableFuture<Sequenced> f : window) f.get();
   }
 
-  @Override public void close() {
+  @Override
+  public void close() {
     sequencer.close();
     storage.close();
   }

@@ -32,30 +32,46 @@ import picocli.CommandLine.Option;
 
 /**
  * Runs the real server as a child JVM under concurrent submissions, kills it with SIGKILL at a
- * random moment (every third round also once during start-up), restarts it, and after each
- * round checks the log's promises as an outside client would: every acknowledged entry is at
- * its index with the same leaf; every checkpoint ever handed out is consistent with the current
- * one; no size was ever signed with two roots; the dedup index still answers. Reports rounds and
- * violations; exits 1 if there was any.
+ * random moment (every third round also once during start-up), restarts it, and after each round
+ * checks the log's promises as an outside client would: every acknowledged entry is at its index
+ * with the same leaf; every checkpoint ever handed out is consistent with the current one; no size
+ * was ever signed with two roots; the dedup index still answers. Reports rounds and violations;
+ * exits 1 if there was any.
  */
-@Command(name = "crash", mixinStandardHelpOptions = true,
-    description = "SIGKILL campaign: kill the server under load at random moments, restart, check every promise.")
+@Command(
+    name = "crash",
+    mixinStandardHelpOptions = true,
+    description =
+        "SIGKILL campaign: kill the server under load at random moments, restart, check every promise.")
 public final class CrashCampaign implements Callable<Integer> {
   private static final Pattern LISTENING = Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+)");
 
-  @Option(names = "--rounds", defaultValue = "20", description = "Kills under load. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--rounds",
+      defaultValue = "20",
+      description = "Kills under load. Default: ${DEFAULT-VALUE}")
   int rounds;
 
-  @Option(names = "--clients", defaultValue = "8", description = "Concurrent submitters. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--clients",
+      defaultValue = "8",
+      description = "Concurrent submitters. Default: ${DEFAULT-VALUE}")
   int clients;
 
-  @Option(names = "--max-load-ms", defaultValue = "1500", description = "Longest load before a kill. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--max-load-ms",
+      defaultValue = "1500",
+      description = "Longest load before a kill. Default: ${DEFAULT-VALUE}")
   int maxLoadMs;
 
-  @Option(names = "--seed", description = "Random seed (printed, to replay a campaign); default: the clock")
+  @Option(
+      names = "--seed",
+      description = "Random seed (printed, to replay a campaign); default: the clock")
   Long seed;
 
-  @Option(names = "--data-dir", description = "The log's data directory; default: a temp dir, deleted afterwards")
+  @Option(
+      names = "--data-dir",
+      description = "The log's data directory; default: a temp dir, deleted afterwards")
   Path dataDir;
 
   private Promises promises;
@@ -64,7 +80,8 @@ public final class CrashCampaign implements Callable<Integer> {
     promises.violation(what);
   }
 
-  @Override public Integer call() throws Exception {
+  @Override
+  public Integer call() throws Exception {
     long s = seed != null ? seed : System.nanoTime();
     Random rnd = new Random(s);
     Path dir = dataDir != null ? dataDir : Files.createTempDirectory("custody-crash");
@@ -84,16 +101,20 @@ public final class CrashCampaign implements Callable<Integer> {
         try {
           int port = awaitPort(p);
           ch = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
-          TransparencyLogGrpc.TransparencyLogBlockingStub log = TransparencyLogGrpc.newBlockingStub(ch);
+          TransparencyLogGrpc.TransparencyLogBlockingStub log =
+              TransparencyLogGrpc.newBlockingStub(ch);
           if (promises == null) {
             var info = log.getLogInfo(GetLogInfoRequest.getDefaultInstance());
-            promises = new Promises(new CheckpointVerifier(info.getOrigin(),
-                Ed25519NoteKeys.parseVerifierKey(info.getVerifierKey())));
+            promises =
+                new Promises(
+                    new CheckpointVerifier(
+                        info.getOrigin(), Ed25519NoteKeys.parseVerifierKey(info.getVerifierKey())));
           }
           promises.check("the server", log, true);
           if (round == rounds) {
             p.destroy(); // the last one stops cleanly, by SIGTERM
-            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 143) violation("no clean stop on SIGTERM");
+            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 143)
+              violation("no clean stop on SIGTERM");
             break;
           }
           load(log, entryCounter, s, 300 + rnd.nextInt(Math.max(1, maxLoadMs - 300)), p);
@@ -105,9 +126,16 @@ public final class CrashCampaign implements Callable<Integer> {
     } finally {
       if (dataDir == null) LoadGenerator.deleteTree(dir);
     }
-    System.out.printf("crash: seed %d, %d SIGKILL rounds under load (%d more during start-up), %d acknowledged "
-        + "entries, %d checkpoints checked, %.0f s, violations: %d%n", s, rounds, killedInStartup, promises.acked.size(),
-        promises.checkpoints.size(), (System.nanoTime() - t0) / 1e9, promises.violations.size());
+    System.out.printf(
+        "crash: seed %d, %d SIGKILL rounds under load (%d more during start-up), %d acknowledged "
+            + "entries, %d checkpoints checked, %.0f s, violations: %d%n",
+        s,
+        rounds,
+        killedInStartup,
+        promises.acked.size(),
+        promises.checkpoints.size(),
+        (System.nanoTime() - t0) / 1e9,
+        promises.violations.size());
     if (promises.acked.size() < 10L * rounds) {
       System.out.println("too few acknowledged entries to mean anything: " + promises.acked.size());
       return 1;
@@ -115,25 +143,37 @@ public final class CrashCampaign implements Callable<Integer> {
     return promises.violations.isEmpty() ? 0 : 1;
   }
 
-  /** Submits from several clients, verifying each acknowledgement, then kills the server in the middle of it. */
-  private void load(TransparencyLogGrpc.TransparencyLogBlockingStub log, AtomicLong counter, long seed, int loadMs,
-      Process p) throws Exception {
+  /**
+   * Submits from several clients, verifying each acknowledgement, then kills the server in the
+   * middle of it.
+   */
+  private void load(
+      TransparencyLogGrpc.TransparencyLogBlockingStub log,
+      AtomicLong counter,
+      long seed,
+      int loadMs,
+      Process p)
+      throws Exception {
     AtomicBoolean stop = new AtomicBoolean();
     ExecutorService pool = Executors.newFixedThreadPool(clients);
     for (int c = 0; c < clients; c++) {
-      pool.execute(() -> {
-        while (!stop.get()) {
-          long n = counter.incrementAndGet();
-          ByteString entry = ByteString.copyFrom(ByteBuffer.allocate(16).putLong(seed).putLong(n).array());
-          LogEntry e;
-          try {
-            e = log.withDeadlineAfter(10, TimeUnit.SECONDS).submit(SubmitRequest.newBuilder().setEntry(entry).build());
-          } catch (StatusRuntimeException ex) {
-            continue; // the server died under us: this one was never acknowledged
-          }
-          promises.acknowledged(e);
-        }
-      });
+      pool.execute(
+          () -> {
+            while (!stop.get()) {
+              long n = counter.incrementAndGet();
+              ByteString entry =
+                  ByteString.copyFrom(ByteBuffer.allocate(16).putLong(seed).putLong(n).array());
+              LogEntry e;
+              try {
+                e =
+                    log.withDeadlineAfter(10, TimeUnit.SECONDS)
+                        .submit(SubmitRequest.newBuilder().setEntry(entry).build());
+              } catch (StatusRuntimeException ex) {
+                continue; // the server died under us: this one was never acknowledged
+              }
+              promises.acknowledged(e);
+            }
+          });
     }
     Thread.sleep(loadMs);
     p.destroyForcibly();
@@ -145,29 +185,52 @@ public final class CrashCampaign implements Callable<Integer> {
 
   private static Process spawn(Path dir) throws Exception {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    // Under surefire the test class path; from the shaded jar, the jar itself (it holds the server).
-    String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    return new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-XX:+ExitOnOutOfMemoryError", "-cp", cp,
-        ServerMain.class.getName(), "--data-dir", dir.toString(), "--grpc-port", "0", "--http-port", "0",
-        "--origin", "crash.custody.dev/log", "--accept-any-entry")
-        .redirectErrorStream(true).start();
+    // Under surefire the test class path; from the shaded jar, the jar itself (it holds the
+    // server).
+    String cp =
+        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    return new ProcessBuilder(
+            java,
+            "--enable-native-access=ALL-UNNAMED",
+            "-Xmx256m",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-cp",
+            cp,
+            ServerMain.class.getName(),
+            "--data-dir",
+            dir.toString(),
+            "--grpc-port",
+            "0",
+            "--http-port",
+            "0",
+            "--origin",
+            "crash.custody.dev/log",
+            "--accept-any-entry")
+        .redirectErrorStream(true)
+        .start();
   }
 
   private static int awaitPort(Process p) throws Exception {
     CompletableFuture<Integer> port = new CompletableFuture<>();
     StringBuilder seen = new StringBuilder();
-    Thread reader = new Thread(() -> {
-      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-        for (String line; (line = r.readLine()) != null; ) {
-          if (seen.length() < 20_000) seen.append(line).append('\n');
-          Matcher m = LISTENING.matcher(line);
-          if (m.find()) port.complete(Integer.parseInt(m.group(1)));
-        }
-      } catch (Exception killed) {
-        // the process was killed
-      }
-      port.completeExceptionally(new IllegalStateException("server exited without listening:\n" + seen));
-    }, "child-output");
+    Thread reader =
+        new Thread(
+            () -> {
+              try (BufferedReader r =
+                  new BufferedReader(
+                      new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                  if (seen.length() < 20_000) seen.append(line).append('\n');
+                  Matcher m = LISTENING.matcher(line);
+                  if (m.find()) port.complete(Integer.parseInt(m.group(1)));
+                }
+              } catch (Exception killed) {
+                // the process was killed
+              }
+              port.completeExceptionally(
+                  new IllegalStateException("server exited without listening:\n" + seen));
+            },
+            "child-output");
     reader.setDaemon(true);
     reader.start();
     return port.get(60, TimeUnit.SECONDS);

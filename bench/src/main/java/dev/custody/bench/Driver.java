@@ -2,13 +2,13 @@ package dev.custody.bench;
 
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
-import java.util.function.ToLongFunction;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.ToLongFunction;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
@@ -22,25 +22,34 @@ final class Driver {
     void start(long n, Done done);
   }
 
-  /** @param tag on success, a value whose distinct count is reported (e.g. the checkpoint size: batches) */
+  /**
+   * @param tag on success, a value whose distinct count is reported (e.g. the checkpoint size:
+   *     batches)
+   */
   interface Done {
     void ok(long tag);
 
     void failed(Throwable t);
   }
 
-  /** The gRPC observer of one unary call that reports to {@code done}, tagging a success with {@code tag}. */
+  /**
+   * The gRPC observer of one unary call that reports to {@code done}, tagging a success with {@code
+   * tag}.
+   */
   static <T> StreamObserver<T> observer(Done done, ToLongFunction<T> tag) {
     return new StreamObserver<>() {
-      @Override public void onNext(T answer) {
+      @Override
+      public void onNext(T answer) {
         done.ok(tag.applyAsLong(answer));
       }
 
-      @Override public void onError(Throwable t) {
+      @Override
+      public void onError(Throwable t) {
         done.failed(t);
       }
 
-      @Override public void onCompleted() { }
+      @Override
+      public void onCompleted() {}
     };
   }
 
@@ -58,7 +67,10 @@ final class Driver {
   private final int rate;
   private long counter;
 
-  /** @param rate 0 for closed loop; otherwise calls offered per second (at most {@code inFlight} outstanding) */
+  /**
+   * @param rate 0 for closed loop; otherwise calls offered per second (at most {@code inFlight}
+   *     outstanding)
+   */
   Driver(int inFlight, int rate) {
     this.inFlight = inFlight;
     this.rate = rate;
@@ -91,24 +103,30 @@ final class Driver {
         intended = System.nanoTime();
       }
       long t0 = intended;
-      call.start(++counter, new Done() {
-        @Override public void ok(long tag) {
-          rec.recordValue(System.nanoTime() - t0);
-          tags.add(tag);
-          ok.increment();
-          permits.release();
-        }
+      call.start(
+          ++counter,
+          new Done() {
+            @Override
+            public void ok(long tag) {
+              rec.recordValue(System.nanoTime() - t0);
+              tags.add(tag);
+              ok.increment();
+              permits.release();
+            }
 
-        @Override public void failed(Throwable t) {
-          errors.increment();
-          if (Status.fromThrowable(t).getCode() == Status.Code.RESOURCE_EXHAUSTED) exhausted.increment();
-          permits.release();
-        }
-      });
+            @Override
+            public void failed(Throwable t) {
+              errors.increment();
+              if (Status.fromThrowable(t).getCode() == Status.Code.RESOURCE_EXHAUSTED)
+                exhausted.increment();
+              permits.release();
+            }
+          });
     }
     permits.acquire(inFlight); // let the last ones land, so that every send is counted
     permits.release(inFlight);
     double secs = (System.nanoTime() - start) / 1e9;
-    return new Phase(secs, ok.sum(), errors.sum(), exhausted.sum(), tags.size(), rec.getIntervalHistogram());
+    return new Phase(
+        secs, ok.sum(), errors.sum(), exhausted.sum(), tags.size(), rec.getIntervalHistogram());
   }
 }

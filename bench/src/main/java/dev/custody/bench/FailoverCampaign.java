@@ -32,8 +32,8 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -47,72 +47,115 @@ import picocli.CommandLine.Option;
  * leader instead (SIGSTOP for a few seconds, then SIGCONT): cut off from the others as by a
  * partition, it comes back behind a newer term. Nodes snapshot every few batches, so a restarted
  * node usually catches up by snapshot. After the last round every node is checked as an outside
- * client checks a log ({@link Promises}): every acknowledged entry at its index, one root per
- * size, every checkpoint consistent with the latest, the same latest checkpoint on every node.
- * Prints the longest gap between acknowledgements around each failure (the failover time).
+ * client checks a log ({@link Promises}): every acknowledged entry at its index, one root per size,
+ * every checkpoint consistent with the latest, the same latest checkpoint on every node. Prints the
+ * longest gap between acknowledgements around each failure (the failover time).
  */
-@Command(name = "failover", mixinStandardHelpOptions = true,
-    description = "Cluster campaign: three node processes under load, the leader killed (or frozen) at random moments.")
+@Command(
+    name = "failover",
+    mixinStandardHelpOptions = true,
+    description =
+        "Cluster campaign: three node processes under load, the leader killed (or frozen) at random moments.")
 public final class FailoverCampaign implements Callable<Integer> {
   private static final String ORIGIN = "failover.custody.dev/log";
 
-  @Option(names = "--kills", defaultValue = "20", description = "Leader SIGKILLs. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--kills",
+      defaultValue = "20",
+      description = "Leader SIGKILLs. Default: ${DEFAULT-VALUE}")
   int kills;
 
-  @Option(names = "--freezes", defaultValue = "2", description = "Rounds that freeze the leader (SIGSTOP) instead. "
-      + "Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--freezes",
+      defaultValue = "2",
+      description =
+          "Rounds that freeze the leader (SIGSTOP) instead. " + "Default: ${DEFAULT-VALUE}")
   int freezes;
 
-  @Option(names = "--freeze-ms", defaultValue = "3000", description = "How long a frozen leader stays frozen. "
-      + "Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--freeze-ms",
+      defaultValue = "3000",
+      description = "How long a frozen leader stays frozen. " + "Default: ${DEFAULT-VALUE}")
   int freezeMs;
 
-  @Option(names = "--partitions", defaultValue = "0", description = "Rounds that cut the leader off the network "
-      + "(its link down, both ways) instead. Runs every node in a network namespace of its own: needs root and "
-      + "iproute2. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--partitions",
+      defaultValue = "0",
+      description =
+          "Rounds that cut the leader off the network "
+              + "(its link down, both ways) instead. Runs every node in a network namespace of its own: needs root and "
+              + "iproute2. Default: ${DEFAULT-VALUE}")
   int partitions;
 
-  @Option(names = "--partition-ms", defaultValue = "3000", description = "How long a partition lasts. "
-      + "Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--partition-ms",
+      defaultValue = "3000",
+      description = "How long a partition lasts. " + "Default: ${DEFAULT-VALUE}")
   int partitionMs;
 
-  @Option(names = "--clients", defaultValue = "12", description = "Concurrent submitters. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--clients",
+      defaultValue = "12",
+      description = "Concurrent submitters. Default: ${DEFAULT-VALUE}")
   int clients;
 
-  @Option(names = "--max-load-ms", defaultValue = "2000", description = "Longest load before a failure. "
-      + "Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--max-load-ms",
+      defaultValue = "2000",
+      description = "Longest load before a failure. " + "Default: ${DEFAULT-VALUE}")
   int maxLoadMs;
 
-  @Option(names = "--down-ms", defaultValue = "1500", description = "How long a killed node stays down. "
-      + "Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--down-ms",
+      defaultValue = "1500",
+      description = "How long a killed node stays down. " + "Default: ${DEFAULT-VALUE}")
   int downMs;
 
-  @Option(names = "--long-down-ms", defaultValue = "12000", description = "How long every third killed node stays "
-      + "down: longer than the nodes' 10 s between snapshots, so that it comes back behind a snapshot and catches up "
-      + "by it. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--long-down-ms",
+      defaultValue = "12000",
+      description =
+          "How long every third killed node stays "
+              + "down: longer than the nodes' 10 s between snapshots, so that it comes back behind a snapshot and catches up "
+              + "by it. Default: ${DEFAULT-VALUE}")
   int longDownMs;
 
-  @Option(names = "--snapshot-every", defaultValue = "20", description = "Raft entries between snapshots on each "
-      + "node (small, so that a node that was down catches up by snapshot). Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--snapshot-every",
+      defaultValue = "20",
+      description =
+          "Raft entries between snapshots on each "
+              + "node (small, so that a node that was down catches up by snapshot). Default: ${DEFAULT-VALUE}")
   int snapshotEvery;
 
-  @Option(names = "--export", description = "Have the nodes export to this bucket (s3://BUCKET/PREFIX, with "
-      + "--s3-endpoint; credentials from the AWS SDK's default chain, passed on to the nodes): the campaign then also "
-      + "checks every acknowledged entry in the bucket and prints how far the export trails the leader")
+  @Option(
+      names = "--export",
+      description =
+          "Have the nodes export to this bucket (s3://BUCKET/PREFIX, with "
+              + "--s3-endpoint; credentials from the AWS SDK's default chain, passed on to the nodes): the campaign then also "
+              + "checks every acknowledged entry in the bucket and prints how far the export trails the leader")
   String export;
 
   @Option(names = "--s3-endpoint", description = "The S3-compatible store's URL")
   java.net.URI s3Endpoint;
 
-  @Option(names = "--compare-seconds", defaultValue = "0", description = "First measure appends/s on the cluster "
-      + "(submitting to a follower) and then on a single node, this long each, with the same load (256 in flight); "
-      + "0 skips it. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--compare-seconds",
+      defaultValue = "0",
+      description =
+          "First measure appends/s on the cluster "
+              + "(submitting to a follower) and then on a single node, this long each, with the same load (256 in flight); "
+              + "0 skips it. Default: ${DEFAULT-VALUE}")
   int compareSeconds;
 
-  @Option(names = "--seed", description = "Random seed (printed, to replay a campaign); default: the clock")
+  @Option(
+      names = "--seed",
+      description = "Random seed (printed, to replay a campaign); default: the clock")
   Long seed;
 
-  @Option(names = "--data-dir", description = "Where the nodes keep their data; default: a temp dir, deleted afterwards")
+  @Option(
+      names = "--data-dir",
+      description = "Where the nodes keep their data; default: a temp dir, deleted afterwards")
   Path dataDir;
 
   /** One node: its fixed ports (kept across restarts) and its current process. */
@@ -150,17 +193,21 @@ public final class FailoverCampaign implements Callable<Integer> {
   private Path keyFile;
   private Netns net; // the nodes' hosts, with --partitions
 
-  @Override public Integer call() throws Exception {
+  @Override
+  public Integer call() throws Exception {
     long s = seed != null ? seed : System.nanoTime();
     Random rnd = new Random(s);
     Path dir = dataDir != null ? dataDir : Files.createTempDirectory("custody-failover");
     keyFile = dir.resolve("log.key");
-    Ed25519NoteKeys.Signer key = Files.exists(keyFile) ? LogKeyFile.read(keyFile) : LogKeyFile.create(keyFile, ORIGIN);
+    Ed25519NoteKeys.Signer key =
+        Files.exists(keyFile) ? LogKeyFile.read(keyFile) : LogKeyFile.create(keyFile, ORIGIN);
     promises = new Promises(new CheckpointVerifier(ORIGIN, key.verifier()));
     List<String> p = new ArrayList<>();
     if (partitions > 0 && export != null) {
-      // The nodes' namespaces reach the campaign's host only at the bridge's address, not at 127.0.0.1.
-      throw new IllegalArgumentException("--partitions and --export do not go together yet; run them apart");
+      // The nodes' namespaces reach the campaign's host only at the bridge's address, not at
+      // 127.0.0.1.
+      throw new IllegalArgumentException(
+          "--partitions and --export do not go together yet; run them apart");
     }
     if (partitions > 0) net = new Netns(3);
     for (int i = 1; i <= 3; i++) {
@@ -186,7 +233,9 @@ public final class FailoverCampaign implements Callable<Integer> {
       Node first = leader(30);
       if (compareSeconds > 0) {
         Node follower = nodes.stream().filter(n -> n != first).findFirst().orElseThrow();
-        clusterRate = LoadGenerator.appendsPerSecond(follower.address + ":" + follower.grpcPort, 3, compareSeconds, 256);
+        clusterRate =
+            LoadGenerator.appendsPerSecond(
+                follower.address + ":" + follower.grpcPort, 3, compareSeconds, 256);
       }
       AtomicLong counter = new AtomicLong();
       for (int c = 0; c < clients; c++) {
@@ -194,7 +243,8 @@ public final class FailoverCampaign implements Callable<Integer> {
         pool.execute(() -> submitLoop(me, s, counter, stop));
       }
       ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
-      if (bucket != null) sampler.scheduleWithFixedDelay(this::sampleExportLag, 500, 250, TimeUnit.MILLISECONDS);
+      if (bucket != null)
+        sampler.scheduleWithFixedDelay(this::sampleExportLag, 500, 250, TimeUnit.MILLISECONDS);
       // The rounds, in an order drawn from the seed: kills, freezes and partitions mixed.
       List<String> rounds = new ArrayList<>();
       for (int k = 0; k < kills; k++) rounds.add("kill");
@@ -210,7 +260,9 @@ public final class FailoverCampaign implements Callable<Integer> {
           Thread.sleep(partitionMs);
           net.heal(leader.host);
           partitionGaps.add(gapAfter(at, 20));
-          caughtUp(leader, 60); // the old leader steps down, drops what it could not commit, and catches up
+          caughtUp(
+              leader,
+              60); // the old leader steps down, drops what it could not commit, and catches up
         } else if (round.equals("freeze")) {
           signal("STOP", leader);
           Thread.sleep(freezeMs);
@@ -221,13 +273,15 @@ public final class FailoverCampaign implements Callable<Integer> {
           leader.channel.shutdownNow();
           if (Boolean.getBoolean("custody.failover.trace")) {
             Node next = leader(30);
-            System.out.printf("new leader %s after %.2f s%n", next.id, (System.nanoTime() - at) / 1e9);
+            System.out.printf(
+                "new leader %s after %.2f s%n", next.id, (System.nanoTime() - at) / 1e9);
           }
           gaps.add(gapAfter(at, 20));
           Thread.sleep(gaps.size() % 3 == 2 ? longDownMs : downMs);
           start(leader, true);
           awaitListening(leader);
-          // The next failure is measured on a whole cluster: with this node still catching up, losing another would
+          // The next failure is measured on a whole cluster: with this node still catching up,
+          // losing another would
           // leave no majority, which is Raft working as it should, not failover time.
           caughtUp(leader, 60);
         }
@@ -240,7 +294,8 @@ public final class FailoverCampaign implements Callable<Integer> {
       converge();
       if (bucket != null) checkBucket();
       if (compareSeconds > 0) {
-        for (Node n : nodes) n.process.destroyForcibly().waitFor(30, TimeUnit.SECONDS); // the single node runs alone
+        for (Node n : nodes)
+          n.process.destroyForcibly().waitFor(30, TimeUnit.SECONDS); // the single node runs alone
         singleRate = singleNodeRate(dir.resolve("single"));
       }
     } finally {
@@ -257,27 +312,53 @@ public final class FailoverCampaign implements Callable<Integer> {
         for (Node n : nodes) Files.writeString(dir.resolve(n.id + ".log"), n.output);
       }
     }
-    long snapshotCatchUps = nodes.stream().mapToLong(n -> count(n.output.toString(), "caught up from the snapshot")).sum();
-    System.out.printf("failover: seed %d, %d leader kills, %d freezes of %d ms, %d partitions of %d ms, %d acknowledged "
-        + "entries, %d checkpoints checked, %d catch-ups by snapshot, %.0f s%n", s, gaps.size(), freezeGaps.size(),
-        freezeMs, partitionGaps.size(), partitionMs,
-        promises.acked.size(), promises.checkpoints.size(), snapshotCatchUps, (System.nanoTime() - t0) / 1e9);
+    long snapshotCatchUps =
+        nodes.stream()
+            .mapToLong(n -> count(n.output.toString(), "caught up from the snapshot"))
+            .sum();
+    System.out.printf(
+        "failover: seed %d, %d leader kills, %d freezes of %d ms, %d partitions of %d ms, %d acknowledged "
+            + "entries, %d checkpoints checked, %d catch-ups by snapshot, %.0f s%n",
+        s,
+        gaps.size(),
+        freezeGaps.size(),
+        freezeMs,
+        partitionGaps.size(),
+        partitionMs,
+        promises.acked.size(),
+        promises.checkpoints.size(),
+        snapshotCatchUps,
+        (System.nanoTime() - t0) / 1e9);
     if (compareSeconds > 0) {
-      System.out.printf("appends/s, 256 in flight, %d s each: 3-node cluster %.0f (to a follower), single node %.0f: "
-          + "ratio %.2f%n", compareSeconds, clusterRate, singleRate, clusterRate / singleRate);
+      System.out.printf(
+          "appends/s, 256 in flight, %d s each: 3-node cluster %.0f (to a follower), single node %.0f: "
+              + "ratio %.2f%n",
+          compareSeconds, clusterRate, singleRate, clusterRate / singleRate);
     }
-    System.out.println("longest gap between acknowledgements after a leader kill (s): " + summary(gaps));
-    if (!freezeGaps.isEmpty()) System.out.println("... after freezing the leader for " + freezeMs + " ms (s): " + summary(freezeGaps));
+    System.out.println(
+        "longest gap between acknowledgements after a leader kill (s): " + summary(gaps));
+    if (!freezeGaps.isEmpty())
+      System.out.println(
+          "... after freezing the leader for " + freezeMs + " ms (s): " + summary(freezeGaps));
     if (!partitionGaps.isEmpty()) {
-      System.out.println("... after cutting the leader off the network for " + partitionMs + " ms (s): "
-          + summary(partitionGaps));
+      System.out.println(
+          "... after cutting the leader off the network for "
+              + partitionMs
+              + " ms (s): "
+              + summary(partitionGaps));
     }
     if (bucket != null) {
-      System.out.println("export lag behind the largest node (entries, sampled every 250 ms): "
-          + summary(exportLag.stream().map(Long::doubleValue).toList()).replace(".00", ""));
+      System.out.println(
+          "export lag behind the largest node (entries, sampled every 250 ms): "
+              + summary(exportLag.stream().map(Long::doubleValue).toList()).replace(".00", ""));
     }
-    System.out.println("acknowledged entries lost: " + lost() + ", forks: " + forks() + ", violations: "
-        + promises.violations.size());
+    System.out.println(
+        "acknowledged entries lost: "
+            + lost()
+            + ", forks: "
+            + forks()
+            + ", violations: "
+            + promises.violations.size());
     if (promises.acked.size() < 10L * Math.max(1, kills)) {
       System.out.println("too few acknowledged entries to mean anything: " + promises.acked.size());
       return 1;
@@ -285,31 +366,44 @@ public final class FailoverCampaign implements Callable<Integer> {
     return promises.violations.isEmpty() ? 0 : 1;
   }
 
-  /** Submits distinct entries; on any failure moves to the next node, backs off, and retries the same entry. */
+  /**
+   * Submits distinct entries; on any failure moves to the next node, backs off, and retries the
+   * same entry.
+   */
   private void submitLoop(int client, long seed, AtomicLong counter, AtomicBoolean stop) {
     Random jitter = new Random(seed + client);
     int k = client % nodes.size();
     while (!stop.get()) {
-      ByteString entry = ByteString.copyFrom(ByteBuffer.allocate(16).putLong(seed).putLong(counter.incrementAndGet()).array());
+      ByteString entry =
+          ByteString.copyFrom(
+              ByteBuffer.allocate(16).putLong(seed).putLong(counter.incrementAndGet()).array());
       for (int attempt = 0; !stop.get(); attempt++) {
         Node n = nodes.get(k);
         TransparencyLogGrpc.TransparencyLogBlockingStub log = n.log;
         try {
-          LogEntry e = log.withDeadlineAfter(2, TimeUnit.SECONDS).submit(SubmitRequest.newBuilder().setEntry(entry).build());
+          LogEntry e =
+              log.withDeadlineAfter(2, TimeUnit.SECONDS)
+                  .submit(SubmitRequest.newBuilder().setEntry(entry).build());
           ackTimes.add(System.nanoTime());
           promises.acknowledged(e);
           break;
         } catch (StatusRuntimeException ex) {
-          // The node answered "not now" (an election: every node says so alike): stay, back off. It did not answer,
+          // The node answered "not now" (an election: every node says so alike): stay, back off. It
+          // did not answer,
           // or not in time (down, frozen): try the next node.
           if (!answeredByServer(ex)) k = (k + 1) % nodes.size();
-          sleep(Math.min(200, 20L << Math.min(attempt, 4)) + jitter.nextInt(20)); // 20 ms doubling to 200 ms, jittered
+          sleep(
+              Math.min(200, 20L << Math.min(attempt, 4))
+                  + jitter.nextInt(20)); // 20 ms doubling to 200 ms, jittered
         }
       }
     }
   }
 
-  /** A refusal the server itself gave (our servers say that resubmitting is idempotent), not a transport failure. */
+  /**
+   * A refusal the server itself gave (our servers say that resubmitting is idempotent), not a
+   * transport failure.
+   */
   private static boolean answeredByServer(StatusRuntimeException e) {
     String d = e.getStatus().getDescription();
     return d != null && d.contains("submitting again is idempotent");
@@ -317,9 +411,9 @@ public final class FailoverCampaign implements Callable<Integer> {
 
   /**
    * The longest gap between consecutive acknowledgements from the last one before the failure at
-   * {@code at} until they flow again (five within 200 ms, starting 300 ms or more after the failure:
-   * submissions already committed finish within 100 ms of it, and are not a recovery), waiting at
-   * most {@code seconds}: the time the cluster was unavailable to writers.
+   * {@code at} until they flow again (five within 200 ms, starting 300 ms or more after the
+   * failure: submissions already committed finish within 100 ms of it, and are not a recovery),
+   * waiting at most {@code seconds}: the time the cluster was unavailable to writers.
    */
   private double gapAfter(long at, int seconds) throws InterruptedException {
     long end = at + TimeUnit.SECONDS.toNanos(seconds);
@@ -336,7 +430,9 @@ public final class FailoverCampaign implements Callable<Integer> {
     if (Boolean.getBoolean("custody.failover.trace")) {
       Thread.sleep(3000);
       StringBuilder b = new StringBuilder("acks per 100 ms from the failure:");
-      for (int i = 0; i < 40; i++) b.append(' ').append(ackTimes.subSet(at + i * 100_000_000L, at + (i + 1) * 100_000_000L).size());
+      for (int i = 0; i < 40; i++)
+        b.append(' ')
+            .append(ackTimes.subSet(at + i * 100_000_000L, at + (i + 1) * 100_000_000L).size());
       System.out.println(b);
     }
     if (recovered < 0) {
@@ -352,10 +448,17 @@ public final class FailoverCampaign implements Callable<Integer> {
     return worst / 1e9;
   }
 
-  /** The same load on one node of its own (the single-node default), in a process like the cluster's nodes. */
+  /**
+   * The same load on one node of its own (the single-node default), in a process like the cluster's
+   * nodes.
+   */
   private double singleNodeRate(Path dir) throws Exception {
     Node single = new Node("single", 0, "127.0.0.1", dir, freePort(), freePort());
-    single.process = server(single).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    single.process =
+        server(single)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
     try {
       long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       while (System.nanoTime() < end) {
@@ -376,19 +479,22 @@ public final class FailoverCampaign implements Callable<Integer> {
     java.net.URI u = java.net.URI.create(export);
     String prefix = u.getPath().replaceAll("^/+", "");
     String pre = prefix.isEmpty() || prefix.endsWith("/") ? prefix : prefix + "/";
-    var b = software.amazon.awssdk.services.s3.S3Client.builder()
-        .region(software.amazon.awssdk.regions.Region.US_EAST_1)
-        .httpClient(software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient.create());
+    var b =
+        software.amazon.awssdk.services.s3.S3Client.builder()
+            .region(software.amazon.awssdk.regions.Region.US_EAST_1)
+            .httpClient(software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient.create());
     if (s3Endpoint != null) b.endpointOverride(s3Endpoint).forcePathStyle(true);
     var s3 = b.build();
     try {
-      s3.createBucket(r -> r.bucket(u.getHost())); // a campaign's own bucket, if it does not exist yet
+      s3.createBucket(
+          r -> r.bucket(u.getHost())); // a campaign's own bucket, if it does not exist yet
     } catch (software.amazon.awssdk.services.s3.model.S3Exception exists) {
       // BucketAlreadyOwnedByYou, or the store's equivalent: use it
     }
     return path -> {
       try {
-        return java.util.Optional.of(s3.getObjectAsBytes(r -> r.bucket(u.getHost()).key(pre + path)).asByteArray());
+        return java.util.Optional.of(
+            s3.getObjectAsBytes(r -> r.bucket(u.getHost()).key(pre + path)).asByteArray());
       } catch (software.amazon.awssdk.services.s3.model.NoSuchKeyException e) {
         return java.util.Optional.empty();
       }
@@ -401,8 +507,14 @@ public final class FailoverCampaign implements Callable<Integer> {
       long largest = 0;
       for (Node n : nodes) {
         try {
-          largest = Math.max(largest, promises.size(n.log.withDeadlineAfter(1, TimeUnit.SECONDS)
-              .getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getSignedNote()));
+          largest =
+              Math.max(
+                  largest,
+                  promises.size(
+                      n.log
+                          .withDeadlineAfter(1, TimeUnit.SECONDS)
+                          .getCheckpoint(GetCheckpointRequest.getDefaultInstance())
+                          .getSignedNote()));
         } catch (StatusRuntimeException e) {
           // down
         }
@@ -413,16 +525,26 @@ public final class FailoverCampaign implements Callable<Integer> {
     }
   }
 
-  /** After the nodes agree: the bucket reaches their checkpoint, and holds every acknowledged entry at its index. */
+  /**
+   * After the nodes agree: the bucket reaches their checkpoint, and holds every acknowledged entry
+   * at its index.
+   */
   private void checkBucket() throws Exception {
-    long target = promises.size(nodes.get(0).log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getSignedNote());
+    long target =
+        promises.size(
+            nodes
+                .get(0)
+                .log
+                .getCheckpoint(GetCheckpointRequest.getDefaultInstance())
+                .getSignedNote());
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     dev.custody.checkpoint.SignedCheckpoint cp = bucket.checkpoint();
     while (cp.size() < target && System.nanoTime() < end) {
       Thread.sleep(100);
       cp = bucket.checkpoint();
     }
-    if (cp.size() < target) promises.violation("the bucket stayed at size " + cp.size() + " < " + target);
+    if (cp.size() < target)
+      promises.violation("the bucket stayed at size " + cp.size() + " < " + target);
     promises.sameRoot(cp.size(), cp.note());
     TileClient.Tree tree = bucket.tree(cp.checkpoint());
     long missing = 0;
@@ -431,23 +553,34 @@ public final class FailoverCampaign implements Callable<Integer> {
       for (int i = 0; i < entries.size(); i++) {
         Promises.Ack a = promises.acked.get(bundle * 256 + i);
         if (a != null && !java.util.Arrays.equals(a.leaf().toByteArray(), entries.get(i))) {
-          promises.violation("the bucket's entry " + (bundle * 256 + i) + " differs from the acknowledged one");
+          promises.violation(
+              "the bucket's entry " + (bundle * 256 + i) + " differs from the acknowledged one");
         }
       }
     }
     for (long index : promises.acked.keySet()) if (index >= cp.size()) missing++;
     if (missing > 0) promises.violation(missing + " acknowledged entries missing from the bucket");
-    System.out.println("bucket: tree size " + cp.size() + ", every acknowledged entry at its index");
+    System.out.println(
+        "bucket: tree size " + cp.size() + ", every acknowledged entry at its index");
   }
 
-  /** Waits until {@code n} holds a tree at least as large as the largest the others had when this was called. */
+  /**
+   * Waits until {@code n} holds a tree at least as large as the largest the others had when this
+   * was called.
+   */
   private void caughtUp(Node n, int seconds) throws Exception {
     long target = 0;
     for (Node o : nodes) {
       if (o == n) continue;
       try {
-        target = Math.max(target, promises.size(o.log.withDeadlineAfter(2, TimeUnit.SECONDS)
-            .getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getSignedNote()));
+        target =
+            Math.max(
+                target,
+                promises.size(
+                    o.log
+                        .withDeadlineAfter(2, TimeUnit.SECONDS)
+                        .getCheckpoint(GetCheckpointRequest.getDefaultInstance())
+                        .getSignedNote()));
       } catch (StatusRuntimeException e) {
         // frozen or down: not the one to catch up with
       }
@@ -455,17 +588,25 @@ public final class FailoverCampaign implements Callable<Integer> {
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
     while (System.nanoTime() < end) {
       try {
-        if (promises.size(n.log.withDeadlineAfter(2, TimeUnit.SECONDS)
-            .getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getSignedNote()) >= target) return;
+        if (promises.size(
+                n.log
+                    .withDeadlineAfter(2, TimeUnit.SECONDS)
+                    .getCheckpoint(GetCheckpointRequest.getDefaultInstance())
+                    .getSignedNote())
+            >= target) return;
       } catch (StatusRuntimeException e) {
         // still starting
       }
       Thread.sleep(50);
     }
-    promises.violation(n.id + " did not catch up to size " + target + " within " + seconds + " s of its restart");
+    promises.violation(
+        n.id + " did not catch up to size " + target + " within " + seconds + " s of its restart");
   }
 
-  /** Waits until every node holds the same latest checkpoint, then checks each against every promise. */
+  /**
+   * Waits until every node holds the same latest checkpoint, then checks each against every
+   * promise.
+   */
   private void converge() throws Exception {
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     List<String> notes = new ArrayList<>();
@@ -481,7 +622,8 @@ public final class FailoverCampaign implements Callable<Integer> {
       if (notes.stream().distinct().count() == 1 && !notes.get(0).startsWith("unreachable")) break;
       Thread.sleep(100);
     }
-    if (notes.stream().distinct().count() != 1) promises.violation("the nodes never agreed on one checkpoint: " + notes);
+    if (notes.stream().distinct().count() != 1)
+      promises.violation("the nodes never agreed on one checkpoint: " + notes);
     boolean first = true;
     for (Node n : nodes) {
       Checkpoint cp = promises.check(n.id, n.log, first);
@@ -491,11 +633,15 @@ public final class FailoverCampaign implements Callable<Integer> {
   }
 
   private long lost() {
-    return promises.violations.stream().filter(v -> v.contains("missing") || v.contains("changed")).count();
+    return promises.violations.stream()
+        .filter(v -> v.contains("missing") || v.contains("changed"))
+        .count();
   }
 
   private long forks() {
-    return promises.violations.stream().filter(v -> v.contains("two roots") || v.contains("not consistent")).count();
+    return promises.violations.stream()
+        .filter(v -> v.contains("two roots") || v.contains("not consistent"))
+        .count();
   }
 
   private Node leader(int seconds) throws Exception {
@@ -503,7 +649,10 @@ public final class FailoverCampaign implements Callable<Integer> {
     while (System.nanoTime() < end) {
       for (Node n : nodes) {
         try {
-          LogInfo info = n.log.withDeadlineAfter(1, TimeUnit.SECONDS).getLogInfo(GetLogInfoRequest.getDefaultInstance());
+          LogInfo info =
+              n.log
+                  .withDeadlineAfter(1, TimeUnit.SECONDS)
+                  .getLogInfo(GetLogInfoRequest.getDefaultInstance());
           if (info.getRole().equals("leader")) return n;
         } catch (StatusRuntimeException e) {
           // down or starting
@@ -514,28 +663,60 @@ public final class FailoverCampaign implements Callable<Integer> {
     throw new IllegalStateException("no leader within " + seconds + " s");
   }
 
-  /** A server JVM for {@code n} (a node of the cluster, or the single node), opaque entries, this log's key. */
+  /**
+   * A server JVM for {@code n} (a node of the cluster, or the single node), opaque entries, this
+   * log's key.
+   */
   private ProcessBuilder server(Node n, String... more) {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    // Under surefire the test class path; from the shaded jar, the jar itself (it holds the server).
-    String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    // Under surefire the test class path; from the shaded jar, the jar itself (it holds the
+    // server).
+    String cp =
+        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     List<String> cmd = new ArrayList<>(net != null && n.host > 0 ? net.on(n.host) : List.of());
-    cmd.addAll(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
-        "-XX:+ExitOnOutOfMemoryError", "-Dcustody.ratis.log=" + System.getProperty("custody.ratis.log", "WARNING"),
-        "-cp", cp, ServerMain.class.getName(), "--data-dir", n.dir.toString(), "--grpc-port", Integer.toString(n.grpcPort),
-        "--http-port", Integer.toString(n.httpPort), "--bind-address", n.address, "--origin", ORIGIN, "--key-file",
-        keyFile.toString(), "--accept-any-entry"));
+    cmd.addAll(
+        List.of(
+            java,
+            "--enable-native-access=ALL-UNNAMED",
+            "-Xmx256m",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-Dcustody.ratis.log=" + System.getProperty("custody.ratis.log", "WARNING"),
+            "-cp",
+            cp,
+            ServerMain.class.getName(),
+            "--data-dir",
+            n.dir.toString(),
+            "--grpc-port",
+            Integer.toString(n.grpcPort),
+            "--http-port",
+            Integer.toString(n.httpPort),
+            "--bind-address",
+            n.address,
+            "--origin",
+            ORIGIN,
+            "--key-file",
+            keyFile.toString(),
+            "--accept-any-entry"));
     cmd.addAll(List.of(more));
     return new ProcessBuilder(cmd);
   }
 
   private void start(Node n, boolean restart) throws Exception {
     n.output.setLength(restart ? n.output.length() : 0);
-    ProcessBuilder pb = server(n, "--node-id", n.id, "--peers", peers, "--snapshot-every", Integer.toString(snapshotEvery));
+    ProcessBuilder pb =
+        server(
+            n,
+            "--node-id",
+            n.id,
+            "--peers",
+            peers,
+            "--snapshot-every",
+            Integer.toString(snapshotEvery));
     if (export != null) {
       pb.command().addAll(List.of("--export", export));
       if (s3Endpoint != null) pb.command().addAll(List.of("--s3-endpoint", s3Endpoint.toString()));
-      // The SDK's system-property credentials (as a test sets them) reach the nodes as its environment variables.
+      // The SDK's system-property credentials (as a test sets them) reach the nodes as its
+      // environment variables.
       if (System.getProperty("aws.accessKeyId") != null) {
         pb.environment().put("AWS_ACCESS_KEY_ID", System.getProperty("aws.accessKeyId"));
         pb.environment().put("AWS_SECRET_ACCESS_KEY", System.getProperty("aws.secretAccessKey"));
@@ -544,17 +725,24 @@ public final class FailoverCampaign implements Callable<Integer> {
     n.process = pb.redirectErrorStream(true).start();
     CompletableFuture<Void> listening = new CompletableFuture<>();
     Process p = n.process;
-    Thread reader = new Thread(() -> {
-      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-        for (String line; (line = r.readLine()) != null; ) {
-          if (n.output.length() < 2_000_000) n.output.append(line).append('\n');
-          if (line.contains("listening on")) listening.complete(null);
-        }
-      } catch (Exception killed) {
-        // the process was killed
-      }
-      listening.completeExceptionally(new IllegalStateException(n.id + " exited without listening:\n" + tail(n.output)));
-    }, "failover-" + n.id);
+    Thread reader =
+        new Thread(
+            () -> {
+              try (BufferedReader r =
+                  new BufferedReader(
+                      new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                  if (n.output.length() < 2_000_000) n.output.append(line).append('\n');
+                  if (line.contains("listening on")) listening.complete(null);
+                }
+              } catch (Exception killed) {
+                // the process was killed
+              }
+              listening.completeExceptionally(
+                  new IllegalStateException(
+                      n.id + " exited without listening:\n" + tail(n.output)));
+            },
+            "failover-" + n.id);
     reader.setDaemon(true);
     reader.start();
     n.listening = listening;
@@ -567,7 +755,10 @@ public final class FailoverCampaign implements Callable<Integer> {
   }
 
   private static void signal(String sig, Node n) throws Exception {
-    new ProcessBuilder("kill", "-" + sig, Long.toString(n.process.pid())).inheritIO().start().waitFor();
+    new ProcessBuilder("kill", "-" + sig, Long.toString(n.process.pid()))
+        .inheritIO()
+        .start()
+        .waitFor();
   }
 
   private static String tail(StringBuffer b) {
@@ -584,8 +775,9 @@ public final class FailoverCampaign implements Callable<Integer> {
     if (xs.isEmpty()) return "none";
     List<Double> sorted = new ArrayList<>(xs);
     Collections.sort(sorted);
-    return String.format("p50 %.2f, max %.2f over %d", sorted.get(sorted.size() / 2), sorted.get(sorted.size() - 1),
-        sorted.size());
+    return String.format(
+        "p50 %.2f, max %.2f over %d",
+        sorted.get(sorted.size() / 2), sorted.get(sorted.size() - 1), sorted.size());
   }
 
   private static int freePort() throws Exception {

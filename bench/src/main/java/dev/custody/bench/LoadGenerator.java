@@ -21,91 +21,159 @@ import picocli.CommandLine.Option;
  * timed from send to the returned proof. Reports appends/s, latency percentiles, and the batches
  * the sequencer formed (distinct checkpoint sizes in the answers).
  */
-@Command(name = "load", mixinStandardHelpOptions = true,
-    description = "Submit load against a server (an embedded one in a temp dir unless --target is given).")
+@Command(
+    name = "load",
+    mixinStandardHelpOptions = true,
+    description =
+        "Submit load against a server (an embedded one in a temp dir unless --target is given).")
 final class LoadGenerator implements Callable<Integer> {
-  @Option(names = "--target", description = "host:port of a running server; default: start one in-process")
+  @Option(
+      names = "--target",
+      description = "host:port of a running server; default: start one in-process")
   String target;
 
-  @Option(names = "--in-flight", defaultValue = "256", description = "Submissions in flight. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--in-flight",
+      defaultValue = "256",
+      description = "Submissions in flight. Default: ${DEFAULT-VALUE}")
   int inFlight;
 
-  @Option(names = "--warmup", defaultValue = "10", description = "Seconds of warm-up, not measured. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--warmup",
+      defaultValue = "10",
+      description = "Seconds of warm-up, not measured. Default: ${DEFAULT-VALUE}")
   int warmup;
 
-  @Option(names = "--duration", defaultValue = "20", description = "Seconds measured. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--duration",
+      defaultValue = "20",
+      description = "Seconds measured. Default: ${DEFAULT-VALUE}")
   int duration;
 
-  @Option(names = "--entry-bytes", defaultValue = "256", description = "Bytes per opaque entry. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--entry-bytes",
+      defaultValue = "256",
+      description = "Bytes per opaque entry. Default: ${DEFAULT-VALUE}")
   int entryBytes;
 
-  @Option(names = "--rate", defaultValue = "0", description = "Open loop: offer this many submissions per second "
-      + "whatever the answers (latency from the intended send time, so a stall is not hidden); 0 = closed loop "
-      + "with --in-flight outstanding. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--rate",
+      defaultValue = "0",
+      description =
+          "Open loop: offer this many submissions per second "
+              + "whatever the answers (latency from the intended send time, so a stall is not hidden); 0 = closed loop "
+              + "with --in-flight outstanding. Default: ${DEFAULT-VALUE}")
   int rate;
 
-  @Option(names = "--links", description = "Submit pre-signed Ed25519 layer links (signature checks on) instead of "
-      + "opaque entries; the embedded server then runs in its default, layer-link mode")
+  @Option(
+      names = "--links",
+      description =
+          "Submit pre-signed Ed25519 layer links (signature checks on) instead of "
+              + "opaque entries; the embedded server then runs in its default, layer-link mode")
   boolean links;
 
-  @Option(names = "--presign", defaultValue = "400000",
-      description = "With --links: links signed before the run (signing is not measured). Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--presign",
+      defaultValue = "400000",
+      description =
+          "With --links: links signed before the run (signing is not measured). Default: ${DEFAULT-VALUE}")
   int presign;
 
-  @Option(names = "--ceiling", negatable = true, defaultValue = "true", fallbackValue = "true",
-      description = "After the run, measure this machine's ceilings (Ed25519 verification on all cores, synced "
-          + "writes) and print the result as a fraction of them. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--ceiling",
+      negatable = true,
+      defaultValue = "true",
+      fallbackValue = "true",
+      description =
+          "After the run, measure this machine's ceilings (Ed25519 verification on all cores, synced "
+              + "writes) and print the result as a fraction of them. Default: ${DEFAULT-VALUE}")
   boolean ceiling;
 
-  @Option(names = "--ceiling-seconds", defaultValue = "5", description = "Seconds per ceiling. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--ceiling-seconds",
+      defaultValue = "5",
+      description = "Seconds per ceiling. Default: ${DEFAULT-VALUE}")
   int ceilingSeconds;
 
-  @Option(names = "--no-retry", description = "Count RESOURCE_EXHAUSTED answers instead of retrying them as clients do "
-      + "(to measure how much the server refuses)")
+  @Option(
+      names = "--no-retry",
+      description =
+          "Count RESOURCE_EXHAUSTED answers instead of retrying them as clients do "
+              + "(to measure how much the server refuses)")
   boolean noRetry;
 
-  @Option(names = "--server-pid", description = "With --target: the server's process id, to report its CPU time per "
-      + "appended link (from /proc) and that as a multiple of one raw signature verification's CPU time")
+  @Option(
+      names = "--server-pid",
+      description =
+          "With --target: the server's process id, to report its CPU time per "
+              + "appended link (from /proc) and that as a multiple of one raw signature verification's CPU time")
   Long serverPid;
 
   private java.util.List<byte[]> signed;
   private final org.HdrHistogram.Recorder commits = new org.HdrHistogram.Recorder(3);
 
-  /** Synced writes are measured on the file system the log is on (a temp dir for a remote --target). */
+  /**
+   * Synced writes are measured on the file system the log is on (a temp dir for a remote --target).
+   */
   private static Path dataDirFor(Path embedded) throws java.io.IOException {
     return embedded != null ? embedded : Path.of(System.getProperty("java.io.tmpdir"));
   }
 
   private double lastMeasured; // appends/s of the last measured phase
 
-  /** Runs this load (opaque entries, retrying as clients do) against {@code target} and returns the measured appends/s. */
-  static double appendsPerSecond(String target, int warmup, int duration, int inFlight) throws Exception {
+  /**
+   * Runs this load (opaque entries, retrying as clients do) against {@code target} and returns the
+   * measured appends/s.
+   */
+  static double appendsPerSecond(String target, int warmup, int duration, int inFlight)
+      throws Exception {
     LoadGenerator g = new LoadGenerator();
-    new picocli.CommandLine(g).parseArgs("--target", target, "--warmup", Integer.toString(warmup), "--duration",
-        Integer.toString(duration), "--in-flight", Integer.toString(inFlight), "--no-ceiling");
+    new picocli.CommandLine(g)
+        .parseArgs(
+            "--target",
+            target,
+            "--warmup",
+            Integer.toString(warmup),
+            "--duration",
+            Integer.toString(duration),
+            "--in-flight",
+            Integer.toString(inFlight),
+            "--no-ceiling");
     g.call();
     return g.lastMeasured;
   }
 
-  @Override public Integer call() throws Exception {
+  @Override
+  public Integer call() throws Exception {
     Path tmp = null;
     CustodyServer server = null;
     String host = "127.0.0.1";
     int port;
     if (target == null) {
       tmp = Files.createTempDirectory("custody-load");
-      server = CustodyServer.start(CustodyServer.Config.builder(tmp).origin("bench.custody.dev/load").grpcPort(0)
-          .httpPort(-1).acceptAnyEntry(!links).build(), (n, t) -> commits.recordValue(t));
+      server =
+          CustodyServer.start(
+              CustodyServer.Config.builder(tmp)
+                  .origin("bench.custody.dev/load")
+                  .grpcPort(0)
+                  .httpPort(-1)
+                  .acceptAnyEntry(!links)
+                  .build(),
+              (n, t) -> commits.recordValue(t));
       port = server.grpcPort();
     } else {
       host = target.substring(0, target.lastIndexOf(':'));
       port = Integer.parseInt(target.substring(target.lastIndexOf(':') + 1));
     }
-    // Callbacks only record a number: running them on the transport thread avoids a hand-off per call.
+    // Callbacks only record a number: running them on the transport thread avoids a hand-off per
+    // call.
     if (links) signed = presignLinks(presign);
-    // Like every client, the load retries pushback with backoff (ClientRetries), unless told to count refusals.
-    ManagedChannelBuilder<?> cb = ManagedChannelBuilder.forAddress(host, port).usePlaintext().directExecutor();
-    ManagedChannel ch = (noRetry ? cb.disableRetry() : dev.custody.api.ClientRetries.apply(cb)).build();
+    // Like every client, the load retries pushback with backoff (ClientRetries), unless told to
+    // count refusals.
+    ManagedChannelBuilder<?> cb =
+        ManagedChannelBuilder.forAddress(host, port).usePlaintext().directExecutor();
+    ManagedChannel ch =
+        (noRetry ? cb.disableRetry() : dev.custody.api.ClientRetries.apply(cb)).build();
     try {
       stub = TransparencyLogGrpc.newStub(ch);
       Driver driver = new Driver(inFlight, rate);
@@ -116,21 +184,47 @@ final class LoadGenerator implements Callable<Integer> {
       long serverCpu = serverPid == null ? 0 : processCpuNanos(serverPid) - cpu0;
       lastMeasured = m.perSecond();
       org.HdrHistogram.Histogram c = commits.getIntervalHistogram();
-      System.out.printf("load: %s, %s, %d s measured after %d s warm-up (%s)%n",
-          links ? "Ed25519 layer links, signature checks on" : "opaque entries of " + entryBytes + " B",
+      System.out.printf(
+          "load: %s, %s, %d s measured after %d s warm-up (%s)%n",
+          links
+              ? "Ed25519 layer links, signature checks on"
+              : "opaque entries of " + entryBytes + " B",
           rate > 0 ? "open loop at " + rate + "/s" : inFlight + " in flight",
-          duration, warmup, target == null ? "embedded server" : target);
-      System.out.printf("%-14s %10s %8s %8s %8s %8s %8s %10s %8s%n",
-          "phase", "appends/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "batches", "entries/batch");
+          duration,
+          warmup,
+          target == null ? "embedded server" : target);
+      System.out.printf(
+          "%-14s %10s %8s %8s %8s %8s %8s %10s %8s%n",
+          "phase",
+          "appends/s",
+          "p50 ms",
+          "p90 ms",
+          "p99 ms",
+          "p99.9 ms",
+          "max ms",
+          "batches",
+          "entries/batch");
       for (Driver.Phase p : new Driver.Phase[] {w, m}) {
-        System.out.printf("%-14s %10.0f %8.2f %8.2f %8.2f %8.2f %8.2f %10d %8.1f%n", p == w ? "warm-up" : "measured",
-            p.perSecond(), p.ms(50), p.ms(90), p.ms(99), p.ms(99.9), p.latency().getMaxValue() / 1e6, p.tags(),
+        System.out.printf(
+            "%-14s %10.0f %8.2f %8.2f %8.2f %8.2f %8.2f %10d %8.1f%n",
+            p == w ? "warm-up" : "measured",
+            p.perSecond(),
+            p.ms(50),
+            p.ms(90),
+            p.ms(99),
+            p.ms(99.9),
+            p.latency().getMaxValue() / 1e6,
+            p.tags(),
             p.tags() == 0 ? 0 : (double) p.ok() / p.tags());
       }
       if (server != null) {
-        System.out.printf("commits (one synced write batch each, measured phase): p50 %.2f ms, p99 %.2f ms, "
-            + "p99.9 %.2f ms, max %.2f ms%n", c.getValueAtPercentile(50) / 1e6, c.getValueAtPercentile(99) / 1e6,
-            c.getValueAtPercentile(99.9) / 1e6, c.getMaxValue() / 1e6);
+        System.out.printf(
+            "commits (one synced write batch each, measured phase): p50 %.2f ms, p99 %.2f ms, "
+                + "p99.9 %.2f ms, max %.2f ms%n",
+            c.getValueAtPercentile(50) / 1e6,
+            c.getValueAtPercentile(99) / 1e6,
+            c.getValueAtPercentile(99.9) / 1e6,
+            c.getMaxValue() / 1e6);
       }
       System.out.printf("errors: %d (RESOURCE_EXHAUSTED %d)%n", m.errors(), m.exhausted());
       if (ceiling) {
@@ -138,8 +232,12 @@ final class LoadGenerator implements Callable<Integer> {
         f.print(m.perSecond(), links);
         if (serverPid != null && m.ok() > 0) {
           double perLink = serverCpu / (double) m.ok();
-          System.out.printf("server CPU per appended %s: %.1f µs = %.2f raw %s verifications (%.1f µs each)%n",
-              links ? "link" : "entry", perLink / 1e3, perLink / f.cpuNanosPerVerify(), f.verifier(),
+          System.out.printf(
+              "server CPU per appended %s: %.1f µs = %.2f raw %s verifications (%.1f µs each)%n",
+              links ? "link" : "entry",
+              perLink / 1e3,
+              perLink / f.cpuNanosPerVerify(),
+              f.verifier(),
               f.cpuNanosPerVerify() / 1e3);
         }
       }
@@ -155,7 +253,8 @@ final class LoadGenerator implements Callable<Integer> {
   static long processCpuNanos(long pid) throws java.io.IOException {
     String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
     String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-    long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime: fields 14 and 15 of the line
+    long ticks =
+        Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime: fields 14 and 15 of the line
     return ticks * 10_000_000L;
   }
 
@@ -164,29 +263,44 @@ final class LoadGenerator implements Callable<Integer> {
   private void submit(long n, Driver.Done done) {
     byte[] e;
     if (links) {
-      if (n > signed.size()) throw new IllegalStateException("ran out of pre-signed links; raise --presign");
+      if (n > signed.size())
+        throw new IllegalStateException("ran out of pre-signed links; raise --presign");
       e = signed.get((int) n - 1);
     } else {
       e = new byte[entryBytes];
       ByteBuffer.wrap(e).putLong(System.nanoTime()).putLong(n);
     }
-    stub.submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(e)).build(),
+    stub.submit(
+        SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(e)).build(),
         Driver.observer(done, (LogEntry r) -> r.getInclusionProof().getTreeSize()));
   }
 
   /** Independent bottom-layer links (no predecessor lookups), signed by 16 keys on all cores. */
   static java.util.List<byte[]> presignLinks(int n) {
     java.util.List<dev.custody.chain.LinkKeys.Signer> keys = new java.util.ArrayList<>();
-    for (int k = 0; k < 16; k++) keys.add(dev.custody.chain.LinkKeys.generate(dev.custody.chain.LinkKeys.Scheme.ED25519));
+    for (int k = 0; k < 16; k++)
+      keys.add(dev.custody.chain.LinkKeys.generate(dev.custody.chain.LinkKeys.Scheme.ED25519));
     byte[][] out = new byte[n][];
-    java.util.stream.IntStream.range(0, n).parallel().forEach(i -> {
-      dev.custody.chain.Digest diff = dev.custody.chain.Digest.sha256Of(ByteBuffer.allocate(8).putLong(i).array());
-      dev.custody.chain.Statement s = new dev.custody.chain.Statement("registry.example/load/img" + (i % 1000),
-          dev.custody.chain.Digest.sha256Of(ByteBuffer.allocate(9).put((byte) 1).putLong(i).array()), 0,
-          dev.custody.chain.Digest.sha256Of(ByteBuffer.allocate(9).put((byte) 2).putLong(i).array()), diff, diff,
-          dev.custody.chain.Statement.NO_PREDECESSOR, 1_764_288_000_000L);
-      out[i] = dev.custody.chain.SignedLink.sign(s, keys.get(i % keys.size())).encoded();
-    });
+    java.util.stream.IntStream.range(0, n)
+        .parallel()
+        .forEach(
+            i -> {
+              dev.custody.chain.Digest diff =
+                  dev.custody.chain.Digest.sha256Of(ByteBuffer.allocate(8).putLong(i).array());
+              dev.custody.chain.Statement s =
+                  new dev.custody.chain.Statement(
+                      "registry.example/load/img" + (i % 1000),
+                      dev.custody.chain.Digest.sha256Of(
+                          ByteBuffer.allocate(9).put((byte) 1).putLong(i).array()),
+                      0,
+                      dev.custody.chain.Digest.sha256Of(
+                          ByteBuffer.allocate(9).put((byte) 2).putLong(i).array()),
+                      diff,
+                      diff,
+                      dev.custody.chain.Statement.NO_PREDECESSOR,
+                      1_764_288_000_000L);
+              out[i] = dev.custody.chain.SignedLink.sign(s, keys.get(i % keys.size())).encoded();
+            });
     return java.util.Arrays.asList(out);
   }
 

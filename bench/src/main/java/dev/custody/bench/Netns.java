@@ -5,8 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Hosts for a campaign's nodes: one Linux network namespace per node, each joined by a veth pair
- * to a bridge in the campaign's own namespace (which reaches them at {@link #address}). Cutting a
+ * Hosts for a campaign's nodes: one Linux network namespace per node, each joined by a veth pair to
+ * a bridge in the campaign's own namespace (which reaches them at {@link #address}). Cutting a
  * node's link is a real network partition: its packets go nowhere, in both directions, and its
  * connections hang rather than fail. Needs root and iproute2 ({@code ip}); names carry the
  * campaign's process id, so campaigns do not collide, and {@link #close} removes everything.
@@ -85,7 +85,8 @@ final class Netns implements AutoCloseable {
     if (p.waitFor() != 0) throw new IOException(String.join(" ", cmd) + " failed: " + out.trim());
   }
 
-  @Override public void close() {
+  @Override
+  public void close() {
     for (int k = made.size() - 1; k >= 0; k--) {
       String[] what = made.get(k).split(":", 2);
       try {

@@ -30,40 +30,72 @@ import picocli.CommandLine.Option;
 
 /**
  * Verify by reference against a local registry and log: a ten-layer image pushed to Debian's
- * docker-registry on loopback, signed (one link per layer) and attached; then the time of
- * {@code custody verify REF} (online and --offline; uncached: every run reads the registry and the
- * log afresh, in one warm JVM) and of the verification service's cached verdicts, sequential
- * latency and throughput with several clients, beside the ceilings of the same run: the
- * registry round trips alone (resolving the reference) and the service's endpoint answering
- * without verifying ({@code /healthz}).
+ * docker-registry on loopback, signed (one link per layer) and attached; then the time of {@code
+ * custody verify REF} (online and --offline; uncached: every run reads the registry and the log
+ * afresh, in one warm JVM) and of the verification service's cached verdicts, sequential latency
+ * and throughput with several clients, beside the ceilings of the same run: the registry round
+ * trips alone (resolving the reference) and the service's endpoint answering without verifying
+ * ({@code /healthz}).
  */
-@Command(name = "registry", mixinStandardHelpOptions = true,
-    description = "Verify by reference (10 layers, local docker-registry and log): p50/p99 uncached and cached, "
-        + "and the verification service's cached verdicts per second.")
+@Command(
+    name = "registry",
+    mixinStandardHelpOptions = true,
+    description =
+        "Verify by reference (10 layers, local docker-registry and log): p50/p99 uncached and cached, "
+            + "and the verification service's cached verdicts per second.")
 final class RegistryVerify implements Callable<Integer> {
-  @Option(names = "--runs", defaultValue = "100", description = "Uncached verifications measured (after 20 warm-up). Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--runs",
+      defaultValue = "100",
+      description = "Uncached verifications measured (after 20 warm-up). Default: ${DEFAULT-VALUE}")
   int runs;
 
-  @Option(names = "--duration", defaultValue = "10", description = "Seconds of each throughput run. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--duration",
+      defaultValue = "10",
+      description = "Seconds of each throughput run. Default: ${DEFAULT-VALUE}")
   int seconds;
 
-  @Option(names = "--clients", defaultValue = "8", description = "Concurrent clients of the service. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--clients",
+      defaultValue = "8",
+      description = "Concurrent clients of the service. Default: ${DEFAULT-VALUE}")
   int clients;
 
-  @Option(names = "--registry-binary", defaultValue = "/usr/bin/docker-registry", description = "Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--registry-binary",
+      defaultValue = "/usr/bin/docker-registry",
+      description = "Default: ${DEFAULT-VALUE}")
   Path registryBinary;
 
   static final int LAYERS = 10;
 
-  @Override public Integer call() throws Exception {
+  @Override
+  public Integer call() throws Exception {
     Path dir = Files.createTempDirectory("custody-bench-registry");
     int regPort = freePort();
-    Files.writeString(dir.resolve("config.yml"), "version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\n"
-        + "storage: {filesystem: {rootdirectory: " + dir.resolve("registry") + "}}\nhttp: {addr: 127.0.0.1:" + regPort + "}\n");
-    Process registry = new ProcessBuilder(registryBinary.toString(), "serve", dir.resolve("config.yml").toString())
-        .redirectErrorStream(true).redirectOutput(dir.resolve("registry.log").toFile()).start();
-    CustodyServer log = CustodyServer.start(CustodyServer.Config.builder(dir.resolve("log"))
-        .origin("bench.registry/custody").anyPorts().queueCapacity(1024).maxBatch(256).build(), (n, t) -> { });
+    Files.writeString(
+        dir.resolve("config.yml"),
+        "version: 0.1\nlog: {level: error, accesslog: {disabled: true}}\n"
+            + "storage: {filesystem: {rootdirectory: "
+            + dir.resolve("registry")
+            + "}}\nhttp: {addr: 127.0.0.1:"
+            + regPort
+            + "}\n");
+    Process registry =
+        new ProcessBuilder(registryBinary.toString(), "serve", dir.resolve("config.yml").toString())
+            .redirectErrorStream(true)
+            .redirectOutput(dir.resolve("registry.log").toFile())
+            .start();
+    CustodyServer log =
+        CustodyServer.start(
+            CustodyServer.Config.builder(dir.resolve("log"))
+                .origin("bench.registry/custody")
+                .anyPorts()
+                .queueCapacity(1024)
+                .maxBatch(256)
+                .build(),
+            (n, t) -> {});
     try {
       String server = "127.0.0.1:" + log.grpcPort();
       String reg = "127.0.0.1:" + regPort;
@@ -73,31 +105,78 @@ final class RegistryVerify implements Callable<Integer> {
       check(0, "keygen", "--no-password", "--out", dir.resolve("team").toString());
       check(0, "sign", "--server", server, "--key", dir.resolve("team.key").toString(), ref);
       check(0, "attach", "--server", server, ref);
-      String vkey = check(0, "info", "--server", server).lines().filter(l -> l.startsWith("verifier_key "))
-          .findFirst().orElseThrow().substring(13);
+      String vkey =
+          check(0, "info", "--server", server)
+              .lines()
+              .filter(l -> l.startsWith("verifier_key "))
+              .findFirst()
+              .orElseThrow()
+              .substring(13);
       Path policy = dir.resolve("policy.json");
-      Files.writeString(policy, """
+      Files.writeString(
+          policy,
+          """
           {"log": {"origin": "bench.registry/custody", "verifier_key": "%s"},
            "signers": [{"name": "team", "public_key_file": "%s", "repositories": ["%s/bench/*"],
                         "layers": {"min": 0, "max": %d}}]}
-          """.formatted(vkey, dir.resolve("team.pub"), reg, LAYERS - 1));
+          """
+              .formatted(vkey, dir.resolve("team.pub"), reg, LAYERS - 1));
       String store = dir.resolve("store").toString();
-      System.out.printf("registry: %d-layer image at %s, docker-registry on loopback, log in-process%n", LAYERS, ref);
+      System.out.printf(
+          "registry: %d-layer image at %s, docker-registry on loopback, log in-process%n",
+          LAYERS, ref);
 
-      // Ceiling for by-reference verification: the registry round trips alone (manifest and config).
+      // Ceiling for by-reference verification: the registry round trips alone (manifest and
+      // config).
       RegistryClient client = RegistryClient.builder().credentials(Credentials.none()).build();
-      Histogram resolve = time(runs, () -> client.image(ImageReference.parse(ref), Platform.DEFAULT));
+      Histogram resolve =
+          time(runs, () -> client.image(ImageReference.parse(ref), Platform.DEFAULT));
       row("resolve REF (registry only; floor)", resolve);
-      Histogram online = time(runs, () -> check(0, "verify", "--server", server, "--checkpoint-store", store,
-          "--policy", policy.toString(), ref));
+      Histogram online =
+          time(
+              runs,
+              () ->
+                  check(
+                      0,
+                      "verify",
+                      "--server",
+                      server,
+                      "--checkpoint-store",
+                      store,
+                      "--policy",
+                      policy.toString(),
+                      ref));
       row("custody verify REF (online)", online);
-      Histogram offline = time(runs, () -> check(0, "verify", "--checkpoint-store", store, "--policy", policy.toString(),
-          "--offline", ref));
+      Histogram offline =
+          time(
+              runs,
+              () ->
+                  check(
+                      0,
+                      "verify",
+                      "--checkpoint-store",
+                      store,
+                      "--policy",
+                      policy.toString(),
+                      "--offline",
+                      ref));
       row("custody verify --offline REF", offline);
 
       int port = freePort();
-      Thread service = new Thread(() -> CustodyCli.run("verifier", "--listen", "127.0.0.1:" + port, "--server", server,
-          "--policy", policy.toString(), "--checkpoint-store", store), "bench-verifier");
+      Thread service =
+          new Thread(
+              () ->
+                  CustodyCli.run(
+                      "verifier",
+                      "--listen",
+                      "127.0.0.1:" + port,
+                      "--server",
+                      server,
+                      "--policy",
+                      policy.toString(),
+                      "--checkpoint-store",
+                      store),
+              "bench-verifier");
       service.setDaemon(true);
       service.start();
       String base = "http://127.0.0.1:" + port;
@@ -112,18 +191,34 @@ final class RegistryVerify implements Callable<Integer> {
       row("service, cached verdict (:tag, resolved)", cachedTag);
 
       // A first round warms the endpoint's code (and the clients') up; its figure is not kept.
-      throughput(() -> HttpRequest.newBuilder(URI.create(base + "/v1/verify")).POST(HttpRequest.BodyPublishers.ofString(byDigest)).build());
-      double healthz = throughput(() -> HttpRequest.newBuilder(URI.create(base + "/healthz")).build());
-      double digestRate = throughput(() -> HttpRequest.newBuilder(URI.create(base + "/v1/verify"))
-          .POST(HttpRequest.BodyPublishers.ofString(byDigest)).build());
-      double tagRate = throughput(() -> HttpRequest.newBuilder(URI.create(base + "/v1/verify"))
-          .POST(HttpRequest.BodyPublishers.ofString(byTag)).build());
-      System.out.printf("%-44s %9.0f req/s  (%d clients, %d s)%n", "service /healthz (ceiling: no verification)", healthz,
-          clients, seconds);
-      System.out.printf("%-44s %9.0f req/s  %.2f of the ceiling%n", "service, cached verdicts (@digest)", digestRate,
-          digestRate / healthz);
-      System.out.printf("%-44s %9.0f req/s  %.2f of the ceiling%n", "service, cached verdicts (:tag)", tagRate,
-          tagRate / healthz);
+      throughput(
+          () ->
+              HttpRequest.newBuilder(URI.create(base + "/v1/verify"))
+                  .POST(HttpRequest.BodyPublishers.ofString(byDigest))
+                  .build());
+      double healthz =
+          throughput(() -> HttpRequest.newBuilder(URI.create(base + "/healthz")).build());
+      double digestRate =
+          throughput(
+              () ->
+                  HttpRequest.newBuilder(URI.create(base + "/v1/verify"))
+                      .POST(HttpRequest.BodyPublishers.ofString(byDigest))
+                      .build());
+      double tagRate =
+          throughput(
+              () ->
+                  HttpRequest.newBuilder(URI.create(base + "/v1/verify"))
+                      .POST(HttpRequest.BodyPublishers.ofString(byTag))
+                      .build());
+      System.out.printf(
+          "%-44s %9.0f req/s  (%d clients, %d s)%n",
+          "service /healthz (ceiling: no verification)", healthz, clients, seconds);
+      System.out.printf(
+          "%-44s %9.0f req/s  %.2f of the ceiling%n",
+          "service, cached verdicts (@digest)", digestRate, digestRate / healthz);
+      System.out.printf(
+          "%-44s %9.0f req/s  %.2f of the ceiling%n",
+          "service, cached verdicts (:tag)", tagRate, tagRate / healthz);
     } finally {
       log.close();
       registry.destroy();
@@ -132,7 +227,10 @@ final class RegistryVerify implements Callable<Integer> {
     return 0;
   }
 
-  /** Pushes a ten-layer image (small gzip layers, a config with their diff IDs) and returns its digest. */
+  /**
+   * Pushes a ten-layer image (small gzip layers, a config with their diff IDs) and returns its
+   * digest.
+   */
   private static String push(ImageReference ref) throws Exception {
     RegistryClient c = RegistryClient.builder().credentials(Credentials.none()).build();
     List<String> layers = new ArrayList<>();
@@ -144,15 +242,33 @@ final class RegistryVerify implements Callable<Integer> {
         g.write(content);
       }
       String d = c.pushBlob(ref, gz.toByteArray());
-      layers.add("{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" + d + "\",\"size\":" + gz.size() + "}");
-      diffIds.add("\"sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content)) + "\"");
+      layers.add(
+          "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\""
+              + d
+              + "\",\"size\":"
+              + gz.size()
+              + "}");
+      diffIds.add(
+          "\"sha256:"
+              + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content))
+              + "\"");
     }
-    byte[] config = ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":["
-        + String.join(",", diffIds) + "]}}").getBytes(StandardCharsets.UTF_8);
+    byte[] config =
+        ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":["
+                + String.join(",", diffIds)
+                + "]}}")
+            .getBytes(StandardCharsets.UTF_8);
     String cd = c.pushBlob(ref, config);
-    byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":"
-        + "{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + cd + "\",\"size\":" + config.length
-        + "},\"layers\":[" + String.join(",", layers) + "]}").getBytes(StandardCharsets.UTF_8);
+    byte[] manifest =
+        ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":"
+                + "{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\""
+                + cd
+                + "\",\"size\":"
+                + config.length
+                + "},\"layers\":["
+                + String.join(",", layers)
+                + "]}")
+            .getBytes(StandardCharsets.UTF_8);
     return c.pushManifest(ref, RegistryClient.OCI_MANIFEST, manifest).digest();
   }
 
@@ -160,7 +276,10 @@ final class RegistryVerify implements Callable<Integer> {
     void run() throws Exception;
   }
 
-  /** Runs {@code step} up to 20 times (as often as it is timed, if less) to warm up, then {@code n} times timed (microseconds). */
+  /**
+   * Runs {@code step} up to 20 times (as often as it is timed, if less) to warm up, then {@code n}
+   * times timed (microseconds).
+   */
   private static Histogram time(int n, Step step) throws Exception {
     for (int i = 0; i < Math.min(20, n); i++) step.run();
     Histogram h = new Histogram(3);
@@ -173,26 +292,36 @@ final class RegistryVerify implements Callable<Integer> {
   }
 
   private static void row(String what, Histogram h) {
-    System.out.printf("%-44s p50 %8.2f ms  p99 %8.2f ms  (%d runs)%n", what, h.getValueAtPercentile(50) / 1000.0,
-        h.getValueAtPercentile(99) / 1000.0, h.getTotalCount());
+    System.out.printf(
+        "%-44s p50 %8.2f ms  p99 %8.2f ms  (%d runs)%n",
+        what,
+        h.getValueAtPercentile(50) / 1000.0,
+        h.getValueAtPercentile(99) / 1000.0,
+        h.getTotalCount());
   }
 
-  /** Requests per second from {@link #clients} threads, each with its own connection, for {@link #seconds}. */
+  /**
+   * Requests per second from {@link #clients} threads, each with its own connection, for {@link
+   * #seconds}.
+   */
   private double throughput(java.util.function.Supplier<HttpRequest> request) throws Exception {
     LongAdder done = new LongAdder();
     long end = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
     List<Thread> threads = new ArrayList<>();
     for (int i = 0; i < clients; i++) {
-      Thread t = new Thread(() -> {
-        HttpClient h = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        while (System.nanoTime() < end) {
-          try {
-            if (h.send(request.get(), HttpResponse.BodyHandlers.ofByteArray()).statusCode() == 200) done.increment();
-          } catch (Exception e) {
-            throw new IllegalStateException(e);
-          }
-        }
-      });
+      Thread t =
+          new Thread(
+              () -> {
+                HttpClient h = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+                while (System.nanoTime() < end) {
+                  try {
+                    if (h.send(request.get(), HttpResponse.BodyHandlers.ofByteArray()).statusCode()
+                        == 200) done.increment();
+                  } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                  }
+                }
+              });
       threads.add(t);
       t.start();
     }
@@ -201,12 +330,19 @@ final class RegistryVerify implements Callable<Integer> {
   }
 
   private static void post(HttpClient http, String url, String body) throws Exception {
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.ofString(body))
-        .build(), HttpResponse.BodyHandlers.ofString());
-    if (r.statusCode() != 200 || !r.body().contains("\"verified\":true")) throw new IllegalStateException(r.body());
+    HttpResponse<String> r =
+        http.send(
+            HttpRequest.newBuilder(URI.create(url))
+                .POST(HttpRequest.BodyPublishers.ofString(body))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != 200 || !r.body().contains("\"verified\":true"))
+      throw new IllegalStateException(r.body());
   }
 
-  /** Runs the CLI in this JVM and returns what it printed; fails unless it exits with {@code code}. */
+  /**
+   * Runs the CLI in this JVM and returns what it printed; fails unless it exits with {@code code}.
+   */
   private static String check(int code, String... args) {
     PrintStream out = System.out;
     ByteArrayOutputStream buf = new ByteArrayOutputStream();
@@ -217,7 +353,8 @@ final class RegistryVerify implements Callable<Integer> {
     } finally {
       System.setOut(out);
     }
-    if (rc != code) throw new IllegalStateException(String.join(" ", args) + " exited " + rc + ":\n" + buf);
+    if (rc != code)
+      throw new IllegalStateException(String.join(" ", args) + " exited " + rc + ":\n" + buf);
     return buf.toString(StandardCharsets.UTF_8);
   }
 

@@ -3,9 +3,9 @@ package dev.custody.bench;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.server.sequencer.GroupCommitSequencer;
 import dev.custody.server.storage.LogStorage;
-import java.util.List;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -15,21 +15,34 @@ import picocli.CommandLine.Option;
  * crash) and recover the sequencer's state. Appends nothing, so the key given to the sequencer
  * signs nothing.
  */
-@Command(name = "restart", mixinStandardHelpOptions = true,
-    description = "Time opening an existing log's store and recovering its state (e.g. after `scale --crash-after-load`).")
+@Command(
+    name = "restart",
+    mixinStandardHelpOptions = true,
+    description =
+        "Time opening an existing log's store and recovering its state (e.g. after `scale --crash-after-load`).")
 final class RestartTime implements Callable<Integer> {
-  @Option(names = "--data-dir", required = true, description = "The data directory (or the RocksDB folder inside it)")
+  @Option(
+      names = "--data-dir",
+      required = true,
+      description = "The data directory (or the RocksDB folder inside it)")
   Path dataDir;
 
-  @Override public Integer call() {
+  @Override
+  public Integer call() {
     Ed25519NoteKeys.Signer unused = Ed25519NoteKeys.generate("bench/restart", new SecureRandom());
     long t0 = System.nanoTime();
     // A data directory as the server and `scale` lay it out, or a bare RocksDB folder.
-    LogStorage storage = LogStorage.open(java.nio.file.Files.isDirectory(dataDir.resolve("db")) ? dataDir.resolve("db") : dataDir);
+    LogStorage storage =
+        LogStorage.open(
+            java.nio.file.Files.isDirectory(dataDir.resolve("db"))
+                ? dataDir.resolve("db")
+                : dataDir);
     long t1 = System.nanoTime();
-    GroupCommitSequencer seq = new GroupCommitSequencer(storage, "bench/restart", List.of(unused), 16, 16, (n, t) -> { });
+    GroupCommitSequencer seq =
+        new GroupCommitSequencer(storage, "bench/restart", List.of(unused), 16, 16, (n, t) -> {});
     long t2 = System.nanoTime();
-    System.out.printf("restart: size %d; open store %.1f ms, recover state %.1f ms, total %.1f ms%n",
+    System.out.printf(
+        "restart: size %d; open store %.1f ms, recover state %.1f ms, total %.1f ms%n",
         seq.head().size(), (t1 - t0) / 1e6, (t2 - t1) / 1e6, (t2 - t0) / 1e6);
     seq.close();
     storage.close();

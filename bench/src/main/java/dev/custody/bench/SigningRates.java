@@ -16,17 +16,27 @@ import picocli.CommandLine.Option;
  * Links signed per second, one thread: with a key in the process (the ceiling) and with each key
  * given by {@code --key} (a pkcs11: URI, say), so a token's cost reads as a ratio within one run.
  */
-@Command(name = "signing", mixinStandardHelpOptions = true,
-    description = "Links signed per second, one thread: in-process keys beside keys given by --key (e.g. pkcs11: URIs).")
+@Command(
+    name = "signing",
+    mixinStandardHelpOptions = true,
+    description =
+        "Links signed per second, one thread: in-process keys beside keys given by --key (e.g. pkcs11: URIs).")
 final class SigningRates implements Callable<Integer> {
-  @Option(names = "--key", description = "A key reference as custody sign --key takes it (repeatable)")
+  @Option(
+      names = "--key",
+      description = "A key reference as custody sign --key takes it (repeatable)")
   List<String> keys = new ArrayList<>();
 
-  @Option(names = "--duration", defaultValue = "5", description = "Seconds per measurement, after as long a warm-up. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--duration",
+      defaultValue = "5",
+      description = "Seconds per measurement, after as long a warm-up. Default: ${DEFAULT-VALUE}")
   int seconds;
 
-  @Override public Integer call() throws Exception {
-    System.out.printf("signing: one thread, %d s warm-up and %d s measured each%n", seconds, seconds);
+  @Override
+  public Integer call() throws Exception {
+    System.out.printf(
+        "signing: one thread, %d s warm-up and %d s measured each%n", seconds, seconds);
     double ceiling = 0;
     for (LinkKeys.Scheme scheme : LinkKeys.Scheme.values()) {
       double r = rate(LinkKeys.generate(scheme));
@@ -36,9 +46,14 @@ final class SigningRates implements Callable<Integer> {
     for (String k : keys) {
       LinkKeys.Signer s = Signers.open(k, Passwords.standard());
       double r = rate(s);
-      System.out.printf("%-60s %10.0f links/s  %.3f of the in-process %s%n",
-          s.scheme().label() + " via " + k.replaceAll("pin-value=[^&]*", "pin-value=***").replaceAll("\\?.*", "?…"), r,
-          r / rate(LinkKeys.generate(s.scheme())), s.scheme().label());
+      System.out.printf(
+          "%-60s %10.0f links/s  %.3f of the in-process %s%n",
+          s.scheme().label()
+              + " via "
+              + k.replaceAll("pin-value=[^&]*", "pin-value=***").replaceAll("\\?.*", "?…"),
+          r,
+          r / rate(LinkKeys.generate(s.scheme())),
+          s.scheme().label());
     }
     return 0;
   }
@@ -55,6 +70,8 @@ final class SigningRates implements Callable<Integer> {
   }
 
   private static void sign(LinkKeys.Signer key, Digest d, long i) {
-    SignedLink.sign(new Statement("registry.example/bench/app", d, 0, d, d, d, Statement.NO_PREDECESSOR, i), key);
+    SignedLink.sign(
+        new Statement("registry.example/bench/app", d, 0, d, d, d, Statement.NO_PREDECESSOR, i),
+        key);
   }
 }

@@ -26,26 +26,46 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The verification ceilings: link signature checks per second on one core (Ed25519 and ECDSA
- * P-256, parse included), and the time to verify a ten-layer chain offline from a bundle.
+ * The verification ceilings: link signature checks per second on one core (Ed25519 and ECDSA P-256,
+ * parse included), and the time to verify a ten-layer chain offline from a bundle.
  */
-@Command(name = "verify", mixinStandardHelpOptions = true,
-    description = "Single-core link verification rates and offline verification time of a ten-layer chain.")
+@Command(
+    name = "verify",
+    mixinStandardHelpOptions = true,
+    description =
+        "Single-core link verification rates and offline verification time of a ten-layer chain.")
 final class VerifyRates implements Callable<Integer> {
-  @Option(names = "--duration", defaultValue = "5", description = "Seconds per measurement (after as long a warm-up). Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--duration",
+      defaultValue = "5",
+      description = "Seconds per measurement (after as long a warm-up). Default: ${DEFAULT-VALUE}")
   int seconds;
 
-  @Override public Integer call() throws Exception {
-    System.out.printf("verify: one thread, %d s warm-up and %d s measured each%n", seconds, seconds);
-    for (dev.custody.chain.LinkVerifier v : List.of(dev.custody.chain.LinkVerifier.fastest(),
-        dev.custody.chain.LinkVerifier.bouncyCastle())) {
+  @Override
+  public Integer call() throws Exception {
+    System.out.printf(
+        "verify: one thread, %d s warm-up and %d s measured each%n", seconds, seconds);
+    for (dev.custody.chain.LinkVerifier v :
+        List.of(
+            dev.custody.chain.LinkVerifier.fastest(),
+            dev.custody.chain.LinkVerifier.bouncyCastle())) {
       Runnable ed25519 = Ceilings.ed25519Verification(v);
-      System.out.printf("%-40s %10.0f verifications/s%n", "raw Ed25519 (" + v.name() + ")", rate(ed25519::run));
+      System.out.printf(
+          "%-40s %10.0f verifications/s%n", "raw Ed25519 (" + v.name() + ")", rate(ed25519::run));
       for (LinkKeys.Scheme scheme : LinkKeys.Scheme.values()) {
-        byte[] link = SignedLink.sign(statement(0, Statement.NO_PREDECESSOR, Digest.sha256Of(new byte[1]),
-            Digest.sha256Of(new byte[1])), LinkKeys.generate(scheme)).encoded();
+        byte[] link =
+            SignedLink.sign(
+                    statement(
+                        0,
+                        Statement.NO_PREDECESSOR,
+                        Digest.sha256Of(new byte[1]),
+                        Digest.sha256Of(new byte[1])),
+                    LinkKeys.generate(scheme))
+                .encoded();
         double rate = rate(() -> SignedLink.parse(link).verifySignature(v));
-        System.out.printf("%-40s %10.0f links/s%n", "parse + verify " + scheme.label() + " (" + v.name() + ")", rate);
+        System.out.printf(
+            "%-40s %10.0f links/s%n",
+            "parse + verify " + scheme.label() + " (" + v.name() + ")", rate);
       }
     }
 
@@ -65,8 +85,16 @@ final class VerifyRates implements Callable<Integer> {
     for (int i = 0; i < 10_000; i++) leaves.add(("filler " + i).getBytes(StandardCharsets.UTF_8));
     byte[] prev = Statement.NO_PREDECESSOR;
     for (int i = 0; i < layers; i++) {
-      Statement s = new Statement("registry.example/bench/app", manifest, i, layerDigests.get(i), diffIds.get(i),
-          chainIds.get(i), prev, 1_764_288_000_000L);
+      Statement s =
+          new Statement(
+              "registry.example/bench/app",
+              manifest,
+              i,
+              layerDigests.get(i),
+              diffIds.get(i),
+              chainIds.get(i),
+              prev,
+              1_764_288_000_000L);
       SignedLink l = SignedLink.sign(s, teams.get(i));
       prev = l.linkId();
       leaves.add(new Leaf(1_764_288_000_000L, l.encoded()).encode());
@@ -74,29 +102,52 @@ final class VerifyRates implements Callable<Integer> {
     List<byte[]> hashes = leaves.stream().map(Hashes::leafHash).toList();
     CompactRange r = CompactRange.empty();
     java.util.Map<Long, byte[]> nodes = new java.util.HashMap<>();
-    for (byte[] h : hashes) r = r.append(h, (lv, idx, hash) -> nodes.put(((long) lv << 40) | idx, hash));
+    for (byte[] h : hashes)
+      r = r.append(h, (lv, idx, hash) -> nodes.put(((long) lv << 40) | idx, hash));
     ProofBuilder pb = new ProofBuilder((lv, idx) -> nodes.get(((long) lv << 40) | idx));
-    Ed25519NoteKeys.Signer log = Ed25519NoteKeys.generate("bench.custody.dev/log", new SecureRandom());
+    Ed25519NoteKeys.Signer log =
+        Ed25519NoteKeys.generate("bench.custody.dev/log", new SecureRandom());
     int size = leaves.size();
     String note = SignedNote.sign(new Checkpoint(log.name(), size, r.root()).text(), log).format();
     List<Bundle.Entry> entries = new ArrayList<>();
-    for (int i = size - layers; i < size; i++) entries.add(new Bundle.Entry(i, leaves.get(i), pb.inclusion(i, size)));
+    for (int i = size - layers; i < size; i++)
+      entries.add(new Bundle.Entry(i, leaves.get(i), pb.inclusion(i, size)));
     Bundle bundle = Bundle.parse(new Bundle(note, entries).toJson());
-    StringBuilder policy = new StringBuilder("{\"log\":{\"origin\":\"" + log.name() + "\",\"verifier_key\":\""
-        + log.verifier().vkey() + "\"},\"signers\":[");
+    StringBuilder policy =
+        new StringBuilder(
+            "{\"log\":{\"origin\":\""
+                + log.name()
+                + "\",\"verifier_key\":\""
+                + log.verifier().vkey()
+                + "\"},\"signers\":[");
     for (int i = 0; i < layers; i++) {
-      policy.append(i > 0 ? "," : "").append("{\"name\":\"team ").append(i).append("\",\"key_id\":\"")
+      policy
+          .append(i > 0 ? "," : "")
+          .append("{\"name\":\"team ")
+          .append(i)
+          .append("\",\"key_id\":\"")
           .append(HexFormat.of().formatHex(Hashes.sha256(teams.get(i).publicKey())))
-          .append("\",\"layers\":{\"min\":").append(i).append(",\"max\":").append(i).append("}}");
+          .append("\",\"layers\":{\"min\":")
+          .append(i)
+          .append(",\"max\":")
+          .append(i)
+          .append("}}");
     }
-    ChainVerifier v = new ChainVerifier(TrustPolicy.parse(policy.append("]}").toString().getBytes(StandardCharsets.UTF_8)));
+    ChainVerifier v =
+        new ChainVerifier(
+            TrustPolicy.parse(policy.append("]}").toString().getBytes(StandardCharsets.UTF_8)));
     OciImage image = new OciImage(manifest, layerDigests, diffIds);
-    if (!v.verify(image, bundle, null, null).ok()) throw new AssertionError(v.verify(image, bundle, null, null).report());
-    double perSecond = rate(() -> {
-      if (!v.verify(image, Bundle.parse(bundle.toJson()), null, null).ok()) throw new AssertionError();
-    });
-    System.out.printf("%-28s %10.3f ms (bundle JSON parse included; %.0f chains/s)%n", "verify 10-layer chain offline",
-        1000 / perSecond, perSecond);
+    if (!v.verify(image, bundle, null, null).ok())
+      throw new AssertionError(v.verify(image, bundle, null, null).report());
+    double perSecond =
+        rate(
+            () -> {
+              if (!v.verify(image, Bundle.parse(bundle.toJson()), null, null).ok())
+                throw new AssertionError();
+            });
+    System.out.printf(
+        "%-28s %10.3f ms (bundle JSON parse included; %.0f chains/s)%n",
+        "verify 10-layer chain offline", 1000 / perSecond, perSecond);
     return 0;
   }
 
@@ -120,7 +171,14 @@ final class VerifyRates implements Callable<Integer> {
   }
 
   private static Statement statement(int layer, byte[] prev, Digest diff, Digest chain) {
-    return new Statement("registry.example/bench/app", Digest.sha256Of(new byte[] {9}), layer,
-        Digest.sha256Of(new byte[] {8}), diff, chain, prev, 1_764_288_000_000L);
+    return new Statement(
+        "registry.example/bench/app",
+        Digest.sha256Of(new byte[] {9}),
+        layer,
+        Digest.sha256Of(new byte[] {8}),
+        diff,
+        chain,
+        prev,
+        1_764_288_000_000L);
   }
 }

@@ -11,19 +11,20 @@ import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 /**
- * CI's short failover campaign: three cluster nodes as real processes under concurrent
- * submitters, the leader SIGKILLed three times (the third time kept down past a snapshot, so that
- * it catches up by one) and frozen once; every promise checked on every node afterwards, and in the
- * S3 bucket (S3Proxy) the leader exports to.
+ * CI's short failover campaign: three cluster nodes as real processes under concurrent submitters,
+ * the leader SIGKILLed three times (the third time kept down past a snapshot, so that it catches up
+ * by one) and frozen once; every promise checked on every node afterwards, and in the S3 bucket
+ * (S3Proxy) the leader exports to.
  */
 class FailoverCampaignTest {
   @org.junit.jupiter.api.extension.RegisterExtension
-  static final org.gaul.s3proxy.junit.S3ProxyExtension S3 = org.gaul.s3proxy.junit.S3ProxyExtension.builder()
-      .withCredentials("access", "secret").build();
+  static final org.gaul.s3proxy.junit.S3ProxyExtension S3 =
+      org.gaul.s3proxy.junit.S3ProxyExtension.builder().withCredentials("access", "secret").build();
 
   @Test
   void leaderKillsAndAFreezeLoseNothingAndForkNothing() throws Exception {
-    // The nodes export to a real S3 REST server; credentials reach them as the AWS SDK's environment variables.
+    // The nodes export to a real S3 REST server; credentials reach them as the AWS SDK's
+    // environment variables.
     System.setProperty("aws.accessKeyId", S3.getAccessKey());
     System.setProperty("aws.secretAccessKey", S3.getSecretKey());
     int kills = Integer.getInteger("custody.failover.kills", 3);
@@ -32,8 +33,17 @@ class FailoverCampaignTest {
     int code;
     try {
       System.setOut(new PrintStream(new TeeStream(out, captured), true, StandardCharsets.UTF_8));
-      code = new CommandLine(new FailoverCampaign()).execute("--kills", Integer.toString(kills), "--freezes", "1",
-          "--export", "s3://failover/log", "--s3-endpoint", S3.getUri().toString());
+      code =
+          new CommandLine(new FailoverCampaign())
+              .execute(
+                  "--kills",
+                  Integer.toString(kills),
+                  "--freezes",
+                  "1",
+                  "--export",
+                  "s3://failover/log",
+                  "--s3-endpoint",
+                  S3.getUri().toString());
     } finally {
       System.setOut(out);
       System.clearProperty("aws.accessKeyId");
@@ -41,14 +51,19 @@ class FailoverCampaignTest {
     }
     String report = captured.toString(StandardCharsets.UTF_8);
     assertEquals(0, code, "the campaign reported violations (see its output)");
-    Matcher m = Pattern.compile("(\\d+) leader kills, (\\d+) freezes.* (\\d+) catch-ups by snapshot").matcher(report);
+    Matcher m =
+        Pattern.compile("(\\d+) leader kills, (\\d+) freezes.* (\\d+) catch-ups by snapshot")
+            .matcher(report);
     org.junit.jupiter.api.Assertions.assertTrue(m.find(), report);
     assertEquals(kills, Integer.parseInt(m.group(1)));
     assertEquals(1, Integer.parseInt(m.group(2)));
-    org.junit.jupiter.api.Assertions.assertTrue(Integer.parseInt(m.group(3)) >= 1,
+    org.junit.jupiter.api.Assertions.assertTrue(
+        Integer.parseInt(m.group(3)) >= 1,
         "the node kept down past a snapshot must catch up by one: " + report);
-    org.junit.jupiter.api.Assertions.assertTrue(report.contains("acknowledged entries lost: 0, forks: 0"), report);
-    org.junit.jupiter.api.Assertions.assertTrue(report.contains("every acknowledged entry at its index"), report);
+    org.junit.jupiter.api.Assertions.assertTrue(
+        report.contains("acknowledged entries lost: 0, forks: 0"), report);
+    org.junit.jupiter.api.Assertions.assertTrue(
+        report.contains("every acknowledged entry at its index"), report);
   }
 
   /**
@@ -62,14 +77,17 @@ class FailoverCampaignTest {
     int code;
     try {
       System.setOut(new PrintStream(new TeeStream(out, captured), true, StandardCharsets.UTF_8));
-      code = new CommandLine(new FailoverCampaign()).execute("--kills", "1", "--freezes", "0", "--partitions", "2");
+      code =
+          new CommandLine(new FailoverCampaign())
+              .execute("--kills", "1", "--freezes", "0", "--partitions", "2");
     } finally {
       System.setOut(out);
     }
     String report = captured.toString(StandardCharsets.UTF_8);
     assertEquals(0, code, "the campaign reported violations (see its output)");
     org.junit.jupiter.api.Assertions.assertTrue(report.contains("2 partitions of 3000 ms"), report);
-    org.junit.jupiter.api.Assertions.assertTrue(report.contains("acknowledged entries lost: 0, forks: 0"), report);
+    org.junit.jupiter.api.Assertions.assertTrue(
+        report.contains("acknowledged entries lost: 0, forks: 0"), report);
   }
 
   /** Writes to two streams: the console (for the CI log) and a buffer (for the assertions). */
@@ -82,12 +100,14 @@ class FailoverCampaignTest {
       this.b = b;
     }
 
-    @Override public void write(int x) throws java.io.IOException {
+    @Override
+    public void write(int x) throws java.io.IOException {
       a.write(x);
       b.write(x);
     }
 
-    @Override public void write(byte[] buf, int off, int len) throws java.io.IOException {
+    @Override
+    public void write(byte[] buf, int off, int len) throws java.io.IOException {
       a.write(buf, off, len);
       b.write(buf, off, len);
     }

@@ -5,8 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * OCI ChainID (image-spec config.md): ChainID(L0) = DiffID(L0);
- * ChainID(L0..Ln) = SHA-256(ChainID(L0..Ln-1) + " " + DiffID(Ln)), over the "sha256:hex" strings.
+ * OCI ChainID (image-spec config.md): ChainID(L0) = DiffID(L0); ChainID(L0..Ln) =
+ * SHA-256(ChainID(L0..Ln-1) + " " + DiffID(Ln)), over the "sha256:hex" strings.
  */
 public final class ChainIds {
   private ChainIds() {}

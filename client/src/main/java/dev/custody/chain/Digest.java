@@ -9,11 +9,13 @@ public record Digest(byte[] value) {
   public static final int SHA256 = 1;
 
   public Digest {
-    if (value.length != Hashes.SIZE) throw new IllegalArgumentException("a SHA-256 digest is 32 bytes");
+    if (value.length != Hashes.SIZE)
+      throw new IllegalArgumentException("a SHA-256 digest is 32 bytes");
     value = value.clone();
   }
 
-  @Override public byte[] value() {
+  @Override
+  public byte[] value() {
     return value.clone();
   }
 
@@ -30,15 +32,18 @@ public record Digest(byte[] value) {
   }
 
   /** The OCI form {@code sha256:<hex>}. */
-  @Override public String toString() {
+  @Override
+  public String toString() {
     return "sha256:" + HexFormat.of().formatHex(value);
   }
 
-  @Override public boolean equals(Object o) {
+  @Override
+  public boolean equals(Object o) {
     return o instanceof Digest d && Arrays.equals(value, d.value);
   }
 
-  @Override public int hashCode() {
+  @Override
+  public int hashCode() {
     return Arrays.hashCode(value);
   }
 

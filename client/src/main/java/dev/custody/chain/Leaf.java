@@ -1,15 +1,20 @@
 package dev.custody.chain;
 
-/** The logged entry: {@code uint8 leaf_version; uint64 log_timestamp_ms; opaque signed_link<1..2^16-1>}. */
+/**
+ * The logged entry: {@code uint8 leaf_version; uint64 log_timestamp_ms; opaque
+ * signed_link<1..2^16-1>}.
+ */
 public record Leaf(long logTimestampMs, byte[] signedLink) {
   public static final int VERSION = 1;
 
   public Leaf {
-    if (logTimestampMs < 0) throw new IllegalArgumentException("log timestamp must not be negative");
+    if (logTimestampMs < 0)
+      throw new IllegalArgumentException("log timestamp must not be negative");
     signedLink = signedLink.clone();
   }
 
-  @Override public byte[] signedLink() {
+  @Override
+  public byte[] signedLink() {
     return signedLink.clone();
   }
 

@@ -36,7 +36,8 @@ import org.bouncycastle.math.ec.FixedPointCombMultiplier;
 public final class LinkKeys {
   private LinkKeys() {}
 
-  private static final byte[] ED25519_SPKI_PREFIX = HexFormat.of().parseHex("302a300506032b6570032100");
+  private static final byte[] ED25519_SPKI_PREFIX =
+      HexFormat.of().parseHex("302a300506032b6570032100");
 
   public enum Scheme {
     ED25519(0x0807, "ed25519"),
@@ -72,7 +73,8 @@ public final class LinkKeys {
       switch (this) {
         case ED25519 -> {
           if (spki.length != 44 || !Arrays.equals(spki, 0, 12, ED25519_SPKI_PREFIX, 0, 12)) {
-            throw new LinkException("public key is not an Ed25519 SubjectPublicKeyInfo, as scheme 0x0807 requires");
+            throw new LinkException(
+                "public key is not an Ed25519 SubjectPublicKeyInfo, as scheme 0x0807 requires");
           }
           if (!LinkVerifier.ed25519KeyAcceptable(spki)) {
             throw new LinkException("public key is not a canonical Ed25519 point of large order");
@@ -83,7 +85,10 @@ public final class LinkKeys {
       }
     }
 
-    /** Decodes a public key for Bouncy Castle, refusing what {@link #checkKey} refuses or an invalid point. */
+    /**
+     * Decodes a public key for Bouncy Castle, refusing what {@link #checkKey} refuses or an invalid
+     * point.
+     */
     AsymmetricKeyParameter decodeKey(byte[] spki) throws LinkException {
       return switch (this) {
         case ED25519 -> edKey(spki);
@@ -101,7 +106,9 @@ public final class LinkKeys {
           return v.verifySignature(signature);
         }
         case ECDSA_P256_SHA256 -> {
-          DSADigestSigner v = new DSADigestSigner(new ECDSASigner(), new SHA256Digest(), StandardDSAEncoding.INSTANCE);
+          DSADigestSigner v =
+              new DSADigestSigner(
+                  new ECDSASigner(), new SHA256Digest(), StandardDSAEncoding.INSTANCE);
           v.init(false, key);
           v.update(message, 0, message.length);
           try {
@@ -117,7 +124,8 @@ public final class LinkKeys {
 
   private static Ed25519PublicKeyParameters edKey(byte[] spki) throws LinkException {
     if (spki.length != 44 || !Arrays.equals(spki, 0, 12, ED25519_SPKI_PREFIX, 0, 12)) {
-      throw new LinkException("public key is not an Ed25519 SubjectPublicKeyInfo, as scheme 0x0807 requires");
+      throw new LinkException(
+          "public key is not an Ed25519 SubjectPublicKeyInfo, as scheme 0x0807 requires");
     }
     try {
       return new Ed25519PublicKeyParameters(spki, 12);
@@ -129,12 +137,14 @@ public final class LinkKeys {
   private static ECPublicKeyParameters ecKey(byte[] spki) throws LinkException {
     try {
       ASN1Primitive p = ASN1Primitive.fromByteArray(spki);
-      if (!Arrays.equals(p.getEncoded("DER"), spki)) throw new LinkException("public key is not DER");
+      if (!Arrays.equals(p.getEncoded("DER"), spki))
+        throw new LinkException("public key is not DER");
       SubjectPublicKeyInfo info = SubjectPublicKeyInfo.getInstance(p);
       ASN1ObjectIdentifier alg = info.getAlgorithm().getAlgorithm();
       if (!X9ObjectIdentifiers.id_ecPublicKey.equals(alg)
           || !X9ObjectIdentifiers.prime256v1.equals(info.getAlgorithm().getParameters())) {
-        throw new LinkException("public key is not an ECDSA P-256 SubjectPublicKeyInfo, as scheme 0x0403 requires");
+        throw new LinkException(
+            "public key is not an ECDSA P-256 SubjectPublicKeyInfo, as scheme 0x0403 requires");
       }
       AsymmetricKeyParameter k = PublicKeyFactory.createKey(info);
       return (ECPublicKeyParameters) k;
@@ -204,20 +214,37 @@ public final class LinkKeys {
     if (k instanceof Ed25519PrivateKeyParameters ed) {
       byte[] spki = concat(ED25519_SPKI_PREFIX, ed.generatePublicKey().getEncoded());
       return new Signer() {
-        @Override public Scheme scheme() { return Scheme.ED25519; }
-        @Override public byte[] publicKey() { return spki.clone(); }
-        @Override public byte[] sign(byte[] message) {
+        @Override
+        public Scheme scheme() {
+          return Scheme.ED25519;
+        }
+
+        @Override
+        public byte[] publicKey() {
+          return spki.clone();
+        }
+
+        @Override
+        public byte[] sign(byte[] message) {
           Ed25519Signer s = new Ed25519Signer();
           s.init(true, ed);
           s.update(message, 0, message.length);
           return s.generateSignature();
         }
-        @Override public String privateKeyPem() { return pem("PRIVATE KEY", der); }
+
+        @Override
+        public String privateKeyPem() {
+          return pem("PRIVATE KEY", der);
+        }
       };
     }
     if (k instanceof ECPrivateKeyParameters ec) {
-      ECPublicKeyParameters pub = new ECPublicKeyParameters(
-          new FixedPointCombMultiplier().multiply(ec.getParameters().getG(), ec.getD()).normalize(), ec.getParameters());
+      ECPublicKeyParameters pub =
+          new ECPublicKeyParameters(
+              new FixedPointCombMultiplier()
+                  .multiply(ec.getParameters().getG(), ec.getD())
+                  .normalize(),
+              ec.getParameters());
       byte[] spki;
       try {
         spki = SubjectPublicKeyInfoFactory.createSubjectPublicKeyInfo(pub).getEncoded("DER");
@@ -226,9 +253,18 @@ public final class LinkKeys {
       }
       Scheme.ECDSA_P256_SHA256.decodeKey(spki);
       return new Signer() {
-        @Override public Scheme scheme() { return Scheme.ECDSA_P256_SHA256; }
-        @Override public byte[] publicKey() { return spki.clone(); }
-        @Override public byte[] sign(byte[] message) {
+        @Override
+        public Scheme scheme() {
+          return Scheme.ECDSA_P256_SHA256;
+        }
+
+        @Override
+        public byte[] publicKey() {
+          return spki.clone();
+        }
+
+        @Override
+        public byte[] sign(byte[] message) {
           // RFC 6979 deterministic nonces: no dependence on the quality of a random source.
           ECDSASigner s = new ECDSASigner(new HMacDSAKCalculator(new SHA256Digest()));
           s.init(true, ec);
@@ -237,24 +273,35 @@ public final class LinkKeys {
           byte[] digest = new byte[32];
           h.doFinal(digest, 0);
           java.math.BigInteger[] rs = s.generateSignature(digest);
-          // Low S, which verifiers require (LinkVerifier): of (r, s) and (r, n - s) only the smaller is valid.
+          // Low S, which verifiers require (LinkVerifier): of (r, s) and (r, n - s) only the
+          // smaller is valid.
           java.math.BigInteger n = ec.getParameters().getN();
-          java.math.BigInteger low = rs[1].compareTo(n.shiftRight(1)) > 0 ? n.subtract(rs[1]) : rs[1];
+          java.math.BigInteger low =
+              rs[1].compareTo(n.shiftRight(1)) > 0 ? n.subtract(rs[1]) : rs[1];
           try {
             return StandardDSAEncoding.INSTANCE.encode(n, rs[0], low);
           } catch (IOException e) {
             throw new IllegalStateException("cannot encode an ECDSA signature", e);
           }
         }
-        @Override public String privateKeyPem() { return pem("PRIVATE KEY", der); }
+
+        @Override
+        public String privateKeyPem() {
+          return pem("PRIVATE KEY", der);
+        }
       };
     }
     throw new LinkException("private key is neither Ed25519 nor ECDSA P-256");
   }
 
   static String pem(String type, byte[] der) {
-    return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
-        + "\n-----END " + type + "-----\n";
+    return "-----BEGIN "
+        + type
+        + "-----\n"
+        + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
+        + "\n-----END "
+        + type
+        + "-----\n";
   }
 
   private static byte[] unpem(String pem, String type) throws LinkException {
@@ -264,7 +311,8 @@ public final class LinkKeys {
     int b = pem.indexOf(end);
     if (a < 0 || b < a) throw new LinkException("not a PEM " + type);
     try {
-      return Base64.getMimeDecoder().decode(pem.substring(a + begin.length(), b).getBytes(StandardCharsets.US_ASCII));
+      return Base64.getMimeDecoder()
+          .decode(pem.substring(a + begin.length(), b).getBytes(StandardCharsets.US_ASCII));
     } catch (IllegalArgumentException e) {
       throw new LinkException("PEM " + type + " is not base64");
     }

@@ -3,9 +3,9 @@ package dev.custody.chain;
 import java.util.Arrays;
 
 /**
- * The chain rules of entries.md, in one place for the log's admission and the client's verifier:
- * a bottom link stands on nothing and its chain ID is its diff ID; any other link stands on the
- * link one layer below, and its chain ID follows from that link's.
+ * The chain rules of entries.md, in one place for the log's admission and the client's verifier: a
+ * bottom link stands on nothing and its chain ID is its diff ID; any other link stands on the link
+ * one layer below, and its chain ID follows from that link's.
  */
 public final class LinkRules {
   private LinkRules() {}
@@ -14,9 +14,11 @@ public final class LinkRules {
   public static void checkAlone(Statement s) throws LinkException {
     if (s.layerIndex() == 0) {
       if (s.hasPredecessor()) throw new LinkException("layer 0 must have a zero prev_link_id");
-      if (!s.chainId().equals(s.diffId())) throw new LinkException("layer 0's chain_id must equal its diff_id");
+      if (!s.chainId().equals(s.diffId()))
+        throw new LinkException("layer 0's chain_id must equal its diff_id");
     } else if (!s.hasPredecessor()) {
-      throw new LinkException("layer " + s.layerIndex() + " must name the link below it in prev_link_id");
+      throw new LinkException(
+          "layer " + s.layerIndex() + " must name the link below it in prev_link_id");
     }
   }
 
@@ -28,10 +30,15 @@ public final class LinkRules {
       throw new LinkException("prev_link_id does not name the link below");
     }
     if (s.layerIndex() != p.layerIndex() + 1) {
-      throw new LinkException("layer_index " + s.layerIndex() + " is not one above its predecessor's " + p.layerIndex());
+      throw new LinkException(
+          "layer_index "
+              + s.layerIndex()
+              + " is not one above its predecessor's "
+              + p.layerIndex());
     }
     if (!s.chainId().equals(ChainIds.next(p.chainId(), s.diffId()))) {
-      throw new LinkException("chain_id does not follow from the predecessor's chain_id and this layer's diff_id");
+      throw new LinkException(
+          "chain_id does not follow from the predecessor's chain_id and this layer's diff_id");
     }
   }
 }

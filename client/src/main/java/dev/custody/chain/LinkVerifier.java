@@ -19,59 +19,74 @@ import org.bouncycastle.asn1.ASN1Sequence;
  *
  * <ul>
  *   <li>Ed25519 (RFC 8032): a 64-byte signature with {@code S < L}; the signature's {@code R}
- *       canonically encoded ({@code y < p}) and not of small order; the key {@code A} canonical
- *       and in the prime-order subgroup ({@code [L]A = 0}: no torsion component, checked once per
- *       key and remembered); the cofactorless equation {@code [S]B = R + [k]A}, which AWS-LC
- *       uses. Bouncy Castle uses the cofactored one, which also accepts a key or an R with a
- *       torsion component (the agreement test shows both): with a torsion-free key the two
- *       equations differ only on such an R, so the Bouncy Castle verifier also checks that R
- *       is in the prime-order subgroup.
- *   <li>ECDSA P-256 with SHA-256: the DER {@code ECDSA-Sig-Value}, minimally encoded, with
- *       {@code 1 <= r < n} and {@code 1 <= s <= n/2} ("low S"). A signature {@code (r, s)} is
- *       valid exactly when {@code (r, n - s)} is, so without this rule anyone could turn a
- *       team's link into a second, different link for the same statement.
+ *       canonically encoded ({@code y < p}) and not of small order; the key {@code A} canonical and
+ *       in the prime-order subgroup ({@code [L]A = 0}: no torsion component, checked once per key
+ *       and remembered); the cofactorless equation {@code [S]B = R + [k]A}, which AWS-LC uses.
+ *       Bouncy Castle uses the cofactored one, which also accepts a key or an R with a torsion
+ *       component (the agreement test shows both): with a torsion-free key the two equations differ
+ *       only on such an R, so the Bouncy Castle verifier also checks that R is in the prime-order
+ *       subgroup.
+ *   <li>ECDSA P-256 with SHA-256: the DER {@code ECDSA-Sig-Value}, minimally encoded, with {@code 1
+ *       <= r < n} and {@code 1 <= s <= n/2} ("low S"). A signature {@code (r, s)} is valid exactly
+ *       when {@code (r, n - s)} is, so without this rule anyone could turn a team's link into a
+ *       second, different link for the same statement.
  * </ul>
  *
- * <p>Thread-safe. An instance remembers the verdict of the key check for up to
- * {@value #KEY_CACHE} Ed25519 keys (teams sign many links with one key), and a JCA verifier as
- * many decoded keys; nothing else.
+ * <p>Thread-safe. An instance remembers the verdict of the key check for up to {@value #KEY_CACHE}
+ * Ed25519 keys (teams sign many links with one key), and a JCA verifier as many decoded keys;
+ * nothing else.
  */
 public abstract class LinkVerifier {
   /** Ed25519 keys whose subgroup check is remembered; the memory is cleared when full. */
   static final int KEY_CACHE = 10_000;
-  private final java.util.Map<java.nio.ByteBuffer, Boolean> primeOrderKeys = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private final java.util.Map<java.nio.ByteBuffer, Boolean> primeOrderKeys =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   /** The group order of P-256. */
   static final BigInteger P256_N =
       new BigInteger("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", 16);
+
   static final BigInteger P256_HALF_N = P256_N.shiftRight(1);
+
   /** The order of Ed25519's prime-order subgroup, and its field prime. */
   static final BigInteger ED25519_L =
       BigInteger.ONE.shiftLeft(252).add(new BigInteger("14def9dea2f79cd65812631a5cf5d3ed", 16));
-  static final BigInteger ED25519_P = BigInteger.ONE.shiftLeft(255).subtract(BigInteger.valueOf(19));
+
+  static final BigInteger ED25519_P =
+      BigInteger.ONE.shiftLeft(255).subtract(BigInteger.valueOf(19));
+
   /** The y coordinates of Ed25519's eight points of small order (each with both signs of x). */
   private static final BigInteger[] SMALL_ORDER_Y = {
-      BigInteger.ZERO, BigInteger.ONE, ED25519_P.subtract(BigInteger.ONE),
-      new BigInteger("7a03ac9277fdc74ec6cc392cfa53202a0f67100d760b3cba4fd84d3d706a17c7", 16),
-      new BigInteger("05fc536d880238b13933c6d305acdfd5f098eff289f4c345b027b2c28f95e826", 16)};
+    BigInteger.ZERO,
+    BigInteger.ONE,
+    ED25519_P.subtract(BigInteger.ONE),
+    new BigInteger("7a03ac9277fdc74ec6cc392cfa53202a0f67100d760b3cba4fd84d3d706a17c7", 16),
+    new BigInteger("05fc536d880238b13933c6d305acdfd5f098eff289f4c345b027b2c28f95e826", 16)
+  };
 
   /** A name for start lines and metrics, e.g. "bouncycastle" or "accp". */
   public abstract String name();
 
   /**
-   * Whether {@code signature} by the key {@code spki} (a SubjectPublicKeyInfo that
-   * {@link LinkKeys.Scheme#checkKey} accepted) verifies over {@code message}.
+   * Whether {@code signature} by the key {@code spki} (a SubjectPublicKeyInfo that {@link
+   * LinkKeys.Scheme#checkKey} accepted) verifies over {@code message}.
    */
-  public final boolean verify(LinkKeys.Scheme scheme, byte[] spki, byte[] message, byte[] signature) {
+  public final boolean verify(
+      LinkKeys.Scheme scheme, byte[] spki, byte[] message, byte[] signature) {
     return switch (scheme) {
-      case ED25519 -> ed25519Acceptable(spki, signature) && primeOrderKey(spki)
-          && check(scheme, spki, message, signature);
-      case ECDSA_P256_SHA256 -> ecdsaAcceptable(signature) && check(scheme, spki, message, signature);
+      case ED25519 ->
+          ed25519Acceptable(spki, signature)
+              && primeOrderKey(spki)
+              && check(scheme, spki, message, signature);
+      case ECDSA_P256_SHA256 ->
+          ecdsaAcceptable(signature) && check(scheme, spki, message, signature);
     };
   }
 
   /** The arithmetic, on inputs that passed the encoding rules. */
-  protected abstract boolean check(LinkKeys.Scheme scheme, byte[] spki, byte[] message, byte[] signature);
+  protected abstract boolean check(
+      LinkKeys.Scheme scheme, byte[] spki, byte[] message, byte[] signature);
 
   /** Whether an Ed25519 key (a 44-byte SPKI) has no torsion component; remembered per key. */
   private boolean primeOrderKey(byte[] spki) {
@@ -79,12 +94,16 @@ public abstract class LinkVerifier {
     Boolean known = primeOrderKeys.get(point);
     if (known != null) return known;
     boolean ok = org.bouncycastle.math.ec.rfc8032.Ed25519.validatePublicKeyFull(spki, 12);
-    if (primeOrderKeys.size() >= KEY_CACHE) primeOrderKeys.clear(); // bounded; keys in use come back at once
+    if (primeOrderKeys.size() >= KEY_CACHE)
+      primeOrderKeys.clear(); // bounded; keys in use come back at once
     primeOrderKeys.put(point, ok);
     return ok;
   }
 
-  /** Bouncy Castle's lightweight API, in Java: loads everywhere. A new instance, with a key memory of its own. */
+  /**
+   * Bouncy Castle's lightweight API, in Java: loads everywhere. A new instance, with a key memory
+   * of its own.
+   */
   public static LinkVerifier bouncyCastle() {
     return new BouncyCastleLinkVerifier();
   }
@@ -101,7 +120,8 @@ public abstract class LinkVerifier {
    */
   public static LinkVerifier fastest() {
     try {
-      Class<?> c = Class.forName("com.amazon.corretto.crypto.provider.AmazonCorrettoCryptoProvider");
+      Class<?> c =
+          Class.forName("com.amazon.corretto.crypto.provider.AmazonCorrettoCryptoProvider");
       Provider p = (Provider) c.getField("INSTANCE").get(null);
       if (c.getMethod("getLoadingError").invoke(p) != null) return bouncyCastle();
       LinkVerifier accp = jca(p, "accp");
@@ -123,7 +143,9 @@ public abstract class LinkVerifier {
         && littleEndian(Arrays.copyOfRange(signature, 32, 64)).compareTo(ED25519_L) < 0;
   }
 
-  /** An encoded point whose y is below p and which is not one of the eight points of small order. */
+  /**
+   * An encoded point whose y is below p and which is not one of the eight points of small order.
+   */
   private static boolean canonicalLargeOrder(byte[] encoded) {
     byte[] y = encoded.clone();
     y[31] &= 0x7f; // the sign of x
@@ -149,22 +171,29 @@ public abstract class LinkVerifier {
       if (seq.size() != 2) return false;
       BigInteger r = ASN1Integer.getInstance(seq.getObjectAt(0)).getValue();
       BigInteger s = ASN1Integer.getInstance(seq.getObjectAt(1)).getValue();
-      return r.signum() > 0 && r.compareTo(P256_N) < 0 && s.signum() > 0 && s.compareTo(P256_HALF_N) <= 0;
+      return r.signum() > 0
+          && r.compareTo(P256_N) < 0
+          && s.signum() > 0
+          && s.compareTo(P256_HALF_N) <= 0;
     } catch (java.io.IOException | RuntimeException e) {
       return false;
     }
   }
 
   private static final class BouncyCastleLinkVerifier extends LinkVerifier {
-    @Override public String name() {
+    @Override
+    public String name() {
       return "bouncycastle";
     }
 
-    @Override protected boolean check(LinkKeys.Scheme scheme, byte[] spki, byte[] message, byte[] signature) {
+    @Override
+    protected boolean check(LinkKeys.Scheme scheme, byte[] spki, byte[] message, byte[] signature) {
       try {
-        // Cofactored, so also require a torsion-free R: that makes the verdict the cofactorless equation's.
-        return scheme.verify(scheme.decodeKey(spki), message, signature) && (scheme != LinkKeys.Scheme.ED25519
-            || org.bouncycastle.math.ec.rfc8032.Ed25519.validatePublicKeyFull(signature, 0));
+        // Cofactored, so also require a torsion-free R: that makes the verdict the cofactorless
+        // equation's.
+        return scheme.verify(scheme.decodeKey(spki), message, signature)
+            && (scheme != LinkKeys.Scheme.ED25519
+                || org.bouncycastle.math.ec.rfc8032.Ed25519.validatePublicKeyFull(signature, 0));
       } catch (LinkException e) {
         return false;
       }
@@ -174,14 +203,16 @@ public abstract class LinkVerifier {
   private static final class JcaLinkVerifier extends LinkVerifier {
     private final Provider provider;
     private final String name;
-    // Signature and KeyFactory objects are not thread-safe and cost a provider look-up to make: one per thread.
+    // Signature and KeyFactory objects are not thread-safe and cost a provider look-up to make: one
+    // per thread.
     private final ThreadLocal<Signature> ed;
     private final ThreadLocal<Signature> ec;
     private final ThreadLocal<KeyFactory> edKeys;
     private final ThreadLocal<KeyFactory> ecKeys;
     // Decoding a key (DER, then the point) costs a good part of a verification; teams sign many
     // links with one key. PublicKey objects are immutable and may be shared between threads.
-    private final java.util.Map<java.nio.ByteBuffer, PublicKey> keys = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.Map<java.nio.ByteBuffer, PublicKey> keys =
+        new java.util.concurrent.ConcurrentHashMap<>();
 
     JcaLinkVerifier(Provider provider, String name) {
       this.provider = provider;
@@ -200,7 +231,10 @@ public abstract class LinkVerifier {
       }
     }
 
-    /** The provider's own key factory, else the JDK's (ACCP verifies Ed25519 but reads no Ed25519 keys). */
+    /**
+     * The provider's own key factory, else the JDK's (ACCP verifies Ed25519 but reads no Ed25519
+     * keys).
+     */
     private KeyFactory keyFactory(String alg) {
       try {
         return KeyFactory.getInstance(alg, provider);
@@ -213,11 +247,13 @@ public abstract class LinkVerifier {
       }
     }
 
-    @Override public String name() {
+    @Override
+    public String name() {
       return name;
     }
 
-    @Override protected boolean check(LinkKeys.Scheme scheme, byte[] spki, byte[] message, byte[] signature) {
+    @Override
+    protected boolean check(LinkKeys.Scheme scheme, byte[] spki, byte[] message, byte[] signature) {
       boolean edwards = scheme == LinkKeys.Scheme.ED25519;
       try {
         PublicKey key = keys.get(java.nio.ByteBuffer.wrap(spki));
@@ -236,7 +272,10 @@ public abstract class LinkVerifier {
     }
   }
 
-  /** A known good signature of each type must verify and a damaged one must not, before a verifier is trusted. */
+  /**
+   * A known good signature of each type must verify and a damaged one must not, before a verifier
+   * is trusted.
+   */
   private static final class SelfTest {
     static boolean passes(LinkVerifier v) {
       byte[] message = "custody self-test".getBytes(java.nio.charset.StandardCharsets.US_ASCII);

@@ -11,8 +11,13 @@ public final class Pae {
     byte[] type = payloadType.getBytes(StandardCharsets.UTF_8);
     byte[] head = ("DSSEv1 " + type.length + " ").getBytes(StandardCharsets.US_ASCII);
     byte[] middle = (" " + body.length + " ").getBytes(StandardCharsets.US_ASCII);
-    // Sized once: this runs for every signature checked, and a growing buffer copied each link twice.
+    // Sized once: this runs for every signature checked, and a growing buffer copied each link
+    // twice.
     return ByteBuffer.allocate(head.length + type.length + middle.length + body.length)
-        .put(head).put(type).put(middle).put(body).array();
+        .put(head)
+        .put(type)
+        .put(middle)
+        .put(body)
+        .array();
   }
 }

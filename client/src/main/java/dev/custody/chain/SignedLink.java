@@ -18,7 +18,12 @@ public final class SignedLink {
   private final byte[] publicKey;
   private final byte[] signature;
 
-  private SignedLink(byte[] encoded, byte[] statementBytes, Statement statement, int scheme, byte[] publicKey,
+  private SignedLink(
+      byte[] encoded,
+      byte[] statementBytes,
+      Statement statement,
+      int scheme,
+      byte[] publicKey,
       byte[] signature) {
     this.encoded = encoded;
     this.statementBytes = statementBytes;
@@ -58,7 +63,8 @@ public final class SignedLink {
   public static SignedLink parse(byte[] b) throws LinkException {
     Tls.Reader r = new Tls.Reader(b, "signed link");
     String type = new String(r.opaque(1, 255, "payload_type"), StandardCharsets.UTF_8);
-    if (!PAYLOAD_TYPE.equals(type)) throw new LinkException("payload type \"" + type + "\" is not " + PAYLOAD_TYPE);
+    if (!PAYLOAD_TYPE.equals(type))
+      throw new LinkException("payload type \"" + type + "\" is not " + PAYLOAD_TYPE);
     byte[] st = r.opaque(1, 65535, "statement");
     int scheme = r.u16();
     byte[] key = r.opaque(1, 65535, "public_key");
@@ -69,18 +75,25 @@ public final class SignedLink {
     return new SignedLink(b.clone(), st, statement, scheme, key, sig);
   }
 
-  /** Verifies the signature over PAE(payload type, statement) with the link's own key, in Bouncy Castle. */
+  /**
+   * Verifies the signature over PAE(payload type, statement) with the link's own key, in Bouncy
+   * Castle.
+   */
   public void verifySignature() throws LinkException {
     verifySignature(LinkVerifier.bouncyCastle());
   }
 
-  /** Verifies the signature with {@code verifier}; every verifier gives the same verdict ({@link LinkVerifier}). */
+  /**
+   * Verifies the signature with {@code verifier}; every verifier gives the same verdict ({@link
+   * LinkVerifier}).
+   */
   public void verifySignature(LinkVerifier verifier) throws LinkException {
     LinkKeys.Scheme s = LinkKeys.Scheme.of(scheme);
     if (!verifier.verify(s, publicKey, Pae.encode(PAYLOAD_TYPE, statementBytes), signature)) {
-      throw new LinkException(s == LinkKeys.Scheme.ECDSA_P256_SHA256 && !LinkVerifier.ecdsaAcceptable(signature)
-          ? "ECDSA signature is not strict DER with 1 <= r < n and a low s (s <= n/2)"
-          : "signature does not verify");
+      throw new LinkException(
+          s == LinkKeys.Scheme.ECDSA_P256_SHA256 && !LinkVerifier.ecdsaAcceptable(signature)
+              ? "ECDSA signature is not strict DER with 1 <= r < n and a low s (s <= n/2)"
+              : "signature does not verify");
     }
   }
 
@@ -105,7 +118,9 @@ public final class SignedLink {
     return encoded.clone();
   }
 
-  /** SHA-256 of the SignedLink bytes: the dedup key, and what the next link's prev_link_id names. */
+  /**
+   * SHA-256 of the SignedLink bytes: the dedup key, and what the next link's prev_link_id names.
+   */
   public byte[] linkId() {
     return Hashes.sha256(encoded);
   }

@@ -53,20 +53,31 @@ final class Tls {
     byte[] opaque(int min, int max, String field) throws LinkException {
       int len = max < 256 ? u8() : u16();
       if (len < min || len > max) {
-        throw new LinkException(what + ": " + field + " is " + len + " bytes; it must be " + min + " to " + max);
+        throw new LinkException(
+            what + ": " + field + " is " + len + " bytes; it must be " + min + " to " + max);
       }
       if (b.remaining() < len) {
-        throw new LinkException(what + ": " + field + " claims " + len + " bytes but only " + b.remaining() + " remain");
+        throw new LinkException(
+            what
+                + ": "
+                + field
+                + " claims "
+                + len
+                + " bytes but only "
+                + b.remaining()
+                + " remain");
       }
       return fixed(len, field);
     }
 
     void end() throws LinkException {
-      if (b.hasRemaining()) throw new LinkException(what + ": " + b.remaining() + " trailing bytes");
+      if (b.hasRemaining())
+        throw new LinkException(what + ": " + b.remaining() + " trailing bytes");
     }
 
     private void need(int n, String field) throws LinkException {
-      if (b.remaining() < n) throw new LinkException(what + " is truncated (reading " + field + ")");
+      if (b.remaining() < n)
+        throw new LinkException(what + " is truncated (reading " + field + ")");
     }
   }
 
@@ -101,9 +112,11 @@ final class Tls {
 
     Writer opaque(int min, int max, byte[] v) {
       if (v.length < min || v.length > max) {
-        throw new IllegalArgumentException("field of " + v.length + " bytes; it must be " + min + " to " + max);
+        throw new IllegalArgumentException(
+            "field of " + v.length + " bytes; it must be " + min + " to " + max);
       }
-      if (max < 256) u8(v.length); else u16(v.length);
+      if (max < 256) u8(v.length);
+      else u16(v.length);
       return fixed(v);
     }
 

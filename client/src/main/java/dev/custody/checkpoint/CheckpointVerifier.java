@@ -11,26 +11,28 @@ import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
- * Opens checkpoints of one log: the origin is pinned and one of the log's keys must have signed.
- * A log rotating its key signs each checkpoint with the old and the new key for a while (a C2SP
+ * Opens checkpoints of one log: the origin is pinned and one of the log's keys must have signed. A
+ * log rotating its key signs each checkpoint with the old and the new key for a while (a C2SP
  * signed note carries several signatures), so a verifier may trust several keys, each within a
- * validity window checked against this verifier's clock: a key past its window no longer opens
- * a checkpoint, even an old one. Other signatures (witnesses, keys not trusted here) are ignored,
- * as C2SP signed-note requires; a signature by a trusted key that does not verify rejects the note.
+ * validity window checked against this verifier's clock: a key past its window no longer opens a
+ * checkpoint, even an old one. Other signatures (witnesses, keys not trusted here) are ignored, as
+ * C2SP signed-note requires; a signature by a trusted key that does not verify rejects the note.
  * Immutable and safe to share between threads.
  */
 public final class CheckpointVerifier {
   /**
-   * A key the log signs checkpoints with, trusted from {@code validFrom} (inclusive) until
-   * {@code validUntil} (exclusive); an absent bound is open.
+   * A key the log signs checkpoints with, trusted from {@code validFrom} (inclusive) until {@code
+   * validUntil} (exclusive); an absent bound is open.
    */
-  public record LogKey(NoteVerifier key, Optional<Instant> validFrom, Optional<Instant> validUntil) {
+  public record LogKey(
+      NoteVerifier key, Optional<Instant> validFrom, Optional<Instant> validUntil) {
     public static LogKey always(NoteVerifier key) {
       return new LogKey(key, Optional.empty(), Optional.empty());
     }
 
     boolean validAt(Instant t) {
-      return validFrom.map(f -> !t.isBefore(f)).orElse(true) && validUntil.map(t::isBefore).orElse(true);
+      return validFrom.map(f -> !t.isBefore(f)).orElse(true)
+          && validUntil.map(t::isBefore).orElse(true);
     }
 
     String describe() {
@@ -69,7 +71,8 @@ public final class CheckpointVerifier {
     Instant now = clock.instant();
     List<NoteVerifier> valid = keys.stream().filter(k -> k.validAt(now)).map(LogKey::key).toList();
     if (valid.stream().noneMatch(k -> signedBy(note, k))) {
-      throw new CheckpointException("checkpoint note has no signature by a log key trusted now" + whySigners(note, now));
+      throw new CheckpointException(
+          "checkpoint note has no signature by a log key trusted now" + whySigners(note, now));
     }
     try {
       note.verify(valid);
@@ -80,9 +83,9 @@ public final class CheckpointVerifier {
   }
 
   /**
-   * A checkpoint this verifier accepted and stored itself earlier: its signature was checked
-   * then, perhaps by a key that has since been rotated away, so only its form and origin are
-   * checked now. Never use this on a note from anywhere else.
+   * A checkpoint this verifier accepted and stored itself earlier: its signature was checked then,
+   * perhaps by a key that has since been rotated away, so only its form and origin are checked now.
+   * Never use this on a note from anywhere else.
    */
   public Checkpoint readOwn(String signedNote) throws CheckpointException {
     return checkOrigin(Checkpoint.parse(parse(signedNote).text()));
@@ -98,28 +101,42 @@ public final class CheckpointVerifier {
 
   private Checkpoint checkOrigin(Checkpoint c) throws CheckpointException {
     if (!c.origin().equals(origin)) {
-      throw new CheckpointException("checkpoint is from origin \"" + c.origin() + "\", expected \"" + origin + "\"");
+      throw new CheckpointException(
+          "checkpoint is from origin \"" + c.origin() + "\", expected \"" + origin + "\"");
     }
     return c;
   }
 
   private static boolean signedBy(SignedNote note, NoteVerifier k) {
-    return note.signatures().stream().anyMatch(s -> s.keyName().equals(k.name()) && s.keyId() == k.keyId());
+    return note.signatures().stream()
+        .anyMatch(s -> s.keyName().equals(k.name()) && s.keyId() == k.keyId());
   }
 
   /** Says which keys signed a note none of the keys valid now signed: the reader's next step. */
   private String whySigners(SignedNote note, Instant now) {
     for (LogKey k : keys) {
       if (signedBy(note, k.key()) && !k.validAt(now)) {
-        return "; it is signed by log key " + k.describe() + ", trusted only "
-            + k.validFrom().map(f -> "from " + f).orElse("") + (k.validFrom().isPresent() && k.validUntil().isPresent() ? " " : "")
-            + k.validUntil().map(u -> "until " + u).orElse("") + " (now " + now + ")";
+        return "; it is signed by log key "
+            + k.describe()
+            + ", trusted only "
+            + k.validFrom().map(f -> "from " + f).orElse("")
+            + (k.validFrom().isPresent() && k.validUntil().isPresent() ? " " : "")
+            + k.validUntil().map(u -> "until " + u).orElse("")
+            + " (now "
+            + now
+            + ")";
       }
     }
-    String signers = note.signatures().stream()
-        .map(s -> s.keyName() + "+" + HexFormat.of().toHexDigits(s.keyId())).distinct().collect(Collectors.joining(", "));
+    String signers =
+        note.signatures().stream()
+            .map(s -> s.keyName() + "+" + HexFormat.of().toHexDigits(s.keyId()))
+            .distinct()
+            .collect(Collectors.joining(", "));
     String trusted = keys.stream().map(LogKey::describe).collect(Collectors.joining(", "));
-    return "; it is signed by " + (signers.isEmpty() ? "nobody" : signers) + ", and the keys trusted for the log are "
-        + trusted + " (if the log rotated its key, add its new key to the policy)";
+    return "; it is signed by "
+        + (signers.isEmpty() ? "nobody" : signers)
+        + ", and the keys trusted for the log are "
+        + trusted
+        + " (if the log rotated its key, add its new key to the policy)";
   }
 }

@@ -26,9 +26,12 @@ public final class DurableFiles {
   private DurableFiles() {}
 
   /** rw-r--r--: state and published files, readable by a web server running as another user. */
-  public static final Set<PosixFilePermission> PUBLIC = PosixFilePermissions.fromString("rw-r--r--");
+  public static final Set<PosixFilePermission> PUBLIC =
+      PosixFilePermissions.fromString("rw-r--r--");
+
   /** rw-------: private keys. */
-  public static final Set<PosixFilePermission> PRIVATE = PosixFilePermissions.fromString("rw-------");
+  public static final Set<PosixFilePermission> PRIVATE =
+      PosixFilePermissions.fromString("rw-------");
 
   /** Temporary files left by a write that a crash interrupted end in this. */
   public static final String TEMP_SUFFIX = ".custody-tmp";
@@ -40,14 +43,20 @@ public final class DurableFiles {
   }
 
   /** Replaces {@code file} with {@code data}: atomically and durably, with {@code permissions}. */
-  public static void replace(Path file, byte[] data, Set<PosixFilePermission> permissions) throws IOException {
+  public static void replace(Path file, byte[] data, Set<PosixFilePermission> permissions)
+      throws IOException {
     Path dir = file.toAbsolutePath().getParent();
     Files.createDirectories(dir);
-    Path tmp = Files.createTempFile(dir, "." + file.getFileName(), TEMP_SUFFIX,
-        PosixFilePermissions.asFileAttribute(permissions));
+    Path tmp =
+        Files.createTempFile(
+            dir,
+            "." + file.getFileName(),
+            TEMP_SUFFIX,
+            PosixFilePermissions.asFileAttribute(permissions));
     try {
       write(tmp, data, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
-      Files.setPosixFilePermissions(tmp, permissions); // createTempFile's attribute is masked by the umask
+      Files.setPosixFilePermissions(
+          tmp, permissions); // createTempFile's attribute is masked by the umask
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException | RuntimeException e) {
       Files.deleteIfExists(tmp);
@@ -60,12 +69,14 @@ public final class DurableFiles {
    * Creates {@code file}, which must not exist yet (not even as a symbolic link, which is never
    * followed), writes {@code data} to the handle it created and forces it to disk.
    */
-  public static void createNew(Path file, byte[] data, Set<PosixFilePermission> permissions) throws IOException {
+  public static void createNew(Path file, byte[] data, Set<PosixFilePermission> permissions)
+      throws IOException {
     Path dir = file.toAbsolutePath().getParent();
     Files.createDirectories(dir);
-    Set<java.nio.file.OpenOption> options = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-        LinkOption.NOFOLLOW_LINKS);
-    try (FileChannel ch = FileChannel.open(file, options, PosixFilePermissions.asFileAttribute(permissions))) {
+    Set<java.nio.file.OpenOption> options =
+        Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+    try (FileChannel ch =
+        FileChannel.open(file, options, PosixFilePermissions.asFileAttribute(permissions))) {
       ByteBuffer b = ByteBuffer.wrap(data);
       while (b.hasRemaining()) ch.write(b);
       ch.force(true);
@@ -79,18 +90,23 @@ public final class DurableFiles {
   /**
    * Publishes {@code data} as {@code file} if no file has that name yet, whole or not at all: the
    * bytes are written to a temporary file and forced to disk, then linked under the name (which
-   * fails if the name exists, atomically), then the folder is forced. A reader never sees a
-   * partial file under the name, even after a crash.
+   * fails if the name exists, atomically), then the folder is forced. A reader never sees a partial
+   * file under the name, even after a crash.
    *
-   * @return true if this call created the file; false if a file of that name was already there
-   *     (the caller compares its bytes)
+   * @return true if this call created the file; false if a file of that name was already there (the
+   *     caller compares its bytes)
    */
-  public static boolean publishNew(Path file, byte[] data, Set<PosixFilePermission> permissions) throws IOException {
+  public static boolean publishNew(Path file, byte[] data, Set<PosixFilePermission> permissions)
+      throws IOException {
     Path dir = file.toAbsolutePath().getParent();
     Files.createDirectories(dir);
     if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) return false;
-    Path tmp = Files.createTempFile(dir, "." + file.getFileName(), TEMP_SUFFIX,
-        PosixFilePermissions.asFileAttribute(permissions));
+    Path tmp =
+        Files.createTempFile(
+            dir,
+            "." + file.getFileName(),
+            TEMP_SUFFIX,
+            PosixFilePermissions.asFileAttribute(permissions));
     try {
       write(tmp, data, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
       Files.setPosixFilePermissions(tmp, permissions);
@@ -106,7 +122,8 @@ public final class DurableFiles {
     return true;
   }
 
-  private static void write(Path file, byte[] data, StandardOpenOption... options) throws IOException {
+  private static void write(Path file, byte[] data, StandardOpenOption... options)
+      throws IOException {
     try (FileChannel ch = FileChannel.open(file, options)) {
       ByteBuffer b = ByteBuffer.wrap(data);
       while (b.hasRemaining()) ch.write(b);
@@ -123,11 +140,13 @@ public final class DurableFiles {
 
   /**
    * Runs {@code action} holding an exclusive lock on {@code lockFile} (created if missing): other
-   * processes, and other threads of this one, wait. For read-check-write sequences on a shared file.
+   * processes, and other threads of this one, wait. For read-check-write sequences on a shared
+   * file.
    */
   public static <T> T locked(Path lockFile, Action<T> action) throws IOException {
     Files.createDirectories(lockFile.toAbsolutePath().getParent());
-    try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+    try (FileChannel ch =
+        FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
       FileLock lock = null;
       while (lock == null) {
         try {
@@ -151,19 +170,28 @@ public final class DurableFiles {
   }
 
   /**
-   * Reads a private key file: it must be a regular file (not a symbolic link) that only its
-   * owner can read or write, as ssh insists for its keys.
+   * Reads a private key file: it must be a regular file (not a symbolic link) that only its owner
+   * can read or write, as ssh insists for its keys.
    */
   public static String readPrivate(Path file) throws IOException {
     if (Files.isSymbolicLink(file)) {
       throw new IOException(file + " is a symbolic link; give the key file itself");
     }
     Set<PosixFilePermission> p = Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS);
-    for (PosixFilePermission bad : EnumSet.of(PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE,
-        PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE)) {
+    for (PosixFilePermission bad :
+        EnumSet.of(
+            PosixFilePermission.GROUP_READ,
+            PosixFilePermission.GROUP_WRITE,
+            PosixFilePermission.OTHERS_READ,
+            PosixFilePermission.OTHERS_WRITE)) {
       if (p.contains(bad)) {
-        throw new IOException("the private key " + file + " is readable or writable by others ("
-            + PosixFilePermissions.toString(p) + "); run: chmod 600 " + file);
+        throw new IOException(
+            "the private key "
+                + file
+                + " is readable or writable by others ("
+                + PosixFilePermissions.toString(p)
+                + "); run: chmod 600 "
+                + file);
       }
     }
     return Files.readString(file);

@@ -31,7 +31,9 @@ public final class KeyFiles {
    * 32 MiB), and a key file other tools cannot open is worth less than the doubled cost.
    */
   static final int SCRYPT_N = 1 << 14;
-  private static final Pattern PEM = Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----\\s*([A-Za-z0-9+/=\\s]+?)\\s*-----END \\1-----");
+
+  private static final Pattern PEM =
+      Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----\\s*([A-Za-z0-9+/=\\s]+?)\\s*-----END \\1-----");
   private static final BouncyCastleProvider BC = new BouncyCastleProvider();
 
   /**
@@ -39,7 +41,8 @@ public final class KeyFiles {
    *
    * @param what the file's name, for messages and the passphrase prompt
    */
-  public static LinkKeys.Signer readSigner(String text, String what, Passwords passwords) throws KeyFileException {
+  public static LinkKeys.Signer readSigner(String text, String what, Passwords passwords)
+      throws KeyFileException {
     Matcher m = PEM.matcher(text);
     if (!m.find()) throw new KeyFileException(what + " is not a PEM key file");
     String type = m.group(1);
@@ -49,13 +52,23 @@ public final class KeyFiles {
     } catch (IllegalArgumentException e) {
       throw new KeyFileException(what + ": the PEM body is not base64");
     }
-    byte[] pkcs8 = switch (type) {
-      case "PRIVATE KEY" -> body;
-      case "ENCRYPTED PRIVATE KEY" -> decryptPkcs8(body, passwords.password(what, Passwords.CUSTODY_PASSWORD), what);
-      case CosignKeys.TYPE, CosignKeys.LEGACY_TYPE -> CosignKeys.decrypt(body, passwords.password(what, Passwords.COSIGN_PASSWORD), what);
-      case "PUBLIC KEY" -> throw new KeyFileException(what + " is a public key; sign with the private key (.key)");
-      default -> throw new KeyFileException(what + " holds a " + type + "; give a PKCS#8, encrypted PKCS#8 or cosign private key");
-    };
+    byte[] pkcs8 =
+        switch (type) {
+          case "PRIVATE KEY" -> body;
+          case "ENCRYPTED PRIVATE KEY" ->
+              decryptPkcs8(body, passwords.password(what, Passwords.CUSTODY_PASSWORD), what);
+          case CosignKeys.TYPE, CosignKeys.LEGACY_TYPE ->
+              CosignKeys.decrypt(body, passwords.password(what, Passwords.COSIGN_PASSWORD), what);
+          case "PUBLIC KEY" ->
+              throw new KeyFileException(
+                  what + " is a public key; sign with the private key (.key)");
+          default ->
+              throw new KeyFileException(
+                  what
+                      + " holds a "
+                      + type
+                      + "; give a PKCS#8, encrypted PKCS#8 or cosign private key");
+        };
     try {
       return LinkKeys.readPrivateKey(pkcs8);
     } catch (LinkException e) {
@@ -63,20 +76,34 @@ public final class KeyFiles {
     }
   }
 
-  /** {@code signer}'s private key encrypted under {@code password}, as {@link #encrypt(byte[], char[])}. */
+  /**
+   * {@code signer}'s private key encrypted under {@code password}, as {@link #encrypt(byte[],
+   * char[])}.
+   */
   public static String encrypt(LinkKeys.Signer signer, char[] password) {
     Matcher m = PEM.matcher(signer.privateKeyPem());
     if (!m.find()) throw new IllegalStateException("a signer's private key PEM did not parse");
     return encrypt(Base64.getMimeDecoder().decode(m.group(2)), password);
   }
 
-  /** {@code pkcs8} encrypted under {@code password} as PEM {@code ENCRYPTED PRIVATE KEY} (PBES2: scrypt, AES-256-CBC). */
+  /**
+   * {@code pkcs8} encrypted under {@code password} as PEM {@code ENCRYPTED PRIVATE KEY} (PBES2:
+   * scrypt, AES-256-CBC).
+   */
   public static String encrypt(byte[] pkcs8, char[] password) {
     try {
-      var encryptor = new JcePKCSPBEOutputEncryptorBuilder(new ScryptConfig.Builder(SCRYPT_N, 8, 1).withSaltLength(16).build(),
-          NISTObjectIdentifiers.id_aes256_CBC).setProvider(BC).build(password);
-      byte[] der = new PKCS8EncryptedPrivateKeyInfoBuilder(PrivateKeyInfo.getInstance(pkcs8)).build(encryptor).getEncoded();
-      return "-----BEGIN ENCRYPTED PRIVATE KEY-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
+      var encryptor =
+          new JcePKCSPBEOutputEncryptorBuilder(
+                  new ScryptConfig.Builder(SCRYPT_N, 8, 1).withSaltLength(16).build(),
+                  NISTObjectIdentifiers.id_aes256_CBC)
+              .setProvider(BC)
+              .build(password);
+      byte[] der =
+          new PKCS8EncryptedPrivateKeyInfoBuilder(PrivateKeyInfo.getInstance(pkcs8))
+              .build(encryptor)
+              .getEncoded();
+      return "-----BEGIN ENCRYPTED PRIVATE KEY-----\n"
+          + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
           + "\n-----END ENCRYPTED PRIVATE KEY-----\n";
     } catch (OperatorCreationException | IOException e) {
       throw new IllegalStateException("cannot encrypt a key: " + e.getMessage(), e);
@@ -91,7 +118,8 @@ public final class KeyFiles {
       throw new KeyFileException(what + " is not an encrypted PKCS#8 key");
     }
     try {
-      return info.decryptPrivateKeyInfo(new JcePKCSPBEInputDecryptorProviderBuilder().setProvider(BC).build(password))
+      return info.decryptPrivateKeyInfo(
+              new JcePKCSPBEInputDecryptorProviderBuilder().setProvider(BC).build(password))
           .getEncoded();
     } catch (PKCSException e) {
       throw new KeyFileException.WrongPassword(what);

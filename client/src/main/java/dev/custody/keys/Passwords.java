@@ -12,8 +12,8 @@ public interface Passwords {
   /**
    * The passphrase for {@code what} (a file name, for the prompt).
    *
-   * @param variable the environment variable that may hold it: {@code CUSTODY_PASSWORD}, or
-   *     {@code COSIGN_PASSWORD} for a cosign key
+   * @param variable the environment variable that may hold it: {@code CUSTODY_PASSWORD}, or {@code
+   *     COSIGN_PASSWORD} for a cosign key
    * @throws KeyFileException when there is no way to get one
    */
   char[] password(String what, String variable) throws KeyFileException;
@@ -35,8 +35,12 @@ public interface Passwords {
         char[] p = console.readPassword("Passphrase for %s: ", what);
         if (p != null) return p;
       }
-      throw new KeyFileException(what + " is encrypted: set " + variable + " to its passphrase, or run in a terminal "
-          + "to be asked for it");
+      throw new KeyFileException(
+          what
+              + " is encrypted: set "
+              + variable
+              + " to its passphrase, or run in a terminal "
+              + "to be asked for it");
     };
   }
 

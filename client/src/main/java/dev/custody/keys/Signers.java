@@ -15,9 +15,9 @@ import java.util.ServiceLoader;
  * <ul>
  *   <li>a path, or {@code file:PATH}: a key file ({@link KeyFiles}: PKCS#8, encrypted PKCS#8,
  *       cosign), which must be readable by its owner only;
- *   <li>any other {@code scheme:} — {@code pkcs11:} (RFC 7512), and later {@code awskms://},
- *       {@code gcpkms://}, {@code hashivault://} — by a {@link SignerProvider} on the class path
- *       ({@link ServiceLoader}): adding a KMS is one class and one service file.
+ *   <li>any other {@code scheme:} — {@code pkcs11:} (RFC 7512), and later {@code awskms://}, {@code
+ *       gcpkms://}, {@code hashivault://} — by a {@link SignerProvider} on the class path ({@link
+ *       ServiceLoader}): adding a KMS is one class and one service file.
  * </ul>
  */
 public final class Signers {
@@ -29,8 +29,8 @@ public final class Signers {
     String scheme();
 
     /**
-     * The signer {@code uri} names. The key may never leave its device: {@link LinkKeys.Signer#sign}
-     * is then a call to it, and {@link LinkKeys.Signer#privateKeyPem} throws.
+     * The signer {@code uri} names. The key may never leave its device: {@link
+     * LinkKeys.Signer#sign} is then a call to it, and {@link LinkKeys.Signer#privateKeyPem} throws.
      */
     LinkKeys.Signer open(String uri, Passwords passwords) throws KeyFileException;
   }
@@ -50,8 +50,11 @@ public final class Signers {
     for (SignerProvider p : ServiceLoader.load(SignerProvider.class)) {
       if (p.scheme().equals(scheme)) return p.open(ref, passwords);
     }
-    throw new KeyFileException("no signer for \"" + scheme + ":\" keys is built in (key files and pkcs11: are); "
-        + "a KMS backend is a SignerProvider on the class path (see docs/design/keys.md)");
+    throw new KeyFileException(
+        "no signer for \""
+            + scheme
+            + ":\" keys is built in (key files and pkcs11: are); "
+            + "a KMS backend is a SignerProvider on the class path (see docs/design/keys.md)");
   }
 
   /** The URI scheme of {@code ref}, lowercased, or null for a plain path. */

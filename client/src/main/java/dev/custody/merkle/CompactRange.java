@@ -71,13 +71,15 @@ public final class CompactRange {
 
   public static CompactRange decode(byte[] encoded) {
     if (encoded.length < 8 || (encoded.length - 8) % Hashes.SIZE != 0) {
-      throw new IllegalArgumentException("compact range of " + encoded.length + " bytes is malformed");
+      throw new IllegalArgumentException(
+          "compact range of " + encoded.length + " bytes is malformed");
     }
     ByteBuffer b = ByteBuffer.wrap(encoded);
     long size = b.getLong();
     int n = (encoded.length - 8) / Hashes.SIZE;
     if (size < 0 || Long.bitCount(size) != n) {
-      throw new IllegalArgumentException("compact range for size " + size + " cannot hold " + n + " hashes");
+      throw new IllegalArgumentException(
+          "compact range for size " + size + " cannot hold " + n + " hashes");
     }
     List<byte[]> hashes = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {

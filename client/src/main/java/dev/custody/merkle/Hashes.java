@@ -9,7 +9,8 @@ public final class Hashes {
 
   // MessageDigest is not thread-safe and getInstance costs more than hashing a node;
   // one digest per thread is a cache, not shared state.
-  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(Hashes::newDigest);
+  private static final ThreadLocal<MessageDigest> SHA256 =
+      ThreadLocal.withInitial(Hashes::newDigest);
 
   private Hashes() {}
 

@@ -33,7 +33,8 @@ public final class ProofBuilder {
   /** PROOF(size1, D[0:size2]) for 0 < size1 <= size2; empty when the sizes are equal. */
   public List<byte[]> consistency(long size1, long size2) {
     if (size1 <= 0 || size1 > size2) {
-      throw new IllegalArgumentException("no consistency proof from size " + size1 + " to " + size2);
+      throw new IllegalArgumentException(
+          "no consistency proof from size " + size1 + " to " + size2);
     }
     List<byte[]> proof = new ArrayList<>();
     if (size1 < size2) subproof(size1, 0, size2, true, proof);

@@ -9,7 +9,8 @@ import java.util.Map;
  * itself misbehaving (an inconsistent or badly signed checkpoint, a malformed leaf), which is
  * louder than any finding about a signer.
  */
-public record Finding(String rule, boolean logFault, long index, String message, Map<String, String> details) {
+public record Finding(
+    String rule, boolean logFault, long index, String message, Map<String, String> details) {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public static final String UNEXPECTED_SIGNER = "unexpected-signer";
@@ -19,9 +20,17 @@ public record Finding(String rule, boolean logFault, long index, String message,
   public static final String INCONSISTENT_CHECKPOINT = "log-fault:inconsistent-checkpoint";
   public static final String BAD_CHECKPOINT = "log-fault:bad-checkpoint";
   public static final String MALFORMED_LEAF = "log-fault:malformed-leaf";
-  /** The tiles' server (the log's, or a mirror) could not be read; not evidence against the log. Retried. */
+
+  /**
+   * The tiles' server (the log's, or a mirror) could not be read; not evidence against the log.
+   * Retried.
+   */
   public static final String MIRROR_UNAVAILABLE = "mirror-unavailable";
-  /** A checkpoint without the policy's witness quorum: not accepted, for it may be a view others are not shown. */
+
+  /**
+   * A checkpoint without the policy's witness quorum: not accepted, for it may be a view others are
+   * not shown.
+   */
   public static final String UNWITNESSED_CHECKPOINT = "unwitnessed-checkpoint";
 
   public Finding {
@@ -30,10 +39,16 @@ public record Finding(String rule, boolean logFault, long index, String message,
 
   /** One line of JSON. */
   public String json() {
-    ObjectNode o = JSON.createObjectNode().put("rule", rule).put("log_fault", logFault).put("index", index)
-        .put("message", message);
+    ObjectNode o =
+        JSON.createObjectNode()
+            .put("rule", rule)
+            .put("log_fault", logFault)
+            .put("index", index)
+            .put("message", message);
     ObjectNode d = o.putObject("details");
-    details.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> d.put(e.getKey(), e.getValue()));
+    details.entrySet().stream()
+        .sorted(Map.Entry.comparingByKey())
+        .forEach(e -> d.put(e.getKey(), e.getValue()));
     return o.toString();
   }
 }

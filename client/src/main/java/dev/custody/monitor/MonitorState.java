@@ -1,9 +1,9 @@
 package dev.custody.monitor;
 
-import dev.custody.io.DurableFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.custody.io.DurableFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,17 +11,18 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * What a monitor remembers between runs: the last checkpoint it verified (and read every entry
- * of), and what the rules need to see across entries: which link first named each manifest, and
- * which layer each (repository, predecessor) pair first carried. Saved atomically as JSON.
+ * What a monitor remembers between runs: the last checkpoint it verified (and read every entry of),
+ * and what the rules need to see across entries: which link first named each manifest, and which
+ * layer each (repository, predecessor) pair first carried. Saved atomically as JSON.
  */
 public final class MonitorState {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   String checkpointNote; // null before the first run
   long nextIndex;
-  final Map<String, String> manifestFirstLink = new HashMap<>();  // manifest digest -> link_id hex
-  final Map<String, String> successorLayer = new HashMap<>();     // repository + " " + prev_link_id hex -> layer digest
+  final Map<String, String> manifestFirstLink = new HashMap<>(); // manifest digest -> link_id hex
+  final Map<String, String> successorLayer =
+      new HashMap<>(); // repository + " " + prev_link_id hex -> layer digest
 
   public long nextIndex() {
     return nextIndex;
@@ -37,14 +38,24 @@ public final class MonitorState {
       n = null;
     }
     // An empty or damaged state must not silently mean "start over from index 0": say so.
-    if (n == null || !n.isObject() || !n.path("next_index").canConvertToLong() || n.path("next_index").asLong() < 0) {
-      throw new IOException("the monitor state " + file + " is empty or damaged; move it away to start over "
-          + "from the log's first entry");
+    if (n == null
+        || !n.isObject()
+        || !n.path("next_index").canConvertToLong()
+        || n.path("next_index").asLong() < 0) {
+      throw new IOException(
+          "the monitor state "
+              + file
+              + " is empty or damaged; move it away to start over "
+              + "from the log's first entry");
     }
     s.checkpointNote = n.path("checkpoint").isTextual() ? n.get("checkpoint").asText() : null;
     s.nextIndex = n.path("next_index").asLong(0);
-    n.path("manifests").fields().forEachRemaining(e -> s.manifestFirstLink.put(e.getKey(), e.getValue().asText()));
-    n.path("successors").fields().forEachRemaining(e -> s.successorLayer.put(e.getKey(), e.getValue().asText()));
+    n.path("manifests")
+        .fields()
+        .forEachRemaining(e -> s.manifestFirstLink.put(e.getKey(), e.getValue().asText()));
+    n.path("successors")
+        .fields()
+        .forEachRemaining(e -> s.successorLayer.put(e.getKey(), e.getValue().asText()));
     return s;
   }
 

@@ -24,7 +24,8 @@ public record WatchRules(TrustPolicy policy, List<String> watch) {
 
   public static WatchRules read(Path file) throws IOException, PolicyException {
     byte[] b = Files.readAllBytes(file);
-    TrustPolicy p = TrustPolicy.parse(b, file.toAbsolutePath().getParent(), java.util.Set.of("watch"));
+    TrustPolicy p =
+        TrustPolicy.parse(b, file.toAbsolutePath().getParent(), java.util.Set.of("watch"));
     List<String> watch = new ArrayList<>();
     JsonNode root = JSON.readTree(b);
     if (root.has("watch")) {
@@ -37,7 +38,9 @@ public record WatchRules(TrustPolicy policy, List<String> watch) {
 
   public boolean watched(String repository) {
     for (String w : watch) {
-      if (w.endsWith("*") ? repository.startsWith(w.substring(0, w.length() - 1)) : repository.equals(w)) return true;
+      if (w.endsWith("*")
+          ? repository.startsWith(w.substring(0, w.length() - 1))
+          : repository.equals(w)) return true;
     }
     return false;
   }

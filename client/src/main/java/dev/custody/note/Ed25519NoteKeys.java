@@ -9,19 +9,24 @@ import org.bouncycastle.crypto.params.Ed25519PublicKeyParameters;
 import org.bouncycastle.crypto.signers.Ed25519Signer;
 
 /**
- * Ed25519 note keys and their two C2SP text forms, for note signatures (type 0x01, what a log
- * signs its checkpoints with) and timestamped checkpoint cosignatures (type 0x04, C2SP
- * tlog-cosignature, what witnesses sign with). Text forms:
- * the verifier key {@code name+hex(id)+base64(0x01 || public key)} and the private key
- * {@code PRIVATE+KEY+name+hex(id)+base64(0x01 || seed)} that Go's sumdb/note also reads.
- * Bouncy Castle rather than the JDK: about 8 times faster to verify here.
+ * Ed25519 note keys and their two C2SP text forms, for note signatures (type 0x01, what a log signs
+ * its checkpoints with) and timestamped checkpoint cosignatures (type 0x04, C2SP tlog-cosignature,
+ * what witnesses sign with). Text forms: the verifier key {@code name+hex(id)+base64(0x01 || public
+ * key)} and the private key {@code PRIVATE+KEY+name+hex(id)+base64(0x01 || seed)} that Go's
+ * sumdb/note also reads. Bouncy Castle rather than the JDK: about 8 times faster to verify here.
  */
 public final class Ed25519NoteKeys {
   public static final byte TYPE = 0x01;
-  /** C2SP tlog-cosignature, Ed25519: signs "cosignature/v1\ntime T\n" + checkpoint text, with T first. */
+
+  /**
+   * C2SP tlog-cosignature, Ed25519: signs "cosignature/v1\ntime T\n" + checkpoint text, with T
+   * first.
+   */
   public static final byte COSIGNATURE = 0x04;
+
   private static final int TIMESTAMPED = 8 + 64;
   private static final String PRIVATE_PREFIX = "PRIVATE+KEY+";
+
   // SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING (0 unused bits) of 32 bytes }
 
   private Ed25519NoteKeys() {}
@@ -44,20 +49,33 @@ public final class Ed25519NoteKeys {
       return type;
     }
 
-    @Override public String name() { return name; }
+    @Override
+    public String name() {
+      return name;
+    }
 
-    @Override public int keyId() { return keyId; }
+    @Override
+    public int keyId() {
+      return keyId;
+    }
 
     /** A note signature, or for a cosigner a timestamped cosignature made now. */
-    @Override public byte[] sign(byte[] text) {
+    @Override
+    public byte[] sign(byte[] text) {
       return type == COSIGNATURE ? cosign(text, System.currentTimeMillis() / 1000) : raw(text);
     }
 
-    /** The timestamped_signature of C2SP tlog-cosignature over a checkpoint's text, at POSIX time {@code t}. */
+    /**
+     * The timestamped_signature of C2SP tlog-cosignature over a checkpoint's text, at POSIX time
+     * {@code t}.
+     */
     public byte[] cosign(byte[] checkpointText, long t) {
       if (type != COSIGNATURE) throw new IllegalStateException("not a cosigner key");
       if (t <= 0) throw new IllegalArgumentException("a cosignature's timestamp must be positive");
-      return ByteBuffer.allocate(TIMESTAMPED).putLong(t).put(raw(cosignedMessage(checkpointText, t))).array();
+      return ByteBuffer.allocate(TIMESTAMPED)
+          .putLong(t)
+          .put(raw(cosignedMessage(checkpointText, t)))
+          .array();
     }
 
     private byte[] raw(byte[] message) {
@@ -77,10 +95,16 @@ public final class Ed25519NoteKeys {
 
     /** The private key in C2SP text form. Handle as a secret. */
     public String privateKeyText() {
-      return PRIVATE_PREFIX + name + "+" + hexId(keyId) + "+" + Base64s.encode(typed(type, key.getEncoded()));
+      return PRIVATE_PREFIX
+          + name
+          + "+"
+          + hexId(keyId)
+          + "+"
+          + Base64s.encode(typed(type, key.getEncoded()));
     }
 
-    @Override public String toString() {
+    @Override
+    public String toString() {
       return "Ed25519NoteSigner[" + name + "+" + hexId(keyId) + "]";
     }
   }
@@ -102,16 +126,24 @@ public final class Ed25519NoteKeys {
       return type;
     }
 
-    @Override public String name() { return name; }
+    @Override
+    public String name() {
+      return name;
+    }
 
-    @Override public int keyId() { return keyId; }
+    @Override
+    public int keyId() {
+      return keyId;
+    }
 
-    @Override public boolean verify(byte[] text, byte[] signature) {
+    @Override
+    public boolean verify(byte[] text, byte[] signature) {
       if (type == COSIGNATURE) {
         if (signature.length != TIMESTAMPED) return false;
         long t = ByteBuffer.wrap(signature).getLong();
         if (t <= 0) return false;
-        return verifyRaw(cosignedMessage(text, t), java.util.Arrays.copyOfRange(signature, 8, TIMESTAMPED));
+        return verifyRaw(
+            cosignedMessage(text, t), java.util.Arrays.copyOfRange(signature, 8, TIMESTAMPED));
       }
       return verifyRaw(text, signature);
     }
@@ -128,7 +160,9 @@ public final class Ed25519NoteKeys {
       return key.getEncoded();
     }
 
-    /** The key as X.509 SubjectPublicKeyInfo DER (RFC 8410): a fixed 12-byte header, then the key. */
+    /**
+     * The key as X.509 SubjectPublicKeyInfo DER (RFC 8410): a fixed 12-byte header, then the key.
+     */
     public byte[] subjectPublicKeyInfo() {
       return dev.custody.chain.LinkKeys.ed25519Spki(key.getEncoded());
     }
@@ -138,7 +172,8 @@ public final class Ed25519NoteKeys {
       return name + "+" + hexId(keyId) + "+" + Base64s.encode(typed(type, key.getEncoded()));
     }
 
-    @Override public String toString() {
+    @Override
+    public String toString() {
       return "Ed25519NoteVerifier[" + vkey() + "]";
     }
   }
@@ -147,7 +182,9 @@ public final class Ed25519NoteKeys {
     return generate(name, TYPE, random);
   }
 
-  /** A new key of {@link #TYPE} (note signatures) or {@link #COSIGNATURE} (witness cosignatures). */
+  /**
+   * A new key of {@link #TYPE} (note signatures) or {@link #COSIGNATURE} (witness cosignatures).
+   */
   public static Signer generate(String name, byte type, SecureRandom random) {
     requireName(name);
     requireType(type);
@@ -161,7 +198,8 @@ public final class Ed25519NoteKeys {
   static Signer signerFromSeed(String name, byte type, byte[] seed) {
     requireName(name);
     requireType(type);
-    if (seed.length != Ed25519PrivateKeyParameters.KEY_SIZE) throw new IllegalArgumentException("seed must be 32 bytes");
+    if (seed.length != Ed25519PrivateKeyParameters.KEY_SIZE)
+      throw new IllegalArgumentException("seed must be 32 bytes");
     return new Signer(name, type, new Ed25519PrivateKeyParameters(seed, 0));
   }
 
@@ -175,16 +213,24 @@ public final class Ed25519NoteKeys {
     if (publicKey.length != Ed25519PublicKeyParameters.KEY_SIZE) {
       throw new IllegalArgumentException("Ed25519 public key must be 32 bytes");
     }
-    return new Verifier(name, type, KeyNames.keyId(name, type, publicKey), new Ed25519PublicKeyParameters(publicKey, 0));
+    return new Verifier(
+        name,
+        type,
+        KeyNames.keyId(name, type, publicKey),
+        new Ed25519PublicKeyParameters(publicKey, 0));
   }
 
-  /** Parses {@code PRIVATE+KEY+name+id+key}; refuses other types and a key ID that does not match. */
+  /**
+   * Parses {@code PRIVATE+KEY+name+id+key}; refuses other types and a key ID that does not match.
+   */
   public static Signer parsePrivateKey(String text) throws NoteException {
     String t = text.strip();
-    if (!t.startsWith(PRIVATE_PREFIX)) throw new NoteException("private key text must start with " + PRIVATE_PREFIX);
+    if (!t.startsWith(PRIVATE_PREFIX))
+      throw new NoteException("private key text must start with " + PRIVATE_PREFIX);
     Parts p = split(t.substring(PRIVATE_PREFIX.length()), "private key");
     Signer s = signerFromSeed(p.name, p.type, p.key);
-    if (s.keyId() != p.keyId) throw new NoteException("private key's key ID does not match its name and key");
+    if (s.keyId() != p.keyId)
+      throw new NoteException("private key's key ID does not match its name and key");
     return s;
   }
 
@@ -197,7 +243,8 @@ public final class Ed25519NoteKeys {
     } catch (IllegalArgumentException e) {
       throw new NoteException("verifier key is not a valid Ed25519 public key");
     }
-    if (v.keyId() != p.keyId) throw new NoteException("verifier key's key ID does not match its name and key");
+    if (v.keyId() != p.keyId)
+      throw new NoteException("verifier key's key ID does not match its name and key");
     return v;
   }
 
@@ -205,9 +252,11 @@ public final class Ed25519NoteKeys {
 
   private static Parts split(String s, String what) throws NoteException {
     String[] parts = s.split("\\+", 3); // the base64 key may itself contain '+'
-    if (parts.length != 3) throw new NoteException(what + " must have the form name+hexid+base64key");
+    if (parts.length != 3)
+      throw new NoteException(what + " must have the form name+hexid+base64key");
     if (!KeyNames.isValid(parts[0])) throw new NoteException(what + " has an invalid key name");
-    if (!parts[1].matches("[0-9a-f]{8}")) throw new NoteException(what + " key ID must be 8 lowercase hex digits");
+    if (!parts[1].matches("[0-9a-f]{8}"))
+      throw new NoteException(what + " key ID must be 8 lowercase hex digits");
     Optional<byte[]> typed = Base64s.decodeStrict(parts[2]);
     if (typed.isEmpty()) throw new NoteException(what + " key is not canonical base64");
     byte[] b = typed.get();
@@ -222,7 +271,8 @@ public final class Ed25519NoteKeys {
 
   private static void requireName(String name) {
     if (!KeyNames.isValid(name)) {
-      throw new IllegalArgumentException("key name must be non-empty with no spaces or '+': " + name);
+      throw new IllegalArgumentException(
+          "key name must be non-empty with no spaces or '+': " + name);
     }
   }
 
@@ -231,13 +281,18 @@ public final class Ed25519NoteKeys {
   }
 
   private static void requireType(byte type) {
-    if (type != TYPE && type != COSIGNATURE) throw new IllegalArgumentException("signature type must be 0x01 or 0x04");
+    if (type != TYPE && type != COSIGNATURE)
+      throw new IllegalArgumentException("signature type must be 0x01 or 0x04");
   }
 
   /** "cosignature/v1\ntime T\n" followed by the checkpoint's note text. */
   static byte[] cosignedMessage(byte[] checkpointText, long t) {
-    byte[] head = ("cosignature/v1\ntime " + t + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    return ByteBuffer.allocate(head.length + checkpointText.length).put(head).put(checkpointText).array();
+    byte[] head =
+        ("cosignature/v1\ntime " + t + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    return ByteBuffer.allocate(head.length + checkpointText.length)
+        .put(head)
+        .put(checkpointText)
+        .array();
   }
 
   static String hexId(int keyId) {

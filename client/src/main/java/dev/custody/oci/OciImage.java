@@ -23,15 +23,26 @@ import java.util.zip.GZIPInputStream;
  * (index.json, blobs/sha256/…) or from manifest and config files; every digest is recomputed from
  * the bytes, never taken from a file name or a descriptor.
  */
-public record OciImage(Digest manifestDigest, List<Digest> layerDigests, List<Digest> diffIds, List<Layer> layerDescriptors) {
+public record OciImage(
+    Digest manifestDigest,
+    List<Digest> layerDigests,
+    List<Digest> diffIds,
+    List<Layer> layerDescriptors) {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String REF_NAME = "org.opencontainers.image.ref.name";
+
   /** Manifests, configs and index.json are small; refuse to read a huge file. */
   private static final long MAX_JSON_BYTES = 4 << 20;
-  /** Most a layer may hold uncompressed before the check gives up on it: a decompression bomb ends here. */
+
+  /**
+   * Most a layer may hold uncompressed before the check gives up on it: a decompression bomb ends
+   * here.
+   */
   public static final long DEFAULT_MAX_LAYER_BYTES = 8L << 30;
 
-  /** What the manifest says of a layer blob: its media type and its size in bytes (-1 when absent). */
+  /**
+   * What the manifest says of a layer blob: its media type and its size in bytes (-1 when absent).
+   */
   public record Layer(String mediaType, long size) {}
 
   public OciImage {
@@ -42,7 +53,11 @@ public record OciImage(Digest manifestDigest, List<Digest> layerDigests, List<Di
 
   /** An image known only by its digests (no descriptors to check blobs against). */
   public OciImage(Digest manifestDigest, List<Digest> layerDigests, List<Digest> diffIds) {
-    this(manifestDigest, layerDigests, diffIds, layerDigests.stream().map(d -> new Layer("", -1)).toList());
+    this(
+        manifestDigest,
+        layerDigests,
+        diffIds,
+        layerDigests.stream().map(d -> new Layer("", -1)).toList());
   }
 
   public List<Digest> chainIds() {
@@ -59,13 +74,18 @@ public record OciImage(Digest manifestDigest, List<Digest> layerDigests, List<Di
    * no device, no FIFO) of at most the size its descriptor gives, and a tag must name one image.
    */
   public static OciImage fromLayout(Path layout, String ref) throws IOException, LinkException {
-    JsonNode index = json(LayoutFiles.read(layout, layout.resolve("index.json"), -1, MAX_JSON_BYTES), "index.json");
+    JsonNode index =
+        json(
+            LayoutFiles.read(layout, layout.resolve("index.json"), -1, MAX_JSON_BYTES),
+            "index.json");
     JsonNode chosen = null;
     List<String> tags = new ArrayList<>();
     for (JsonNode m : index.path("manifests")) {
       String name = m.path("annotations").path(REF_NAME).asText(null);
       if (name != null) {
-        if (tags.contains(name)) throw new LinkException("index.json names tag \"" + name + "\" twice; which image is meant?");
+        if (tags.contains(name))
+          throw new LinkException(
+              "index.json names tag \"" + name + "\" twice; which image is meant?");
         tags.add(name);
       }
       if (ref.equals(name) || ref.equals(m.path("digest").asText())) {
@@ -76,7 +96,8 @@ public record OciImage(Digest manifestDigest, List<Digest> layerDigests, List<Di
       }
     }
     if (chosen == null) {
-      throw new LinkException("no image \"" + ref + "\" in " + layout + "; tags there: " + String.join(", ", tags));
+      throw new LinkException(
+          "no image \"" + ref + "\" in " + layout + "; tags there: " + String.join(", ", tags));
     }
     Digest manifest = Digest.parse(chosen.path("digest").asText());
     byte[] manifestBytes = blob(layout, manifest, chosen.path("size").asLong(-1));
@@ -91,7 +112,8 @@ public record OciImage(Digest manifestDigest, List<Digest> layerDigests, List<Di
     JsonNode config = json(configBytes, "config");
     Digest configDigest = Digest.parse(manifest.path("config").path("digest").asText());
     if (!configDigest.equals(Digest.sha256Of(configBytes))) {
-      throw new LinkException("the config's bytes do not match the digest the manifest gives for it");
+      throw new LinkException(
+          "the config's bytes do not match the digest the manifest gives for it");
     }
     List<Digest> layers = new ArrayList<>();
     List<Layer> descriptors = new ArrayList<>();
@@ -106,7 +128,12 @@ public record OciImage(Digest manifestDigest, List<Digest> layerDigests, List<Di
     List<Digest> diffIds = new ArrayList<>();
     for (JsonNode d : config.path("rootfs").path("diff_ids")) diffIds.add(Digest.parse(d.asText()));
     if (layers.size() != diffIds.size()) {
-      throw new LinkException("manifest lists " + layers.size() + " layers but the config " + diffIds.size() + " diff_ids");
+      throw new LinkException(
+          "manifest lists "
+              + layers.size()
+              + " layers but the config "
+              + diffIds.size()
+              + " diff_ids");
     }
     if (layers.isEmpty()) throw new LinkException("image has no layers");
     return new OciImage(Digest.sha256Of(manifestBytes), layers, diffIds, descriptors);
@@ -120,8 +147,8 @@ public record OciImage(Digest manifestDigest, List<Digest> layerDigests, List<Di
   /**
    * Checks every layer blob present in the layout: its bytes hash to its digest and, uncompressed,
    * to its diff ID. A layer whose blob is absent is skipped (a layout may hold only manifests). A
-   * blob is read only if it is a regular file of exactly its descriptor's size, and decompressed
-   * to at most {@code maxLayerBytes}; gzip and plain tar are read, zstd is refused by name.
+   * blob is read only if it is a regular file of exactly its descriptor's size, and decompressed to
+   * at most {@code maxLayerBytes}; gzip and plain tar are read, zstd is refused by name.
    *
    * @return the number of layer blobs checked
    */
@@ -133,20 +160,32 @@ public record OciImage(Digest manifestDigest, List<Digest> layerDigests, List<Di
       Layer desc = layerDescriptors.get(i);
       String type = desc.mediaType();
       if (type.endsWith("+zstd") || type.endsWith(".zstd")) {
-        throw new LinkException("layer " + i + " is zstd-compressed (" + type + "): unsupported compression, so its "
-            + "diff_id cannot be checked; recompress with gzip or verify with --manifest and --config");
+        throw new LinkException(
+            "layer "
+                + i
+                + " is zstd-compressed ("
+                + type
+                + "): unsupported compression, so its "
+                + "diff_id cannot be checked; recompress with gzip or verify with --manifest and --config");
       }
       // Two passes: the blob's own digest first, so that a tampered blob is named as such
       // rather than as whatever decompressing it happens to trip over.
       MessageDigest compressed = sha256();
-      try (InputStream in = new DigestInputStream(LayoutFiles.open(layout, p, desc.size()), compressed)) {
+      try (InputStream in =
+          new DigestInputStream(LayoutFiles.open(layout, p, desc.size()), compressed)) {
         in.transferTo(java.io.OutputStream.nullOutputStream());
       }
       if (!new Digest(compressed.digest()).equals(layerDigests.get(i))) {
-        throw new LinkException("layer " + i + " blob does not match its digest " + layerDigests.get(i) + " (tampered?)");
+        throw new LinkException(
+            "layer "
+                + i
+                + " blob does not match its digest "
+                + layerDigests.get(i)
+                + " (tampered?)");
       }
       MessageDigest uncompressed = sha256();
-      try (InputStream raw = new java.io.BufferedInputStream(LayoutFiles.open(layout, p, desc.size()))) {
+      try (InputStream raw =
+          new java.io.BufferedInputStream(LayoutFiles.open(layout, p, desc.size()))) {
         raw.mark(4);
         int b0 = raw.read();
         int b1 = raw.read();
@@ -155,11 +194,21 @@ public record OciImage(Digest manifestDigest, List<Digest> layerDigests, List<Di
         raw.reset();
         boolean gzip = b0 == 0x1f && b1 == 0x8b;
         if (b0 == 0x28 && b1 == 0xb5 && b2 == 0x2f && b3 == 0xfd) {
-          throw new LinkException("layer " + i + " is zstd-compressed: unsupported compression, so its diff_id cannot be "
-              + "checked");
+          throw new LinkException(
+              "layer "
+                  + i
+                  + " is zstd-compressed: unsupported compression, so its diff_id cannot be "
+                  + "checked");
         }
-        InputStream content = LayoutFiles.capped(gzip ? new GZIPInputStream(raw) : raw, maxLayerBytes,
-            "layer " + i + " decompresses to more than " + maxLayerBytes + " bytes (a decompression bomb?)");
+        InputStream content =
+            LayoutFiles.capped(
+                gzip ? new GZIPInputStream(raw) : raw,
+                maxLayerBytes,
+                "layer "
+                    + i
+                    + " decompresses to more than "
+                    + maxLayerBytes
+                    + " bytes (a decompression bomb?)");
         try (InputStream digesting = new DigestInputStream(content, uncompressed)) {
           digesting.transferTo(java.io.OutputStream.nullOutputStream());
         }
@@ -169,7 +218,12 @@ public record OciImage(Digest manifestDigest, List<Digest> layerDigests, List<Di
         throw new LinkException(e.getMessage());
       }
       if (!new Digest(uncompressed.digest()).equals(diffIds.get(i))) {
-        throw new LinkException("layer " + i + " content does not match its diff_id " + diffIds.get(i) + " (tampered?)");
+        throw new LinkException(
+            "layer "
+                + i
+                + " content does not match its diff_id "
+                + diffIds.get(i)
+                + " (tampered?)");
       }
       checked++;
     }
@@ -183,7 +237,8 @@ public record OciImage(Digest manifestDigest, List<Digest> layerDigests, List<Di
     } catch (LayoutFiles.TooLargeException e) {
       throw new LinkException("blob " + d + ": " + e.getMessage());
     }
-    if (!Digest.sha256Of(b).equals(d)) throw new LinkException("blob " + d + " does not match its digest (tampered?)");
+    if (!Digest.sha256Of(b).equals(d))
+      throw new LinkException("blob " + d + " does not match its digest (tampered?)");
     return b;
   }
 

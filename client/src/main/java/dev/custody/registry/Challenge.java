@@ -7,7 +7,8 @@ import java.util.Optional;
 
 /**
  * One {@code WWW-Authenticate} challenge (RFC 9110 section 11.6.1): a scheme and its parameters,
- * e.g. {@code Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull"}.
+ * e.g. {@code Bearer
+ * realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull"}.
  * Quoted values may hold commas and escaped quotes.
  *
  * @param scheme lowercased: "basic" or "bearer"

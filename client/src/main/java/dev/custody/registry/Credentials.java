@@ -28,12 +28,16 @@ public interface Credentials {
       return IDENTITY_TOKEN_USER.equals(username);
     }
 
-    @Override public String toString() {
+    @Override
+    public String toString() {
       return "Login[" + username + ", ***]"; // never the secret, not even in a stack trace
     }
   }
 
-  /** The login for {@code host} (as in a reference: {@code docker.io}, {@code localhost:5000}), if any. */
+  /**
+   * The login for {@code host} (as in a reference: {@code docker.io}, {@code localhost:5000}), if
+   * any.
+   */
   Optional<Login> forHost(String host) throws IOException;
 
   /** No credentials: anonymous pulls only. */
@@ -44,14 +48,16 @@ public interface Credentials {
   /**
    * The Docker config: {@code $DOCKER_CONFIG/config.json}, else {@code ~/.docker/config.json}; a
    * missing file means no credentials. Per host, as Docker: {@code credHelpers[host]} names a
-   * {@code docker-credential-NAME} program, else {@code auths[host]} holds {@code auth}
-   * (base64 user:password) or {@code identitytoken}, else {@code credsStore} names a helper for
-   * every host. Docker Hub's entry is {@code https://index.docker.io/v1/}.
+   * {@code docker-credential-NAME} program, else {@code auths[host]} holds {@code auth} (base64
+   * user:password) or {@code identitytoken}, else {@code credsStore} names a helper for every host.
+   * Docker Hub's entry is {@code https://index.docker.io/v1/}.
    */
   static Credentials dockerConfig() {
     String dir = System.getenv("DOCKER_CONFIG");
-    Path file = dir != null && !dir.isEmpty() ? Path.of(dir, "config.json")
-        : Path.of(System.getProperty("user.home"), ".docker", "config.json");
+    Path file =
+        dir != null && !dir.isEmpty()
+            ? Path.of(dir, "config.json")
+            : Path.of(System.getProperty("user.home"), ".docker", "config.json");
     return dockerConfig(file);
   }
 
@@ -74,13 +80,17 @@ public interface Credentials {
       this(file, null);
     }
 
-    /** @param helperDir where the {@code docker-credential-*} programs are, or null for the PATH (tests pass a folder) */
+    /**
+     * @param helperDir where the {@code docker-credential-*} programs are, or null for the PATH
+     *     (tests pass a folder)
+     */
     DockerConfig(Path file, Path helperDir) {
       this.file = file;
       this.helperDir = helperDir;
     }
 
-    @Override public Optional<Login> forHost(String host) throws IOException {
+    @Override
+    public Optional<Login> forHost(String host) throws IOException {
       Optional<Login> known = found.get(host);
       if (known != null) return known;
       Optional<Login> l = read(host);
@@ -90,7 +100,8 @@ public interface Credentials {
 
     private Optional<Login> read(String host) throws IOException {
       if (!Files.isRegularFile(file)) return Optional.empty();
-      if (Files.size(file) > MAX_CONFIG_BYTES) throw new IOException(file + " is larger than a Docker config should be");
+      if (Files.size(file) > MAX_CONFIG_BYTES)
+        throw new IOException(file + " is larger than a Docker config should be");
       JsonNode root;
       try {
         root = JSON.readTree(file.toFile());
@@ -103,8 +114,16 @@ public interface Credentials {
       if (helper != null) return helper(helper, hub ? HUB_KEY : host);
       JsonNode auths = root.path("auths");
       JsonNode entry = null;
-      for (String key : hub ? new String[] {HUB_KEY, "docker.io", "index.docker.io", "registry-1.docker.io"}
-          : new String[] {host, "https://" + host, "http://" + host, "https://" + host + "/v2/", "https://" + host + "/v1/"}) {
+      for (String key :
+          hub
+              ? new String[] {HUB_KEY, "docker.io", "index.docker.io", "registry-1.docker.io"}
+              : new String[] {
+                host,
+                "https://" + host,
+                "http://" + host,
+                "https://" + host + "/v2/",
+                "https://" + host + "/v1/"
+              }) {
         if (auths.has(key)) {
           entry = auths.get(key);
           break;
@@ -122,11 +141,13 @@ public interface Credentials {
             throw new IOException(file + ": the auth for " + host + " is not base64");
           }
           int colon = decoded.indexOf(':');
-          if (colon < 0) throw new IOException(file + ": the auth for " + host + " is not user:password");
+          if (colon < 0)
+            throw new IOException(file + ": the auth for " + host + " is not user:password");
           return Optional.of(new Login(decoded.substring(0, colon), decoded.substring(colon + 1)));
         }
         if (entry.hasNonNull("username")) {
-          return Optional.of(new Login(entry.get("username").asText(), entry.path("password").asText("")));
+          return Optional.of(
+              new Login(entry.get("username").asText(), entry.path("password").asText("")));
         }
       }
       String store = root.path("credsStore").asText(null);
@@ -134,15 +155,30 @@ public interface Credentials {
       return Optional.empty();
     }
 
-    /** Asks {@code docker-credential-NAME get} (the credential helper protocol: the server URL on stdin, JSON out). */
+    /**
+     * Asks {@code docker-credential-NAME get} (the credential helper protocol: the server URL on
+     * stdin, JSON out).
+     */
     private Optional<Login> helper(String name, String serverUrl) throws IOException {
-      if (!name.matches("[A-Za-z0-9._-]+")) throw new IOException(file + ": \"" + name + "\" is not a credential helper name");
+      if (!name.matches("[A-Za-z0-9._-]+"))
+        throw new IOException(file + ": \"" + name + "\" is not a credential helper name");
       Process p;
       try {
-        String program = helperDir == null ? "docker-credential-" + name : helperDir.resolve("docker-credential-" + name).toString();
-        p = new ProcessBuilder(program, "get").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String program =
+            helperDir == null
+                ? "docker-credential-" + name
+                : helperDir.resolve("docker-credential-" + name).toString();
+        p =
+            new ProcessBuilder(program, "get")
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start();
       } catch (IOException e) {
-        throw new IOException(file + " names the credential helper docker-credential-" + name + ", which is not on the PATH", e);
+        throw new IOException(
+            file
+                + " names the credential helper docker-credential-"
+                + name
+                + ", which is not on the PATH",
+            e);
       }
       try (OutputStream in = p.getOutputStream()) {
         in.write(serverUrl.getBytes(StandardCharsets.UTF_8));
@@ -154,7 +190,8 @@ public interface Credentials {
       try {
         if (!p.waitFor(HELPER_SECONDS, TimeUnit.SECONDS)) {
           p.destroyForcibly();
-          throw new IOException("docker-credential-" + name + " did not answer within " + HELPER_SECONDS + " s");
+          throw new IOException(
+              "docker-credential-" + name + " did not answer within " + HELPER_SECONDS + " s");
         }
       } catch (InterruptedException e) {
         p.destroyForcibly();
@@ -162,7 +199,8 @@ public interface Credentials {
         throw new IOException("interrupted while asking docker-credential-" + name);
       }
       String text = new String(out, StandardCharsets.UTF_8).strip();
-      // The protocol's way of saying "nothing stored for this host" is a non-zero exit with this text.
+      // The protocol's way of saying "nothing stored for this host" is a non-zero exit with this
+      // text.
       if (p.exitValue() != 0) {
         if (text.contains("credentials not found")) return Optional.empty();
         throw new IOException("docker-credential-" + name + " failed (exit " + p.exitValue() + ")");

@@ -35,13 +35,13 @@ import java.util.regex.Pattern;
  * and manifests, list and attach referrers. Layers are never downloaded: their digests are bound by
  * the manifest's, and that is what links sign.
  *
- * <p>Untrusted peer: every body is read into a bounded buffer within one deadline
- * ({@link BoundedHttp}), every manifest and blob is checked against the digest it was asked by, and
- * a redirect never carries our credentials to another host or down from HTTPS to HTTP.
- * Authentication follows the registry's {@code WWW-Authenticate} challenge: Basic with the login
- * from {@link Credentials}, or Bearer with a token from the challenge's realm (tokens are cached
- * per scope until they expire). A 429 or a 5xx is retried with backoff (honouring
- * {@code Retry-After}, capped) and then thrown as its own {@link RegistryException}.
+ * <p>Untrusted peer: every body is read into a bounded buffer within one deadline ({@link
+ * BoundedHttp}), every manifest and blob is checked against the digest it was asked by, and a
+ * redirect never carries our credentials to another host or down from HTTPS to HTTP. Authentication
+ * follows the registry's {@code WWW-Authenticate} challenge: Basic with the login from {@link
+ * Credentials}, or Bearer with a token from the challenge's realm (tokens are cached per scope
+ * until they expire). A 429 or a 5xx is retried with backoff (honouring {@code Retry-After},
+ * capped) and then thrown as its own {@link RegistryException}.
  *
  * <p>Why not ORAS Java: it pulls gson, zstd-jni and commons-compress into a library whose
  * verification core we keep to the JDK and Jackson, and it has neither the referrers tag-schema
@@ -52,18 +52,27 @@ import java.util.regex.Pattern;
 public final class RegistryClient {
   public static final String OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
   public static final String OCI_INDEX = "application/vnd.oci.image.index.v1+json";
-  public static final String DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json";
-  public static final String DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
+  public static final String DOCKER_MANIFEST =
+      "application/vnd.docker.distribution.manifest.v2+json";
+  public static final String DOCKER_LIST =
+      "application/vnd.docker.distribution.manifest.list.v2+json";
+
   /** The empty descriptor's media type (OCI image spec 1.1, "Guidance for an empty descriptor"). */
   public static final String OCI_EMPTY = "application/vnd.oci.empty.v1+json";
+
   /** The empty descriptor's content, {@code {}}, and its digest. */
   static final byte[] EMPTY_JSON = {'{', '}'};
+
   /** The spec's size limit a registry should accept for a manifest; we read no more. */
   public static final int MAX_MANIFEST_BYTES = 4 << 20;
-  private static final String ACCEPT_MANIFESTS = String.join(", ", OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST);
+
+  private static final String ACCEPT_MANIFESTS =
+      String.join(", ", OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST);
   private static final Pattern LINK_NEXT = Pattern.compile("<([^>]+)>\\s*;\\s*rel=\"?next\"?");
+
   /** Pages of a referrers listing followed at most; a registry that pages forever ends here. */
   private static final int MAX_PAGES = 16;
+
   private static final int MAX_REDIRECTS = 5;
   private static final int MAX_TOKEN_BYTES = 1 << 20;
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -75,10 +84,13 @@ public final class RegistryClient {
   private final int retries;
   private final Duration retryBase;
   private final Duration maxRetryAfter;
+
   /** host -> "Basic ..." once the host asked for Basic. */
   private final Map<String, String> basic = new ConcurrentHashMap<>();
+
   /** host -> its Bearer challenge, so a new scope asks for a token without a 401 first. */
   private final Map<String, Challenge> bearer = new ConcurrentHashMap<>();
+
   /** host + " " + scope -> token. */
   private final Map<String, Token> tokens = new ConcurrentHashMap<>();
 
@@ -97,7 +109,9 @@ public final class RegistryClient {
    */
   public record RemoteImage(ImageReference ref, Manifest manifest, OciImage image) {}
 
-  /** What a manifest push returned: its digest and whether the registry said it indexed its subject. */
+  /**
+   * What a manifest push returned: its digest and whether the registry said it indexed its subject.
+   */
   public record Pushed(String digest, boolean subjectIndexed) {}
 
   /** Every default in one place. */
@@ -116,9 +130,9 @@ public final class RegistryClient {
     }
 
     /**
-     * Talk plain HTTP to {@code host} (as in a reference, with its port). Loopback hosts
-     * ({@code localhost}, {@code 127.0.0.1}, {@code [::1]}) always are; every other host is HTTPS
-     * unless named here.
+     * Talk plain HTTP to {@code host} (as in a reference, with its port). Loopback hosts ({@code
+     * localhost}, {@code 127.0.0.1}, {@code [::1]}) always are; every other host is HTTPS unless
+     * named here.
      */
     public Builder insecure(String host) {
       insecure.add(host);
@@ -138,7 +152,9 @@ public final class RegistryClient {
       return this;
     }
 
-    /** The longest {@code Retry-After} we wait out; a longer one is thrown at once. Default 10 s. */
+    /**
+     * The longest {@code Retry-After} we wait out; a longer one is thrown at once. Default 10 s.
+     */
     public Builder maxRetryAfter(Duration d) {
       maxRetryAfter = d;
       return this;
@@ -156,8 +172,12 @@ public final class RegistryClient {
   private RegistryClient(Builder b) {
     // HTTP/1.1: on plain HTTP the JDK would otherwise offer every new connection an h2c upgrade,
     // which registries do not take and some proxies refuse.
-    this.http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(b.deadline).build();
+    this.http =
+        HttpClient.newBuilder()
+            .followRedirects(HttpClient.Redirect.NEVER)
+            .version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(b.deadline)
+            .build();
     this.credentials = b.credentials;
     this.plainHttp = Set.copyOf(b.insecure);
     this.deadline = b.deadline;
@@ -168,23 +188,42 @@ public final class RegistryClient {
 
   /** The manifest {@code ref} names, checked against its digest when the reference has one. */
   public Manifest manifest(ImageReference ref) throws IOException {
-    BoundedHttp.Response r = exchange("GET", ref, "manifests/" + ref.manifestReference(), false,
-        Map.of("Accept", ACCEPT_MANIFESTS), null, MAX_MANIFEST_BYTES);
+    BoundedHttp.Response r =
+        exchange(
+            "GET",
+            ref,
+            "manifests/" + ref.manifestReference(),
+            false,
+            Map.of("Accept", ACCEPT_MANIFESTS),
+            null,
+            MAX_MANIFEST_BYTES);
     String digest = Digest.sha256Of(r.body()).toString();
     if (ref.digest() != null && !ref.digest().equals(digest)) {
-      throw new RegistryException.BadAnswer(ref.apiHost() + " answered " + ref + " with a manifest whose digest is " + digest);
+      throw new RegistryException.BadAnswer(
+          ref.apiHost() + " answered " + ref + " with a manifest whose digest is " + digest);
     }
     Optional<String> claimed = r.header("docker-content-digest");
-    if (claimed.isPresent() && claimed.get().startsWith("sha256:") && !claimed.get().equals(digest)) {
-      throw new RegistryException.BadAnswer(ref.apiHost() + " says " + ref + " is " + claimed.get()
-          + " but its bytes hash to " + digest);
+    if (claimed.isPresent()
+        && claimed.get().startsWith("sha256:")
+        && !claimed.get().equals(digest)) {
+      throw new RegistryException.BadAnswer(
+          ref.apiHost()
+              + " says "
+              + ref
+              + " is "
+              + claimed.get()
+              + " but its bytes hash to "
+              + digest);
     }
     JsonNode m = json(r.body(), "the manifest of " + ref);
     String type = m.path("mediaType").asText("");
     if (type.isEmpty()) type = r.header("content-type").orElse("").split(";")[0].strip();
     if (m.path("schemaVersion").asInt() != 2) {
-      throw new RegistryException.BadAnswer(ref + " has a schema " + m.path("schemaVersion").asText("?")
-          + " manifest; only schema 2 (OCI and Docker v2) images can be signed");
+      throw new RegistryException.BadAnswer(
+          ref
+              + " has a schema "
+              + m.path("schemaVersion").asText("?")
+              + " manifest; only schema 2 (OCI and Docker v2) images can be signed");
     }
     if (type.isEmpty()) type = m.has("manifests") ? OCI_INDEX : OCI_MANIFEST;
     return new Manifest(type, r.body(), digest);
@@ -192,20 +231,28 @@ public final class RegistryClient {
 
   /**
    * The digest a tag names now, by {@code HEAD} (the registry's {@code Docker-Content-Digest}); a
-   * registry that does not send it is asked for the manifest itself. The digest of a reference
-   * that has one, without a request. Whatever is then fetched by this digest is checked against it.
+   * registry that does not send it is asked for the manifest itself. The digest of a reference that
+   * has one, without a request. Whatever is then fetched by this digest is checked against it.
    */
   public String digestOf(ImageReference ref) throws IOException {
     if (ref.digest() != null) return ref.digest();
-    BoundedHttp.Response r = exchange("HEAD", ref, "manifests/" + ref.tag(), false, Map.of("Accept", ACCEPT_MANIFESTS), null, 0);
+    BoundedHttp.Response r =
+        exchange(
+            "HEAD",
+            ref,
+            "manifests/" + ref.tag(),
+            false,
+            Map.of("Accept", ACCEPT_MANIFESTS),
+            null,
+            0);
     Optional<String> d = r.header("docker-content-digest");
     if (d.isPresent() && d.get().matches("sha256:[0-9a-f]{64}")) return d.get();
     return manifest(ref).digest();
   }
 
   /**
-   * The image {@code ref} names, with its config read and checked: for an image index, the
-   * manifest of {@code platform}.
+   * The image {@code ref} names, with its config read and checked: for an image index, the manifest
+   * of {@code platform}.
    */
   public RemoteImage image(ImageReference ref, Platform platform) throws IOException {
     Manifest m = manifest(ref);
@@ -219,18 +266,31 @@ public final class RegistryClient {
         String variant = p.path("variant").asText("");
         if (os.isEmpty()) continue; // attestations and other non-images in an index
         offered.add(os + "/" + arch + (variant.isEmpty() ? "" : "/" + variant));
-        if (chosen == null && platform.matches(os, arch, variant)) chosen = d.path("digest").asText("");
+        if (chosen == null && platform.matches(os, arch, variant))
+          chosen = d.path("digest").asText("");
       }
       if (chosen == null) {
-        throw new RegistryException.NotFound(ref + " is a multi-platform index with no " + platform + " image (it has: "
-            + (offered.isEmpty() ? "none" : String.join(", ", offered)) + "); choose one with --platform");
+        throw new RegistryException.NotFound(
+            ref
+                + " is a multi-platform index with no "
+                + platform
+                + " image (it has: "
+                + (offered.isEmpty() ? "none" : String.join(", ", offered))
+                + "); choose one with --platform");
       }
-      if (!chosen.matches("sha256:[0-9a-f]{64}")) throw new RegistryException.BadAnswer("the index " + ref + " names an image by an invalid digest");
+      if (!chosen.matches("sha256:[0-9a-f]{64}"))
+        throw new RegistryException.BadAnswer(
+            "the index " + ref + " names an image by an invalid digest");
       m = manifest(ref.withDigest(chosen));
-      if (m.isIndex()) throw new RegistryException.BadAnswer("the index " + ref + " points at another index, not an image");
+      if (m.isIndex())
+        throw new RegistryException.BadAnswer(
+            "the index " + ref + " points at another index, not an image");
     }
-    String configDigest = json(m.bytes(), "the manifest of " + ref).path("config").path("digest").asText("");
-    if (!configDigest.matches("sha256:[0-9a-f]{64}")) throw new RegistryException.BadAnswer("the manifest of " + ref + " has no sha256 config digest");
+    String configDigest =
+        json(m.bytes(), "the manifest of " + ref).path("config").path("digest").asText("");
+    if (!configDigest.matches("sha256:[0-9a-f]{64}"))
+      throw new RegistryException.BadAnswer(
+          "the manifest of " + ref + " has no sha256 config digest");
     byte[] config = blob(ref, configDigest, MAX_MANIFEST_BYTES);
     try {
       return new RemoteImage(ref.withDigest(m.digest()), m, OciImage.parse(m.bytes(), config));
@@ -239,16 +299,24 @@ public final class RegistryClient {
     }
   }
 
-  /** The blob {@code digest} in {@code repo}'s repository, at most {@code maxBytes}, checked against its digest. */
+  /**
+   * The blob {@code digest} in {@code repo}'s repository, at most {@code maxBytes}, checked against
+   * its digest.
+   */
   public byte[] blob(ImageReference repo, String digest, int maxBytes) throws IOException {
-    BoundedHttp.Response r = exchange("GET", repo, "blobs/" + digest, false, Map.of(), null, maxBytes);
+    BoundedHttp.Response r =
+        exchange("GET", repo, "blobs/" + digest, false, Map.of(), null, maxBytes);
     if (!Digest.sha256Of(r.body()).toString().equals(digest)) {
-      throw new RegistryException.BadAnswer(repo.apiHost() + " answered blob " + digest + " with other bytes");
+      throw new RegistryException.BadAnswer(
+          repo.apiHost() + " answered blob " + digest + " with other bytes");
     }
     return r.body();
   }
 
-  /** Uploads {@code data} to {@code repo}'s repository unless it is there already; returns its digest. */
+  /**
+   * Uploads {@code data} to {@code repo}'s repository unless it is there already; returns its
+   * digest.
+   */
   public String pushBlob(ImageReference repo, byte[] data) throws IOException {
     String digest = Digest.sha256Of(data).toString();
     try {
@@ -257,26 +325,52 @@ public final class RegistryClient {
     } catch (RegistryException.NotFound absent) {
       // upload below
     }
-    BoundedHttp.Response started = exchange("POST", repo, "blobs/uploads/", true, Map.of(), new byte[0], 64 << 10);
-    String location = started.header("location").orElseThrow(() -> new RegistryException.BadAnswer(
-        repo.apiHost() + " started an upload without saying where (no Location header)"));
+    BoundedHttp.Response started =
+        exchange("POST", repo, "blobs/uploads/", true, Map.of(), new byte[0], 64 << 10);
+    String location =
+        started
+            .header("location")
+            .orElseThrow(
+                () ->
+                    new RegistryException.BadAnswer(
+                        repo.apiHost()
+                            + " started an upload without saying where (no Location header)"));
     URI at = base(repo).resolve("/v2/").resolve(location);
     if (!at.getAuthority().equals(base(repo).getAuthority())) {
-      throw new RegistryException.BadAnswer(repo.apiHost() + " sent the upload to another host (" + at.getAuthority()
-          + "); not following it with our credentials");
+      throw new RegistryException.BadAnswer(
+          repo.apiHost()
+              + " sent the upload to another host ("
+              + at.getAuthority()
+              + "); not following it with our credentials");
     }
-    URI put = URI.create(at + (at.getRawQuery() == null ? "?" : "&") + "digest=" + URLEncoder.encode(digest, StandardCharsets.UTF_8));
-    exchange("PUT", put, repo, true, Map.of("Content-Type", "application/octet-stream"), data, 64 << 10);
+    URI put =
+        URI.create(
+            at
+                + (at.getRawQuery() == null ? "?" : "&")
+                + "digest="
+                + URLEncoder.encode(digest, StandardCharsets.UTF_8));
+    exchange(
+        "PUT", put, repo, true, Map.of("Content-Type", "application/octet-stream"), data, 64 << 10);
     return digest;
   }
 
   /** Stores a manifest at {@code ref} (its tag, or its digest for an untagged push). */
-  public Pushed pushManifest(ImageReference ref, String mediaType, byte[] bytes) throws IOException {
+  public Pushed pushManifest(ImageReference ref, String mediaType, byte[] bytes)
+      throws IOException {
     String digest = Digest.sha256Of(bytes).toString();
-    if (ref.digest() != null && !ref.digest().equals(digest)) throw new IllegalArgumentException("manifest bytes do not match " + ref.digest());
-    BoundedHttp.Response r = exchange("PUT", ref, "manifests/" + ref.manifestReference(), true,
-        Map.of("Content-Type", mediaType), bytes, 64 << 10);
-    // OCI distribution 1.1: a registry that indexed the manifest's subject says so with this header.
+    if (ref.digest() != null && !ref.digest().equals(digest))
+      throw new IllegalArgumentException("manifest bytes do not match " + ref.digest());
+    BoundedHttp.Response r =
+        exchange(
+            "PUT",
+            ref,
+            "manifests/" + ref.manifestReference(),
+            true,
+            Map.of("Content-Type", mediaType),
+            bytes,
+            64 << 10);
+    // OCI distribution 1.1: a registry that indexed the manifest's subject says so with this
+    // header.
     return new Pushed(digest, r.header("oci-subject").isPresent());
   }
 
@@ -286,14 +380,22 @@ public final class RegistryClient {
    * the registry has none (it answers 404), from the referrers tag schema ({@code sha256-<hex>}).
    * An empty list means the registry said there are none; a refusal is thrown, never read as none.
    */
-  public List<Descriptor> referrers(ImageReference repo, String subject, String artifactType) throws IOException {
+  public List<Descriptor> referrers(ImageReference repo, String subject, String artifactType)
+      throws IOException {
     List<Descriptor> out = new ArrayList<>();
-    String query = artifactType == null ? "" : "?artifactType=" + URLEncoder.encode(artifactType, StandardCharsets.UTF_8);
+    String query =
+        artifactType == null
+            ? ""
+            : "?artifactType=" + URLEncoder.encode(artifactType, StandardCharsets.UTF_8);
     URI next = base(repo).resolve("/v2/" + repo.repository() + "/referrers/" + subject + query);
     try {
       for (int page = 0; next != null; page++) {
-        if (page == MAX_PAGES) throw new RegistryException.BadAnswer("the referrers of " + subject + " go on past " + MAX_PAGES + " pages");
-        BoundedHttp.Response r = exchange("GET", next, repo, false, Map.of("Accept", OCI_INDEX), null, MAX_MANIFEST_BYTES);
+        if (page == MAX_PAGES)
+          throw new RegistryException.BadAnswer(
+              "the referrers of " + subject + " go on past " + MAX_PAGES + " pages");
+        BoundedHttp.Response r =
+            exchange(
+                "GET", next, repo, false, Map.of("Accept", OCI_INDEX), null, MAX_MANIFEST_BYTES);
         addMatching(out, json(r.body(), "the referrers of " + subject), artifactType);
         Optional<String> link = r.header("link");
         URI current = next;
@@ -305,30 +407,52 @@ public final class RegistryClient {
       }
       return out;
     } catch (RegistryException.NotFound noApi) {
-      // OCI distribution 1.1: a registry with the API never answers it with 404; fall back to the tag.
+      // OCI distribution 1.1: a registry with the API never answers it with 404; fall back to the
+      // tag.
     }
     Optional<Manifest> index = tagIndex(repo, subject);
-    if (index.isPresent()) addMatching(out, json(index.get().bytes(), "the referrers tag of " + subject), artifactType);
+    if (index.isPresent())
+      addMatching(out, json(index.get().bytes(), "the referrers tag of " + subject), artifactType);
     return out;
   }
 
   /**
    * Attaches an artifact to manifest {@code subject}: pushes the empty config, the payload as the
-   * one layer and an image manifest with {@code artifactType} and {@code subject}, by digest. If the
-   * registry does not say it indexed the subject (no {@code OCI-Subject} header), adds the artifact
-   * to the referrers tag schema's index without losing another writer's entry (see
-   * {@link #addToTagIndex}).
+   * one layer and an image manifest with {@code artifactType} and {@code subject}, by digest. If
+   * the registry does not say it indexed the subject (no {@code OCI-Subject} header), adds the
+   * artifact to the referrers tag schema's index without losing another writer's entry (see {@link
+   * #addToTagIndex}).
    *
    * @return the artifact manifest's descriptor
    */
-  public Descriptor attach(ImageReference repo, Manifest subject, String artifactType, String payloadType, byte[] payload,
-      Map<String, String> annotations) throws IOException {
+  public Descriptor attach(
+      ImageReference repo,
+      Manifest subject,
+      String artifactType,
+      String payloadType,
+      byte[] payload,
+      Map<String, String> annotations)
+      throws IOException {
     String emptyDigest = pushBlob(repo, EMPTY_JSON);
     String payloadDigest = pushBlob(repo, payload);
-    ObjectNode m = JSON.createObjectNode().put("schemaVersion", 2).put("mediaType", OCI_MANIFEST).put("artifactType", artifactType);
-    m.putObject("config").put("mediaType", OCI_EMPTY).put("digest", emptyDigest).put("size", EMPTY_JSON.length);
-    m.putArray("layers").addObject().put("mediaType", payloadType).put("digest", payloadDigest).put("size", payload.length);
-    m.putObject("subject").put("mediaType", subject.mediaType()).put("digest", subject.digest()).put("size", subject.bytes().length);
+    ObjectNode m =
+        JSON.createObjectNode()
+            .put("schemaVersion", 2)
+            .put("mediaType", OCI_MANIFEST)
+            .put("artifactType", artifactType);
+    m.putObject("config")
+        .put("mediaType", OCI_EMPTY)
+        .put("digest", emptyDigest)
+        .put("size", EMPTY_JSON.length);
+    m.putArray("layers")
+        .addObject()
+        .put("mediaType", payloadType)
+        .put("digest", payloadDigest)
+        .put("size", payload.length);
+    m.putObject("subject")
+        .put("mediaType", subject.mediaType())
+        .put("digest", subject.digest())
+        .put("size", subject.bytes().length);
     if (!annotations.isEmpty()) {
       ObjectNode a = m.putObject("annotations");
       annotations.forEach(a::put);
@@ -347,10 +471,10 @@ public final class RegistryClient {
   /**
    * Adds {@code d} to the referrers tag schema's index of {@code subject}. The tag is shared by
    * every writer and most registries (distribution 2.8 among them) have no compare-and-set on it,
-   * so: read the index, keep every entry in it as it is, add ours, write it (with
-   * {@code If-Match} on the ETag, which a registry that has it enforces), wait a moment, and read
-   * it again; while our entry is missing — a concurrent writer's read-merge-write replaced ours —
-   * merge again. Every writer doing this converges on an index holding all of the entries.
+   * so: read the index, keep every entry in it as it is, add ours, write it (with {@code If-Match}
+   * on the ETag, which a registry that has it enforces), wait a moment, and read it again; while
+   * our entry is missing — a concurrent writer's read-merge-write replaced ours — merge again.
+   * Every writer doing this converges on an index holding all of the entries.
    */
   void addToTagIndex(ImageReference repo, String subject, Descriptor d) throws IOException {
     for (int round = 0; round < TAG_INDEX_ROUNDS; round++) {
@@ -358,7 +482,8 @@ public final class RegistryClient {
       ArrayNode entries = JSON.createArrayNode();
       boolean present = false;
       if (current.isPresent()) {
-        for (JsonNode e : json(current.get().bytes(), "the referrers tag of " + subject).path("manifests")) {
+        for (JsonNode e :
+            json(current.get().bytes(), "the referrers tag of " + subject).path("manifests")) {
           if (d.digest().equals(e.path("digest").asText())) present = true;
           entries.add(e);
         }
@@ -366,22 +491,37 @@ public final class RegistryClient {
       if (present && round > 0) return; // written, waited for, and still there
       if (!present) entries.add(d.toJson(JSON.createObjectNode()));
       if (!present || round == 0) {
-        ObjectNode index = JSON.createObjectNode().put("schemaVersion", 2).put("mediaType", OCI_INDEX);
+        ObjectNode index =
+            JSON.createObjectNode().put("schemaVersion", 2).put("mediaType", OCI_INDEX);
         index.set("manifests", entries);
         byte[] bytes = JSON.writeValueAsBytes(index);
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put("Content-Type", OCI_INDEX);
         current.ifPresent(c -> headers.put("If-Match", "\"" + c.digest() + "\""));
         try {
-          exchange("PUT", repo.withTag(tagOf(subject)), "manifests/" + tagOf(subject), true, headers, bytes, 64 << 10);
+          exchange(
+              "PUT",
+              repo.withTag(tagOf(subject)),
+              "manifests/" + tagOf(subject),
+              true,
+              headers,
+              bytes,
+              64 << 10);
         } catch (RegistryException.Refused e) {
           if (e.status() != 412) throw e; // 412: someone wrote in between; read again
         }
       }
       sleep(Duration.ofMillis(50 + ThreadLocalRandom.current().nextInt(150)));
     }
-    throw new RegistryException.Refused(409, "could not keep " + d.digest() + " in the referrers tag " + tagOf(subject)
-        + " of " + repo.repositoryName() + ": other writers kept replacing it");
+    throw new RegistryException.Refused(
+        409,
+        "could not keep "
+            + d.digest()
+            + " in the referrers tag "
+            + tagOf(subject)
+            + " of "
+            + repo.repositoryName()
+            + ": other writers kept replacing it");
   }
 
   /** The referrers tag schema's tag for {@code subject}: {@code sha256-<hex>}. */
@@ -397,7 +537,8 @@ public final class RegistryClient {
     }
   }
 
-  private static void addMatching(List<Descriptor> out, JsonNode index, String artifactType) throws RegistryException {
+  private static void addMatching(List<Descriptor> out, JsonNode index, String artifactType)
+      throws RegistryException {
     for (JsonNode e : index.path("manifests")) {
       Descriptor d = Descriptor.of(e);
       // Filtering by artifactType is optional for a registry: filter again here.
@@ -409,20 +550,40 @@ public final class RegistryClient {
 
   // ---------------------------------------------------------------- the exchange
 
-  /** {@code https://host} or, for loopback and {@link Builder#insecure} hosts, {@code http://host}. */
+  /**
+   * {@code https://host} or, for loopback and {@link Builder#insecure} hosts, {@code http://host}.
+   */
   URI base(ImageReference repo) {
     String host = repo.apiHost();
     return URI.create((plain(host) ? "http://" : "https://") + host);
   }
 
   private boolean plain(String host) {
-    String name = host.startsWith("[") ? host.substring(0, host.indexOf(']') + 1) : host.split(":")[0];
-    return name.equals("localhost") || name.equals("127.0.0.1") || name.equals("[::1]") || plainHttp.contains(host);
+    String name =
+        host.startsWith("[") ? host.substring(0, host.indexOf(']') + 1) : host.split(":")[0];
+    return name.equals("localhost")
+        || name.equals("127.0.0.1")
+        || name.equals("[::1]")
+        || plainHttp.contains(host);
   }
 
-  private BoundedHttp.Response exchange(String method, ImageReference repo, String path, boolean push,
-      Map<String, String> headers, byte[] body, int maxBytes) throws IOException {
-    return exchange(method, base(repo).resolve("/v2/" + repo.repository() + "/" + path), repo, push, headers, body, maxBytes);
+  private BoundedHttp.Response exchange(
+      String method,
+      ImageReference repo,
+      String path,
+      boolean push,
+      Map<String, String> headers,
+      byte[] body,
+      int maxBytes)
+      throws IOException {
+    return exchange(
+        method,
+        base(repo).resolve("/v2/" + repo.repository() + "/" + path),
+        repo,
+        push,
+        headers,
+        body,
+        maxBytes);
   }
 
   /**
@@ -430,8 +591,15 @@ public final class RegistryClient {
    * registry itself) and retries of 429, 5xx and refused connections; a final refusal is thrown as
    * its {@link RegistryException}.
    */
-  private BoundedHttp.Response exchange(String method, URI uri, ImageReference repo, boolean push,
-      Map<String, String> headers, byte[] body, int maxBytes) throws IOException {
+  private BoundedHttp.Response exchange(
+      String method,
+      URI uri,
+      ImageReference repo,
+      boolean push,
+      Map<String, String> headers,
+      byte[] body,
+      int maxBytes)
+      throws IOException {
     String host = repo.apiHost();
     String scope = "repository:" + repo.repository() + ":" + (push ? "pull,push" : "pull");
     boolean authenticated = false;
@@ -439,9 +607,15 @@ public final class RegistryClient {
     int redirects = 0;
     URI target = uri;
     while (true) {
-      HttpRequest.Builder b = HttpRequest.newBuilder(target).timeout(deadline)
-          .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body))
-          .header("User-Agent", "custody/0.1");
+      HttpRequest.Builder b =
+          HttpRequest.newBuilder(target)
+              .timeout(deadline)
+              .method(
+                  method,
+                  body == null
+                      ? HttpRequest.BodyPublishers.noBody()
+                      : HttpRequest.BodyPublishers.ofByteArray(body))
+              .header("User-Agent", "custody/0.1");
       headers.forEach(b::header);
       boolean ours = target.getAuthority().equals(uri.getAuthority());
       if (ours) {
@@ -456,7 +630,16 @@ public final class RegistryClient {
           sleep(backoff(attempt));
           continue;
         }
-        throw new IOException("registry " + host + " did not answer " + method + " " + target.getRawPath() + ": " + e.getMessage(), e);
+        throw new IOException(
+            "registry "
+                + host
+                + " did not answer "
+                + method
+                + " "
+                + target.getRawPath()
+                + ": "
+                + e.getMessage(),
+            e);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IOException("interrupted", e);
@@ -467,11 +650,21 @@ public final class RegistryClient {
         authenticate(repo, scope, r.header("www-authenticate").orElse(null));
         continue;
       }
-      if ((s == 301 || s == 302 || s == 303 || s == 307 || s == 308) && (method.equals("GET") || method.equals("HEAD"))) {
-        if (++redirects > MAX_REDIRECTS) throw new RegistryException.BadAnswer(host + " redirected " + target + " more than " + MAX_REDIRECTS + " times");
-        URI to = target.resolve(r.header("location").orElseThrow(() -> new RegistryException.BadAnswer(host + " redirected without a Location")));
+      if ((s == 301 || s == 302 || s == 303 || s == 307 || s == 308)
+          && (method.equals("GET") || method.equals("HEAD"))) {
+        if (++redirects > MAX_REDIRECTS)
+          throw new RegistryException.BadAnswer(
+              host + " redirected " + target + " more than " + MAX_REDIRECTS + " times");
+        URI to =
+            target.resolve(
+                r.header("location")
+                    .orElseThrow(
+                        () ->
+                            new RegistryException.BadAnswer(
+                                host + " redirected without a Location")));
         if (target.getScheme().equals("https") && !to.getScheme().equals("https")) {
-          throw new RegistryException.BadAnswer(host + " redirected from HTTPS to " + to.getScheme() + "; refused");
+          throw new RegistryException.BadAnswer(
+              host + " redirected from HTTPS to " + to.getScheme() + "; refused");
         }
         target = to;
         continue;
@@ -489,29 +682,72 @@ public final class RegistryClient {
     }
   }
 
-  private RegistryException refusal(String method, URI target, ImageReference repo, BoundedHttp.Response r) {
+  private RegistryException refusal(
+      String method, URI target, ImageReference repo, BoundedHttp.Response r) {
     String what = method + " " + target.getRawPath();
     String detail = errorDetail(r.body());
     String host = repo.apiHost();
     return switch (r.status()) {
-      case 401 -> new RegistryException.Unauthorized("registry " + host + " refused " + what + ": 401 Unauthorized" + detail
-          + "; log in (docker login " + repo.registry() + ") or put its credentials in the Docker config ($DOCKER_CONFIG)");
-      case 403 -> new RegistryException.Forbidden("registry " + host + " refused " + what + ": 403 Forbidden" + detail
-          + "; the login is valid but may not do this");
-      case 404 -> new RegistryException.NotFound("registry " + host + " has no " + target.getRawPath() + " (404 Not Found" + detail + ")");
-      case 429 -> new RegistryException.TooManyRequests("registry " + host + " throttled " + what + ": 429 Too Many Requests"
-          + detail + " (still after " + retries + " retries); try again later");
-      default -> new RegistryException.Refused(r.status(), "registry " + host + " refused " + what + ": HTTP " + r.status() + detail);
+      case 401 ->
+          new RegistryException.Unauthorized(
+              "registry "
+                  + host
+                  + " refused "
+                  + what
+                  + ": 401 Unauthorized"
+                  + detail
+                  + "; log in (docker login "
+                  + repo.registry()
+                  + ") or put its credentials in the Docker config ($DOCKER_CONFIG)");
+      case 403 ->
+          new RegistryException.Forbidden(
+              "registry "
+                  + host
+                  + " refused "
+                  + what
+                  + ": 403 Forbidden"
+                  + detail
+                  + "; the login is valid but may not do this");
+      case 404 ->
+          new RegistryException.NotFound(
+              "registry "
+                  + host
+                  + " has no "
+                  + target.getRawPath()
+                  + " (404 Not Found"
+                  + detail
+                  + ")");
+      case 429 ->
+          new RegistryException.TooManyRequests(
+              "registry "
+                  + host
+                  + " throttled "
+                  + what
+                  + ": 429 Too Many Requests"
+                  + detail
+                  + " (still after "
+                  + retries
+                  + " retries); try again later");
+      default ->
+          new RegistryException.Refused(
+              r.status(),
+              "registry " + host + " refused " + what + ": HTTP " + r.status() + detail);
     };
   }
 
-  /** The registry's error codes and messages ({@code {"errors":[{"code","message"}]}}), printable, or "". */
+  /**
+   * The registry's error codes and messages ({@code {"errors":[{"code","message"}]}}), printable,
+   * or "".
+   */
   private static String errorDetail(byte[] body) {
     try {
       JsonNode e = JSON.readTree(body).path("errors");
       List<String> parts = new ArrayList<>();
-      for (JsonNode x : e) parts.add(x.path("code").asText("") + ": " + x.path("message").asText(""));
-      return parts.isEmpty() ? "" : " (" + dev.custody.verify.Printable.of(String.join("; ", parts)) + ")";
+      for (JsonNode x : e)
+        parts.add(x.path("code").asText("") + ": " + x.path("message").asText(""));
+      return parts.isEmpty()
+          ? ""
+          : " (" + dev.custody.verify.Printable.of(String.join("; ", parts)) + ")";
     } catch (IOException | RuntimeException notJson) {
       return "";
     }
@@ -548,28 +784,53 @@ public final class RegistryClient {
     return Optional.ofNullable(basic.get(host));
   }
 
-  /** Reads the challenge of a 401 and gets what it asks for, or throws {@link RegistryException.Unauthorized}. */
+  /**
+   * Reads the challenge of a 401 and gets what it asks for, or throws {@link
+   * RegistryException.Unauthorized}.
+   */
   private void authenticate(ImageReference repo, String scope, String header) throws IOException {
     String host = repo.apiHost();
-    Challenge c = Challenge.parse(header).orElseThrow(() -> new RegistryException.Unauthorized(
-        "registry " + host + " answered 401 without a WWW-Authenticate challenge"));
+    Challenge c =
+        Challenge.parse(header)
+            .orElseThrow(
+                () ->
+                    new RegistryException.Unauthorized(
+                        "registry " + host + " answered 401 without a WWW-Authenticate challenge"));
     switch (c.scheme()) {
       case "basic" -> {
-        Credentials.Login login = credentials.forHost(repo.registry()).orElseThrow(() -> new RegistryException.Unauthorized(
-            "registry " + host + " wants a login and the Docker config has none for " + repo.registry()
-                + "; run docker login " + repo.registry() + " or set $DOCKER_CONFIG"));
+        Credentials.Login login =
+            credentials
+                .forHost(repo.registry())
+                .orElseThrow(
+                    () ->
+                        new RegistryException.Unauthorized(
+                            "registry "
+                                + host
+                                + " wants a login and the Docker config has none for "
+                                + repo.registry()
+                                + "; run docker login "
+                                + repo.registry()
+                                + " or set $DOCKER_CONFIG"));
         basic.put(host, basicHeader(login));
       }
       case "bearer" -> {
         bearer.put(host, c);
         token(repo, scope, c);
       }
-      default -> throw new RegistryException.Unauthorized("registry " + host + " asks for " + c.scheme()
-          + " authentication, which we do not speak (Basic and Bearer only)");
+      default ->
+          throw new RegistryException.Unauthorized(
+              "registry "
+                  + host
+                  + " asks for "
+                  + c.scheme()
+                  + " authentication, which we do not speak (Basic and Bearer only)");
     }
   }
 
-  /** A token for {@code scope} from the challenge's realm (the distribution token protocol), cached until it expires. */
+  /**
+   * A token for {@code scope} from the challenge's realm (the distribution token protocol), cached
+   * until it expires.
+   */
   private Token token(ImageReference repo, String scope, Challenge c) throws IOException {
     String host = repo.apiHost();
     String key = host + " " + scope;
@@ -580,48 +841,80 @@ public final class RegistryClient {
     try {
       realmUri = URI.create(realm);
     } catch (IllegalArgumentException e) {
-      throw new RegistryException.Unauthorized("registry " + host + " names an invalid token realm");
+      throw new RegistryException.Unauthorized(
+          "registry " + host + " names an invalid token realm");
     }
-    if (realmUri.getScheme() == null || realmUri.getAuthority() == null
-        || !(realmUri.getScheme().equals("https") || realmUri.getScheme().equals("http") && plain(realmUri.getAuthority()))) {
-      throw new RegistryException.Unauthorized("registry " + host + " sends us for a token to " + realm
-          + "; only an https realm (or http on loopback or an --insecure-registry host) is used");
+    if (realmUri.getScheme() == null
+        || realmUri.getAuthority() == null
+        || !(realmUri.getScheme().equals("https")
+            || realmUri.getScheme().equals("http") && plain(realmUri.getAuthority()))) {
+      throw new RegistryException.Unauthorized(
+          "registry "
+              + host
+              + " sends us for a token to "
+              + realm
+              + "; only an https realm (or http on loopback or an --insecure-registry host) is used");
     }
     Optional<Credentials.Login> login = credentials.forHost(repo.registry());
     String service = c.params().getOrDefault("service", "");
     StringBuilder q = new StringBuilder();
-    if (!service.isEmpty()) q.append("service=").append(URLEncoder.encode(service, StandardCharsets.UTF_8));
-    q.append(q.length() > 0 ? "&" : "").append("scope=").append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
+    if (!service.isEmpty())
+      q.append("service=").append(URLEncoder.encode(service, StandardCharsets.UTF_8));
+    q.append(q.length() > 0 ? "&" : "")
+        .append("scope=")
+        .append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
     HttpRequest.Builder b;
     if (login.isPresent() && login.get().isIdentityToken()) {
-      // OAuth2 refresh-token grant (distribution's token spec): the identity token never goes in a URL.
-      String form = q + "&grant_type=refresh_token&client_id=custody&refresh_token="
-          + URLEncoder.encode(login.get().secret(), StandardCharsets.UTF_8);
-      b = HttpRequest.newBuilder(realmUri).header("Content-Type", "application/x-www-form-urlencoded")
-          .POST(HttpRequest.BodyPublishers.ofString(form));
+      // OAuth2 refresh-token grant (distribution's token spec): the identity token never goes in a
+      // URL.
+      String form =
+          q
+              + "&grant_type=refresh_token&client_id=custody&refresh_token="
+              + URLEncoder.encode(login.get().secret(), StandardCharsets.UTF_8);
+      b =
+          HttpRequest.newBuilder(realmUri)
+              .header("Content-Type", "application/x-www-form-urlencoded")
+              .POST(HttpRequest.BodyPublishers.ofString(form));
     } else {
       b = HttpRequest.newBuilder(URI.create(realm + (realm.contains("?") ? "&" : "?") + q)).GET();
       login.ifPresent(l -> b.header("Authorization", basicHeader(l)));
     }
     BoundedHttp.Response r;
     try {
-      r = BoundedHttp.send(http, b.timeout(deadline).header("User-Agent", "custody/0.1").build(), MAX_TOKEN_BYTES, deadline);
+      r =
+          BoundedHttp.send(
+              http,
+              b.timeout(deadline).header("User-Agent", "custody/0.1").build(),
+              MAX_TOKEN_BYTES,
+              deadline);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted", e);
     }
     if (r.status() == 401 || r.status() == 403) {
-      throw new RegistryException.Unauthorized("the token service of " + host + " (" + realmUri.getAuthority() + ") refused "
-          + (login.isPresent() ? "the login for " + repo.registry() : "an anonymous token; log in (docker login " + repo.registry() + ")")
-          + " for " + scope + ": HTTP " + r.status());
+      throw new RegistryException.Unauthorized(
+          "the token service of "
+              + host
+              + " ("
+              + realmUri.getAuthority()
+              + ") refused "
+              + (login.isPresent()
+                  ? "the login for " + repo.registry()
+                  : "an anonymous token; log in (docker login " + repo.registry() + ")")
+              + " for "
+              + scope
+              + ": HTTP "
+              + r.status());
     }
     if (r.status() != 200) {
-      throw new RegistryException.Refused(r.status(), "the token service of " + host + " answered HTTP " + r.status());
+      throw new RegistryException.Refused(
+          r.status(), "the token service of " + host + " answered HTTP " + r.status());
     }
     JsonNode t = json(r.body(), "the token of " + host);
     String token = t.path("token").asText(t.path("access_token").asText(""));
     if (token.isEmpty() || !token.matches("[\\x21-\\x7e]+")) {
-      throw new RegistryException.BadAnswer("the token service of " + host + " answered without a usable token");
+      throw new RegistryException.BadAnswer(
+          "the token service of " + host + " answered without a usable token");
     }
     // Expire a little early, so that a token never dies in flight; 60 s is the spec's default.
     long seconds = Math.max(10, Math.min(t.path("expires_in").asLong(60), 3600)) - 5;
@@ -631,7 +924,9 @@ public final class RegistryClient {
   }
 
   private static String basicHeader(Credentials.Login l) {
-    return "Basic " + Base64.getEncoder().encodeToString((l.username() + ":" + l.secret()).getBytes(StandardCharsets.UTF_8));
+    return "Basic "
+        + Base64.getEncoder()
+            .encodeToString((l.username() + ":" + l.secret()).getBytes(StandardCharsets.UTF_8));
   }
 
   private static JsonNode json(byte[] b, String what) throws RegistryException {
@@ -641,7 +936,8 @@ public final class RegistryClient {
     } catch (IOException e) {
       throw new RegistryException.BadAnswer(what + " is not valid JSON");
     }
-    if (n == null || !n.isObject()) throw new RegistryException.BadAnswer(what + " is not a JSON object");
+    if (n == null || !n.isObject())
+      throw new RegistryException.BadAnswer(what + " is not a JSON object");
     return n;
   }
 }

@@ -4,8 +4,8 @@ import java.io.IOException;
 
 /**
  * A registry refused a request or answered with something we cannot use. Each refusal a person has
- * to act on differently is its own type, so that callers (and the command line's exit message)
- * name it: a throttled listing must never read as "no signatures".
+ * to act on differently is its own type, so that callers (and the command line's exit message) name
+ * it: a throttled listing must never read as "no signatures".
  */
 public abstract sealed class RegistryException extends IOException {
   private final int status;
@@ -56,8 +56,8 @@ public abstract sealed class RegistryException extends IOException {
   }
 
   /**
-   * The answer cannot be used: bytes that do not match their digest, JSON that is not a manifest,
-   * a body over the size we read, a redirect loop.
+   * The answer cannot be used: bytes that do not match their digest, JSON that is not a manifest, a
+   * body over the size we read, a redirect loop.
    */
   public static final class BadAnswer extends RegistryException {
     public BadAnswer(String message) {

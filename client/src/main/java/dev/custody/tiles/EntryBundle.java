@@ -25,14 +25,19 @@ public final class EntryBundle {
     ByteBuffer b = ByteBuffer.wrap(bundle);
     List<byte[]> out = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
-      if (b.remaining() < 2) throw new IllegalArgumentException("entry bundle ends before entry " + i);
+      if (b.remaining() < 2)
+        throw new IllegalArgumentException("entry bundle ends before entry " + i);
       int len = b.getShort() & 0xffff;
-      if (b.remaining() < len) throw new IllegalArgumentException("entry " + i + " claims " + len + " bytes; fewer remain");
+      if (b.remaining() < len)
+        throw new IllegalArgumentException(
+            "entry " + i + " claims " + len + " bytes; fewer remain");
       byte[] e = new byte[len];
       b.get(e);
       out.add(e);
     }
-    if (b.hasRemaining()) throw new IllegalArgumentException("entry bundle has " + b.remaining() + " bytes after entry " + count);
+    if (b.hasRemaining())
+      throw new IllegalArgumentException(
+          "entry bundle has " + b.remaining() + " bytes after entry " + count);
     return out;
   }
 }

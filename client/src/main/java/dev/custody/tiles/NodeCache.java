@@ -4,10 +4,10 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * A bounded, lock-free cache of perfect Merkle nodes, or of runs of them (a server caches the
- * slices its proofs read, trimmed to a tree it has published). Perfect nodes never change once
- * they exist, so a cached hash is never stale; a cached run may be shorter than a later tree's,
- * and the caller then reads it again. Direct-mapped: a colliding entry simply replaces the one
- * in its slot, which keeps reads and writes to one array access each.
+ * slices its proofs read, trimmed to a tree it has published). Perfect nodes never change once they
+ * exist, so a cached hash is never stale; a cached run may be shorter than a later tree's, and the
+ * caller then reads it again. Direct-mapped: a colliding entry simply replaces the one in its slot,
+ * which keeps reads and writes to one array access each.
  */
 public final class NodeCache {
   private record Entry(int level, long index, byte[] hash) {}
@@ -16,7 +16,9 @@ public final class NodeCache {
   private final int mask;
   private final int log2Slots;
 
-  /** @param log2Slots the cache holds up to 2^log2Slots nodes (about 100 bytes each) */
+  /**
+   * @param log2Slots the cache holds up to 2^log2Slots nodes (about 100 bytes each)
+   */
   public NodeCache(int log2Slots) {
     this.slots = new AtomicReferenceArray<>(1 << log2Slots);
     this.mask = (1 << log2Slots) - 1;

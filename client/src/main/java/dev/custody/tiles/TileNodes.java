@@ -8,12 +8,12 @@ import java.util.Map;
 /**
  * Merkle nodes of a tree of one size, from stored runs of nodes. Tiles hold only every eighth
  * level, 256 nodes to a run, so a node in between is hashed from its two children, recursively,
- * down to a tile; each run is read at most once per instance, and the nodes of the tree's top go
- * to a shared {@link NodeCache}.
+ * down to a tile; each run is read at most once per instance, and the nodes of the tree's top go to
+ * a shared {@link NodeCache}.
  *
  * <p>Custody's server stores more finely ({@link #fromSlices}): every fourth level, 16 nodes to a
- * run. A node is then hashed from at most three levels below, and all the nodes a proof needs
- * from one stored level lie in one run of 512 bytes.
+ * run. A node is then hashed from at most three levels below, and all the nodes a proof needs from
+ * one stored level lie in one run of 512 bytes.
  */
 public final class TileNodes implements NodeSource {
   /** Where runs of stored nodes come from. */
@@ -53,12 +53,16 @@ public final class TileNodes implements NodeSource {
     return new TileNodes(slices, Tiles.HEIGHT / 2, Tiles.HEIGHT / 2, treeSize, cache);
   }
 
-  /** Distinct runs (tiles or slices) read so far: what this instance cost in storage or network reads. */
+  /**
+   * Distinct runs (tiles or slices) read so far: what this instance cost in storage or network
+   * reads.
+   */
   public int runsRead() {
     return read.size();
   }
 
-  @Override public byte[] hash(int level, long index) {
+  @Override
+  public byte[] hash(int level, long index) {
     boolean cached = cache.worthCaching(level, treeSize);
     byte[] h = cached ? cache.get(level, index) : null;
     if (h != null) return h;
@@ -78,7 +82,8 @@ public final class TileNodes implements NodeSource {
     int offset = (int) (index & (runWidth - 1));
     long width = Math.min(runWidth, (treeSize >>> level) - run * runWidth);
     if (offset >= width) {
-      throw new IllegalArgumentException("node " + level + "/" + index + " is not in a tree of size " + treeSize);
+      throw new IllegalArgumentException(
+          "node " + level + "/" + index + " is not in a tree of size " + treeSize);
     }
     // Run indices below 2^56 at each of the 64 levels fit one long key.
     long key = ((long) level << 56) | run;

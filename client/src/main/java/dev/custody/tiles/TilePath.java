@@ -4,17 +4,19 @@ import java.util.Optional;
 
 /**
  * The C2SP tlog-tiles resource paths (below the log's prefix): {@code tile/<L>/<N>[.p/<W>]} and
- * {@code tile/entries/<N>[.p/<W>]}, with N in zero-padded 3-digit groups, all but the last
- * prefixed by {@code x}. One formatter and one strict parser that accepts only canonical paths.
+ * {@code tile/entries/<N>[.p/<W>]}, with N in zero-padded 3-digit groups, all but the last prefixed
+ * by {@code x}. One formatter and one strict parser that accepts only canonical paths.
  */
 public record TilePath(boolean entries, int level, long index, int width) {
   public static final int MAX_LEVEL = 63;
 
   public TilePath {
     if (entries && level != 0) throw new IllegalArgumentException("entry bundles have no level");
-    if (level < 0 || level > MAX_LEVEL) throw new IllegalArgumentException("tile level must be 0..63");
+    if (level < 0 || level > MAX_LEVEL)
+      throw new IllegalArgumentException("tile level must be 0..63");
     if (index < 0) throw new IllegalArgumentException("tile index must not be negative");
-    if (width < 1 || width > Tiles.WIDTH) throw new IllegalArgumentException("tile width must be 1..256");
+    if (width < 1 || width > Tiles.WIDTH)
+      throw new IllegalArgumentException("tile width must be 1..256");
   }
 
   public static TilePath tile(int level, long index, int width) {
@@ -31,7 +33,10 @@ public record TilePath(boolean entries, int level, long index, int width) {
 
   /** The path below the prefix, without a leading slash. */
   public String format() {
-    StringBuilder b = new StringBuilder("tile/").append(entries ? "entries" : Integer.toString(level)).append('/');
+    StringBuilder b =
+        new StringBuilder("tile/")
+            .append(entries ? "entries" : Integer.toString(level))
+            .append('/');
     b.append(formatIndex(index));
     if (partial()) b.append(".p/").append(width);
     return b.toString();

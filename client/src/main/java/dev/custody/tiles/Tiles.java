@@ -1,9 +1,9 @@
 package dev.custody.tiles;
 
 /**
- * C2SP tlog-tiles geometry: a tile at tile level L holds up to 256 consecutive Merkle nodes of
- * tree level 8L; a tile at level 0 holds leaf hashes. Nodes at levels between multiples of
- * eight are not stored: they are hashed from the tile below them, as in Go's sumdb/tlog.
+ * C2SP tlog-tiles geometry: a tile at tile level L holds up to 256 consecutive Merkle nodes of tree
+ * level 8L; a tile at level 0 holds leaf hashes. Nodes at levels between multiples of eight are not
+ * stored: they are hashed from the tile below them, as in Go's sumdb/tlog.
  */
 public final class Tiles {
   public static final int HEIGHT = 8;

@@ -22,8 +22,10 @@ import java.util.Optional;
  */
 public record Bundle(String checkpointNote, List<Entry> links) {
   public static final String MEDIA_TYPE = "application/vnd.custody.bundle.v1+json";
+
   /** More than any real image's layers; bounds the work a hostile bundle can cause. */
   public static final int MAX_LINKS = 1000;
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public record Entry(long index, byte[] leaf, List<byte[]> inclusionProof) {
@@ -32,7 +34,8 @@ public record Bundle(String checkpointNote, List<Entry> links) {
       inclusionProof = List.copyOf(inclusionProof);
     }
 
-    @Override public byte[] leaf() {
+    @Override
+    public byte[] leaf() {
       return leaf.clone();
     }
   }
@@ -42,7 +45,8 @@ public record Bundle(String checkpointNote, List<Entry> links) {
   }
 
   public byte[] toJson() {
-    ObjectNode root = JSON.createObjectNode().put("media_type", MEDIA_TYPE).put("checkpoint", checkpointNote);
+    ObjectNode root =
+        JSON.createObjectNode().put("media_type", MEDIA_TYPE).put("checkpoint", checkpointNote);
     ArrayNode arr = root.putArray("links");
     for (Entry e : links) {
       ObjectNode o = arr.addObject().put("index", e.index).put("leaf", Base64s.encode(e.leaf));
@@ -67,16 +71,21 @@ public record Bundle(String checkpointNote, List<Entry> links) {
       throw new PolicyException("not a Custody bundle (media_type must be " + MEDIA_TYPE + ")");
     }
     if (!root.path("checkpoint").isTextual()) throw new PolicyException("bundle has no checkpoint");
-    if (root.path("links").size() > MAX_LINKS) throw new PolicyException("bundle has more than " + MAX_LINKS + " links");
+    if (root.path("links").size() > MAX_LINKS)
+      throw new PolicyException("bundle has more than " + MAX_LINKS + " links");
     List<Entry> links = new ArrayList<>();
     for (JsonNode l : root.path("links")) {
-      // canConvertToLong: an index of 2^64 or more would otherwise be quietly cut to its low 64 bits.
-      if (!l.path("index").isIntegralNumber() || !l.path("index").canConvertToLong() || l.path("index").asLong(-1) < 0) {
+      // canConvertToLong: an index of 2^64 or more would otherwise be quietly cut to its low 64
+      // bits.
+      if (!l.path("index").isIntegralNumber()
+          || !l.path("index").canConvertToLong()
+          || l.path("index").asLong(-1) < 0) {
         throw new PolicyException("bundle link has no valid index");
       }
       byte[] leaf = b64(l.path("leaf"), "leaf");
       List<byte[]> proof = new ArrayList<>();
-      if (l.path("inclusion_proof").size() > 64) throw new PolicyException("bundle inclusion proof is too long");
+      if (l.path("inclusion_proof").size() > 64)
+        throw new PolicyException("bundle inclusion proof is too long");
       for (JsonNode h : l.path("inclusion_proof")) proof.add(b64(h, "inclusion proof hash"));
       links.add(new Entry(l.path("index").asLong(), leaf, proof));
     }

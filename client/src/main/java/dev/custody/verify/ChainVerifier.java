@@ -20,36 +20,45 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Verifies that an image's whole chain of custody was publicly logged (entries.md, "Verification
- * of an image"): every layer signed by a key the policy allows there, the links in order and on
- * each other, matching the image, and every link included in a checkpoint signed by the log and
+ * Verifies that an image's whole chain of custody was publicly logged (entries.md, "Verification of
+ * an image"): every layer signed by a key the policy allows there, the links in order and on each
+ * other, matching the image, and every link included in a checkpoint signed by the log and
  * consistent with what this client saw before. Fails closed, and says per layer which rule failed.
  */
 public final class ChainVerifier {
   /** The verdict on one layer: empty failure means every rule held. */
-  public record LayerResult(int layer, Optional<String> failure, Optional<String> keyId, Optional<String> repository) {
+  public record LayerResult(
+      int layer, Optional<String> failure, Optional<String> keyId, Optional<String> repository) {
     public boolean ok() {
       return failure.isEmpty();
     }
   }
 
   /** The verdict on the image: ok only if the log checks passed and every layer did. */
-  public record Result(List<LayerResult> layers, List<String> logFailures, Optional<Checkpoint> checkpoint) {
+  public record Result(
+      List<LayerResult> layers, List<String> logFailures, Optional<Checkpoint> checkpoint) {
     public boolean ok() {
-      return logFailures.isEmpty() && !layers.isEmpty() && layers.stream().allMatch(LayerResult::ok);
+      return logFailures.isEmpty()
+          && !layers.isEmpty()
+          && layers.stream().allMatch(LayerResult::ok);
     }
 
     /** A report for people: one line per layer and per log failure. */
     public String report() {
       StringBuilder b = new StringBuilder();
       for (LayerResult l : layers) {
-        b.append("layer ").append(l.layer).append(": ")
+        b.append("layer ")
+            .append(l.layer)
+            .append(": ")
             .append(l.ok() ? "OK" : "FAIL: " + Printable.of(l.failure.get()));
         l.repository.ifPresent(r -> b.append("  [").append(Printable.of(r)).append("]"));
         b.append('\n');
       }
       for (String f : logFailures) b.append("log: FAIL: ").append(Printable.of(f)).append('\n');
-      b.append(ok() ? "VERIFIED: every layer is signed by an allowed key and publicly logged\n" : "NOT VERIFIED\n");
+      b.append(
+          ok()
+              ? "VERIFIED: every layer is signed by an allowed key and publicly logged\n"
+              : "NOT VERIFIED\n");
       return b.toString();
     }
   }
@@ -57,8 +66,10 @@ public final class ChainVerifier {
   private record Placed(Bundle.Entry entry, Leaf leaf, SignedLink link) {}
 
   private final TrustPolicy policy;
+
   /** Checks link signatures; one per verifier, so that a key's subgroup check is done once. */
   private final dev.custody.chain.LinkVerifier verifier = dev.custody.chain.LinkVerifier.fastest();
+
   private final CheckpointVerifier log;
 
   public ChainVerifier(TrustPolicy policy) throws PolicyException {
@@ -70,7 +81,11 @@ public final class ChainVerifier {
    * @param store the checkpoints seen before, or null to skip that check
    * @param prover consistency proofs from the log, or null when offline
    */
-  public Result verify(OciImage image, Bundle bundle, CheckpointStore store, CheckpointStore.ConsistencyProver prover) {
+  public Result verify(
+      OciImage image,
+      Bundle bundle,
+      CheckpointStore store,
+      CheckpointStore.ConsistencyProver prover) {
     List<String> logFailures = new ArrayList<>();
     Checkpoint cp = null;
     try {
@@ -81,8 +96,12 @@ public final class ChainVerifier {
     if (cp != null && policy.witnessQuorum() > 0) {
       int n = policy.witnessCosignatures(bundle.checkpointNote());
       if (n < policy.witnessQuorum()) {
-        logFailures.add("the checkpoint carries " + n + " valid witness cosignature(s); the policy asks for "
-            + policy.witnessQuorum() + " (without them a log could show you a view others do not see)");
+        logFailures.add(
+            "the checkpoint carries "
+                + n
+                + " valid witness cosignature(s); the policy asks for "
+                + policy.witnessQuorum()
+                + " (without them a log could show you a view others do not see)");
       }
     }
     if (cp != null && store != null) {
@@ -105,7 +124,8 @@ public final class ChainVerifier {
         SignedLink link = SignedLink.parse(leaf.signedLink());
         long layer = link.statement().layerIndex();
         if (layer >= byLayer.length) {
-          logFailures.add("the bundle has a link for layer " + layer + ", above the image's top layer");
+          logFailures.add(
+              "the bundle has a link for layer " + layer + ", above the image's top layer");
         } else if (byLayer[(int) layer] != null) {
           logFailures.add("the bundle has two links for layer " + layer);
         } else {
@@ -118,7 +138,12 @@ public final class ChainVerifier {
     for (int i = 0; i < image.layers(); i++) {
       Placed p = byLayer[i];
       if (p == null) {
-        layers.add(new LayerResult(i, Optional.of("no logged link for this layer"), Optional.empty(), Optional.empty()));
+        layers.add(
+            new LayerResult(
+                i,
+                Optional.of("no logged link for this layer"),
+                Optional.empty(),
+                Optional.empty()));
         links.add(null);
         continue;
       }
@@ -131,18 +156,26 @@ public final class ChainVerifier {
         failure = ex.getMessage();
       }
       links.add(failure == null ? link : null);
-      layers.add(new LayerResult(i, Optional.ofNullable(failure),
-          Optional.ofNullable(link).map(l -> HexFormat.of().formatHex(l.keyId())),
-          Optional.ofNullable(link).map(l -> l.statement().repository())));
+      layers.add(
+          new LayerResult(
+              i,
+              Optional.ofNullable(failure),
+              Optional.ofNullable(link).map(l -> HexFormat.of().formatHex(l.keyId())),
+              Optional.ofNullable(link).map(l -> l.statement().repository())));
     }
     return new Result(layers, logFailures, Optional.ofNullable(cp));
   }
 
-
-
   /** The first rule link {@code i} breaks, or null. */
-  private String check(int i, Bundle.Entry e, Leaf leaf, SignedLink link, List<SignedLink> below, OciImage image,
-      List<Digest> chainIds, Checkpoint cp) {
+  private String check(
+      int i,
+      Bundle.Entry e,
+      Leaf leaf,
+      SignedLink link,
+      List<SignedLink> below,
+      OciImage image,
+      List<Digest> chainIds,
+      Checkpoint cp) {
     Statement s = link.statement();
     if (s.layerIndex() != i) return "link is for layer " + s.layerIndex() + ", not " + i;
     try {
@@ -158,17 +191,26 @@ public final class ChainVerifier {
       return ex.getMessage();
     }
     if (!s.layerDigest().equals(image.layerDigests().get(i))) {
-      return "signed layer digest " + s.layerDigest() + " is not the image's " + image.layerDigests().get(i);
+      return "signed layer digest "
+          + s.layerDigest()
+          + " is not the image's "
+          + image.layerDigests().get(i);
     }
-    if (!s.diffId().equals(image.diffIds().get(i))) return "signed diff_id is not the image's " + image.diffIds().get(i);
-    if (!s.chainId().equals(chainIds.get(i))) return "signed chain_id is not the image's " + chainIds.get(i);
+    if (!s.diffId().equals(image.diffIds().get(i)))
+      return "signed diff_id is not the image's " + image.diffIds().get(i);
+    if (!s.chainId().equals(chainIds.get(i)))
+      return "signed chain_id is not the image's " + chainIds.get(i);
     if (i == image.layers() - 1 && !s.manifestDigest().equals(image.manifestDigest())) {
-      return "the top link signs manifest " + s.manifestDigest() + ", but the image is " + image.manifestDigest()
+      return "the top link signs manifest "
+          + s.manifestDigest()
+          + ", but the image is "
+          + image.manifestDigest()
           + " (an unsigned layer or a changed manifest)";
     }
     if (cp == null) return "no trusted checkpoint to prove this link was logged";
     try {
-      Proofs.verifyInclusion(e.index(), cp.size(), Hashes.leafHash(e.leaf()), e.inclusionProof(), cp.rootHash());
+      Proofs.verifyInclusion(
+          e.index(), cp.size(), Hashes.leafHash(e.leaf()), e.inclusionProof(), cp.rootHash());
     } catch (ProofException ex) {
       return "not proved to be in the log: " + ex.getMessage();
     }

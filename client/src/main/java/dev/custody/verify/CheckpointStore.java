@@ -1,9 +1,9 @@
 package dev.custody.verify;
 
-import dev.custody.io.DurableFiles;
 import dev.custody.checkpoint.Checkpoint;
 import dev.custody.checkpoint.CheckpointException;
 import dev.custody.checkpoint.CheckpointVerifier;
+import dev.custody.io.DurableFiles;
 import dev.custody.merkle.Hashes;
 import dev.custody.merkle.ProofException;
 import dev.custody.merkle.Proofs;
@@ -33,10 +33,12 @@ public final class CheckpointStore {
     this.dir = dir;
   }
 
-  public Optional<Checkpoint> stored(CheckpointVerifier log) throws IOException, CheckpointException {
+  public Optional<Checkpoint> stored(CheckpointVerifier log)
+      throws IOException, CheckpointException {
     Path f = file(log.origin());
     if (!Files.exists(f)) return Optional.empty();
-    // Ours, checked when stored: a key rotated away since then must not make our own record unreadable.
+    // Ours, checked when stored: a key rotated away since then must not make our own record
+    // unreadable.
     return Optional.of(log.readOwn(Files.readString(f, StandardCharsets.UTF_8)));
   }
 
@@ -48,16 +50,19 @@ public final class CheckpointStore {
    */
   public void accept(CheckpointVerifier log, Checkpoint cp, String note, ConsistencyProver prover)
       throws IOException, CheckpointException {
-    // Read, check and replace under one lock: verifiers running at once must not undo each other's updates.
+    // Read, check and replace under one lock: verifiers running at once must not undo each other's
+    // updates.
     try {
-      DurableFiles.locked(dir.resolve(".lock"), () -> {
-        try {
-          acceptLocked(log, cp, note, prover);
-        } catch (CheckpointException e) {
-          throw new Refused(e);
-        }
-        return null;
-      });
+      DurableFiles.locked(
+          dir.resolve(".lock"),
+          () -> {
+            try {
+              acceptLocked(log, cp, note, prover);
+            } catch (CheckpointException e) {
+              throw new Refused(e);
+            }
+            return null;
+          });
     } catch (Refused r) {
       throw r.reason;
     }
@@ -73,14 +78,16 @@ public final class CheckpointStore {
     }
   }
 
-  private void acceptLocked(CheckpointVerifier log, Checkpoint cp, String note, ConsistencyProver prover)
+  private void acceptLocked(
+      CheckpointVerifier log, Checkpoint cp, String note, ConsistencyProver prover)
       throws IOException, CheckpointException {
     Optional<Checkpoint> old = stored(log);
     if (old.isPresent()) {
       Checkpoint o = old.get();
       if (o.size() == cp.size()) {
         if (!java.util.Arrays.equals(o.rootHash(), cp.rootHash())) {
-          throw new CheckpointException("the log signed two different roots for size " + cp.size() + ": it forked");
+          throw new CheckpointException(
+              "the log signed two different roots for size " + cp.size() + ": it forked");
         }
         return;
       }
@@ -88,25 +95,42 @@ public final class CheckpointStore {
         Checkpoint small = o.size() < cp.size() ? o : cp;
         Checkpoint large = o.size() < cp.size() ? cp : o;
         if (prover == null) {
-          throw new CheckpointException("cannot prove offline that this checkpoint (size " + cp.size()
-              + ") is consistent with the one seen before (size " + o.size() + "); verify online once");
+          throw new CheckpointException(
+              "cannot prove offline that this checkpoint (size "
+                  + cp.size()
+                  + ") is consistent with the one seen before (size "
+                  + o.size()
+                  + "); verify online once");
         }
         try {
-          Proofs.verifyConsistency(small.size(), large.size(), prover.prove(small.size(), large.size()),
-              small.rootHash(), large.rootHash());
+          Proofs.verifyConsistency(
+              small.size(),
+              large.size(),
+              prover.prove(small.size(), large.size()),
+              small.rootHash(),
+              large.rootHash());
         } catch (ProofException e) {
-          throw new CheckpointException("checkpoint of size " + cp.size() + " is not consistent with the one seen before"
-              + " (size " + o.size() + "): " + e.getMessage());
+          throw new CheckpointException(
+              "checkpoint of size "
+                  + cp.size()
+                  + " is not consistent with the one seen before"
+                  + " (size "
+                  + o.size()
+                  + "): "
+                  + e.getMessage());
         } catch (Exception e) {
           throw new CheckpointException("could not get a consistency proof: " + e.getMessage(), e);
         }
       }
       if (cp.size() < o.size()) return; // older but consistent: keep the newer one
     }
-    DurableFiles.replace(file(log.origin()), note.getBytes(StandardCharsets.UTF_8), DurableFiles.PUBLIC);
+    DurableFiles.replace(
+        file(log.origin()), note.getBytes(StandardCharsets.UTF_8), DurableFiles.PUBLIC);
   }
 
   private Path file(String origin) {
-    return dir.resolve(HexFormat.of().formatHex(Hashes.sha256(origin.getBytes(StandardCharsets.UTF_8))) + ".checkpoint");
+    return dir.resolve(
+        HexFormat.of().formatHex(Hashes.sha256(origin.getBytes(StandardCharsets.UTF_8)))
+            + ".checkpoint");
   }
 }

@@ -17,13 +17,19 @@ public final class StrictJson {
   private StrictJson() {}
 
   /** Requires an object whose fields are all among {@code allowed}. */
-  public static JsonNode object(JsonNode n, String where, Set<String> allowed) throws PolicyException {
+  public static JsonNode object(JsonNode n, String where, Set<String> allowed)
+      throws PolicyException {
     if (n == null || !n.isObject()) throw new PolicyException(where + " must be a JSON object");
     for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
       String f = it.next();
       if (!allowed.contains(f)) {
-        throw new PolicyException(where + " has an unknown field \"" + f + "\" (known: " + String.join(", ",
-            new java.util.TreeSet<>(allowed)) + ")");
+        throw new PolicyException(
+            where
+                + " has an unknown field \""
+                + f
+                + "\" (known: "
+                + String.join(", ", new java.util.TreeSet<>(allowed))
+                + ")");
       }
     }
     return n;
@@ -31,19 +37,23 @@ public final class StrictJson {
 
   /** A present, non-empty string. */
   public static String string(JsonNode parent, String field, String where) throws PolicyException {
-    return optionalString(parent, field, where).orElseThrow(() -> new PolicyException(where + "." + field + " is required"));
+    return optionalString(parent, field, where)
+        .orElseThrow(() -> new PolicyException(where + "." + field + " is required"));
   }
 
-  public static Optional<String> optionalString(JsonNode parent, String field, String where) throws PolicyException {
+  public static Optional<String> optionalString(JsonNode parent, String field, String where)
+      throws PolicyException {
     JsonNode n = parent.get(field);
     if (n == null || n.isNull()) return Optional.empty();
-    if (!n.isTextual()) throw new PolicyException(where + "." + field + " must be a string, not " + kind(n));
+    if (!n.isTextual())
+      throw new PolicyException(where + "." + field + " must be a string, not " + kind(n));
     if (n.asText().isEmpty()) throw new PolicyException(where + "." + field + " must not be empty");
     return Optional.of(n.asText());
   }
 
   /** An optional whole number within [min, max]; {@code otherwise} when absent. */
-  public static long integer(JsonNode parent, String field, String where, long min, long max, long otherwise)
+  public static long integer(
+      JsonNode parent, String field, String where, long min, long max, long otherwise)
       throws PolicyException {
     JsonNode n = parent.get(field);
     if (n == null || n.isNull()) return otherwise;
@@ -51,20 +61,24 @@ public final class StrictJson {
       throw new PolicyException(where + "." + field + " must be a whole number, not " + kind(n));
     }
     long v = n.asLong();
-    if (v < min || v > max) throw new PolicyException(where + "." + field + " must be between " + min + " and " + max);
+    if (v < min || v > max)
+      throw new PolicyException(where + "." + field + " must be between " + min + " and " + max);
     return v;
   }
 
   /** An optional array of non-empty strings; empty when absent. */
-  public static List<String> strings(JsonNode parent, String field, String where) throws PolicyException {
+  public static List<String> strings(JsonNode parent, String field, String where)
+      throws PolicyException {
     JsonNode n = parent.get(field);
     List<String> out = new ArrayList<>();
     if (n == null || n.isNull()) return out;
-    if (!n.isArray()) throw new PolicyException(where + "." + field + " must be a list of strings, not " + kind(n));
+    if (!n.isArray())
+      throw new PolicyException(where + "." + field + " must be a list of strings, not " + kind(n));
     for (int i = 0; i < n.size(); i++) {
       JsonNode e = n.get(i);
       if (!e.isTextual() || e.asText().isEmpty()) {
-        throw new PolicyException(where + "." + field + "[" + i + "] must be a non-empty string, not " + kind(e));
+        throw new PolicyException(
+            where + "." + field + "[" + i + "] must be a non-empty string, not " + kind(e));
       }
       out.add(e.asText());
     }
@@ -72,17 +86,24 @@ public final class StrictJson {
   }
 
   /** An optional array; empty when absent. */
-  public static List<JsonNode> array(JsonNode parent, String field, String where) throws PolicyException {
+  public static List<JsonNode> array(JsonNode parent, String field, String where)
+      throws PolicyException {
     JsonNode n = parent.get(field);
     List<JsonNode> out = new ArrayList<>();
     if (n == null || n.isNull()) return out;
-    if (!n.isArray()) throw new PolicyException(where + "." + field + " must be a list, not " + kind(n));
+    if (!n.isArray())
+      throw new PolicyException(where + "." + field + " must be a list, not " + kind(n));
     n.forEach(out::add);
     return out;
   }
 
   private static String kind(JsonNode n) {
-    return n.isTextual() ? "a string" : n.isNumber() ? "a number" : n.isBoolean() ? "true/false" : n.isArray() ? "a list"
-        : n.isObject() ? "an object" : "null";
+    return n.isTextual()
+        ? "a string"
+        : n.isNumber()
+            ? "a number"
+            : n.isBoolean()
+                ? "true/false"
+                : n.isArray() ? "a list" : n.isObject() ? "an object" : "null";
   }
 }

@@ -38,10 +38,10 @@ import java.util.Set;
  * }
  * }</pre>
  *
- * A signer may give {@code "public_key_file"} (a PEM file, relative to the policy file) or
- * {@code "key_id"} (hex SHA-256 of the SPKI) instead of {@code public_key}.
- * While a log rotates its key, {@code "log"} lists each key with its own validity window instead
- * of one {@code verifier_key} (see {@link CheckpointVerifier}):
+ * A signer may give {@code "public_key_file"} (a PEM file, relative to the policy file) or {@code
+ * "key_id"} (hex SHA-256 of the SPKI) instead of {@code public_key}. While a log rotates its key,
+ * {@code "log"} lists each key with its own validity window instead of one {@code verifier_key}
+ * (see {@link CheckpointVerifier}):
  *
  * <pre>{@code
  * "log": {"origin": "log.example/custody", "verifier_keys": [
@@ -49,30 +49,43 @@ import java.util.Set;
  *   {"key": "log.example/custody+5678ef01+AQ...", "valid_from": "2026-12-01T00:00:00Z"}]}
  * }</pre>
  *
- * Repository patterns are exact names, or prefixes ending in {@code *}. Every field but the log
- * and each signer's key is optional; absent limits allow everything. Parsing is strict: a field of
- * the wrong type, an unknown field or a witness listed twice is an error, never a default.
+ * Repository patterns are exact names, or prefixes ending in {@code *}. Every field but the log and
+ * each signer's key is optional; absent limits allow everything. Parsing is strict: a field of the
+ * wrong type, an unknown field or a witness listed twice is an error, never a default.
  */
-public record TrustPolicy(String origin, List<LogKey> logKeys, List<Signer> signers, int witnessQuorum,
+public record TrustPolicy(
+    String origin,
+    List<LogKey> logKeys,
+    List<Signer> signers,
+    int witnessQuorum,
     List<String> witnessKeys) {
   /** Strict: a key given twice in one object is an error, not "the last one wins". */
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-      .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+  private static final ObjectMapper JSON =
+      new ObjectMapper()
+          .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+          .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
-  public record Signer(String name, byte[] keyId, List<String> repositories, long minLayer, long maxLayer,
-      Optional<Instant> validFrom, Optional<Instant> validUntil) {
+  public record Signer(
+      String name,
+      byte[] keyId,
+      List<String> repositories,
+      long minLayer,
+      long maxLayer,
+      Optional<Instant> validFrom,
+      Optional<Instant> validUntil) {
     boolean repositoryAllowed(String repo) {
       if (repositories.isEmpty()) return true;
       for (String p : repositories) {
-        if (p.endsWith("*") ? repo.startsWith(p.substring(0, p.length() - 1)) : repo.equals(p)) return true;
+        if (p.endsWith("*") ? repo.startsWith(p.substring(0, p.length() - 1)) : repo.equals(p))
+          return true;
       }
       return false;
     }
   }
 
   /** A log key (C2SP verifier key) and the window in which this policy trusts it. */
-  public record LogKey(String verifierKey, Optional<Instant> validFrom, Optional<Instant> validUntil) {}
+  public record LogKey(
+      String verifierKey, Optional<Instant> validFrom, Optional<Instant> validUntil) {}
 
   public TrustPolicy {
     logKeys = List.copyOf(logKeys);
@@ -80,7 +93,9 @@ public record TrustPolicy(String origin, List<LogKey> logKeys, List<Signer> sign
     witnessKeys = List.copyOf(witnessKeys);
   }
 
-  /** Opens the log's checkpoints with the policy's log keys, each in its window by the system clock. */
+  /**
+   * Opens the log's checkpoints with the policy's log keys, each in its window by the system clock.
+   */
   public CheckpointVerifier logVerifier() throws PolicyException {
     return logVerifier(Clock.systemUTC());
   }
@@ -90,7 +105,9 @@ public record TrustPolicy(String origin, List<LogKey> logKeys, List<Signer> sign
     for (LogKey k : logKeys) {
       try {
         Ed25519NoteKeys.Verifier v = Ed25519NoteKeys.parseVerifierKey(k.verifierKey());
-        if (v.type() != Ed25519NoteKeys.TYPE) throw new PolicyException("policy log key " + k.verifierKey() + " must be a type 0x01 (log) key");
+        if (v.type() != Ed25519NoteKeys.TYPE)
+          throw new PolicyException(
+              "policy log key " + k.verifierKey() + " must be a type 0x01 (log) key");
         keys.add(new CheckpointVerifier.LogKey(v, k.validFrom(), k.validUntil()));
       } catch (NoteException e) {
         throw new PolicyException("policy log key: " + e.getMessage());
@@ -105,7 +122,8 @@ public record TrustPolicy(String origin, List<LogKey> logKeys, List<Signer> sign
     for (String w : witnessKeys) {
       try {
         Ed25519NoteKeys.Verifier v = Ed25519NoteKeys.parseVerifierKey(w);
-        if (v.type() != Ed25519NoteKeys.COSIGNATURE) throw new PolicyException("witness key " + w + " is not a cosigner (type 0x04) key");
+        if (v.type() != Ed25519NoteKeys.COSIGNATURE)
+          throw new PolicyException("witness key " + w + " is not a cosigner (type 0x04) key");
         out.add(v);
       } catch (NoteException e) {
         throw new PolicyException("witnesses.verifier_keys: " + e.getMessage());
@@ -144,7 +162,10 @@ public record TrustPolicy(String origin, List<LogKey> logKeys, List<Signer> sign
     Instant at = Instant.ofEpochMilli(logTimestampMs);
     List<Signer> withKey = signers.stream().filter(s -> Arrays.equals(s.keyId, keyId)).toList();
     if (withKey.isEmpty()) {
-      throw new PolicyException("signed by a key the policy does not trust (key_id " + HexFormat.of().formatHex(keyId) + ")");
+      throw new PolicyException(
+          "signed by a key the policy does not trust (key_id "
+              + HexFormat.of().formatHex(keyId)
+              + ")");
     }
     String why = null;
     boolean window = false;
@@ -172,7 +193,9 @@ public record TrustPolicy(String origin, List<LogKey> logKeys, List<Signer> sign
     return parse(json, null);
   }
 
-  /** @param baseDir where {@code public_key_file} paths are resolved; null forbids them */
+  /**
+   * @param baseDir where {@code public_key_file} paths are resolved; null forbids them
+   */
   public static TrustPolicy parse(byte[] json, Path baseDir) throws PolicyException {
     return parse(json, baseDir, Set.of());
   }
@@ -183,7 +206,8 @@ public record TrustPolicy(String origin, List<LogKey> logKeys, List<Signer> sign
    *
    * @param extraFields top-level fields a caller reads itself (a monitor's {@code "watch"})
    */
-  public static TrustPolicy parse(byte[] json, Path baseDir, Set<String> extraFields) throws PolicyException {
+  public static TrustPolicy parse(byte[] json, Path baseDir, Set<String> extraFields)
+      throws PolicyException {
     JsonNode root;
     try {
       root = JSON.readTree(json);
@@ -193,56 +217,82 @@ public record TrustPolicy(String origin, List<LogKey> logKeys, List<Signer> sign
     Set<String> top = new java.util.HashSet<>(Set.of("log", "signers", "witnesses"));
     top.addAll(extraFields);
     StrictJson.object(root, "policy", top);
-    JsonNode log = StrictJson.object(root.get("log"), "policy.log", Set.of("origin", "verifier_key", "verifier_keys"));
+    JsonNode log =
+        StrictJson.object(
+            root.get("log"), "policy.log", Set.of("origin", "verifier_key", "verifier_keys"));
     String origin = StrictJson.string(log, "origin", "log");
     List<LogKey> logKeys = logKeys(log);
     List<Signer> signers = new ArrayList<>();
     List<JsonNode> signerNodes = StrictJson.array(root, "signers", "policy");
-    for (int i = 0; i < signerNodes.size(); i++) signers.add(signer(signerNodes.get(i), "signers[" + i + "]", baseDir));
+    for (int i = 0; i < signerNodes.size(); i++)
+      signers.add(signer(signerNodes.get(i), "signers[" + i + "]", baseDir));
     int quorum = 0;
     List<String> witnesses = new ArrayList<>();
     if (root.hasNonNull("witnesses")) {
-      JsonNode w = StrictJson.object(root.get("witnesses"), "witnesses", Set.of("quorum", "verifier_keys"));
+      JsonNode w =
+          StrictJson.object(root.get("witnesses"), "witnesses", Set.of("quorum", "verifier_keys"));
       witnesses = StrictJson.strings(w, "verifier_keys", "witnesses");
       quorum = (int) StrictJson.integer(w, "quorum", "witnesses", 0, witnesses.size(), 0);
     }
     TrustPolicy p = new TrustPolicy(origin, logKeys, signers, quorum, witnesses);
     p.logVerifier(); // fail now, not at verification time, on a bad key
     List<Ed25519NoteKeys.Verifier> wv = p.witnessVerifiers();
-    if (wv.stream().map(v -> HexFormat.of().formatHex(v.publicKey())).distinct().count() != wv.size()) {
-      throw new PolicyException("witnesses.verifier_keys lists a witness twice; each counts once toward the quorum");
+    if (wv.stream().map(v -> HexFormat.of().formatHex(v.publicKey())).distinct().count()
+        != wv.size()) {
+      throw new PolicyException(
+          "witnesses.verifier_keys lists a witness twice; each counts once toward the quorum");
     }
     return p;
   }
 
   private static List<LogKey> logKeys(JsonNode log) throws PolicyException {
     if (log.has("verifier_key") == log.has("verifier_keys")) {
-      throw new PolicyException("policy.log needs exactly one of verifier_key (one key) or verifier_keys (a list of keys with"
-          + " validity windows, while the log rotates its key)");
+      throw new PolicyException(
+          "policy.log needs exactly one of verifier_key (one key) or verifier_keys (a list of keys with"
+              + " validity windows, while the log rotates its key)");
     }
     if (log.has("verifier_key")) {
-      return List.of(new LogKey(StrictJson.string(log, "verifier_key", "log"), Optional.empty(), Optional.empty()));
+      return List.of(
+          new LogKey(
+              StrictJson.string(log, "verifier_key", "log"), Optional.empty(), Optional.empty()));
     }
     List<JsonNode> nodes = StrictJson.array(log, "verifier_keys", "log");
-    if (nodes.isEmpty()) throw new PolicyException("log.verifier_keys is empty; the log needs at least one key");
+    if (nodes.isEmpty())
+      throw new PolicyException("log.verifier_keys is empty; the log needs at least one key");
     List<LogKey> out = new ArrayList<>();
     for (int i = 0; i < nodes.size(); i++) {
       String where = "log.verifier_keys[" + i + "]";
-      JsonNode k = StrictJson.object(nodes.get(i), where, Set.of("key", "valid_from", "valid_until"));
-      LogKey key = new LogKey(StrictJson.string(k, "key", where), instant(k, "valid_from", where), instant(k, "valid_until", where));
-      if (key.validFrom().isPresent() && key.validUntil().isPresent() && !key.validFrom().get().isBefore(key.validUntil().get())) {
+      JsonNode k =
+          StrictJson.object(nodes.get(i), where, Set.of("key", "valid_from", "valid_until"));
+      LogKey key =
+          new LogKey(
+              StrictJson.string(k, "key", where),
+              instant(k, "valid_from", where),
+              instant(k, "valid_until", where));
+      if (key.validFrom().isPresent()
+          && key.validUntil().isPresent()
+          && !key.validFrom().get().isBefore(key.validUntil().get())) {
         throw new PolicyException(where + ": valid_from must be before valid_until");
       }
       if (out.stream().anyMatch(o -> o.verifierKey().equals(key.verifierKey()))) {
-        throw new PolicyException(where + " lists a key already listed; give each key once, with one window");
+        throw new PolicyException(
+            where + " lists a key already listed; give each key once, with one window");
       }
       out.add(key);
     }
     return out;
   }
 
-  private static final Set<String> SIGNER_FIELDS = Set.of("name", "public_key", "public_key_file", "key_id",
-      "repositories", "layers", "valid_from", "valid_until");
+  private static final Set<String> SIGNER_FIELDS =
+      Set.of(
+          "name",
+          "public_key",
+          "public_key_file",
+          "key_id",
+          "repositories",
+          "layers",
+          "valid_from",
+          "valid_until");
 
   private static Signer signer(JsonNode s, String where, Path baseDir) throws PolicyException {
     StrictJson.object(s, where, SIGNER_FIELDS);
@@ -250,14 +300,18 @@ public record TrustPolicy(String origin, List<LogKey> logKeys, List<Signer> sign
     Optional<String> file = StrictJson.optionalString(s, "public_key_file", where);
     Optional<String> id = StrictJson.optionalString(s, "key_id", where);
     if ((pem.isPresent() ? 1 : 0) + (file.isPresent() ? 1 : 0) + (id.isPresent() ? 1 : 0) != 1) {
-      throw new PolicyException(where + " needs exactly one of public_key (PEM), public_key_file or key_id (64 lowercase hex)");
+      throw new PolicyException(
+          where
+              + " needs exactly one of public_key (PEM), public_key_file or key_id (64 lowercase hex)");
     }
     byte[] keyId;
     try {
       if (pem.isPresent()) {
         keyId = Hashes.sha256(LinkKeys.readPublicKeyPem(pem.get()));
       } else if (file.isPresent()) {
-        if (baseDir == null) throw new PolicyException(where + ".public_key_file cannot be used here; give public_key");
+        if (baseDir == null)
+          throw new PolicyException(
+              where + ".public_key_file cannot be used here; give public_key");
         Path f = baseDir.resolve(file.get());
         try {
           keyId = Hashes.sha256(LinkKeys.readPublicKeyPem(Files.readString(f)));
@@ -267,7 +321,8 @@ public record TrustPolicy(String origin, List<LogKey> logKeys, List<Signer> sign
       } else if (id.get().matches("[0-9a-f]{64}")) {
         keyId = HexFormat.of().parseHex(id.get());
       } else {
-        throw new PolicyException(where + ".key_id must be 64 lowercase hex digits (SHA-256 of the key's SPKI)");
+        throw new PolicyException(
+            where + ".key_id must be 64 lowercase hex digits (SHA-256 of the key's SPKI)");
       }
     } catch (LinkException e) {
       throw new PolicyException(where + ".public_key: " + e.getMessage());
@@ -281,17 +336,25 @@ public record TrustPolicy(String origin, List<LogKey> logKeys, List<Signer> sign
       max = StrictJson.integer(l, "max", where + ".layers", 0, Long.MAX_VALUE, Long.MAX_VALUE);
       if (max < min) throw new PolicyException(where + ".layers must have min <= max");
     }
-    return new Signer(StrictJson.optionalString(s, "name", where).orElse(where), keyId, repos, min, max,
-        instant(s, "valid_from", where), instant(s, "valid_until", where));
+    return new Signer(
+        StrictJson.optionalString(s, "name", where).orElse(where),
+        keyId,
+        repos,
+        min,
+        max,
+        instant(s, "valid_from", where),
+        instant(s, "valid_until", where));
   }
 
-  private static Optional<Instant> instant(JsonNode s, String field, String where) throws PolicyException {
+  private static Optional<Instant> instant(JsonNode s, String field, String where)
+      throws PolicyException {
     Optional<String> t = StrictJson.optionalString(s, field, where);
     if (t.isEmpty()) return Optional.empty();
     try {
       return Optional.of(Instant.parse(t.get()));
     } catch (DateTimeParseException e) {
-      throw new PolicyException(where + "." + field + " is not an RFC 3339 time like 2026-01-01T00:00:00Z");
+      throw new PolicyException(
+          where + "." + field + " is not an RFC 3339 time like 2026-01-01T00:00:00Z");
     }
   }
 }

@@ -11,8 +11,15 @@ import org.junit.jupiter.api.Test;
 /** Round trips, bounds and hostile bytes for the link formats. */
 class LinkFormatTest {
   static Statement statement(int layer, byte[] prev, Digest diff, Digest chain) {
-    return new Statement("registry.example/team/app", Digest.sha256Of(new byte[] {1}), layer,
-        Digest.sha256Of(new byte[] {2, (byte) layer}), diff, chain, prev, 1_764_288_000_000L);
+    return new Statement(
+        "registry.example/team/app",
+        Digest.sha256Of(new byte[] {1}),
+        layer,
+        Digest.sha256Of(new byte[] {2, (byte) layer}),
+        diff,
+        chain,
+        prev,
+        1_764_288_000_000L);
   }
 
   static Statement bottom() {
@@ -77,31 +84,97 @@ class LinkFormatTest {
     byte[] st = bottom().encode();
     // Re-encode by hand with the other scheme's code: parse must refuse the mismatch.
     for (var pair : new LinkKeys.Signer[][] {{ec, ed}, {ed, ec}}) {
-      byte[] bad = new Tls.Writer().opaque(1, 255, SignedLink.PAYLOAD_TYPE.getBytes())
-          .opaque(1, 65535, st).u16(pair[1].scheme().code()).opaque(1, 65535, pair[0].publicKey())
-          .opaque(1, 65535, pair[0].sign(Pae.encode(SignedLink.PAYLOAD_TYPE, st))).bytes();
+      byte[] bad =
+          new Tls.Writer()
+              .opaque(1, 255, SignedLink.PAYLOAD_TYPE.getBytes())
+              .opaque(1, 65535, st)
+              .u16(pair[1].scheme().code())
+              .opaque(1, 65535, pair[0].publicKey())
+              .opaque(1, 65535, pair[0].sign(Pae.encode(SignedLink.PAYLOAD_TYPE, st)))
+              .bytes();
       assertThrows(LinkException.class, () -> SignedLink.parse(bad));
     }
-    byte[] junkKey = new Tls.Writer().opaque(1, 255, SignedLink.PAYLOAD_TYPE.getBytes())
-        .opaque(1, 65535, st).u16(0x0403).opaque(1, 65535, new byte[] {0x30, 0x03, 0x02, 0x01, 0x01})
-        .opaque(1, 65535, new byte[64]).bytes();
+    byte[] junkKey =
+        new Tls.Writer()
+            .opaque(1, 255, SignedLink.PAYLOAD_TYPE.getBytes())
+            .opaque(1, 65535, st)
+            .u16(0x0403)
+            .opaque(1, 65535, new byte[] {0x30, 0x03, 0x02, 0x01, 0x01})
+            .opaque(1, 65535, new byte[64])
+            .bytes();
     assertThrows(LinkException.class, () -> SignedLink.parse(junkKey));
   }
 
   @Test
   void statementBounds() {
-    assertThrows(IllegalArgumentException.class, () -> new Statement("", bottom().manifestDigest(), 0,
-        bottom().layerDigest(), bottom().diffId(), bottom().chainId(), new byte[32], 0));
-    assertThrows(IllegalArgumentException.class, () -> new Statement("x".repeat(256), bottom().manifestDigest(), 0,
-        bottom().layerDigest(), bottom().diffId(), bottom().chainId(), new byte[32], 0));
-    assertThrows(IllegalArgumentException.class, () -> new Statement("r/app:latest", bottom().manifestDigest(), 0,
-        bottom().layerDigest(), bottom().diffId(), bottom().chainId(), new byte[32], 0));
-    assertThrows(IllegalArgumentException.class, () -> new Statement("r/app", bottom().manifestDigest(), 1L << 32,
-        bottom().layerDigest(), bottom().diffId(), bottom().chainId(), new byte[32], 0));
-    new Statement("registry.example:5000/team/app", bottom().manifestDigest(), 0xffffffffL,
-        bottom().layerDigest(), bottom().diffId(), bottom().chainId(), new byte[32], Long.MAX_VALUE);
-    byte[] max = new Statement("x".repeat(255), bottom().manifestDigest(), 0, bottom().layerDigest(), bottom().diffId(),
-        bottom().chainId(), new byte[32], 0).encode();
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            new Statement(
+                "",
+                bottom().manifestDigest(),
+                0,
+                bottom().layerDigest(),
+                bottom().diffId(),
+                bottom().chainId(),
+                new byte[32],
+                0));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            new Statement(
+                "x".repeat(256),
+                bottom().manifestDigest(),
+                0,
+                bottom().layerDigest(),
+                bottom().diffId(),
+                bottom().chainId(),
+                new byte[32],
+                0));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            new Statement(
+                "r/app:latest",
+                bottom().manifestDigest(),
+                0,
+                bottom().layerDigest(),
+                bottom().diffId(),
+                bottom().chainId(),
+                new byte[32],
+                0));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            new Statement(
+                "r/app",
+                bottom().manifestDigest(),
+                1L << 32,
+                bottom().layerDigest(),
+                bottom().diffId(),
+                bottom().chainId(),
+                new byte[32],
+                0));
+    new Statement(
+        "registry.example:5000/team/app",
+        bottom().manifestDigest(),
+        0xffffffffL,
+        bottom().layerDigest(),
+        bottom().diffId(),
+        bottom().chainId(),
+        new byte[32],
+        Long.MAX_VALUE);
+    byte[] max =
+        new Statement(
+                "x".repeat(255),
+                bottom().manifestDigest(),
+                0,
+                bottom().layerDigest(),
+                bottom().diffId(),
+                bottom().chainId(),
+                new byte[32],
+                0)
+            .encode();
     assertEquals(1 + 1 + 255 + 33 + 4 + 33 * 3 + 32 + 8, max.length);
   }
 }

@@ -37,13 +37,20 @@ class LinkVectorsTest {
     for (JsonNode l : V.get("links")) {
       String team = l.get("team").asText();
       JsonNode f = l.get("statement_fields");
-      Statement s = new Statement(f.get("repository").asText(), Digest.parse(f.get("manifest_digest").asText()),
-          f.get("layer_index").asLong(), Digest.parse(f.get("layer_digest").asText()),
-          Digest.parse(f.get("diff_id").asText()), Digest.parse(f.get("chain_id").asText()),
-          hex(f.get("prev_link_id")), f.get("signed_at_ms").asLong());
+      Statement s =
+          new Statement(
+              f.get("repository").asText(),
+              Digest.parse(f.get("manifest_digest").asText()),
+              f.get("layer_index").asLong(),
+              Digest.parse(f.get("layer_digest").asText()),
+              Digest.parse(f.get("diff_id").asText()),
+              Digest.parse(f.get("chain_id").asText()),
+              hex(f.get("prev_link_id")),
+              f.get("signed_at_ms").asLong());
       assertArrayEquals(hex(l.get("statement_hex")), s.encode(), team + " statement");
       assertEquals(s, Statement.parse(hex(l.get("statement_hex"))), team + " statement parse");
-      assertArrayEquals(hex(l.get("pae_hex")), Pae.encode(SignedLink.PAYLOAD_TYPE, s.encode()), team + " PAE");
+      assertArrayEquals(
+          hex(l.get("pae_hex")), Pae.encode(SignedLink.PAYLOAD_TYPE, s.encode()), team + " PAE");
 
       SignedLink link = SignedLink.parse(hex(l.get("signed_link_hex")));
       if (verifyOrRefuseHighS(team, link)) highS.add(team);
@@ -51,7 +58,10 @@ class LinkVectorsTest {
       assertEquals(l.get("signature_scheme").asInt(), link.signatureScheme());
       assertArrayEquals(hex(l.get("public_key_spki_hex")), link.publicKey());
       // link_id and key_id by the spec's formulas, computed here with the JDK, not our code.
-      assertArrayEquals(hex(l.get("link_id_hex")), sha256(hex(l.get("signed_link_hex"))), team + " link_id formula");
+      assertArrayEquals(
+          hex(l.get("link_id_hex")),
+          sha256(hex(l.get("signed_link_hex"))),
+          team + " link_id formula");
       assertArrayEquals(hex(l.get("link_id_hex")), link.linkId(), team + " link_id");
       assertArrayEquals(hex(l.get("key_id_hex")), sha256(hex(l.get("public_key_spki_hex"))));
       assertArrayEquals(hex(l.get("key_id_hex")), link.keyId(), team + " key_id");
@@ -60,7 +70,8 @@ class LinkVectorsTest {
 
       LinkKeys.Signer key = LinkKeys.readPrivateKeyPem(l.get("private_key_pkcs8_pem").asText());
       assertArrayEquals(link.publicKey(), key.publicKey(), team + " key pair");
-      assertArrayEquals(link.publicKey(), LinkKeys.readPublicKeyPem(l.get("public_key_pem").asText()));
+      assertArrayEquals(
+          link.publicKey(), LinkKeys.readPublicKeyPem(l.get("public_key_pem").asText()));
       SignedLink ours = SignedLink.sign(s, key);
       ours.verifySignature();
       if (key.scheme() == LinkKeys.Scheme.ED25519) {
@@ -71,7 +82,8 @@ class LinkVectorsTest {
       JsonNode leaf = l.get("leaf");
       Leaf lf = new Leaf(leaf.get("log_timestamp_ms").asLong(), link.encoded());
       assertArrayEquals(hex(leaf.get("leaf_hex")), lf.encode(), team + " leaf");
-      assertArrayEquals(hex(leaf.get("leaf_hash_hex")), Hashes.leafHash(lf.encode()), team + " leaf hash");
+      assertArrayEquals(
+          hex(leaf.get("leaf_hash_hex")), Hashes.leafHash(lf.encode()), team + " leaf hash");
       Leaf back = Leaf.parse(hex(leaf.get("leaf_hex")));
       assertEquals(lf.logTimestampMs(), back.logTimestampMs());
       assertArrayEquals(lf.signedLink(), back.signedLink());
@@ -82,17 +94,20 @@ class LinkVectorsTest {
 
   /**
    * The one deliberate departure from these vectors: the runtime team's ECDSA signature has a high
-   * s, which Custody refuses (issue 16: its twin (r, n - s) would otherwise be a second valid link).
-   * The signature is mathematically valid — the arithmetic without the encoding rule accepts it —
-   * its low-S twin verifies, and everything else about the link is reproduced byte for byte.
+   * s, which Custody refuses (issue 16: its twin (r, n - s) would otherwise be a second valid
+   * link). The signature is mathematically valid — the arithmetic without the encoding rule accepts
+   * it — its low-S twin verifies, and everything else about the link is reproduced byte for byte.
    */
   static boolean verifyOrRefuseHighS(String label, SignedLink link) throws Exception {
-    if (link.signatureScheme() == LinkKeys.Scheme.ECDSA_P256_SHA256.code() && !LinkVerifier.ecdsaAcceptable(link.signature())) {
+    if (link.signatureScheme() == LinkKeys.Scheme.ECDSA_P256_SHA256.code()
+        && !LinkVerifier.ecdsaAcceptable(link.signature())) {
       LinkException e = assertThrows(LinkException.class, link::verifySignature, label);
       assertTrue(e.getMessage().contains("low s"), e.getMessage());
       byte[] pae = Pae.encode(SignedLink.PAYLOAD_TYPE, link.statement().encode());
-      assertTrue(LinkVerifier.bouncyCastle().check(LinkKeys.Scheme.ECDSA_P256_SHA256, link.publicKey(), pae,
-          link.signature()), label + ": the vector's signature is valid arithmetic");
+      assertTrue(
+          LinkVerifier.bouncyCastle()
+              .check(LinkKeys.Scheme.ECDSA_P256_SHA256, link.publicKey(), pae, link.signature()),
+          label + ": the vector's signature is valid arithmetic");
       SignedLink.parse(dev.custody.testing.VectorChain.ecdsaTwin(link)).verifySignature();
       return true;
     }
@@ -108,30 +123,40 @@ class LinkVectorsTest {
     String chain = null;
     for (int i = 0; i < diffIds.size(); i++) {
       String diff = V.get("image").get("diff_ids").get(i).asText();
-      chain = chain == null ? diff : "sha256:" + HEX.formatHex(sha256((chain + " " + diff).getBytes(StandardCharsets.US_ASCII)));
-      assertEquals(chain, V.get("image").get("chain_ids").get(i).asText(), "independent formula vs vector");
+      chain =
+          chain == null
+              ? diff
+              : "sha256:"
+                  + HEX.formatHex(sha256((chain + " " + diff).getBytes(StandardCharsets.US_ASCII)));
+      assertEquals(
+          chain, V.get("image").get("chain_ids").get(i).asText(), "independent formula vs vector");
       assertEquals(chain, ours.get(i).toString(), "ours vs vector at " + i);
     }
   }
 
   /** What must refuse each invalid link: parsing, the signature check, or a chain rule. */
-  private static final Map<String, String> STAGE = Map.ofEntries(
-      Map.entry("trailing byte after the SignedLink", "parse"),
-      Map.entry("truncated SignedLink", "parse"),
-      Map.entry("signature does not verify (one bit flipped in the signature)", "signature"),
-      Map.entry("statement changed after signing (layer digest bit flipped)", "signature"),
-      Map.entry("Ed25519 key with the ECDSA scheme code", "parse"),
-      Map.entry("unknown signature scheme 0x0804 (rsa_pss_rsae_sha256)", "parse"),
-      Map.entry("statement version 2", "parse"),
-      Map.entry("unknown digest algorithm 7 in manifest_digest", "parse"),
-      Map.entry("wrong payload type", "parse"),
-      Map.entry("layer 0 with a non-zero prev_link_id", "alone"),
-      Map.entry("layer 0 whose chain_id is not its diff_id", "alone"),
-      Map.entry("chain_id does not follow from the predecessor (valid signature; admission must refuse once link 0 is logged)", "on-top"),
-      Map.entry("layer_index not one above the predecessor (valid signature; admission must refuse once link 0 is logged)", "on-top"),
-      Map.entry("predecessor not in the log (valid signature)", "unknown-predecessor"),
-      Map.entry("empty repository", "parse"),
-      Map.entry("statement length prefix larger than the rest", "parse"));
+  private static final Map<String, String> STAGE =
+      Map.ofEntries(
+          Map.entry("trailing byte after the SignedLink", "parse"),
+          Map.entry("truncated SignedLink", "parse"),
+          Map.entry("signature does not verify (one bit flipped in the signature)", "signature"),
+          Map.entry("statement changed after signing (layer digest bit flipped)", "signature"),
+          Map.entry("Ed25519 key with the ECDSA scheme code", "parse"),
+          Map.entry("unknown signature scheme 0x0804 (rsa_pss_rsae_sha256)", "parse"),
+          Map.entry("statement version 2", "parse"),
+          Map.entry("unknown digest algorithm 7 in manifest_digest", "parse"),
+          Map.entry("wrong payload type", "parse"),
+          Map.entry("layer 0 with a non-zero prev_link_id", "alone"),
+          Map.entry("layer 0 whose chain_id is not its diff_id", "alone"),
+          Map.entry(
+              "chain_id does not follow from the predecessor (valid signature; admission must refuse once link 0 is logged)",
+              "on-top"),
+          Map.entry(
+              "layer_index not one above the predecessor (valid signature; admission must refuse once link 0 is logged)",
+              "on-top"),
+          Map.entry("predecessor not in the log (valid signature)", "unknown-predecessor"),
+          Map.entry("empty repository", "parse"),
+          Map.entry("statement length prefix larger than the rest", "parse"));
 
   @Test
   void everyInvalidLinkIsRefusedForItsStatedReason() throws Exception {
@@ -154,7 +179,9 @@ class LinkVectorsTest {
       } else {
         if (verifyOrRefuseHighS(reason, link)) highS.add(reason);
         switch (stage) {
-          case "alone" -> assertThrows(LinkException.class, () -> LinkRules.checkAlone(link.statement()), reason);
+          case "alone" ->
+              assertThrows(
+                  LinkException.class, () -> LinkRules.checkAlone(link.statement()), reason);
           case "on-top" -> {
             LinkRules.checkAlone(link.statement());
             assertThrows(LinkException.class, () -> LinkRules.checkOnTop(base, link), reason);
@@ -163,7 +190,10 @@ class LinkVectorsTest {
             LinkRules.checkAlone(link.statement());
             assertTrue(link.statement().hasPredecessor());
             for (JsonNode l : V.get("links")) {
-              assertTrue(!HEX.formatHex(link.statement().prevLinkId()).equals(l.get("link_id_hex").asText()), reason);
+              assertTrue(
+                  !HEX.formatHex(link.statement().prevLinkId())
+                      .equals(l.get("link_id_hex").asText()),
+                  reason);
             }
           }
           default -> throw new AssertionError(stage);

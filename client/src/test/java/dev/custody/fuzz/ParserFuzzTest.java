@@ -1,7 +1,6 @@
 package dev.custody.fuzz;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import dev.custody.chain.Statement;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
@@ -9,6 +8,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.custody.chain.Leaf;
 import dev.custody.chain.LinkException;
 import dev.custody.chain.SignedLink;
+import dev.custody.chain.Statement;
 import dev.custody.checkpoint.Checkpoint;
 import dev.custody.checkpoint.CheckpointException;
 import dev.custody.merkle.Hashes;
@@ -40,7 +40,8 @@ import java.util.Set;
  * answers with its own checked exception, never anything else, and never accepts nonsense.
  */
 class ParserFuzzTest {
-  private static final Ed25519NoteKeys.Signer LOG = Ed25519NoteKeys.signerFromSeed("fuzz.test/log", new byte[32]);
+  private static final Ed25519NoteKeys.Signer LOG =
+      Ed25519NoteKeys.signerFromSeed("fuzz.test/log", new byte[32]);
 
   @FuzzTest(maxDuration = "5s")
   void signedLink(byte[] data) {
@@ -48,7 +49,9 @@ class ParserFuzzTest {
       SignedLink l = SignedLink.parse(data);
       l.verifySignature();
       // Whatever parses must re-encode to exactly the same bytes.
-      assertEquals(java.util.HexFormat.of().formatHex(data), java.util.HexFormat.of().formatHex(l.encoded()));
+      assertEquals(
+          java.util.HexFormat.of().formatHex(data),
+          java.util.HexFormat.of().formatHex(l.encoded()));
     } catch (LinkException expected) {
       // refused with a reason
     }
@@ -58,7 +61,8 @@ class ParserFuzzTest {
   void leaf(byte[] data) {
     try {
       Leaf l = Leaf.parse(data);
-      assertEquals(java.util.HexFormat.of().formatHex(data), java.util.HexFormat.of().formatHex(l.encode()));
+      assertEquals(
+          java.util.HexFormat.of().formatHex(data), java.util.HexFormat.of().formatHex(l.encode()));
     } catch (LinkException expected) {
       // refused
     }
@@ -128,7 +132,8 @@ class ParserFuzzTest {
     byte[] leaf = in.consumeBytes(33);
     List<byte[]> proof = new ArrayList<>();
     int n = in.consumeInt(0, 70);
-    for (int i = 0; i < n && in.remainingBytes() > 0; i++) proof.add(in.consumeBytes(in.consumeBoolean() ? 32 : 31));
+    for (int i = 0; i < n && in.remainingBytes() > 0; i++)
+      proof.add(in.consumeBytes(in.consumeBoolean() ? 32 : 31));
     try {
       Proofs.verifyInclusion(index, size, leaf, proof, ROOT);
       throw new AssertionError("a random inclusion proof verified against a fixed root");
@@ -149,28 +154,39 @@ class ParserFuzzTest {
   void witnessRequest(byte[] body) throws Exception {
     if (witness == null) {
       Path dir = Files.createTempDirectory("fuzz-witness");
-      witness = new Witness(Ed25519NoteKeys.generate("fuzz.test/w", Ed25519NoteKeys.COSIGNATURE,
-          new java.security.SecureRandom()), Map.of(LOG.name(), List.of(LOG.verifier())), dir);
+      witness =
+          new Witness(
+              Ed25519NoteKeys.generate(
+                  "fuzz.test/w", Ed25519NoteKeys.COSIGNATURE, new java.security.SecureRandom()),
+              Map.of(LOG.name(), List.of(LOG.verifier())),
+              dir);
     }
     Witness.Response r = witness.addCheckpoint(body);
-    if (!Set.of(200, 400, 403, 404, 409, 422).contains(r.status())) throw new AssertionError("status " + r.status());
+    if (!Set.of(200, 400, 403, 404, 409, 422).contains(r.status()))
+      throw new AssertionError("status " + r.status());
   }
 
   @FuzzTest(maxDuration = "5s")
   void statement(byte[] data) {
     try {
       Statement st = Statement.parse(data);
-      assertArrayEquals(data, st.encode(), "a statement that parses encodes back to the same bytes");
+      assertArrayEquals(
+          data, st.encode(), "a statement that parses encodes back to the same bytes");
     } catch (LinkException refused) {
       // refused
     }
   }
 
-  private static final Ed25519NoteKeys.Signer WITNESS = Ed25519NoteKeys.generate("fuzz.test/w2",
-      Ed25519NoteKeys.COSIGNATURE, new java.security.SecureRandom());
-  private static final String LOG_NOTE = SignedNote.sign(new Checkpoint(LOG.name(), 9, new byte[32]).text(), LOG).format();
+  private static final Ed25519NoteKeys.Signer WITNESS =
+      Ed25519NoteKeys.generate(
+          "fuzz.test/w2", Ed25519NoteKeys.COSIGNATURE, new java.security.SecureRandom());
+  private static final String LOG_NOTE =
+      SignedNote.sign(new Checkpoint(LOG.name(), 9, new byte[32]).text(), LOG).format();
 
-  /** Verifier keys and cosignature lines from outside: no line a witness did not make verifies as its cosignature. */
+  /**
+   * Verifier keys and cosignature lines from outside: no line a witness did not make verifies as
+   * its cosignature.
+   */
   @FuzzTest(maxDuration = "5s")
   void cosignedCheckpoint(FuzzedDataProvider in) {
     try {
@@ -191,7 +207,10 @@ class ParserFuzzTest {
 
   private static Path layoutDir;
 
-  /** A whole OCI layout from fuzz bytes, read from a folder: only LinkException, never a hang, never too much read. */
+  /**
+   * A whole OCI layout from fuzz bytes, read from a folder: only LinkException, never a hang, never
+   * too much read.
+   */
   @FuzzTest(maxDuration = "5s")
   void layoutFolder(FuzzedDataProvider in) throws Exception {
     if (layoutDir == null) layoutDir = Files.createTempDirectory("fuzz-layout");
@@ -204,26 +223,48 @@ class ParserFuzzTest {
     Files.createDirectories(blobs);
     byte[] layer = in.consumeBytes(in.consumeInt(0, 512));
     if (in.consumeBoolean()) layer = gzip(layer);
-    byte[] config = in.consumeBoolean() ? ("{\"rootfs\":{\"diff_ids\":[\"" + dev.custody.chain.Digest.sha256Of(layer)
-        + "\"]}}").getBytes(StandardCharsets.UTF_8) : in.consumeBytes(in.consumeInt(0, 256));
+    byte[] config =
+        in.consumeBoolean()
+            ? ("{\"rootfs\":{\"diff_ids\":[\"" + dev.custody.chain.Digest.sha256Of(layer) + "\"]}}")
+                .getBytes(StandardCharsets.UTF_8)
+            : in.consumeBytes(in.consumeInt(0, 256));
     String layerDigest = dev.custody.chain.Digest.sha256Of(layer).toString();
-    String manifestText = "{\"config\":{\"digest\":\"" + dev.custody.chain.Digest.sha256Of(config) + "\",\"size\":"
-        + (in.consumeBoolean() ? config.length : in.consumeInt(-1, 1 << 20)) + "},\"layers\":[{\"mediaType\":\""
-        + in.pickValue(List.of("application/vnd.oci.image.layer.v1.tar+gzip", "application/vnd.oci.image.layer.v1.tar",
-            "application/vnd.oci.image.layer.v1.tar+zstd", in.consumeString(20))) + "\",\"digest\":\"" + layerDigest
-        + "\",\"size\":" + (in.consumeBoolean() ? layer.length : in.consumeLong(-5, 1L << 40)) + "}]}";
-    byte[] manifest = in.consumeBoolean() ? manifestText.getBytes(StandardCharsets.UTF_8) : in.consumeBytes(300);
+    String manifestText =
+        "{\"config\":{\"digest\":\""
+            + dev.custody.chain.Digest.sha256Of(config)
+            + "\",\"size\":"
+            + (in.consumeBoolean() ? config.length : in.consumeInt(-1, 1 << 20))
+            + "},\"layers\":[{\"mediaType\":\""
+            + in.pickValue(
+                List.of(
+                    "application/vnd.oci.image.layer.v1.tar+gzip",
+                    "application/vnd.oci.image.layer.v1.tar",
+                    "application/vnd.oci.image.layer.v1.tar+zstd",
+                    in.consumeString(20)))
+            + "\",\"digest\":\""
+            + layerDigest
+            + "\",\"size\":"
+            + (in.consumeBoolean() ? layer.length : in.consumeLong(-5, 1L << 40))
+            + "}]}";
+    byte[] manifest =
+        in.consumeBoolean() ? manifestText.getBytes(StandardCharsets.UTF_8) : in.consumeBytes(300);
     for (byte[] b : List.of(layer, config, manifest)) {
       Files.write(blobs.resolve(dev.custody.chain.Digest.sha256Of(b).toString().substring(7)), b);
     }
     if (in.consumeBoolean()) { // a blob replaced by a link out of the layout
       Path victim = blobs.resolve(layerDigest.substring(7));
       Files.delete(victim);
-      Files.createSymbolicLink(victim, Path.of(in.pickValue(List.of("/dev/zero", "/etc/hostname", "../../index.json"))));
+      Files.createSymbolicLink(
+          victim, Path.of(in.pickValue(List.of("/dev/zero", "/etc/hostname", "../../index.json"))));
     }
-    String index = in.consumeBoolean() ? "{\"manifests\":[{\"digest\":\"" + dev.custody.chain.Digest.sha256Of(manifest)
-        + "\",\"size\":" + manifest.length + ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"app\"}}]}"
-        : in.consumeRemainingAsString();
+    String index =
+        in.consumeBoolean()
+            ? "{\"manifests\":[{\"digest\":\""
+                + dev.custody.chain.Digest.sha256Of(manifest)
+                + "\",\"size\":"
+                + manifest.length
+                + ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"app\"}}]}"
+            : in.consumeRemainingAsString();
     Files.writeString(layoutDir.resolve("index.json"), index);
     try {
       OciImage img = OciImage.fromLayout(layoutDir, "app");
@@ -241,7 +282,10 @@ class ParserFuzzTest {
     return o.toByteArray();
   }
 
-  /** A small real log served as tiles: what a mirror should serve, before the fuzzer changes one resource. */
+  /**
+   * A small real log served as tiles: what a mirror should serve, before the fuzzer changes one
+   * resource.
+   */
   private static final class MirrorLog {
     final java.util.Map<String, byte[]> files = new java.util.HashMap<>();
     final List<byte[]> entries = new ArrayList<>();
@@ -262,8 +306,11 @@ class ParserFuzzTest {
         java.io.ByteArrayOutputStream tile = new java.io.ByteArrayOutputStream();
         for (int k = 0; k < w; k++) tile.writeBytes(hashes.get(t * 256 + k));
         files.put(TilePath.tile(0, t, w).format(), tile.toByteArray());
-        files.put(TilePath.entries(t, w).format(), EntryBundle.encode(entries.subList(t * 256, t * 256 + w)));
-        if (w == 256) level1.add(dev.custody.testing.NaiveTree.rootOf(hashes.subList(t * 256, t * 256 + 256)));
+        files.put(
+            TilePath.entries(t, w).format(),
+            EntryBundle.encode(entries.subList(t * 256, t * 256 + w)));
+        if (w == 256)
+          level1.add(dev.custody.testing.NaiveTree.rootOf(hashes.subList(t * 256, t * 256 + 256)));
       }
       if (!level1.isEmpty()) {
         java.io.ByteArrayOutputStream tile = new java.io.ByteArrayOutputStream();
@@ -271,8 +318,11 @@ class ParserFuzzTest {
         files.put(TilePath.tile(1, 0, level1.size()).format(), tile.toByteArray());
       }
       byte[] root = dev.custody.testing.NaiveTree.rootOf(hashes);
-      files.put("checkpoint", SignedNote.sign(new Checkpoint(LOG.name(), n, root).text(), LOG).format()
-          .getBytes(StandardCharsets.UTF_8));
+      files.put(
+          "checkpoint",
+          SignedNote.sign(new Checkpoint(LOG.name(), n, root).text(), LOG)
+              .format()
+              .getBytes(StandardCharsets.UTF_8));
     }
   }
 
@@ -289,11 +339,13 @@ class ParserFuzzTest {
     String changed = in.pickValue(paths);
     boolean drop = in.consumeBoolean();
     byte[] replacement = in.consumeRemainingAsBytes();
-    dev.custody.tiles.TileClient.Fetcher fetcher = path -> {
-      if (path.equals(changed)) return drop ? Optional.empty() : Optional.of(replacement);
-      return Optional.ofNullable(MIRROR.files.get(path));
-    };
-    dev.custody.checkpoint.CheckpointVerifier v = new dev.custody.checkpoint.CheckpointVerifier(LOG.name(), LOG.verifier());
+    dev.custody.tiles.TileClient.Fetcher fetcher =
+        path -> {
+          if (path.equals(changed)) return drop ? Optional.empty() : Optional.of(replacement);
+          return Optional.ofNullable(MIRROR.files.get(path));
+        };
+    dev.custody.checkpoint.CheckpointVerifier v =
+        new dev.custody.checkpoint.CheckpointVerifier(LOG.name(), LOG.verifier());
     dev.custody.tiles.TileClient client = new dev.custody.tiles.TileClient(fetcher, v);
     try {
       dev.custody.checkpoint.SignedCheckpoint cp = client.checkpoint();
@@ -301,7 +353,8 @@ class ParserFuzzTest {
       for (long b = 0; b * 256 < tree.size(); b++) {
         List<byte[]> got = tree.entries(b);
         for (int k = 0; k < got.size(); k++) {
-          assertArrayEquals(MIRROR.entries.get((int) (b * 256 + k)), got.get(k), "a changed entry was accepted");
+          assertArrayEquals(
+              MIRROR.entries.get((int) (b * 256 + k)), got.get(k), "a changed entry was accepted");
         }
       }
       assertEquals(MIRROR.size, tree.size(), "the tree is the log's");
@@ -314,20 +367,48 @@ class ParserFuzzTest {
   @FuzzTest(maxDuration = "5s")
   void policySemantics(FuzzedDataProvider in) {
     String vkey = LOG.verifier().vkey();
-    String repos = in.pickValue(List.of("[\"registry.example/a/*\"]", "\"registry.example/a/*\"", "7", "null", "[]",
-        "[1]", "{}", in.consumeString(12)));
-    String quorum = in.pickValue(List.of("0", "\"two\"", "1.5", "-1", "true", "null", in.consumeString(6)));
-    String min = in.pickValue(List.of("0", "\"0\"", "1e3", "-3", "4294967296", in.consumeString(5)));
-    String extra = in.pickValue(List.of("", ", \"repositoris\": []", ", \"name\": 3", ", \"witness\": 1"));
-    String json = "{\"log\": {\"origin\": \"fuzz.test/log\", \"verifier_key\": \"" + vkey + "\"}, \"signers\": [{"
-        + "\"key_id\": \"" + "ab".repeat(32) + "\", \"repositories\": " + repos + ", \"layers\": {\"min\": " + min
-        + "}" + extra + "}], \"witnesses\": {\"quorum\": " + quorum + ", \"verifier_keys\": []}}";
+    String repos =
+        in.pickValue(
+            List.of(
+                "[\"registry.example/a/*\"]",
+                "\"registry.example/a/*\"",
+                "7",
+                "null",
+                "[]",
+                "[1]",
+                "{}",
+                in.consumeString(12)));
+    String quorum =
+        in.pickValue(List.of("0", "\"two\"", "1.5", "-1", "true", "null", in.consumeString(6)));
+    String min =
+        in.pickValue(List.of("0", "\"0\"", "1e3", "-3", "4294967296", in.consumeString(5)));
+    String extra =
+        in.pickValue(List.of("", ", \"repositoris\": []", ", \"name\": 3", ", \"witness\": 1"));
+    String json =
+        "{\"log\": {\"origin\": \"fuzz.test/log\", \"verifier_key\": \""
+            + vkey
+            + "\"}, \"signers\": [{"
+            + "\"key_id\": \""
+            + "ab".repeat(32)
+            + "\", \"repositories\": "
+            + repos
+            + ", \"layers\": {\"min\": "
+            + min
+            + "}"
+            + extra
+            + "}], \"witnesses\": {\"quorum\": "
+            + quorum
+            + ", \"verifier_keys\": []}}";
     boolean wellTyped = wellTyped(json);
     try {
       TrustPolicy.parse(json.getBytes(StandardCharsets.UTF_8));
-      if (!wellTyped) throw new AssertionError("a policy with a wrong type or an unknown field was accepted:\n" + json);
+      if (!wellTyped)
+        throw new AssertionError(
+            "a policy with a wrong type or an unknown field was accepted:\n" + json);
     } catch (PolicyException refused) {
-      if (wellTyped) throw new AssertionError("a well-typed policy was refused: " + refused.getMessage() + "\n" + json);
+      if (wellTyped)
+        throw new AssertionError(
+            "a well-typed policy was refused: " + refused.getMessage() + "\n" + json);
     }
   }
 
@@ -338,30 +419,40 @@ class ParserFuzzTest {
   private static boolean wellTyped(String json) {
     com.fasterxml.jackson.databind.JsonNode root;
     try {
-      root = new com.fasterxml.jackson.databind.ObjectMapper()
-          .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-          .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION).readTree(json);
+      root =
+          new com.fasterxml.jackson.databind.ObjectMapper()
+              .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+              .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+              .readTree(json);
     } catch (Exception e) {
       return false;
     }
-    if (!onlyFields(root, "log", "signers", "witnesses") || !root.path("signers").isArray()) return false;
+    if (!onlyFields(root, "log", "signers", "witnesses") || !root.path("signers").isArray())
+      return false;
     for (com.fasterxml.jackson.databind.JsonNode sg : root.get("signers")) {
       if (!onlyFields(sg, "key_id", "repositories", "layers", "name")) return false;
       com.fasterxml.jackson.databind.JsonNode r = sg.get("repositories");
       if (r != null && !r.isNull()) {
         if (!r.isArray()) return false;
-        for (com.fasterxml.jackson.databind.JsonNode e : r) if (!e.isTextual() || e.asText().isEmpty()) return false;
+        for (com.fasterxml.jackson.databind.JsonNode e : r)
+          if (!e.isTextual() || e.asText().isEmpty()) return false;
       }
       com.fasterxml.jackson.databind.JsonNode l = sg.get("layers");
       if (l != null && !l.isNull()) {
         if (!onlyFields(l, "min", "max")) return false;
         com.fasterxml.jackson.databind.JsonNode m = l.get("min");
-        if (m != null && !m.isNull() && !(m.isIntegralNumber() && m.canConvertToLong() && m.asLong() >= 0
-            && m.asLong() <= 0xffffffffL)) {
+        if (m != null
+            && !m.isNull()
+            && !(m.isIntegralNumber()
+                && m.canConvertToLong()
+                && m.asLong() >= 0
+                && m.asLong() <= 0xffffffffL)) {
           return false;
         }
       }
-      if (sg.has("name") && !sg.get("name").isNull() && !(sg.get("name").isTextual() && !sg.get("name").asText().isEmpty())) {
+      if (sg.has("name")
+          && !sg.get("name").isNull()
+          && !(sg.get("name").isTextual() && !sg.get("name").asText().isEmpty())) {
         return false;
       }
     }
@@ -369,7 +460,9 @@ class ParserFuzzTest {
     if (w != null && !w.isNull()) {
       if (!onlyFields(w, "quorum", "verifier_keys")) return false;
       com.fasterxml.jackson.databind.JsonNode q = w.get("quorum");
-      if (q != null && !q.isNull() && !(q.isIntegralNumber() && q.canConvertToLong() && q.asLong() == 0)) return false;
+      if (q != null
+          && !q.isNull()
+          && !(q.isIntegralNumber() && q.canConvertToLong() && q.asLong() == 0)) return false;
     }
     return true;
   }
@@ -377,49 +470,70 @@ class ParserFuzzTest {
   private static boolean onlyFields(com.fasterxml.jackson.databind.JsonNode n, String... allowed) {
     if (n == null || !n.isObject()) return false;
     List<String> ok = List.of(allowed);
-    for (java.util.Iterator<String> it = n.fieldNames(); it.hasNext(); ) if (!ok.contains(it.next())) return false;
+    for (java.util.Iterator<String> it = n.fieldNames(); it.hasNext(); )
+      if (!ok.contains(it.next())) return false;
     return true;
   }
 
   private static Witness signedWitness;
   private static final List<byte[]> WITNESS_LEAVES = new ArrayList<>();
 
-  /** The witness with checkpoints the log really signed, so that its state and proof code is reached. */
+  /**
+   * The witness with checkpoints the log really signed, so that its state and proof code is
+   * reached.
+   */
   @FuzzTest(maxDuration = "5s")
   void witnessWithSignedCheckpoints(FuzzedDataProvider in) throws Exception {
     if (signedWitness == null) {
-      signedWitness = new Witness(Ed25519NoteKeys.generate("fuzz.test/w3", Ed25519NoteKeys.COSIGNATURE,
-          new java.security.SecureRandom()), Map.of(LOG.name(), List.of(LOG.verifier())), Files.createTempDirectory("fuzz-w3"));
+      signedWitness =
+          new Witness(
+              Ed25519NoteKeys.generate(
+                  "fuzz.test/w3", Ed25519NoteKeys.COSIGNATURE, new java.security.SecureRandom()),
+              Map.of(LOG.name(), List.of(LOG.verifier())),
+              Files.createTempDirectory("fuzz-w3"));
       for (int i = 0; i < 64; i++) WITNESS_LEAVES.add(Hashes.leafHash(new byte[] {(byte) i}));
     }
     int size = in.consumeInt(1, 64);
     int old = in.consumeInt(0, 70);
-    byte[] root = in.consumeBoolean() ? dev.custody.testing.NaiveTree.rootOf(WITNESS_LEAVES.subList(0, size)) : in.consumeBytes(32);
+    byte[] root =
+        in.consumeBoolean()
+            ? dev.custody.testing.NaiveTree.rootOf(WITNESS_LEAVES.subList(0, size))
+            : in.consumeBytes(32);
     if (root.length != 32) return;
     String note = SignedNote.sign(new Checkpoint(LOG.name(), size, root).text(), LOG).format();
     StringBuilder body = new StringBuilder("old ").append(old).append('\n');
     if (in.consumeBoolean() && old > 0 && old < size) {
-      dev.custody.testing.NaiveTree t = new dev.custody.testing.NaiveTree(WITNESS_LEAVES.subList(0, size));
-      for (byte[] h : new dev.custody.merkle.ProofBuilder((level, index) -> t.mth((int) (index << level),
-          (int) ((index + 1) << level))).consistency(old, size)) {
+      dev.custody.testing.NaiveTree t =
+          new dev.custody.testing.NaiveTree(WITNESS_LEAVES.subList(0, size));
+      for (byte[] h :
+          new dev.custody.merkle.ProofBuilder(
+                  (level, index) -> t.mth((int) (index << level), (int) ((index + 1) << level)))
+              .consistency(old, size)) {
         body.append(dev.custody.note.Base64s.encode(h)).append('\n');
       }
     } else {
       int n = in.consumeInt(0, 8);
-      for (int k = 0; k < n; k++) body.append(dev.custody.note.Base64s.encode(in.consumeBytes(32))).append('\n');
+      for (int k = 0; k < n; k++)
+        body.append(dev.custody.note.Base64s.encode(in.consumeBytes(32))).append('\n');
     }
     body.append('\n').append(note);
-    Witness.Response r = signedWitness.addCheckpoint(body.toString().getBytes(StandardCharsets.UTF_8));
-    if (!Set.of(200, 400, 403, 404, 409, 422).contains(r.status())) throw new AssertionError("status " + r.status());
+    Witness.Response r =
+        signedWitness.addCheckpoint(body.toString().getBytes(StandardCharsets.UTF_8));
+    if (!Set.of(200, 400, 403, 404, 409, 422).contains(r.status()))
+      throw new AssertionError("status " + r.status());
   }
 
-  private static final dev.custody.chain.LinkKeys.Signer EC = dev.custody.chain.LinkKeys.generate(
-      dev.custody.chain.LinkKeys.Scheme.ECDSA_P256_SHA256);
+  private static final dev.custody.chain.LinkKeys.Signer EC =
+      dev.custody.chain.LinkKeys.generate(dev.custody.chain.LinkKeys.Scheme.ECDSA_P256_SHA256);
   private static final byte[] EC_MESSAGE = "fuzz ecdsa".getBytes(StandardCharsets.UTF_8);
   private static final byte[] EC_SIG = EC.sign(EC_MESSAGE);
-  private static final dev.custody.chain.LinkVerifier FASTEST = dev.custody.chain.LinkVerifier.fastest();
+  private static final dev.custody.chain.LinkVerifier FASTEST =
+      dev.custody.chain.LinkVerifier.fastest();
 
-  /** ECDSA encodings, high S among them: both verifiers give one verdict, and a high S never verifies. */
+  /**
+   * ECDSA encodings, high S among them: both verifiers give one verdict, and a high S never
+   * verifies.
+   */
   @FuzzTest(maxDuration = "5s")
   void ecdsaSignatures(FuzzedDataProvider in) {
     byte[] sig;
@@ -428,18 +542,32 @@ class ParserFuzzTest {
       case 1 -> {
         sig = EC_SIG.clone();
         int flips = in.consumeInt(1, 4);
-        for (int k = 0; k < flips && sig.length > 0; k++) sig[in.consumeInt(0, sig.length - 1)] ^= (byte) in.consumeInt(1, 255);
+        for (int k = 0; k < flips && sig.length > 0; k++)
+          sig[in.consumeInt(0, sig.length - 1)] ^= (byte) in.consumeInt(1, 255);
       }
       default -> {
         // The malleable twin: as valid arithmetically as the signer's own, and refused.
         sig = dev.custody.testing.VectorChain.twinSignature(EC_SIG);
-        assertEquals(false, FASTEST.verify(dev.custody.chain.LinkKeys.Scheme.ECDSA_P256_SHA256, EC.publicKey(),
-            EC_MESSAGE, sig), "a high-S signature verified");
+        assertEquals(
+            false,
+            FASTEST.verify(
+                dev.custody.chain.LinkKeys.Scheme.ECDSA_P256_SHA256,
+                EC.publicKey(),
+                EC_MESSAGE,
+                sig),
+            "a high-S signature verified");
       }
     }
-    boolean bc = dev.custody.chain.LinkVerifier.bouncyCastle().verify(dev.custody.chain.LinkKeys.Scheme.ECDSA_P256_SHA256,
-        EC.publicKey(), EC_MESSAGE, sig);
-    boolean fast = FASTEST.verify(dev.custody.chain.LinkKeys.Scheme.ECDSA_P256_SHA256, EC.publicKey(), EC_MESSAGE, sig);
+    boolean bc =
+        dev.custody.chain.LinkVerifier.bouncyCastle()
+            .verify(
+                dev.custody.chain.LinkKeys.Scheme.ECDSA_P256_SHA256,
+                EC.publicKey(),
+                EC_MESSAGE,
+                sig);
+    boolean fast =
+        FASTEST.verify(
+            dev.custody.chain.LinkKeys.Scheme.ECDSA_P256_SHA256, EC.publicKey(), EC_MESSAGE, sig);
     assertEquals(bc, fast, "verifiers disagree on " + java.util.HexFormat.of().formatHex(sig));
     if (bc) assertArrayEquals(EC_SIG, sig, "only the signer's own signature verifies");
   }

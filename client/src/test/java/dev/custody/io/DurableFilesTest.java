@@ -37,7 +37,8 @@ class DurableFilesTest {
     Files.writeString(target, "precious");
     Path link = dir.resolve("key");
     Files.createSymbolicLink(link, target);
-    assertThrows(java.nio.file.FileAlreadyExistsException.class,
+    assertThrows(
+        java.nio.file.FileAlreadyExistsException.class,
         () -> DurableFiles.createNew(link, "secret".getBytes(), DurableFiles.PRIVATE));
     assertEquals("precious", Files.readString(target));
     Path key = dir.resolve("fresh.key");
@@ -51,12 +52,17 @@ class DurableFilesTest {
     Path key = dir.resolve("k");
     DurableFiles.createNew(key, "secret".getBytes(), DurableFiles.PRIVATE);
     Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-r--r--"));
-    assertTrue(assertThrows(java.io.IOException.class, () -> DurableFiles.readPrivate(key)).getMessage().contains("chmod 600"));
+    assertTrue(
+        assertThrows(java.io.IOException.class, () -> DurableFiles.readPrivate(key))
+            .getMessage()
+            .contains("chmod 600"));
     Files.setPosixFilePermissions(key, DurableFiles.PRIVATE);
     Path link = dir.resolve("l");
     Files.createSymbolicLink(link, key);
-    assertTrue(assertThrows(java.io.IOException.class, () -> DurableFiles.readPrivate(link)).getMessage()
-        .contains("symbolic link"));
+    assertTrue(
+        assertThrows(java.io.IOException.class, () -> DurableFiles.readPrivate(link))
+            .getMessage()
+            .contains("symbolic link"));
   }
 
   @Test
@@ -66,11 +72,17 @@ class DurableFilesTest {
     ExecutorService pool = Executors.newFixedThreadPool(8);
     List<Future<?>> fs = new ArrayList<>();
     for (int i = 0; i < 200; i++) {
-      fs.add(pool.submit(() -> DurableFiles.locked(dir.resolve(".lock"), () -> {
-        int n = Integer.parseInt(Files.readString(counter));
-        DurableFiles.replace(counter, Integer.toString(n + 1).getBytes(), DurableFiles.PUBLIC);
-        return null;
-      })));
+      fs.add(
+          pool.submit(
+              () ->
+                  DurableFiles.locked(
+                      dir.resolve(".lock"),
+                      () -> {
+                        int n = Integer.parseInt(Files.readString(counter));
+                        DurableFiles.replace(
+                            counter, Integer.toString(n + 1).getBytes(), DurableFiles.PUBLIC);
+                        return null;
+                      })));
     }
     for (Future<?> f : fs) f.get();
     pool.shutdown();

@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
 /**
  * cosign's encrypted keys, from files made to cosign's specification by an independent
  * implementation (keys/cosign/make.mjs: Node's OpenSSL for the key and scrypt, tweetnacl for
- * secretbox): both PEM types, an empty passphrase, a wrong one; the key is the one cosign.pub names.
+ * secretbox): both PEM types, an empty passphrase, a wrong one; the key is the one cosign.pub
+ * names.
  */
 class CosignKeysTest {
   static String resource(String name) throws Exception {
@@ -31,29 +32,50 @@ class CosignKeysTest {
   void cosignKeysOpenWithTheirPassphraseAndAreTheKeyOfCosignPub() throws Exception {
     byte[] pub = LinkKeys.readPublicKeyPem(resource("cosign.pub"));
     for (String file : new String[] {"cosign.key", "cosign-legacy.key"}) {
-      LinkKeys.Signer s = KeyFiles.readSigner(resource(file), file, Passwords.fixed("correct horse".toCharArray()));
+      LinkKeys.Signer s =
+          KeyFiles.readSigner(resource(file), file, Passwords.fixed("correct horse".toCharArray()));
       assertEquals(LinkKeys.Scheme.ECDSA_P256_SHA256, s.scheme());
       assertArrayEquals(pub, s.publicKey(), file);
     }
-    LinkKeys.Signer empty = KeyFiles.readSigner(resource("cosign-empty-password.key"), "e.key", Passwords.fixed(new char[0]));
+    LinkKeys.Signer empty =
+        KeyFiles.readSigner(
+            resource("cosign-empty-password.key"), "e.key", Passwords.fixed(new char[0]));
     assertArrayEquals(pub, empty.publicKey());
-    assertThrows(KeyFileException.WrongPassword.class, () -> KeyFiles.readSigner(resource("cosign.key"), "cosign.key",
-        Passwords.fixed("wrong".toCharArray())));
+    assertThrows(
+        KeyFileException.WrongPassword.class,
+        () ->
+            KeyFiles.readSigner(
+                resource("cosign.key"), "cosign.key", Passwords.fixed("wrong".toCharArray())));
     // Asks for COSIGN_PASSWORD, not CUSTODY_PASSWORD.
-    assertTrue(assertThrows(KeyFileException.class, () -> KeyFiles.readSigner(resource("cosign.key"), "cosign.key",
-        Passwords.from(java.util.Map.of("CUSTODY_PASSWORD", "correct horse"), null))).getMessage().contains("COSIGN_PASSWORD"));
+    assertTrue(
+        assertThrows(
+                KeyFileException.class,
+                () ->
+                    KeyFiles.readSigner(
+                        resource("cosign.key"),
+                        "cosign.key",
+                        Passwords.from(
+                            java.util.Map.of("CUSTODY_PASSWORD", "correct horse"), null)))
+            .getMessage()
+            .contains("COSIGN_PASSWORD"));
   }
 
   @Test
   void signaturesAgreeWithOpenSslBothWays() throws Exception {
-    PublicKey pub = KeyFactory.getInstance("EC").generatePublic(new X509EncodedKeySpec(
-        LinkKeys.readPublicKeyPem(resource("cosign.pub"))));
+    PublicKey pub =
+        KeyFactory.getInstance("EC")
+            .generatePublic(
+                new X509EncodedKeySpec(LinkKeys.readPublicKeyPem(resource("cosign.pub"))));
     byte[] message = "custody cosign key test\n".getBytes(StandardCharsets.UTF_8);
     Signature v = Signature.getInstance("SHA256withECDSA");
     v.initVerify(pub);
     v.update(message);
-    assertTrue(v.verify(Base64.getDecoder().decode(resource("message.sig").strip())), "OpenSSL's signature, our key file's public key");
-    LinkKeys.Signer s = KeyFiles.readSigner(resource("cosign.key"), "cosign.key", Passwords.fixed("correct horse".toCharArray()));
+    assertTrue(
+        v.verify(Base64.getDecoder().decode(resource("message.sig").strip())),
+        "OpenSSL's signature, our key file's public key");
+    LinkKeys.Signer s =
+        KeyFiles.readSigner(
+            resource("cosign.key"), "cosign.key", Passwords.fixed("correct horse".toCharArray()));
     v.initVerify(pub);
     v.update(message);
     assertTrue(v.verify(s.sign(message)), "our signature with the decrypted key");
@@ -67,7 +89,10 @@ class CosignKeysTest {
     int at = json.indexOf("\"ciphertext\":\"") + 14;
     char c = json.charAt(at + 5);
     String tampered = json.substring(0, at + 5) + (c == 'A' ? 'B' : 'A') + json.substring(at + 6);
-    assertThrows(KeyFileException.WrongPassword.class, () -> CosignKeys.decrypt(tampered.getBytes(StandardCharsets.UTF_8),
-        "correct horse".toCharArray(), "t.key"));
+    assertThrows(
+        KeyFileException.WrongPassword.class,
+        () ->
+            CosignKeys.decrypt(
+                tampered.getBytes(StandardCharsets.UTF_8), "correct horse".toCharArray(), "t.key"));
   }
 }

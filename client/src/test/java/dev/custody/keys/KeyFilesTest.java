@@ -25,7 +25,8 @@ class KeyFilesTest {
   @TempDir Path dir;
 
   static String run(Path dir, String... cmd) throws Exception {
-    if (!Files.isExecutable(Path.of(OPENSSL))) throw new IllegalStateException(OPENSSL + " is missing (apt-get install -y openssl)");
+    if (!Files.isExecutable(Path.of(OPENSSL)))
+      throw new IllegalStateException(OPENSSL + " is missing (apt-get install -y openssl)");
     Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (p.waitFor() != 0) throw new IllegalStateException(String.join(" ", cmd) + ":\n" + out);
@@ -41,34 +42,70 @@ class KeyFilesTest {
     for (LinkKeys.Scheme scheme : LinkKeys.Scheme.values()) {
       LinkKeys.Signer s = LinkKeys.generate(scheme);
       String enc = KeyFiles.encrypt(s, "correct horse".toCharArray());
-      assertTrue(enc.startsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----") && KeyFiles.isEncrypted(enc));
-      LinkKeys.Signer back = KeyFiles.readSigner(enc, "k.key", Passwords.fixed("correct horse".toCharArray()));
+      assertTrue(
+          enc.startsWith("-----BEGIN ENCRYPTED PRIVATE KEY-----") && KeyFiles.isEncrypted(enc));
+      LinkKeys.Signer back =
+          KeyFiles.readSigner(enc, "k.key", Passwords.fixed("correct horse".toCharArray()));
       assertArrayEquals(s.publicKey(), back.publicKey());
-      assertThrows(KeyFileException.WrongPassword.class,
+      assertThrows(
+          KeyFileException.WrongPassword.class,
           () -> KeyFiles.readSigner(enc, "k.key", Passwords.fixed("battery staple".toCharArray())));
 
       Files.writeString(dir.resolve("ours.pem"), enc);
-      run(dir, OPENSSL, "pkey", "-in", "ours.pem", "-passin", "pass:correct horse", "-pubout", "-outform", "DER", "-out", "pub.der");
-      assertArrayEquals(s.publicKey(), Files.readAllBytes(dir.resolve("pub.der")), scheme + ": OpenSSL opens our file");
+      run(
+          dir,
+          OPENSSL,
+          "pkey",
+          "-in",
+          "ours.pem",
+          "-passin",
+          "pass:correct horse",
+          "-pubout",
+          "-outform",
+          "DER",
+          "-out",
+          "pub.der");
+      assertArrayEquals(
+          s.publicKey(),
+          Files.readAllBytes(dir.resolve("pub.der")),
+          scheme + ": OpenSSL opens our file");
     }
   }
 
   @Test
   void openSslEncryptedKeysOpen() throws Exception {
-    for (List<String> gen : List.of(List.of("-algorithm", "ed25519"), List.of("-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"))) {
+    for (List<String> gen :
+        List.of(
+            List.of("-algorithm", "ed25519"),
+            List.of("-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"))) {
       for (List<String> kdf : List.of(List.of("-scrypt"), List.of("-v2prf", "hmacWithSHA256"))) {
         List<String> g = new java.util.ArrayList<>(List.of(OPENSSL, "genpkey"));
         g.addAll(gen);
         g.addAll(List.of("-out", "plain.pem"));
         run(dir, g.toArray(String[]::new));
-        List<String> e = new java.util.ArrayList<>(List.of(OPENSSL, "pkcs8", "-topk8", "-v2", "aes-256-cbc"));
+        List<String> e =
+            new java.util.ArrayList<>(List.of(OPENSSL, "pkcs8", "-topk8", "-v2", "aes-256-cbc"));
         e.addAll(kdf);
         e.addAll(List.of("-in", "plain.pem", "-out", "enc.pem", "-passout", "pass:s3cret"));
         run(dir, e.toArray(String[]::new));
-        run(dir, OPENSSL, "pkey", "-in", "plain.pem", "-pubout", "-outform", "DER", "-out", "pub.der");
-        LinkKeys.Signer s = KeyFiles.readSigner(Files.readString(dir.resolve("enc.pem")), "enc.pem",
-            Passwords.fixed("s3cret".toCharArray()));
-        assertArrayEquals(Files.readAllBytes(dir.resolve("pub.der")), s.publicKey(), gen + " " + kdf);
+        run(
+            dir,
+            OPENSSL,
+            "pkey",
+            "-in",
+            "plain.pem",
+            "-pubout",
+            "-outform",
+            "DER",
+            "-out",
+            "pub.der");
+        LinkKeys.Signer s =
+            KeyFiles.readSigner(
+                Files.readString(dir.resolve("enc.pem")),
+                "enc.pem",
+                Passwords.fixed("s3cret".toCharArray()));
+        assertArrayEquals(
+            Files.readAllBytes(dir.resolve("pub.der")), s.publicKey(), gen + " " + kdf);
       }
     }
   }
@@ -77,8 +114,10 @@ class KeyFilesTest {
   void aPassphraseComesFromTheEnvironmentOrTheTerminalOrTheMessageSaysHow() throws Exception {
     Passwords env = Passwords.from(Map.of("CUSTODY_PASSWORD", "from-env"), null);
     assertEquals("from-env", new String(env.password("k.key", Passwords.CUSTODY_PASSWORD)));
-    KeyFileException none = assertThrows(KeyFileException.class,
-        () -> Passwords.from(Map.of(), null).password("team.key", Passwords.COSIGN_PASSWORD));
+    KeyFileException none =
+        assertThrows(
+            KeyFileException.class,
+            () -> Passwords.from(Map.of(), null).password("team.key", Passwords.COSIGN_PASSWORD));
     assertTrue(none.getMessage().contains("set COSIGN_PASSWORD"), none.getMessage());
   }
 
@@ -92,12 +131,21 @@ class KeyFilesTest {
     assertArrayEquals(s.publicKey(), Signers.open(key.toString(), pw).publicKey());
     assertArrayEquals(s.publicKey(), Signers.open(key.toUri().toString(), pw).publicKey());
     Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-r--r--"));
-    assertTrue(assertThrows(KeyFileException.class, () -> Signers.open(key.toString(), pw)).getMessage().contains("chmod 600"));
-    assertTrue(assertThrows(KeyFileException.class, () -> Signers.open("awskms:///alias/team", pw)).getMessage()
-        .contains("SignerProvider"));
+    assertTrue(
+        assertThrows(KeyFileException.class, () -> Signers.open(key.toString(), pw))
+            .getMessage()
+            .contains("chmod 600"));
+    assertTrue(
+        assertThrows(KeyFileException.class, () -> Signers.open("awskms:///alias/team", pw))
+            .getMessage()
+            .contains("SignerProvider"));
     Files.writeString(dir.resolve("pub.key"), s.publicKeyPem());
-    Files.setPosixFilePermissions(dir.resolve("pub.key"), PosixFilePermissions.fromString("rw-------"));
-    assertTrue(assertThrows(KeyFileException.class, () -> Signers.open(dir.resolve("pub.key").toString(), pw)).getMessage()
-        .contains("public key"));
+    Files.setPosixFilePermissions(
+        dir.resolve("pub.key"), PosixFilePermissions.fromString("rw-------"));
+    assertTrue(
+        assertThrows(
+                KeyFileException.class, () -> Signers.open(dir.resolve("pub.key").toString(), pw))
+            .getMessage()
+            .contains("public key"));
   }
 }

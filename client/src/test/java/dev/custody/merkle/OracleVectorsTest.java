@@ -42,10 +42,11 @@ class OracleVectorsTest {
       byte[] h = Hashes.leafHash(leaves.get(i));
       assertArrayEquals(HEX.parseHex(leafCases.get(i).get("leaf_hash").asText()), h, "leaf " + i);
       hashes.add(h);
-      r = r.append(h, (l, x, y) -> { });
+      r = r.append(h, (l, x, y) -> {});
       JsonNode want = roots.get(i + 1);
       assertEquals(i + 1, want.get("size").asInt());
-      assertArrayEquals(HEX.parseHex(want.get("root").asText()), r.root(), "root at size " + (i + 1));
+      assertArrayEquals(
+          HEX.parseHex(want.get("root").asText()), r.root(), "root at size " + (i + 1));
       assertArrayEquals(r.root(), new ProofBuilder(nodes(hashes)).root(i + 1));
     }
   }
@@ -55,21 +56,31 @@ class OracleVectorsTest {
     List<byte[]> hashes = new ArrayList<>();
     leaves().forEach(l -> hashes.add(Hashes.leafHash(l)));
     ProofBuilder builder = new ProofBuilder(nodes(hashes));
-    return cases("inclusion.json").map(c -> DynamicTest.dynamicTest(c.get("id") + " " + c.get("desc").asText(), () -> {
-      long size = c.get("tree_size").asLong();
-      long index = c.get("index").asLong();
-      List<byte[]> proof = hexList(c.get("proof"));
-      if (c.get("valid").asBoolean()) {
-        Proofs.verifyInclusion(index, size, hex(c, "leaf_hash"), proof, hex(c, "root"));
-        // And we generate exactly the proof the oracle did.
-        List<byte[]> ours = builder.inclusion(index, size);
-        assertEquals(proof.size(), ours.size());
-        for (int i = 0; i < ours.size(); i++) assertArrayEquals(proof.get(i), ours.get(i));
-      } else {
-        assertThrows(ProofException.class,
-            () -> Proofs.verifyInclusion(index, size, hex(c, "leaf_hash"), proof, hex(c, "root")));
-      }
-    }));
+    return cases("inclusion.json")
+        .map(
+            c ->
+                DynamicTest.dynamicTest(
+                    c.get("id") + " " + c.get("desc").asText(),
+                    () -> {
+                      long size = c.get("tree_size").asLong();
+                      long index = c.get("index").asLong();
+                      List<byte[]> proof = hexList(c.get("proof"));
+                      if (c.get("valid").asBoolean()) {
+                        Proofs.verifyInclusion(
+                            index, size, hex(c, "leaf_hash"), proof, hex(c, "root"));
+                        // And we generate exactly the proof the oracle did.
+                        List<byte[]> ours = builder.inclusion(index, size);
+                        assertEquals(proof.size(), ours.size());
+                        for (int i = 0; i < ours.size(); i++)
+                          assertArrayEquals(proof.get(i), ours.get(i));
+                      } else {
+                        assertThrows(
+                            ProofException.class,
+                            () ->
+                                Proofs.verifyInclusion(
+                                    index, size, hex(c, "leaf_hash"), proof, hex(c, "root")));
+                      }
+                    }));
   }
 
   @TestFactory
@@ -77,19 +88,29 @@ class OracleVectorsTest {
     List<byte[]> hashes = new ArrayList<>();
     leaves().forEach(l -> hashes.add(Hashes.leafHash(l)));
     ProofBuilder builder = new ProofBuilder(nodes(hashes));
-    return cases("consistency.json").map(c -> DynamicTest.dynamicTest(c.get("id") + " " + c.get("desc").asText(), () -> {
-      long s1 = c.get("size1").asLong();
-      long s2 = c.get("size2").asLong();
-      List<byte[]> proof = hexList(c.get("proof"));
-      if (c.get("valid").asBoolean()) {
-        Proofs.verifyConsistency(s1, s2, proof, hex(c, "root1"), hex(c, "root2"));
-        List<byte[]> ours = builder.consistency(s1, s2);
-        assertEquals(proof.size(), ours.size());
-        for (int i = 0; i < ours.size(); i++) assertArrayEquals(proof.get(i), ours.get(i));
-      } else {
-        assertThrows(ProofException.class, () -> Proofs.verifyConsistency(s1, s2, proof, hex(c, "root1"), hex(c, "root2")));
-      }
-    }));
+    return cases("consistency.json")
+        .map(
+            c ->
+                DynamicTest.dynamicTest(
+                    c.get("id") + " " + c.get("desc").asText(),
+                    () -> {
+                      long s1 = c.get("size1").asLong();
+                      long s2 = c.get("size2").asLong();
+                      List<byte[]> proof = hexList(c.get("proof"));
+                      if (c.get("valid").asBoolean()) {
+                        Proofs.verifyConsistency(s1, s2, proof, hex(c, "root1"), hex(c, "root2"));
+                        List<byte[]> ours = builder.consistency(s1, s2);
+                        assertEquals(proof.size(), ours.size());
+                        for (int i = 0; i < ours.size(); i++)
+                          assertArrayEquals(proof.get(i), ours.get(i));
+                      } else {
+                        assertThrows(
+                            ProofException.class,
+                            () ->
+                                Proofs.verifyConsistency(
+                                    s1, s2, proof, hex(c, "root1"), hex(c, "root2")));
+                      }
+                    }));
   }
 
   @Test
@@ -107,7 +128,8 @@ class OracleVectorsTest {
     return (level, index) -> {
       long lo = index << level;
       long hi = lo + (1L << level);
-      if (hi > leafHashes.size()) throw new AssertionError("asked for node " + level + "/" + index + " beyond the tree");
+      if (hi > leafHashes.size())
+        throw new AssertionError("asked for node " + level + "/" + index + " beyond the tree");
       return t.mth((int) lo, (int) hi);
     };
   }

@@ -34,7 +34,15 @@ class ProofPropertyTest {
         for (Mutation m : inclusionMutations(rnd, index, size, leaf, proof, root)) {
           try {
             Proofs.verifyInclusion(m.index, m.size, m.leaf, m.proof, m.root);
-            fail("seed " + SEED + ": accepted mutated inclusion proof (" + m.what + ") for " + index + "/" + size);
+            fail(
+                "seed "
+                    + SEED
+                    + ": accepted mutated inclusion proof ("
+                    + m.what
+                    + ") for "
+                    + index
+                    + "/"
+                    + size);
           } catch (ProofException expected) {
             // refused, as it must be
           }
@@ -52,14 +60,25 @@ class ProofPropertyTest {
       for (int k = 0; k < 12; k++) {
         int size1 = 1 + rnd.nextInt(size2);
         List<byte[]> proof = t.builder.consistency(size1, size2);
-        assertSame(size1 == size2 ? List.of() : t.naive.proof(size1, size2), proof, "consistency " + size1 + "->" + size2);
+        assertSame(
+            size1 == size2 ? List.of() : t.naive.proof(size1, size2),
+            proof,
+            "consistency " + size1 + "->" + size2);
         byte[] r1 = t.naive.root(size1);
         byte[] r2 = t.naive.root(size2);
         Proofs.verifyConsistency(size1, size2, proof, r1, r2);
         for (ConsMutation m : consistencyMutations(rnd, size1, size2, proof, r1, r2)) {
           try {
             Proofs.verifyConsistency(m.s1, m.s2, m.proof, m.r1, m.r2);
-            fail("seed " + SEED + ": accepted mutated consistency proof (" + m.what + ") for " + size1 + "->" + size2);
+            fail(
+                "seed "
+                    + SEED
+                    + ": accepted mutated consistency proof ("
+                    + m.what
+                    + ") for "
+                    + size1
+                    + "->"
+                    + size2);
           } catch (ProofException expected) {
             // refused
           }
@@ -78,17 +97,24 @@ class ProofPropertyTest {
       byte[] h = Hashes.leafHash(randomBytes(rnd, 1 + rnd.nextInt(40)));
       hashes.add(h);
       NaiveTree naive = new NaiveTree(hashes);
-      r = r.append(h, (level, index, hash) -> {
-        long lo = index << level;
-        assertArrayEquals(naive.mth((int) lo, (int) (lo + (1L << level))), hash, "node " + level + "/" + index);
-        visited[0]++;
-      });
+      r =
+          r.append(
+              h,
+              (level, index, hash) -> {
+                long lo = index << level;
+                assertArrayEquals(
+                    naive.mth((int) lo, (int) (lo + (1L << level))),
+                    hash,
+                    "node " + level + "/" + index);
+                visited[0]++;
+              });
       assertArrayEquals(naive.root(i + 1), r.root(), "root at " + (i + 1));
       CompactRange back = CompactRange.decode(r.encode());
       assertEquals(r.size(), back.size());
       assertArrayEquals(r.root(), back.root());
     }
-    // A tree of n leaves has 2n - 1 - (number of ragged nodes) perfect nodes; at least n + n/2 here.
+    // A tree of n leaves has 2n - 1 - (number of ragged nodes) perfect nodes; at least n + n/2
+    // here.
     assertEquals(2 * 1100 - Long.bitCount(1100), visited[0]);
   }
 
@@ -102,16 +128,20 @@ class ProofPropertyTest {
       java.nio.ByteBuffer.wrap(leaf).putInt(i);
       hashes.add(Hashes.leafHash(leaf));
     }
-    return new Tree(hashes, new NaiveTree(hashes), new ProofBuilder(OracleVectorsTest.nodes(hashes)));
+    return new Tree(
+        hashes, new NaiveTree(hashes), new ProofBuilder(OracleVectorsTest.nodes(hashes)));
   }
 
-  private record Mutation(String what, long index, long size, byte[] leaf, List<byte[]> proof, byte[] root) {}
+  private record Mutation(
+      String what, long index, long size, byte[] leaf, List<byte[]> proof, byte[] root) {}
 
-  private static List<Mutation> inclusionMutations(Random rnd, long index, long size, byte[] leaf, List<byte[]> proof,
-      byte[] root) {
+  private static List<Mutation> inclusionMutations(
+      Random rnd, long index, long size, byte[] leaf, List<byte[]> proof, byte[] root) {
     List<Mutation> out = new ArrayList<>();
     for (int i = 0; i < proof.size(); i++) {
-      out.add(new Mutation("bit flip in proof[" + i + "]", index, size, leaf, flip(rnd, proof, i), root));
+      out.add(
+          new Mutation(
+              "bit flip in proof[" + i + "]", index, size, leaf, flip(rnd, proof, i), root));
     }
     out.add(new Mutation("bit flip in leaf", index, size, flip(rnd, leaf), proof, root));
     out.add(new Mutation("bit flip in root", index, size, leaf, proof, flip(rnd, root)));
@@ -121,9 +151,12 @@ class ProofPropertyTest {
     out.add(new Mutation("index = -1", -1, size, leaf, proof, root));
     out.add(new Mutation("size 0", index, 0, leaf, proof, root));
     out.add(new Mutation("short hash", index, size, leaf, withShortHash(proof), root));
-    out.add(new Mutation("31-byte root", index, size, leaf, proof, java.util.Arrays.copyOf(root, 31)));
+    out.add(
+        new Mutation("31-byte root", index, size, leaf, proof, java.util.Arrays.copyOf(root, 31)));
     if (!proof.isEmpty()) {
-      out.add(new Mutation("last hash dropped", index, size, leaf, proof.subList(0, proof.size() - 1), root));
+      out.add(
+          new Mutation(
+              "last hash dropped", index, size, leaf, proof.subList(0, proof.size() - 1), root));
       if (pathLength(index, size * 2) != proof.size()) {
         out.add(new Mutation("size * 2", index, size * 2, leaf, proof, root));
       }
@@ -156,13 +189,15 @@ class ProofPropertyTest {
     return 1 + (m <= k ? proofLength(m, k, whole) : proofLength(m - k, n - k, false));
   }
 
-  private record ConsMutation(String what, long s1, long s2, List<byte[]> proof, byte[] r1, byte[] r2) {}
+  private record ConsMutation(
+      String what, long s1, long s2, List<byte[]> proof, byte[] r1, byte[] r2) {}
 
-  private static List<ConsMutation> consistencyMutations(Random rnd, long s1, long s2, List<byte[]> proof, byte[] r1,
-      byte[] r2) {
+  private static List<ConsMutation> consistencyMutations(
+      Random rnd, long s1, long s2, List<byte[]> proof, byte[] r1, byte[] r2) {
     List<ConsMutation> out = new ArrayList<>();
     for (int i = 0; i < proof.size(); i++) {
-      out.add(new ConsMutation("bit flip in proof[" + i + "]", s1, s2, flip(rnd, proof, i), r1, r2));
+      out.add(
+          new ConsMutation("bit flip in proof[" + i + "]", s1, s2, flip(rnd, proof, i), r1, r2));
     }
     out.add(new ConsMutation("bit flip in root1", s1, s2, proof, flip(rnd, r1), r2));
     out.add(new ConsMutation("bit flip in root2", s1, s2, proof, r1, flip(rnd, r2)));
@@ -173,7 +208,9 @@ class ProofPropertyTest {
       out.add(new ConsMutation("sizes swapped", s2, s1, proof, r1, r2));
       out.add(new ConsMutation("roots swapped", s1, s2, proof, r2, r1));
       out.add(new ConsMutation("empty proof", s1, s2, List.of(), r1, r2));
-      out.add(new ConsMutation("last hash dropped", s1, s2, proof.subList(0, proof.size() - 1), r1, r2));
+      out.add(
+          new ConsMutation(
+              "last hash dropped", s1, s2, proof.subList(0, proof.size() - 1), r1, r2));
       out.add(new ConsMutation("root1 prepended", s1, s2, prepend(proof, r1), r1, r2));
       if (s1 + 1 < s2 && proofLength(s1 + 1, s2, true) != proof.size()) {
         out.add(new ConsMutation("size1 + 1", s1 + 1, s2, proof, r1, r2));
@@ -192,7 +229,8 @@ class ProofPropertyTest {
 
   private static void assertSame(List<byte[]> want, List<byte[]> got, String what) {
     assertEquals(want.size(), got.size(), what + ": length");
-    for (int i = 0; i < want.size(); i++) assertArrayEquals(want.get(i), got.get(i), what + ": hash " + i);
+    for (int i = 0; i < want.size(); i++)
+      assertArrayEquals(want.get(i), got.get(i), what + ": hash " + i);
   }
 
   private static byte[] randomBytes(Random rnd, int n) {

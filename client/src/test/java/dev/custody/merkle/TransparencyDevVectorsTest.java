@@ -18,7 +18,9 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 
-/** Every RFC 6962/9162 proof vector of github.com/transparency-dev/merkle gives its verdict here. */
+/**
+ * Every RFC 6962/9162 proof vector of github.com/transparency-dev/merkle gives its verdict here.
+ */
 class TransparencyDevVectorsTest {
   /**
    * Cases where that library accepts and we refuse, on purpose: its equal-size shortcut compares
@@ -29,31 +31,54 @@ class TransparencyDevVectorsTest {
 
   @TestFactory
   Stream<DynamicTest> inclusion() throws IOException {
-    return cases("inclusion").stream().map(p -> DynamicTest.dynamicTest(name(p), () -> {
-      JsonNode c = Vectors.json(p);
-      boolean valid = !c.get("wantErr").asBoolean();
-      ThrowingCheck check = () -> Proofs.verifyInclusion(c.get("leafIdx").asLong(), c.get("treeSize").asLong(),
-          b64(c.get("leafHash")), hashes(c.get("proof")), b64(c.get("root")));
-      expect(p, valid, check);
-    }));
+    return cases("inclusion").stream()
+        .map(
+            p ->
+                DynamicTest.dynamicTest(
+                    name(p),
+                    () -> {
+                      JsonNode c = Vectors.json(p);
+                      boolean valid = !c.get("wantErr").asBoolean();
+                      ThrowingCheck check =
+                          () ->
+                              Proofs.verifyInclusion(
+                                  c.get("leafIdx").asLong(),
+                                  c.get("treeSize").asLong(),
+                                  b64(c.get("leafHash")),
+                                  hashes(c.get("proof")),
+                                  b64(c.get("root")));
+                      expect(p, valid, check);
+                    }));
   }
 
   @TestFactory
   Stream<DynamicTest> consistency() throws IOException {
-    return cases("consistency").stream().map(p -> DynamicTest.dynamicTest(name(p), () -> {
-      JsonNode c = Vectors.json(p);
-      boolean valid = !c.get("wantErr").asBoolean();
-      ThrowingCheck check = () -> Proofs.verifyConsistency(c.get("size1").asLong(), c.get("size2").asLong(),
-          hashes(c.get("proof")), b64(c.get("root1")), b64(c.get("root2")));
-      expect(p, valid, check);
-    }));
+    return cases("consistency").stream()
+        .map(
+            p ->
+                DynamicTest.dynamicTest(
+                    name(p),
+                    () -> {
+                      JsonNode c = Vectors.json(p);
+                      boolean valid = !c.get("wantErr").asBoolean();
+                      ThrowingCheck check =
+                          () ->
+                              Proofs.verifyConsistency(
+                                  c.get("size1").asLong(),
+                                  c.get("size2").asLong(),
+                                  hashes(c.get("proof")),
+                                  b64(c.get("root1")),
+                                  b64(c.get("root2")));
+                      expect(p, valid, check);
+                    }));
   }
 
   @Test
   void theVectorSetIsComplete() throws IOException {
     // Guards against a truncated copy silently shrinking the suite.
     assertTrue(cases("inclusion").size() >= 90, "inclusion vectors: " + cases("inclusion").size());
-    assertTrue(cases("consistency").size() >= 90, "consistency vectors: " + cases("consistency").size());
+    assertTrue(
+        cases("consistency").size() >= 90, "consistency vectors: " + cases("consistency").size());
   }
 
   private interface ThrowingCheck {
@@ -96,8 +121,12 @@ class TransparencyDevVectorsTest {
   @Test
   void happyPathFromTheRfcExampleTree() throws ProofException {
     // A sanity anchor independent of the files' parser: the 8-leaf happy path must hold.
-    JsonNode c = Vectors.json(Vectors.path("transparency-dev-merkle", "testdata", "inclusion", "1", "happy-path.json"));
+    JsonNode c =
+        Vectors.json(
+            Vectors.path(
+                "transparency-dev-merkle", "testdata", "inclusion", "1", "happy-path.json"));
     assertEquals(8, c.get("treeSize").asInt());
-    Proofs.verifyInclusion(0, 8, b64(c.get("leafHash")), hashes(c.get("proof")), b64(c.get("root")));
+    Proofs.verifyInclusion(
+        0, 8, b64(c.get("leafHash")), hashes(c.get("proof")), b64(c.get("root")));
   }
 }

@@ -11,9 +11,11 @@ import org.junit.jupiter.api.Test;
 
 class SignedNoteTest {
   // The example of C2SP signed-note, "Verifier keys" section.
-  private static final String SPEC_VKEY = "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k";
-  private static final String SPEC_NOTE = "This is an example message.\n\n"
-      + "\u2014 example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
+  private static final String SPEC_VKEY =
+      "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k";
+  private static final String SPEC_NOTE =
+      "This is an example message.\n\n"
+          + "\u2014 example.com/foo Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
 
   @Test
   void specExampleVerifies() throws NoteException {
@@ -43,39 +45,45 @@ class SignedNoteTest {
     Ed25519NoteKeys.Signer s = Ed25519NoteKeys.generate("k", new SecureRandom());
     String note = SignedNote.sign("text\n", s).format();
     List<NoteVerifier> trusted = List.of(s.verifier());
-    NoteException e = assertThrows(NoteException.class, () -> SignedNote.parse(note.replace("text", "texT")).verify(trusted));
+    NoteException e =
+        assertThrows(
+            NoteException.class,
+            () -> SignedNote.parse(note.replace("text", "texT")).verify(trusted));
     assertTrue(e.getMessage().contains("does not verify"), e.getMessage());
     Ed25519NoteKeys.Signer other = Ed25519NoteKeys.generate("k", new SecureRandom());
-    assertThrows(NoteException.class, () -> SignedNote.parse(note).verify(List.of(other.verifier())));
+    assertThrows(
+        NoteException.class, () -> SignedNote.parse(note).verify(List.of(other.verifier())));
   }
 
   @Test
   void malformedNotesAreRefused() {
     String[] bad = {
-        "no blank line\n\u2014 k AAAAAAA=\n",
-        "text\n\n",
-        "text\n\n\u2014 k AAAAAA==",
-        "text\n\n- k AAAAAAA=\n",
-        "text\r\n\n\u2014 k AAAAAAA=\n",
-        "text\n\n\u2014 k AAAA\n", // too short for key ID and signature
-        "text\n\n\u2014 k AAAAAAA\n", // unpadded
-        "text\n\n\u2014 k+x AAAAAAA=\n",
-        "text\n\n\u2014  AAAAAAA=\n",
+      "no blank line\n\u2014 k AAAAAAA=\n",
+      "text\n\n",
+      "text\n\n\u2014 k AAAAAA==",
+      "text\n\n- k AAAAAAA=\n",
+      "text\r\n\n\u2014 k AAAAAAA=\n",
+      "text\n\n\u2014 k AAAA\n", // too short for key ID and signature
+      "text\n\n\u2014 k AAAAAAA\n", // unpadded
+      "text\n\n\u2014 k+x AAAAAAA=\n",
+      "text\n\n\u2014  AAAAAAA=\n",
     };
     for (String b : bad) assertThrows(NoteException.class, () -> SignedNote.parse(b), b);
-    assertThrows(NoteException.class, () -> SignedNote.parse(new byte[] {'a', '\n', '\n', (byte) 0xff}));
+    assertThrows(
+        NoteException.class, () -> SignedNote.parse(new byte[] {'a', '\n', '\n', (byte) 0xff}));
   }
 
   @Test
   void keyTextsAreStrict() {
     String[] badVkeys = {
-        "example.com/foo+530d903b+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", // wrong id
-        "example.com/foo+530D903A+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", // upper-case hex
-        "example.com/foo+530d903a+AukyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", // type byte 0x02
-        "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2", // short
-        "example.com/foo+530d903a",
+      "example.com/foo+530d903b+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", // wrong id
+      "example.com/foo+530D903A+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", // upper-case hex
+      "example.com/foo+530d903a+AukyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", // type byte 0x02
+      "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2", // short
+      "example.com/foo+530d903a",
     };
-    for (String v : badVkeys) assertThrows(NoteException.class, () -> Ed25519NoteKeys.parseVerifierKey(v), v);
+    for (String v : badVkeys)
+      assertThrows(NoteException.class, () -> Ed25519NoteKeys.parseVerifierKey(v), v);
     assertThrows(NoteException.class, () -> Ed25519NoteKeys.parsePrivateKey(SPEC_VKEY));
   }
 

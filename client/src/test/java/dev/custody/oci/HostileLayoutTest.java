@@ -18,8 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Issue 16, item 11: OCI layouts from anywhere. A blob that is a symbolic link (to /dev/zero), a
  * FIFO, a gzip bomb, a zstd layer, a blob larger than its descriptor and a tag listed twice are
- * each refused with a message that says what is wrong — without hanging, and without reading
- * more than the descriptors promise.
+ * each refused with a message that says what is wrong — without hanging, and without reading more
+ * than the descriptors promise.
  */
 class HostileLayoutTest {
   @TempDir Path dir;
@@ -39,25 +39,51 @@ class HostileLayoutTest {
     return p;
   }
 
-  /** A one-layer layout tagged "app" (twice with {@code duplicateTag}); returns the layer blob's path. */
-  private Path layout(Path layout, byte[] layerBlob, byte[] content, String mediaType, boolean duplicateTag)
+  /**
+   * A one-layer layout tagged "app" (twice with {@code duplicateTag}); returns the layer blob's
+   * path.
+   */
+  private Path layout(
+      Path layout, byte[] layerBlob, byte[] content, String mediaType, boolean duplicateTag)
       throws Exception {
     Files.createDirectories(layout);
     Path layer = blob(layout, layerBlob);
     Digest layerDigest = Digest.sha256Of(layerBlob);
-    byte[] config = ("{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" + Digest.sha256Of(content) + "\"]}}")
-        .getBytes(StandardCharsets.UTF_8);
+    byte[] config =
+        ("{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" + Digest.sha256Of(content) + "\"]}}")
+            .getBytes(StandardCharsets.UTF_8);
     blob(layout, config);
-    byte[] manifest = ("{\"schemaVersion\":2,\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
-        + "\"digest\":\"" + Digest.sha256Of(config) + "\",\"size\":" + config.length + "},\"layers\":[{\"mediaType\":\""
-        + mediaType + "\",\"digest\":\"" + layerDigest + "\",\"size\":" + layerBlob.length + "}]}")
-        .getBytes(StandardCharsets.UTF_8);
+    byte[] manifest =
+        ("{\"schemaVersion\":2,\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
+                + "\"digest\":\""
+                + Digest.sha256Of(config)
+                + "\",\"size\":"
+                + config.length
+                + "},\"layers\":[{\"mediaType\":\""
+                + mediaType
+                + "\",\"digest\":\""
+                + layerDigest
+                + "\",\"size\":"
+                + layerBlob.length
+                + "}]}")
+            .getBytes(StandardCharsets.UTF_8);
     blob(layout, manifest);
-    String entry = "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"" + Digest.sha256Of(manifest)
-        + "\",\"size\":" + manifest.length + ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"app\"}}";
-    Files.writeString(layout.resolve("index.json"), "{\"schemaVersion\":2,\"manifests\":[" + entry
-        + (duplicateTag ? "," + entry.replace(Digest.sha256Of(manifest).toString(), Digest.sha256Of(config).toString()) : "")
-        + "]}");
+    String entry =
+        "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\""
+            + Digest.sha256Of(manifest)
+            + "\",\"size\":"
+            + manifest.length
+            + ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"app\"}}";
+    Files.writeString(
+        layout.resolve("index.json"),
+        "{\"schemaVersion\":2,\"manifests\":["
+            + entry
+            + (duplicateTag
+                ? ","
+                    + entry.replace(
+                        Digest.sha256Of(manifest).toString(), Digest.sha256Of(config).toString())
+                : "")
+            + "]}");
     return layer;
   }
 
@@ -88,16 +114,20 @@ class HostileLayoutTest {
     Files.delete(layer);
     assertEquals(0, new ProcessBuilder("mkfifo", layer.toString()).start().waitFor());
     OciImage img = OciImage.fromLayout(dir, "app");
-    java.util.concurrent.CompletableFuture<Throwable> f = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-      try {
-        img.checkLayerBlobs(dir);
-        return null;
-      } catch (Exception e) {
-        return e;
-      }
-    });
+    java.util.concurrent.CompletableFuture<Throwable> f =
+        java.util.concurrent.CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                img.checkLayerBlobs(dir);
+                return null;
+              } catch (Exception e) {
+                return e;
+              }
+            });
     Throwable e = f.get(10, TimeUnit.SECONDS);
-    assertTrue(e instanceof LinkException && e.getMessage().contains("not a regular file"), String.valueOf(e));
+    assertTrue(
+        e instanceof LinkException && e.getMessage().contains("not a regular file"),
+        String.valueOf(e));
   }
 
   @Test
@@ -108,18 +138,23 @@ class HostileLayoutTest {
     OciImage img = OciImage.fromLayout(dir, "app");
     LinkException e = assertThrows(LinkException.class, () -> img.checkLayerBlobs(dir, 1 << 20));
     assertTrue(e.getMessage().contains("decompresses to more than"), e.getMessage());
-    assertEquals(1, img.checkLayerBlobs(dir, 128L << 20), "the same layer under a higher limit checks");
+    assertEquals(
+        1, img.checkLayerBlobs(dir, 128L << 20), "the same layer under a higher limit checks");
   }
 
   @Test
   void aZstdLayerIsNamedAsUnsupported() throws Exception {
     byte[] blob = {0x28, (byte) 0xb5, 0x2f, (byte) 0xfd, 0, 0, 0, 0};
     layout(dir, blob, blob, "application/vnd.oci.image.layer.v1.tar+zstd", false);
-    LinkException e = assertThrows(LinkException.class, () -> OciImage.fromLayout(dir, "app").checkLayerBlobs(dir));
+    LinkException e =
+        assertThrows(
+            LinkException.class, () -> OciImage.fromLayout(dir, "app").checkLayerBlobs(dir));
     assertTrue(e.getMessage().contains("unsupported compression"), e.getMessage());
     Path other = dir.resolve("sniffed");
     layout(other, blob, blob, "application/vnd.oci.image.layer.v1.tar", false);
-    LinkException sniffed = assertThrows(LinkException.class, () -> OciImage.fromLayout(other, "app").checkLayerBlobs(other));
+    LinkException sniffed =
+        assertThrows(
+            LinkException.class, () -> OciImage.fromLayout(other, "app").checkLayerBlobs(other));
     assertTrue(sniffed.getMessage().contains("unsupported compression"), sniffed.getMessage());
   }
 
@@ -128,7 +163,9 @@ class HostileLayoutTest {
     byte[] content = "z".getBytes(StandardCharsets.UTF_8);
     Path layer = layout(dir, gzip(content), content, GZIP, false);
     Files.write(layer, new byte[1 << 20], java.nio.file.StandardOpenOption.APPEND);
-    LinkException e = assertThrows(LinkException.class, () -> OciImage.fromLayout(dir, "app").checkLayerBlobs(dir));
+    LinkException e =
+        assertThrows(
+            LinkException.class, () -> OciImage.fromLayout(dir, "app").checkLayerBlobs(dir));
     assertTrue(e.getMessage().contains("its descriptor says"), e.getMessage());
   }
 

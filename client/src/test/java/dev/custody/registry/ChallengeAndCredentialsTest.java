@@ -13,14 +13,20 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** WWW-Authenticate challenges as registries send them; logins from a Docker config as Docker reads it. */
+/**
+ * WWW-Authenticate challenges as registries send them; logins from a Docker config as Docker reads
+ * it.
+ */
 class ChallengeAndCredentialsTest {
   @TempDir Path dir;
 
   @Test
   void bearerChallengesWithQuotedCommas() {
-    Challenge c = Challenge.parse("Bearer realm=\"https://auth.example/token\",service=\"registry.example\","
-        + "scope=\"repository:team/app:pull,push\"").orElseThrow();
+    Challenge c =
+        Challenge.parse(
+                "Bearer realm=\"https://auth.example/token\",service=\"registry.example\","
+                    + "scope=\"repository:team/app:pull,push\"")
+            .orElseThrow();
     assertEquals("bearer", c.scheme());
     assertEquals("https://auth.example/token", c.params().get("realm"));
     assertEquals("repository:team/app:pull,push", c.params().get("scope"));
@@ -40,16 +46,28 @@ class ChallengeAndCredentialsTest {
   @Test
   void authsIdentityTokensAndDockerHubsKey() throws Exception {
     String auth = Base64.getEncoder().encodeToString("ci:pa:ss".getBytes(StandardCharsets.UTF_8));
-    Credentials c = Credentials.dockerConfig(config("{\"auths\":{"
-        + "\"registry.example:5000\":{\"auth\":\"" + auth + "\"},"
-        + "\"https://index.docker.io/v1/\":{\"auth\":\"" + auth + "\"},"
-        + "\"ghcr.io\":{\"identitytoken\":\"refresh-me\"}}}"));
-    assertEquals(new Credentials.Login("ci", "pa:ss"), c.forHost("registry.example:5000").orElseThrow());
+    Credentials c =
+        Credentials.dockerConfig(
+            config(
+                "{\"auths\":{"
+                    + "\"registry.example:5000\":{\"auth\":\""
+                    + auth
+                    + "\"},"
+                    + "\"https://index.docker.io/v1/\":{\"auth\":\""
+                    + auth
+                    + "\"},"
+                    + "\"ghcr.io\":{\"identitytoken\":\"refresh-me\"}}}"));
+    assertEquals(
+        new Credentials.Login("ci", "pa:ss"), c.forHost("registry.example:5000").orElseThrow());
     assertEquals("ci", c.forHost("docker.io").orElseThrow().username());
     assertTrue(c.forHost("ghcr.io").orElseThrow().isIdentityToken());
     assertEquals(Optional.empty(), c.forHost("other.example"));
-    assertTrue(!c.forHost("docker.io").orElseThrow().toString().contains("pa:ss"), "a login never prints its secret");
-    assertEquals(Optional.empty(), Credentials.dockerConfig(dir.resolve("absent.json")).forHost("docker.io"));
+    assertTrue(
+        !c.forHost("docker.io").orElseThrow().toString().contains("pa:ss"),
+        "a login never prints its secret");
+    assertEquals(
+        Optional.empty(),
+        Credentials.dockerConfig(dir.resolve("absent.json")).forHost("docker.io"));
   }
 
   @Test
@@ -57,7 +75,9 @@ class ChallengeAndCredentialsTest {
     Path helper = dir.resolve("docker-credential-fake");
     // The credential helper protocol: the server URL on stdin, {"Username","Secret"} out, and
     // "credentials not found" with a failure for a host it does not know.
-    Files.writeString(helper, """
+    Files.writeString(
+        helper,
+        """
         #!/bin/sh
         read host
         if [ "$host" = "registry.example" ]; then
@@ -67,12 +87,20 @@ class ChallengeAndCredentialsTest {
         fi
         """);
     Files.setPosixFilePermissions(helper, PosixFilePermissions.fromString("rwx------"));
-    Credentials c = new Credentials.DockerConfig(config("{\"credHelpers\":{\"registry.example\":\"fake\"},"
-        + "\"credsStore\":\"fake\"}"), dir);
-    assertEquals(new Credentials.Login("helper-user", "helper-secret"), c.forHost("registry.example").orElseThrow());
-    assertEquals(Optional.empty(), c.forHost("unknown.example"), "the store knows nothing of it: anonymous");
+    Credentials c =
+        new Credentials.DockerConfig(
+            config(
+                "{\"credHelpers\":{\"registry.example\":\"fake\"}," + "\"credsStore\":\"fake\"}"),
+            dir);
+    assertEquals(
+        new Credentials.Login("helper-user", "helper-secret"),
+        c.forHost("registry.example").orElseThrow());
+    assertEquals(
+        Optional.empty(), c.forHost("unknown.example"), "the store knows nothing of it: anonymous");
     Credentials missing = new Credentials.DockerConfig(config("{\"credsStore\":\"absent\"}"), dir);
-    assertTrue(assertThrows(java.io.IOException.class, () -> missing.forHost("x.example")).getMessage()
-        .contains("not on the PATH"));
+    assertTrue(
+        assertThrows(java.io.IOException.class, () -> missing.forHost("x.example"))
+            .getMessage()
+            .contains("not on the PATH"));
   }
 }

@@ -5,8 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * RFC 6962 §2.1 written as literally as possible, from the RFC's recursive definitions and
- * nothing else: the reference that the real implementation is compared with. Slow on purpose.
+ * RFC 6962 §2.1 written as literally as possible, from the RFC's recursive definitions and nothing
+ * else: the reference that the real implementation is compared with. Slow on purpose.
  */
 public final class NaiveTree {
   private final List<byte[]> leafHashes;

@@ -12,9 +12,9 @@ import java.util.List;
 import java.util.zip.GZIPOutputStream;
 
 /**
- * Builds real OCI image layouts for tests: ustar layers, gzip blobs, a config with
- * rootfs.diff_ids, manifests and index.json, one tag per step ("step0" has layer 0, "step1"
- * layers 0-1, ...), each image built on the last as teams do.
+ * Builds real OCI image layouts for tests: ustar layers, gzip blobs, a config with rootfs.diff_ids,
+ * manifests and index.json, one tag per step ("step0" has layer 0, "step1" layers 0-1, ...), each
+ * image built on the last as teams do.
  */
 public final class OciLayouts {
   private OciLayouts() {}
@@ -26,26 +26,49 @@ public final class OciLayouts {
     List<String> diffIds = new ArrayList<>();
     List<String> manifests = new ArrayList<>();
     for (int i = 0; i < layers; i++) {
-      byte[] tar = tar("layer" + i + "/file.txt", (seed + " layer " + i + " content\n").repeat(20).getBytes(StandardCharsets.UTF_8));
+      byte[] tar =
+          tar(
+              "layer" + i + "/file.txt",
+              (seed + " layer " + i + " content\n").repeat(20).getBytes(StandardCharsets.UTF_8));
       ByteArrayOutputStream gz = new ByteArrayOutputStream();
       try (GZIPOutputStream g = new GZIPOutputStream(gz)) {
         g.write(tar);
       }
       String digest = blob(dir, gz.toByteArray());
       diffIds.add("\"sha256:" + sha256(tar) + "\"");
-      layerDescs.add("{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" + digest
-          + "\",\"size\":" + gz.size() + "}");
-      String config = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":["
-          + String.join(",", diffIds) + "]}}";
+      layerDescs.add(
+          "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\""
+              + digest
+              + "\",\"size\":"
+              + gz.size()
+              + "}");
+      String config =
+          "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":["
+              + String.join(",", diffIds)
+              + "]}}";
       String configDigest = blob(dir, config.getBytes(StandardCharsets.UTF_8));
-      String manifest = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-          + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + configDigest
-          + "\",\"size\":" + config.length() + "},\"layers\":[" + String.join(",", layerDescs) + "]}";
+      String manifest =
+          "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+              + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\""
+              + configDigest
+              + "\",\"size\":"
+              + config.length()
+              + "},\"layers\":["
+              + String.join(",", layerDescs)
+              + "]}";
       byte[] mb = manifest.getBytes(StandardCharsets.UTF_8);
-      manifests.add("{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"" + blob(dir, mb)
-          + "\",\"size\":" + mb.length + ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"step" + i + "\"}}");
+      manifests.add(
+          "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\""
+              + blob(dir, mb)
+              + "\",\"size\":"
+              + mb.length
+              + ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"step"
+              + i
+              + "\"}}");
     }
-    Files.writeString(dir.resolve("index.json"), "{\"schemaVersion\":2,\"manifests\":[" + String.join(",", manifests) + "]}");
+    Files.writeString(
+        dir.resolve("index.json"),
+        "{\"schemaVersion\":2,\"manifests\":[" + String.join(",", manifests) + "]}");
   }
 
   private static String blob(Path dir, byte[] b) throws Exception {

@@ -20,7 +20,9 @@ public final class SoftHsm {
   /** The configuration file {@code SOFTHSM2_CONF} names, with new tokens {@code labels}. */
   public static Path freshTokens(String... labels) throws Exception {
     String c = System.getenv("SOFTHSM2_CONF");
-    if (c == null) throw new IllegalStateException("SOFTHSM2_CONF is not set: run the tests through Maven (surefire sets it)");
+    if (c == null)
+      throw new IllegalStateException(
+          "SOFTHSM2_CONF is not set: run the tests through Maven (surefire sets it)");
     Path conf = Path.of(c);
     Path tokens = conf.resolveSibling("softhsm-tokens");
     if (Files.exists(tokens)) {
@@ -29,12 +31,38 @@ public final class SoftHsm {
       }
     }
     Files.createDirectories(tokens);
-    Files.writeString(conf, "directories.tokendir = " + tokens + "\nobjectstore.backend = file\nlog.level = ERROR\n");
+    Files.writeString(
+        conf,
+        "directories.tokendir = " + tokens + "\nobjectstore.backend = file\nlog.level = ERROR\n");
     for (String t : labels) {
-      run("/usr/bin/softhsm2-util", "--init-token", "--free", "--label", t, "--pin", PIN, "--so-pin", "5678");
-      for (String[] k : new String[][] {{"EC:edwards25519", "ed", "01"}, {"EC:prime256v1", "p256", "02"}}) {
-        run("/usr/bin/pkcs11-tool", "--module", MODULE, "--token-label", t, "--login", "--pin", PIN,
-            "--keypairgen", "--key-type", k[0], "--label", k[1], "--id", k[2]);
+      run(
+          "/usr/bin/softhsm2-util",
+          "--init-token",
+          "--free",
+          "--label",
+          t,
+          "--pin",
+          PIN,
+          "--so-pin",
+          "5678");
+      for (String[] k :
+          new String[][] {{"EC:edwards25519", "ed", "01"}, {"EC:prime256v1", "p256", "02"}}) {
+        run(
+            "/usr/bin/pkcs11-tool",
+            "--module",
+            MODULE,
+            "--token-label",
+            t,
+            "--login",
+            "--pin",
+            PIN,
+            "--keypairgen",
+            "--key-type",
+            k[0],
+            "--label",
+            k[1],
+            "--id",
+            k[2]);
       }
     }
     return conf;
@@ -42,12 +70,20 @@ public final class SoftHsm {
 
   /** The RFC 7512 URI of key {@code object} in token {@code token}, with the PIN in it. */
   public static String uri(String token, String object, String pin) {
-    return "pkcs11:token=" + token + ";object=" + object + "?module-path=" + MODULE + "&pin-value=" + pin;
+    return "pkcs11:token="
+        + token
+        + ";object="
+        + object
+        + "?module-path="
+        + MODULE
+        + "&pin-value="
+        + pin;
   }
 
   public static void run(String... cmd) throws Exception {
     if (!Files.isExecutable(Path.of(cmd[0]))) {
-      throw new IllegalStateException(cmd[0] + " is missing: run bin/test (it installs softhsm2, opensc and openssl)");
+      throw new IllegalStateException(
+          cmd[0] + " is missing: run bin/test (it installs softhsm2, opensc and openssl)");
     }
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -40,18 +40,26 @@ public final class TestCerts {
     this.dir = dir;
     this.caKey = keyPair();
     this.caName = new X500Name("CN=" + caName);
-    X509CertificateHolder ca = builder(this.caName, this.caName, caKey)
-        .addExtension(Extension.basicConstraints, true, new BasicConstraints(true))
-        .build(signer());
+    X509CertificateHolder ca =
+        builder(this.caName, this.caName, caKey)
+            .addExtension(Extension.basicConstraints, true, new BasicConstraints(true))
+            .build(signer());
     this.caCert = write(caName + "-ca.pem", "CERTIFICATE", ca.getEncoded());
   }
 
   public Pem server(String name) throws Exception {
     KeyPair k = keyPair();
-    X509CertificateHolder c = builder(caName, new X500Name("CN=" + name), k)
-        .addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
-            new GeneralName(GeneralName.iPAddress, "127.0.0.1"), new GeneralName(GeneralName.dNSName, "localhost")}))
-        .build(signer());
+    X509CertificateHolder c =
+        builder(caName, new X500Name("CN=" + name), k)
+            .addExtension(
+                Extension.subjectAlternativeName,
+                false,
+                new GeneralNames(
+                    new GeneralName[] {
+                      new GeneralName(GeneralName.iPAddress, "127.0.0.1"),
+                      new GeneralName(GeneralName.dNSName, "localhost")
+                    }))
+            .build(signer());
     return pem(name, c, k);
   }
 
@@ -61,14 +69,20 @@ public final class TestCerts {
   }
 
   private Pem pem(String name, X509CertificateHolder c, KeyPair k) throws IOException {
-    return new Pem(write(name + ".pem", "CERTIFICATE", c.getEncoded()),
+    return new Pem(
+        write(name + ".pem", "CERTIFICATE", c.getEncoded()),
         write(name + ".key", "PRIVATE KEY", k.getPrivate().getEncoded()));
   }
 
   private JcaX509v3CertificateBuilder builder(X500Name issuer, X500Name subject, KeyPair k) {
     Instant now = Instant.now();
-    return new JcaX509v3CertificateBuilder(issuer, BigInteger.valueOf(serial++), Date.from(now.minus(1, ChronoUnit.HOURS)),
-        Date.from(now.plus(1, ChronoUnit.DAYS)), subject, k.getPublic());
+    return new JcaX509v3CertificateBuilder(
+        issuer,
+        BigInteger.valueOf(serial++),
+        Date.from(now.minus(1, ChronoUnit.HOURS)),
+        Date.from(now.plus(1, ChronoUnit.DAYS)),
+        subject,
+        k.getPublic());
   }
 
   private ContentSigner signer() throws Exception {
@@ -82,9 +96,11 @@ public final class TestCerts {
   }
 
   private Path write(String file, String type, byte[] der) throws IOException {
-    String body = Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der);
+    String body =
+        Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der);
     Path p = dir.resolve(file);
-    Files.writeString(p, "-----BEGIN " + type + "-----\n" + body + "\n-----END " + type + "-----\n");
+    Files.writeString(
+        p, "-----BEGIN " + type + "-----\n" + body + "\n-----END " + type + "-----\n");
     return p;
   }
 }

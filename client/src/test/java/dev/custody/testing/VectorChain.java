@@ -15,9 +15,9 @@ import java.util.List;
  * The shared vectors' three-team chain as this project's rules admit it. The vectors' ECDSA link
  * carries a high-S signature, which Custody refuses since issue 16 (a signature's malleable twin
  * must not be a second link; see LinkVerifier): so the runtime team's statement is signed again
- * with its own vector key (low S), and the application team's link, which names it, is signed
- * again on top. The base team's Ed25519 link is byte for byte the vector's. Statements, keys,
- * digests and log timestamps are the vectors'.
+ * with its own vector key (low S), and the application team's link, which names it, is signed again
+ * on top. The base team's Ed25519 link is byte for byte the vector's. Statements, keys, digests and
+ * log timestamps are the vectors'.
  */
 public final class VectorChain {
   private VectorChain() {}
@@ -31,11 +31,18 @@ public final class VectorChain {
     try {
       for (JsonNode l : vectors.get("links")) {
         JsonNode f = l.get("statement_fields");
-        Statement s = new Statement(f.get("repository").asText(), Digest.parse(f.get("manifest_digest").asText()),
-            f.get("layer_index").asLong(), Digest.parse(f.get("layer_digest").asText()),
-            Digest.parse(f.get("diff_id").asText()), Digest.parse(f.get("chain_id").asText()), prev,
-            f.get("signed_at_ms").asLong());
-        SignedLink link = SignedLink.sign(s, LinkKeys.readPrivateKeyPem(l.get("private_key_pkcs8_pem").asText()));
+        Statement s =
+            new Statement(
+                f.get("repository").asText(),
+                Digest.parse(f.get("manifest_digest").asText()),
+                f.get("layer_index").asLong(),
+                Digest.parse(f.get("layer_digest").asText()),
+                Digest.parse(f.get("diff_id").asText()),
+                Digest.parse(f.get("chain_id").asText()),
+                prev,
+                f.get("signed_at_ms").asLong());
+        SignedLink link =
+            SignedLink.sign(s, LinkKeys.readPrivateKeyPem(l.get("private_key_pkcs8_pem").asText()));
         out.add(link);
         prev = link.linkId();
       }
@@ -64,14 +71,20 @@ public final class VectorChain {
     return link.encodedWithSignature(twinSignature(link.signature()));
   }
 
-  /** The DER ECDSA signature {@code (r, n - s)} for the DER signature {@code (r, s)}: valid exactly when it is. */
+  /**
+   * The DER ECDSA signature {@code (r, n - s)} for the DER signature {@code (r, s)}: valid exactly
+   * when it is.
+   */
   public static byte[] twinSignature(byte[] der) {
     org.bouncycastle.asn1.ASN1Sequence seq = org.bouncycastle.asn1.ASN1Sequence.getInstance(der);
     BigInteger r = org.bouncycastle.asn1.ASN1Integer.getInstance(seq.getObjectAt(0)).getValue();
     BigInteger s = org.bouncycastle.asn1.ASN1Integer.getInstance(seq.getObjectAt(1)).getValue();
     try {
-      return new org.bouncycastle.asn1.DERSequence(new org.bouncycastle.asn1.ASN1Encodable[] {
-          new org.bouncycastle.asn1.ASN1Integer(r), new org.bouncycastle.asn1.ASN1Integer(P256_N.subtract(s))})
+      return new org.bouncycastle.asn1.DERSequence(
+              new org.bouncycastle.asn1.ASN1Encodable[] {
+                new org.bouncycastle.asn1.ASN1Integer(r),
+                new org.bouncycastle.asn1.ASN1Integer(P256_N.subtract(s))
+              })
           .getEncoded("DER");
     } catch (java.io.IOException e) {
       throw new AssertionError(e);

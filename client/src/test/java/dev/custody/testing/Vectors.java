@@ -8,8 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * The shared test vectors at {@code ../shared/vectors} from the project root. Missing vectors
- * fail the test: a vector test that skips is a test that can never fail.
+ * The shared test vectors at {@code ../shared/vectors} from the project root. Missing vectors fail
+ * the test: a vector test that skips is a test that can never fail.
  */
 public final class Vectors {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -24,7 +24,8 @@ public final class Vectors {
       Path v = p.resolveSibling("shared").resolve("vectors");
       if (Files.isDirectory(v)) return v;
     }
-    throw new AssertionError("test vectors not found: expected ../shared/vectors beside the project root " + base);
+    throw new AssertionError(
+        "test vectors not found: expected ../shared/vectors beside the project root " + base);
   }
 
   public static Path path(String first, String... more) {

@@ -26,29 +26,36 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The verifier over the vectors' real umoci image and the three teams' real links, logged in an
- * in-memory tree with a real signed checkpoint: the good chain verifies, each tamper fails for
- * its own reason on its own layer.
+ * in-memory tree with a real signed checkpoint: the good chain verifies, each tamper fails for its
+ * own reason on its own layer.
  */
 class ChainVerifierTest {
   private static final JsonNode V = Vectors.json(Vectors.path("layer-links", "links.json"));
   private static final Path LAYOUT = Vectors.path("layer-links", "oci-layout");
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Ed25519NoteKeys.Signer LOG = Ed25519NoteKeys.generate("test.log/custody", new SecureRandom());
+  private static final Ed25519NoteKeys.Signer LOG =
+      Ed25519NoteKeys.generate("test.log/custody", new SecureRandom());
 
   @TempDir Path tmp;
 
-  /** A log holding some filler and then the given leaves; a bundle for the last {@code n} of them. */
+  /**
+   * A log holding some filler and then the given leaves; a bundle for the last {@code n} of them.
+   */
   static Bundle bundle(List<byte[]> leaves, int filler) {
     List<byte[]> all = new ArrayList<>();
     for (int i = 0; i < filler; i++) all.add(new byte[] {(byte) i});
     all.addAll(leaves);
     List<byte[]> hashes = all.stream().map(Hashes::leafHash).toList();
     NaiveTree t = new NaiveTree(hashes);
-    ProofBuilder pb = new ProofBuilder((level, index) -> t.mth((int) (index << level), (int) ((index + 1) << level)));
+    ProofBuilder pb =
+        new ProofBuilder(
+            (level, index) -> t.mth((int) (index << level), (int) ((index + 1) << level)));
     int size = all.size();
-    String note = SignedNote.sign(new Checkpoint(LOG.name(), size, t.root(size)).text(), LOG).format();
+    String note =
+        SignedNote.sign(new Checkpoint(LOG.name(), size, t.root(size)).text(), LOG).format();
     List<Bundle.Entry> entries = new ArrayList<>();
-    for (int i = filler; i < size; i++) entries.add(new Bundle.Entry(i, all.get(i), pb.inclusion(i, size)));
+    for (int i = filler; i < size; i++)
+      entries.add(new Bundle.Entry(i, all.get(i), pb.inclusion(i, size)));
     return new Bundle(note, entries);
   }
 
@@ -60,7 +67,9 @@ class ChainVerifierTest {
   static ObjectNode policyJson() {
     ObjectNode p = JSON.createObjectNode();
     p.putObject("log").put("origin", LOG.name()).put("verifier_key", LOG.verifier().vkey());
-    String[] repos = {"registry.example/base/*", "registry.example/runtime/*", "registry.example/apps/*"};
+    String[] repos = {
+      "registry.example/base/*", "registry.example/runtime/*", "registry.example/apps/*"
+    };
     int i = 0;
     for (JsonNode l : V.get("links")) {
       ObjectNode s = p.withArray("signers").addObject();
@@ -81,7 +90,8 @@ class ChainVerifierTest {
     OciImage app = OciImage.fromLayout(LAYOUT, "app");
     assertEquals(3, app.checkLayerBlobs(LAYOUT));
     Bundle b = Bundle.parse(bundle(vectorLeaves(), 5).toJson());
-    ChainVerifier.Result r = new ChainVerifier(policy(policyJson())).verify(app, b, new CheckpointStore(tmp), null);
+    ChainVerifier.Result r =
+        new ChainVerifier(policy(policyJson())).verify(app, b, new CheckpointStore(tmp), null);
     assertTrue(r.ok(), r.report());
     assertTrue(r.report().contains("VERIFIED"));
   }
@@ -94,16 +104,21 @@ class ChainVerifierTest {
     // A layer signed by a key the policy does not know: drop the runtime team from the policy.
     ObjectNode noRuntime = policyJson();
     noRuntime.withArray("signers").remove(1);
-    ChainVerifier.Result r = new ChainVerifier(policy(noRuntime)).verify(app, bundle(vectorLeaves(), 0), null, null);
+    ChainVerifier.Result r =
+        new ChainVerifier(policy(noRuntime)).verify(app, bundle(vectorLeaves(), 0), null, null);
     assertFalse(r.ok());
     assertTrue(r.layers().get(0).ok());
     assertTrue(r.layers().get(1).failure().orElseThrow().contains("does not trust"), r.report());
 
     // The right key in the wrong place.
     ObjectNode wrongLayer = policyJson();
-    ((ObjectNode) wrongLayer.withArray("signers").get(2)).putObject("layers").put("min", 5).put("max", 9);
+    ((ObjectNode) wrongLayer.withArray("signers").get(2))
+        .putObject("layers")
+        .put("min", 5)
+        .put("max", 9);
     r = new ChainVerifier(policy(wrongLayer)).verify(app, bundle(vectorLeaves(), 0), null, null);
-    assertTrue(r.layers().get(2).failure().orElseThrow().contains("not allowed for layer 2"), r.report());
+    assertTrue(
+        r.layers().get(2).failure().orElseThrow().contains("not allowed for layer 2"), r.report());
 
     // Outside its validity window (the vectors' log time is 2025-11-28).
     ObjectNode expired = policyJson();
@@ -130,7 +145,9 @@ class ChainVerifierTest {
 
     // A checkpoint not signed by the log: every layer lacks a trusted checkpoint.
     Ed25519NoteKeys.Signer impostor = Ed25519NoteKeys.generate(LOG.name(), new SecureRandom());
-    Checkpoint cp = new dev.custody.checkpoint.CheckpointVerifier(LOG.name(), LOG.verifier()).verify(b.checkpointNote());
+    Checkpoint cp =
+        new dev.custody.checkpoint.CheckpointVerifier(LOG.name(), LOG.verifier())
+            .verify(b.checkpointNote());
     String forged = SignedNote.sign(cp.text(), impostor).format();
     r = new ChainVerifier(good).verify(app, new Bundle(forged, b.links()), null, null);
     assertFalse(r.ok());
@@ -143,7 +160,8 @@ class ChainVerifierTest {
     try (var s = Files.walk(LAYOUT)) {
       for (Path p : s.toList()) {
         Path t = copy.resolve(LAYOUT.relativize(p).toString());
-        if (Files.isDirectory(p)) Files.createDirectories(t); else Files.copy(p, t);
+        if (Files.isDirectory(p)) Files.createDirectories(t);
+        else Files.copy(p, t);
       }
     }
     OciImage app = OciImage.fromLayout(copy, "app");
@@ -166,8 +184,13 @@ class ChainVerifierTest {
     for (int i = 0; i < 4; i++) other.add(new byte[] {9, (byte) i});
     other.addAll(vectorLeaves());
     Bundle forked = bundle(other, 0);
-    ChainVerifier.Result r = new ChainVerifier(good).verify(app, new Bundle(forked.checkpointNote(),
-        forked.links().subList(4, 7)), store, null);
+    ChainVerifier.Result r =
+        new ChainVerifier(good)
+            .verify(
+                app,
+                new Bundle(forked.checkpointNote(), forked.links().subList(4, 7)),
+                store,
+                null);
     assertFalse(r.ok());
     assertTrue(String.join(" ", r.logFailures()).contains("forked"), r.report());
     // A larger checkpoint offline: cannot be proved consistent, so it is refused.
@@ -187,36 +210,52 @@ class ChainVerifierTest {
     for (int i = 0; i < 8; i++) aLeaves.add(new byte[] {(byte) i});
     aLeaves.addAll(vectorLeaves());
     NaiveTree a = new NaiveTree(aLeaves.stream().map(Hashes::leafHash).toList());
-    ProofBuilder aProofs = new ProofBuilder((level, index) -> a.mth((int) (index << level), (int) ((index + 1) << level)));
+    ProofBuilder aProofs =
+        new ProofBuilder(
+            (level, index) -> a.mth((int) (index << level), (int) ((index + 1) << level)));
     CheckpointStore.ConsistencyProver honestA = (from, to) -> aProofs.consistency(from, to);
 
     // An older checkpoint from another history (2 filler leaves where A has 8): inconsistent.
     Bundle older = bundle(vectorLeaves(), 2);
     ChainVerifier.Result r = new ChainVerifier(good).verify(app, older, store, honestA);
-    assertFalse(r.ok(), "size 5 is not a prefix of history A (its filler differs), so it must be refused");
+    assertFalse(
+        r.ok(), "size 5 is not a prefix of history A (its filler differs), so it must be refused");
     assertTrue(String.join(" ", r.logFailures()).contains("not consistent"), r.report());
-    assertEquals(11, store.stored(good.logVerifier()).orElseThrow().size(), "the newer checkpoint stays");
+    assertEquals(
+        11, store.stored(good.logVerifier()).orElseThrow().size(), "the newer checkpoint stays");
   }
 
   @Test
   void aWitnessQuorumIsEnforced() throws Exception {
     OciImage app = OciImage.fromLayout(LAYOUT, "app");
-    Ed25519NoteKeys.Signer w1 = Ed25519NoteKeys.generate("w1.test", Ed25519NoteKeys.COSIGNATURE, new SecureRandom());
-    Ed25519NoteKeys.Signer w2 = Ed25519NoteKeys.generate("w2.test", Ed25519NoteKeys.COSIGNATURE, new SecureRandom());
+    Ed25519NoteKeys.Signer w1 =
+        Ed25519NoteKeys.generate("w1.test", Ed25519NoteKeys.COSIGNATURE, new SecureRandom());
+    Ed25519NoteKeys.Signer w2 =
+        Ed25519NoteKeys.generate("w2.test", Ed25519NoteKeys.COSIGNATURE, new SecureRandom());
     ObjectNode json = policyJson();
-    json.putObject("witnesses").put("quorum", 2).putArray("verifier_keys")
-        .add(w1.verifier().vkey()).add(w2.verifier().vkey());
+    json.putObject("witnesses")
+        .put("quorum", 2)
+        .putArray("verifier_keys")
+        .add(w1.verifier().vkey())
+        .add(w2.verifier().vkey());
     TrustPolicy p = policy(json);
     Bundle b = bundle(vectorLeaves(), 0);
     ChainVerifier.Result none = new ChainVerifier(p).verify(app, b, null, null);
     assertFalse(none.ok());
-    assertTrue(String.join(" ", none.logFailures()).contains("0 valid witness cosignature"), none.report());
+    assertTrue(
+        String.join(" ", none.logFailures()).contains("0 valid witness cosignature"),
+        none.report());
     SignedNote note = SignedNote.parse(b.checkpointNote());
     byte[] text = note.text().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-    SignedNote one = note.withSignature(new SignedNote.Signature(w1.name(), w1.keyId(), w1.sign(text)));
-    ChainVerifier.Result r1 = new ChainVerifier(p).verify(app, new Bundle(one.format(), b.links()), null, null);
-    assertTrue(String.join(" ", r1.logFailures()).contains("1 valid witness cosignature"), r1.report());
-    SignedNote two = one.withSignature(new SignedNote.Signature(w2.name(), w2.keyId(), w2.sign(text)));
-    assertTrue(new ChainVerifier(p).verify(app, new Bundle(two.format(), b.links()), null, null).ok());
+    SignedNote one =
+        note.withSignature(new SignedNote.Signature(w1.name(), w1.keyId(), w1.sign(text)));
+    ChainVerifier.Result r1 =
+        new ChainVerifier(p).verify(app, new Bundle(one.format(), b.links()), null, null);
+    assertTrue(
+        String.join(" ", r1.logFailures()).contains("1 valid witness cosignature"), r1.report());
+    SignedNote two =
+        one.withSignature(new SignedNote.Signature(w2.name(), w2.keyId(), w2.sign(text)));
+    assertTrue(
+        new ChainVerifier(p).verify(app, new Bundle(two.format(), b.links()), null, null).ok());
   }
 }

@@ -72,11 +72,17 @@ public final class LogClient implements AutoCloseable {
 
   /**
    * An entry in the log. {@code proof} proves it is in the tree of size {@code treeSize} that
-   * {@code checkpoint} signs; both were checked when the client trusts the log's keys
-   * ({@link Builder#trust}), else {@code checkpoint} is empty.
+   * {@code checkpoint} signs; both were checked when the client trusts the log's keys ({@link
+   * Builder#trust}), else {@code checkpoint} is empty.
    */
-  public record Submitted(long index, byte[] leaf, byte[] leafHash, boolean duplicate, long treeSize,
-      Optional<SignedCheckpoint> checkpoint, List<byte[]> proof) {}
+  public record Submitted(
+      long index,
+      byte[] leaf,
+      byte[] leafHash,
+      boolean duplicate,
+      long treeSize,
+      Optional<SignedCheckpoint> checkpoint,
+      List<byte[]> proof) {}
 
   private final ManagedChannel channel;
   private final Duration timeout;
@@ -90,17 +96,25 @@ public final class LogClient implements AutoCloseable {
     this.store = b.store;
   }
 
-  /** @param target {@code host:port}, or a cluster's nodes as {@code host:port,host:port,...} */
+  /**
+   * @param target {@code host:port}, or a cluster's nodes as {@code host:port,host:port,...}
+   */
   public static Builder builder(String target) {
     return new Builder(target, null);
   }
 
-  /** Over a channel of the caller's (in-process, or built with options of its own); {@link #close} shuts it down. */
+  /**
+   * Over a channel of the caller's (in-process, or built with options of its own); {@link #close}
+   * shuts it down.
+   */
   public static Builder builder(ManagedChannel channel) {
     return new Builder(null, channel);
   }
 
-  /** Every default in one place: plaintext, 30 s per call with its retries, no pinned key, no checkpoint memory. */
+  /**
+   * Every default in one place: plaintext, 30 s per call with its retries, no pinned key, no
+   * checkpoint memory.
+   */
   public static final class Builder {
     private final String target;
     private final ManagedChannel channel;
@@ -135,29 +149,40 @@ public final class LogClient implements AutoCloseable {
       return this;
     }
 
-    /** The log's origin and keys (from a trust policy: {@link TrustPolicy#logVerifier()}): checkpoints are checked against them. */
+    /**
+     * The log's origin and keys (from a trust policy: {@link TrustPolicy#logVerifier()}):
+     * checkpoints are checked against them.
+     */
     public Builder trust(CheckpointVerifier log) {
       this.trust = Optional.of(log);
       return this;
     }
 
-    /** Remember the newest checkpoint here, and take a newer one only with a consistency proof from it. */
+    /**
+     * Remember the newest checkpoint here, and take a newer one only with a consistency proof from
+     * it.
+     */
     public Builder checkpointStore(CheckpointStore store) {
       this.store = Optional.of(store);
       return this;
     }
 
-    /** @throws IllegalArgumentException a bad target, or TLS files that cannot be read */
+    /**
+     * @throws IllegalArgumentException a bad target, or TLS files that cannot be read
+     */
     public LogClient build() {
       if (channel != null) return new LogClient(this, channel);
-      if ((clientCert == null) != (clientKey == null)) throw new IllegalArgumentException("a client certificate needs its key");
-      if (clientCert != null && tlsCa == null) throw new IllegalArgumentException("a client certificate needs TLS");
+      if ((clientCert == null) != (clientKey == null))
+        throw new IllegalArgumentException("a client certificate needs its key");
+      if (clientCert != null && tlsCa == null)
+        throw new IllegalArgumentException("a client certificate needs TLS");
       ChannelCredentials creds;
       if (tlsCa == null) {
         creds = InsecureChannelCredentials.create();
       } else {
         try {
-          TlsChannelCredentials.Builder b = TlsChannelCredentials.newBuilder().trustManager(tlsCa.toFile());
+          TlsChannelCredentials.Builder b =
+              TlsChannelCredentials.newBuilder().trustManager(tlsCa.toFile());
           if (clientCert != null) b.keyManager(clientCert.toFile(), clientKey.toFile());
           creds = b.build();
         } catch (IOException e) {
@@ -170,14 +195,19 @@ public final class LogClient implements AutoCloseable {
 
   /** The log's stubs with this client's deadline, for calls this class does not wrap. */
   public TransparencyLogGrpc.TransparencyLogBlockingStub logStub() {
-    return TransparencyLogGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    return TransparencyLogGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   public ChainLookupGrpc.ChainLookupBlockingStub lookupStub() {
-    return ChainLookupGrpc.newBlockingStub(channel).withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    return ChainLookupGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  /** The log's origin, keys and, in a cluster, the answering node's role. Not checked: compare it with what you pinned. */
+  /**
+   * The log's origin, keys and, in a cluster, the answering node's role. Not checked: compare it
+   * with what you pinned.
+   */
   public LogInfo info() throws LogException {
     return call("GetLogInfo", () -> logStub().getLogInfo(GetLogInfoRequest.getDefaultInstance()));
   }
@@ -188,20 +218,40 @@ public final class LogClient implements AutoCloseable {
    * inclusion proof are checked, and a store (if any) takes the checkpoint.
    */
   public Submitted submit(byte[] entry) throws LogException {
-    LogEntry e = call("Submit", () -> logStub().submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(entry)).build()));
+    LogEntry e =
+        call(
+            "Submit",
+            () ->
+                logStub()
+                    .submit(
+                        SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(entry)).build()));
     byte[] leafHash = e.getLeafHash().toByteArray();
-    if (!java.security.MessageDigest.isEqual(leafHash, Hashes.leafHash(e.getLeaf().toByteArray()))) {
-      throw new LogException.Untrusted("the log's leaf hash for index " + e.getIndex() + " is not the hash of its leaf", null);
+    if (!java.security.MessageDigest.isEqual(
+        leafHash, Hashes.leafHash(e.getLeaf().toByteArray()))) {
+      throw new LogException.Untrusted(
+          "the log's leaf hash for index " + e.getIndex() + " is not the hash of its leaf", null);
     }
     InclusionProof p = e.getInclusionProof();
     List<byte[]> proof = hashes(p.getHashesList());
     if (trust.isEmpty()) {
-      return new Submitted(e.getIndex(), e.getLeaf().toByteArray(), leafHash, e.getDuplicate(), p.getTreeSize(),
-          Optional.empty(), proof);
+      return new Submitted(
+          e.getIndex(),
+          e.getLeaf().toByteArray(),
+          leafHash,
+          e.getDuplicate(),
+          p.getTreeSize(),
+          Optional.empty(),
+          proof);
     }
     SignedCheckpoint cp = accept(p.getCheckpoint().getSignedNote());
     verifyInclusion(e.getIndex(), leafHash, proof, cp.checkpoint());
-    return new Submitted(e.getIndex(), e.getLeaf().toByteArray(), leafHash, e.getDuplicate(), cp.size(), Optional.of(cp),
+    return new Submitted(
+        e.getIndex(),
+        e.getLeaf().toByteArray(),
+        leafHash,
+        e.getDuplicate(),
+        cp.size(),
+        Optional.of(cp),
         proof);
   }
 
@@ -210,21 +260,41 @@ public final class LogClient implements AutoCloseable {
    * newest one seen before (which it then replaces). requires {@link Builder#trust}
    */
   public SignedCheckpoint checkpoint() throws LogException {
-    return accept(call("GetCheckpoint", () -> logStub().getCheckpoint(GetCheckpointRequest.getDefaultInstance())).getSignedNote());
+    return accept(
+        call(
+                "GetCheckpoint",
+                () -> logStub().getCheckpoint(GetCheckpointRequest.getDefaultInstance()))
+            .getSignedNote());
   }
 
-  /** The proof that the leaf at {@code index} is in the tree of {@code at}, checked against its root. */
-  public List<byte[]> inclusionProof(long index, byte[] leafHash, Checkpoint at) throws LogException {
-    InclusionProof p = call("GetInclusionProof", () -> logStub().getInclusionProof(
-        GetInclusionProofRequest.newBuilder().setIndex(index).setTreeSize(at.size()).build()));
+  /**
+   * The proof that the leaf at {@code index} is in the tree of {@code at}, checked against its
+   * root.
+   */
+  public List<byte[]> inclusionProof(long index, byte[] leafHash, Checkpoint at)
+      throws LogException {
+    InclusionProof p =
+        call(
+            "GetInclusionProof",
+            () ->
+                logStub()
+                    .getInclusionProof(
+                        GetInclusionProofRequest.newBuilder()
+                            .setIndex(index)
+                            .setTreeSize(at.size())
+                            .build()));
     List<byte[]> proof = hashes(p.getHashesList());
     verifyInclusion(index, leafHash, proof, at);
     return proof;
   }
 
-  /** The proof that {@code newer}'s tree extends {@code older}'s, checked against both roots. requires older.size() <= newer.size() */
+  /**
+   * The proof that {@code newer}'s tree extends {@code older}'s, checked against both roots.
+   * requires older.size() <= newer.size()
+   */
   public List<byte[]> consistencyProof(Checkpoint older, Checkpoint newer) throws LogException {
-    if (older.size() > newer.size()) throw new IllegalArgumentException("the older checkpoint is the larger");
+    if (older.size() > newer.size())
+      throw new IllegalArgumentException("the older checkpoint is the larger");
     if (older.size() == 0 || older.size() == newer.size()) {
       checkConsistent(older, newer, List.of());
       return List.of();
@@ -235,25 +305,33 @@ public final class LogClient implements AutoCloseable {
   }
 
   /**
-   * The chains whose top link names this image at its top layer, oldest first, at most
-   * {@link #MAX_CANDIDATES}. With a policy, only links by the keys it allows at the top layer are
-   * asked for, so links by anyone else naming the image, however many, cannot crowd out the real
-   * chain; if none of them signed it, the others' chains still say why the image fails. Not yet
-   * verified: {@link ChainVerifier} (or {@link #verify}) does that.
+   * The chains whose top link names this image at its top layer, oldest first, at most {@link
+   * #MAX_CANDIDATES}. With a policy, only links by the keys it allows at the top layer are asked
+   * for, so links by anyone else naming the image, however many, cannot crowd out the real chain;
+   * if none of them signed it, the others' chains still say why the image fails. Not yet verified:
+   * {@link ChainVerifier} (or {@link #verify}) does that.
    *
    * @param policy null to take every chain
    */
   public List<Bundle> chains(Digest manifest, int layers, TrustPolicy policy) throws LogException {
     List<FindLinksRequest> queries = new ArrayList<>();
-    FindLinksRequest anyone = FindLinksRequest.newBuilder().setManifestDigest(manifest.toString()).build();
+    FindLinksRequest anyone =
+        FindLinksRequest.newBuilder().setManifestDigest(manifest.toString()).build();
     if (policy == null) {
       queries.add(anyone);
     } else {
       Set<String> seen = new HashSet<>();
       for (TrustPolicy.Signer s : policy.signers()) {
-        if (layers - 1 < s.minLayer() || layers - 1 > s.maxLayer() || !seen.add(HexFormat.of().formatHex(s.keyId()))) continue;
-        queries.add(FindLinksRequest.newBuilder().setManifestSigner(ManifestSigner.newBuilder()
-            .setManifestDigest(manifest.toString()).setKeyId(ByteString.copyFrom(s.keyId()))).build());
+        if (layers - 1 < s.minLayer()
+            || layers - 1 > s.maxLayer()
+            || !seen.add(HexFormat.of().formatHex(s.keyId()))) continue;
+        queries.add(
+            FindLinksRequest.newBuilder()
+                .setManifestSigner(
+                    ManifestSigner.newBuilder()
+                        .setManifestDigest(manifest.toString())
+                        .setKeyId(ByteString.copyFrom(s.keyId())))
+                .build());
       }
     }
     TreeMap<Long, byte[]> tops = new TreeMap<>(); // log index -> link_id, oldest first
@@ -262,8 +340,16 @@ public final class LogClient implements AutoCloseable {
     List<Bundle> out = new ArrayList<>();
     for (byte[] top : tops.values()) {
       if (out.size() == MAX_CANDIDATES) break;
-      out.add(bundleOf(call("GetChain", () -> lookupStub().getChain(
-          GetChainRequest.newBuilder().setLinkId(ByteString.copyFrom(top)).build()))));
+      out.add(
+          bundleOf(
+              call(
+                  "GetChain",
+                  () ->
+                      lookupStub()
+                          .getChain(
+                              GetChainRequest.newBuilder()
+                                  .setLinkId(ByteString.copyFrom(top))
+                                  .build()))));
     }
     return out;
   }
@@ -273,7 +359,8 @@ public final class LogClient implements AutoCloseable {
    * signed an image with this digest too, the first that verifies under {@code policy}.
    *
    * @param policy null when you expect one chain
-   * @throws IllegalStateException no chain, or several and no policy to choose, or none that verifies
+   * @throws IllegalStateException no chain, or several and no policy to choose, or none that
+   *     verifies
    */
   public Bundle bundle(OciImage image, TrustPolicy policy) throws LogException, PolicyException {
     return choose(image, chains(image.manifestDigest(), image.layers(), policy), policy);
@@ -283,18 +370,31 @@ public final class LogClient implements AutoCloseable {
    * Of {@code chains} for {@code image}, the one to ship: the only one, or the first that verifies
    * under {@code policy}.
    *
-   * @throws IllegalStateException no chain, or several and no policy to choose, or none that verifies
+   * @throws IllegalStateException no chain, or several and no policy to choose, or none that
+   *     verifies
    */
-  public static Bundle choose(OciImage image, List<Bundle> chains, TrustPolicy policy) throws PolicyException {
-    if (chains.isEmpty()) throw new IllegalStateException("no chain in the log ends in a link for " + image.manifestDigest());
+  public static Bundle choose(OciImage image, List<Bundle> chains, TrustPolicy policy)
+      throws PolicyException {
+    if (chains.isEmpty())
+      throw new IllegalStateException(
+          "no chain in the log ends in a link for " + image.manifestDigest());
     if (chains.size() == 1) return chains.get(0);
     if (policy == null) {
-      throw new IllegalStateException(chains.size() + " chains in the log name this image; give a policy to keep "
-          + "the one your signers made");
+      throw new IllegalStateException(
+          chains.size()
+              + " chains in the log name this image; give a policy to keep "
+              + "the one your signers made");
     }
     ChainVerifier v = new ChainVerifier(policy);
-    return chains.stream().filter(x -> v.verify(image, x, null, null).ok()).findFirst().orElseThrow(
-        () -> new IllegalStateException("none of the " + chains.size() + " chains for this image verifies under the policy"));
+    return chains.stream()
+        .filter(x -> v.verify(image, x, null, null).ok())
+        .findFirst()
+        .orElseThrow(
+            () ->
+                new IllegalStateException(
+                    "none of the "
+                        + chains.size()
+                        + " chains for this image verifies under the policy"));
   }
 
   /**
@@ -302,7 +402,8 @@ public final class LogClient implements AutoCloseable {
    * first candidate chain that verifies, or the last verdict; empty when no chain in the log ends
    * at the image. With a store, the checkpoint must be consistent with the newest seen before.
    */
-  public Optional<ChainVerifier.Result> verify(OciImage image, TrustPolicy policy) throws LogException, PolicyException {
+  public Optional<ChainVerifier.Result> verify(OciImage image, TrustPolicy policy)
+      throws LogException, PolicyException {
     ChainVerifier verifier = new ChainVerifier(policy);
     ChainVerifier.Result r = null;
     for (Bundle b : chains(image.manifestDigest(), image.layers(), policy)) {
@@ -317,18 +418,31 @@ public final class LogClient implements AutoCloseable {
     return this::rawConsistency;
   }
 
-  @Override public void close() {
+  @Override
+  public void close() {
     channel.shutdownNow();
   }
 
   private List<byte[]> rawConsistency(long from, long to) throws LogException {
-    return hashes(call("GetConsistencyProof", () -> logStub().getConsistencyProof(
-        GetConsistencyProofRequest.newBuilder().setFromSize(from).setToSize(to).build())).getHashesList());
+    return hashes(
+        call(
+                "GetConsistencyProof",
+                () ->
+                    logStub()
+                        .getConsistencyProof(
+                            GetConsistencyProofRequest.newBuilder()
+                                .setFromSize(from)
+                                .setToSize(to)
+                                .build()))
+            .getHashesList());
   }
 
   private SignedCheckpoint accept(String note) throws LogException {
-    CheckpointVerifier log = trust.orElseThrow(() -> new IllegalStateException(
-        "checking checkpoints needs the log's keys: LogClient.Builder.trust(policy.logVerifier())"));
+    CheckpointVerifier log =
+        trust.orElseThrow(
+            () ->
+                new IllegalStateException(
+                    "checking checkpoints needs the log's keys: LogClient.Builder.trust(policy.logVerifier())"));
     Checkpoint cp;
     try {
       cp = log.verify(note);
@@ -349,46 +463,68 @@ public final class LogClient implements AutoCloseable {
     return new SignedCheckpoint(cp, note);
   }
 
-  private static void verifyInclusion(long index, byte[] leafHash, List<byte[]> proof, Checkpoint at) throws LogException {
+  private static void verifyInclusion(
+      long index, byte[] leafHash, List<byte[]> proof, Checkpoint at) throws LogException {
     try {
       Proofs.verifyInclusion(index, at.size(), leafHash, proof, at.rootHash());
     } catch (ProofException e) {
-      throw new LogException.Untrusted("the log's inclusion proof for index " + index + " at size " + at.size()
-          + " does not verify: " + e.getMessage(), e);
+      throw new LogException.Untrusted(
+          "the log's inclusion proof for index "
+              + index
+              + " at size "
+              + at.size()
+              + " does not verify: "
+              + e.getMessage(),
+          e);
     }
   }
 
-  private static void checkConsistent(Checkpoint older, Checkpoint newer, List<byte[]> proof) throws LogException {
+  private static void checkConsistent(Checkpoint older, Checkpoint newer, List<byte[]> proof)
+      throws LogException {
     try {
-      Proofs.verifyConsistency(older.size(), newer.size(), proof, older.rootHash(), newer.rootHash());
+      Proofs.verifyConsistency(
+          older.size(), newer.size(), proof, older.rootHash(), newer.rootHash());
     } catch (ProofException e) {
-      throw new LogException.Untrusted("the log's tree at size " + newer.size() + " is not consistent with its tree at size "
-          + older.size() + ": " + e.getMessage(), e);
+      throw new LogException.Untrusted(
+          "the log's tree at size "
+              + newer.size()
+              + " is not consistent with its tree at size "
+              + older.size()
+              + ": "
+              + e.getMessage(),
+          e);
     }
   }
 
-  private void collect(List<FindLinksRequest> queries, int layers, TreeMap<Long, byte[]> tops) throws LogException {
+  private void collect(List<FindLinksRequest> queries, int layers, TreeMap<Long, byte[]> tops)
+      throws LogException {
     for (FindLinksRequest q : queries) {
-      call("FindLinks", () -> {
-        var found = lookupStub().findLinks(q);
-        while (found.hasNext()) {
-          LogEntry e = found.next();
-          try {
-            SignedLink l = SignedLink.parse(Leaf.parse(e.getLeaf().toByteArray()).signedLink());
-            if (l.statement().layerIndex() == layers - 1) tops.put(e.getIndex(), l.linkId());
-          } catch (LinkException ignored) {
-            // Not a link; lookups are only hints.
-          }
-        }
-        return null;
-      });
+      call(
+          "FindLinks",
+          () -> {
+            var found = lookupStub().findLinks(q);
+            while (found.hasNext()) {
+              LogEntry e = found.next();
+              try {
+                SignedLink l = SignedLink.parse(Leaf.parse(e.getLeaf().toByteArray()).signedLink());
+                if (l.statement().layerIndex() == layers - 1) tops.put(e.getIndex(), l.linkId());
+              } catch (LinkException ignored) {
+                // Not a link; lookups are only hints.
+              }
+            }
+            return null;
+          });
     }
   }
 
   private static Bundle bundleOf(Chain chain) {
     List<Bundle.Entry> links = new ArrayList<>();
     for (LogEntry e : chain.getLinksList()) {
-      links.add(new Bundle.Entry(e.getIndex(), e.getLeaf().toByteArray(), hashes(e.getInclusionProof().getHashesList())));
+      links.add(
+          new Bundle.Entry(
+              e.getIndex(),
+              e.getLeaf().toByteArray(),
+              hashes(e.getInclusionProof().getHashesList())));
     }
     return new Bundle(chain.getCheckpoint().getSignedNote(), links);
   }

@@ -35,14 +35,29 @@ class LogClientTest {
   @TempDir Path work;
 
   private CustodyServer start(Path data, boolean opaque) throws Exception {
-    return CustodyServer.start(CustodyServer.Config.builder(data).origin("logclient.test/log")
-        .keyFile(work.resolve("log.key")).anyPorts().acceptAnyEntry(opaque).build(), (n, t) -> { });
+    return CustodyServer.start(
+        CustodyServer.Config.builder(data)
+            .origin("logclient.test/log")
+            .keyFile(work.resolve("log.key"))
+            .anyPorts()
+            .acceptAnyEntry(opaque)
+            .build(),
+        (n, t) -> {});
   }
 
   /** One layer of an image in an OCI layout, signed for registry.example/app. */
   private static SignedLink link(OciImage image, LinkKeys.Signer key) {
-    return SignedLink.sign(new Statement("registry.example/app", image.manifestDigest(), 0, image.layerDigests().get(0),
-        image.diffIds().get(0), image.chainIds().get(0), Statement.NO_PREDECESSOR, System.currentTimeMillis()), key);
+    return SignedLink.sign(
+        new Statement(
+            "registry.example/app",
+            image.manifestDigest(),
+            0,
+            image.layerDigests().get(0),
+            image.diffIds().get(0),
+            image.chainIds().get(0),
+            Statement.NO_PREDECESSOR,
+            System.currentTimeMillis()),
+        key);
   }
 
   @Test
@@ -53,34 +68,58 @@ class LogClientTest {
       Path layout = work.resolve("oci");
       OciLayouts.build(layout, 1, "readme");
       Path policyFile = work.resolve("policy.json");
-      Files.writeString(policyFile, """
+      Files.writeString(
+          policyFile,
+          """
           {"log": {"origin": "logclient.test/log", "verifier_key": "%s"},
            "signers": [{"name": "team", "public_key": "%s", "repositories": ["registry.example/*"]}]}
-          """.formatted(server.identity().verifierKey(), team.publicKeyPem().replace("\n", "\\n")));
+          """
+              .formatted(
+                  server.identity().verifierKey(), team.publicKeyPem().replace("\n", "\\n")));
       String address = "127.0.0.1:" + server.grpcPort();
       Path checkpoints = work.resolve("checkpoints");
       SignedLink link = link(OciImage.fromLayout(layout, "step0"), team);
 
       // README: begin
       TrustPolicy policy = TrustPolicy.read(policyFile);
-      try (LogClient log = LogClient.builder(address).trust(policy.logVerifier())
-          .checkpointStore(new CheckpointStore(checkpoints)).build()) {
-        LogClient.Submitted s = log.submit(link.encoded());        // its signed checkpoint and inclusion proof checked
+      try (LogClient log =
+          LogClient.builder(address)
+              .trust(policy.logVerifier())
+              .checkpointStore(new CheckpointStore(checkpoints))
+              .build()) {
+        // Its signed checkpoint and inclusion proof are checked before submit returns.
+        LogClient.Submitted s = log.submit(link.encoded());
+        // The whole chain of custody: every layer's link, signer and inclusion.
         OciImage image = OciImage.fromLayout(layout, "step0");
-        ChainVerifier.Result r = log.verify(image, policy).orElseThrow();  // the whole chain of custody
-        System.out.println(r.ok() ? "VERIFIED at index " + s.index() : "NOT VERIFIED: " + r.logFailures());
-        Bundle offline = log.bundle(image, policy);                 // for a verifier with no network
+        ChainVerifier.Result r = log.verify(image, policy).orElseThrow();
+        System.out.println(
+            r.ok() ? "VERIFIED at " + s.index() : "NOT VERIFIED: " + r.logFailures());
+        // For a verifier with no network.
+        Bundle offline = log.bundle(image, policy);
         Files.write(work.resolve("app.bundle.json"), offline.toJson());
       }
       // README: end
 
-      ChainVerifier.Result again = new ChainVerifier(policy).verify(OciImage.fromLayout(layout, "step0"),
-          Bundle.parse(Files.readAllBytes(work.resolve("app.bundle.json"))), null, null);
+      ChainVerifier.Result again =
+          new ChainVerifier(policy)
+              .verify(
+                  OciImage.fromLayout(layout, "step0"),
+                  Bundle.parse(Files.readAllBytes(work.resolve("app.bundle.json"))),
+                  null,
+                  null);
       assertTrue(again.ok(), again.toString());
-      String example = Files.readString(Path.of("src/test/java/dev/custody/logclient/LogClientTest.java"));
-      String block = example.substring(example.indexOf("// README: begin\n") + 17, example.indexOf("      // README: end"));
-      String dedented = block.lines().map(l -> l.length() >= 6 ? l.substring(6) : l).collect(Collectors.joining("\n"));
-      assertTrue(Files.readString(Path.of("../README.md")).contains(dedented),
+      String example =
+          Files.readString(Path.of("src/test/java/dev/custody/logclient/LogClientTest.java"));
+      String block =
+          example.substring(
+              example.indexOf("// README: begin\n") + 17, example.indexOf("      // README: end"));
+      String dedented =
+          block
+              .lines()
+              .map(l -> l.length() >= 6 ? l.substring(6) : l)
+              .collect(Collectors.joining("\n"));
+      assertTrue(
+          Files.readString(Path.of("../README.md")).contains(dedented),
           "the README's Java example is this test's, word for word:\n" + dedented);
     }
   }
@@ -90,8 +129,10 @@ class LogClientTest {
     dev.custody.server.keys.LogKeyFile.create(work.resolve("log.key"), "logclient.test/log");
     try (CustodyServer server = start(work.resolve("a"), true)) {
       String address = "127.0.0.1:" + server.grpcPort();
-      CheckpointVerifier pinned = new CheckpointVerifier("logclient.test/log",
-          Ed25519NoteKeys.parseVerifierKey(server.identity().verifierKey()));
+      CheckpointVerifier pinned =
+          new CheckpointVerifier(
+              "logclient.test/log",
+              Ed25519NoteKeys.parseVerifierKey(server.identity().verifierKey()));
       CheckpointStore store = new CheckpointStore(work.resolve("store"));
       try (LogClient log = LogClient.builder(address).trust(pinned).checkpointStore(store).build();
           LogClient unpinned = LogClient.builder(address).build()) {
@@ -113,31 +154,48 @@ class LogClientTest {
         assertEquals(3, store.stored(pinned).orElseThrow().size(), "the store took the newest");
         assertEquals(2, log.inclusionProof(0, first.leafHash(), at3.checkpoint()).size());
         assertFalse(log.consistencyProof(at2.checkpoint(), at3.checkpoint()).isEmpty());
-        LogException.Untrusted wrongLeaf = assertThrows(LogException.Untrusted.class,
-            () -> log.inclusionProof(0, second.leafHash(), at3.checkpoint()));
+        LogException.Untrusted wrongLeaf =
+            assertThrows(
+                LogException.Untrusted.class,
+                () -> log.inclusionProof(0, second.leafHash(), at3.checkpoint()));
         assertTrue(wrongLeaf.getMessage().contains("does not verify"), wrongLeaf.getMessage());
 
-        LogException.Refused empty = assertThrows(LogException.Refused.class, () -> log.submit(new byte[0]));
+        LogException.Refused empty =
+            assertThrows(LogException.Refused.class, () -> log.submit(new byte[0]));
         assertEquals(Status.Code.INVALID_ARGUMENT, empty.code());
-        assertTrue(empty.getMessage().startsWith("Submit: the log answered INVALID_ARGUMENT"), empty.getMessage());
-        assertThrows(IllegalStateException.class, unpinned::checkpoint, "no key pinned: nothing to check with");
+        assertTrue(
+            empty.getMessage().startsWith("Submit: the log answered INVALID_ARGUMENT"),
+            empty.getMessage());
+        assertThrows(
+            IllegalStateException.class,
+            unpinned::checkpoint,
+            "no key pinned: nothing to check with");
       }
       // A client that pinned another key trusts nothing this log signs.
-      CheckpointVerifier stranger = new CheckpointVerifier("logclient.test/log",
-          Ed25519NoteKeys.generate("logclient.test/log", new SecureRandom()).verifier());
+      CheckpointVerifier stranger =
+          new CheckpointVerifier(
+              "logclient.test/log",
+              Ed25519NoteKeys.generate("logclient.test/log", new SecureRandom()).verifier());
       try (LogClient wrong = LogClient.builder(address).trust(stranger).build()) {
         LogException.Untrusted e = assertThrows(LogException.Untrusted.class, wrong::checkpoint);
-        assertTrue(e.getMessage().contains("no signature by a log key trusted now"), e.getMessage());
+        assertTrue(
+            e.getMessage().contains("no signature by a log key trusted now"), e.getMessage());
       }
     }
     // Another history under the same origin and key (a split view): the store refuses it.
     try (CustodyServer fork = start(work.resolve("b"), true)) {
-      CheckpointVerifier pinned = new CheckpointVerifier("logclient.test/log",
-          Ed25519NoteKeys.parseVerifierKey(fork.identity().verifierKey()));
+      CheckpointVerifier pinned =
+          new CheckpointVerifier(
+              "logclient.test/log",
+              Ed25519NoteKeys.parseVerifierKey(fork.identity().verifierKey()));
       try (LogClient writer = LogClient.builder("127.0.0.1:" + fork.grpcPort()).build();
-          LogClient log = LogClient.builder("127.0.0.1:" + fork.grpcPort()).trust(pinned)
-              .checkpointStore(new CheckpointStore(work.resolve("store"))).build()) {
-        for (String e : List.of("other 1", "other 2", "other 3", "other 4")) writer.submit(bytes(e));
+          LogClient log =
+              LogClient.builder("127.0.0.1:" + fork.grpcPort())
+                  .trust(pinned)
+                  .checkpointStore(new CheckpointStore(work.resolve("store")))
+                  .build()) {
+        for (String e : List.of("other 1", "other 2", "other 3", "other 4"))
+          writer.submit(bytes(e));
         LogException.Untrusted e = assertThrows(LogException.Untrusted.class, log::checkpoint);
         assertTrue(e.getMessage().contains("consisten"), e.getMessage());
       }

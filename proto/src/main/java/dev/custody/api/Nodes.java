@@ -17,11 +17,11 @@ import java.util.Collection;
 import java.util.List;
 
 /**
- * A channel to a log given as one address or several ({@code host:port[,host:port...]}: the
- * nodes of a cluster). With several, gRPC's pick_first connects to the first node that answers
- * and moves to the next when its connection fails (a node killed or restarting), while
- * {@link ClientRetries} retries the call with backoff: a client rides through a node's death.
- * Names are resolved by the JVM when a connection is made.
+ * A channel to a log given as one address or several ({@code host:port[,host:port...]}: the nodes
+ * of a cluster). With several, gRPC's pick_first connects to the first node that answers and moves
+ * to the next when its connection fails (a node killed or restarting), while {@link ClientRetries}
+ * retries the call with backoff: a client rides through a node's death. Names are resolved by the
+ * JVM when a connection is made.
  */
 public final class Nodes {
   private Nodes() {}
@@ -33,7 +33,9 @@ public final class Nodes {
     List<InetSocketAddress> out = new ArrayList<>();
     for (String part : spec.split(",")) {
       InetSocketAddress a = hostPort(part.trim());
-      if (a.getPort() == 0) throw new IllegalArgumentException("'" + part.trim() + "': port 0 is not a port to connect to");
+      if (a.getPort() == 0)
+        throw new IllegalArgumentException(
+            "'" + part.trim() + "': port 0 is not a port to connect to");
       out.add(a);
     }
     return out;
@@ -52,7 +54,8 @@ public final class Nodes {
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("'" + s + "' has no port number");
     }
-    if (port < 0 || port > 65535) throw new IllegalArgumentException("'" + s + "': port out of range");
+    if (port < 0 || port > 65535)
+      throw new IllegalArgumentException("'" + s + "': port out of range");
     String host = s.substring(0, colon);
     if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
     return InetSocketAddress.createUnresolved(host, port);
@@ -62,9 +65,11 @@ public final class Nodes {
   public static ManagedChannelBuilder<?> channel(String spec, ChannelCredentials credentials) {
     List<InetSocketAddress> nodes = parse(spec);
     if (nodes.size() == 1) {
-      return Grpc.newChannelBuilderForAddress(nodes.get(0).getHostString(), nodes.get(0).getPort(), credentials);
+      return Grpc.newChannelBuilderForAddress(
+          nodes.get(0).getHostString(), nodes.get(0).getPort(), credentials);
     }
-    NameResolverRegistry registry = new NameResolverRegistry(); // this channel's own, not the global one
+    NameResolverRegistry registry =
+        new NameResolverRegistry(); // this channel's own, not the global one
     registry.register(new Fixed(nodes));
     return Grpc.newChannelBuilder(SCHEME + ":///" + spec.replace(" ", ""), credentials)
         .nameResolverFactory(registry.asFactory())
@@ -79,50 +84,63 @@ public final class Nodes {
       this.nodes = nodes;
     }
 
-    @Override public NameResolver newNameResolver(URI target, NameResolver.Args args) {
+    @Override
+    public NameResolver newNameResolver(URI target, NameResolver.Args args) {
       if (!SCHEME.equals(target.getScheme())) return null;
       return new NameResolver() {
         private Listener2 listener;
 
-        @Override public String getServiceAuthority() {
+        @Override
+        public String getServiceAuthority() {
           return nodes.get(0).getHostString();
         }
 
-        @Override public void start(Listener2 l) {
+        @Override
+        public void start(Listener2 l) {
           listener = l;
           resolve();
         }
 
-        @Override public void refresh() {
+        @Override
+        public void refresh() {
           resolve();
         }
 
         private void resolve() {
           List<EquivalentAddressGroup> groups = new ArrayList<>();
           for (InetSocketAddress a : nodes) {
-            groups.add(new EquivalentAddressGroup(new InetSocketAddress(a.getHostString(), a.getPort())));
+            groups.add(
+                new EquivalentAddressGroup(new InetSocketAddress(a.getHostString(), a.getPort())));
           }
-          listener.onResult(ResolutionResult.newBuilder().setAddressesOrError(StatusOr.fromValue(groups))
-              .setAttributes(Attributes.EMPTY).build());
+          listener.onResult(
+              ResolutionResult.newBuilder()
+                  .setAddressesOrError(StatusOr.fromValue(groups))
+                  .setAttributes(Attributes.EMPTY)
+                  .build());
         }
 
-        @Override public void shutdown() {}
+        @Override
+        public void shutdown() {}
       };
     }
 
-    @Override public String getDefaultScheme() {
+    @Override
+    public String getDefaultScheme() {
       return SCHEME;
     }
 
-    @Override protected boolean isAvailable() {
+    @Override
+    protected boolean isAvailable() {
       return true;
     }
 
-    @Override protected int priority() {
+    @Override
+    protected int priority() {
       return 5;
     }
 
-    @Override public Collection<Class<? extends SocketAddress>> getProducedSocketAddressTypes() {
+    @Override
+    public Collection<Class<? extends SocketAddress>> getProducedSocketAddressTypes() {
       return List.of(InetSocketAddress.class);
     }
   }

@@ -24,10 +24,10 @@ import java.util.logging.Logger;
 
 /**
  * Who the log is: its origin and the keys that sign its checkpoints. A data directory belongs to
- * one origin for ever, and to the keys its {@link KeyHistory} allows: the first start records
- * them; a later start must present them, may add a next key that signs beside them (rotation),
- * and may retire an old one for good. Anything else would let a log sign a second history under
- * a new name or key.
+ * one origin for ever, and to the keys its {@link KeyHistory} allows: the first start records them;
+ * a later start must present them, may add a next key that signs beside them (rotation), and may
+ * retire an old one for good. Anything else would let a log sign a second history under a new name
+ * or key.
  *
  * @param signing the keys that sign every checkpoint, the log's key first, then the next key while
  *     the log rotates
@@ -57,38 +57,58 @@ public record LogIdentity(String origin, List<SigningKey> signing, KeyHistory hi
   }
 
   /**
-   * Opens the log's keys as {@code keys} says, checks them against what the store recorded
-   * ({@link KeyHistory#admit}), and records the result before anything is signed with them.
+   * Opens the log's keys as {@code keys} says, checks them against what the store recorded ({@link
+   * KeyHistory#admit}), and records the result before anything is signed with them.
    *
    * @param requestedOrigin the --origin flag, if given
    */
-  public static LogIdentity establish(LogStorage storage, Optional<String> requestedOrigin, LogKeys keys, Path dataDir)
+  public static LogIdentity establish(
+      LogStorage storage, Optional<String> requestedOrigin, LogKeys keys, Path dataDir)
       throws IOException {
     Optional<String> storedOrigin = storage.origin();
-    if (storedOrigin.isPresent() && requestedOrigin.isPresent() && !storedOrigin.equals(requestedOrigin)) {
-      throw new LogKeyException("this data directory holds the log \"" + storedOrigin.get()
-          + "\", not \"" + requestedOrigin.get() + "\"; use its origin or another --data-dir");
+    if (storedOrigin.isPresent()
+        && requestedOrigin.isPresent()
+        && !storedOrigin.equals(requestedOrigin)) {
+      throw new LogKeyException(
+          "this data directory holds the log \""
+              + storedOrigin.get()
+              + "\", not \""
+              + requestedOrigin.get()
+              + "\"; use its origin or another --data-dir");
     }
     boolean inToken = keys.key().orElse(null) instanceof LogKeys.Token;
     if (inToken && storedOrigin.isEmpty() && requestedOrigin.isEmpty()) {
-      throw new LogKeyException("a log whose key is in a token needs --origin (the key's name) the first time");
+      throw new LogKeyException(
+          "a log whose key is in a token needs --origin (the key's name) the first time");
     }
     String origin = storedOrigin.or(() -> requestedOrigin).orElseGet(LogIdentity::defaultOrigin);
     if (!KeyNames.isValid(origin)) {
-      throw new LogKeyException("origin \"" + origin + "\" must be non-empty with no spaces or '+' (it is also the key name)");
+      throw new LogKeyException(
+          "origin \""
+              + origin
+              + "\" must be non-empty with no spaces or '+' (it is also the key name)");
     }
-    KeyHistory stored = storage.keyHistory().isPresent() ? KeyHistory.decode(storage.keyHistory().get())
-        : storage.verifierKey().map(KeyHistory::legacy).orElse(KeyHistory.EMPTY);
+    KeyHistory stored =
+        storage.keyHistory().isPresent()
+            ? KeyHistory.decode(storage.keyHistory().get())
+            : storage.verifierKey().map(KeyHistory::legacy).orElse(KeyHistory.EMPTY);
 
     List<SigningKey> signing = new ArrayList<>();
-    signing.add(keys.key().isPresent() ? open(keys.key().get(), origin)
-        : defaultKey(dataDir.resolve("log.key"), origin, stored));
+    signing.add(
+        keys.key().isPresent()
+            ? open(keys.key().get(), origin)
+            : defaultKey(dataDir.resolve("log.key"), origin, stored));
     if (keys.next().isPresent()) signing.add(open(keys.next().get(), origin));
 
-    KeyHistory history = stored.admit(signing.get(0).verifier().vkey(),
-        signing.size() > 1 ? Optional.of(signing.get(1).verifier().vkey()) : Optional.empty(), keys.retire(),
-        System.currentTimeMillis());
-    if (!history.equals(stored) || storage.origin().isEmpty() || storage.keyHistory().isEmpty()
+    KeyHistory history =
+        stored.admit(
+            signing.get(0).verifier().vkey(),
+            signing.size() > 1 ? Optional.of(signing.get(1).verifier().vkey()) : Optional.empty(),
+            keys.retire(),
+            System.currentTimeMillis());
+    if (!history.equals(stored)
+        || storage.origin().isEmpty()
+        || storage.keyHistory().isEmpty()
         || !storage.verifierKey().equals(Optional.of(signing.get(0).verifier().vkey()))) {
       storage.writeIdentity(origin, signing.get(0).verifier().vkey(), history.encode());
     }
@@ -104,30 +124,46 @@ public record LogIdentity(String origin, List<SigningKey> signing, KeyHistory hi
   }
 
   /** The default key file: created for a new log, required for a log that has keys. */
-  private static SigningKey defaultKey(Path file, String origin, KeyHistory stored) throws IOException {
+  private static SigningKey defaultKey(Path file, String origin, KeyHistory stored)
+      throws IOException {
     if (Files.exists(file) || !stored.keys().isEmpty()) return open(new LogKeys.File(file), origin);
     Ed25519NoteKeys.Signer signer = LogKeyFile.create(file, origin);
-    LOG.info("created a new log signing key in " + file + " (keep it secret, back it up); verifier key: "
-        + signer.verifier().vkey());
+    LOG.info(
+        "created a new log signing key in "
+            + file
+            + " (keep it secret, back it up); verifier key: "
+            + signer.verifier().vkey());
     return new SigningKey(signer, signer.verifier());
   }
 
   private static SigningKey open(LogKeys.Source source, String origin) throws IOException {
     if (source instanceof LogKeys.File f) {
       if (!Files.exists(f.path())) {
-        throw new LogKeyException("key file " + f.path() + " is missing (if it held this log's key, restore it from its backup)");
+        throw new LogKeyException(
+            "key file "
+                + f.path()
+                + " is missing (if it held this log's key, restore it from its backup)");
       }
       Ed25519NoteKeys.Signer signer = LogKeyFile.read(f.path());
       if (!signer.name().equals(origin)) {
-        throw new LogKeyException("the key in " + f.path() + " is named \"" + signer.name()
-            + "\" but the log's origin is \"" + origin + "\"; the key name must be the origin");
+        throw new LogKeyException(
+            "the key in "
+                + f.path()
+                + " is named \""
+                + signer.name()
+                + "\" but the log's origin is \""
+                + origin
+                + "\"; the key name must be the origin");
       }
       return new SigningKey(signer, signer.verifier());
     }
     return inToken((LogKeys.Token) source, origin);
   }
 
-  /** An Ed25519 key in a token: it signs every checkpoint there and never leaves it. Its name is the origin. */
+  /**
+   * An Ed25519 key in a token: it signs every checkpoint there and never leaves it. Its name is the
+   * origin.
+   */
   private static SigningKey inToken(LogKeys.Token token, String origin) throws IOException {
     LinkKeys.Signer key;
     try {
@@ -136,37 +172,49 @@ public record LogIdentity(String origin, List<SigningKey> signing, KeyHistory hi
       throw new LogKeyException("the log key " + token.describe() + ": " + e.getMessage());
     }
     if (key.scheme() != LinkKeys.Scheme.ED25519) {
-      throw new LogKeyException("the log key must be Ed25519 (C2SP signed notes); " + token.describe() + " is "
-          + key.scheme().label());
+      throw new LogKeyException(
+          "the log key must be Ed25519 (C2SP signed notes); "
+              + token.describe()
+              + " is "
+              + key.scheme().label());
     }
     byte[] spki = key.publicKey();
-    Ed25519NoteKeys.Verifier verifier = Ed25519NoteKeys.verifierFromPublicKey(origin,
-        Arrays.copyOfRange(spki, spki.length - 32, spki.length));
-    NoteSigner signer = new NoteSigner() {
-      @Override public String name() {
-        return origin;
-      }
+    Ed25519NoteKeys.Verifier verifier =
+        Ed25519NoteKeys.verifierFromPublicKey(
+            origin, Arrays.copyOfRange(spki, spki.length - 32, spki.length));
+    NoteSigner signer =
+        new NoteSigner() {
+          @Override
+          public String name() {
+            return origin;
+          }
 
-      @Override public int keyId() {
-        return verifier.keyId();
-      }
+          @Override
+          public int keyId() {
+            return verifier.keyId();
+          }
 
-      @Override public byte[] sign(byte[] text) {
-        return key.sign(text);
-      }
-    };
+          @Override
+          public byte[] sign(byte[] text) {
+            return key.sign(text);
+          }
+        };
     return new SigningKey(signer, verifier);
   }
 
   /** {@code <host name>/custody}: a schema-less URL, as C2SP recommends for origins. */
   static String defaultOrigin() {
-    String host = Optional.ofNullable(System.getenv("HOSTNAME")).filter(h -> !h.isBlank()).orElseGet(() -> {
-      try {
-        return Files.readString(Path.of("/etc/hostname")).strip();
-      } catch (IOException e) {
-        return "localhost";
-      }
-    });
+    String host =
+        Optional.ofNullable(System.getenv("HOSTNAME"))
+            .filter(h -> !h.isBlank())
+            .orElseGet(
+                () -> {
+                  try {
+                    return Files.readString(Path.of("/etc/hostname")).strip();
+                  } catch (IOException e) {
+                    return "localhost";
+                  }
+                });
     String clean = host.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9.-]", "");
     return (clean.isEmpty() ? "localhost" : clean) + "/custody";
   }

@@ -13,8 +13,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A log server in a JVM of its own, for attacks that must not take the test JVM down: a small
- * heap, its resident memory read from /proc, stopped with a real SIGTERM (or SIGKILL).
+ * A log server in a JVM of its own, for attacks that must not take the test JVM down: a small heap,
+ * its resident memory read from /proc, stopped with a real SIGTERM (or SIGKILL).
  */
 final class ChildServer implements AutoCloseable {
   private static final Pattern LISTENING =
@@ -32,28 +32,53 @@ final class ChildServer implements AutoCloseable {
     this.output = output;
   }
 
-  /** Starts {@code custody-server} with {@code -Xmx<heapMb>m} and the given flags after the data dir's. */
+  /**
+   * Starts {@code custody-server} with {@code -Xmx<heapMb>m} and the given flags after the data
+   * dir's.
+   */
   static ChildServer start(Path dataDir, int heapMb, String... flags) throws Exception {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx" + heapMb + "m", "-XX:+ExitOnOutOfMemoryError", "-cp", cp,
-        ServerMain.class.getName(), "--data-dir", dataDir.toString(), "--grpc-port", "0", "--http-port", "0"));
+    String cp =
+        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                java,
+                "-Xmx" + heapMb + "m",
+                "-XX:+ExitOnOutOfMemoryError",
+                "-cp",
+                cp,
+                ServerMain.class.getName(),
+                "--data-dir",
+                dataDir.toString(),
+                "--grpc-port",
+                "0",
+                "--http-port",
+                "0"));
     cmd.addAll(List.of(flags));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     StringBuffer seen = new StringBuffer();
     CompletableFuture<int[]> ports = new CompletableFuture<>();
-    Thread reader = new Thread(() -> {
-      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-        for (String line; (line = r.readLine()) != null; ) {
-          if (seen.length() < 200_000) seen.append(line).append('\n');
-          Matcher m = LISTENING.matcher(line);
-          if (m.find()) ports.complete(new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))});
-        }
-      } catch (Exception ended) {
-        // the process ended
-      }
-      ports.completeExceptionally(new AssertionError("server exited without listening:\n" + seen));
-    }, "child-server-output");
+    Thread reader =
+        new Thread(
+            () -> {
+              try (BufferedReader r =
+                  new BufferedReader(
+                      new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                  if (seen.length() < 200_000) seen.append(line).append('\n');
+                  Matcher m = LISTENING.matcher(line);
+                  if (m.find())
+                    ports.complete(
+                        new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))});
+                }
+              } catch (Exception ended) {
+                // the process ended
+              }
+              ports.completeExceptionally(
+                  new AssertionError("server exited without listening:\n" + seen));
+            },
+            "child-server-output");
     reader.setDaemon(true);
     reader.start();
     int[] got = ports.get(60, TimeUnit.SECONDS);
@@ -62,7 +87,8 @@ final class ChildServer implements AutoCloseable {
 
   /** Resident memory now, in MiB (VmRSS from /proc). */
   long rssMb() throws Exception {
-    for (String line : Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
+    for (String line :
+        Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
       if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("\\D+", "")) / 1024;
     }
     throw new AssertionError("no VmRSS for " + process.pid());
@@ -78,7 +104,8 @@ final class ChildServer implements AutoCloseable {
     return process.waitFor(seconds, TimeUnit.SECONDS);
   }
 
-  @Override public void close() throws Exception {
+  @Override
+  public void close() throws Exception {
     if (process.isAlive()) {
       process.destroyForcibly();
       process.waitFor(30, TimeUnit.SECONDS);

@@ -16,33 +16,76 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Explorer pages spend the client's budget as its gRPC calls do: over it, 429 with Retry-After, per address. */
+/**
+ * Explorer pages spend the client's budget as its gRPC calls do: over it, 429 with Retry-After, per
+ * address.
+ */
 class ExplorerBudgetTest {
   @TempDir Path dir;
 
   @Test
   void pagesOverTheClientsBudgetAre429AndOtherClientsAreServed() throws Exception {
-    try (CustodyServer server = CustodyServer.start(CustodyServer.Config.builder(dir.resolve("data"))
-        .origin("budget.test/log").grpcPort(0).httpPort(-1).queueCapacity(1024).maxBatch(256)
-        .build(), (n, t) -> { })) {
+    try (CustodyServer server =
+        CustodyServer.start(
+            CustodyServer.Config.builder(dir.resolve("data"))
+                .origin("budget.test/log")
+                .grpcPort(0)
+                .httpPort(-1)
+                .queueCapacity(1024)
+                .maxBatch(256)
+                .build(),
+            (n, t) -> {})) {
       AtomicLong now = new AtomicLong();
       ClientBudgets budgets = new ClientBudgets(1, 3, now::get); // 3 at once, then 1 a second
-      Explorer explorer = new Explorer(server.storage(), new StoredLinks(server.storage()), new LogReader(server.storage()),
-          () -> new Cosigning.Served(server.sequencer().head(), server.sequencer().head().note(), 0, true), Map::of,
-          budgets::allows);
+      Explorer explorer =
+          new Explorer(
+              server.storage(),
+              new StoredLinks(server.storage()),
+              new LogReader(server.storage()),
+              () ->
+                  new Cosigning.Served(
+                      server.sequencer().head(), server.sequencer().head().note(), 0, true),
+              Map::of,
+              budgets::allows);
       InetSocketAddress greedy = new InetSocketAddress("10.0.0.1", 5000);
-      for (int i = 0; i < 3; i++) assertEquals(200, explorer.handle("GET", "/", Map.of(), new byte[0], false, greedy).orElseThrow().status());
-      Explorer.Response refused = explorer.handle("GET", "/search", Map.of("q", List.of("x")), new byte[0], false,
-          new InetSocketAddress("10.0.0.1", 5001)).orElseThrow();
+      for (int i = 0; i < 3; i++)
+        assertEquals(
+            200,
+            explorer
+                .handle("GET", "/", Map.of(), new byte[0], false, greedy)
+                .orElseThrow()
+                .status());
+      Explorer.Response refused =
+          explorer
+              .handle(
+                  "GET",
+                  "/search",
+                  Map.of("q", List.of("x")),
+                  new byte[0],
+                  false,
+                  new InetSocketAddress("10.0.0.1", 5001))
+              .orElseThrow();
       assertEquals(429, refused.status(), "another port of the same address is the same client");
       assertEquals("1", refused.headers().get("Retry-After"));
       assertTrue(new String(refused.body()).contains("too many pages"));
       // Static files cost nothing; another address has its own budget; time refills it.
-      assertEquals(200, explorer.handle("GET", "/explorer/explorer.js", Map.of(), new byte[0], false, greedy).orElseThrow().status());
-      assertEquals(200, explorer.handle("GET", "/", Map.of(), new byte[0], false, new InetSocketAddress("10.0.0.2", 1))
-          .orElseThrow().status());
+      assertEquals(
+          200,
+          explorer
+              .handle("GET", "/explorer/explorer.js", Map.of(), new byte[0], false, greedy)
+              .orElseThrow()
+              .status());
+      assertEquals(
+          200,
+          explorer
+              .handle(
+                  "GET", "/", Map.of(), new byte[0], false, new InetSocketAddress("10.0.0.2", 1))
+              .orElseThrow()
+              .status());
       now.addAndGet(1_000_000_000L);
-      assertEquals(200, explorer.handle("GET", "/", Map.of(), new byte[0], false, greedy).orElseThrow().status());
+      assertEquals(
+          200,
+          explorer.handle("GET", "/", Map.of(), new byte[0], false, greedy).orElseThrow().status());
     }
   }
 }

@@ -64,7 +64,8 @@ class GrpcEndToEndTest {
   @BeforeAll
   static void startAndFill() throws Exception {
     server = CustodyServer.start(TestLogs.config(dir), (n, t) -> batchSizes.add(n));
-    channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+    channel =
+        ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
     log = TransparencyLogGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
     LogInfo info = log.getLogInfo(GetLogInfoRequest.getDefaultInstance());
     verifier = TestLogs.verifier(info);
@@ -76,17 +77,33 @@ class GrpcEndToEndTest {
       inFlight.acquire();
       CompletableFuture<LogEntry> f = new CompletableFuture<>();
       all.add(f);
-      async.withDeadlineAfter(60, TimeUnit.SECONDS).submit(SubmitRequest.newBuilder().setEntry(entry(i)).build(),
-          new StreamObserver<>() {
-            @Override public void onNext(LogEntry e) { f.complete(e); }
-            @Override public void onError(Throwable t) { f.completeExceptionally(t); inFlight.release(); }
-            @Override public void onCompleted() { inFlight.release(); }
-          });
+      async
+          .withDeadlineAfter(60, TimeUnit.SECONDS)
+          .submit(
+              SubmitRequest.newBuilder().setEntry(entry(i)).build(),
+              new StreamObserver<>() {
+                @Override
+                public void onNext(LogEntry e) {
+                  f.complete(e);
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                  f.completeExceptionally(t);
+                  inFlight.release();
+                }
+
+                @Override
+                public void onCompleted() {
+                  inFlight.release();
+                }
+              });
     }
     for (CompletableFuture<LogEntry> f : all) {
       LogEntry e = f.get(60, TimeUnit.SECONDS);
       assertFalse(e.getDuplicate());
-      assertTrue(acknowledged.put(e.getIndex(), e) == null, "index " + e.getIndex() + " handed out twice");
+      assertTrue(
+          acknowledged.put(e.getIndex(), e) == null, "index " + e.getIndex() + " handed out twice");
       InclusionProof p = e.getInclusionProof();
       checkpointsSeen.put(p.getTreeSize(), p.getCheckpoint().getSignedNote());
     }
@@ -116,17 +133,19 @@ class GrpcEndToEndTest {
 
   @Test
   void checkpointRootEqualsTheRootRecomputedFromEntries() throws Exception {
-    Checkpoint cp = TestLogs.open(verifier, log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()));
+    Checkpoint cp =
+        TestLogs.open(verifier, log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()));
     assertTrue(cp.size() >= ENTRIES, "other tests may add entries, never remove them");
     CompactRange r = CompactRange.empty();
     long next = 0;
     while (next < cp.size()) {
-      Iterator<LogEntry> it = log.getEntries(GetEntriesRequest.newBuilder().setStart(next).setEnd(cp.size()).build());
+      Iterator<LogEntry> it =
+          log.getEntries(GetEntriesRequest.newBuilder().setStart(next).setEnd(cp.size()).build());
       while (it.hasNext()) {
         LogEntry e = it.next();
         assertEquals(next, e.getIndex());
         if (next < ENTRIES) assertEquals(acknowledged.get(next).getLeaf(), e.getLeaf());
-        r = r.append(Hashes.leafHash(e.getLeaf().toByteArray()), (a, b, c) -> { });
+        r = r.append(Hashes.leafHash(e.getLeaf().toByteArray()), (a, b, c) -> {});
         next++;
       }
     }
@@ -139,11 +158,17 @@ class GrpcEndToEndTest {
     for (int i : new int[] {0, 1, 1234, ENTRIES - 1}) {
       LogEntry again = log.submit(SubmitRequest.newBuilder().setEntry(entry(i)).build());
       assertTrue(again.getDuplicate());
-      LogEntry first = acknowledged.values().stream().filter(e -> e.getLeaf().equals(entry(i))).findFirst().orElseThrow();
+      LogEntry first =
+          acknowledged.values().stream()
+              .filter(e -> e.getLeaf().equals(entry(i)))
+              .findFirst()
+              .orElseThrow();
       assertEquals(first.getIndex(), again.getIndex());
-      TestLogs.verifyInclusion(verifier, again.getLeafHash().toByteArray(), again.getInclusionProof());
+      TestLogs.verifyInclusion(
+          verifier, again.getLeafHash().toByteArray(), again.getInclusionProof());
     }
-    assertEquals(sizeBefore, log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getTreeSize());
+    assertEquals(
+        sizeBefore, log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getTreeSize());
   }
 
   @Test
@@ -151,7 +176,8 @@ class GrpcEndToEndTest {
     TransparencyLogGrpc.TransparencyLogFutureStub f = TransparencyLogGrpc.newFutureStub(channel);
     ByteString same = ByteString.copyFromUtf8("submitted by many at once");
     List<com.google.common.util.concurrent.ListenableFuture<LogEntry>> all = new ArrayList<>();
-    for (int i = 0; i < 64; i++) all.add(f.submit(SubmitRequest.newBuilder().setEntry(same).build()));
+    for (int i = 0; i < 64; i++)
+      all.add(f.submit(SubmitRequest.newBuilder().setEntry(same).build()));
     long index = -1;
     int fresh = 0;
     for (var x : all) {
@@ -162,8 +188,11 @@ class GrpcEndToEndTest {
       TestLogs.verifyInclusion(verifier, e.getLeafHash().toByteArray(), e.getInclusionProof());
     }
     assertEquals(1, fresh, "exactly one submission appended; the rest were duplicates");
-    InclusionProof p = log.getInclusionProof(GetInclusionProofRequest.newBuilder()
-        .setLeafHash(ByteString.copyFrom(Hashes.leafHash(same.toByteArray()))).build());
+    InclusionProof p =
+        log.getInclusionProof(
+            GetInclusionProofRequest.newBuilder()
+                .setLeafHash(ByteString.copyFrom(Hashes.leafHash(same.toByteArray())))
+                .build());
     assertEquals(index, p.getIndex());
   }
 
@@ -174,18 +203,28 @@ class GrpcEndToEndTest {
     for (int k = 0; k < 200; k++) {
       long size = sizes.get(rnd.nextInt(sizes.size()));
       long index = rnd.nextInt((int) size);
-      InclusionProof p = log.getInclusionProof(GetInclusionProofRequest.newBuilder()
-          .setIndex(index).setTreeSize(size).build());
+      InclusionProof p =
+          log.getInclusionProof(
+              GetInclusionProofRequest.newBuilder().setIndex(index).setTreeSize(size).build());
       assertEquals(checkpointsSeen.get(size), p.getCheckpoint().getSignedNote());
       TestLogs.verifyInclusion(verifier, acknowledged.get(index).getLeafHash().toByteArray(), p);
       // The same proof, found by leaf hash.
-      InclusionProof byHash = log.getInclusionProof(GetInclusionProofRequest.newBuilder()
-          .setLeafHash(acknowledged.get(index).getLeafHash()).setTreeSize(size).build());
+      InclusionProof byHash =
+          log.getInclusionProof(
+              GetInclusionProofRequest.newBuilder()
+                  .setLeafHash(acknowledged.get(index).getLeafHash())
+                  .setTreeSize(size)
+                  .build());
       assertEquals(p, byHash);
     }
-    // A size inside a batch was never signed: the proof comes with the tree head, which must match entries.
-    InclusionProof unsigned = log.getInclusionProof(GetInclusionProofRequest.newBuilder().setIndex(0).setTreeSize(1).build());
-    CompactRange one = CompactRange.empty().append(acknowledged.get(0L).getLeafHash().toByteArray(), (a, b, c) -> { });
+    // A size inside a batch was never signed: the proof comes with the tree head, which must match
+    // entries.
+    InclusionProof unsigned =
+        log.getInclusionProof(
+            GetInclusionProofRequest.newBuilder().setIndex(0).setTreeSize(1).build());
+    CompactRange one =
+        CompactRange.empty()
+            .append(acknowledged.get(0L).getLeafHash().toByteArray(), (a, b, c) -> {});
     assertArrayEquals(one.root(), unsigned.getRootHash().toByteArray());
   }
 
@@ -198,43 +237,62 @@ class GrpcEndToEndTest {
       long b = sizes.get(rnd.nextInt(sizes.size()));
       long from = Math.min(a, b);
       long to = Math.max(a, b);
-      ConsistencyProof p = log.getConsistencyProof(GetConsistencyProofRequest.newBuilder()
-          .setFromSize(from).setToSize(to).build());
+      ConsistencyProof p =
+          log.getConsistencyProof(
+              GetConsistencyProofRequest.newBuilder().setFromSize(from).setToSize(to).build());
       Checkpoint c1 = verifier.verify(checkpointsSeen.get(from));
       Checkpoint c2 = verifier.verify(checkpointsSeen.get(to));
-      Proofs.verifyConsistency(from, to, TestLogs.hashes(p.getHashesList()), c1.rootHash(), c2.rootHash());
+      Proofs.verifyConsistency(
+          from, to, TestLogs.hashes(p.getHashesList()), c1.rootHash(), c2.rootHash());
     }
   }
 
   @Test
   void healthAndLogInfo() throws Exception {
-    HealthCheckResponse h = HealthGrpc.newBlockingStub(channel)
-        .check(HealthCheckRequest.newBuilder().setService("custody.v1.TransparencyLog").build());
+    HealthCheckResponse h =
+        HealthGrpc.newBlockingStub(channel)
+            .check(
+                HealthCheckRequest.newBuilder().setService("custody.v1.TransparencyLog").build());
     assertEquals(HealthCheckResponse.ServingStatus.SERVING, h.getStatus());
     LogInfo info = log.getLogInfo(GetLogInfoRequest.getDefaultInstance());
     assertEquals("test.custody.dev/log", info.getOrigin());
     // SPKI DER of Ed25519 ends with the raw key that the vkey carries.
     byte[] spki = info.getPublicKey().toByteArray();
-    byte[] vkeyBytes = java.util.Base64.getDecoder().decode(info.getVerifierKey().split("\\+", 3)[2]);
-    assertArrayEquals(java.util.Arrays.copyOfRange(vkeyBytes, 1, 33), java.util.Arrays.copyOfRange(spki, 12, 44));
-    java.security.PublicKey pk = java.security.KeyFactory.getInstance("Ed25519")
-        .generatePublic(new java.security.spec.X509EncodedKeySpec(spki));
+    byte[] vkeyBytes =
+        java.util.Base64.getDecoder().decode(info.getVerifierKey().split("\\+", 3)[2]);
+    assertArrayEquals(
+        java.util.Arrays.copyOfRange(vkeyBytes, 1, 33), java.util.Arrays.copyOfRange(spki, 12, 44));
+    java.security.PublicKey pk =
+        java.security.KeyFactory.getInstance("Ed25519")
+            .generatePublic(new java.security.spec.X509EncodedKeySpec(spki));
     assertEquals("EdDSA", pk.getAlgorithm());
   }
 
   @Test
   void reflectionListsTheLogService() throws Exception {
     CompletableFuture<List<String>> names = new CompletableFuture<>();
-    StreamObserver<io.grpc.reflection.v1.ServerReflectionRequest> req = io.grpc.reflection.v1.ServerReflectionGrpc
-        .newStub(channel).serverReflectionInfo(new StreamObserver<>() {
-          @Override public void onNext(io.grpc.reflection.v1.ServerReflectionResponse r) {
-            names.complete(r.getListServicesResponse().getServiceList().stream()
-                .map(io.grpc.reflection.v1.ServiceResponse::getName).toList());
-          }
-          @Override public void onError(Throwable t) { names.completeExceptionally(t); }
-          @Override public void onCompleted() { }
-        });
-    req.onNext(io.grpc.reflection.v1.ServerReflectionRequest.newBuilder().setListServices("").build());
+    StreamObserver<io.grpc.reflection.v1.ServerReflectionRequest> req =
+        io.grpc.reflection.v1.ServerReflectionGrpc.newStub(channel)
+            .serverReflectionInfo(
+                new StreamObserver<>() {
+                  @Override
+                  public void onNext(io.grpc.reflection.v1.ServerReflectionResponse r) {
+                    names.complete(
+                        r.getListServicesResponse().getServiceList().stream()
+                            .map(io.grpc.reflection.v1.ServiceResponse::getName)
+                            .toList());
+                  }
+
+                  @Override
+                  public void onError(Throwable t) {
+                    names.completeExceptionally(t);
+                  }
+
+                  @Override
+                  public void onCompleted() {}
+                });
+    req.onNext(
+        io.grpc.reflection.v1.ServerReflectionRequest.newBuilder().setListServices("").build());
     req.onCompleted();
     List<String> services = names.get(10, TimeUnit.SECONDS);
     assertTrue(services.contains("custody.v1.TransparencyLog"), services.toString());

@@ -50,7 +50,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class HostilePeersTest {
   @TempDir Path dir;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   private static void fill(ManagedChannel ch, int n) throws Exception {
     TransparencyLogGrpc.TransparencyLogStub log = TransparencyLogGrpc.newStub(ch);
@@ -60,20 +61,25 @@ class HostilePeersTest {
     for (int i = 0; i < n; i++) {
       inFlight.acquire();
       byte[] entry = ("entry " + i + " ").repeat(20).getBytes(StandardCharsets.UTF_8);
-      log.submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(entry)).build(), new StreamObserver<>() {
-        @Override public void onNext(LogEntry e) { }
+      log.submit(
+          SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(entry)).build(),
+          new StreamObserver<>() {
+            @Override
+            public void onNext(LogEntry e) {}
 
-        @Override public void onError(Throwable t) {
-          failed.incrementAndGet();
-          inFlight.release();
-          done.countDown();
-        }
+            @Override
+            public void onError(Throwable t) {
+              failed.incrementAndGet();
+              inFlight.release();
+              done.countDown();
+            }
 
-        @Override public void onCompleted() {
-          inFlight.release();
-          done.countDown();
-        }
-      });
+            @Override
+            public void onCompleted() {
+              inFlight.release();
+              done.countDown();
+            }
+          });
     }
     assertTrue(done.await(120, TimeUnit.SECONDS));
     assertEquals(0, failed.get());
@@ -82,29 +88,49 @@ class HostilePeersTest {
   /** GetCheckpoint over its own connection and /checkpoint over HTTP, each within two seconds. */
   private void assertResponsive(ChildServer s, ManagedChannel ch) throws Exception {
     long t0 = System.nanoTime();
-    TransparencyLogGrpc.newBlockingStub(ch).withDeadlineAfter(2, TimeUnit.SECONDS)
+    TransparencyLogGrpc.newBlockingStub(ch)
+        .withDeadlineAfter(2, TimeUnit.SECONDS)
         .getCheckpoint(GetCheckpointRequest.getDefaultInstance());
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.httpPort + "/checkpoint"))
-        .timeout(Duration.ofSeconds(2)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r =
+        http.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.httpPort + "/checkpoint"))
+                .timeout(Duration.ofSeconds(2))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(200, r.statusCode());
     assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(4), "the server answers promptly");
   }
 
-  /** The sum of the series whose line starts with {@code prefix} (a name, or a name and some labels). */
+  /**
+   * The sum of the series whose line starts with {@code prefix} (a name, or a name and some
+   * labels).
+   */
   private long metric(ChildServer s, String prefix) throws Exception {
-    String body = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.httpPort + "/metrics"))
-        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
+    String body =
+        http.send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.httpPort + "/metrics"))
+                    .timeout(Duration.ofSeconds(5))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString())
+            .body();
     long sum = 0;
-    Matcher m = Pattern.compile("(?m)^" + Pattern.quote(prefix) + "[^ \\n]* ([0-9.]+)$").matcher(body);
+    Matcher m =
+        Pattern.compile("(?m)^" + Pattern.quote(prefix) + "[^ \\n]* ([0-9.]+)$").matcher(body);
     while (m.find()) sum += (long) Double.parseDouble(m.group(1));
     return sum;
   }
 
   @Test
   void unreadStreamsOnTwoConnectionsHoldBoundedMemory() throws Exception {
-    try (ChildServer s = ChildServer.start(dir.resolve("data"), 256, "--accept-any-entry",
-        "--origin", "hostile.custody.dev/streams")) {
-      ManagedChannel probe = ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort).usePlaintext().build();
+    try (ChildServer s =
+        ChildServer.start(
+            dir.resolve("data"),
+            256,
+            "--accept-any-entry",
+            "--origin",
+            "hostile.custody.dev/streams")) {
+      ManagedChannel probe =
+          ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort).usePlaintext().build();
       List<ManagedChannel> attack = new ArrayList<>();
       try {
         fill(probe, 10_000);
@@ -114,38 +140,59 @@ class HostilePeersTest {
         AtomicInteger other = new AtomicInteger();
         int perConnection = 4096;
         for (int c = 0; c < 2; c++) {
-          // A fixed 64 KiB window, as the attacker used: gRPC's automatic window tuning would otherwise take
+          // A fixed 64 KiB window, as the attacker used: gRPC's automatic window tuning would
+          // otherwise take
           // in a whole 10,000-entry answer and leave nothing held at the server.
-          ManagedChannel ch = io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", s.grpcPort).usePlaintext()
-              .flowControlWindow(65_535).build();
+          ManagedChannel ch =
+              io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", s.grpcPort)
+                  .usePlaintext()
+                  .flowControlWindow(65_535)
+                  .build();
           attack.add(ch);
           for (int i = 0; i < perConnection; i++) {
             ClientCall<GetEntriesRequest, LogEntry> call =
                 ch.newCall(TransparencyLogGrpc.getGetEntriesMethod(), CallOptions.DEFAULT);
-            call.start(new ClientCall.Listener<>() {
-              @Override public void onClose(Status status, Metadata trailers) {
-                if (status.getCode() == Status.Code.RESOURCE_EXHAUSTED) refused.incrementAndGet();
-                else other.incrementAndGet();
-              }
-            }, new Metadata());
+            call.start(
+                new ClientCall.Listener<>() {
+                  @Override
+                  public void onClose(Status status, Metadata trailers) {
+                    if (status.getCode() == Status.Code.RESOURCE_EXHAUSTED)
+                      refused.incrementAndGet();
+                    else other.incrementAndGet();
+                  }
+                },
+                new Metadata());
             // Never call request(): the reader holds its window shut, as the attacker did.
             call.sendMessage(GetEntriesRequest.newBuilder().setStart(0).setEnd(10_000).build());
             call.halfClose();
           }
         }
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (refused.get() < 2 * perConnection - 64 && System.nanoTime() < until) Thread.sleep(100);
+        while (refused.get() < 2 * perConnection - 64 && System.nanoTime() < until)
+          Thread.sleep(100);
         Thread.sleep(2_000); // let the streams that were let in fill their windows
         long rssAfter = s.rssMb();
         long heapAfter = metric(s, "custody_jvm_heap_used_bytes") >> 20;
-        System.out.printf("unread streams: %d refused, %d other; server RSS %d -> %d MiB, heap used %d -> %d MiB "
-            + "(-Xmx256m; at most %d streams per client, %d per server, %d calls per connection)%n", refused.get(),
-            other.get(), rssBefore, rssAfter, heapBefore, heapAfter, dev.custody.server.guard.CallLimits.STREAMS_PER_CLIENT,
-            dev.custody.server.guard.CallLimits.STREAMS, 256);
-        assertTrue(refused.get() >= 2 * perConnection - dev.custody.server.guard.CallLimits.STREAMS_PER_CLIENT,
+        System.out.printf(
+            "unread streams: %d refused, %d other; server RSS %d -> %d MiB, heap used %d -> %d MiB "
+                + "(-Xmx256m; at most %d streams per client, %d per server, %d calls per connection)%n",
+            refused.get(),
+            other.get(),
+            rssBefore,
+            rssAfter,
+            heapBefore,
+            heapAfter,
+            dev.custody.server.guard.CallLimits.STREAMS_PER_CLIENT,
+            dev.custody.server.guard.CallLimits.STREAMS,
+            256);
+        assertTrue(
+            refused.get()
+                >= 2 * perConnection - dev.custody.server.guard.CallLimits.STREAMS_PER_CLIENT,
             "streams over the per-client cap are refused: " + refused.get());
         long openStreams = metric(s, "custody_entry_streams_open");
-        assertTrue(openStreams > 0 && openStreams <= dev.custody.server.guard.CallLimits.STREAMS_PER_CLIENT,
+        assertTrue(
+            openStreams > 0
+                && openStreams <= dev.custody.server.guard.CallLimits.STREAMS_PER_CLIENT,
             "the streams let in are the ones the per-client cap allows: " + openStreams);
         assertResponsive(s, probe);
         assertTrue(rssAfter < 500, "resident memory stays bounded: " + rssAfter + " MiB");
@@ -161,31 +208,39 @@ class HostilePeersTest {
   /** A witness that answers 200 and then sends {@code chunk} forever, {@code pauseMillis} apart. */
   private static ServerSocket badWitness(byte[] chunk, long pauseMillis) throws IOException {
     ServerSocket ss = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-    Thread t = new Thread(() -> {
-      while (!ss.isClosed()) {
-        try {
-          Socket sock = ss.accept();
-          Thread w = new Thread(() -> {
-            try (sock; InputStream in = sock.getInputStream(); OutputStream out = sock.getOutputStream()) {
-              byte[] buf = new byte[65536];
-              in.read(buf); // the request (enough of it)
-              out.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-              while (true) {
-                out.write(chunk);
-                out.flush();
-                if (pauseMillis > 0) Thread.sleep(pauseMillis);
+    Thread t =
+        new Thread(
+            () -> {
+              while (!ss.isClosed()) {
+                try {
+                  Socket sock = ss.accept();
+                  Thread w =
+                      new Thread(
+                          () -> {
+                            try (sock;
+                                InputStream in = sock.getInputStream();
+                                OutputStream out = sock.getOutputStream()) {
+                              byte[] buf = new byte[65536];
+                              in.read(buf); // the request (enough of it)
+                              out.write(
+                                  "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n"
+                                      .getBytes(StandardCharsets.US_ASCII));
+                              while (true) {
+                                out.write(chunk);
+                                out.flush();
+                                if (pauseMillis > 0) Thread.sleep(pauseMillis);
+                              }
+                            } catch (Exception closed) {
+                              // the server gave up on us: that is the point
+                            }
+                          });
+                  w.setDaemon(true);
+                  w.start();
+                } catch (IOException closed) {
+                  return;
+                }
               }
-            } catch (Exception closed) {
-              // the server gave up on us: that is the point
-            }
-          });
-          w.setDaemon(true);
-          w.start();
-        } catch (IOException closed) {
-          return;
-        }
-      }
-    });
+            });
     t.setDaemon(true);
     t.start();
     return ss;
@@ -194,14 +249,26 @@ class HostilePeersTest {
   @Test
   void anEndlessAndADrippingWitnessCostTheirOwnRequestsOnly() throws Exception {
     byte[] mib = "— junk cosignature line\n".repeat(40_000).getBytes(StandardCharsets.UTF_8);
-    try (ServerSocket endless = badWitness(mib, 0); ServerSocket drip = badWitness(new byte[] {'x'}, 1_000)) {
-      Ed25519NoteKeys.Signer w1 = Ed25519NoteKeys.generate("endless.witness", Ed25519NoteKeys.COSIGNATURE, new SecureRandom());
-      Ed25519NoteKeys.Signer w2 = Ed25519NoteKeys.generate("drip.witness", Ed25519NoteKeys.COSIGNATURE, new SecureRandom());
-      try (ChildServer s = ChildServer.start(dir.resolve("data"), 256, "--accept-any-entry",
-          "--origin", "hostile.custody.dev/witness",
-          "--witness", "http://127.0.0.1:" + endless.getLocalPort() + "/=" + w1.verifier().vkey(),
-          "--witness", "http://127.0.0.1:" + drip.getLocalPort() + "/=" + w2.verifier().vkey())) {
-        ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort).usePlaintext().build();
+    try (ServerSocket endless = badWitness(mib, 0);
+        ServerSocket drip = badWitness(new byte[] {'x'}, 1_000)) {
+      Ed25519NoteKeys.Signer w1 =
+          Ed25519NoteKeys.generate(
+              "endless.witness", Ed25519NoteKeys.COSIGNATURE, new SecureRandom());
+      Ed25519NoteKeys.Signer w2 =
+          Ed25519NoteKeys.generate("drip.witness", Ed25519NoteKeys.COSIGNATURE, new SecureRandom());
+      try (ChildServer s =
+          ChildServer.start(
+              dir.resolve("data"),
+              256,
+              "--accept-any-entry",
+              "--origin",
+              "hostile.custody.dev/witness",
+              "--witness",
+              "http://127.0.0.1:" + endless.getLocalPort() + "/=" + w1.verifier().vkey(),
+              "--witness",
+              "http://127.0.0.1:" + drip.getLocalPort() + "/=" + w2.verifier().vkey())) {
+        ManagedChannel ch =
+            ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort).usePlaintext().build();
         try {
           long rssBefore = s.rssMb();
           long maxRss = rssBefore;
@@ -209,20 +276,34 @@ class HostilePeersTest {
           int round = 0;
           while (System.nanoTime() < end) {
             // New checkpoints keep the cosigning rounds going.
-            TransparencyLogGrpc.newBlockingStub(ch).withDeadlineAfter(5, TimeUnit.SECONDS).submit(SubmitRequest.newBuilder()
-                .setEntry(ByteString.copyFromUtf8("round " + round++)).build());
+            TransparencyLogGrpc.newBlockingStub(ch)
+                .withDeadlineAfter(5, TimeUnit.SECONDS)
+                .submit(
+                    SubmitRequest.newBuilder()
+                        .setEntry(ByteString.copyFromUtf8("round " + round++))
+                        .build());
             assertResponsive(s, ch);
             maxRss = Math.max(maxRss, s.rssMb());
             Thread.sleep(500);
           }
-          long tooLarge = metric(s, "custody_witness_requests_total{result=\"too_large\",witness=\"endless.witness\"}");
-          long timedOut = metric(s, "custody_witness_requests_total{result=\"unreachable\",witness=\"drip.witness\"}");
-          System.out.printf("hostile witnesses: %d rounds, endless answers cut at 64 KiB: %d, drips cut at 10 s: %d; "
-              + "RSS %d -> max %d MiB (-Xmx256m)%n", round, tooLarge, timedOut, rssBefore, maxRss);
+          long tooLarge =
+              metric(
+                  s,
+                  "custody_witness_requests_total{result=\"too_large\",witness=\"endless.witness\"}");
+          long timedOut =
+              metric(
+                  s,
+                  "custody_witness_requests_total{result=\"unreachable\",witness=\"drip.witness\"}");
+          System.out.printf(
+              "hostile witnesses: %d rounds, endless answers cut at 64 KiB: %d, drips cut at 10 s: %d; "
+                  + "RSS %d -> max %d MiB (-Xmx256m)%n",
+              round, tooLarge, timedOut, rssBefore, maxRss);
           assertTrue(tooLarge >= 1, "the endless answer is cut off at the size cap");
           assertTrue(timedOut >= 1, "the dripping answer is cut off at the deadline");
           assertTrue(maxRss < 500, "resident memory stays bounded: " + maxRss + " MiB");
-          assertTrue(!s.output().contains("junk cosignature line\n— junk"), "a witness's raw answer is not logged whole");
+          assertTrue(
+              !s.output().contains("junk cosignature line\n— junk"),
+              "a witness's raw answer is not logged whole");
           assertTrue(s.terminate(30), "SIGTERM stops the server");
         } finally {
           ch.shutdownNow();
@@ -233,32 +314,42 @@ class HostilePeersTest {
 
   @Test
   void connectionsBeyondTheCapCarryNoCalls() throws Exception {
-    try (CustodyServer server = CustodyServer.start(TestLogs.config(dir.resolve("data")), (n, t) -> { })) {
+    try (CustodyServer server =
+        CustodyServer.start(TestLogs.config(dir.resolve("data")), (n, t) -> {})) {
       List<ManagedChannel> channels = new ArrayList<>();
       try {
         int refused = 0;
         int served = 0;
         for (int i = 0; i < dev.custody.server.guard.CallLimits.CONNECTIONS_PER_CLIENT + 6; i++) {
-          ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+          ManagedChannel ch =
+              ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
+                  .usePlaintext()
+                  .build();
           channels.add(ch);
           try {
-            TransparencyLogGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS)
+            TransparencyLogGrpc.newBlockingStub(ch)
+                .withDeadlineAfter(10, TimeUnit.SECONDS)
                 .getCheckpoint(GetCheckpointRequest.getDefaultInstance());
             served++;
           } catch (io.grpc.StatusRuntimeException e) {
             assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.toString());
-            assertTrue(e.getStatus().getDescription().contains("connections open"), e.getStatus().getDescription());
+            assertTrue(
+                e.getStatus().getDescription().contains("connections open"),
+                e.getStatus().getDescription());
             refused++;
           }
         }
         assertEquals(dev.custody.server.guard.CallLimits.CONNECTIONS_PER_CLIENT, served);
         assertEquals(6, refused);
         // Closing some frees their places.
-        for (int i = 0; i < 10; i++) channels.get(i).shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        for (int i = 0; i < 10; i++)
+          channels.get(i).shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         Thread.sleep(500);
-        ManagedChannel late = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+        ManagedChannel late =
+            ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
         channels.add(late);
-        TransparencyLogGrpc.newBlockingStub(late).withDeadlineAfter(10, TimeUnit.SECONDS)
+        TransparencyLogGrpc.newBlockingStub(late)
+            .withDeadlineAfter(10, TimeUnit.SECONDS)
             .getCheckpoint(GetCheckpointRequest.getDefaultInstance());
       } finally {
         channels.forEach(ManagedChannel::shutdownNow);
@@ -268,13 +359,24 @@ class HostilePeersTest {
 
   @Test
   void halfRequestsOnTheTilePortAreCappedAndTimedOut() throws Exception {
-    try (CustodyServer server = CustodyServer.start(TestLogs.config(dir.resolve("data")), (n, t) -> { })) {
-      // The in-process server's tile port is off in TestLogs.config; use a TileServer of our own with a short deadline.
-      dev.custody.serving.HttpConnections guard = new dev.custody.serving.HttpConnections(64, 4096, 1_500);
-      try (dev.custody.server.tiles.TileServer tiles = dev.custody.server.tiles.TileServer.start("127.0.0.1", 0,
-          java.util.Optional.empty(), new dev.custody.server.read.LogReader(server.storage()),
-          () -> new dev.custody.server.witness.Cosigning.Served(server.sequencer().head(),
-              server.sequencer().head().note(), 0, true), () -> "", guard, null)) {
+    try (CustodyServer server =
+        CustodyServer.start(TestLogs.config(dir.resolve("data")), (n, t) -> {})) {
+      // The in-process server's tile port is off in TestLogs.config; use a TileServer of our own
+      // with a short deadline.
+      dev.custody.serving.HttpConnections guard =
+          new dev.custody.serving.HttpConnections(64, 4096, 1_500);
+      try (dev.custody.server.tiles.TileServer tiles =
+          dev.custody.server.tiles.TileServer.start(
+              "127.0.0.1",
+              0,
+              java.util.Optional.empty(),
+              new dev.custody.server.read.LogReader(server.storage()),
+              () ->
+                  new dev.custody.server.witness.Cosigning.Served(
+                      server.sequencer().head(), server.sequencer().head().note(), 0, true),
+              () -> "",
+              guard,
+              null)) {
         List<Socket> half = new ArrayList<>();
         try {
           for (int i = 0; i < 200; i++) {
@@ -286,14 +388,20 @@ class HostilePeersTest {
           }
           // Beyond 64 from one address, connections are closed at once.
           Thread.sleep(500);
-          assertEquals(64, guard.open("address 127.0.0.1"), "at most 64 connections from one address");
+          assertEquals(
+              64, guard.open("address 127.0.0.1"), "at most 64 connections from one address");
           // Another address is not shut out by this one's flood.
           try (Socket other = new Socket()) {
             other.bind(new InetSocketAddress("127.0.0.2", 0));
             other.connect(new InetSocketAddress("127.0.0.1", tiles.port()), 2_000);
             other.setSoTimeout(5_000);
-            other.getOutputStream().write("GET /checkpoint HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            String head = new String(other.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+            other
+                .getOutputStream()
+                .write(
+                    "GET /checkpoint HTTP/1.1\r\nHost: x\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+            String head =
+                new String(other.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
             assertEquals("HTTP/1.1 200", head);
           }
           // The half requests are closed once the request deadline passes.

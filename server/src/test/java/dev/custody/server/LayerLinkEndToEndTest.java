@@ -61,9 +61,17 @@ class LayerLinkEndToEndTest {
 
   @BeforeAll
   static void start() throws Exception {
-    server = CustodyServer.start(CustodyServer.Config.builder(dir).origin("links.custody.dev/log").grpcPort(0)
-        .httpPort(-1).guard(TestLogs.PATIENT).build(), (n, t) -> { });
-    channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+    server =
+        CustodyServer.start(
+            CustodyServer.Config.builder(dir)
+                .origin("links.custody.dev/log")
+                .grpcPort(0)
+                .httpPort(-1)
+                .guard(TestLogs.PATIENT)
+                .build(),
+            (n, t) -> {});
+    channel =
+        ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
     log = TransparencyLogGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS);
     lookup = ChainLookupGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS);
     verifier = TestLogs.verifier(log.getLogInfo(GetLogInfoRequest.getDefaultInstance()));
@@ -89,12 +97,17 @@ class LayerLinkEndToEndTest {
     List<SignedLink> links = new ArrayList<>();
     for (LogEntry e : chain.getLinksList()) {
       byte[] leaf = e.getLeaf().toByteArray();
-      Proofs.verifyInclusion(e.getIndex(), cp.size(), Hashes.leafHash(leaf),
-          TestLogs.hashes(e.getInclusionProof().getHashesList()), cp.rootHash());
+      Proofs.verifyInclusion(
+          e.getIndex(),
+          cp.size(),
+          Hashes.leafHash(leaf),
+          TestLogs.hashes(e.getInclusionProof().getHashesList()),
+          cp.rootHash());
       SignedLink l = SignedLink.parse(Leaf.parse(leaf).signedLink());
       l.verifySignature();
       assertEquals(links.size(), l.statement().layerIndex());
-      if (links.isEmpty()) LinkRules.checkAlone(l.statement()); else LinkRules.checkOnTop(links.get(links.size() - 1), l);
+      if (links.isEmpty()) LinkRules.checkAlone(l.statement());
+      else LinkRules.checkOnTop(links.get(links.size() - 1), l);
       links.add(l);
     }
     return links;
@@ -106,14 +119,18 @@ class LayerLinkEndToEndTest {
     List<byte[]> linkBytes = new ArrayList<>();
     dev.custody.testing.VectorChain.links(V).forEach(l -> linkBytes.add(l.encoded()));
     // The vector's own runtime link has a high s: refused whatever is below it.
-    StatusRuntimeException highS = refused(HEX.parseHex(V.get("links").get(1).get("signed_link_hex").asText()));
+    StatusRuntimeException highS =
+        refused(HEX.parseHex(V.get("links").get(1).get("signed_link_hex").asText()));
     assertEquals(Status.Code.INVALID_ARGUMENT, highS.getStatus().getCode());
-    assertTrue(highS.getStatus().getDescription().contains("low s"), highS.getStatus().getDescription());
+    assertTrue(
+        highS.getStatus().getDescription().contains("low s"), highS.getStatus().getDescription());
 
     // Out of order: the runtime team's link before the base is logged.
     StatusRuntimeException early = refused(linkBytes.get(1));
     assertEquals(Status.Code.FAILED_PRECONDITION, early.getStatus().getCode());
-    assertTrue(early.getStatus().getDescription().contains("predecessor"), early.getStatus().getDescription());
+    assertTrue(
+        early.getStatus().getDescription().contains("predecessor"),
+        early.getStatus().getDescription());
 
     List<LogEntry> logged = new ArrayList<>();
     for (byte[] b : linkBytes) {
@@ -125,37 +142,65 @@ class LayerLinkEndToEndTest {
       TestLogs.verifyInclusion(verifier, e.getLeafHash().toByteArray(), e.getInclusionProof());
       logged.add(e);
     }
-    // The malleable twin of a logged ECDSA link, (r, n - s): as valid arithmetically, yet no second link.
-    long sizeBeforeTwin = log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getTreeSize();
-    StatusRuntimeException twin = refused(dev.custody.testing.VectorChain.ecdsaTwin(SignedLink.parse(linkBytes.get(1))));
+    // The malleable twin of a logged ECDSA link, (r, n - s): as valid arithmetically, yet no second
+    // link.
+    long sizeBeforeTwin =
+        log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getTreeSize();
+    StatusRuntimeException twin =
+        refused(dev.custody.testing.VectorChain.ecdsaTwin(SignedLink.parse(linkBytes.get(1))));
     assertEquals(Status.Code.INVALID_ARGUMENT, twin.getStatus().getCode());
-    assertTrue(twin.getStatus().getDescription().contains("low s"), twin.getStatus().getDescription());
-    assertEquals(sizeBeforeTwin, log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getTreeSize());
+    assertTrue(
+        twin.getStatus().getDescription().contains("low s"), twin.getStatus().getDescription());
+    assertEquals(
+        sizeBeforeTwin, log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getTreeSize());
     LogEntry again = submit(linkBytes.get(2));
     assertTrue(again.getDuplicate());
     assertEquals(logged.get(2).getIndex(), again.getIndex());
-    assertEquals(logged.get(2).getLeaf(), again.getLeaf(), "a resubmission returns the original entry");
+    assertEquals(
+        logged.get(2).getLeaf(), again.getLeaf(), "a resubmission returns the original entry");
 
-    Chain byManifest = lookup.getChain(GetChainRequest.newBuilder()
-        .setManifestDigest(V.get("image").get("app_manifest_digest").asText()).build());
+    Chain byManifest =
+        lookup.getChain(
+            GetChainRequest.newBuilder()
+                .setManifestDigest(V.get("image").get("app_manifest_digest").asText())
+                .build());
     List<SignedLink> chain = verifyChain(byManifest);
     assertEquals(3, chain.size());
     for (int i = 0; i < 3; i++) {
-      assertEquals(V.get("image").get("chain_ids").get(i).asText(), chain.get(i).statement().chainId().toString());
+      assertEquals(
+          V.get("image").get("chain_ids").get(i).asText(),
+          chain.get(i).statement().chainId().toString());
     }
-    Chain byTop = lookup.getChain(GetChainRequest.newBuilder()
-        .setLinkId(ByteString.copyFrom(chain.get(2).linkId())).build());
-    assertEquals(byManifest.getLinksList().stream().map(LogEntry::getIndex).toList(),
+    Chain byTop =
+        lookup.getChain(
+            GetChainRequest.newBuilder()
+                .setLinkId(ByteString.copyFrom(chain.get(2).linkId()))
+                .build());
+    assertEquals(
+        byManifest.getLinksList().stream().map(LogEntry::getIndex).toList(),
         byTop.getLinksList().stream().map(LogEntry::getIndex).toList());
 
     // Lookups: by key, by repository, by predecessor.
     byte[] baseKey = chain.get(0).keyId();
-    assertEquals(List.of(logged.get(0).getIndex()), indices(lookup.findLinks(FindLinksRequest.newBuilder()
-        .setKeyId(ByteString.copyFrom(baseKey)).build())));
-    assertEquals(List.of(logged.get(1).getIndex()), indices(lookup.findLinks(FindLinksRequest.newBuilder()
-        .setRepository("registry.example/runtime/jre").build())));
-    assertEquals(List.of(logged.get(2).getIndex()), indices(lookup.findLinks(FindLinksRequest.newBuilder()
-        .setPrevLinkId(ByteString.copyFrom(chain.get(1).linkId())).build())));
+    assertEquals(
+        List.of(logged.get(0).getIndex()),
+        indices(
+            lookup.findLinks(
+                FindLinksRequest.newBuilder().setKeyId(ByteString.copyFrom(baseKey)).build())));
+    assertEquals(
+        List.of(logged.get(1).getIndex()),
+        indices(
+            lookup.findLinks(
+                FindLinksRequest.newBuilder()
+                    .setRepository("registry.example/runtime/jre")
+                    .build())));
+    assertEquals(
+        List.of(logged.get(2).getIndex()),
+        indices(
+            lookup.findLinks(
+                FindLinksRequest.newBuilder()
+                    .setPrevLinkId(ByteString.copyFrom(chain.get(1).linkId()))
+                    .build())));
 
     // The invalid vectors: now that link 0 is logged every one is refused, each for its reason.
     for (JsonNode c : V.get("invalid")) {
@@ -163,21 +208,47 @@ class LayerLinkEndToEndTest {
       byte[] bad = HEX.parseHex(c.get("signed_link_hex").asText());
       StatusRuntimeException e = refused(bad);
       String reason = c.get("reason").asText();
-      assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), reason + ": " + e.getStatus());
+      assertEquals(
+          Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), reason + ": " + e.getStatus());
       if (reason.startsWith("predecessor not in the log")) {
-        // This vector's signature has a high s (refused above); in its low-S form the missing predecessor shows.
-        assertTrue(e.getStatus().getDescription().contains("low s"), e.getStatus().getDescription());
-        StatusRuntimeException missing = refused(dev.custody.testing.VectorChain.ecdsaTwin(SignedLink.parse(bad)));
-        assertEquals(Status.Code.FAILED_PRECONDITION, missing.getStatus().getCode(), reason + ": " + missing.getStatus());
+        // This vector's signature has a high s (refused above); in its low-S form the missing
+        // predecessor shows.
+        assertTrue(
+            e.getStatus().getDescription().contains("low s"), e.getStatus().getDescription());
+        StatusRuntimeException missing =
+            refused(dev.custody.testing.VectorChain.ecdsaTwin(SignedLink.parse(bad)));
+        assertEquals(
+            Status.Code.FAILED_PRECONDITION,
+            missing.getStatus().getCode(),
+            reason + ": " + missing.getStatus());
       }
-      assertEquals(sizeBefore, log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getTreeSize(), reason);
+      assertEquals(
+          sizeBefore,
+          log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getTreeSize(),
+          reason);
     }
     // An opaque entry is not a link in this mode.
     assertEquals(Status.Code.INVALID_ARGUMENT, refused("hello".getBytes()).getStatus().getCode());
-    assertEquals(Status.Code.NOT_FOUND, assertThrows(StatusRuntimeException.class, () -> lookup.getChain(
-        GetChainRequest.newBuilder().setManifestDigest("sha256:" + "0".repeat(64)).build())).getStatus().getCode());
-    assertEquals(Status.Code.INVALID_ARGUMENT, assertThrows(StatusRuntimeException.class, () -> lookup.getChain(
-        GetChainRequest.newBuilder().setManifestDigest("sha256:XYZ").build())).getStatus().getCode());
+    assertEquals(
+        Status.Code.NOT_FOUND,
+        assertThrows(
+                StatusRuntimeException.class,
+                () ->
+                    lookup.getChain(
+                        GetChainRequest.newBuilder()
+                            .setManifestDigest("sha256:" + "0".repeat(64))
+                            .build()))
+            .getStatus()
+            .getCode());
+    assertEquals(
+        Status.Code.INVALID_ARGUMENT,
+        assertThrows(
+                StatusRuntimeException.class,
+                () ->
+                    lookup.getChain(
+                        GetChainRequest.newBuilder().setManifestDigest("sha256:XYZ").build()))
+            .getStatus()
+            .getCode());
   }
 
   @Test
@@ -186,32 +257,48 @@ class LayerLinkEndToEndTest {
     int layers = 4;
     LinkKeys.Signer[] teams = new LinkKeys.Signer[layers];
     for (int t = 0; t < layers; t++) {
-      teams[t] = LinkKeys.generate(t % 2 == 0 ? LinkKeys.Scheme.ED25519 : LinkKeys.Scheme.ECDSA_P256_SHA256);
+      teams[t] =
+          LinkKeys.generate(
+              t % 2 == 0 ? LinkKeys.Scheme.ED25519 : LinkKeys.Scheme.ECDSA_P256_SHA256);
     }
     ExecutorService signers = Executors.newFixedThreadPool(16);
     List<Future<Digest>> tops = new ArrayList<>();
     for (int img = 0; img < images; img++) {
       int n = img;
-      tops.add(signers.submit(() -> {
-        byte[] prev = Statement.NO_PREDECESSOR;
-        Digest chainId = null;
-        Digest manifest = null;
-        for (int layer = 0; layer < layers; layer++) {
-          Digest diff = Digest.sha256Of(("image " + n + " layer " + layer).getBytes());
-          chainId = chainId == null ? diff : ChainIds.next(chainId, diff);
-          manifest = Digest.sha256Of(("manifest " + n + " up to " + layer).getBytes());
-          Statement s = new Statement("registry.example/load/img" + n, manifest, layer,
-              Digest.sha256Of(("blob " + n + "/" + layer).getBytes()), diff, chainId, prev, System.currentTimeMillis());
-          SignedLink link = SignedLink.sign(s, teams[layer]);
-          submit(link.encoded());
-          prev = link.linkId();
-        }
-        return manifest;
-      }));
+      tops.add(
+          signers.submit(
+              () -> {
+                byte[] prev = Statement.NO_PREDECESSOR;
+                Digest chainId = null;
+                Digest manifest = null;
+                for (int layer = 0; layer < layers; layer++) {
+                  Digest diff = Digest.sha256Of(("image " + n + " layer " + layer).getBytes());
+                  chainId = chainId == null ? diff : ChainIds.next(chainId, diff);
+                  manifest = Digest.sha256Of(("manifest " + n + " up to " + layer).getBytes());
+                  Statement s =
+                      new Statement(
+                          "registry.example/load/img" + n,
+                          manifest,
+                          layer,
+                          Digest.sha256Of(("blob " + n + "/" + layer).getBytes()),
+                          diff,
+                          chainId,
+                          prev,
+                          System.currentTimeMillis());
+                  SignedLink link = SignedLink.sign(s, teams[layer]);
+                  submit(link.encoded());
+                  prev = link.linkId();
+                }
+                return manifest;
+              }));
     }
     int verified = 0;
     for (Future<Digest> f : tops) {
-      Chain c = lookup.getChain(GetChainRequest.newBuilder().setManifestDigest(f.get(120, TimeUnit.SECONDS).toString()).build());
+      Chain c =
+          lookup.getChain(
+              GetChainRequest.newBuilder()
+                  .setManifestDigest(f.get(120, TimeUnit.SECONDS).toString())
+                  .build());
       assertEquals(layers, verifyChain(c).size());
       verified++;
     }

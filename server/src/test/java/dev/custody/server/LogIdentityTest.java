@@ -1,8 +1,7 @@
 package dev.custody.server;
 
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,15 +21,23 @@ class LogIdentityTest {
   @Test
   void firstRunCreatesAnOwnerOnlyKeyAndLaterRunsReuseIt() throws Exception {
     String vkey;
-    try (CustodyServer s = CustodyServer.start(TestLogs.config(dir), (n, t) -> { })) {
+    try (CustodyServer s = CustodyServer.start(TestLogs.config(dir), (n, t) -> {})) {
       vkey = s.identity().verifierKey();
       assertTrue(vkey.startsWith("test.custody.dev/log+"));
     }
-    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("log.key"))));
+    assertEquals(
+        "rw-------",
+        PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("log.key"))));
     // Without --origin the stored origin is used.
-    CustodyServer.Config noOrigin = CustodyServer.Config.builder(dir).grpcPort(0).httpPort(-1).acceptAnyEntry(true)
-        .queueCapacity(16).maxBatch(16).build();
-    try (CustodyServer s = CustodyServer.start(noOrigin, (n, t) -> { })) {
+    CustodyServer.Config noOrigin =
+        CustodyServer.Config.builder(dir)
+            .grpcPort(0)
+            .httpPort(-1)
+            .acceptAnyEntry(true)
+            .queueCapacity(16)
+            .maxBatch(16)
+            .build();
+    try (CustodyServer s = CustodyServer.start(noOrigin, (n, t) -> {})) {
       assertEquals(vkey, s.identity().verifierKey());
       assertEquals("test.custody.dev/log", s.identity().origin());
     }
@@ -37,35 +45,61 @@ class LogIdentityTest {
 
   @Test
   void refusesAnotherOriginAnotherKeyOrAMissingKey() throws Exception {
-    try (CustodyServer s = CustodyServer.start(TestLogs.config(dir), (n, t) -> { })) {
+    try (CustodyServer s = CustodyServer.start(TestLogs.config(dir), (n, t) -> {})) {
       assertTrue(s.sequencer().head().size() == 0);
     }
     CustodyServer.Config base = TestLogs.config(dir);
-    IOException e = assertThrows(IOException.class, () -> CustodyServer.start(CustodyServer.Config.builder(dir)
-        .origin("other.example/log").grpcPort(0).httpPort(-1).acceptAnyEntry(true).queueCapacity(16).maxBatch(16)
-        .build(), (n, t) -> { }));
+    IOException e =
+        assertThrows(
+            IOException.class,
+            () ->
+                CustodyServer.start(
+                    CustodyServer.Config.builder(dir)
+                        .origin("other.example/log")
+                        .grpcPort(0)
+                        .httpPort(-1)
+                        .acceptAnyEntry(true)
+                        .queueCapacity(16)
+                        .maxBatch(16)
+                        .build(),
+                    (n, t) -> {}));
     assertTrue(e.getMessage().contains("holds the log \"test.custody.dev/log\""), e.getMessage());
 
     Path otherKey = dir.resolveSibling(dir.getFileName() + "-other.key");
     LogKeyFile.create(otherKey, "test.custody.dev/log");
-    e = assertThrows(IOException.class, () -> CustodyServer.start(CustodyServer.Config.builder(dir)
-        .origin(base.origin().orElseThrow()).keyFile(otherKey).grpcPort(0).httpPort(-1).acceptAnyEntry(true)
-        .queueCapacity(16).maxBatch(16).build(), (n, t) -> { }));
+    e =
+        assertThrows(
+            IOException.class,
+            () ->
+                CustodyServer.start(
+                    CustodyServer.Config.builder(dir)
+                        .origin(base.origin().orElseThrow())
+                        .keyFile(otherKey)
+                        .grpcPort(0)
+                        .httpPort(-1)
+                        .acceptAnyEntry(true)
+                        .queueCapacity(16)
+                        .maxBatch(16)
+                        .build(),
+                    (n, t) -> {}));
     assertTrue(e.getMessage().contains("is not the key this log was started with"), e.getMessage());
 
     Files.delete(dir.resolve("log.key"));
-    e = assertThrows(IOException.class, () -> CustodyServer.start(base, (n, t) -> { }));
+    e = assertThrows(IOException.class, () -> CustodyServer.start(base, (n, t) -> {}));
     assertTrue(e.getMessage().contains("is missing"), e.getMessage());
     Files.delete(otherKey);
   }
 
   @Test
   void refusesAKeyFileOthersCanRead() throws Exception {
-    try (CustodyServer s = CustodyServer.start(TestLogs.config(dir), (n, t) -> { })) {
+    try (CustodyServer s = CustodyServer.start(TestLogs.config(dir), (n, t) -> {})) {
       assertEquals(0, s.sequencer().head().size());
     }
-    Files.setPosixFilePermissions(dir.resolve("log.key"), PosixFilePermissions.fromString("rw-r--r--"));
-    IOException e = assertThrows(IOException.class, () -> CustodyServer.start(TestLogs.config(dir), (n, t) -> { }));
+    Files.setPosixFilePermissions(
+        dir.resolve("log.key"), PosixFilePermissions.fromString("rw-r--r--"));
+    IOException e =
+        assertThrows(
+            IOException.class, () -> CustodyServer.start(TestLogs.config(dir), (n, t) -> {}));
     assertTrue(e.getMessage().contains("chmod 600"), e.getMessage());
     assertTrue(!e.getMessage().contains("PRIVATE+KEY"), "the key never appears in an error");
   }
@@ -75,9 +109,21 @@ class LogIdentityTest {
     Path key = dir.resolve("named.key");
     LogKeyFile.create(key, "someone.else/log");
     CustodyServer.Config base = TestLogs.config(dir.resolve("data"));
-    IOException e = assertThrows(IOException.class, () -> CustodyServer.start(CustodyServer.Config.builder(base.dataDir())
-        .origin(base.origin().orElseThrow()).keyFile(key).grpcPort(0).httpPort(-1).acceptAnyEntry(true)
-        .queueCapacity(16).maxBatch(16).build(), (n, t) -> { }));
+    IOException e =
+        assertThrows(
+            IOException.class,
+            () ->
+                CustodyServer.start(
+                    CustodyServer.Config.builder(base.dataDir())
+                        .origin(base.origin().orElseThrow())
+                        .keyFile(key)
+                        .grpcPort(0)
+                        .httpPort(-1)
+                        .acceptAnyEntry(true)
+                        .queueCapacity(16)
+                        .maxBatch(16)
+                        .build(),
+                    (n, t) -> {}));
     assertTrue(e.getMessage().contains("must be the origin"), e.getMessage());
   }
 
@@ -88,26 +134,63 @@ class LogIdentityTest {
     String secret = java.nio.file.Files.readString(key).trim();
     String secretPart = secret.split("\\+", 5)[4]; // PRIVATE+KEY+<name>+<id>+<base64 private key>
     CustodyServer.Config base = TestLogs.config(dir.resolve("data"));
-    IOException wrongName = assertThrows(IOException.class, () -> CustodyServer.start(CustodyServer.Config.builder(base.dataDir())
-        .origin(base.origin().orElseThrow()).keyFile(key).grpcPort(0).httpPort(-1).acceptAnyEntry(true)
-        .queueCapacity(16).maxBatch(16).build(), (n, t) -> { }));
+    IOException wrongName =
+        assertThrows(
+            IOException.class,
+            () ->
+                CustodyServer.start(
+                    CustodyServer.Config.builder(base.dataDir())
+                        .origin(base.origin().orElseThrow())
+                        .keyFile(key)
+                        .grpcPort(0)
+                        .httpPort(-1)
+                        .acceptAnyEntry(true)
+                        .queueCapacity(16)
+                        .maxBatch(16)
+                        .build(),
+                    (n, t) -> {}));
     // A damaged key file: the secret with one character changed.
     java.nio.file.Files.writeString(key, secret.substring(0, secret.length() - 2) + "!!\n");
-    IOException damaged = assertThrows(IOException.class, () -> CustodyServer.start(CustodyServer.Config.builder(base.dataDir())
-        .origin(base.origin().orElseThrow()).keyFile(key).grpcPort(0).httpPort(-1).acceptAnyEntry(true)
-        .queueCapacity(16).maxBatch(16).build(), (n, t) -> { }));
+    IOException damaged =
+        assertThrows(
+            IOException.class,
+            () ->
+                CustodyServer.start(
+                    CustodyServer.Config.builder(base.dataDir())
+                        .origin(base.origin().orElseThrow())
+                        .keyFile(key)
+                        .grpcPort(0)
+                        .httpPort(-1)
+                        .acceptAnyEntry(true)
+                        .queueCapacity(16)
+                        .maxBatch(16)
+                        .build(),
+                    (n, t) -> {}));
     for (IOException e : List.of(wrongName, damaged)) {
-      assertFalse(String.valueOf(e.getMessage()).contains(secretPart.substring(0, 12)), e.getMessage());
+      assertFalse(
+          String.valueOf(e.getMessage()).contains(secretPart.substring(0, 12)), e.getMessage());
     }
     // A running server's metrics and log info hold the verifier key only.
-    try (CustodyServer s = CustodyServer.start(CustodyServer.Config.builder(dir.resolve("data2"))
-        .origin("t.example/log").anyPorts().acceptAnyEntry(true).queueCapacity(16).maxBatch(16)
-        .build(), (n, t) -> { })) {
+    try (CustodyServer s =
+        CustodyServer.start(
+            CustodyServer.Config.builder(dir.resolve("data2"))
+                .origin("t.example/log")
+                .anyPorts()
+                .acceptAnyEntry(true)
+                .queueCapacity(16)
+                .maxBatch(16)
+                .build(),
+            (n, t) -> {})) {
       String own = java.nio.file.Files.readString(dir.resolve("data2").resolve("log.key")).trim();
       String ownSecret = own.split("\\+", 5)[4].substring(0, 12);
-      String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-          java.net.URI.create("http://127.0.0.1:" + s.httpPort() + "/metrics")).build(),
-          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      String metrics =
+          java.net.http.HttpClient.newHttpClient()
+              .send(
+                  java.net.http.HttpRequest.newBuilder(
+                          java.net.URI.create("http://127.0.0.1:" + s.httpPort() + "/metrics"))
+                      .build(),
+                  java.net.http.HttpResponse.BodyHandlers.ofString())
+              .body();
       assertFalse(metrics.contains(ownSecret));
       assertFalse(s.identity().verifierKey().contains(ownSecret));
       assertFalse(s.identity().toString().contains(ownSecret), "LogIdentity's toString");

@@ -15,7 +15,10 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A client given a cluster's nodes skips one that does not answer (a dead node) and reaches the next. */
+/**
+ * A client given a cluster's nodes skips one that does not answer (a dead node) and reaches the
+ * next.
+ */
 class NodesTest {
   @TempDir Path data;
 
@@ -25,13 +28,28 @@ class NodesTest {
     try (ServerSocket s = new ServerSocket(0)) {
       dead = s.getLocalPort(); // closed again: connections to it are refused
     }
-    try (CustodyServer server = CustodyServer.start(CustodyServer.Config.builder(data).origin("nodes.test/log")
-        .grpcPort(0).httpPort(-1).acceptAnyEntry(true).queueCapacity(64).maxBatch(16).build(), (n, t) -> { })) {
-      ManagedChannel ch = ClientRetries.apply(Nodes.channel("127.0.0.1:" + dead + ",127.0.0.1:" + server.grpcPort(),
-          InsecureChannelCredentials.create())).build();
+    try (CustodyServer server =
+        CustodyServer.start(
+            CustodyServer.Config.builder(data)
+                .origin("nodes.test/log")
+                .grpcPort(0)
+                .httpPort(-1)
+                .acceptAnyEntry(true)
+                .queueCapacity(64)
+                .maxBatch(16)
+                .build(),
+            (n, t) -> {})) {
+      ManagedChannel ch =
+          ClientRetries.apply(
+                  Nodes.channel(
+                      "127.0.0.1:" + dead + ",127.0.0.1:" + server.grpcPort(),
+                      InsecureChannelCredentials.create()))
+              .build();
       try {
-        var info = TransparencyLogGrpc.newBlockingStub(ch).withDeadlineAfter(20, TimeUnit.SECONDS)
-            .getLogInfo(GetLogInfoRequest.getDefaultInstance());
+        var info =
+            TransparencyLogGrpc.newBlockingStub(ch)
+                .withDeadlineAfter(20, TimeUnit.SECONDS)
+                .getLogInfo(GetLogInfoRequest.getDefaultInstance());
         assertEquals("nodes.test/log", info.getOrigin());
       } finally {
         ch.shutdownNow();

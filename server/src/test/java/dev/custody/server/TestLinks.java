@@ -20,16 +20,37 @@ final class TestLinks {
   /** A valid bottom-layer link, distinct for each {@code i}. */
   static ByteString layerZero(int i) {
     Digest diff = d(3, i);
-    return ByteString.copyFrom(SignedLink.sign(new Statement("registry.example/test/app", d(1, i), 0, d(2, i), diff, diff,
-        Statement.NO_PREDECESSOR, 1_764_288_000_000L), KEY).encoded());
+    return ByteString.copyFrom(
+        SignedLink.sign(
+                new Statement(
+                    "registry.example/test/app",
+                    d(1, i),
+                    0,
+                    d(2, i),
+                    diff,
+                    diff,
+                    Statement.NO_PREDECESSOR,
+                    1_764_288_000_000L),
+                KEY)
+            .encoded());
   }
 
   /** A valid layer-1 link whose predecessor was never logged. */
   static ByteString onUnknownPredecessor() {
     Digest diff = d(3, 7);
-    return ByteString.copyFrom(SignedLink.sign(new Statement("registry.example/test/app", d(1, 7), 1, d(2, 7), diff,
-        dev.custody.chain.ChainIds.of(java.util.List.of(d(3, 6), diff)).get(1), d(9, 9).value(), 1_764_288_000_000L),
-        KEY).encoded());
+    return ByteString.copyFrom(
+        SignedLink.sign(
+                new Statement(
+                    "registry.example/test/app",
+                    d(1, 7),
+                    1,
+                    d(2, 7),
+                    diff,
+                    dev.custody.chain.ChainIds.of(java.util.List.of(d(3, 6), diff)).get(1),
+                    d(9, 9).value(),
+                    1_764_288_000_000L),
+                KEY)
+            .encoded());
   }
 
   static ByteString flipLastByte(ByteString b) {

@@ -1,5 +1,6 @@
 package dev.custody.server;
 
+import com.google.protobuf.ByteString;
 import dev.custody.api.v1.Checkpoint;
 import dev.custody.api.v1.InclusionProof;
 import dev.custody.api.v1.LogInfo;
@@ -7,7 +8,6 @@ import dev.custody.checkpoint.CheckpointVerifier;
 import dev.custody.merkle.ProofException;
 import dev.custody.merkle.Proofs;
 import dev.custody.note.Ed25519NoteKeys;
-import com.google.protobuf.ByteString;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -21,24 +21,41 @@ final class TestLogs {
    * submissions at once but are not about overload must not be refused on a loaded CI machine
    * (AdmissionRuleTest, PushbackTest and StandingQueueTest test the rule itself).
    */
-  static final dev.custody.server.guard.Guard PATIENT = new dev.custody.server.guard.Guard(Optional.empty(), 0, 0, 60,
-      false, new dev.custody.server.guard.StandingQueue.Rule(50, 10_000));
+  static final dev.custody.server.guard.Guard PATIENT =
+      new dev.custody.server.guard.Guard(
+          Optional.empty(),
+          0,
+          0,
+          60,
+          false,
+          new dev.custody.server.guard.StandingQueue.Rule(50, 10_000));
 
   static CustodyServer.Config config(Path dir) {
-    return CustodyServer.Config.builder(dir).origin("test.custody.dev/log").grpcPort(0).httpPort(-1)
-        .acceptAnyEntry(true).guard(PATIENT).build();
+    return CustodyServer.Config.builder(dir)
+        .origin("test.custody.dev/log")
+        .grpcPort(0)
+        .httpPort(-1)
+        .acceptAnyEntry(true)
+        .guard(PATIENT)
+        .build();
   }
 
   static CheckpointVerifier verifier(LogInfo info) throws Exception {
-    return new CheckpointVerifier(info.getOrigin(), Ed25519NoteKeys.parseVerifierKey(info.getVerifierKey()));
+    return new CheckpointVerifier(
+        info.getOrigin(), Ed25519NoteKeys.parseVerifierKey(info.getVerifierKey()));
   }
 
-  /** Verifies an inclusion proof exactly as a client would: signed checkpoint first, then the path. */
-  static dev.custody.checkpoint.Checkpoint verifyInclusion(CheckpointVerifier v, byte[] leafHash, InclusionProof p)
-      throws Exception {
+  /**
+   * Verifies an inclusion proof exactly as a client would: signed checkpoint first, then the path.
+   */
+  static dev.custody.checkpoint.Checkpoint verifyInclusion(
+      CheckpointVerifier v, byte[] leafHash, InclusionProof p) throws Exception {
     dev.custody.checkpoint.Checkpoint cp = v.verify(p.getCheckpoint().getSignedNote());
-    if (cp.size() != p.getTreeSize()) throw new AssertionError("checkpoint size " + cp.size() + " != proof size " + p.getTreeSize());
-    Proofs.verifyInclusion(p.getIndex(), p.getTreeSize(), leafHash, hashes(p.getHashesList()), cp.rootHash());
+    if (cp.size() != p.getTreeSize())
+      throw new AssertionError(
+          "checkpoint size " + cp.size() + " != proof size " + p.getTreeSize());
+    Proofs.verifyInclusion(
+        p.getIndex(), p.getTreeSize(), leafHash, hashes(p.getHashesList()), cp.rootHash());
     return cp;
   }
 
@@ -46,9 +63,11 @@ final class TestLogs {
     return l.stream().map(ByteString::toByteArray).toList();
   }
 
-  static dev.custody.checkpoint.Checkpoint open(CheckpointVerifier v, Checkpoint c) throws Exception {
+  static dev.custody.checkpoint.Checkpoint open(CheckpointVerifier v, Checkpoint c)
+      throws Exception {
     dev.custody.checkpoint.Checkpoint cp = v.verify(c.getSignedNote());
-    if (cp.size() != c.getTreeSize() || !java.util.Arrays.equals(cp.rootHash(), c.getRootHash().toByteArray())) {
+    if (cp.size() != c.getTreeSize()
+        || !java.util.Arrays.equals(cp.rootHash(), c.getRootHash().toByteArray())) {
       throw new ProofException("checkpoint fields disagree with its signed note");
     }
     return cp;

@@ -15,11 +15,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Bounds what idle or slow clients of an HTTP port hold: at most {@code perClient} connections
- * from one address (a /64 for IPv6) and {@code total} in all, and each connection must deliver a
- * whole request within {@code requestMillis} of opening or of its previous answer — a client that
- * sends half a request line, drips a header a byte at a time or keeps an idle connection is closed
- * then. Over a cap, a new connection is closed at once, before any byte is read.
+ * Bounds what idle or slow clients of an HTTP port hold: at most {@code perClient} connections from
+ * one address (a /64 for IPv6) and {@code total} in all, and each connection must deliver a whole
+ * request within {@code requestMillis} of opening or of its previous answer — a client that sends
+ * half a request line, drips a header a byte at a time or keeps an idle connection is closed then.
+ * Over a cap, a new connection is closed at once, before any byte is read.
  *
  * <p>One instance per server; {@link #install} adds its handlers first in each new connection's
  * pipeline. Thread-safe.
@@ -27,8 +27,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class HttpConnections {
   /** Connections one client may hold open. */
   public static final int PER_CLIENT = 64;
+
   /** Connections open on one port in all. */
   public static final int TOTAL = 4096;
+
   /** Time to deliver a whole request, from the connection's start or the last answer. */
   public static final long REQUEST_MILLIS = 10_000;
 
@@ -51,7 +53,10 @@ public final class HttpConnections {
     return new HttpConnections(PER_CLIENT, TOTAL, REQUEST_MILLIS);
   }
 
-  /** Adds the connection cap first, and the request deadline after the handler that makes whole requests. */
+  /**
+   * Adds the connection cap first, and the request deadline after the handler that makes whole
+   * requests.
+   */
   public void install(ChannelPipeline p, String afterAggregator) {
     p.addFirst("custody-connection-cap", cap);
     p.addAfter(afterAggregator, "custody-request-deadline", new RequestDeadline(requestMillis));
@@ -69,13 +74,18 @@ public final class HttpConnections {
 
   @ChannelHandler.Sharable
   private final class Cap extends ChannelInboundHandlerAdapter {
-    @Override public void channelActive(ChannelHandlerContext ctx) throws Exception {
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
       String client = ClientAddress.of(ctx.channel().remoteAddress());
-      int mine = open.compute(client, (k, v) -> {
-        AtomicInteger c = v == null ? new AtomicInteger() : v;
-        c.incrementAndGet();
-        return c;
-      }).get();
+      int mine =
+          open.compute(
+                  client,
+                  (k, v) -> {
+                    AtomicInteger c = v == null ? new AtomicInteger() : v;
+                    c.incrementAndGet();
+                    return c;
+                  })
+              .get();
       int everyone = all.incrementAndGet();
       ctx.channel().attr(CLIENT).set(client);
       if (mine > perClient || everyone > total) {
@@ -85,7 +95,8 @@ public final class HttpConnections {
       super.channelActive(ctx);
     }
 
-    @Override public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
       String client = ctx.channel().attr(CLIENT).getAndSet(null);
       if (client != null) {
         all.decrementAndGet();
@@ -106,9 +117,14 @@ public final class HttpConnections {
 
     private void arm(ChannelHandlerContext ctx) {
       disarm();
-      timer = ctx.executor().schedule(() -> {
-        ctx.close();
-      }, millis, TimeUnit.MILLISECONDS);
+      timer =
+          ctx.executor()
+              .schedule(
+                  () -> {
+                    ctx.close();
+                  },
+                  millis,
+                  TimeUnit.MILLISECONDS);
     }
 
     private void disarm() {
@@ -116,31 +132,41 @@ public final class HttpConnections {
       timer = null;
     }
 
-    @Override public void handlerAdded(ChannelHandlerContext ctx) {
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
       if (ctx.channel().isActive()) arm(ctx);
     }
 
-    @Override public void channelActive(ChannelHandlerContext ctx) throws Exception {
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
       arm(ctx);
       super.channelActive(ctx);
     }
 
-    @Override public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
       if (msg instanceof FullHttpRequest) disarm(); // a whole request: the answer is ours to give
       super.channelRead(ctx, msg);
     }
 
-    @Override public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise)
+        throws Exception {
       if (msg instanceof HttpResponse) {
         // The next request must come in time too: keep-alive is not a licence to idle.
-        promise.addListener(f -> ctx.executor().execute(() -> {
-          if (ctx.channel().isActive()) arm(ctx);
-        }));
+        promise.addListener(
+            f ->
+                ctx.executor()
+                    .execute(
+                        () -> {
+                          if (ctx.channel().isActive()) arm(ctx);
+                        }));
       }
       super.write(ctx, msg, promise);
     }
 
-    @Override public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
       disarm();
       super.channelInactive(ctx);
     }

@@ -31,12 +31,12 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 
 /**
- * A small HTTP (or HTTPS) endpoint on Netty for the command line's services — the witness's
- * {@code /add-checkpoint}, the verification service — so that no client can hold a thread by
- * sending slowly: requests are read without blocking, each connection must deliver a whole request
- * in time, bodies are capped, and connections are capped per client address and in all
- * ({@link HttpConnections}). The routes' work (signature checks, registry and log calls, synced
- * writes) runs on worker threads beside the event loop.
+ * A small HTTP (or HTTPS) endpoint on Netty for the command line's services — the witness's {@code
+ * /add-checkpoint}, the verification service — so that no client can hold a thread by sending
+ * slowly: requests are read without blocking, each connection must deliver a whole request in time,
+ * bodies are capped, and connections are capped per client address and in all ({@link
+ * HttpConnections}). The routes' work (signature checks, registry and log calls, synced writes)
+ * runs on worker threads beside the event loop.
  */
 final class HttpEndpoint implements AutoCloseable {
   /** What a route answers. */
@@ -66,38 +66,62 @@ final class HttpEndpoint implements AutoCloseable {
    * @param tls HTTPS with this context, or null for plain HTTP
    * @param workerThreads how many requests are handled at once (the rest wait on their connection)
    */
-  static HttpEndpoint start(String host, int port, io.netty.handler.ssl.SslContext tls, int maxRequestBytes,
-      int workerThreads, HttpConnections connections, Route route) throws InterruptedException {
+  static HttpEndpoint start(
+      String host,
+      int port,
+      io.netty.handler.ssl.SslContext tls,
+      int maxRequestBytes,
+      int workerThreads,
+      HttpConnections connections,
+      Route route)
+      throws InterruptedException {
     EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     EventExecutorGroup workers = new DefaultEventExecutorGroup(workerThreads);
     Handler handler = new Handler(route);
-    Channel ch = new ServerBootstrap()
-        .group(loop)
-        .channel(NioServerSocketChannel.class)
-        .childHandler(new ChannelInitializer<SocketChannel>() {
-          @Override protected void initChannel(SocketChannel c) {
-            if (tls != null) c.pipeline().addLast(tls.newHandler(c.alloc()));
-            c.pipeline()
-                .addLast(new HttpServerCodec(4096, 8192, 8192))
-                .addLast("aggregator", new HttpObjectAggregator(maxRequestBytes))
-                .addLast(workers, handler);
-            connections.install(c.pipeline(), "aggregator");
-          }
-        })
-        .bind(new InetSocketAddress(host, port)).sync().channel();
+    Channel ch =
+        new ServerBootstrap()
+            .group(loop)
+            .channel(NioServerSocketChannel.class)
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel c) {
+                    if (tls != null) c.pipeline().addLast(tls.newHandler(c.alloc()));
+                    c.pipeline()
+                        .addLast(new HttpServerCodec(4096, 8192, 8192))
+                        .addLast("aggregator", new HttpObjectAggregator(maxRequestBytes))
+                        .addLast(workers, handler);
+                    connections.install(c.pipeline(), "aggregator");
+                  }
+                })
+            .bind(new InetSocketAddress(host, port))
+            .sync()
+            .channel();
     return new HttpEndpoint(loop, workers, ch);
   }
 
   /** {@code HOST:PORT} as the {@code --listen} options take it. */
-  static HttpEndpoint start(String listen, io.netty.handler.ssl.SslContext tls, int maxRequestBytes, int workerThreads,
-      Route route) throws InterruptedException {
+  static HttpEndpoint start(
+      String listen,
+      io.netty.handler.ssl.SslContext tls,
+      int maxRequestBytes,
+      int workerThreads,
+      Route route)
+      throws InterruptedException {
     java.net.InetSocketAddress a;
     try {
       a = dev.custody.api.Nodes.hostPort(listen);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("--listen: " + e.getMessage(), e);
     }
-    return start(a.getHostString(), a.getPort(), tls, maxRequestBytes, workerThreads, HttpConnections.defaults(), route);
+    return start(
+        a.getHostString(),
+        a.getPort(),
+        tls,
+        maxRequestBytes,
+        workerThreads,
+        HttpConnections.defaults(),
+        route);
   }
 
   /**
@@ -106,15 +130,19 @@ final class HttpEndpoint implements AutoCloseable {
    */
   void serveUntilShutdown(AutoCloseable alsoClose) throws InterruptedException {
     java.util.concurrent.CountDownLatch stopped = new java.util.concurrent.CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      close();
-      try {
-        alsoClose.close();
-      } catch (Exception ignored) {
-        // the process is ending
-      }
-      stopped.countDown();
-    }, "custody-endpoint-shutdown"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  close();
+                  try {
+                    alsoClose.close();
+                  } catch (Exception ignored) {
+                    // the process is ending
+                  }
+                  stopped.countDown();
+                },
+                "custody-endpoint-shutdown"));
     stopped.await();
   }
 
@@ -122,7 +150,8 @@ final class HttpEndpoint implements AutoCloseable {
     return ((InetSocketAddress) channel.localAddress()).getPort();
   }
 
-  @Override public void close() {
+  @Override
+  public void close() {
     channel.close().awaitUninterruptibly();
     loop.shutdownGracefully().awaitUninterruptibly();
     workers.shutdownGracefully().awaitUninterruptibly();
@@ -136,15 +165,23 @@ final class HttpEndpoint implements AutoCloseable {
       this.route = route;
     }
 
-    @Override protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
       Reply r;
       if (!req.decoderResult().isSuccess()) {
         r = Reply.text(400, "malformed request\n");
       } else {
-        r = route.handle(req.method().name(), new QueryStringDecoder(req.uri()).rawPath(), ByteBufUtil.getBytes(req.content()));
+        r =
+            route.handle(
+                req.method().name(),
+                new QueryStringDecoder(req.uri()).rawPath(),
+                ByteBufUtil.getBytes(req.content()));
       }
-      FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(r.status()),
-          Unpooled.wrappedBuffer(r.body()));
+      FullHttpResponse res =
+          new DefaultFullHttpResponse(
+              HttpVersion.HTTP_1_1,
+              HttpResponseStatus.valueOf(r.status()),
+              Unpooled.wrappedBuffer(r.body()));
       res.headers().set(HttpHeaderNames.CONTENT_TYPE, r.contentType());
       res.headers().set(HttpHeaderNames.CONTENT_LENGTH, r.body().length);
       if (r.status() == 405) res.headers().set(HttpHeaderNames.ALLOW, "POST");
@@ -155,11 +192,15 @@ final class HttpEndpoint implements AutoCloseable {
       }
     }
 
-    @Override public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       // A request over the size cap or a broken connection: answer if we can, then close.
       if (cause instanceof io.netty.handler.codec.TooLongFrameException) {
-        FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.BAD_REQUEST,
-            Unpooled.copiedBuffer("request too large\n", StandardCharsets.UTF_8));
+        FullHttpResponse res =
+            new DefaultFullHttpResponse(
+                HttpVersion.HTTP_1_1,
+                HttpResponseStatus.BAD_REQUEST,
+                Unpooled.copiedBuffer("request too large\n", StandardCharsets.UTF_8));
         ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
       } else {
         ctx.close();

@@ -10,7 +10,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Signed links as {@code custody sign} writes them: one base64 SignedLink a line, lowest layer first. */
+/**
+ * Signed links as {@code custody sign} writes them: one base64 SignedLink a line, lowest layer
+ * first.
+ */
 final class LinksFile {
   private LinksFile() {}
 
@@ -26,8 +29,9 @@ final class LinksFile {
     for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
       int lineNo = ++n;
       if (line.isBlank()) continue;
-      byte[] b = Base64s.decodeStrict(line.strip())
-          .orElseThrow(() -> new LinkException(file + " line " + lineNo + ": not base64"));
+      byte[] b =
+          Base64s.decodeStrict(line.strip())
+              .orElseThrow(() -> new LinkException(file + " line " + lineNo + ": not base64"));
       try {
         out.add(SignedLink.parse(b));
       } catch (LinkException e) {

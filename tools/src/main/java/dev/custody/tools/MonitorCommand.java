@@ -17,28 +17,43 @@ import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "monitor", mixinStandardHelpOptions = true,
-    description = {"Follow a log through its tiles (HTTP or a directory), verify every checkpoint and its consistency",
-        "with the last one, re-derive every entry, and report what the rules flag as JSON lines on stdout:",
-        "unexpected-signer, second-chain-for-manifest, fork, key-outside-validity-window, and log faults",
-        "(log-fault:…), mirror-unavailable and unwitnessed-checkpoint (not faults; retried when following).",
-        "With --once: exit code 3 on a log fault, 4 when the tiles could not be read or lacked the witness quorum.",
-        "",
-        "  custody monitor --log http://127.0.0.1:7301/ --rules rules.json --state monitor.json --once"})
+@Command(
+    name = "monitor",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Follow a log through its tiles (HTTP or a directory), verify every checkpoint and its consistency",
+      "with the last one, re-derive every entry, and report what the rules flag as JSON lines on stdout:",
+      "unexpected-signer, second-chain-for-manifest, fork, key-outside-validity-window, and log faults",
+      "(log-fault:…), mirror-unavailable and unwitnessed-checkpoint (not faults; retried when following).",
+      "With --once: exit code 3 on a log fault, 4 when the tiles could not be read or lacked the witness quorum.",
+      "",
+      "  custody monitor --log http://127.0.0.1:7301/ --rules rules.json --state monitor.json --once"
+    })
 final class MonitorCommand implements Callable<Integer> {
-  @Option(names = "--log", required = true, description = "The log's tile prefix: an http(s) URL or a directory")
+  @Option(
+      names = "--log",
+      required = true,
+      description = "The log's tile prefix: an http(s) URL or a directory")
   String logPrefix;
 
-  @Option(names = "--rules", required = true, description = "A trust policy (JSON) plus optional \"watch\": [repository patterns]")
+  @Option(
+      names = "--rules",
+      required = true,
+      description = "A trust policy (JSON) plus optional \"watch\": [repository patterns]")
   Path rulesFile;
 
-  @Option(names = "--state", description = "Where to remember progress between runs (created if missing)")
+  @Option(
+      names = "--state",
+      description = "Where to remember progress between runs (created if missing)")
   Path stateFile;
 
   @Option(names = "--once", description = "Catch up once and exit instead of following")
   boolean once;
 
-  @Option(names = "--interval", defaultValue = "10", description = "Seconds between polls when following. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--interval",
+      defaultValue = "10",
+      description = "Seconds between polls when following. Default: ${DEFAULT-VALUE}")
   int interval;
 
   @Option(names = "--webhook", description = "Also POST each finding (one JSON object) to this URL")
@@ -47,49 +62,70 @@ final class MonitorCommand implements Callable<Integer> {
   @Option(names = "--no-progress", description = "No progress bar on stderr")
   boolean noProgress;
 
-  @Option(names = "--timeout", defaultValue = "30", description = "Seconds each tile, bundle or checkpoint may take to "
-      + "arrive, body included; slower is mirror trouble. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--timeout",
+      defaultValue = "30",
+      description =
+          "Seconds each tile, bundle or checkpoint may take to "
+              + "arrive, body included; slower is mirror trouble. Default: ${DEFAULT-VALUE}")
   int timeoutSeconds;
 
-  @Override public Integer call() throws Exception {
+  @Override
+  public Integer call() throws Exception {
     WatchRules rules = WatchRules.read(rulesFile);
     TileClient.Fetcher fetcher = TileClient.fetcher(logPrefix, Duration.ofSeconds(timeoutSeconds));
     Monitor monitor = new Monitor(new TileClient(fetcher, rules.policy().logVerifier()), rules);
     MonitorState state = MonitorState.load(stateFile);
-    HttpClient http = webhook == null ? null : HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-    Consumer<Finding> out = f -> {
-      System.out.println(f.json());
-      System.out.flush();
-      if (http != null) {
-        try {
-          http.send(HttpRequest.newBuilder(webhook).timeout(Duration.ofSeconds(10)).header("Content-Type", "application/json")
-              .POST(HttpRequest.BodyPublishers.ofString(f.json())).build(), HttpResponse.BodyHandlers.discarding());
-        } catch (Exception e) {
-          System.err.println("custody monitor: webhook failed: " + e.getMessage());
-        }
-      }
-    };
+    HttpClient http =
+        webhook == null
+            ? null
+            : HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    Consumer<Finding> out =
+        f -> {
+          System.out.println(f.json());
+          System.out.flush();
+          if (http != null) {
+            try {
+              http.send(
+                  HttpRequest.newBuilder(webhook)
+                      .timeout(Duration.ofSeconds(10))
+                      .header("Content-Type", "application/json")
+                      .POST(HttpRequest.BodyPublishers.ofString(f.json()))
+                      .build(),
+                  HttpResponse.BodyHandlers.discarding());
+            } catch (Exception e) {
+              System.err.println("custody monitor: webhook failed: " + e.getMessage());
+            }
+          }
+        };
     long started = System.nanoTime();
     long startIndex = state.nextIndex();
     // A bar only for a person at a terminal; logs and pipes get the summary line alone.
     boolean showBar = !noProgress && System.console() != null;
-    Monitor.Progress progress = showBar ? MonitorCommand::bar : (d, t) -> { };
+    Monitor.Progress progress = showBar ? MonitorCommand::bar : (d, t) -> {};
     while (true) {
       Monitor.Outcome outcome;
       try {
         outcome = monitor.step(state, out, progress);
       } catch (java.io.IOException e) {
-        // Not the log's fault as far as anyone can tell: say so, and in follow mode try again next round.
-        out.accept(new dev.custody.monitor.Finding(dev.custody.monitor.Finding.MIRROR_UNAVAILABLE, false, -1,
-            "cannot read the log (will retry): " + e.getMessage(), java.util.Map.of()));
+        // Not the log's fault as far as anyone can tell: say so, and in follow mode try again next
+        // round.
+        out.accept(
+            new dev.custody.monitor.Finding(
+                dev.custody.monitor.Finding.MIRROR_UNAVAILABLE,
+                false,
+                -1,
+                "cannot read the log (will retry): " + e.getMessage(),
+                java.util.Map.of()));
         outcome = Monitor.Outcome.RETRY;
       }
       boolean fault = outcome == Monitor.Outcome.LOG_FAULT;
       if (outcome == Monitor.Outcome.OK) state.save(stateFile);
       if (!noProgress && state.nextIndex() > startIndex) {
         double secs = (System.nanoTime() - started) / 1e9;
-        System.err.printf("%ncustody monitor: at %d entries (%.0f entries/s)%n", state.nextIndex(),
-            (state.nextIndex() - startIndex) / Math.max(secs, 1e-3));
+        System.err.printf(
+            "%ncustody monitor: at %d entries (%.0f entries/s)%n",
+            state.nextIndex(), (state.nextIndex() - startIndex) / Math.max(secs, 1e-3));
       }
       if (once) return fault ? 3 : outcome == Monitor.Outcome.RETRY ? 4 : 0;
       Thread.sleep(interval * 1000L);
@@ -102,6 +138,7 @@ final class MonitorCommand implements Callable<Integer> {
     int width = 40;
     int filled = total == 0 ? width : (int) (width * done / total);
     if (done != total && done % (Tiles.WIDTH * 16) != 0) return; // every 4,096 entries is plenty
-    System.err.printf("\r[%s%s] %d/%d", "#".repeat(filled), " ".repeat(width - filled), done, total);
+    System.err.printf(
+        "\r[%s%s] %d/%d", "#".repeat(filled), " ".repeat(width - filled), done, total);
   }
 }

@@ -33,8 +33,8 @@ final class ReferenceVerifier {
   private final TrustPolicy policy;
 
   /**
-   * A verdict: {@code failure} is null exactly when the image verified; {@code result} is null
-   * when no chain was found to verify.
+   * A verdict: {@code failure} is null exactly when the image verified; {@code result} is null when
+   * no chain was found to verify.
    */
   record Verdict(ChainVerifier.Result result, String failure) {
     boolean ok() {
@@ -42,8 +42,16 @@ final class ReferenceVerifier {
     }
   }
 
-  /** @param log the log to ask for chains and consistency proofs, or null to use attached bundles only */
-  ReferenceVerifier(TrustPolicy policy, RegistryClient registry, Platform platform, LogClient log, CheckpointStore store)
+  /**
+   * @param log the log to ask for chains and consistency proofs, or null to use attached bundles
+   *     only
+   */
+  ReferenceVerifier(
+      TrustPolicy policy,
+      RegistryClient registry,
+      Platform platform,
+      LogClient log,
+      CheckpointStore store)
       throws PolicyException {
     this.policy = policy;
     this.chains = new ChainVerifier(policy);
@@ -53,17 +61,23 @@ final class ReferenceVerifier {
     this.store = store;
   }
 
-  /** Images already read, by repository, digest and platform: a manifest's bytes never change for its digest. */
-  private final Map<String, RegistryClient.RemoteImage> resolved = new LinkedHashMap<>(64, 0.75f, true) {
-    @Override protected boolean removeEldestEntry(Map.Entry<String, RegistryClient.RemoteImage> e) {
-      return size() > RESOLVED_IMAGES;
-    }
-  };
+  /**
+   * Images already read, by repository, digest and platform: a manifest's bytes never change for
+   * its digest.
+   */
+  private final Map<String, RegistryClient.RemoteImage> resolved =
+      new LinkedHashMap<>(64, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, RegistryClient.RemoteImage> e) {
+          return size() > RESOLVED_IMAGES;
+        }
+      };
+
   static final int RESOLVED_IMAGES = 4096;
 
   /**
-   * The image {@code ref} names: a tag is asked afresh every time (a moved tag is seen at once), the
-   * image behind a digest is read once and remembered.
+   * The image {@code ref} names: a tag is asked afresh every time (a moved tag is seen at once),
+   * the image behind a digest is read once and remembered.
    */
   RegistryClient.RemoteImage resolve(ImageReference ref) throws IOException {
     String digest = registry.digestOf(ref);
@@ -97,7 +111,8 @@ final class ReferenceVerifier {
    * @param image where {@code img} came from, or null: then the chain must come from the log
    * @param signedRepository null: no repository check
    */
-  private Verdict check(OciImage img, RegistryClient.RemoteImage image, String signedRepository) throws IOException {
+  private Verdict check(OciImage img, RegistryClient.RemoteImage image, String signedRepository)
+      throws IOException {
     ChainVerifier.Result r = null;
     if (log == null) {
       // A registry that refuses the listing throws: never read as "nothing attached".
@@ -111,15 +126,24 @@ final class ReferenceVerifier {
         if (r.ok()) break;
       }
       if (r == null) {
-        return new Verdict(null, "no Custody bundle is attached to " + image.ref()
-            + (unusable.isEmpty() ? " (custody attach puts one there)" : "; unusable: " + Printable.of(String.join("; ", unusable))));
+        return new Verdict(
+            null,
+            "no Custody bundle is attached to "
+                + image.ref()
+                + (unusable.isEmpty()
+                    ? " (custody attach puts one there)"
+                    : "; unusable: " + Printable.of(String.join("; ", unusable))));
       }
     } else {
       // A refusal is a LogException (an IOException): no verdict, never "unsigned".
       List<Bundle> candidates = log.chains(img.manifestDigest(), img.layers(), policy);
       if (candidates.isEmpty()) {
-        return new Verdict(null, "no chain in the log ends in a link for image " + img.manifestDigest()
-            + " at layer " + (img.layers() - 1));
+        return new Verdict(
+            null,
+            "no chain in the log ends in a link for image "
+                + img.manifestDigest()
+                + " at layer "
+                + (img.layers() - 1));
       }
       for (Bundle b : candidates) {
         r = chains.verify(img, b, store, log.prover());
@@ -131,8 +155,17 @@ final class ReferenceVerifier {
     // signers had meant it for it.
     String signedFor = r.layers().get(img.layers() - 1).repository().orElse("");
     if (signedRepository != null && !signedFor.equals(signedRepository)) {
-      return new Verdict(r, "the image " + img.manifestDigest() + " was signed for repository " + signedFor + ", not "
-          + signedRepository + " (re-tagged or copied? give --signed-repository " + signedFor + " if this is a mirror of it)");
+      return new Verdict(
+          r,
+          "the image "
+              + img.manifestDigest()
+              + " was signed for repository "
+              + signedFor
+              + ", not "
+              + signedRepository
+              + " (re-tagged or copied? give --signed-repository "
+              + signedFor
+              + " if this is a mirror of it)");
     }
     return new Verdict(r, null);
   }

@@ -9,34 +9,54 @@ import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Option;
 
-/** How to reach registries: which hosts may be plain HTTP, which platform of a multi-platform image. */
+/**
+ * How to reach registries: which hosts may be plain HTTP, which platform of a multi-platform image.
+ */
 final class RegistryOptions {
-  @Option(names = "--insecure-registry", paramLabel = "HOST[:PORT]", description = "Talk plain HTTP to this registry "
-      + "(repeatable). localhost and 127.0.0.1 always are; every other registry is HTTPS. Logins come from the Docker "
-      + "config ($DOCKER_CONFIG or ~/.docker/config.json, credential helpers included)")
+  @Option(
+      names = "--insecure-registry",
+      paramLabel = "HOST[:PORT]",
+      description =
+          "Talk plain HTTP to this registry "
+              + "(repeatable). localhost and 127.0.0.1 always are; every other registry is HTTPS. Logins come from the Docker "
+              + "config ($DOCKER_CONFIG or ~/.docker/config.json, credential helpers included)")
   List<String> insecure = new ArrayList<>();
 
-  @Option(names = "--platform", defaultValue = "linux/amd64", description = "For a multi-platform image: which one "
-      + "(os/arch[/variant]). Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--platform",
+      defaultValue = "linux/amd64",
+      description =
+          "For a multi-platform image: which one "
+              + "(os/arch[/variant]). Default: ${DEFAULT-VALUE}")
   String platform;
 
-  @Option(names = "--docker-config", paramLabel = "DIR", description = "The folder of the Docker config.json to take "
-      + "registry logins from. Default: $DOCKER_CONFIG, else ~/.docker")
+  @Option(
+      names = "--docker-config",
+      paramLabel = "DIR",
+      description =
+          "The folder of the Docker config.json to take "
+              + "registry logins from. Default: $DOCKER_CONFIG, else ~/.docker")
   java.nio.file.Path dockerConfig;
 
   private RegistryClient client;
 
   RegistryClient client() {
     if (client == null) {
-      RegistryClient.Builder b = RegistryClient.builder()
-          .credentials(dockerConfig != null ? Credentials.dockerConfig(dockerConfig.resolve("config.json")) : Credentials.dockerConfig());
+      RegistryClient.Builder b =
+          RegistryClient.builder()
+              .credentials(
+                  dockerConfig != null
+                      ? Credentials.dockerConfig(dockerConfig.resolve("config.json"))
+                      : Credentials.dockerConfig());
       insecure.forEach(b::insecure);
       client = b.build();
     }
     return client;
   }
 
-  /** The image {@code ref} names, pinned to its manifest digest, with its config read and checked. */
+  /**
+   * The image {@code ref} names, pinned to its manifest digest, with its config read and checked.
+   */
   RegistryClient.RemoteImage resolve(String ref) throws IOException {
     return client().image(ImageReference.parse(ref), Platform.parse(platform));
   }

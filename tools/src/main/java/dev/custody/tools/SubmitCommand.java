@@ -1,7 +1,7 @@
 package dev.custody.tools;
 
-import dev.custody.logclient.LogClient;
 import dev.custody.chain.SignedLink;
+import dev.custody.logclient.LogClient;
 import java.nio.file.Path;
 import java.util.HexFormat;
 import java.util.List;
@@ -11,11 +11,16 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "submit", mixinStandardHelpOptions = true,
-    description = {"Send signed links to the log, in order. Prints each link's index and the checkpoint size that",
-        "includes it. Submitting a link again is harmless: the log answers with the original entry."})
+@Command(
+    name = "submit",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Send signed links to the log, in order. Prints each link's index and the checkpoint size that",
+      "includes it. Submitting a link again is harmless: the log answers with the original entry."
+    })
 final class SubmitCommand implements Callable<Integer> {
-  private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
 
   @Mixin LogOptions conn;
 
@@ -25,19 +30,30 @@ final class SubmitCommand implements Callable<Integer> {
   @Parameters(arity = "1..*", description = "Links files (custody sign --out)")
   List<Path> files;
 
-  @Override public Integer call() throws Exception {
+  @Override
+  public Integer call() throws Exception {
     try (LogClient c = conn.client()) {
       for (Path f : files) {
         for (SignedLink l : LinksFile.read(f)) {
           LogClient.Submitted e = c.submit(l.encoded());
           String id = HexFormat.of().formatHex(l.linkId());
           if (json) {
-            System.out.println(JSON.writeValueAsString(JSON.createObjectNode().put("link_id", id)
-                .put("layer", l.statement().layerIndex()).put("index", e.index())
-                .put("tree_size", e.treeSize()).put("duplicate", e.duplicate())));
+            System.out.println(
+                JSON.writeValueAsString(
+                    JSON.createObjectNode()
+                        .put("link_id", id)
+                        .put("layer", l.statement().layerIndex())
+                        .put("index", e.index())
+                        .put("tree_size", e.treeSize())
+                        .put("duplicate", e.duplicate())));
           } else {
-            System.out.printf("layer %d link %s logged at index %d (checkpoint size %d)%s%n", l.statement().layerIndex(),
-                id.substring(0, 16), e.index(), e.treeSize(), e.duplicate() ? ", already logged" : "");
+            System.out.printf(
+                "layer %d link %s logged at index %d (checkpoint size %d)%s%n",
+                l.statement().layerIndex(),
+                id.substring(0, 16),
+                e.index(),
+                e.treeSize(),
+                e.duplicate() ? ", already logged" : "");
           }
         }
       }

@@ -18,9 +18,11 @@ final class Verdicts {
    * @param r the chain's verification, or null when no chain was found
    * @param failure why the image fails beyond {@code r}, or null
    */
-  static ObjectNode json(ObjectMapper mapper, OciImage img, ChainVerifier.Result r, String failure) {
+  static ObjectNode json(
+      ObjectMapper mapper, OciImage img, ChainVerifier.Result r, String failure) {
     ObjectNode o = mapper.createObjectNode();
-    o.put("verified", r != null && r.ok() && failure == null).put("manifest_digest", img.manifestDigest().toString());
+    o.put("verified", r != null && r.ok() && failure == null)
+        .put("manifest_digest", img.manifestDigest().toString());
     ArrayNode layers = o.putArray("layers");
     ArrayNode logFailures = o.putArray("log_failures");
     if (r != null) {

@@ -1,11 +1,11 @@
 package dev.custody.tools;
 
-import dev.custody.logclient.LogClient;
-import dev.custody.logclient.LogException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.custody.logclient.LogClient;
+import dev.custody.logclient.LogException;
 import dev.custody.registry.ImageReference;
 import dev.custody.registry.RegistryClient;
 import io.prometheus.metrics.core.metrics.Counter;
@@ -20,9 +20,9 @@ import java.util.Map;
 import java.util.function.LongSupplier;
 
 /**
- * The verification service's routes, for admission controllers: {@code POST /v1/verify}
- * ({@code {"image": REF}} → a verdict), {@code POST /gatekeeper} (OPA Gatekeeper's external data
- * provider protocol, {@code externaldata.gatekeeper.sh/v1beta1}) and {@code GET /metrics}.
+ * The verification service's routes, for admission controllers: {@code POST /v1/verify} ({@code
+ * {"image": REF}} → a verdict), {@code POST /gatekeeper} (OPA Gatekeeper's external data provider
+ * protocol, {@code externaldata.gatekeeper.sh/v1beta1}) and {@code GET /metrics}.
  *
  * <p>A tag is resolved on every request (a moved tag is seen at once); the verdict for the digest
  * it names is cached by manifest digest and the log's checkpoint size, so a new checkpoint (new
@@ -35,8 +35,10 @@ import java.util.function.LongSupplier;
 final class VerificationService {
   /** Most image references one Gatekeeper request may carry. */
   static final int MAX_KEYS = 256;
+
   /** Most verdicts remembered; the least recently used is dropped first. */
   static final int CACHE_ENTRIES = 10_000;
+
   static final String GATEKEEPER_API = "externaldata.gatekeeper.sh/v1beta1";
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -45,35 +47,54 @@ final class VerificationService {
   private final Duration cacheTtl;
   private final Duration checkpointRefresh;
   private final LongSupplier clock;
-  private final Map<String, Cached> cache = new LinkedHashMap<>(256, 0.75f, true) {
-    @Override protected boolean removeEldestEntry(Map.Entry<String, Cached> e) {
-      return size() > CACHE_ENTRIES;
-    }
-  };
+  private final Map<String, Cached> cache =
+      new LinkedHashMap<>(256, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Cached> e) {
+          return size() > CACHE_ENTRIES;
+        }
+      };
   private final Object checkpointLock = new Object();
   private long checkpointSize = -1;
   private long checkpointReadAt;
   private String logFailure;
 
   private final PrometheusRegistry metrics = new PrometheusRegistry();
-  private final Counter verdicts = Counter.builder().name("custody_verifier_verdicts_total")
-      .help("Verdicts given, by outcome (verified, not_verified, error) and whether they came from the cache")
-      .labelNames("outcome", "cached").register(metrics);
-  private final Histogram latency = Histogram.builder().name("custody_verifier_request_seconds")
-      .help("Time to answer a request, by endpoint").labelNames("endpoint")
-      .classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
-      .classicOnly().register(metrics);
-  private final Counter checkpoints = Counter.builder().name("custody_verifier_checkpoints_total")
-      .help("Checkpoints read from the log, by result (accepted, refused)").labelNames("result").register(metrics);
+  private final Counter verdicts =
+      Counter.builder()
+          .name("custody_verifier_verdicts_total")
+          .help(
+              "Verdicts given, by outcome (verified, not_verified, error) and whether they came from the cache")
+          .labelNames("outcome", "cached")
+          .register(metrics);
+  private final Histogram latency =
+      Histogram.builder()
+          .name("custody_verifier_request_seconds")
+          .help("Time to answer a request, by endpoint")
+          .labelNames("endpoint")
+          .classicUpperBounds(
+              0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+          .classicOnly()
+          .register(metrics);
+  private final Counter checkpoints =
+      Counter.builder()
+          .name("custody_verifier_checkpoints_total")
+          .help("Checkpoints read from the log, by result (accepted, refused)")
+          .labelNames("result")
+          .register(metrics);
 
   private record Cached(long checkpointSize, long expiresAtNanos, ObjectNode verdict) {}
 
   /**
    * @param log the log, pinned to the policy's log keys and holding the checkpoint store; or null
-   *     when verdicts come from attached bundles only (then the cache key's checkpoint is 0 and only
-   *     {@code cacheTtl} expires a verdict)
+   *     when verdicts come from attached bundles only (then the cache key's checkpoint is 0 and
+   *     only {@code cacheTtl} expires a verdict)
    */
-  VerificationService(ReferenceVerifier verifier, LogClient log, Duration cacheTtl, Duration checkpointRefresh,
+  VerificationService(
+      ReferenceVerifier verifier,
+      LogClient log,
+      Duration cacheTtl,
+      Duration checkpointRefresh,
       LongSupplier nanoClock) {
     this.verifier = verifier;
     this.log = log;
@@ -86,14 +107,24 @@ final class VerificationService {
     long start = System.nanoTime();
     try {
       return switch (path) {
-        case "/v1/verify" -> method.equals("POST") ? verifyRoute(body) : HttpEndpoint.Reply.text(405, "POST only\n");
-        case "/gatekeeper" -> method.equals("POST") ? gatekeeperRoute(body) : HttpEndpoint.Reply.text(405, "POST only\n");
+        case "/v1/verify" ->
+            method.equals("POST") ? verifyRoute(body) : HttpEndpoint.Reply.text(405, "POST only\n");
+        case "/gatekeeper" ->
+            method.equals("POST")
+                ? gatekeeperRoute(body)
+                : HttpEndpoint.Reply.text(405, "POST only\n");
         case "/metrics" -> metricsRoute();
         case "/healthz" -> HttpEndpoint.Reply.text(200, "ok\n");
-        default -> HttpEndpoint.Reply.text(404, "not found: POST /v1/verify, POST /gatekeeper, GET /metrics\n");
+        default ->
+            HttpEndpoint.Reply.text(
+                404, "not found: POST /v1/verify, POST /gatekeeper, GET /metrics\n");
       };
     } finally {
-      latency.labelValues(path.equals("/v1/verify") || path.equals("/gatekeeper") || path.equals("/metrics") ? path : "other")
+      latency
+          .labelValues(
+              path.equals("/v1/verify") || path.equals("/gatekeeper") || path.equals("/metrics")
+                  ? path
+                  : "other")
           .observe((System.nanoTime() - start) / 1e9);
     }
   }
@@ -106,7 +137,8 @@ final class VerificationService {
     } catch (IOException e) {
       return json(400, error("the request is not JSON: send {\"image\": \"HOST/REPO:TAG\"}"));
     }
-    if (image == null || image.isEmpty()) return json(400, error("no \"image\": send {\"image\": \"HOST/REPO:TAG\"}"));
+    if (image == null || image.isEmpty())
+      return json(400, error("no \"image\": send {\"image\": \"HOST/REPO:TAG\"}"));
     ImageReference ref;
     try {
       ref = ImageReference.parse(image);
@@ -117,13 +149,15 @@ final class VerificationService {
       return json(200, verdict(ref));
     } catch (IOException | RuntimeException e) {
       verdicts.labelValues("error", "false").inc();
-      // The registry or the log refused: no verdict. 502 so that a caller fails closed, not "unsigned".
+      // The registry or the log refused: no verdict. 502 so that a caller fails closed, not
+      // "unsigned".
       return json(502, error(e.getMessage() == null ? e.toString() : e.getMessage()));
     }
   }
 
   private HttpEndpoint.Reply gatekeeperRoute(byte[] body) {
-    ObjectNode resp = JSON.createObjectNode().put("apiVersion", GATEKEEPER_API).put("kind", "ProviderResponse");
+    ObjectNode resp =
+        JSON.createObjectNode().put("apiVersion", GATEKEEPER_API).put("kind", "ProviderResponse");
     ObjectNode r = resp.putObject("response").put("idempotent", true);
     ArrayNode items = r.putArray("items");
     JsonNode req;
@@ -132,7 +166,9 @@ final class VerificationService {
     } catch (IOException e) {
       req = null;
     }
-    if (req == null || !"ProviderRequest".equals(req.path("kind").asText()) || !req.path("request").path("keys").isArray()) {
+    if (req == null
+        || !"ProviderRequest".equals(req.path("kind").asText())
+        || !req.path("request").path("keys").isArray()) {
       r.put("systemError", "not a " + GATEKEEPER_API + " ProviderRequest with request.keys");
       return json(200, resp);
     }
@@ -149,7 +185,11 @@ final class VerificationService {
         item.set("value", v);
         // Gatekeeper's simplest template denies on any error: a failed verdict is one, so that a
         // policy that forgets to look at value.verified still fails closed.
-        item.put("error", v.path("verified").asBoolean() ? "" : "not verified: " + v.path("reason").asText("see value"));
+        item.put(
+            "error",
+            v.path("verified").asBoolean()
+                ? ""
+                : "not verified: " + v.path("reason").asText("see value"));
       } catch (IllegalArgumentException e) {
         item.putNull("value");
         item.put("error", e.getMessage());
@@ -162,7 +202,10 @@ final class VerificationService {
     return json(200, resp);
   }
 
-  /** The verdict for {@code ref}: from the cache when the digest and checkpoint match, else verified now. */
+  /**
+   * The verdict for {@code ref}: from the cache when the digest and checkpoint match, else verified
+   * now.
+   */
   ObjectNode verdict(ImageReference ref) throws IOException {
     long size = currentCheckpointSize();
     RegistryClient.RemoteImage image = verifier.resolve(ref);
@@ -172,7 +215,9 @@ final class VerificationService {
       Cached c = cache.get(key);
       if (c != null && c.checkpointSize() == size && clock.getAsLong() - c.expiresAtNanos() < 0) {
         ObjectNode v = c.verdict().deepCopy().put("cached", true);
-        verdicts.labelValues(v.path("verified").asBoolean() ? "verified" : "not_verified", "true").inc();
+        verdicts
+            .labelValues(v.path("verified").asBoolean() ? "verified" : "not_verified", "true")
+            .inc();
         return v;
       }
     }
@@ -196,9 +241,13 @@ final class VerificationService {
     if (log == null) return 0;
     synchronized (checkpointLock) {
       long now = clock.getAsLong();
-      if (checkpointSize >= 0 && now - checkpointReadAt < checkpointRefresh.toNanos() && logFailure == null) return checkpointSize;
+      if (checkpointSize >= 0
+          && now - checkpointReadAt < checkpointRefresh.toNanos()
+          && logFailure == null) return checkpointSize;
       try {
-        checkpointSize = log.checkpoint().size(); // checked against the policy's log keys and the stored checkpoint
+        checkpointSize =
+            log.checkpoint()
+                .size(); // checked against the policy's log keys and the stored checkpoint
         checkpointReadAt = now;
         logFailure = null;
         checkpoints.labelValues("accepted").inc();

@@ -1,72 +1,98 @@
 package dev.custody.tools;
 
+import dev.custody.chain.LinkException;
+import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.logclient.LogClient;
 import dev.custody.oci.OciImage;
+import dev.custody.registry.ImageReference;
+import dev.custody.registry.Platform;
+import dev.custody.registry.RegistryClient;
+import dev.custody.tiles.TileClient;
 import dev.custody.verify.Bundle;
 import dev.custody.verify.ChainVerifier;
 import dev.custody.verify.CheckpointStore;
 import dev.custody.verify.Printable;
 import dev.custody.verify.TrustPolicy;
-import dev.custody.chain.LinkException;
-import dev.custody.checkpoint.SignedCheckpoint;
-import dev.custody.tiles.TileClient;
-import java.util.ArrayList;
-import java.util.List;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import dev.custody.registry.ImageReference;
-import dev.custody.registry.RegistryClient;
-import dev.custody.registry.Platform;
 
-@Command(name = "verify", mixinStandardHelpOptions = true,
-    description = {"Verify an image's whole chain of custody against a trust policy: every layer signed by a key the",
-        "policy allows for it, the links in order and matching the image, every link in the log, the checkpoint",
-        "signed by the log and consistent with the checkpoints seen before. Exit code 0 only if all of it holds.",
-        "",
-        "",
-        "  custody verify --policy policy.json registry.example/team/app:1.0              (online)",
-        "  custody verify --policy policy.json --offline registry.example/team/app:1.0    (the attached bundle only)",
-        "  custody verify --policy policy.json --layout ./oci --image app                 (online)",
-        "  custody verify --policy policy.json --layout ./oci --image app --bundle b.json (offline)",
-        "",
-        "Exit code 1: not verified. Exit code 2: the check could not be made (a registry or the log refused)."})
+@Command(
+    name = "verify",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Verify an image's whole chain of custody against a trust policy: every layer signed by a key the",
+      "policy allows for it, the links in order and matching the image, every link in the log, the checkpoint",
+      "signed by the log and consistent with the checkpoints seen before. Exit code 0 only if all of it holds.",
+      "",
+      "",
+      "  custody verify --policy policy.json registry.example/team/app:1.0              (online)",
+      "  custody verify --policy policy.json --offline registry.example/team/app:1.0    (the attached bundle only)",
+      "  custody verify --policy policy.json --layout ./oci --image app                 (online)",
+      "  custody verify --policy policy.json --layout ./oci --image app --bundle b.json (offline)",
+      "",
+      "Exit code 1: not verified. Exit code 2: the check could not be made (a registry or the log refused)."
+    })
 final class VerifyCommand implements Callable<Integer> {
-  @Parameters(index = "0", arity = "0..1", paramLabel = "REF", description = "The image by reference: "
-      + "HOST[:PORT]/REPO[:TAG|@sha256:...] (its manifest and config are read from the registry; layers are not downloaded)")
+  @Parameters(
+      index = "0",
+      arity = "0..1",
+      paramLabel = "REF",
+      description =
+          "The image by reference: "
+              + "HOST[:PORT]/REPO[:TAG|@sha256:...] (its manifest and config are read from the registry; layers are not downloaded)")
   String ref;
 
   @ArgGroup(exclusive = false)
   ImageOptions image;
 
-  @Option(names = "--offline", description = "With REF: verify from the bundles attached to the image in its registry "
-      + "(custody attach), without asking the log")
+  @Option(
+      names = "--offline",
+      description =
+          "With REF: verify from the bundles attached to the image in its registry "
+              + "(custody attach), without asking the log")
   boolean offline;
 
-  @Option(names = "--signed-repository", description = "With REF: the repository the image was signed for, when "
-      + "REF is a mirror or copy of it. Default: REF's own repository (a signed image re-tagged into another "
-      + "repository does not verify there)")
+  @Option(
+      names = "--signed-repository",
+      description =
+          "With REF: the repository the image was signed for, when "
+              + "REF is a mirror or copy of it. Default: REF's own repository (a signed image re-tagged into another "
+              + "repository does not verify there)")
   String signedRepository;
 
   @Mixin RegistryOptions registry;
 
-  @Option(names = "--policy", required = true, description = "Trust policy (JSON): the log and the allowed signers")
+  @Option(
+      names = "--policy",
+      required = true,
+      description = "Trust policy (JSON): the log and the allowed signers")
   Path policy;
 
-  @Option(names = "--bundle", description = "Verify offline from this bundle (custody bundle) instead of asking the log")
+  @Option(
+      names = "--bundle",
+      description = "Verify offline from this bundle (custody bundle) instead of asking the log")
   Path bundle;
 
-  @Option(names = "--tiles", description = "With --bundle: take the checkpoint and every proof fresh from the log's "
-      + "tlog-tiles (an http(s) prefix or a directory) instead of the bundle, each tile checked against the signed root")
+  @Option(
+      names = "--tiles",
+      description =
+          "With --bundle: take the checkpoint and every proof fresh from the log's "
+              + "tlog-tiles (an http(s) prefix or a directory) instead of the bundle, each tile checked against the signed root")
   String tiles;
 
-  @Option(names = "--checkpoint-store", description = "Where to remember the newest checkpoint per log. "
-      + "Default: ~/.custody/checkpoints online, none offline")
+  @Option(
+      names = "--checkpoint-store",
+      description =
+          "Where to remember the newest checkpoint per log. "
+              + "Default: ~/.custody/checkpoints online, none offline")
   Path store;
 
   @Option(names = "--json", description = "Print the result as JSON")
@@ -74,11 +100,14 @@ final class VerifyCommand implements Callable<Integer> {
 
   @Mixin LogOptions conn;
 
-  @Override public Integer call() throws Exception {
+  @Override
+  public Integer call() throws Exception {
     TrustPolicy p = TrustPolicy.read(policy);
-    if ((ref == null) == (image == null)) throw new IllegalArgumentException("name the image: REF, or --layout/--archive/--manifest");
+    if ((ref == null) == (image == null))
+      throw new IllegalArgumentException("name the image: REF, or --layout/--archive/--manifest");
     if (offline && (ref == null || bundle != null)) {
-      throw new IllegalArgumentException("--offline goes with REF; for an image on disk, verify offline with --bundle");
+      throw new IllegalArgumentException(
+          "--offline goes with REF; for an image on disk, verify offline with --bundle");
     }
     if (ref != null) return byReference(p);
     OciImage img;
@@ -91,25 +120,34 @@ final class VerifyCommand implements Callable<Integer> {
     ChainVerifier verifier = new ChainVerifier(p);
     ChainVerifier.Result r;
     if (bundle != null && tiles != null) {
-      // The links come from the bundle; the checkpoint and the proofs from the log's tiles, verified.
+      // The links come from the bundle; the checkpoint and the proofs from the log's tiles,
+      // verified.
       TileClient client = new TileClient(TileClient.fetcher(tiles), p.logVerifier());
       SignedCheckpoint cp = client.checkpoint();
       TileClient.Tree tree = client.tree(cp.checkpoint());
       List<Bundle.Entry> fresh = new ArrayList<>();
       for (Bundle.Entry e : Bundle.parse(Files.readAllBytes(bundle)).links()) {
-        if (e.index() >= cp.size()) throw new IllegalStateException("link at index " + e.index() + " is beyond the log's size " + cp.size());
-        fresh.add(new Bundle.Entry(e.index(), e.leaf(), tree.proofs().inclusion(e.index(), cp.size())));
+        if (e.index() >= cp.size())
+          throw new IllegalStateException(
+              "link at index " + e.index() + " is beyond the log's size " + cp.size());
+        fresh.add(
+            new Bundle.Entry(e.index(), e.leaf(), tree.proofs().inclusion(e.index(), cp.size())));
       }
       Path s = store != null ? store : defaultStore();
-      r = verifier.verify(img, new Bundle(cp.note(), fresh), new CheckpointStore(s),
-          (from, to) -> client.tree(cp.checkpoint()).proofs().consistency(from, to));
+      r =
+          verifier.verify(
+              img,
+              new Bundle(cp.note(), fresh),
+              new CheckpointStore(s),
+              (from, to) -> client.tree(cp.checkpoint()).proofs().consistency(from, to));
     } else if (bundle != null) {
       Bundle b = Bundle.parse(Files.readAllBytes(bundle));
       r = verifier.verify(img, b, store == null ? null : new CheckpointStore(store), null);
     } else {
       Path s = store != null ? store : defaultStore();
       try (LogClient c = conn.client()) {
-        ReferenceVerifier.Verdict v = new ReferenceVerifier(p, null, null, c, new CheckpointStore(s)).check(img, null);
+        ReferenceVerifier.Verdict v =
+            new ReferenceVerifier(p, null, null, c, new CheckpointStore(s)).check(img, null);
         if (v.result() == null) return report(img, null, v.failure());
         r = v.result();
       }
@@ -127,15 +165,24 @@ final class VerifyCommand implements Callable<Integer> {
     return report(img, r, blobFailure);
   }
 
-  /** REF: the image from its registry, the chain from the log or (--offline) from the bundles attached to it. */
+  /**
+   * REF: the image from its registry, the chain from the log or (--offline) from the bundles
+   * attached to it.
+   */
   private int byReference(TrustPolicy p) throws Exception {
     ImageReference r = ImageReference.parse(ref);
     Path s = store != null ? store : offline ? null : defaultStore();
     try (LogClient c = offline ? null : conn.client()) {
-      ReferenceVerifier v = new ReferenceVerifier(p, registry.client(), Platform.parse(registry.platform), c,
-          s == null ? null : new CheckpointStore(s));
+      ReferenceVerifier v =
+          new ReferenceVerifier(
+              p,
+              registry.client(),
+              Platform.parse(registry.platform),
+              c,
+              s == null ? null : new CheckpointStore(s));
       RegistryClient.RemoteImage remote = v.resolve(r);
-      ReferenceVerifier.Verdict verdict = v.check(remote, signedRepository != null ? signedRepository : r.repositoryName());
+      ReferenceVerifier.Verdict verdict =
+          v.check(remote, signedRepository != null ? signedRepository : r.repositoryName());
       return report(remote.image(), verdict.result(), verdict.failure());
     }
   }
@@ -154,8 +201,10 @@ final class VerifyCommand implements Callable<Integer> {
   private int report(OciImage img, ChainVerifier.Result r, String failure) throws Exception {
     boolean ok = r != null && r.ok() && failure == null;
     if (json) {
-      com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
-      // Jackson escapes every control character: a field from a bundle cannot forge a line or a field.
+      com.fasterxml.jackson.databind.ObjectMapper mapper =
+          new com.fasterxml.jackson.databind.ObjectMapper();
+      // Jackson escapes every control character: a field from a bundle cannot forge a line or a
+      // field.
       System.out.println(mapper.writeValueAsString(Verdicts.json(mapper, img, r, failure)));
     } else if (r == null || r.ok() && failure != null) {
       System.out.println("NOT VERIFIED: " + Printable.of(failure));

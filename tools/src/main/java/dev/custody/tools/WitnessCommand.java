@@ -12,45 +12,79 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "witness", mixinStandardHelpOptions = true,
-    description = {"Run a C2SP tlog-witness: POST /add-checkpoint cosigns a log's checkpoint if it is signed by the",
-        "log and consistent with the last one this witness cosigned (state kept per origin in --state-dir).",
-        "",
-        "  custody keygen --type cosigner --name witness.example/w1 --out w1",
-        "  custody witness --key w1.key --log \"$(custody info | sed -n 's/^verifier_key //p')\" --listen 127.0.0.1:7380"})
+@Command(
+    name = "witness",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Run a C2SP tlog-witness: POST /add-checkpoint cosigns a log's checkpoint if it is signed by the",
+      "log and consistent with the last one this witness cosigned (state kept per origin in --state-dir).",
+      "",
+      "  custody keygen --type cosigner --name witness.example/w1 --out w1",
+      "  custody witness --key w1.key --log \"$(custody info | sed -n 's/^verifier_key //p')\" --listen 127.0.0.1:7380"
+    })
 final class WitnessCommand implements Callable<Integer> {
-  @Option(names = "--key", required = true, description = "The witness's cosigner key (custody keygen --type cosigner)")
+  @Option(
+      names = "--key",
+      required = true,
+      description = "The witness's cosigner key (custody keygen --type cosigner)")
   Path key;
 
-  @Option(names = "--log", required = true, description = "A log's verifier key (vkey); repeat for each log to witness, "
-      + "and give a log two while it rotates its key (a checkpoint signed by either is cosigned)")
+  @Option(
+      names = "--log",
+      required = true,
+      description =
+          "A log's verifier key (vkey); repeat for each log to witness, "
+              + "and give a log two while it rotates its key (a checkpoint signed by either is cosigned)")
   List<String> logs;
 
-  @Option(names = "--listen", defaultValue = "127.0.0.1:7380", description = "Address to serve on. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--listen",
+      defaultValue = "127.0.0.1:7380",
+      description = "Address to serve on. Default: ${DEFAULT-VALUE}")
   String listen;
 
-  @Option(names = "--state-dir", defaultValue = "./witness-state", description = "Where the latest cosigned checkpoint of "
-      + "each log is kept. Default: ${DEFAULT-VALUE}")
+  @Option(
+      names = "--state-dir",
+      defaultValue = "./witness-state",
+      description =
+          "Where the latest cosigned checkpoint of "
+              + "each log is kept. Default: ${DEFAULT-VALUE}")
   Path stateDir;
 
-  @Override public Integer call() throws Exception {
-    Ed25519NoteKeys.Signer signer = Ed25519NoteKeys.parsePrivateKey(dev.custody.io.DurableFiles.readPrivate(key));
+  @Override
+  public Integer call() throws Exception {
+    Ed25519NoteKeys.Signer signer =
+        Ed25519NoteKeys.parsePrivateKey(dev.custody.io.DurableFiles.readPrivate(key));
     Map<String, List<NoteVerifier>> trusted = new HashMap<>();
     for (String v : logs) {
       Ed25519NoteKeys.Verifier lv = Ed25519NoteKeys.parseVerifierKey(v);
       trusted.computeIfAbsent(lv.name(), n -> new ArrayList<>()).add(lv);
     }
     Witness witness = new Witness(signer, trusted, stateDir);
-    HttpEndpoint server = HttpEndpoint.start(listen, null, Witness.MAX_REQUEST_BYTES, 4, (method, path, body) -> {
-      if (!path.equals("/add-checkpoint")) return HttpEndpoint.Reply.text(404, "not found\n");
-      if (!method.equals("POST")) return HttpEndpoint.Reply.text(405, "POST only\n");
-      Witness.Response r = witness.addCheckpoint(body);
-      return new HttpEndpoint.Reply(r.status(), r.contentType(), r.body());
-    });
-    System.out.println("custody witness listening on " + listen.substring(0, listen.lastIndexOf(':')) + ":" + server.port()
-        + " vkey " + witness.verifierKey() + " logs " + trusted.keySet());
+    HttpEndpoint server =
+        HttpEndpoint.start(
+            listen,
+            null,
+            Witness.MAX_REQUEST_BYTES,
+            4,
+            (method, path, body) -> {
+              if (!path.equals("/add-checkpoint"))
+                return HttpEndpoint.Reply.text(404, "not found\n");
+              if (!method.equals("POST")) return HttpEndpoint.Reply.text(405, "POST only\n");
+              Witness.Response r = witness.addCheckpoint(body);
+              return new HttpEndpoint.Reply(r.status(), r.contentType(), r.body());
+            });
+    System.out.println(
+        "custody witness listening on "
+            + listen.substring(0, listen.lastIndexOf(':'))
+            + ":"
+            + server.port()
+            + " vkey "
+            + witness.verifierKey()
+            + " logs "
+            + trusted.keySet());
     System.out.flush();
-    server.serveUntilShutdown(() -> { });
+    server.serveUntilShutdown(() -> {});
     return 0;
   }
 }

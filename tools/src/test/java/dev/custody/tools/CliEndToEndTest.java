@@ -1,10 +1,10 @@
 package dev.custody.tools;
 
-import dev.custody.testing.OciLayouts;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.custody.server.CustodyServer;
+import dev.custody.testing.OciLayouts;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -27,8 +27,15 @@ class CliEndToEndTest {
 
   @BeforeAll
   static void start() throws Exception {
-    server = CustodyServer.start(CustodyServer.Config.builder(work.resolve("data")).origin("cli.test/custody")
-        .anyPorts().queueCapacity(1024).maxBatch(256).build(), (n, t) -> { });
+    server =
+        CustodyServer.start(
+            CustodyServer.Config.builder(work.resolve("data"))
+                .origin("cli.test/custody")
+                .anyPorts()
+                .queueCapacity(1024)
+                .maxBatch(256)
+                .build(),
+            (n, t) -> {});
     address = "127.0.0.1:" + server.grpcPort();
   }
 
@@ -76,16 +83,63 @@ class CliEndToEndTest {
     ok("keygen", "--no-password", "--out", p("app"));
     ok("keygen", "--no-password", "--out", p("intruder"));
     Run again = custody("keygen", "--no-password", "--out", p("base"));
-    assertTrue(again.code != 0 && again.out.contains("refusing to overwrite a private key"), again.out);
+    assertTrue(
+        again.code != 0 && again.out.contains("refusing to overwrite a private key"), again.out);
     String oci = p("oci");
-    ok("sign", "--layout", oci, "--image", "step0", "--repository", "registry.example/base/os", "--key", p("base.key"),
-        "--out", p("base.links"));
-    ok("sign", "--layout", oci, "--image", "step1", "--repository", "registry.example/runtime/jre", "--key", p("runtime.key"),
-        "--on", p("base.links"), "--out", p("runtime.links"));
-    ok("sign", "--layout", oci, "--image", "step2", "--repository", "registry.example/apps/service", "--key", p("app.key"),
-        "--on", p("runtime.links"), "--out", p("app.links"));
-    ok("sign", "--layout", oci, "--image", "step2", "--repository", "registry.example/apps/service", "--key", p("intruder.key"),
-        "--on", p("runtime.links"), "--out", p("intruder.links"));
+    ok(
+        "sign",
+        "--layout",
+        oci,
+        "--image",
+        "step0",
+        "--repository",
+        "registry.example/base/os",
+        "--key",
+        p("base.key"),
+        "--out",
+        p("base.links"));
+    ok(
+        "sign",
+        "--layout",
+        oci,
+        "--image",
+        "step1",
+        "--repository",
+        "registry.example/runtime/jre",
+        "--key",
+        p("runtime.key"),
+        "--on",
+        p("base.links"),
+        "--out",
+        p("runtime.links"));
+    ok(
+        "sign",
+        "--layout",
+        oci,
+        "--image",
+        "step2",
+        "--repository",
+        "registry.example/apps/service",
+        "--key",
+        p("app.key"),
+        "--on",
+        p("runtime.links"),
+        "--out",
+        p("app.links"));
+    ok(
+        "sign",
+        "--layout",
+        oci,
+        "--image",
+        "step2",
+        "--repository",
+        "registry.example/apps/service",
+        "--key",
+        p("intruder.key"),
+        "--on",
+        p("runtime.links"),
+        "--out",
+        p("intruder.links"));
 
     // The log refuses a link whose predecessor it has not logged.
     Run early = custody("submit", "--server", address, p("app.links"));
@@ -93,25 +147,48 @@ class CliEndToEndTest {
 
     ok("submit", "--server", address, p("base.links"), p("runtime.links"));
     Run info = ok("info", "--server", address);
-    String vkey = info.out.lines().filter(l -> l.startsWith("verifier_key ")).findFirst().orElseThrow().substring(13);
-    Files.writeString(work.resolve("policy.json"), """
+    String vkey =
+        info.out
+            .lines()
+            .filter(l -> l.startsWith("verifier_key "))
+            .findFirst()
+            .orElseThrow()
+            .substring(13);
+    Files.writeString(
+        work.resolve("policy.json"),
+        """
         {"log": {"origin": "cli.test/custody", "verifier_key": "%s"},
          "signers": [
            {"name": "base OS team", "public_key_file": "base.pub", "repositories": ["registry.example/base/*"], "layers": {"min": 0, "max": 0}},
            {"name": "runtime team", "public_key_file": "runtime.pub", "repositories": ["registry.example/runtime/*"], "layers": {"min": 1, "max": 1}},
            {"name": "application team", "public_key_file": "app.pub", "repositories": ["registry.example/apps/*"], "layers": {"min": 2, "max": 2}}
          ]}
-        """.formatted(vkey));
-    String[] verify = {"verify", "--server", address, "--policy", p("policy.json"), "--layout", oci, "--image", "step2",
-        "--checkpoint-store", p("store")};
+        """
+            .formatted(vkey));
+    String[] verify = {
+      "verify",
+      "--server",
+      address,
+      "--policy",
+      p("policy.json"),
+      "--layout",
+      oci,
+      "--image",
+      "step2",
+      "--checkpoint-store",
+      p("store")
+    };
 
     // Only an intruder's link for the top layer: refused, naming the layer and the reason.
     ok("submit", "--server", address, p("intruder.links"));
     Run unknown = custody(verify);
     assertEquals(1, unknown.code, unknown.out);
-    assertTrue(unknown.out.contains("layer 2: FAIL: signed by a key the policy does not trust"), unknown.out);
+    assertTrue(
+        unknown.out.contains("layer 2: FAIL: signed by a key the policy does not trust"),
+        unknown.out);
 
-    // The application team's own link: verified (the intruder's chain stays in the log for monitors).
+    // The application team's own link: verified (the intruder's chain stays in the log for
+    // monitors).
     ok("submit", "--server", address, p("app.links"));
     Run dup = ok("submit", "--server", address, p("app.links"));
     assertTrue(dup.out.contains("already logged"), dup.out);
@@ -119,18 +196,71 @@ class CliEndToEndTest {
     assertTrue(good.out.contains("VERIFIED: every layer"), good.out);
 
     // Offline, from a bundle.
-    Run ambiguous = custody("bundle", "--server", address, "--layout", oci, "--image", "step2", "--out", p("app.bundle.json"));
+    Run ambiguous =
+        custody(
+            "bundle",
+            "--server",
+            address,
+            "--layout",
+            oci,
+            "--image",
+            "step2",
+            "--out",
+            p("app.bundle.json"));
     assertTrue(ambiguous.code != 0 && ambiguous.out.contains("give a policy"), ambiguous.out);
-    ok("bundle", "--server", address, "--layout", oci, "--image", "step2", "--policy", p("policy.json"),
-        "--out", p("app.bundle.json"));
-    Run offline = ok("verify", "--policy", p("policy.json"), "--layout", oci, "--image", "step2", "--bundle", p("app.bundle.json"));
+    ok(
+        "bundle",
+        "--server",
+        address,
+        "--layout",
+        oci,
+        "--image",
+        "step2",
+        "--policy",
+        p("policy.json"),
+        "--out",
+        p("app.bundle.json"));
+    Run offline =
+        ok(
+            "verify",
+            "--policy",
+            p("policy.json"),
+            "--layout",
+            oci,
+            "--image",
+            "step2",
+            "--bundle",
+            p("app.bundle.json"));
     assertTrue(offline.out.contains("VERIFIED"), offline.out);
     // The same links, with the checkpoint and proofs taken fresh from the log's tiles.
-    Run viaTiles = ok("verify", "--policy", p("policy.json"), "--layout", oci, "--image", "step2", "--bundle",
-        p("app.bundle.json"), "--tiles", "http://127.0.0.1:" + server.httpPort() + "/", "--checkpoint-store", p("store"));
+    Run viaTiles =
+        ok(
+            "verify",
+            "--policy",
+            p("policy.json"),
+            "--layout",
+            oci,
+            "--image",
+            "step2",
+            "--bundle",
+            p("app.bundle.json"),
+            "--tiles",
+            "http://127.0.0.1:" + server.httpPort() + "/",
+            "--checkpoint-store",
+            p("store"));
     assertTrue(viaTiles.out.contains("VERIFIED"), viaTiles.out);
-    Run json = ok("verify", "--policy", p("policy.json"), "--layout", oci, "--image", "step2", "--bundle",
-        p("app.bundle.json"), "--json");
+    Run json =
+        ok(
+            "verify",
+            "--policy",
+            p("policy.json"),
+            "--layout",
+            oci,
+            "--image",
+            "step2",
+            "--bundle",
+            p("app.bundle.json"),
+            "--json");
     assertTrue(json.out.contains("\"verified\":true"), json.out);
 
     // A tampered layer.
@@ -140,9 +270,21 @@ class CliEndToEndTest {
     byte[] blob = Files.readAllBytes(tampered.resolve("blobs/sha256/" + layer1));
     blob[blob.length / 2] ^= 1;
     Files.write(tampered.resolve("blobs/sha256/" + layer1), blob);
-    // (Its own checkpoint store: the default one in $HOME may hold another test log's checkpoint under this origin.)
-    Run t = custody("verify", "--server", address, "--policy", p("policy.json"), "--layout", tampered.toString(),
-        "--image", "step2", "--checkpoint-store", p("store"));
+    // (Its own checkpoint store: the default one in $HOME may hold another test log's checkpoint
+    // under this origin.)
+    Run t =
+        custody(
+            "verify",
+            "--server",
+            address,
+            "--policy",
+            p("policy.json"),
+            "--layout",
+            tampered.toString(),
+            "--image",
+            "step2",
+            "--checkpoint-store",
+            p("store"));
     assertEquals(1, t.code, t.out);
     assertTrue(t.out.contains("layer 1 blob does not match its digest"), t.out);
 
@@ -151,22 +293,42 @@ class CliEndToEndTest {
     var tree = new com.fasterxml.jackson.databind.ObjectMapper().readTree(b);
     ((com.fasterxml.jackson.databind.node.ArrayNode) tree.get("links")).remove(1);
     Files.writeString(work.resolve("missing.bundle.json"), tree.toString());
-    Run missing = custody("verify", "--policy", p("policy.json"), "--layout", oci, "--image", "step2", "--bundle",
-        p("missing.bundle.json"));
+    Run missing =
+        custody(
+            "verify",
+            "--policy",
+            p("policy.json"),
+            "--layout",
+            oci,
+            "--image",
+            "step2",
+            "--bundle",
+            p("missing.bundle.json"));
     assertEquals(1, missing.code, missing.out);
     assertTrue(missing.out.contains("layer 1: FAIL: no logged link for this layer"), missing.out);
 
     // Raw access for operators.
     assertTrue(ok("checkpoint", "--server", address).out.startsWith("cli.test/custody\n"));
-    assertTrue(ok("proof", "inclusion", "--server", address, "--index", "0").out.contains("tree_size"));
-    assertTrue(ok("proof", "consistency", "--server", address, "--from", "1").out.startsWith("from 1 to"));
+    assertTrue(
+        ok("proof", "inclusion", "--server", address, "--index", "0").out.contains("tree_size"));
+    assertTrue(
+        ok("proof", "consistency", "--server", address, "--from", "1").out.startsWith("from 1 to"));
     assertTrue(custody("--help").out.contains("Signers:"));
   }
 
   private static String layerBlob(Path layout, int layer) throws Exception {
     var m = new com.fasterxml.jackson.databind.ObjectMapper();
-    String manifest = m.readTree(layout.resolve("index.json").toFile()).get("manifests").get(2).get("digest").asText();
+    String manifest =
+        m.readTree(layout.resolve("index.json").toFile())
+            .get("manifests")
+            .get(2)
+            .get("digest")
+            .asText();
     return m.readTree(layout.resolve("blobs/sha256/" + manifest.substring(7)).toFile())
-        .get("layers").get(layer).get("digest").asText().substring(7);
+        .get("layers")
+        .get(layer)
+        .get("digest")
+        .asText()
+        .substring(7);
   }
 }

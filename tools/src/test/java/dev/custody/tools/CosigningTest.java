@@ -32,9 +32,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A log with two real `custody witness` processes and one black-hole witness: checkpoints reach
- * the quorum of two, appends never wait for the witness that does not answer, and when a witness
- * dies the served checkpoint says that the quorum is not met.
+ * A log with two real `custody witness` processes and one black-hole witness: checkpoints reach the
+ * quorum of two, appends never wait for the witness that does not answer, and when a witness dies
+ * the served checkpoint says that the quorum is not met.
  */
 class CosigningTest {
   @TempDir Path work;
@@ -47,61 +47,106 @@ class CosigningTest {
     List<Ed25519NoteKeys.Verifier> wkeys = new ArrayList<>();
     List<WitnessTest.Child> children = new ArrayList<>();
     try (ServerSocket blackHole = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
-      Thread sink = new Thread(() -> {
-        List<Socket> held = new ArrayList<>();
-        try {
-          while (true) held.add(blackHole.accept()); // accept, never answer
-        } catch (Exception done) {
-          held.forEach(s -> { try { s.close(); } catch (Exception ignored) { } });
-        }
-      });
+      Thread sink =
+          new Thread(
+              () -> {
+                List<Socket> held = new ArrayList<>();
+                try {
+                  while (true) held.add(blackHole.accept()); // accept, never answer
+                } catch (Exception done) {
+                  held.forEach(
+                      s -> {
+                        try {
+                          s.close();
+                        } catch (Exception ignored) {
+                        }
+                      });
+                }
+              });
       sink.setDaemon(true);
       sink.start();
       List<Cosigning.WitnessConfig> configs = new ArrayList<>();
       for (int i = 1; i <= 2; i++) {
         Path key = work.resolve("w" + i);
-        CustodyCli.run("keygen", "--type", "cosigner", "--name", "w" + i + ".cosign.test", "--out", key.toString());
-        WitnessTest.Child c = WitnessTest.startWitness(work.resolve("w" + i + ".key"), logVkey, work.resolve("state" + i));
+        CustodyCli.run(
+            "keygen",
+            "--type",
+            "cosigner",
+            "--name",
+            "w" + i + ".cosign.test",
+            "--out",
+            key.toString());
+        WitnessTest.Child c =
+            WitnessTest.startWitness(
+                work.resolve("w" + i + ".key"), logVkey, work.resolve("state" + i));
         children.add(c);
         Ed25519NoteKeys.Verifier v = Ed25519NoteKeys.parseVerifierKey(c.vkey());
         wkeys.add(v);
-        configs.add(new Cosigning.WitnessConfig(URI.create("http://127.0.0.1:" + c.port() + "/"), v));
+        configs.add(
+            new Cosigning.WitnessConfig(URI.create("http://127.0.0.1:" + c.port() + "/"), v));
       }
-      Ed25519NoteKeys.Signer silentKey = Ed25519NoteKeys.generate("silent.cosign.test", Ed25519NoteKeys.COSIGNATURE,
-          new java.security.SecureRandom());
-      configs.add(new Cosigning.WitnessConfig(URI.create("http://127.0.0.1:" + blackHole.getLocalPort() + "/"), silentKey.verifier()));
+      Ed25519NoteKeys.Signer silentKey =
+          Ed25519NoteKeys.generate(
+              "silent.cosign.test", Ed25519NoteKeys.COSIGNATURE, new java.security.SecureRandom());
+      configs.add(
+          new Cosigning.WitnessConfig(
+              URI.create("http://127.0.0.1:" + blackHole.getLocalPort() + "/"),
+              silentKey.verifier()));
 
-      try (CustodyServer server = CustodyServer.start(CustodyServer.Config.builder(work.resolve("data"))
-          .origin(origin).keyFile(work.resolve("log.key")).anyPorts().acceptAnyEntry(true).queueCapacity(1024)
-          .maxBatch(256).witnesses(configs, 2).build(),
-          (n, t) -> { })) {
-        ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+      try (CustodyServer server =
+          CustodyServer.start(
+              CustodyServer.Config.builder(work.resolve("data"))
+                  .origin(origin)
+                  .keyFile(work.resolve("log.key"))
+                  .anyPorts()
+                  .acceptAnyEntry(true)
+                  .queueCapacity(1024)
+                  .maxBatch(256)
+                  .witnesses(configs, 2)
+                  .build(),
+              (n, t) -> {})) {
+        ManagedChannel ch =
+            ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
         try {
           var log = TransparencyLogGrpc.newBlockingStub(ch);
           long t0 = System.nanoTime();
           for (int i = 0; i < 20; i++) {
-            log.withDeadlineAfter(10, TimeUnit.SECONDS).submit(SubmitRequest.newBuilder()
-                .setEntry(ByteString.copyFromUtf8("cosigned " + i)).build());
+            log.withDeadlineAfter(10, TimeUnit.SECONDS)
+                .submit(
+                    SubmitRequest.newBuilder()
+                        .setEntry(ByteString.copyFromUtf8("cosigned " + i))
+                        .build());
           }
-          assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(8), "appends waited for witnesses");
+          assertTrue(
+              System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(8), "appends waited for witnesses");
 
           Checkpoint cp = await(log, c -> c.getTreeSize() == 20 && c.getWitnessQuorum());
           assertEquals(2, cp.getWitnessCosignatures());
           SignedNote note = SignedNote.parse(cp.getSignedNote());
           note.verify(List.of(logKey.verifier()));
           for (Ed25519NoteKeys.Verifier w : wkeys) note.verify(List.of(w));
-          HttpResponse<String> http = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-              URI.create("http://127.0.0.1:" + server.httpPort() + "/checkpoint")).build(), HttpResponse.BodyHandlers.ofString());
+          HttpResponse<String> http =
+              HttpClient.newHttpClient()
+                  .send(
+                      HttpRequest.newBuilder(
+                              URI.create("http://127.0.0.1:" + server.httpPort() + "/checkpoint"))
+                          .build(),
+                      HttpResponse.BodyHandlers.ofString());
           assertEquals(cp.getSignedNote(), http.body());
           assertEquals("met", http.headers().firstValue("custody-witness-quorum").orElseThrow());
 
-          // One real witness dies: appends go on, and the checkpoint served says the quorum is not met.
+          // One real witness dies: appends go on, and the checkpoint served says the quorum is not
+          // met.
           children.get(1).p().destroyForcibly().waitFor(30, TimeUnit.SECONDS);
           for (int i = 20; i < 25; i++) {
-            log.withDeadlineAfter(10, TimeUnit.SECONDS).submit(SubmitRequest.newBuilder()
-                .setEntry(ByteString.copyFromUtf8("cosigned " + i)).build());
+            log.withDeadlineAfter(10, TimeUnit.SECONDS)
+                .submit(
+                    SubmitRequest.newBuilder()
+                        .setEntry(ByteString.copyFromUtf8("cosigned " + i))
+                        .build());
           }
-          Checkpoint after = await(log, c -> c.getTreeSize() == 25 && c.getWitnessCosignatures() == 1);
+          Checkpoint after =
+              await(log, c -> c.getTreeSize() == 25 && c.getWitnessCosignatures() == 1);
           assertFalse(after.getWitnessQuorum());
           SignedNote.parse(after.getSignedNote()).verify(List.of(wkeys.get(0)));
         } finally {
@@ -113,13 +158,16 @@ class CosigningTest {
     }
   }
 
-  private static Checkpoint await(TransparencyLogGrpc.TransparencyLogBlockingStub log, Predicate<Checkpoint> done)
+  private static Checkpoint await(
+      TransparencyLogGrpc.TransparencyLogBlockingStub log, Predicate<Checkpoint> done)
       throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     Checkpoint c;
     do {
       Thread.sleep(100);
-      c = log.withDeadlineAfter(10, TimeUnit.SECONDS).getCheckpoint(GetCheckpointRequest.getDefaultInstance());
+      c =
+          log.withDeadlineAfter(10, TimeUnit.SECONDS)
+              .getCheckpoint(GetCheckpointRequest.getDefaultInstance());
       assertTrue(System.nanoTime() < deadline, "never reached: " + c);
     } while (!done.test(c));
     return c;

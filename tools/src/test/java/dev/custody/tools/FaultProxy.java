@@ -20,13 +20,23 @@ import java.util.function.BiFunction;
  * wants it to, without mocking the registry itself.
  */
 final class FaultProxy implements AutoCloseable {
-  private static final Set<String> HOP = Set.of("connection", "content-length", "host", "transfer-encoding", "upgrade",
-      "expect", "keep-alive");
+  private static final Set<String> HOP =
+      Set.of(
+          "connection",
+          "content-length",
+          "host",
+          "transfer-encoding",
+          "upgrade",
+          "expect",
+          "keep-alive");
   private final HttpServer server;
-  private final HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).build();
   private final String upstream;
+
   /** (method, path) -> a status to answer with, or 0 to forward. */
   volatile BiFunction<String, String, Integer> fault = (m, p) -> 0;
+
   final AtomicInteger faulted = new AtomicInteger();
   final AtomicInteger writes = new AtomicInteger();
 
@@ -49,7 +59,9 @@ final class FaultProxy implements AutoCloseable {
       int status = fault.apply(method, path);
       if (status != 0) {
         faulted.incrementAndGet();
-        byte[] body = ("{\"errors\":[{\"code\":\"INJECTED\",\"message\":\"injected " + status + "\"}]}").getBytes();
+        byte[] body =
+            ("{\"errors\":[{\"code\":\"INJECTED\",\"message\":\"injected " + status + "\"}]}")
+                .getBytes();
         if (status == 429) ex.getResponseHeaders().add("Retry-After", "0");
         ex.sendResponseHeaders(status, body.length);
         ex.getResponseBody().write(body);
@@ -57,24 +69,33 @@ final class FaultProxy implements AutoCloseable {
       }
       if (!method.equals("GET") && !method.equals("HEAD")) writes.incrementAndGet();
       byte[] in = ex.getRequestBody().readAllBytes();
-      HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + upstream + ex.getRequestURI()))
-          .method(method, in.length == 0 && (method.equals("GET") || method.equals("HEAD"))
-              ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(in));
-      ex.getRequestHeaders().forEach((k, vs) -> {
-        if (!HOP.contains(k.toLowerCase())) vs.forEach(v -> b.header(k, v));
-      });
+      HttpRequest.Builder b =
+          HttpRequest.newBuilder(URI.create("http://" + upstream + ex.getRequestURI()))
+              .method(
+                  method,
+                  in.length == 0 && (method.equals("GET") || method.equals("HEAD"))
+                      ? HttpRequest.BodyPublishers.noBody()
+                      : HttpRequest.BodyPublishers.ofByteArray(in));
+      ex.getRequestHeaders()
+          .forEach(
+              (k, vs) -> {
+                if (!HOP.contains(k.toLowerCase())) vs.forEach(v -> b.header(k, v));
+              });
       HttpResponse<byte[]> r;
       try {
         r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
       } catch (InterruptedException e) {
         throw new IOException(e);
       }
-      r.headers().map().forEach((k, vs) -> {
-        if (HOP.contains(k.toLowerCase()) || k.equals(":status")) return;
-        // The registry names itself in upload locations: name the proxy instead.
-        List<String> out = vs.stream().map(v -> v.replace(upstream, host())).toList();
-        ex.getResponseHeaders().put(k, out);
-      });
+      r.headers()
+          .map()
+          .forEach(
+              (k, vs) -> {
+                if (HOP.contains(k.toLowerCase()) || k.equals(":status")) return;
+                // The registry names itself in upload locations: name the proxy instead.
+                List<String> out = vs.stream().map(v -> v.replace(upstream, host())).toList();
+                ex.getResponseHeaders().put(k, out);
+              });
       byte[] body = r.body();
       boolean noBody = method.equals("HEAD") || r.statusCode() == 204 || r.statusCode() == 304;
       ex.sendResponseHeaders(r.statusCode(), noBody ? -1 : (body.length == 0 ? -1 : body.length));
@@ -86,7 +107,8 @@ final class FaultProxy implements AutoCloseable {
     }
   }
 
-  @Override public void close() {
+  @Override
+  public void close() {
     server.stop(0);
   }
 }

@@ -1,6 +1,5 @@
 package dev.custody.tools;
 
-import dev.custody.testing.OciLayouts;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -18,6 +17,7 @@ import dev.custody.note.SignedNote;
 import dev.custody.server.CustodyServer;
 import dev.custody.server.keys.LogKeys;
 import dev.custody.server.witness.Cosigning;
+import dev.custody.testing.OciLayouts;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import java.io.IOException;
@@ -34,8 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The README's rotation procedure, end to end: a log signs with key A; then with A and B (the
- * overlap); then with B alone, A retired. Verifiers that pinned only A, only B, both, or both
- * with windows; a real witness process that trusts A and later B; a monitor that follows the log
+ * overlap); then with B alone, A retired. Verifiers that pinned only A, only B, both, or both with
+ * windows; a real witness process that trusts A and later B; a monitor that follows the log
  * throughout; and every start the procedure forbids.
  */
 class KeyRotationTest {
@@ -58,21 +58,35 @@ class KeyRotationTest {
     String b = Files.readString(work.resolve("b.vkey")).strip();
     Ed25519NoteKeys.Verifier av = Ed25519NoteKeys.parseVerifierKey(a);
     Ed25519NoteKeys.Verifier bv = Ed25519NoteKeys.parseVerifierKey(b);
-    String signers = """
+    String signers =
+        """
         "signers": [{"name": "team", "public_key_file": "team.pub", "repositories": ["registry.example/*"]}]""";
     policy("old.json", "\"verifier_key\": \"" + a + "\"", signers);
     policy("new.json", "\"verifier_key\": \"" + b + "\"", signers);
-    policy("both.json", "\"verifier_keys\": [{\"key\": \"" + a + "\", \"valid_until\": \"2999-01-01T00:00:00Z\"}, {\"key\": \""
-        + b + "\", \"valid_from\": \"2000-01-01T00:00:00Z\"}]", signers);
+    policy(
+        "both.json",
+        "\"verifier_keys\": [{\"key\": \""
+            + a
+            + "\", \"valid_until\": \"2999-01-01T00:00:00Z\"}, {\"key\": \""
+            + b
+            + "\", \"valid_from\": \"2000-01-01T00:00:00Z\"}]",
+        signers);
     // A policy written by someone whose clock says A's time is over and B's has not come.
-    policy("windows.json", "\"verifier_keys\": [{\"key\": \"" + a + "\", \"valid_until\": \"2001-01-01T00:00:00Z\"}, {\"key\": \""
-        + b + "\", \"valid_from\": \"2999-01-01T00:00:00Z\"}]", signers);
+    policy(
+        "windows.json",
+        "\"verifier_keys\": [{\"key\": \""
+            + a
+            + "\", \"valid_until\": \"2001-01-01T00:00:00Z\"}, {\"key\": \""
+            + b
+            + "\", \"valid_from\": \"2999-01-01T00:00:00Z\"}]",
+        signers);
     Path data = work.resolve("data");
     LogKeys onlyA = LogKeys.DEFAULT.withKeyFile(work.resolve("a.key"));
     LogKeys overlap = onlyA.withNext(new LogKeys.File(work.resolve("b.key")));
     LogKeys onlyB = LogKeys.DEFAULT.withKeyFile(work.resolve("b.key"));
 
-    WitnessTest.Child witness = WitnessTest.startWitness(work.resolve("w.key"), a, work.resolve("wstate"));
+    WitnessTest.Child witness =
+        WitnessTest.startWitness(work.resolve("w.key"), a, work.resolve("wstate"));
     try {
       // 0. Key A alone.
       try (Log log = new Log(data, onlyA, witness)) {
@@ -90,7 +104,8 @@ class KeyRotationTest {
         assertEquals(List.of(av, bv), signedBy(log.checkpoint().getSignedNote(), av, bv));
         LogInfo info = log.info();
         assertEquals(a, info.getVerifierKey());
-        assertEquals(List.of(a, b), info.getKeysList().stream().map(k -> k.getVerifierKey()).toList());
+        assertEquals(
+            List.of(a, b), info.getKeysList().stream().map(k -> k.getVerifierKey()).toList());
         assertTrue(info.getKeysList().stream().allMatch(k -> k.getRetiredUnixMs() == 0));
         CliEndToEndTest.Run cli = CliEndToEndTest.ok("info", "--server", log.address());
         assertTrue(cli.out().contains("verifier_key " + a + "\nnext_key " + b), cli.out());
@@ -101,14 +116,19 @@ class KeyRotationTest {
         log.signAndSubmit("img1");
         Checkpoint cosigned = log.awaitCosigned(2);
         assertEquals(List.of(av, bv), signedBy(cosigned.getSignedNote(), av, bv));
-        assertEquals(log.checkpoint().getSignedNote(), log.tilesCheckpoint(), "the tiles' checkpoint carries both");
+        assertEquals(
+            log.checkpoint().getSignedNote(),
+            log.tilesCheckpoint(),
+            "the tiles' checkpoint carries both");
       }
       // A start that forgets the next key is refused: it would drop out of the history unnoticed.
       WitnessTest.Child trustsA = witness;
-      IOException forgot = assertThrows(IOException.class, () -> new Log(data, onlyA, trustsA).close());
+      IOException forgot =
+          assertThrows(IOException.class, () -> new Log(data, onlyA, trustsA).close());
       assertTrue(forgot.getMessage().contains(b + " is not given"), forgot.getMessage());
       // A start that makes B the key without retiring A is refused for the same reason.
-      IOException unretired = assertThrows(IOException.class, () -> new Log(data, onlyB, trustsA).close());
+      IOException unretired =
+          assertThrows(IOException.class, () -> new Log(data, onlyB, trustsA).close());
       assertTrue(unretired.getMessage().contains(a + " is not given"), unretired.getMessage());
 
       // 2. The witness's operator now trusts B only; the log retires A.
@@ -118,7 +138,8 @@ class KeyRotationTest {
         assertEquals(List.of(bv), signedBy(log.checkpoint().getSignedNote(), av, bv));
         LogInfo info = log.info();
         assertEquals(b, info.getVerifierKey());
-        assertEquals(List.of(b, a), info.getKeysList().stream().map(k -> k.getVerifierKey()).toList());
+        assertEquals(
+            List.of(b, a), info.getKeysList().stream().map(k -> k.getVerifierKey()).toList());
         assertTrue(info.getKeys(1).getRetiredUnixMs() > 0, "A is retired");
         CliEndToEndTest.Run cli = CliEndToEndTest.ok("info", "--server", log.address());
         assertTrue(cli.out().contains("retired_key " + a + " "), cli.out());
@@ -139,14 +160,23 @@ class KeyRotationTest {
       }
       // A retired key never signs again, as the key or as the next one.
       WitnessTest.Child trustsB = witness;
-      IOException retired = assertThrows(IOException.class, () -> new Log(data, onlyA, trustsB).close());
+      IOException retired =
+          assertThrows(IOException.class, () -> new Log(data, onlyA, trustsB).close());
       assertTrue(retired.getMessage().contains("was retired at"), retired.getMessage());
-      IOException retiredNext = assertThrows(IOException.class,
-          () -> new Log(data, onlyB.withNext(new LogKeys.File(work.resolve("a.key"))), trustsB).close());
+      IOException retiredNext =
+          assertThrows(
+              IOException.class,
+              () ->
+                  new Log(data, onlyB.withNext(new LogKeys.File(work.resolve("a.key"))), trustsB)
+                      .close());
       assertTrue(retiredNext.getMessage().contains("was retired at"), retiredNext.getMessage());
       // A key the log never rotated to cannot take over in one step.
-      IOException stranger = assertThrows(IOException.class,
-          () -> new Log(data, LogKeys.DEFAULT.withKeyFile(work.resolve("c.key")), trustsB).close());
+      IOException stranger =
+          assertThrows(
+              IOException.class,
+              () ->
+                  new Log(data, LogKeys.DEFAULT.withKeyFile(work.resolve("c.key")), trustsB)
+                      .close());
       assertTrue(stranger.getMessage().contains("--next-key-file"), stranger.getMessage());
       // And none of those starts changed the log.
       try (Log log = new Log(data, onlyB, witness)) {
@@ -162,17 +192,20 @@ class KeyRotationTest {
     String json = "{\"log\": {\"origin\": \"" + ORIGIN + "\", " + logKeys + "},\n" + signers;
     Files.writeString(work.resolve(name), json + "}\n");
     // The monitor's rules: the policy plus what to watch.
-    Files.writeString(work.resolve("rules-" + name), json + ",\n \"watch\": [\"registry.example/*\"]}\n");
+    Files.writeString(
+        work.resolve("rules-" + name), json + ",\n \"watch\": [\"registry.example/*\"]}\n");
   }
 
   /** Which of {@code keys} signed the note, in the note's order; a bad signature fails the test. */
-  private static List<Ed25519NoteKeys.Verifier> signedBy(String note, Ed25519NoteKeys.Verifier... keys) throws NoteException {
+  private static List<Ed25519NoteKeys.Verifier> signedBy(
+      String note, Ed25519NoteKeys.Verifier... keys) throws NoteException {
     SignedNote n = SignedNote.parse(note);
     List<Ed25519NoteKeys.Verifier> out = new java.util.ArrayList<>();
     for (SignedNote.Signature s : n.signatures()) {
       for (Ed25519NoteKeys.Verifier k : keys) {
         if (k.keyId() == s.keyId() && k.name().equals(s.keyName())) {
-          assertTrue(k.verify(n.text().getBytes(java.nio.charset.StandardCharsets.UTF_8), s.signature()));
+          assertTrue(
+              k.verify(n.text().getBytes(java.nio.charset.StandardCharsets.UTF_8), s.signature()));
           out.add(k);
         }
       }
@@ -180,18 +213,31 @@ class KeyRotationTest {
     return out;
   }
 
-  /** The log, run in this JVM on the test's data directory, asking the witness process for cosignatures. */
+  /**
+   * The log, run in this JVM on the test's data directory, asking the witness process for
+   * cosignatures.
+   */
   final class Log implements AutoCloseable {
     final CustodyServer server;
     final ManagedChannel channel;
     final TransparencyLogGrpc.TransparencyLogBlockingStub stub;
 
     Log(Path data, LogKeys keys, WitnessTest.Child witness) throws Exception {
-      Cosigning.WitnessConfig w = new Cosigning.WitnessConfig(URI.create("http://127.0.0.1:" + witness.port() + "/"),
-          Ed25519NoteKeys.parseVerifierKey(witness.vkey()));
-      server = CustodyServer.start(CustodyServer.Config.builder(data).origin(ORIGIN).keys(keys).anyPorts()
-          .witnesses(List.of(w), 1).build(), (n, t) -> { });
-      channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+      Cosigning.WitnessConfig w =
+          new Cosigning.WitnessConfig(
+              URI.create("http://127.0.0.1:" + witness.port() + "/"),
+              Ed25519NoteKeys.parseVerifierKey(witness.vkey()));
+      server =
+          CustodyServer.start(
+              CustodyServer.Config.builder(data)
+                  .origin(ORIGIN)
+                  .keys(keys)
+                  .anyPorts()
+                  .witnesses(List.of(w), 1)
+                  .build(),
+              (n, t) -> {});
+      channel =
+          ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
       stub = TransparencyLogGrpc.newBlockingStub(channel);
     }
 
@@ -202,8 +248,18 @@ class KeyRotationTest {
     /** Signs a new one-layer image for registry.example/app and submits its link. */
     void signAndSubmit(String image) throws Exception {
       OciLayouts.build(work.resolve(image), 1, image);
-      CliEndToEndTest.ok("sign", "--layout", p(image), "--image", "step0", "--repository", "registry.example/app",
-          "--key", p("team.key"), "--out", p(image + ".links"));
+      CliEndToEndTest.ok(
+          "sign",
+          "--layout",
+          p(image),
+          "--image",
+          "step0",
+          "--repository",
+          "registry.example/app",
+          "--key",
+          p("team.key"),
+          "--out",
+          p(image + ".links"));
       CliEndToEndTest.ok("submit", "--server", address(), p(image + ".links"));
     }
 
@@ -213,26 +269,53 @@ class KeyRotationTest {
     }
 
     String[] verify(String policy, String image, String store) {
-      return new String[] {"verify", "--server", address(), "--policy", p(policy), "--layout", p(image), "--image",
-          "step0", "--checkpoint-store", p(store)};
+      return new String[] {
+        "verify",
+        "--server",
+        address(),
+        "--policy",
+        p(policy),
+        "--layout",
+        p(image),
+        "--image",
+        "step0",
+        "--checkpoint-store",
+        p(store)
+      };
     }
 
     String[] monitor() {
-      return new String[] {"monitor", "--log", "http://127.0.0.1:" + server.httpPort() + "/", "--rules", p("rules-both.json"),
-          "--state", p("monitor-state.json"), "--once", "--no-progress"};
+      return new String[] {
+        "monitor",
+        "--log",
+        "http://127.0.0.1:" + server.httpPort() + "/",
+        "--rules",
+        p("rules-both.json"),
+        "--state",
+        p("monitor-state.json"),
+        "--once",
+        "--no-progress"
+      };
     }
 
     Checkpoint checkpoint() {
-      return stub.withDeadlineAfter(10, TimeUnit.SECONDS).getCheckpoint(GetCheckpointRequest.getDefaultInstance());
+      return stub.withDeadlineAfter(10, TimeUnit.SECONDS)
+          .getCheckpoint(GetCheckpointRequest.getDefaultInstance());
     }
 
     LogInfo info() {
-      return stub.withDeadlineAfter(10, TimeUnit.SECONDS).getLogInfo(GetLogInfoRequest.getDefaultInstance());
+      return stub.withDeadlineAfter(10, TimeUnit.SECONDS)
+          .getLogInfo(GetLogInfoRequest.getDefaultInstance());
     }
 
     String tilesCheckpoint() throws Exception {
-      return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.httpPort()
-          + "/checkpoint")).build(), HttpResponse.BodyHandlers.ofString()).body();
+      return HttpClient.newHttpClient()
+          .send(
+              HttpRequest.newBuilder(
+                      URI.create("http://127.0.0.1:" + server.httpPort() + "/checkpoint"))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString())
+          .body();
     }
 
     /** The checkpoint at {@code size} once the witness cosigned it. */
@@ -247,7 +330,8 @@ class KeyRotationTest {
       }
     }
 
-    @Override public void close() {
+    @Override
+    public void close() {
       channel.shutdownNow();
       server.close();
     }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
-import dev.custody.server.keys.LogKeys;
 import dev.custody.api.v1.SubmitRequest;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.chain.ChainIds;
@@ -15,6 +14,7 @@ import dev.custody.chain.LinkKeys;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.keys.LogKeys;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import java.nio.charset.StandardCharsets;
@@ -29,8 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * `custody monitor` over a real log's tiles: a planted unexpected signer, a second chain for one
- * image and a fork give exactly those findings; a log that shows a history inconsistent with
- * what the monitor saw is a log fault with exit code 3.
+ * image and a fork give exactly those findings; a log that shows a history inconsistent with what
+ * the monitor saw is a log fault with exit code 3.
  */
 class MonitorTest {
   @TempDir Path work;
@@ -39,33 +39,58 @@ class MonitorTest {
     return Digest.sha256Of(s.getBytes(StandardCharsets.UTF_8));
   }
 
-  static SignedLink link(LinkKeys.Signer key, String repo, String manifest, SignedLink below, String layer, long at) {
+  static SignedLink link(
+      LinkKeys.Signer key, String repo, String manifest, SignedLink below, String layer, long at) {
     Digest diff = d("diff " + layer);
     Digest chain = below == null ? diff : ChainIds.next(below.statement().chainId(), diff);
     long index = below == null ? 0 : below.statement().layerIndex() + 1;
-    return SignedLink.sign(new Statement(repo, d(manifest), index, d("blob " + layer), diff, chain,
-        below == null ? Statement.NO_PREDECESSOR : below.linkId(), at), key);
+    return SignedLink.sign(
+        new Statement(
+            repo,
+            d(manifest),
+            index,
+            d("blob " + layer),
+            diff,
+            chain,
+            below == null ? Statement.NO_PREDECESSOR : below.linkId(),
+            at),
+        key);
   }
 
-  record Server(CustodyServer server, ManagedChannel channel, TransparencyLogGrpc.TransparencyLogBlockingStub log)
+  record Server(
+      CustodyServer server,
+      ManagedChannel channel,
+      TransparencyLogGrpc.TransparencyLogBlockingStub log)
       implements AutoCloseable {
     static Server start(Path data, Optional<Path> key) throws Exception {
-      CustodyServer s = CustodyServer.start(CustodyServer.Config.builder(data).origin("monitor.test/log")
-          .keys(key.map(LogKeys.DEFAULT::withKeyFile).orElse(LogKeys.DEFAULT)).anyPorts().queueCapacity(1024)
-          .maxBatch(256).build(), (n, t) -> { });
-      ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort()).usePlaintext().build();
-      return new Server(s, ch, TransparencyLogGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS));
+      CustodyServer s =
+          CustodyServer.start(
+              CustodyServer.Config.builder(data)
+                  .origin("monitor.test/log")
+                  .keys(key.map(LogKeys.DEFAULT::withKeyFile).orElse(LogKeys.DEFAULT))
+                  .anyPorts()
+                  .queueCapacity(1024)
+                  .maxBatch(256)
+                  .build(),
+              (n, t) -> {});
+      ManagedChannel ch =
+          ManagedChannelBuilder.forAddress("127.0.0.1", s.grpcPort()).usePlaintext().build();
+      return new Server(
+          s, ch, TransparencyLogGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS));
     }
 
     long submit(SignedLink l) {
-      return log.submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(l.encoded())).build()).getIndex();
+      return log.submit(
+              SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(l.encoded())).build())
+          .getIndex();
     }
 
     String tiles() {
       return "http://127.0.0.1:" + server.httpPort() + "/";
     }
 
-    @Override public void close() {
+    @Override
+    public void close() {
       channel.shutdownNow();
       server.close();
     }
@@ -73,7 +98,8 @@ class MonitorTest {
 
   static List<JsonNode> findings(String out) throws Exception {
     List<JsonNode> f = new ArrayList<>();
-    for (String line : out.split("\n")) if (line.startsWith("{")) f.add(new ObjectMapper().readTree(line));
+    for (String line : out.split("\n"))
+      if (line.startsWith("{")) f.add(new ObjectMapper().readTree(line));
     return f;
   }
 
@@ -92,32 +118,65 @@ class MonitorTest {
       SignedLink l1 = link(runtime, "registry.example/runtime/jre", "image runtime", l0, "jre", 2);
       SignedLink l2 = link(app, "registry.example/apps/service", "image app", l1, "app", 3);
       for (SignedLink l : List.of(l0, l1, l2)) a.submit(l);
-      long unexpected = a.submit(link(intruder, "registry.example/apps/other", "image x", null, "x", 4));
-      long second = a.submit(link(base, "registry.example/base/os", "image base", null, "base", 5)); // same image, new link
-      long fork = a.submit(link(runtime, "registry.example/runtime/jre", "image runtime 2", l0, "jre-other", 6));
+      long unexpected =
+          a.submit(link(intruder, "registry.example/apps/other", "image x", null, "x", 4));
+      long second =
+          a.submit(
+              link(
+                  base,
+                  "registry.example/base/os",
+                  "image base",
+                  null,
+                  "base",
+                  5)); // same image, new link
+      long fork =
+          a.submit(
+              link(runtime, "registry.example/runtime/jre", "image runtime 2", l0, "jre-other", 6));
 
-      String info = CliEndToEndTest.custody("info", "--server", "127.0.0.1:" + a.server().grpcPort()).out();
-      String vkey = info.lines().filter(l -> l.startsWith("verifier_key ")).findFirst().orElseThrow().substring(13);
-      Files.writeString(work.resolve("rules.json"), """
+      String info =
+          CliEndToEndTest.custody("info", "--server", "127.0.0.1:" + a.server().grpcPort()).out();
+      String vkey =
+          info.lines()
+              .filter(l -> l.startsWith("verifier_key "))
+              .findFirst()
+              .orElseThrow()
+              .substring(13);
+      Files.writeString(
+          work.resolve("rules.json"),
+          """
           {"log": {"origin": "monitor.test/log", "verifier_key": "%s"},
            "signers": [
              {"name": "base OS team", "public_key_file": "base.pub", "repositories": ["registry.example/base/*"]},
              {"name": "runtime team", "public_key_file": "runtime.pub", "repositories": ["registry.example/runtime/*"]},
              {"name": "application team", "public_key_file": "app.pub", "repositories": ["registry.example/apps/*"]}]}
-          """.formatted(vkey));
+          """
+              .formatted(vkey));
       // A webhook that collects what it is sent.
       java.util.List<String> posted = java.util.Collections.synchronizedList(new ArrayList<>());
-      com.sun.net.httpserver.HttpServer hook = com.sun.net.httpserver.HttpServer.create(
-          new java.net.InetSocketAddress("127.0.0.1", 0), 8);
-      hook.createContext("/hook", ex -> {
-        posted.add(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
-        ex.sendResponseHeaders(204, -1);
-        ex.close();
-      });
+      com.sun.net.httpserver.HttpServer hook =
+          com.sun.net.httpserver.HttpServer.create(
+              new java.net.InetSocketAddress("127.0.0.1", 0), 8);
+      hook.createContext(
+          "/hook",
+          ex -> {
+            posted.add(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+            ex.sendResponseHeaders(204, -1);
+            ex.close();
+          });
       hook.start();
-      String[] hooked = {"monitor", "--log", a.tiles(), "--rules", work.resolve("rules.json").toString(),
-          "--state", work.resolve("state.json").toString(), "--once", "--no-progress",
-          "--webhook", "http://127.0.0.1:" + hook.getAddress().getPort() + "/hook"};
+      String[] hooked = {
+        "monitor",
+        "--log",
+        a.tiles(),
+        "--rules",
+        work.resolve("rules.json").toString(),
+        "--state",
+        work.resolve("state.json").toString(),
+        "--once",
+        "--no-progress",
+        "--webhook",
+        "http://127.0.0.1:" + hook.getAddress().getPort() + "/hook"
+      };
       CliEndToEndTest.Run r = CliEndToEndTest.custody(hooked);
       hook.stop(0);
       String[] args = java.util.Arrays.copyOf(hooked, 8);
@@ -132,7 +191,8 @@ class MonitorTest {
       assertEquals(fork, f.get(2).get("index").asLong());
       f.forEach(x -> assertTrue(!x.get("log_fault").asBoolean()));
       assertEquals(3, posted.size(), "every finding is POSTed to the webhook");
-      for (int i = 0; i < 3; i++) assertEquals(f.get(i), new ObjectMapper().readTree(posted.get(i)));
+      for (int i = 0; i < 3; i++)
+        assertEquals(f.get(i), new ObjectMapper().readTree(posted.get(i)));
 
       // Resuming from the state: nothing new, nothing reported.
       CliEndToEndTest.Run again = CliEndToEndTest.custody(args);
@@ -140,18 +200,36 @@ class MonitorTest {
       assertEquals(0, findings(again.out()).size(), again.out());
 
       // The same log under rules where the base team's key expired long ago.
-      Files.writeString(work.resolve("expired.json"), Files.readString(work.resolve("rules.json"))
-          .replace("\"repositories\": [\"registry.example/base/*\"]",
-              "\"repositories\": [\"registry.example/base/*\"], \"valid_until\": \"2000-01-01T00:00:00Z\""));
-      CliEndToEndTest.Run expired = CliEndToEndTest.custody("monitor", "--log", a.tiles(), "--rules",
-          work.resolve("expired.json").toString(), "--state", work.resolve("expired-state.json").toString(), "--once",
-          "--no-progress");
+      Files.writeString(
+          work.resolve("expired.json"),
+          Files.readString(work.resolve("rules.json"))
+              .replace(
+                  "\"repositories\": [\"registry.example/base/*\"]",
+                  "\"repositories\": [\"registry.example/base/*\"], \"valid_until\": \"2000-01-01T00:00:00Z\""));
+      CliEndToEndTest.Run expired =
+          CliEndToEndTest.custody(
+              "monitor",
+              "--log",
+              a.tiles(),
+              "--rules",
+              work.resolve("expired.json").toString(),
+              "--state",
+              work.resolve("expired-state.json").toString(),
+              "--once",
+              "--no-progress");
       List<JsonNode> ef = findings(expired.out());
-      assertEquals(2, ef.stream().filter(x -> x.get("rule").asText().equals("key-outside-validity-window")).count(), expired.out());
+      assertEquals(
+          2,
+          ef.stream()
+              .filter(x -> x.get("rule").asText().equals("key-outside-validity-window"))
+              .count(),
+          expired.out());
 
       // Another log under the same origin and key, with another history: a split view.
-      try (Server b = Server.start(work.resolve("b"), Optional.of(work.resolve("a").resolve("log.key")))) {
-        for (int i = 0; i < 8; i++) b.submit(link(base, "registry.example/base/os", "image b" + i, null, "b" + i, 10 + i));
+      try (Server b =
+          Server.start(work.resolve("b"), Optional.of(work.resolve("a").resolve("log.key")))) {
+        for (int i = 0; i < 8; i++)
+          b.submit(link(base, "registry.example/base/os", "image b" + i, null, "b" + i, 10 + i));
         args[2] = b.tiles();
         CliEndToEndTest.Run split = CliEndToEndTest.custody(args);
         assertEquals(3, split.code(), split.out());
@@ -162,14 +240,32 @@ class MonitorTest {
       }
     }
     // A log whose entries are not layer links at all: every entry is a malformed leaf, a log fault.
-    try (CustodyServer opaque = CustodyServer.start(CustodyServer.Config.builder(work.resolve("opaque"))
-        .origin("monitor.test/log").keyFile(work.resolve("a").resolve("log.key")).anyPorts().acceptAnyEntry(true)
-        .queueCapacity(1024).maxBatch(256).build(), (n, t) -> { })) {
-      ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", opaque.grpcPort()).usePlaintext().build();
-      TransparencyLogGrpc.newBlockingStub(ch).submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFromUtf8("not a link")).build());
+    try (CustodyServer opaque =
+        CustodyServer.start(
+            CustodyServer.Config.builder(work.resolve("opaque"))
+                .origin("monitor.test/log")
+                .keyFile(work.resolve("a").resolve("log.key"))
+                .anyPorts()
+                .acceptAnyEntry(true)
+                .queueCapacity(1024)
+                .maxBatch(256)
+                .build(),
+            (n, t) -> {})) {
+      ManagedChannel ch =
+          ManagedChannelBuilder.forAddress("127.0.0.1", opaque.grpcPort()).usePlaintext().build();
+      TransparencyLogGrpc.newBlockingStub(ch)
+          .submit(
+              SubmitRequest.newBuilder().setEntry(ByteString.copyFromUtf8("not a link")).build());
       ch.shutdownNow();
-      CliEndToEndTest.Run r = CliEndToEndTest.custody("monitor", "--log", "http://127.0.0.1:" + opaque.httpPort() + "/",
-          "--rules", work.resolve("rules.json").toString(), "--once", "--no-progress");
+      CliEndToEndTest.Run r =
+          CliEndToEndTest.custody(
+              "monitor",
+              "--log",
+              "http://127.0.0.1:" + opaque.httpPort() + "/",
+              "--rules",
+              work.resolve("rules.json").toString(),
+              "--once",
+              "--no-progress");
       assertEquals(3, r.code(), r.out());
       assertEquals("log-fault:malformed-leaf", findings(r.out()).get(0).get("rule").asText());
     }

@@ -1,6 +1,5 @@
 package dev.custody.tools;
 
-import dev.custody.testing.OciLayouts;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,6 +13,7 @@ import dev.custody.registry.ImageReference;
 import dev.custody.registry.Platform;
 import dev.custody.registry.RegistryClient;
 import dev.custody.registry.RegistryException;
+import dev.custody.testing.OciLayouts;
 import dev.custody.testing.TestCerts;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
@@ -58,15 +58,25 @@ class RegistryTokenAuthTest {
     Files.createDirectories(work.resolve("certs"));
     TestCerts certs = new TestCerts(work.resolve("certs"), "token-ca");
     TestCerts.Pem signer = certs.server("token-signer");
-    signingKey = KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(pemBody(signer.key())));
+    signingKey =
+        KeyFactory.getInstance("EC")
+            .generatePrivate(new PKCS8EncodedKeySpec(pemBody(signer.key())));
     try (var in = Files.newInputStream(signer.cert())) {
-      x5c = Base64.getEncoder().encodeToString(CertificateFactory.getInstance("X.509").generateCertificate(in).getEncoded());
+      x5c =
+          Base64.getEncoder()
+              .encodeToString(
+                  CertificateFactory.getInstance("X.509").generateCertificate(in).getEncoded());
     }
     issuer = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     issuer.createContext("/token", RegistryTokenAuthTest::token);
     issuer.start();
-    registry = DockerRegistry.token(work.resolve("registry"), "http://127.0.0.1:" + issuer.getAddress().getPort() + "/token",
-        SERVICE, ISSUER, certs.caCert);
+    registry =
+        DockerRegistry.token(
+            work.resolve("registry"),
+            "http://127.0.0.1:" + issuer.getAddress().getPort() + "/token",
+            SERVICE,
+            ISSUER,
+            certs.caCert);
   }
 
   @AfterAll
@@ -80,11 +90,16 @@ class RegistryTokenAuthTest {
     return Base64.getDecoder().decode(s);
   }
 
-  /** The token endpoint: user "ci" with password "s3cret" gets what it asks for; anyone else gets 401. */
+  /**
+   * The token endpoint: user "ci" with password "s3cret" gets what it asks for; anyone else gets
+   * 401.
+   */
   static void token(HttpExchange ex) throws java.io.IOException {
     try (ex) {
       String auth = ex.getRequestHeaders().getFirst("Authorization");
-      String expected = "Basic " + Base64.getEncoder().encodeToString("ci:s3cret".getBytes(StandardCharsets.UTF_8));
+      String expected =
+          "Basic "
+              + Base64.getEncoder().encodeToString("ci:s3cret".getBytes(StandardCharsets.UTF_8));
       if (!expected.equals(auth)) {
         ex.sendResponseHeaders(401, -1);
         return;
@@ -96,8 +111,15 @@ class RegistryTokenAuthTest {
       }
       ObjectMapper json = new ObjectMapper();
       long now = System.currentTimeMillis() / 1000;
-      ObjectNode claims = json.createObjectNode().put("iss", ISSUER).put("sub", "ci").put("aud", q.get("service"))
-          .put("exp", now + 300).put("nbf", now - 10).put("iat", now).put("jti", UUID.randomUUID().toString());
+      ObjectNode claims =
+          json.createObjectNode()
+              .put("iss", ISSUER)
+              .put("sub", "ci")
+              .put("aud", q.get("service"))
+              .put("exp", now + 300)
+              .put("nbf", now - 10)
+              .put("iat", now)
+              .put("jti", UUID.randomUUID().toString());
       var access = claims.putArray("access");
       String[] scope = q.getOrDefault("scope", "").split(":");
       if (scope.length == 3) {
@@ -107,13 +129,17 @@ class RegistryTokenAuthTest {
       ObjectNode header = json.createObjectNode().put("typ", "JWT").put("alg", "ES256");
       header.putArray("x5c").add(x5c);
       Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
-      String signingInput = b64.encodeToString(json.writeValueAsBytes(header)) + "." + b64.encodeToString(json.writeValueAsBytes(claims));
+      String signingInput =
+          b64.encodeToString(json.writeValueAsBytes(header))
+              + "."
+              + b64.encodeToString(json.writeValueAsBytes(claims));
       Signature s = Signature.getInstance("SHA256withECDSAinP1363Format");
       s.initSign(signingKey);
       s.update(signingInput.getBytes(StandardCharsets.US_ASCII));
       String jwt = signingInput + "." + b64.encodeToString(s.sign());
       tokensIssued.incrementAndGet();
-      byte[] body = json.writeValueAsBytes(json.createObjectNode().put("token", jwt).put("expires_in", 300));
+      byte[] body =
+          json.writeValueAsBytes(json.createObjectNode().put("token", jwt).put("expires_in", 300));
       ex.getResponseHeaders().add("Content-Type", "application/json");
       ex.sendResponseHeaders(200, body.length);
       ex.getResponseBody().write(body);
@@ -140,16 +166,34 @@ class RegistryTokenAuthTest {
     client.image(ref, Platform.DEFAULT);
     assertEquals(1, tokensIssued.get() - before, "one pull token for the repository, reused");
 
-    client.attach(img.ref(), img.manifest(), "application/vnd.test.token", "application/vnd.test.token",
-        "{}".getBytes(StandardCharsets.UTF_8), Map.of());
-    assertEquals(1, client.referrers(img.ref(), img.ref().digest(), "application/vnd.test.token").size());
+    client.attach(
+        img.ref(),
+        img.manifest(),
+        "application/vnd.test.token",
+        "application/vnd.test.token",
+        "{}".getBytes(StandardCharsets.UTF_8),
+        Map.of());
+    assertEquals(
+        1, client.referrers(img.ref(), img.ref().digest(), "application/vnd.test.token").size());
     assertEquals(2, tokensIssued.get() - before, "a second token, for pull,push");
 
-    RegistryException.Unauthorized wrong = assertThrows(RegistryException.Unauthorized.class,
-        () -> RegistryClient.builder().credentials(login("wrong")).build().image(ref, Platform.DEFAULT));
+    RegistryException.Unauthorized wrong =
+        assertThrows(
+            RegistryException.Unauthorized.class,
+            () ->
+                RegistryClient.builder()
+                    .credentials(login("wrong"))
+                    .build()
+                    .image(ref, Platform.DEFAULT));
     assertTrue(wrong.getMessage().contains("refused the login"), wrong.getMessage());
-    RegistryException.Unauthorized none = assertThrows(RegistryException.Unauthorized.class,
-        () -> RegistryClient.builder().credentials(Credentials.none()).build().image(ref, Platform.DEFAULT));
+    RegistryException.Unauthorized none =
+        assertThrows(
+            RegistryException.Unauthorized.class,
+            () ->
+                RegistryClient.builder()
+                    .credentials(Credentials.none())
+                    .build()
+                    .image(ref, Platform.DEFAULT));
     assertTrue(none.getMessage().contains("anonymous"), none.getMessage());
   }
 }

@@ -1,6 +1,5 @@
 package dev.custody.tools;
 
-import dev.custody.testing.OciLayouts;
 import static dev.custody.tools.CliEndToEndTest.custody;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -12,6 +11,7 @@ import dev.custody.registry.ImageReference;
 import dev.custody.registry.RegistryClient;
 import dev.custody.registry.RegistryException;
 import dev.custody.server.CustodyServer;
+import dev.custody.testing.OciLayouts;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,10 +24,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The README's registry walkthrough against Debian's docker-registry with htpasswd auth: images
- * pushed with skopeo, three teams sign by reference (each on the image below it), attach the
- * chains as referrers (the tag schema: registry 2.8 has no referrers API), and a verifier checks
- * online and offline; a re-tagged image fails; a registry that refuses or throttles is an error
- * (exit 2), never "unsigned".
+ * pushed with skopeo, three teams sign by reference (each on the image below it), attach the chains
+ * as referrers (the tag schema: registry 2.8 has no referrers API), and a verifier checks online
+ * and offline; a re-tagged image fails; a registry that refuses or throttles is an error (exit 2),
+ * never "unsigned".
  */
 @org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class RegistryWalkthroughTest {
@@ -39,8 +39,15 @@ class RegistryWalkthroughTest {
 
   @BeforeAll
   static void start() throws Exception {
-    server = CustodyServer.start(CustodyServer.Config.builder(work.resolve("data")).origin("registry.test/custody")
-        .anyPorts().queueCapacity(1024).maxBatch(256).build(), (n, t) -> { });
+    server =
+        CustodyServer.start(
+            CustodyServer.Config.builder(work.resolve("data"))
+                .origin("registry.test/custody")
+                .anyPorts()
+                .queueCapacity(1024)
+                .maxBatch(256)
+                .build(),
+            (n, t) -> {});
     log = "127.0.0.1:" + server.grpcPort();
     registry = DockerRegistry.htpasswd(work.resolve("registry"), "ci", "s3cret");
     reg = registry.host();
@@ -56,15 +63,20 @@ class RegistryWalkthroughTest {
 
   static void dockerConfig(Path dir, String host, String user, String password) throws Exception {
     Files.createDirectories(dir);
-    String auth = Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
-    Files.writeString(dir.resolve("config.json"), "{\"auths\":{\"" + host + "\":{\"auth\":\"" + auth + "\"}}}");
+    String auth =
+        Base64.getEncoder()
+            .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+    Files.writeString(
+        dir.resolve("config.json"), "{\"auths\":{\"" + host + "\":{\"auth\":\"" + auth + "\"}}}");
   }
 
   static String p(String name) {
     return work.resolve(name).toString();
   }
 
-  /** The options every registry command takes here: the log and the Docker config with the login. */
+  /**
+   * The options every registry command takes here: the log and the Docker config with the login.
+   */
   static String[] with(String config, String... args) {
     String[] all = new String[args.length + 3];
     all[0] = args[0];
@@ -90,61 +102,141 @@ class RegistryWalkthroughTest {
     DockerRegistry.skopeoPush(oci, "step0", reg + "/base/os:12", "ci:s3cret");
     DockerRegistry.skopeoPush(oci, "step1", reg + "/runtime/jre:17", "ci:s3cret");
     DockerRegistry.skopeoPush(oci, "step2", reg + "/apps/service:1.0", "ci:s3cret");
-    for (String k : List.of("base", "runtime", "app")) CliEndToEndTest.ok("keygen", "--no-password", "--out", p(k));
+    for (String k : List.of("base", "runtime", "app"))
+      CliEndToEndTest.ok("keygen", "--no-password", "--out", p(k));
 
     ok("sign", "--key", p("base.key"), reg + "/base/os:12");
     ok("attach", reg + "/base/os:12");
-    CliEndToEndTest.Run runtime = ok("sign", "--key", p("runtime.key"), "--on", reg + "/base/os:12", reg + "/runtime/jre:17");
+    CliEndToEndTest.Run runtime =
+        ok("sign", "--key", p("runtime.key"), "--on", reg + "/base/os:12", reg + "/runtime/jre:17");
     assertTrue(runtime.out().contains("signed layer 1 of " + reg + "/runtime/jre"), runtime.out());
     ok("attach", reg + "/runtime/jre:17");
 
-    String vkey = CliEndToEndTest.ok("info", "--server", log).out().lines().filter(l -> l.startsWith("verifier_key "))
-        .findFirst().orElseThrow().substring(13);
-    Files.writeString(work.resolve("policy.json"), """
+    String vkey =
+        CliEndToEndTest.ok("info", "--server", log)
+            .out()
+            .lines()
+            .filter(l -> l.startsWith("verifier_key "))
+            .findFirst()
+            .orElseThrow()
+            .substring(13);
+    Files.writeString(
+        work.resolve("policy.json"),
+        """
         {"log": {"origin": "registry.test/custody", "verifier_key": "%s"},
          "signers": [
            {"name": "base OS team", "public_key_file": "base.pub", "repositories": ["%s/base/*"], "layers": {"min": 0, "max": 0}},
            {"name": "runtime team", "public_key_file": "runtime.pub", "repositories": ["%s/runtime/*"], "layers": {"min": 1, "max": 1}},
            {"name": "application team", "public_key_file": "app.pub", "repositories": ["%s/apps/*"], "layers": {"min": 2, "max": 2}}
          ]}
-        """.formatted(vkey, reg, reg, reg));
+        """
+            .formatted(vkey, reg, reg, reg));
     // The application team checks the runtime image under its policy before signing on it.
-    ok("sign", "--key", p("app.key"), "--on", reg + "/runtime/jre:17", "--policy", p("policy.json"), reg + "/apps/service:1.0");
+    ok(
+        "sign",
+        "--key",
+        p("app.key"),
+        "--on",
+        reg + "/runtime/jre:17",
+        "--policy",
+        p("policy.json"),
+        reg + "/apps/service:1.0");
 
     String app = reg + "/apps/service:1.0";
-    CliEndToEndTest.Run notYet = custody(with("docker", "verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), "--offline", app));
+    CliEndToEndTest.Run notYet =
+        custody(
+            with(
+                "docker",
+                "verify",
+                "--checkpoint-store",
+                p("store"),
+                "--policy",
+                p("policy.json"),
+                "--offline",
+                app));
     assertEquals(1, notYet.code(), notYet.out());
     assertTrue(notYet.out().contains("no Custody bundle is attached"), notYet.out());
     ok("attach", app);
 
-    CliEndToEndTest.Run online = ok("verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), app);
+    CliEndToEndTest.Run online =
+        ok("verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), app);
     assertTrue(online.out().contains("VERIFIED: every layer"), online.out());
-    CliEndToEndTest.Run offline = ok("verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), "--offline", app);
+    CliEndToEndTest.Run offline =
+        ok(
+            "verify",
+            "--checkpoint-store",
+            p("store"),
+            "--policy",
+            p("policy.json"),
+            "--offline",
+            app);
     assertTrue(offline.out().contains("VERIFIED: every layer"), offline.out());
 
-    // The chain is where other tools look for it: the referrers tag schema's index names the bundle.
-    RegistryClient client = RegistryClient.builder().credentials(Credentials.dockerConfig(work.resolve("docker/config.json"))).build();
-    RegistryClient.RemoteImage img = client.image(ImageReference.parse(app), dev.custody.registry.Platform.DEFAULT);
-    assertEquals(1, client.referrers(img.ref(), img.ref().digest(), AttachedBundles.ARTIFACT_TYPE).size());
-    assertTrue(new String(client.manifest(img.ref().withTag("sha256-" + img.ref().digest().substring(7))).bytes())
-        .contains(AttachedBundles.ARTIFACT_TYPE));
+    // The chain is where other tools look for it: the referrers tag schema's index names the
+    // bundle.
+    RegistryClient client =
+        RegistryClient.builder()
+            .credentials(Credentials.dockerConfig(work.resolve("docker/config.json")))
+            .build();
+    RegistryClient.RemoteImage img =
+        client.image(ImageReference.parse(app), dev.custody.registry.Platform.DEFAULT);
+    assertEquals(
+        1, client.referrers(img.ref(), img.ref().digest(), AttachedBundles.ARTIFACT_TYPE).size());
+    assertTrue(
+        new String(
+                client
+                    .manifest(img.ref().withTag("sha256-" + img.ref().digest().substring(7)))
+                    .bytes())
+            .contains(AttachedBundles.ARTIFACT_TYPE));
 
     // Re-tagged: the tag now names an image nobody signed.
     Path other = work.resolve("oci-other");
     OciLayouts.build(other, 3, "someone else's build");
     DockerRegistry.skopeoPush(other, "step2", reg + "/apps/service:1.1", "ci:s3cret");
-    CliEndToEndTest.Run unsigned = custody(with("docker", "verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), reg + "/apps/service:1.1"));
+    CliEndToEndTest.Run unsigned =
+        custody(
+            with(
+                "docker",
+                "verify",
+                "--checkpoint-store",
+                p("store"),
+                "--policy",
+                p("policy.json"),
+                reg + "/apps/service:1.1"));
     assertEquals(1, unsigned.code(), unsigned.out());
     assertTrue(unsigned.out().contains("NOT VERIFIED"), unsigned.out());
     // Re-tagged into another repository: the runtime image is signed, but not for apps/service.
     DockerRegistry.skopeoPush(oci, "step1", reg + "/apps/service:1.0", "ci:s3cret");
-    CliEndToEndTest.Run moved = custody(with("docker", "verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), app));
+    CliEndToEndTest.Run moved =
+        custody(
+            with(
+                "docker",
+                "verify",
+                "--checkpoint-store",
+                p("store"),
+                "--policy",
+                p("policy.json"),
+                app));
     assertEquals(1, moved.code(), moved.out());
-    assertTrue(moved.out().contains("was signed for repository " + reg + "/runtime/jre, not " + reg + "/apps/service"), moved.out());
+    assertTrue(
+        moved
+            .out()
+            .contains(
+                "was signed for repository " + reg + "/runtime/jre, not " + reg + "/apps/service"),
+        moved.out());
     DockerRegistry.skopeoPush(oci, "step2", reg + "/apps/service:1.0", "ci:s3cret");
 
     // 401: wrong password, named, exit 2.
-    CliEndToEndTest.Run denied = custody(with("docker-wrong", "verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), app));
+    CliEndToEndTest.Run denied =
+        custody(
+            with(
+                "docker-wrong",
+                "verify",
+                "--checkpoint-store",
+                p("store"),
+                "--policy",
+                p("policy.json"),
+                app));
     assertEquals(2, denied.code(), denied.out());
     assertTrue(denied.out().contains("401 Unauthorized"), denied.out());
 
@@ -153,7 +245,17 @@ class RegistryWalkthroughTest {
       dockerConfig(work.resolve("docker-proxy"), proxy.host(), "ci", "s3cret");
       String viaProxy = proxy.host() + "/apps/service:1.0";
       proxy.fault = (m, path) -> path.contains("/manifests/sha256-") ? 429 : 0;
-      CliEndToEndTest.Run throttled = custody(with("docker-proxy", "verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), "--offline", viaProxy));
+      CliEndToEndTest.Run throttled =
+          custody(
+              with(
+                  "docker-proxy",
+                  "verify",
+                  "--checkpoint-store",
+                  p("store"),
+                  "--policy",
+                  p("policy.json"),
+                  "--offline",
+                  viaProxy));
       assertEquals(2, throttled.code(), throttled.out());
       assertTrue(throttled.out().contains("429 Too Many Requests"), throttled.out());
       assertFalse(throttled.out().contains("no Custody bundle"), throttled.out());
@@ -168,49 +270,87 @@ class RegistryWalkthroughTest {
 
       // 403 and 404 each named too.
       proxy.fault = (m, path) -> path.contains("/manifests/") ? 403 : 0;
-      CliEndToEndTest.Run forbidden = custody(with("docker-proxy", "verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), viaProxy));
+      CliEndToEndTest.Run forbidden =
+          custody(
+              with(
+                  "docker-proxy",
+                  "verify",
+                  "--checkpoint-store",
+                  p("store"),
+                  "--policy",
+                  p("policy.json"),
+                  viaProxy));
       assertEquals(2, forbidden.code(), forbidden.out());
       assertTrue(forbidden.out().contains("403 Forbidden"), forbidden.out());
       proxy.fault = (m, path) -> 0;
-      CliEndToEndTest.Run missing = custody(with("docker-proxy", "verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), proxy.host() + "/apps/nothing:1"));
+      CliEndToEndTest.Run missing =
+          custody(
+              with(
+                  "docker-proxy",
+                  "verify",
+                  "--checkpoint-store",
+                  p("store"),
+                  "--policy",
+                  p("policy.json"),
+                  proxy.host() + "/apps/nothing:1"));
       assertEquals(2, missing.code(), missing.out());
       assertTrue(missing.out().contains("404 Not Found"), missing.out());
     }
   }
 
-  /** Writers racing on one subject's referrers tag (registry 2.8 has no compare-and-set): no entry is lost. */
+  /**
+   * Writers racing on one subject's referrers tag (registry 2.8 has no compare-and-set): no entry
+   * is lost.
+   */
   @Test
   void concurrentAttachersKeepEveryEntryInTheReferrersTag() throws Exception {
     Path oci = work.resolve("oci-race");
     OciLayouts.build(oci, 1, "race");
     DockerRegistry.skopeoPush(oci, "step0", reg + "/race/img:1", "ci:s3cret");
-    RegistryClient client = RegistryClient.builder().credentials(Credentials.dockerConfig(work.resolve("docker/config.json"))).build();
-    RegistryClient.RemoteImage img = client.image(ImageReference.parse(reg + "/race/img:1"), dev.custody.registry.Platform.DEFAULT);
+    RegistryClient client =
+        RegistryClient.builder()
+            .credentials(Credentials.dockerConfig(work.resolve("docker/config.json")))
+            .build();
+    RegistryClient.RemoteImage img =
+        client.image(
+            ImageReference.parse(reg + "/race/img:1"), dev.custody.registry.Platform.DEFAULT);
     int writers = 6;
     List<Thread> threads = new java.util.ArrayList<>();
     java.util.Queue<Throwable> errors = new java.util.concurrent.ConcurrentLinkedQueue<>();
     for (int i = 0; i < writers; i++) {
       byte[] payload = ("{\"writer\":" + i + "}").getBytes(StandardCharsets.UTF_8);
-      Thread t = new Thread(() -> {
-        try {
-          client.attach(img.ref(), img.manifest(), "application/vnd.test.race", "application/vnd.test.race", payload, java.util.Map.of());
-        } catch (Throwable e) {
-          errors.add(e);
-        }
-      });
+      Thread t =
+          new Thread(
+              () -> {
+                try {
+                  client.attach(
+                      img.ref(),
+                      img.manifest(),
+                      "application/vnd.test.race",
+                      "application/vnd.test.race",
+                      payload,
+                      java.util.Map.of());
+                } catch (Throwable e) {
+                  errors.add(e);
+                }
+              });
       threads.add(t);
     }
     threads.forEach(Thread::start);
     for (Thread t : threads) t.join();
     assertTrue(errors.isEmpty(), errors.toString());
-    assertEquals(writers, client.referrers(img.ref(), img.ref().digest(), "application/vnd.test.race").size());
+    assertEquals(
+        writers,
+        client.referrers(img.ref(), img.ref().digest(), "application/vnd.test.race").size());
   }
 
   @Test
   void aMissingLoginIsNamedNotReadAsUnsigned() {
     RegistryClient anonymous = RegistryClient.builder().credentials(Credentials.none()).build();
-    RegistryException.Unauthorized e = org.junit.jupiter.api.Assertions.assertThrows(RegistryException.Unauthorized.class,
-        () -> anonymous.manifest(ImageReference.parse(reg + "/base/os:12")));
+    RegistryException.Unauthorized e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            RegistryException.Unauthorized.class,
+            () -> anonymous.manifest(ImageReference.parse(reg + "/base/os:12")));
     assertTrue(e.getMessage().contains("wants a login"), e.getMessage());
   }
 
@@ -222,39 +362,75 @@ class RegistryWalkthroughTest {
   @org.junit.jupiter.api.Order(2)
   void theVerificationServiceAnswersBothProtocolsAndCaches() throws Exception {
     Files.createDirectories(work.resolve("certs"));
-    dev.custody.testing.TestCerts certs = new dev.custody.testing.TestCerts(work.resolve("certs"), "verifier-test");
+    dev.custody.testing.TestCerts certs =
+        new dev.custody.testing.TestCerts(work.resolve("certs"), "verifier-test");
     dev.custody.testing.TestCerts.Pem tls = certs.server("verifier");
-    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-        System.getProperty("java.class.path"), CustodyCli.class.getName(), "verifier", "--listen", "127.0.0.1:0",
-        "--policy", p("policy.json"), "--server", log, "--docker-config", p("docker"), "--checkpoint-store", p("service-store"),
-        "--tls-cert", tls.cert().toString(), "--tls-key", tls.key().toString());
+    List<String> cmd =
+        List.of(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-cp",
+            System.getProperty("java.class.path"),
+            CustodyCli.class.getName(),
+            "verifier",
+            "--listen",
+            "127.0.0.1:0",
+            "--policy",
+            p("policy.json"),
+            "--server",
+            log,
+            "--docker-config",
+            p("docker"),
+            "--checkpoint-store",
+            p("service-store"),
+            "--tls-cert",
+            tls.cert().toString(),
+            "--tls-key",
+            tls.key().toString());
     Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     try {
-      java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8));
+      java.io.BufferedReader out =
+          new java.io.BufferedReader(
+              new java.io.InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8));
       String line = out.readLine();
-      assertTrue(line != null && line.startsWith("custody verifier listening on https://127.0.0.1:"), String.valueOf(line));
+      assertTrue(
+          line != null && line.startsWith("custody verifier listening on https://127.0.0.1:"),
+          String.valueOf(line));
       String base = line.substring("custody verifier listening on ".length()).strip();
-      java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().sslContext(trusting(certs.caCert)).build();
+      java.net.http.HttpClient http =
+          java.net.http.HttpClient.newBuilder().sslContext(trusting(certs.caCert)).build();
       String app = reg + "/apps/service:1.0";
 
-      com.fasterxml.jackson.databind.JsonNode first = post(http, base + "/v1/verify", "{\"image\": \"" + app + "\"}", 200);
+      com.fasterxml.jackson.databind.JsonNode first =
+          post(http, base + "/v1/verify", "{\"image\": \"" + app + "\"}", 200);
       assertTrue(first.path("verified").asBoolean(), first.toString());
       assertFalse(first.path("cached").asBoolean(), first.toString());
       assertEquals(3, first.path("layers").size(), first.toString());
-      assertEquals(reg + "/apps/service", first.path("layers").get(2).path("repository").asText(), first.toString());
+      assertEquals(
+          reg + "/apps/service",
+          first.path("layers").get(2).path("repository").asText(),
+          first.toString());
       assertTrue(first.path("checkpoint_size").asLong() > 0, first.toString());
       assertTrue(first.path("manifest_digest").asText().startsWith("sha256:"), first.toString());
-      com.fasterxml.jackson.databind.JsonNode again = post(http, base + "/v1/verify", "{\"image\": \"" + app + "\"}", 200);
-      assertTrue(again.path("verified").asBoolean() && again.path("cached").asBoolean(), again.toString());
+      com.fasterxml.jackson.databind.JsonNode again =
+          post(http, base + "/v1/verify", "{\"image\": \"" + app + "\"}", 200);
+      assertTrue(
+          again.path("verified").asBoolean() && again.path("cached").asBoolean(), again.toString());
 
-      com.fasterxml.jackson.databind.JsonNode unsigned = post(http, base + "/v1/verify",
-          "{\"image\": \"" + reg + "/apps/service:1.1\"}", 200);
+      com.fasterxml.jackson.databind.JsonNode unsigned =
+          post(http, base + "/v1/verify", "{\"image\": \"" + reg + "/apps/service:1.1\"}", 200);
       assertFalse(unsigned.path("verified").asBoolean(), unsigned.toString());
-      assertTrue(unsigned.path("reason").asText().contains("no chain in the log"), unsigned.toString());
+      assertTrue(
+          unsigned.path("reason").asText().contains("no chain in the log"), unsigned.toString());
 
-      com.fasterxml.jackson.databind.JsonNode gk = post(http, base + "/gatekeeper", """
+      com.fasterxml.jackson.databind.JsonNode gk =
+          post(
+              http,
+              base + "/gatekeeper",
+              """
           {"apiVersion": "externaldata.gatekeeper.sh/v1beta1", "kind": "ProviderRequest",
-           "request": {"keys": ["%s", "%s/apps/service:1.1", "Not A Reference"]}}""".formatted(app, reg), 200);
+           "request": {"keys": ["%s", "%s/apps/service:1.1", "Not A Reference"]}}"""
+                  .formatted(app, reg),
+              200);
       assertEquals("ProviderResponse", gk.path("kind").asText(), gk.toString());
       com.fasterxml.jackson.databind.JsonNode items = gk.path("response").path("items");
       assertEquals(3, items.size(), gk.toString());
@@ -266,16 +442,38 @@ class RegistryWalkthroughTest {
 
       post(http, base + "/v1/verify", "not json", 400);
       post(http, base + "/v1/verify", "{\"image\": \"UPPER/Case\"}", 400);
-      assertFalse(post(http, base + "/gatekeeper", "{\"kind\": \"Other\"}", 200).path("response").path("systemError").asText().isEmpty());
-      assertEquals(405, http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/v1/verify")).build(),
-          java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode());
+      assertFalse(
+          post(http, base + "/gatekeeper", "{\"kind\": \"Other\"}", 200)
+              .path("response")
+              .path("systemError")
+              .asText()
+              .isEmpty());
+      assertEquals(
+          405,
+          http.send(
+                  java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/v1/verify"))
+                      .build(),
+                  java.net.http.HttpResponse.BodyHandlers.discarding())
+              .statusCode());
 
-      String metrics = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/metrics")).build(),
-          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      String metrics =
+          http.send(
+                  java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/metrics"))
+                      .build(),
+                  java.net.http.HttpResponse.BodyHandlers.ofString())
+              .body();
       // the repeated /v1/verify and the Gatekeeper key for the same image
-      assertTrue(metrics.contains("custody_verifier_verdicts_total{cached=\"true\",outcome=\"verified\"} 2"), metrics);
-      assertTrue(metrics.contains("custody_verifier_verdicts_total{cached=\"false\",outcome=\"not_verified\"}"), metrics);
-      assertTrue(metrics.contains("custody_verifier_request_seconds_count{endpoint=\"/v1/verify\"}"), metrics);
+      assertTrue(
+          metrics.contains(
+              "custody_verifier_verdicts_total{cached=\"true\",outcome=\"verified\"} 2"),
+          metrics);
+      assertTrue(
+          metrics.contains(
+              "custody_verifier_verdicts_total{cached=\"false\",outcome=\"not_verified\"}"),
+          metrics);
+      assertTrue(
+          metrics.contains("custody_verifier_request_seconds_count{endpoint=\"/v1/verify\"}"),
+          metrics);
     } finally {
       proc.destroy();
       proc.waitFor();
@@ -289,39 +487,82 @@ class RegistryWalkthroughTest {
     Path oci = work.resolve("oci-archive-src");
     OciLayouts.build(oci, 1, "archive");
     Path archive = work.resolve("base.tar");
-    DockerRegistry.run(List.of("/usr/bin/skopeo", "copy", "--insecure-policy", "--preserve-digests",
-        "oci:" + oci + ":step0", "oci-archive:" + archive));
+    DockerRegistry.run(
+        List.of(
+            "/usr/bin/skopeo",
+            "copy",
+            "--insecure-policy",
+            "--preserve-digests",
+            "oci:" + oci + ":step0",
+            "oci-archive:" + archive));
     String ref = reg + "/base/os:13";
-    CliEndToEndTest.Run signed = ok("sign", "--key", p("base.key"), "--archive", archive.toString(), ref);
+    CliEndToEndTest.Run signed =
+        ok("sign", "--key", p("base.key"), "--archive", archive.toString(), ref);
     assertTrue(signed.out().contains("after the push"), signed.out());
-    CliEndToEndTest.Run before = custody(with("docker", "verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"),
-        "--archive", archive.toString()));
+    CliEndToEndTest.Run before =
+        custody(
+            with(
+                "docker",
+                "verify",
+                "--checkpoint-store",
+                p("store"),
+                "--policy",
+                p("policy.json"),
+                "--archive",
+                archive.toString()));
     assertEquals(0, before.code(), before.out());
-    DockerRegistry.run(List.of("/usr/bin/skopeo", "copy", "--insecure-policy", "--preserve-digests", "--dest-tls-verify=false",
-        "--dest-creds", "ci:s3cret", "oci-archive:" + archive, "docker://" + ref));
+    DockerRegistry.run(
+        List.of(
+            "/usr/bin/skopeo",
+            "copy",
+            "--insecure-policy",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            "ci:s3cret",
+            "oci-archive:" + archive,
+            "docker://" + ref));
     ok("attach", ref);
-    CliEndToEndTest.Run offline = ok("verify", "--checkpoint-store", p("store"), "--policy", p("policy.json"), "--offline", ref);
+    CliEndToEndTest.Run offline =
+        ok(
+            "verify",
+            "--checkpoint-store",
+            p("store"),
+            "--policy",
+            p("policy.json"),
+            "--offline",
+            ref);
     assertTrue(offline.out().contains("VERIFIED: every layer"), offline.out());
 
     // A docker save of Docker before 25 holds no OCI manifest: nothing to sign yet, and it says so.
     Path legacy = work.resolve("legacy.tar");
-    try (var out = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(Files.newOutputStream(legacy))) {
-      byte[] m = "[{\"Config\":\"abc.json\",\"RepoTags\":[\"app:1\"],\"Layers\":[]}]".getBytes(StandardCharsets.UTF_8);
+    try (var out =
+        new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(
+            Files.newOutputStream(legacy))) {
+      byte[] m =
+          "[{\"Config\":\"abc.json\",\"RepoTags\":[\"app:1\"],\"Layers\":[]}]"
+              .getBytes(StandardCharsets.UTF_8);
       var e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry("manifest.json");
       e.setSize(m.length);
       out.putArchiveEntry(e);
       out.write(m);
       out.closeArchiveEntry();
     }
-    CliEndToEndTest.Run refused = custody(with("docker", "sign", "--key", p("base.key"), "--archive", legacy.toString(), ref));
+    CliEndToEndTest.Run refused =
+        custody(
+            with("docker", "sign", "--key", p("base.key"), "--archive", legacy.toString(), ref));
     assertEquals(2, refused.code(), refused.out());
     assertTrue(refused.out().contains("docker save archive without an OCI layout"), refused.out());
   }
 
-  static com.fasterxml.jackson.databind.JsonNode post(java.net.http.HttpClient http, String url, String body, int status)
-      throws Exception {
-    java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url))
-        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+  static com.fasterxml.jackson.databind.JsonNode post(
+      java.net.http.HttpClient http, String url, String body, int status) throws Exception {
+    java.net.http.HttpResponse<String> r =
+        http.send(
+            java.net.http.HttpRequest.newBuilder(java.net.URI.create(url))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body))
+                .build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
     assertEquals(status, r.statusCode(), r.body());
     return new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body());
   }
@@ -330,9 +571,12 @@ class RegistryWalkthroughTest {
     java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
     ks.load(null, null);
     try (var in = Files.newInputStream(caPem)) {
-      ks.setCertificateEntry("ca", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+      ks.setCertificateEntry(
+          "ca", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
     }
-    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    javax.net.ssl.TrustManagerFactory tmf =
+        javax.net.ssl.TrustManagerFactory.getInstance(
+            javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(ks);
     javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
     ctx.init(null, tmf.getTrustManagers(), null);

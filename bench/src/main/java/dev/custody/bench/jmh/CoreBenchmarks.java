@@ -29,9 +29,9 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 
 /**
- * Micro-benchmarks of the pure core: hashing, compact-range appends, proofs from an in-memory
- * node map and their verification, checkpoint notes, link parse + signature checks.
- * {@code java -jar bench/target/custody-bench.jar jmh} runs them (see BenchMain).
+ * Micro-benchmarks of the pure core: hashing, compact-range appends, proofs from an in-memory node
+ * map and their verification, checkpoint notes, link parse + signature checks. {@code java -jar
+ * bench/target/custody-bench.jar jmh} runs them (see BenchMain).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -67,8 +67,10 @@ public class CoreBenchmarks {
     CompactRange half = null;
     for (int i = 0; i < treeSize; i++) {
       if (i == treeSize / 2) half = r;
-      r = r.append(Hashes.leafHash(new byte[] {(byte) i, (byte) (i >> 8), (byte) (i >> 16)}),
-          (lv, idx, h) -> nodes.put(((long) lv << 40) | idx, h));
+      r =
+          r.append(
+              Hashes.leafHash(new byte[] {(byte) i, (byte) (i >> 8), (byte) (i >> 16)}),
+              (lv, idx, h) -> nodes.put(((long) lv << 40) | idx, h));
     }
     range = r;
     root = r.root();
@@ -82,51 +84,69 @@ public class CoreBenchmarks {
     checkpoints = new CheckpointVerifier(logKey.name(), logKey.verifier());
     note = SignedNote.sign(new Checkpoint(logKey.name(), treeSize, root).text(), logKey).format();
     Digest d = Digest.sha256Of(new byte[] {3});
-    Statement s = new Statement("registry.example/bench/app", Digest.sha256Of(new byte[] {4}), 0, d, d, d,
-        Statement.NO_PREDECESSOR, 1_764_288_000_000L);
+    Statement s =
+        new Statement(
+            "registry.example/bench/app",
+            Digest.sha256Of(new byte[] {4}),
+            0,
+            d,
+            d,
+            d,
+            Statement.NO_PREDECESSOR,
+            1_764_288_000_000L);
     edLink = SignedLink.sign(s, LinkKeys.generate(LinkKeys.Scheme.ED25519)).encoded();
     ecLink = SignedLink.sign(s, LinkKeys.generate(LinkKeys.Scheme.ECDSA_P256_SHA256)).encoded();
   }
 
-  @Benchmark public byte[] leafHash() {
+  @Benchmark
+  public byte[] leafHash() {
     return Hashes.leafHash(leaf);
   }
 
-  @Benchmark public byte[] nodeHash() {
+  @Benchmark
+  public byte[] nodeHash() {
     return Hashes.nodeHash(left, right);
   }
 
-  @Benchmark public CompactRange compactRangeAppend() {
-    return range.append(left, (lv, idx, h) -> { });
+  @Benchmark
+  public CompactRange compactRangeAppend() {
+    return range.append(left, (lv, idx, h) -> {});
   }
 
-  @Benchmark public List<byte[]> inclusionProofFromNodes() {
+  @Benchmark
+  public List<byte[]> inclusionProofFromNodes() {
     return proofs.inclusion(index, treeSize);
   }
 
-  @Benchmark public byte[] verifyInclusion() throws ProofException {
+  @Benchmark
+  public byte[] verifyInclusion() throws ProofException {
     return Proofs.rootFromInclusion(index, treeSize, leafHash, inclusion);
   }
 
-  @Benchmark public void verifyConsistency() throws ProofException {
+  @Benchmark
+  public void verifyConsistency() throws ProofException {
     Proofs.verifyConsistency(treeSize / 2, treeSize, consistency, rootHalf, root);
   }
 
-  @Benchmark public String signCheckpoint() {
+  @Benchmark
+  public String signCheckpoint() {
     return SignedNote.sign(new Checkpoint(logKey.name(), treeSize, root).text(), logKey).format();
   }
 
-  @Benchmark public Checkpoint verifyCheckpoint() throws Exception {
+  @Benchmark
+  public Checkpoint verifyCheckpoint() throws Exception {
     return checkpoints.verify(note);
   }
 
-  @Benchmark public SignedLink parseAndVerifyEd25519Link() throws Exception {
+  @Benchmark
+  public SignedLink parseAndVerifyEd25519Link() throws Exception {
     SignedLink l = SignedLink.parse(edLink);
     l.verifySignature();
     return l;
   }
 
-  @Benchmark public SignedLink parseAndVerifyEcdsaP256Link() throws Exception {
+  @Benchmark
+  public SignedLink parseAndVerifyEcdsaP256Link() throws Exception {
     SignedLink l = SignedLink.parse(ecLink);
     l.verifySignature();
     return l;

@@ -19,10 +19,10 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 
 /**
- * Inclusion and consistency proofs from RocksDB through the server's read path (tiles plus its
- * node cache), at random positions in a log of {@code size} entries. The log is built once per
- * size in {@code custody.bench.dir} (default: the temp dir) and reused by later runs, since
- * 10^7 entries take a couple of minutes to load.
+ * Inclusion and consistency proofs from RocksDB through the server's read path (tiles plus its node
+ * cache), at random positions in a log of {@code size} entries. The log is built once per size in
+ * {@code custody.bench.dir} (default: the temp dir) and reused by later runs, since 10^7 entries
+ * take a couple of minutes to load.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -37,11 +37,13 @@ public class StorageProofBenchmarks {
 
   @Setup(Level.Trial)
   public void open() throws Exception {
-    Path dir = Path.of(System.getProperty("custody.bench.dir", System.getProperty("java.io.tmpdir")))
-        .resolve("custody-jmh-" + size);
+    Path dir =
+        Path.of(System.getProperty("custody.bench.dir", System.getProperty("java.io.tmpdir")))
+            .resolve("custody-jmh-" + size);
     Files.createDirectories(dir);
     log = BulkLog.open(dir);
-    if (log.size() > size) throw new IllegalStateException(dir + " holds more than " + size + " entries; delete it");
+    if (log.size() > size)
+      throw new IllegalStateException(dir + " holds more than " + size + " entries; delete it");
     log.fillTo(size, 64);
     reader = new LogReader(log.storage);
   }

@@ -1,4 +1,2 @@
-/**
- * JMH micro-benchmarks: hashing, proofs, notes, links, and proofs read from RocksDB.
- */
+/** JMH micro-benchmarks: hashing, proofs, notes, links, and proofs read from RocksDB. */
 package dev.custody.bench.jmh;

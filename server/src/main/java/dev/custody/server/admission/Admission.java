@@ -1,14 +1,16 @@
 package dev.custody.server.admission;
 
 /**
- * The first stage of the write path: decide whether bytes from a submitter may enter the log.
- * Runs on many threads at once, outside the sequencer; must not change any state.
+ * The first stage of the write path: decide whether bytes from a submitter may enter the log. Runs
+ * on many threads at once, outside the sequencer; must not change any state.
  */
 @FunctionalInterface
 public interface Admission {
   Admitted admit(byte[] entry) throws AdmissionException;
 
-  /** True when admitting costs so little (no signature check) that it may run on a transport thread. */
+  /**
+   * True when admitting costs so little (no signature check) that it may run on a transport thread.
+   */
   default boolean cheap() {
     return false;
   }

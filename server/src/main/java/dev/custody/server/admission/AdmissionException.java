@@ -1,8 +1,8 @@
 package dev.custody.server.admission;
 
 /**
- * An entry the log refuses. The message is shown to the submitter; the type says what the
- * submitter can do about it (and so which status it gets, see {@code api.Statuses}).
+ * An entry the log refuses. The message is shown to the submitter; the type says what the submitter
+ * can do about it (and so which status it gets, see {@code api.Statuses}).
  */
 public abstract sealed class AdmissionException extends Exception {
   private AdmissionException(String message) {
@@ -16,7 +16,10 @@ public abstract sealed class AdmissionException extends Exception {
     }
   }
 
-  /** The entry reads, but breaks a rule: its signature, its statement, or how it stands on the link below. */
+  /**
+   * The entry reads, but breaks a rule: its signature, its statement, or how it stands on the link
+   * below.
+   */
   public static final class RuleViolation extends AdmissionException {
     public RuleViolation(String message) {
       super(message);

@@ -14,11 +14,13 @@ import java.util.List;
  *     {@link Leaf}); false when the leaf is {@code body} itself (an opaque entry)
  * @param dedupKey 32 bytes under which a resubmission of this entry finds it: the leaf hash when
  *     the leaf does not depend on the sequencer ({@code !timestamped}), else the entry's own id
- * @param lookupKeys secondary index keys ({@link dev.custody.server.read.LinkIndex}) under which to find this entry
+ * @param lookupKeys secondary index keys ({@link dev.custody.server.read.LinkIndex}) under which to
+ *     find this entry
  */
 public record Admitted(byte[] body, boolean timestamped, byte[] dedupKey, List<byte[]> lookupKeys) {
   public Admitted {
-    if (dedupKey.length != Hashes.SIZE) throw new IllegalArgumentException("a dedup key is 32 bytes");
+    if (dedupKey.length != Hashes.SIZE)
+      throw new IllegalArgumentException("a dedup key is 32 bytes");
     lookupKeys = List.copyOf(lookupKeys);
   }
 

@@ -1,14 +1,12 @@
 package dev.custody.server.admission;
 
-import dev.custody.chain.Leaf;
 import dev.custody.chain.LinkException;
 import dev.custody.chain.LinkRules;
 import dev.custody.chain.LinkVerifier;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
-import dev.custody.server.read.StoredLinks;
 import dev.custody.server.read.LinkIndex;
-import java.util.List;
+import dev.custody.server.read.StoredLinks;
 
 /**
  * Admits signed layer links (entries.md): strict parse, the signature, the rules a link must meet
@@ -22,20 +20,31 @@ public final class LayerLinkAdmission implements Admission {
   private final StoredLinks links;
   private final LinkVerifier verifier;
 
-  /** @param verifier checks signatures (every verifier gives the same verdict; the fastest that loads is chosen at start) */
+  /**
+   * @param verifier checks signatures (every verifier gives the same verdict; the fastest that
+   *     loads is chosen at start)
+   */
   public LayerLinkAdmission(StoredLinks links, LinkVerifier verifier) {
     this.links = links;
     this.verifier = verifier;
   }
 
-  @Override public int maxEntryBytes() {
+  @Override
+  public int maxEntryBytes() {
     return MAX_LINK_BYTES;
   }
 
-  @Override public Admitted admit(byte[] entry) throws AdmissionException {
-    if (entry.length == 0) throw new AdmissionException.Malformed("entry is empty; send a signed link (custody sign)");
+  @Override
+  public Admitted admit(byte[] entry) throws AdmissionException {
+    if (entry.length == 0)
+      throw new AdmissionException.Malformed("entry is empty; send a signed link (custody sign)");
     if (entry.length > MAX_LINK_BYTES) {
-      throw new AdmissionException.Malformed("signed link is " + entry.length + " bytes; at most " + MAX_LINK_BYTES + " fit in a leaf");
+      throw new AdmissionException.Malformed(
+          "signed link is "
+              + entry.length
+              + " bytes; at most "
+              + MAX_LINK_BYTES
+              + " fit in a leaf");
     }
     SignedLink link;
     try {
@@ -51,12 +60,18 @@ public final class LayerLinkAdmission implements Admission {
     }
     Statement s = link.statement();
     if (s.hasPredecessor()) {
-      StoredLinks.Stored below = links.byId(s.prevLinkId()).orElseThrow(() -> new AdmissionException.MissingPredecessor(
-          "the predecessor link (prev_link_id) is not in this log; submit the links below first"));
+      StoredLinks.Stored below =
+          links
+              .byId(s.prevLinkId())
+              .orElseThrow(
+                  () ->
+                      new AdmissionException.MissingPredecessor(
+                          "the predecessor link (prev_link_id) is not in this log; submit the links below first"));
       try {
         LinkRules.checkOnTop(below.link(), link);
       } catch (LinkException e) {
-        throw new AdmissionException.RuleViolation("link does not stand on its predecessor: " + e.getMessage());
+        throw new AdmissionException.RuleViolation(
+            "link does not stand on its predecessor: " + e.getMessage());
       }
     }
     return new Admitted(link.encoded(), true, link.linkId(), LinkIndex.keysOf(link));

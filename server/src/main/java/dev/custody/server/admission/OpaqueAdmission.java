@@ -7,14 +7,18 @@ package dev.custody.server.admission;
 public final class OpaqueAdmission implements Admission {
   public static final int MAX_ENTRY_BYTES = 65_535;
 
-  @Override public boolean cheap() {
+  @Override
+  public boolean cheap() {
     return true;
   }
 
-  @Override public Admitted admit(byte[] entry) throws AdmissionException {
-    if (entry.length == 0) throw new AdmissionException.Malformed("entry is empty; an entry is 1 to 65535 bytes");
+  @Override
+  public Admitted admit(byte[] entry) throws AdmissionException {
+    if (entry.length == 0)
+      throw new AdmissionException.Malformed("entry is empty; an entry is 1 to 65535 bytes");
     if (entry.length > MAX_ENTRY_BYTES) {
-      throw new AdmissionException.Malformed("entry is " + entry.length + " bytes; an entry is at most 65535 bytes");
+      throw new AdmissionException.Malformed(
+          "entry is " + entry.length + " bytes; an entry is at most 65535 bytes");
     }
     return Admitted.opaque(entry);
   }

@@ -12,7 +12,8 @@ import java.util.concurrent.TimeUnit;
  * that the first submissions after a start meet compiled code rather than a cold interpreter. A
  * cold first check took long enough for everything queued behind it to look like overload.
  *
- * <p>Admission changes no state, so checking a bottom-layer link made here touches nothing in the log.
+ * <p>Admission changes no state, so checking a bottom-layer link made here touches nothing in the
+ * log.
  */
 public final class Warmup {
   private Warmup() {}
@@ -20,7 +21,9 @@ public final class Warmup {
   /** Checks per key type, unless {@code budgetMillis} runs out first. */
   static final int CHECKS_PER_SCHEME = 3_000;
 
-  /** @return how long the warm-up took, in milliseconds */
+  /**
+   * @return how long the warm-up took, in milliseconds
+   */
   public static long run(Admission admission, long budgetMillis) {
     long start = System.nanoTime();
     long perScheme = TimeUnit.MILLISECONDS.toNanos(budgetMillis) / LinkKeys.Scheme.values().length;
@@ -31,7 +34,8 @@ public final class Warmup {
         try {
           admission.admit(link);
         } catch (AdmissionException e) {
-          throw new IllegalStateException("a freshly signed " + scheme.label() + " link fails admission: " + e.getMessage(), e);
+          throw new IllegalStateException(
+              "a freshly signed " + scheme.label() + " link fails admission: " + e.getMessage(), e);
         }
       }
     }
@@ -40,7 +44,9 @@ public final class Warmup {
 
   private static byte[] sampleLink(LinkKeys.Signer key) {
     Digest d = Digest.sha256Of("custody warm-up".getBytes(StandardCharsets.UTF_8));
-    return SignedLink.sign(new Statement("custody.invalid/warm-up", d, 0, d, d, d, Statement.NO_PREDECESSOR, 0), key)
+    return SignedLink.sign(
+            new Statement("custody.invalid/warm-up", d, 0, d, d, d, Statement.NO_PREDECESSOR, 0),
+            key)
         .encoded();
   }
 }

@@ -23,11 +23,13 @@ final class EntryStream {
 
   static Positions range(long start, long end) {
     return new Positions() {
-      @Override public int count() {
+      @Override
+      public int count() {
         return (int) (end - start);
       }
 
-      @Override public long at(int k) {
+      @Override
+      public long at(int k) {
         return start + k;
       }
     };
@@ -35,11 +37,13 @@ final class EntryStream {
 
   static Positions of(List<Long> indices) {
     return new Positions() {
-      @Override public int count() {
+      @Override
+      public int count() {
         return indices.size();
       }
 
-      @Override public long at(int k) {
+      @Override
+      public long at(int k) {
         return indices.get(k);
       }
     };
@@ -52,7 +56,11 @@ final class EntryStream {
   private int next;
   private boolean finished;
 
-  EntryStream(ServerCallStreamObserver<LogEntry> out, LogReader reader, Executor worker, Positions positions) {
+  EntryStream(
+      ServerCallStreamObserver<LogEntry> out,
+      LogReader reader,
+      Executor worker,
+      Positions positions) {
     this.out = out;
     this.reader = reader;
     this.worker = worker;
@@ -61,7 +69,7 @@ final class EntryStream {
 
   void begin() {
     out.setOnReadyHandler(() -> worker.execute(this::drain));
-    out.setOnCancelHandler(() -> { });
+    out.setOnCancelHandler(() -> {});
     worker.execute(this::drain);
   }
 
@@ -69,7 +77,8 @@ final class EntryStream {
     try {
       while (!finished && !out.isCancelled() && out.isReady() && next < positions.count()) {
         long i = positions.at(next);
-        byte[] leaf = reader.leaf(i).orElseThrow(() -> new StorageException("leaf " + i + " is missing"));
+        byte[] leaf =
+            reader.leaf(i).orElseThrow(() -> new StorageException("leaf " + i + " is missing"));
         out.onNext(TransparencyLogService.entry(i, leaf, Hashes.leafHash(leaf)).build());
         next++;
       }

@@ -38,29 +38,45 @@ public final class Statuses {
   private Statuses() {}
 
   public static Status of(Throwable thrown) {
-    Throwable e = thrown instanceof CompletionException && thrown.getCause() != null ? thrown.getCause() : thrown;
+    Throwable e =
+        thrown instanceof CompletionException && thrown.getCause() != null
+            ? thrown.getCause()
+            : thrown;
     if (e instanceof StatusRuntimeException sre) return sre.getStatus();
-    if (e instanceof AdmissionException.MissingPredecessor) return Status.FAILED_PRECONDITION.withDescription(e.getMessage());
-    if (e instanceof AdmissionException) return Status.INVALID_ARGUMENT.withDescription(e.getMessage());
-    if (e instanceof OverloadedException) return Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage());
-    if (e instanceof UnavailableException || e instanceof ShuttingDownException || e instanceof WriteRefusedException) {
+    if (e instanceof AdmissionException.MissingPredecessor)
+      return Status.FAILED_PRECONDITION.withDescription(e.getMessage());
+    if (e instanceof AdmissionException)
+      return Status.INVALID_ARGUMENT.withDescription(e.getMessage());
+    if (e instanceof OverloadedException)
+      return Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage());
+    if (e instanceof UnavailableException
+        || e instanceof ShuttingDownException
+        || e instanceof WriteRefusedException) {
       return Status.UNAVAILABLE.withDescription(e.getMessage() + IDEMPOTENT);
     }
     if (e instanceof StorageException s) {
       if (s.kind() == StorageException.Kind.CORRUPTION) {
         LOG.log(Level.SEVERE, "the store is damaged", e);
-        return Status.DATA_LOSS.withDescription("the log's store is damaged here (" + e.getMessage()
-            + "); ask another node or the log's mirrors");
+        return Status.DATA_LOSS.withDescription(
+            "the log's store is damaged here ("
+                + e.getMessage()
+                + "); ask another node or the log's mirrors");
       }
       LOG.log(Level.WARNING, "storage failure while serving a request", e);
-      String what = s.kind() == StorageException.Kind.DISK_FULL ? "the log's disk is full" : "the log's storage failed";
-      return Status.UNAVAILABLE.withDescription(what + " (retry; submitting again is idempotent): " + e.getMessage());
+      String what =
+          s.kind() == StorageException.Kind.DISK_FULL
+              ? "the log's disk is full"
+              : "the log's storage failed";
+      return Status.UNAVAILABLE.withDescription(
+          what + " (retry; submitting again is idempotent): " + e.getMessage());
     }
     LOG.log(Level.SEVERE, "unexpected failure while serving a request", e);
     return Status.INTERNAL.withDescription("internal error: " + e);
   }
 
-  /** Ends the call with {@link #of}'s status; a call the client already cancelled is left as it is. */
+  /**
+   * Ends the call with {@link #of}'s status; a call the client already cancelled is left as it is.
+   */
   public static void fail(StreamObserver<?> out, Throwable thrown) {
     try {
       out.onError(of(thrown).asRuntimeException());

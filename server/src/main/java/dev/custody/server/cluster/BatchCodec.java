@@ -17,10 +17,13 @@ final class BatchCodec {
   private BatchCodec() {}
 
   private static final byte VERSION = 1;
+
   /** More entries than any batch holds (the sequencer's batches are at most a few thousand). */
   static final int MAX_ENTRIES = 65_536;
+
   /** An entry body: a link or an opaque entry is at most 64 KiB; room to spare, never unbounded. */
   static final int MAX_BODY = 1 << 20;
+
   static final int MAX_LOOKUPS = 64;
   static final int MAX_LOOKUP_KEY = 1024;
   static final int MAX_NOTE = 64 * 1024;
@@ -41,9 +44,13 @@ final class BatchCodec {
       size += 1 + 32 + 4 + a.body().length + 2;
       for (byte[] k : a.lookupKeys()) size += 2 + k.length;
     }
-    ByteBuffer b = ByteBuffer.allocate(size).put(VERSION).putLong(p.timestampMs()).putInt(p.entries().size());
+    ByteBuffer b =
+        ByteBuffer.allocate(size).put(VERSION).putLong(p.timestampMs()).putInt(p.entries().size());
     for (Admitted a : p.entries()) {
-      b.put((byte) (a.timestamped() ? 1 : 0)).put(a.dedupKey()).putInt(a.body().length).put(a.body());
+      b.put((byte) (a.timestamped() ? 1 : 0))
+          .put(a.dedupKey())
+          .putInt(a.body().length)
+          .put(a.body());
       b.putShort((short) a.lookupKeys().size());
       for (byte[] k : a.lookupKeys()) b.putShort((short) k.length).put(k);
     }
@@ -65,7 +72,8 @@ final class BatchCodec {
         byte[] body = bytes(b, b.getInt(), MAX_BODY, "entry body");
         int lookups = count(Short.toUnsignedInt(b.getShort()), b, MAX_LOOKUPS, 2, "lookup keys");
         List<byte[]> keys = new ArrayList<>(lookups);
-        for (int j = 0; j < lookups; j++) keys.add(bytes(b, Short.toUnsignedInt(b.getShort()), MAX_LOOKUP_KEY, "lookup key"));
+        for (int j = 0; j < lookups; j++)
+          keys.add(bytes(b, Short.toUnsignedInt(b.getShort()), MAX_LOOKUP_KEY, "lookup key"));
         entries.add(new Admitted(body, flags == 1, key, keys));
       }
       end(b);
@@ -77,9 +85,12 @@ final class BatchCodec {
 
   static byte[] encode(Outcome o) {
     byte[] note = o.checkpoint().getBytes(StandardCharsets.UTF_8);
-    ByteBuffer b = ByteBuffer.allocate(1 + 4 + o.indices().length * 9 + 8 + 4 + note.length)
-        .put(VERSION).putInt(o.indices().length);
-    for (int i = 0; i < o.indices().length; i++) b.putLong(o.indices()[i]).put((byte) (o.duplicate()[i] ? 1 : 0));
+    ByteBuffer b =
+        ByteBuffer.allocate(1 + 4 + o.indices().length * 9 + 8 + 4 + note.length)
+            .put(VERSION)
+            .putInt(o.indices().length);
+    for (int i = 0; i < o.indices().length; i++)
+      b.putLong(o.indices()[i]).put((byte) (o.duplicate()[i] ? 1 : 0));
     return b.putLong(o.timestampMs()).putInt(note.length).put(note).array();
   }
 
@@ -96,7 +107,8 @@ final class BatchCodec {
         dup[i] = b.get() != 0;
       }
       long ts = b.getLong();
-      String note = new String(bytes(b, b.getInt(), MAX_NOTE, "checkpoint"), StandardCharsets.UTF_8);
+      String note =
+          new String(bytes(b, b.getInt(), MAX_NOTE, "checkpoint"), StandardCharsets.UTF_8);
       end(b);
       return new Outcome(indices, dup, ts, note);
     } catch (BufferUnderflowException e) {
@@ -106,13 +118,24 @@ final class BatchCodec {
 
   private static void version(ByteBuffer b) {
     byte v = b.get();
-    if (v != VERSION) throw new IllegalArgumentException("batch format " + v + " is not known here (this node reads " + VERSION + ")");
+    if (v != VERSION)
+      throw new IllegalArgumentException(
+          "batch format " + v + " is not known here (this node reads " + VERSION + ")");
   }
 
-  /** A count, checked against its limit and against the bytes left at {@code minBytesEach} per item. */
+  /**
+   * A count, checked against its limit and against the bytes left at {@code minBytesEach} per item.
+   */
   private static int count(int n, ByteBuffer b, int max, int minBytesEach, String what) {
     if (n < 0 || n > max || (long) n * minBytesEach > b.remaining()) {
-      throw new IllegalArgumentException("a batch claims " + n + " " + what + "; at most " + max + " and no more than its bytes hold");
+      throw new IllegalArgumentException(
+          "a batch claims "
+              + n
+              + " "
+              + what
+              + "; at most "
+              + max
+              + " and no more than its bytes hold");
     }
     return n;
   }
@@ -127,6 +150,7 @@ final class BatchCodec {
   }
 
   private static void end(ByteBuffer b) {
-    if (b.hasRemaining()) throw new IllegalArgumentException(b.remaining() + " bytes follow the end of a batch");
+    if (b.hasRemaining())
+      throw new IllegalArgumentException(b.remaining() + " bytes follow the end of a batch");
   }
 }

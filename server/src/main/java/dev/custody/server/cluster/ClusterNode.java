@@ -32,25 +32,33 @@ import org.apache.ratis.util.SizeInBytes;
 import org.apache.ratis.util.TimeDuration;
 
 /**
- * One member of a Custody cluster: a Ratis server whose state machine is this node's store
- * ({@link LogStateMachine}), a Ratis client through which this node proposes batches, and the
- * {@link ReplicatedSequencer} on top. The Raft group's id is derived from the log's origin, so a
- * node started for another log cannot join by mistake.
+ * One member of a Custody cluster: a Ratis server whose state machine is this node's store ({@link
+ * LogStateMachine}), a Ratis client through which this node proposes batches, and the {@link
+ * ReplicatedSequencer} on top. The Raft group's id is derived from the log's origin, so a node
+ * started for another log cannot join by mistake.
  */
 public final class ClusterNode implements AutoCloseable {
   /**
    * How a node takes part; every default in one place.
    *
    * @param raftDir the Raft log and snapshots (beside the store, in the data directory)
-   * @param snapshotEvery Raft entries (batches) between snapshots; the Raft log before a snapshot is purged
+   * @param snapshotEvery Raft entries (batches) between snapshots; the Raft log before a snapshot
+   *     is purged
    * @param snapshotInterval and at least this long between two snapshots
    * @param electionMin the shortest a follower waits without hearing from a leader before it stands
    * @param electionMax the longest (each follower draws at random between the two)
    * @param join this node is new to a running cluster: it starts outside the group and waits to be
    *     added ({@code custody-server cluster add}); {@code peers} need only name it and one member
    */
-  public record Settings(String nodeId, Peers peers, Path raftDir, long snapshotEvery, Duration snapshotInterval,
-      Duration electionMin, Duration electionMax, boolean join) {
+  public record Settings(
+      String nodeId,
+      Peers peers,
+      Path raftDir,
+      long snapshotEvery,
+      Duration snapshotInterval,
+      Duration electionMin,
+      Duration electionMax,
+      boolean join) {
     public static final long SNAPSHOT_EVERY = 10_000;
     public static final Duration SNAPSHOT_INTERVAL = Duration.ofSeconds(10);
     public static final Duration ELECTION_MIN = Duration.ofMillis(400);
@@ -58,14 +66,25 @@ public final class ClusterNode implements AutoCloseable {
 
     public Settings {
       if (!peers.members().containsKey(nodeId)) {
-        throw new IllegalArgumentException("--node-id " + nodeId + " is not one of --peers (" + peers.format() + ")");
+        throw new IllegalArgumentException(
+            "--node-id " + nodeId + " is not one of --peers (" + peers.format() + ")");
       }
-      if (snapshotEvery < 1) throw new IllegalArgumentException("snapshots must be at least 1 entry apart");
-      if (electionMax.compareTo(electionMin) <= 0) throw new IllegalArgumentException("election timeout max must exceed min");
+      if (snapshotEvery < 1)
+        throw new IllegalArgumentException("snapshots must be at least 1 entry apart");
+      if (electionMax.compareTo(electionMin) <= 0)
+        throw new IllegalArgumentException("election timeout max must exceed min");
     }
 
     public Settings(String nodeId, Peers peers, Path raftDir) {
-      this(nodeId, peers, raftDir, SNAPSHOT_EVERY, SNAPSHOT_INTERVAL, ELECTION_MIN, ELECTION_MAX, false);
+      this(
+          nodeId,
+          peers,
+          raftDir,
+          SNAPSHOT_EVERY,
+          SNAPSHOT_INTERVAL,
+          ELECTION_MIN,
+          ELECTION_MAX,
+          false);
     }
   }
 
@@ -79,8 +98,13 @@ public final class ClusterNode implements AutoCloseable {
   private final String nodeId;
   private final AtomicReference<LogStateMachine.LeadershipCheck> check;
 
-  private ClusterNode(RaftServer server, RaftGroupId groupId, LogStateMachine machine,
-      ReplicatedSequencer sequencer, String nodeId, AtomicReference<LogStateMachine.LeadershipCheck> check) {
+  private ClusterNode(
+      RaftServer server,
+      RaftGroupId groupId,
+      LogStateMachine machine,
+      ReplicatedSequencer sequencer,
+      String nodeId,
+      AtomicReference<LogStateMachine.LeadershipCheck> check) {
     this.server = server;
     this.groupId = groupId;
     this.machine = machine;
@@ -91,7 +115,8 @@ public final class ClusterNode implements AutoCloseable {
 
   /** The Raft group of the log with this origin: the same on every node. */
   public static RaftGroupId groupOf(String origin) {
-    return RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("custody-log:" + origin).getBytes(StandardCharsets.UTF_8)));
+    return RaftGroupId.valueOf(
+        UUID.nameUUIDFromBytes(("custody-log:" + origin).getBytes(StandardCharsets.UTF_8)));
   }
 
   static RaftGroup group(RaftGroupId id, Peers peers) {
@@ -113,37 +138,43 @@ public final class ClusterNode implements AutoCloseable {
     GrpcConfigKeys.Server.setPort(p, s.peers().members().get(s.nodeId()).getPort());
     RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, false);
     RaftServerConfigKeys.Log.setAsyncFlushEnabled(p, false);
-    RaftServerConfigKeys.Rpc.setTimeoutMin(p, TimeDuration.valueOf(s.electionMin().toMillis(), TimeUnit.MILLISECONDS));
-    RaftServerConfigKeys.Rpc.setTimeoutMax(p, TimeDuration.valueOf(s.electionMax().toMillis(), TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setTimeoutMin(
+        p, TimeDuration.valueOf(s.electionMin().toMillis(), TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setTimeoutMax(
+        p, TimeDuration.valueOf(s.electionMax().toMillis(), TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, s.snapshotEvery());
     RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
     RaftServerConfigKeys.Log.setPurgeGap(p, (int) Math.min(1024, s.snapshotEvery()));
-    // Keep the last entries before a snapshot when purging: a follower a little behind (one that missed the last
+    // Keep the last entries before a snapshot when purging: a follower a little behind (one that
+    // missed the last
     // few batches in an election) catches up from the log; only one far behind needs the snapshot.
     RaftServerConfigKeys.Log.setPurgePreservationLogNum(p, PRESERVED_ENTRIES);
     // A proposal is at most 4 MiB of entries: room for it in every buffer on its way.
     RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf("9MB"));
     RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf("8MB"));
     GrpcConfigKeys.setMessageSizeMax(p, SizeInBytes.valueOf("16MB"));
-    // A leader that stops answering (frozen, cut off) is given up on after this, and the request retried on the next.
+    // A leader that stops answering (frozen, cut off) is given up on after this, and the request
+    // retried on the next.
     RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(1, TimeUnit.SECONDS));
     return p;
   }
 
   /**
-   * Refuses to run with settings under which an acknowledged entry could be lost: the Raft log
-   * must reach the disk before an entry counts as appended on a node.
+   * Refuses to run with settings under which an acknowledged entry could be lost: the Raft log must
+   * reach the disk before an entry counts as appended on a node.
    */
   static void checkSafety(RaftProperties p) {
     if (RaftServerConfigKeys.Log.unsafeFlushEnabled(p)) {
-      throw new IllegalStateException(RaftServerConfigKeys.Log.UNSAFE_FLUSH_ENABLED_KEY
-          + " is on: the Raft log would count entries before they reach the disk; refusing to start");
+      throw new IllegalStateException(
+          RaftServerConfigKeys.Log.UNSAFE_FLUSH_ENABLED_KEY
+              + " is on: the Raft log would count entries before they reach the disk; refusing to start");
     }
     if (RaftServerConfigKeys.Log.asyncFlushEnabled(p)) {
-      throw new IllegalStateException(RaftServerConfigKeys.Log.ASYNC_FLUSH_ENABLED_KEY
-          + " is on: the Raft log would flush after acknowledging; refusing to start");
+      throw new IllegalStateException(
+          RaftServerConfigKeys.Log.ASYNC_FLUSH_ENABLED_KEY
+              + " is on: the Raft log would flush after acknowledging; refusing to start");
     }
   }
 
@@ -154,52 +185,91 @@ public final class ClusterNode implements AutoCloseable {
    *     storage is gone: with its log and vote forgotten it could help elect a leader that lacks
    *     acknowledged entries, so it must come back as a new member instead
    */
-  public static ClusterNode start(Settings s, LogStorage storage, String origin, List<NoteSigner> signers, int queueCapacity,
-      int maxBatch, StandingQueue.Rule pushback, BatchListener listener) throws IOException {
+  public static ClusterNode start(
+      Settings s,
+      LogStorage storage,
+      String origin,
+      List<NoteSigner> signers,
+      int queueCapacity,
+      int maxBatch,
+      StandingQueue.Rule pushback,
+      BatchListener listener)
+      throws IOException {
     RaftGroupId groupId = groupOf(origin);
     AppliedPosition applied = AppliedPosition.decode(storage.applied());
     Path groupDir = s.raftDir().resolve(groupId.getUuid().toString());
     if (applied.index() >= 0 && !Files.isDirectory(groupDir)) {
-      throw new IllegalStateException("this node's store has applied Raft index " + applied.index() + " but its Raft "
-          + "storage (" + groupDir + ") is missing: a node that forgot its votes and log must not rejoin under its old "
-          + "id. Remove it (custody-server cluster remove " + s.nodeId() + "), then start it with an empty data directory and "
-          + "--join, and add it again (see the README, \"Cluster membership\")");
+      throw new IllegalStateException(
+          "this node's store has applied Raft index "
+              + applied.index()
+              + " but its Raft "
+              + "storage ("
+              + groupDir
+              + ") is missing: a node that forgot its votes and log must not rejoin under its old "
+              + "id. Remove it (custody-server cluster remove "
+              + s.nodeId()
+              + "), then start it with an empty data directory and "
+              + "--join, and add it again (see the README, \"Cluster membership\")");
     }
-    if (!Files.isDirectory(groupDir) && !s.join() && Membership.listsWithEntries(origin, s.peers(), s.nodeId())) {
-      throw new IllegalStateException("this node's Raft storage (" + groupDir + ") is empty, but the running cluster "
-          + "lists " + s.nodeId() + " as a member with entries already committed: a node that lost its storage must "
-          + "not rejoin under its old id. Remove it (custody-server cluster remove), then start it with --join and add "
-          + "it again (custody-server cluster add); see the README, \"Cluster membership\"");
+    if (!Files.isDirectory(groupDir)
+        && !s.join()
+        && Membership.listsWithEntries(origin, s.peers(), s.nodeId())) {
+      throw new IllegalStateException(
+          "this node's Raft storage ("
+              + groupDir
+              + ") is empty, but the running cluster "
+              + "lists "
+              + s.nodeId()
+              + " as a member with entries already committed: a node that lost its storage must "
+              + "not rejoin under its old id. Remove it (custody-server cluster remove), then start it with --join and add "
+              + "it again (custody-server cluster add); see the README, \"Cluster membership\"");
     }
     RaftProperties p = properties(s);
     checkSafety(p);
-    AtomicReference<LogStateMachine.LeadershipCheck> check = new AtomicReference<>(head -> Optional.empty());
-    LogStateMachine machine = new LogStateMachine(storage, origin, signers, listener, check::get,
-        s.snapshotInterval());
+    AtomicReference<LogStateMachine.LeadershipCheck> check =
+        new AtomicReference<>(head -> Optional.empty());
+    LogStateMachine machine =
+        new LogStateMachine(storage, origin, signers, listener, check::get, s.snapshotInterval());
     RaftGroup group = group(groupId, s.peers());
-    // A joining node starts in no configuration: it neither votes nor stands until the leader adds it.
-    RaftGroup startAs = s.join() && !Files.isDirectory(groupDir) ? RaftGroup.valueOf(groupId) : group;
-    RaftServer server = RaftServer.newBuilder()
-        .setServerId(RaftPeerId.valueOf(s.nodeId()))
-        .setGroup(startAs)
-        .setProperties(p)
-        .setStateMachine(machine)
-        // Formats the Raft storage the first time, and recovers it (log, term, vote) ever after.
-        .setOption(org.apache.ratis.server.storage.RaftStorage.StartupOption.RECOVER)
-        .build();
+    // A joining node starts in no configuration: it neither votes nor stands until the leader adds
+    // it.
+    RaftGroup startAs =
+        s.join() && !Files.isDirectory(groupDir) ? RaftGroup.valueOf(groupId) : group;
+    RaftServer server =
+        RaftServer.newBuilder()
+            .setServerId(RaftPeerId.valueOf(s.nodeId()))
+            .setGroup(startAs)
+            .setProperties(p)
+            .setStateMachine(machine)
+            // Formats the Raft storage the first time, and recovers it (log, term, vote) ever
+            // after.
+            .setOption(org.apache.ratis.server.storage.RaftStorage.StartupOption.RECOVER)
+            .build();
     server.start();
     RaftPeerId self = RaftPeerId.valueOf(s.nodeId());
-    java.util.function.Function<RaftPeerId, RaftClient> clients = leader -> RaftClient.newBuilder()
-        .setProperties(p)
-        .setRaftGroup(group)
-        .setLeaderId(leader)
-        // A few quick retries (a leader change answered "not leader"); past them the submission fails
-        // UNAVAILABLE and its client retries with backoff, which is idempotent.
-        .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(3,
-            TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
-        .build();
-    ReplicatedSequencer seq = new ReplicatedSequencer(machine, storage, clients, self,
-        () -> knownLeader(server, groupId, self), queueCapacity, maxBatch, pushback);
+    java.util.function.Function<RaftPeerId, RaftClient> clients =
+        leader ->
+            RaftClient.newBuilder()
+                .setProperties(p)
+                .setRaftGroup(group)
+                .setLeaderId(leader)
+                // A few quick retries (a leader change answered "not leader"); past them the
+                // submission fails
+                // UNAVAILABLE and its client retries with backoff, which is idempotent.
+                .setRetryPolicy(
+                    RetryPolicies.retryUpToMaximumCountWithFixedSleep(
+                        3, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
+                .build();
+    ReplicatedSequencer seq =
+        new ReplicatedSequencer(
+            machine,
+            storage,
+            clients,
+            self,
+            () -> knownLeader(server, groupId, self),
+            queueCapacity,
+            maxBatch,
+            pushback);
     return new ClusterNode(server, groupId, machine, seq, s.nodeId(), check);
   }
 
@@ -235,7 +305,8 @@ public final class ClusterNode implements AutoCloseable {
     return knownLeader(server, groupId, RaftPeerId.valueOf(nodeId)).map(RaftPeerId::toString);
   }
 
-  private static Optional<RaftPeerId> knownLeader(RaftServer server, RaftGroupId groupId, RaftPeerId self) {
+  private static Optional<RaftPeerId> knownLeader(
+      RaftServer server, RaftGroupId groupId, RaftPeerId self) {
     DivisionInfo i;
     try {
       i = server.getDivision(groupId).getInfo();
@@ -292,8 +363,12 @@ public final class ClusterNode implements AutoCloseable {
     check.set(c);
   }
 
-  /** Stops proposing (answering those queued), then leaves the group (the others elect a leader if this was it). */
-  @Override public void close() {
+  /**
+   * Stops proposing (answering those queued), then leaves the group (the others elect a leader if
+   * this was it).
+   */
+  @Override
+  public void close() {
     sequencer.close(); // and its Ratis client
     try {
       server.close();

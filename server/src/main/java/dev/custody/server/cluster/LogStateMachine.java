@@ -37,27 +37,29 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.apache.ratis.util.LifeCycle;
 
 /**
- * A node's store as the replicated state: every node applies the committed batches, in Raft
- * order, to its own RocksDB through {@link Integrator}, so that every node holds the same bytes
- * for the same committed prefix (indices, tiles and the signed checkpoints included: Ed25519 is
- * deterministic, and nothing is signed outside applying a committed batch, so no two roots for
- * one size can ever be signed). Dedup happens here, against the replicated indices, so it is
- * exact even when two nodes forward the same entry. Each batch's writes and the Raft position
- * they bring the store to are one atomic RocksDB write, not synced: the Raft log, synced on a
- * majority before the batch counts as committed, is the durable record; after a crash the node
- * resumes from what its store holds (a prefix, its position within it) and applies the rest
- * again from its Raft log, skipping what is at or below the position.
+ * A node's store as the replicated state: every node applies the committed batches, in Raft order,
+ * to its own RocksDB through {@link Integrator}, so that every node holds the same bytes for the
+ * same committed prefix (indices, tiles and the signed checkpoints included: Ed25519 is
+ * deterministic, and nothing is signed outside applying a committed batch, so no two roots for one
+ * size can ever be signed). Dedup happens here, against the replicated indices, so it is exact even
+ * when two nodes forward the same entry. Each batch's writes and the Raft position they bring the
+ * store to are one atomic RocksDB write, not synced: the Raft log, synced on a majority before the
+ * batch counts as committed, is the durable record; after a crash the node resumes from what its
+ * store holds (a prefix, its position within it) and applies the rest again from its Raft log,
+ * skipping what is at or below the position.
  *
  * <p>Snapshots are RocksDB checkpoints ({@link SnapshotStore}); a node that installs one copies it
  * into its live store, which readers keep using throughout.
  *
- * <p>Threads: Ratis applies, snapshots and reinitialises on one thread; {@link #head} and
- * {@link #whenSize} may be called from any.
+ * <p>Threads: Ratis applies, snapshots and reinitialises on one thread; {@link #head} and {@link
+ * #whenSize} may be called from any.
  */
 final class LogStateMachine extends BaseStateMachine {
   private static final Logger LOG = Logger.getLogger(LogStateMachine.class.getName());
 
-  /** Reports why this node must not lead, if it must not (a checkpoint published beyond its state). */
+  /**
+   * Reports why this node must not lead, if it must not (a checkpoint published beyond its state).
+   */
   @FunctionalInterface
   public interface LeadershipCheck {
     Optional<String> objection(SignedCheckpoint head);
@@ -71,20 +73,27 @@ final class LogStateMachine extends BaseStateMachine {
   private final java.time.Duration snapshotInterval;
   private volatile SignedCheckpoint head;
   private volatile String fenced; // why this node refuses to lead; null when it does not
-  private final java.util.concurrent.atomic.LongAdder leaderChanges = new java.util.concurrent.atomic.LongAdder();
+  private final java.util.concurrent.atomic.LongAdder leaderChanges =
+      new java.util.concurrent.atomic.LongAdder();
   private TreeEdge edge; // the apply thread's
   private AppliedPosition position = AppliedPosition.NONE; // the apply thread's
-  private final PriorityQueue<Waiter> waiters = new PriorityQueue<>((a, b) -> Long.compare(a.size, b.size));
+  private final PriorityQueue<Waiter> waiters =
+      new PriorityQueue<>((a, b) -> Long.compare(a.size, b.size));
 
   private record Waiter(long size, CompletableFuture<SignedCheckpoint> done) {}
 
   /**
    * @param snapshotInterval snapshots at most this often, whatever the entry count says: each one
-   *     flushes the store's memtables, and a follower receiving one should not see it replaced
-   *     (and the log after it purged) before the transfer ends
+   *     flushes the store's memtables, and a follower receiving one should not see it replaced (and
+   *     the log after it purged) before the transfer ends
    */
-  LogStateMachine(LogStorage storage, String origin, List<NoteSigner> signers, BatchListener listener,
-      Supplier<LeadershipCheck> leadershipCheck, java.time.Duration snapshotInterval) {
+  LogStateMachine(
+      LogStorage storage,
+      String origin,
+      List<NoteSigner> signers,
+      BatchListener listener,
+      Supplier<LeadershipCheck> leadershipCheck,
+      java.time.Duration snapshotInterval) {
     this.snapshotInterval = snapshotInterval;
     this.storage = storage;
     this.integrator = new Integrator(origin, signers);
@@ -101,12 +110,16 @@ final class LogStateMachine extends BaseStateMachine {
     position = AppliedPosition.decode(storage.applied());
   }
 
-  @Override public void initialize(RaftServer server, RaftGroupId group, RaftStorage raftStorage) throws IOException {
-    getLifeCycle().startAndTransition(() -> {
-      super.initialize(server, group, raftStorage);
-      snapshots.init(raftStorage);
-      catchUpFromSnapshot();
-    });
+  @Override
+  public void initialize(RaftServer server, RaftGroupId group, RaftStorage raftStorage)
+      throws IOException {
+    getLifeCycle()
+        .startAndTransition(
+            () -> {
+              super.initialize(server, group, raftStorage);
+              snapshots.init(raftStorage);
+              catchUpFromSnapshot();
+            });
   }
 
   /**
@@ -122,14 +135,23 @@ final class LogStateMachine extends BaseStateMachine {
         keys = storage.absorb(snapshot);
       }
       load();
-      LOG.info("caught up from the snapshot at Raft index " + s.get().position().getIndex() + ": " + keys
-          + " keys copied in " + (System.nanoTime() - t0) / 1_000_000 + " ms; tree size now " + head.size());
+      LOG.info(
+          "caught up from the snapshot at Raft index "
+              + s.get().position().getIndex()
+              + ": "
+              + keys
+              + " keys copied in "
+              + (System.nanoTime() - t0) / 1_000_000
+              + " ms; tree size now "
+              + head.size());
       notifyWaiters();
     }
-    if (position.index() >= 0) setLastAppliedTermIndex(TermIndex.valueOf(position.term(), position.index()));
+    if (position.index() >= 0)
+      setLastAppliedTermIndex(TermIndex.valueOf(position.term(), position.index()));
   }
 
-  @Override public synchronized void pause() {
+  @Override
+  public synchronized void pause() {
     if (getLifeCycleState() == LifeCycle.State.RUNNING) {
       getLifeCycle().transition(LifeCycle.State.PAUSING);
       getLifeCycle().transition(LifeCycle.State.PAUSED);
@@ -137,7 +159,8 @@ final class LogStateMachine extends BaseStateMachine {
   }
 
   /** After Ratis installed a snapshot from the leader: copy it in, then go on applying after it. */
-  @Override public synchronized void reinitialize() throws IOException {
+  @Override
+  public synchronized void reinitialize() throws IOException {
     snapshots.refresh();
     catchUpFromSnapshot();
     if (getLifeCycleState() == LifeCycle.State.PAUSED) {
@@ -146,12 +169,17 @@ final class LogStateMachine extends BaseStateMachine {
     }
   }
 
-  @Override public StateMachineStorage getStateMachineStorage() {
+  @Override
+  public StateMachineStorage getStateMachineStorage() {
     return snapshots;
   }
 
-  /** Checks a proposal on the leader before it enters the Raft log: only well-formed batches, only when not fenced. */
-  @Override public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
+  /**
+   * Checks a proposal on the leader before it enters the Raft log: only well-formed batches, only
+   * when not fenced.
+   */
+  @Override
+  public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
     TransactionContext trx = super.startTransaction(request);
     String why = fenced;
     if (why != null) {
@@ -166,7 +194,8 @@ final class LogStateMachine extends BaseStateMachine {
     return trx;
   }
 
-  @Override public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+  @Override
+  public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
     LogEntryProto e = trx.getLogEntry();
     TermIndex at = TermIndex.valueOf(e);
     if (at.getIndex() <= position.index()) {
@@ -175,17 +204,25 @@ final class LogStateMachine extends BaseStateMachine {
     }
     BatchCodec.Proposal p;
     try {
-      p = BatchCodec.decodeProposal(e.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
+      p =
+          BatchCodec.decodeProposal(
+              e.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
     } catch (IllegalArgumentException bad) {
-      // startTransaction keeps these out; should one be committed anyway, every node skips it alike.
-      LOG.severe("skipping the malformed batch at Raft index " + at.getIndex() + ": " + bad.getMessage());
+      // startTransaction keeps these out; should one be committed anyway, every node skips it
+      // alike.
+      LOG.severe(
+          "skipping the malformed batch at Raft index " + at.getIndex() + ": " + bad.getMessage());
       p = new BatchCodec.Proposal(position.timestampMs(), List.of());
     }
     BatchCodec.Outcome out = apply(at, p);
-    return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(BatchCodec.encode(out))));
+    return CompletableFuture.completedFuture(
+        Message.valueOf(UnsafeByteOperations.unsafeWrap(BatchCodec.encode(out))));
   }
 
-  /** Dedups, integrates and commits one batch with its position; a storage failure stops the node (Ratis closes it). */
+  /**
+   * Dedups, integrates and commits one batch with its position; a storage failure stops the node
+   * (Ratis closes it).
+   */
   private BatchCodec.Outcome apply(TermIndex at, BatchCodec.Proposal p) {
     long ts = Math.max(position.timestampMs(), p.timestampMs());
     List<Admitted> entries = p.entries();
@@ -197,8 +234,10 @@ final class LogStateMachine extends BaseStateMachine {
       Admitted a = entries.get(i);
       ByteBuffer key = ByteBuffer.wrap(a.dedupKey());
       Integer earlier = inBatch.get(key);
-      OptionalLong stored = earlier != null ? OptionalLong.empty()
-          : storage.indexOfDedupKey(a.dedupKey(), a.keyedByLeafHash());
+      OptionalLong stored =
+          earlier != null
+              ? OptionalLong.empty()
+              : storage.indexOfDedupKey(a.dedupKey(), a.keyedByLeafHash());
       if (earlier != null) {
         indices[i] = indices[earlier];
         dup[i] = true;
@@ -220,7 +259,8 @@ final class LogStateMachine extends BaseStateMachine {
     } else {
       Integrator.Result r = integrator.integrate(edge, fresh, ts);
       r.batch().setApplied(next.encode());
-      storage.apply(r.batch()); // not synced: the Raft log, synced on a majority, is the durable record
+      storage.apply(
+          r.batch()); // not synced: the Raft log, synced on a majority, is the durable record
       edge = r.edge();
       head = r.head();
     }
@@ -232,15 +272,20 @@ final class LogStateMachine extends BaseStateMachine {
     return new BatchCodec.Outcome(indices, dup, ts, head.note());
   }
 
-  /** Ratis also applies entries of its own (configuration, a new term's first entry): track them, never backwards. */
-  @Override public void notifyTermIndexUpdated(long term, long index) {
+  /**
+   * Ratis also applies entries of its own (configuration, a new term's first entry): track them,
+   * never backwards.
+   */
+  @Override
+  public void notifyTermIndexUpdated(long term, long index) {
     TermIndex now = getLastAppliedTermIndex();
     if (now == null || index > now.getIndex()) updateLastAppliedTermIndex(term, index);
   }
 
   private long lastSnapshotAt; // System.nanoTime(), the apply thread's
 
-  @Override public long takeSnapshot() throws IOException {
+  @Override
+  public long takeSnapshot() throws IOException {
     AppliedPosition at = position;
     if (at.index() < 0) return -1;
     var latest = snapshots.getLatestSnapshot();
@@ -254,18 +299,29 @@ final class LogStateMachine extends BaseStateMachine {
       long t0 = System.nanoTime();
       storage.checkpointTo(tmp);
       snapshots.publish(tmp, ti);
-      LOG.info("snapshot at Raft index " + at.index() + " (tree size " + head.size() + ") in "
-          + (System.nanoTime() - t0) / 1_000_000 + " ms");
+      LOG.info(
+          "snapshot at Raft index "
+              + at.index()
+              + " (tree size "
+              + head.size()
+              + ") in "
+              + (System.nanoTime() - t0) / 1_000_000
+              + " ms");
     }
     return at.index();
   }
 
-  /** A read barrier's query: by the time Ratis calls it, this node has applied all the leader had committed. */
-  @Override public CompletableFuture<Message> query(Message request) {
+  /**
+   * A read barrier's query: by the time Ratis calls it, this node has applied all the leader had
+   * committed.
+   */
+  @Override
+  public CompletableFuture<Message> query(Message request) {
     return CompletableFuture.completedFuture(Message.EMPTY);
   }
 
-  @Override public void notifyLeaderChanged(RaftGroupMemberId member, RaftPeerId newLeader) {
+  @Override
+  public void notifyLeaderChanged(RaftGroupMemberId member, RaftPeerId newLeader) {
     leaderChanges.increment();
   }
 
@@ -274,17 +330,21 @@ final class LogStateMachine extends BaseStateMachine {
   }
 
   /**
-   * This node has become leader and applied everything committed before its term. Before it
-   * takes a proposal, its state must contain every checkpoint already published (exported or
-   * cosigned): an operator who restored an old copy of the nodes must not fork the log.
+   * This node has become leader and applied everything committed before its term. Before it takes a
+   * proposal, its state must contain every checkpoint already published (exported or cosigned): an
+   * operator who restored an old copy of the nodes must not fork the log.
    */
-  @Override public void notifyLeaderReady() {
+  @Override
+  public void notifyLeaderReady() {
     try {
       Optional<String> objection = leadershipCheck.get().objection(head);
       fenced = objection.orElse(null);
       objection.ifPresent(why -> LOG.severe("refusing to lead, and taking no submissions: " + why));
     } catch (RuntimeException e) {
-      LOG.log(Level.WARNING, "could not check the published checkpoint before leading; leading anyway", e);
+      LOG.log(
+          Level.WARNING,
+          "could not check the published checkpoint before leading; leading anyway",
+          e);
     }
   }
 
@@ -298,7 +358,10 @@ final class LogStateMachine extends BaseStateMachine {
     return head;
   }
 
-  /** Completes when this node's store holds a tree of at least {@code size}, with its checkpoint then. */
+  /**
+   * Completes when this node's store holds a tree of at least {@code size}, with its checkpoint
+   * then.
+   */
   CompletableFuture<SignedCheckpoint> whenSize(long size) {
     SignedCheckpoint now = head;
     if (now.size() >= size) return CompletableFuture.completedFuture(now);

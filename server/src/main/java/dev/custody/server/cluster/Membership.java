@@ -6,8 +6,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.client.RaftClient;
-import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.proto.RaftProtos.CommitInfoProto;
 import org.apache.ratis.protocol.GroupInfoReply;
 import org.apache.ratis.protocol.RaftClientReply;
@@ -18,9 +18,9 @@ import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.util.TimeDuration;
 
 /**
- * A cluster's membership as Raft holds it, read and changed through Ratis' admin API
- * ({@code setConfiguration}: joint consensus, so the log stays available while it changes).
- * Used by the {@code custody-server cluster} command and by a starting node's wiped-storage check.
+ * A cluster's membership as Raft holds it, read and changed through Ratis' admin API ({@code
+ * setConfiguration}: joint consensus, so the log stays available while it changes). Used by the
+ * {@code custody-server cluster} command and by a starting node's wiped-storage check.
  */
 public final class Membership implements AutoCloseable {
   /** One member as a server reports it. */
@@ -29,14 +29,21 @@ public final class Membership implements AutoCloseable {
   private final RaftClient client;
   private final RaftGroup contacts;
 
-  /** @param contacts any members of the running cluster (all are tried) */
+  /**
+   * @param contacts any members of the running cluster (all are tried)
+   */
   public Membership(String origin, Peers contacts) {
     this.contacts = ClusterNode.group(ClusterNode.groupOf(origin), contacts);
     RaftProperties p = new RaftProperties();
     RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(3, TimeUnit.SECONDS));
-    this.client = RaftClient.newBuilder().setProperties(p).setRaftGroup(this.contacts)
-        .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(5, TimeDuration.valueOf(500, TimeUnit.MILLISECONDS)))
-        .build();
+    this.client =
+        RaftClient.newBuilder()
+            .setProperties(p)
+            .setRaftGroup(this.contacts)
+            .setRetryPolicy(
+                RetryPolicies.retryUpToMaximumCountWithFixedSleep(
+                    5, TimeDuration.valueOf(500, TimeUnit.MILLISECONDS)))
+            .build();
   }
 
   /** The first answer of any contact: the group as it stands (members, leader, commit indices). */
@@ -54,19 +61,32 @@ public final class Membership implements AutoCloseable {
 
   /** The members, from the first contact that answers. */
   public List<Member> members() throws IOException {
-    GroupInfoReply r = info().orElseThrow(() -> new IOException("no member of " + describe() + " answered"));
-    String leader = r.getRoleInfoProto().hasLeaderInfo() || r.getRoleInfoProto().getRole().name().equals("LEADER")
-        ? r.getServerId().toString() : r.getRoleInfoProto().getFollowerInfo().getLeaderInfo().getId().getId().toStringUtf8();
+    GroupInfoReply r =
+        info().orElseThrow(() -> new IOException("no member of " + describe() + " answered"));
+    String leader =
+        r.getRoleInfoProto().hasLeaderInfo()
+                || r.getRoleInfoProto().getRole().name().equals("LEADER")
+            ? r.getServerId().toString()
+            : r.getRoleInfoProto().getFollowerInfo().getLeaderInfo().getId().getId().toStringUtf8();
     List<Member> out = new ArrayList<>();
     for (RaftPeer p : r.getGroup().getPeers()) {
-      long commit = r.getCommitInfos().stream().filter(c -> c.getServer().getId().toStringUtf8().equals(p.getId().toString()))
-          .mapToLong(CommitInfoProto::getCommitIndex).findFirst().orElse(-1);
-      out.add(new Member(p.getId().toString(), p.getAddress(), p.getId().toString().equals(leader), commit));
+      long commit =
+          r.getCommitInfos().stream()
+              .filter(c -> c.getServer().getId().toStringUtf8().equals(p.getId().toString()))
+              .mapToLong(CommitInfoProto::getCommitIndex)
+              .findFirst()
+              .orElse(-1);
+      out.add(
+          new Member(
+              p.getId().toString(), p.getAddress(), p.getId().toString().equals(leader), commit));
     }
     return out;
   }
 
-  /** Adds a member (started with --join, which waits for this); the leader brings it up to date first. */
+  /**
+   * Adds a member (started with --join, which waits for this); the leader brings it up to date
+   * first.
+   */
   public void add(String id, String address) throws IOException {
     List<RaftPeer> now = current();
     if (now.stream().anyMatch(p -> p.getId().toString().equals(id))) {
@@ -79,13 +99,15 @@ public final class Membership implements AutoCloseable {
   /** Removes a member; the cluster then needs a majority of those that remain. */
   public void remove(String id) throws IOException {
     List<RaftPeer> now = current();
-    if (!now.removeIf(p -> p.getId().toString().equals(id))) throw new IOException(id + " is not a member");
+    if (!now.removeIf(p -> p.getId().toString().equals(id)))
+      throw new IOException(id + " is not a member");
     if (now.isEmpty()) throw new IOException("refusing to remove the last member");
     check(client.admin().setConfiguration(now), "removing " + id);
   }
 
   private List<RaftPeer> current() throws IOException {
-    GroupInfoReply r = info().orElseThrow(() -> new IOException("no member of " + describe() + " answered"));
+    GroupInfoReply r =
+        info().orElseThrow(() -> new IOException("no member of " + describe() + " answered"));
     return new ArrayList<>(r.getGroup().getPeers());
   }
 
@@ -97,7 +119,10 @@ public final class Membership implements AutoCloseable {
     return "the cluster " + contacts.getGroupId();
   }
 
-  /** Whether the running cluster (any contact but {@code self}) has {@code self} as a member and a log with entries. */
+  /**
+   * Whether the running cluster (any contact but {@code self}) has {@code self} as a member and a
+   * log with entries.
+   */
   static boolean listsWithEntries(String origin, Peers peers, String self) {
     List<String> others = new ArrayList<>(peers.members().keySet());
     others.remove(self);
@@ -107,13 +132,16 @@ public final class Membership implements AutoCloseable {
     try (Membership ms = new Membership(origin, new Peers(m))) {
       Optional<GroupInfoReply> r = ms.info();
       if (r.isEmpty()) return false;
-      boolean member = r.get().getGroup().getPeers().stream().anyMatch(p -> p.getId().equals(RaftPeerId.valueOf(self)));
+      boolean member =
+          r.get().getGroup().getPeers().stream()
+              .anyMatch(p -> p.getId().equals(RaftPeerId.valueOf(self)));
       boolean entries = r.get().getCommitInfos().stream().anyMatch(c -> c.getCommitIndex() > 0);
       return member && entries;
     }
   }
 
-  @Override public void close() {
+  @Override
+  public void close() {
     try {
       client.close();
     } catch (IOException ignored) {

@@ -16,17 +16,22 @@ public record Peers(Map<String, InetSocketAddress> members) {
     members = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(members));
   }
 
-  /** Parses the {@code --peers} value; the message of the exception says what is wrong, for a person. */
+  /**
+   * Parses the {@code --peers} value; the message of the exception says what is wrong, for a
+   * person.
+   */
   public static Peers parse(String spec) {
     Map<String, InetSocketAddress> out = new LinkedHashMap<>();
-    if (spec == null || spec.isBlank()) throw new IllegalArgumentException("--peers is empty; give n1=HOST:PORT,n2=HOST:PORT,...");
+    if (spec == null || spec.isBlank())
+      throw new IllegalArgumentException("--peers is empty; give n1=HOST:PORT,n2=HOST:PORT,...");
     for (String part : spec.split(",")) {
       int eq = part.indexOf('=');
       if (eq <= 0) throw new IllegalArgumentException("peer '" + part + "' is not ID=HOST:PORT");
       String id = part.substring(0, eq).trim();
       String addr = part.substring(eq + 1).trim();
       if (!ID.matcher(id).matches()) {
-        throw new IllegalArgumentException("peer id '" + id + "' must be 1 to 32 of A-Z a-z 0-9 _ -");
+        throw new IllegalArgumentException(
+            "peer id '" + id + "' must be 1 to 32 of A-Z a-z 0-9 _ -");
       }
       InetSocketAddress a;
       try {
@@ -34,9 +39,12 @@ public record Peers(Map<String, InetSocketAddress> members) {
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException("peer " + id + ": " + e.getMessage());
       }
-      if (a.getPort() == 0) throw new IllegalArgumentException("peer " + id + ": port 0 is not a port to reach it on");
-      if (out.containsKey(id)) throw new IllegalArgumentException("peer id " + id + " appears twice in --peers");
-      if (out.containsValue(a)) throw new IllegalArgumentException("address " + addr + " appears twice in --peers");
+      if (a.getPort() == 0)
+        throw new IllegalArgumentException("peer " + id + ": port 0 is not a port to reach it on");
+      if (out.containsKey(id))
+        throw new IllegalArgumentException("peer id " + id + " appears twice in --peers");
+      if (out.containsValue(a))
+        throw new IllegalArgumentException("address " + addr + " appears twice in --peers");
       out.put(id, a);
     }
     return new Peers(out);
@@ -51,7 +59,8 @@ public record Peers(Map<String, InetSocketAddress> members) {
 
   public String format() {
     StringBuilder b = new StringBuilder();
-    for (String id : members.keySet()) b.append(b.length() == 0 ? "" : ",").append(id).append('=').append(address(id));
+    for (String id : members.keySet())
+      b.append(b.length() == 0 ? "" : ",").append(id).append('=').append(address(id));
     return b.toString();
   }
 }

@@ -11,11 +11,14 @@ import dev.custody.server.sequencer.ShuttingDownException;
 import dev.custody.server.sequencer.UnavailableException;
 import dev.custody.server.storage.LogStorage;
 import dev.custody.server.storage.StorageException;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -23,12 +26,9 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import java.util.function.Supplier;
-import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.io.IOException;
 import java.util.logging.Logger;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.protocol.Message;
@@ -38,29 +38,37 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 
 /**
  * The sequencer of a cluster node. Any node admits (signature checks scale out with the nodes);
- * dedup against the node's own store and its in-flight entries runs on the callers' threads, as
- * on a single node. One thread batches what is queued and proposes each batch to the Raft group
+ * dedup against the node's own store and its in-flight entries runs on the callers' threads, as on
+ * a single node. One thread batches what is queued and proposes each batch to the Raft group
  * through Ratis' client, which sends it to the leader (one hop from a follower). The state machine
  * assigns indices when the batch is committed and applied ({@link LogStateMachine}); the caller is
  * told only after that, and after this node's own store holds the batch, so that the inclusion
  * proof it is answered with can be read here.
  *
- * <p>Without a known leader (an election) a submission fails at once with
- * {@link UnavailableException}; clients retry with backoff, on this node or another, and a retry
- * of an entry that did get in is answered as a duplicate with its index.
+ * <p>Without a known leader (an election) a submission fails at once with {@link
+ * UnavailableException}; clients retry with backoff, on this node or another, and a retry of an
+ * entry that did get in is answered as a duplicate with its index.
  */
 public final class ReplicatedSequencer implements Sequencer {
   private static final Logger LOG = Logger.getLogger(ReplicatedSequencer.class.getName());
+
   /** A Raft entry holds at most this many bytes of entries (a link is at most 64 KiB). */
   static final int MAX_PROPOSAL_BYTES = 4 << 20;
-  /** Proposals on their way at once: the Raft log pipelines them, and batches keep forming meanwhile. */
+
+  /**
+   * Proposals on their way at once: the Raft log pipelines them, and batches keep forming
+   * meanwhile.
+   */
   static final int PROPOSALS_IN_FLIGHT = 4;
+
   /** Longest a proposal may go unanswered before its submitters hear UNAVAILABLE. */
   static final long PROPOSAL_SECONDS = 5;
+
   /** Longest this node waits, after the cluster applied a batch, for its own store to hold it. */
   static final long LOCAL_APPLY_SECONDS = 10;
 
-  private record Pending(Admitted entry, ByteBuffer key, CompletableFuture<Sequenced> done, long queuedAt) {}
+  private record Pending(
+      Admitted entry, ByteBuffer key, CompletableFuture<Sequenced> done, long queuedAt) {}
 
   /** A batch on its way, through one client; it gives its place back exactly once. */
   private record Proposal(List<Pending> batch, RaftClient via, AtomicBoolean over) {
@@ -90,8 +98,14 @@ public final class ReplicatedSequencer implements Sequencer {
    * @param clients makes a Ratis client that sends to the given leader first
    * @param leader the leader this node's Raft server knows of now (empty during an election)
    */
-  ReplicatedSequencer(LogStateMachine machine, LogStorage storage, Function<RaftPeerId, RaftClient> clients,
-      RaftPeerId self, Supplier<Optional<RaftPeerId>> leader, int queueCapacity, int maxBatch,
+  ReplicatedSequencer(
+      LogStateMachine machine,
+      LogStorage storage,
+      Function<RaftPeerId, RaftClient> clients,
+      RaftPeerId self,
+      Supplier<Optional<RaftPeerId>> leader,
+      int queueCapacity,
+      int maxBatch,
       StandingQueue.Rule pushback) {
     this.machine = machine;
     this.storage = storage;
@@ -107,46 +121,66 @@ public final class ReplicatedSequencer implements Sequencer {
     thread.start();
   }
 
-  @Override public CompletableFuture<Sequenced> add(Admitted entry) {
-    if (closing) return CompletableFuture.failedFuture(new ShuttingDownException("this node is shutting down"));
+  @Override
+  public CompletableFuture<Sequenced> add(Admitted entry) {
+    if (closing)
+      return CompletableFuture.failedFuture(
+          new ShuttingDownException("this node is shutting down"));
     long now = System.nanoTime();
     Pending oldest = queue.peek();
     if (!standing.admits(oldest == null ? StandingQueue.EMPTY : now - oldest.queuedAt)) {
-      return CompletableFuture.failedFuture(new OverloadedException("the log is behind: this node's queue has stayed above "
-          + standing.targetMillis() + " ms of waiting; retry with backoff"));
+      return CompletableFuture.failedFuture(
+          new OverloadedException(
+              "the log is behind: this node's queue has stayed above "
+                  + standing.targetMillis()
+                  + " ms of waiting; retry with backoff"));
     }
     CompletableFuture<Sequenced> f = new CompletableFuture<>();
     Pending mine = new Pending(entry, ByteBuffer.wrap(entry.dedupKey()), f, now);
     Pending earlier = inFlight.putIfAbsent(mine.key, mine);
     if (earlier != null) {
-      return earlier.done.thenApply(s -> new Sequenced(s.index(), s.leaf(), s.leafHash(), true, s.checkpoint()));
+      return earlier.done.thenApply(
+          s -> new Sequenced(s.index(), s.leaf(), s.leafHash(), true, s.checkpoint()));
     }
     try {
       OptionalLong stored = storage.indexOfDedupKey(entry.dedupKey(), entry.keyedByLeafHash());
       if (stored.isPresent()) {
         inFlight.remove(mine.key, mine);
-        // The store can show an entry a moment before the head that includes it is published (apply writes, then
-        // publishes): wait for that head, so the proof is against a checkpoint that covers the entry.
+        // The store can show an entry a moment before the head that includes it is published (apply
+        // writes, then
+        // publishes): wait for that head, so the proof is against a checkpoint that covers the
+        // entry.
         long index = stored.getAsLong();
-        machine.whenSize(index + 1).orTimeout(LOCAL_APPLY_SECONDS, TimeUnit.SECONDS).whenComplete((cp, err) -> {
-          if (err != null) {
-            f.completeExceptionally(new UnavailableException("entry " + index + " is stored here but not yet published; retry"));
-            return;
-          }
-          try {
-            f.complete(found(index, cp));
-          } catch (RuntimeException e) {
-            f.completeExceptionally(e);
-          }
-        });
+        machine
+            .whenSize(index + 1)
+            .orTimeout(LOCAL_APPLY_SECONDS, TimeUnit.SECONDS)
+            .whenComplete(
+                (cp, err) -> {
+                  if (err != null) {
+                    f.completeExceptionally(
+                        new UnavailableException(
+                            "entry " + index + " is stored here but not yet published; retry"));
+                    return;
+                  }
+                  try {
+                    f.complete(found(index, cp));
+                  } catch (RuntimeException e) {
+                    f.completeExceptionally(e);
+                  }
+                });
       } else if (leader.get().isEmpty()) {
         inFlight.remove(mine.key, mine);
-        f.completeExceptionally(new UnavailableException("the cluster has no leader now (an election is under way); "
-            + "retry in a moment, here or on another node"));
+        f.completeExceptionally(
+            new UnavailableException(
+                "the cluster has no leader now (an election is under way); "
+                    + "retry in a moment, here or on another node"));
       } else if (!queue.offer(mine)) {
         inFlight.remove(mine.key, mine);
-        f.completeExceptionally(new OverloadedException(
-            "the log is busy: " + queue.size() + " submissions are already queued here; retry with backoff"));
+        f.completeExceptionally(
+            new OverloadedException(
+                "the log is busy: "
+                    + queue.size()
+                    + " submissions are already queued here; retry with backoff"));
       }
     } catch (RuntimeException e) {
       inFlight.remove(mine.key, mine);
@@ -155,32 +189,44 @@ public final class ReplicatedSequencer implements Sequencer {
     return f;
   }
 
-  /** An entry this node's store holds: its stored leaf, with the checkpoint given (which includes it). */
+  /**
+   * An entry this node's store holds: its stored leaf, with the checkpoint given (which includes
+   * it).
+   */
   private Sequenced found(long index, SignedCheckpoint cp) {
-    byte[] leaf = storage.leaf(index)
-        .orElseThrow(() -> new StorageException("entry index " + index + " has no leaf in the store"));
+    byte[] leaf =
+        storage
+            .leaf(index)
+            .orElseThrow(
+                () -> new StorageException("entry index " + index + " has no leaf in the store"));
     return new Sequenced(index, leaf, Hashes.leafHash(leaf), true, cp);
   }
 
-  @Override public SignedCheckpoint head() {
+  @Override
+  public SignedCheckpoint head() {
     return machine.head();
   }
 
-  @Override public boolean mayLag() {
+  @Override
+  public boolean mayLag() {
     return true;
   }
 
-  /** A linearizable read on this node: Ratis asks the leader for its commit index and waits until this node applied it. */
-  @Override public CompletableFuture<Void> caughtUp() {
+  /**
+   * A linearizable read on this node: Ratis asks the leader for its commit index and waits until
+   * this node applied it.
+   */
+  @Override
+  public CompletableFuture<Void> caughtUp() {
     return current().async().sendReadOnly(Message.EMPTY, self).thenApply(r -> null);
   }
 
   /**
-   * The Ratis client, aimed at the leader this node's Raft server knows of. Ratis' client moves
-   * to another server when told "not leader", but keeps retrying a leader that went silent
-   * (frozen, cut off) until its requests time out again and again; this node's Raft server learns
-   * of the new leader within an election timeout, so a new client is made for it then. The old
-   * one is closed a little later, once what it carries has had time to finish.
+   * The Ratis client, aimed at the leader this node's Raft server knows of. Ratis' client moves to
+   * another server when told "not leader", but keeps retrying a leader that went silent (frozen,
+   * cut off) until its requests time out again and again; this node's Raft server learns of the new
+   * leader within an election timeout, so a new client is made for it then. The old one is closed a
+   * little later, once what it carries has had time to finish.
    */
   private synchronized RaftClient current() {
     RaftClient old = client;
@@ -218,13 +264,17 @@ public final class ReplicatedSequencer implements Sequencer {
         if (first == null) continue;
         batch.add(first);
         long bytes = first.entry.body().length;
-        for (Pending p; batch.size() < maxBatch && bytes < MAX_PROPOSAL_BYTES / 2 && (p = queue.poll()) != null; ) {
+        for (Pending p;
+            batch.size() < maxBatch
+                && bytes < MAX_PROPOSAL_BYTES / 2
+                && (p = queue.poll()) != null; ) {
           batch.add(p);
           bytes += p.entry.body().length;
         }
         refuseStale(batch);
         if (batch.isEmpty()) continue;
-        // While every place is taken, look for a leader change now and then: it frees the places of batches sent
+        // While every place is taken, look for a leader change now and then: it frees the places of
+        // batches sent
         // to the old leader (current() abandons them).
         while (!proposals.tryAcquire(50, TimeUnit.MILLISECONDS)) current();
       } catch (InterruptedException e) {
@@ -238,12 +288,18 @@ public final class ReplicatedSequencer implements Sequencer {
 
   private void refuseStale(List<Pending> batch) {
     long now = System.nanoTime();
-    batch.removeIf(p -> {
-      if (standing.leave(now - p.queuedAt, now)) return false;
-      finish(p, null, new OverloadedException("the log is behind: this submission waited "
-          + TimeUnit.NANOSECONDS.toMillis(now - p.queuedAt) + " ms in its queue; retry with backoff"));
-      return true;
-    });
+    batch.removeIf(
+        p -> {
+          if (standing.leave(now - p.queuedAt, now)) return false;
+          finish(
+              p,
+              null,
+              new OverloadedException(
+                  "the log is behind: this submission waited "
+                      + TimeUnit.NANOSECONDS.toMillis(now - p.queuedAt)
+                      + " ms in its queue; retry with backoff"));
+          return true;
+        });
   }
 
   private void propose(List<Pending> batch) {
@@ -259,34 +315,46 @@ public final class ReplicatedSequencer implements Sequencer {
     } catch (RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
     }
-    // Bounded: Ratis' client retries within its policy, but should one of its requests never be answered, its
+    // Bounded: Ratis' client retries within its policy, but should one of its requests never be
+    // answered, its
     // submitters must still hear.
-    sent.copy().orTimeout(PROPOSAL_SECONDS, TimeUnit.SECONDS).whenComplete((reply, err) -> {
-      outstanding.remove(proposal);
-      if (!proposal.end()) return; // already given up on when the leader changed
-      proposals.release();
-      // A Ratis client whose request failed for good closes its ordered window: every later request on it fails at
-      // once ("SlidingWindow ... is closed"). Any failure short of an answer from the state machine therefore gets
-      // this node a fresh client (a request that timed out here too).
-      if (err != null) replace(via);
-      if (err == null && reply.isSuccess()) {
-        answer(batch, BatchCodec.decodeOutcome(reply.getMessage().getContent().asReadOnlyByteBuffer()));
-      } else {
-        Throwable why = err != null ? unwrap(err) : reply.getException();
-        UnavailableException e = new UnavailableException("the cluster did not take the batch: " + describe(why)
-            + "; retry");
-        for (Pending p : batch) finish(p, null, e);
-      }
-    });
+    sent.copy()
+        .orTimeout(PROPOSAL_SECONDS, TimeUnit.SECONDS)
+        .whenComplete(
+            (reply, err) -> {
+              outstanding.remove(proposal);
+              if (!proposal.end()) return; // already given up on when the leader changed
+              proposals.release();
+              // A Ratis client whose request failed for good closes its ordered window: every later
+              // request on it fails at
+              // once ("SlidingWindow ... is closed"). Any failure short of an answer from the state
+              // machine therefore gets
+              // this node a fresh client (a request that timed out here too).
+              if (err != null) replace(via);
+              if (err == null && reply.isSuccess()) {
+                answer(
+                    batch,
+                    BatchCodec.decodeOutcome(
+                        reply.getMessage().getContent().asReadOnlyByteBuffer()));
+              } else {
+                Throwable why = err != null ? unwrap(err) : reply.getException();
+                UnavailableException e =
+                    new UnavailableException(
+                        "the cluster did not take the batch: " + describe(why) + "; retry");
+                for (Pending p : batch) finish(p, null, e);
+              }
+            });
   }
 
   /**
    * Gives up on the batches sent through a client aimed at a leader that is no longer: their
-   * submitters hear UNAVAILABLE now (and retry; any that did get in are found as duplicates)
-   * rather than after the old client's timeouts, and their places go to new batches.
+   * submitters hear UNAVAILABLE now (and retry; any that did get in are found as duplicates) rather
+   * than after the old client's timeouts, and their places go to new batches.
    */
   private void abandon(RaftClient old) {
-    UnavailableException e = new UnavailableException("the cluster's leader changed while this entry was on its way; retry");
+    UnavailableException e =
+        new UnavailableException(
+            "the cluster's leader changed while this entry was on its way; retry");
     for (Proposal p : outstanding) {
       if (p.via() != old || !p.end()) continue;
       outstanding.remove(p);
@@ -298,33 +366,49 @@ public final class ReplicatedSequencer implements Sequencer {
   /** Tells the callers, once this node's store holds the batch the cluster applied. */
   private void answer(List<Pending> batch, BatchCodec.Outcome o) {
     if (o.indices().length != batch.size()) {
-      StorageException e = new StorageException("the cluster answered " + o.indices().length + " results for a batch of "
-          + batch.size());
+      StorageException e =
+          new StorageException(
+              "the cluster answered "
+                  + o.indices().length
+                  + " results for a batch of "
+                  + batch.size());
       for (Pending p : batch) finish(p, null, e);
       return;
     }
     long size = 0;
     for (long i : o.indices()) size = Math.max(size, i + 1);
-    machine.whenSize(size).orTimeout(LOCAL_APPLY_SECONDS, TimeUnit.SECONDS).whenComplete((cp, err) -> {
-      for (int i = 0; i < batch.size(); i++) {
-        Pending p = batch.get(i);
-        if (err != null) {
-          finish(p, null, new UnavailableException("the cluster took the entry at index " + o.indices()[i]
-              + " but this node has not applied it yet; retry (a resubmission finds it)"));
-          continue;
-        }
-        try {
-          if (o.duplicate()[i]) {
-            finish(p, found(o.indices()[i], cp), null);
-          } else {
-            byte[] leaf = p.entry.leaf(o.timestampMs());
-            finish(p, new Sequenced(o.indices()[i], leaf, Hashes.leafHash(leaf), false, cp), null);
-          }
-        } catch (RuntimeException e) {
-          finish(p, null, e);
-        }
-      }
-    });
+    machine
+        .whenSize(size)
+        .orTimeout(LOCAL_APPLY_SECONDS, TimeUnit.SECONDS)
+        .whenComplete(
+            (cp, err) -> {
+              for (int i = 0; i < batch.size(); i++) {
+                Pending p = batch.get(i);
+                if (err != null) {
+                  finish(
+                      p,
+                      null,
+                      new UnavailableException(
+                          "the cluster took the entry at index "
+                              + o.indices()[i]
+                              + " but this node has not applied it yet; retry (a resubmission finds it)"));
+                  continue;
+                }
+                try {
+                  if (o.duplicate()[i]) {
+                    finish(p, found(o.indices()[i], cp), null);
+                  } else {
+                    byte[] leaf = p.entry.leaf(o.timestampMs());
+                    finish(
+                        p,
+                        new Sequenced(o.indices()[i], leaf, Hashes.leafHash(leaf), false, cp),
+                        null);
+                  }
+                } catch (RuntimeException e) {
+                  finish(p, null, e);
+                }
+              }
+            });
   }
 
   private void finish(Pending p, Sequenced s, Throwable err) {
@@ -346,8 +430,11 @@ public final class ReplicatedSequencer implements Sequencer {
     return t.getClass().getSimpleName() + (m == null ? "" : ": " + m);
   }
 
-  /** Stops taking entries, proposes those already queued, and waits (up to 30 s) for their answers. */
-  @Override public void close() {
+  /**
+   * Stops taking entries, proposes those already queued, and waits (up to 30 s) for their answers.
+   */
+  @Override
+  public void close() {
     closing = true;
     try {
       thread.join(TimeUnit.SECONDS.toMillis(30));
@@ -355,7 +442,8 @@ public final class ReplicatedSequencer implements Sequencer {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    for (Pending p : inFlight.values()) finish(p, null, new ShuttingDownException("this node is shutting down"));
+    for (Pending p : inFlight.values())
+      finish(p, null, new ShuttingDownException("this node is shutting down"));
     closeQuietly(client);
     LOG.fine("replicated sequencer closed");
   }

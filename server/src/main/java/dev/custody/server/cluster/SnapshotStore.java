@@ -21,13 +21,13 @@ import org.apache.ratis.statemachine.StateMachineStorage;
 import org.apache.ratis.statemachine.impl.FileListSnapshotInfo;
 
 /**
- * Snapshots of a node's store, in the Raft storage's state machine folder: one folder per
- * snapshot, {@code snapshot.TERM_INDEX}, holding a RocksDB checkpoint of the store as it was after
- * applying that Raft index. Ratis sends these files to a follower that is too far behind for the
- * log (and replaces the follower's state machine folder with them); the node then copies the
- * snapshot into its live store ({@link LogStateMachine}). A snapshot folder appears by rename, so
- * one that exists is whole. The two newest are kept, and any younger than a minute: one may be on
- * its way to a follower, and deleting it would cut the transfer short.
+ * Snapshots of a node's store, in the Raft storage's state machine folder: one folder per snapshot,
+ * {@code snapshot.TERM_INDEX}, holding a RocksDB checkpoint of the store as it was after applying
+ * that Raft index. Ratis sends these files to a follower that is too far behind for the log (and
+ * replaces the follower's state machine folder with them); the node then copies the snapshot into
+ * its live store ({@link LogStateMachine}). A snapshot folder appears by rename, so one that exists
+ * is whole. The two newest are kept, and any younger than a minute: one may be on its way to a
+ * follower, and deleting it would cut the transfer short.
  *
  * <p>Thread-safe: Ratis reads the latest snapshot from its own threads.
  */
@@ -41,19 +41,24 @@ final class SnapshotStore implements StateMachineStorage {
   private volatile Path root;
   private volatile SnapshotInfo latest;
 
-  @Override public void init(RaftStorage raftStorage) throws IOException {
+  @Override
+  public void init(RaftStorage raftStorage) throws IOException {
     root = raftStorage.getStorageDir().getStateMachineDir().toPath();
     Files.createDirectories(root);
     // A snapshot being written when the node died: never renamed, never offered; remove it.
     try (Stream<Path> all = Files.list(root)) {
-      for (Path p : (Iterable<Path>) all.filter(p -> p.getFileName().toString().startsWith("tmp."))::iterator) {
+      for (Path p :
+          (Iterable<Path>)
+              all.filter(p -> p.getFileName().toString().startsWith("tmp."))::iterator) {
         deleteTree(p);
       }
     }
     refresh();
   }
 
-  /** Rereads the folder: after this node wrote a snapshot, or Ratis installed one from the leader. */
+  /**
+   * Rereads the folder: after this node wrote a snapshot, or Ratis installed one from the leader.
+   */
   synchronized void refresh() throws IOException {
     Optional<Snapshot> newest = newest();
     if (newest.isEmpty()) {
@@ -63,8 +68,12 @@ final class SnapshotStore implements StateMachineStorage {
     List<FileInfo> files = new ArrayList<>();
     try (Stream<Path> all = Files.walk(newest.get().dir())) {
       // Ratis writes an .md5 beside each file it installs; those are not part of the store.
-      for (Path p : (Iterable<Path>) all.filter(Files::isRegularFile)
-          .filter(p -> !p.getFileName().toString().endsWith(".md5")).sorted()::iterator) {
+      for (Path p :
+          (Iterable<Path>)
+              all.filter(Files::isRegularFile)
+                      .filter(p -> !p.getFileName().toString().endsWith(".md5"))
+                      .sorted()
+                  ::iterator) {
         files.add(new FileInfo(p, null));
       }
     }
@@ -83,7 +92,9 @@ final class SnapshotStore implements StateMachineStorage {
       for (Path p : (Iterable<Path>) all::iterator) {
         Matcher m = NAME.matcher(p.getFileName().toString());
         if (m.matches() && Files.isDirectory(p)) {
-          out.add(new Snapshot(p, TermIndex.valueOf(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)))));
+          out.add(
+              new Snapshot(
+                  p, TermIndex.valueOf(Long.parseLong(m.group(1)), Long.parseLong(m.group(2)))));
         }
       }
     }
@@ -100,7 +111,9 @@ final class SnapshotStore implements StateMachineStorage {
     return root.resolve("tmp." + System.nanoTime());
   }
 
-  /** Publishes a written snapshot under its final name, durably, then drops all but the newest few. */
+  /**
+   * Publishes a written snapshot under its final name, durably, then drops all but the newest few.
+   */
   synchronized void publish(Path written, TermIndex at) throws IOException {
     Path target = folderFor(at);
     Files.move(written, target, StandardCopyOption.ATOMIC_MOVE);
@@ -115,27 +128,32 @@ final class SnapshotStore implements StateMachineStorage {
     refresh();
   }
 
-  @Override public SnapshotInfo getLatestSnapshot() {
+  @Override
+  public SnapshotInfo getLatestSnapshot() {
     return latest;
   }
 
-  @Override public void format() {
+  @Override
+  public void format() {
     // Nothing to format: the folder is created at init.
   }
 
-  @Override public void cleanupOldSnapshots(SnapshotRetentionPolicy policy) {
+  @Override
+  public void cleanupOldSnapshots(SnapshotRetentionPolicy policy) {
     // publish() keeps the newest few itself.
   }
 
   static void deleteTree(Path dir) throws IOException {
     if (!Files.exists(dir)) return;
     try (Stream<Path> all = Files.walk(dir)) {
-      for (Path p : (Iterable<Path>) all.sorted(Comparator.reverseOrder())::iterator) Files.deleteIfExists(p);
+      for (Path p : (Iterable<Path>) all.sorted(Comparator.reverseOrder())::iterator)
+        Files.deleteIfExists(p);
     }
   }
 
-  @Override public String toString() {
-    return "snapshots in " + Optional.ofNullable(root).map(Path::toString).orElse("(not initialised)");
+  @Override
+  public String toString() {
+    return "snapshots in "
+        + Optional.ofNullable(root).map(Path::toString).orElse("(not initialised)");
   }
-
 }

@@ -10,9 +10,13 @@ import java.util.List;
 public final class Views {
   private Views() {}
 
-  /** {@code s} as one URL path part: every byte but unreserved characters and '/' percent-encoded. */
+  /**
+   * {@code s} as one URL path part: every byte but unreserved characters and '/' percent-encoded.
+   */
   public static String urlPath(String s) {
-    return java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20").replace("%2F", "/");
+    return java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8)
+        .replace("+", "%20")
+        .replace("%2F", "/");
   }
 
   /** {@code s} as a URL query value. */
@@ -21,29 +25,64 @@ public final class Views {
   }
 
   /** One logged layer link in a list. Times are ISO-8601 UTC. */
-  public record LinkRow(long index, String linkId, String repository, String manifestDigest, long layer,
-      String layerDigest, String keyId, String signedAt, String loggedAt) {}
+  public record LinkRow(
+      long index,
+      String linkId,
+      String repository,
+      String manifestDigest,
+      long layer,
+      String layerDigest,
+      String keyId,
+      String signedAt,
+      String loggedAt) {}
 
   /**
-   * What the browser needs to check one inclusion proof and the checkpoint's signature itself:
-   * the leaf, its index, the proof, and the signed checkpoint note (all base64).
+   * What the browser needs to check one inclusion proof and the checkpoint's signature itself: the
+   * leaf, its index, the proof, and the signed checkpoint note (all base64).
    */
-  public record Proof(long index, String leaf, long treeSize, List<String> hashes, String note, String verifierKey) {}
+  public record Proof(
+      long index,
+      String leaf,
+      long treeSize,
+      List<String> hashes,
+      String note,
+      String verifierKey) {}
 
-  public record Status(String origin, String verifierKey, long treeSize, String rootHash, String checkpoint,
-      int cosignatures, boolean quorum, String lastLoggedAt, List<Long> recentSizes, Chart growth, Chart submissions) {}
+  public record Status(
+      String origin,
+      String verifierKey,
+      long treeSize,
+      String rootHash,
+      String checkpoint,
+      int cosignatures,
+      boolean quorum,
+      String lastLoggedAt,
+      List<Long> recentSizes,
+      Chart growth,
+      Chart submissions) {}
 
   /**
    * A small chart drawn on the server as SVG (no script, no library): {@code points} are SVG
    * coordinates in a 600 × 160 box for a line, or bar heights for bars, with their labels.
    */
-  public record Chart(String title, List<Bar> bars, String polyline, String xFrom, String xTo, String yMax) {}
+  public record Chart(
+      String title, List<Bar> bars, String polyline, String xFrom, String xTo, String yMax) {}
 
   /** One bar of a chart: its label, value, and position in the 600 × 160 box. */
   public record Bar(String label, long value, int x, int y, int width, int height) {}
 
-  public record Entry(LinkRow link, String diffId, String chainId, String prevLinkId, Long prevIndex,
-      List<LinkRow> above, String scheme, String publicKey, String leafHex, Proof proof, String checkpoint) {}
+  public record Entry(
+      LinkRow link,
+      String diffId,
+      String chainId,
+      String prevLinkId,
+      Long prevIndex,
+      List<LinkRow> above,
+      String scheme,
+      String publicKey,
+      String leafHex,
+      Proof proof,
+      String checkpoint) {}
 
   /**
    * An image's chain, layer 0 first, each link with its proof against one checkpoint.
@@ -51,26 +90,51 @@ public final class Views {
    * @param otherTops other links naming the image at its top layer (another chain or a fork)
    * @param warnings what a monitor would flag, in words
    */
-  public record Chain(String manifestDigest, List<LinkRow> links, List<Proof> proofs, String checkpoint,
-      List<LinkRow> otherTops, List<String> warnings, Overlay overlay) {}
+  public record Chain(
+      String manifestDigest,
+      List<LinkRow> links,
+      List<Proof> proofs,
+      String checkpoint,
+      List<LinkRow> otherTops,
+      List<String> warnings,
+      Overlay overlay) {}
 
   /**
    * A trust policy laid over a chain: for each layer (in the chain's order) null when it passes,
    * else why not, exactly as {@code custody verify} would say; {@code logFailures} are the
-   * checkpoint's (its signature under the policy's log key, the witness quorum). {@code error}
-   * is set instead when the pasted text is not a policy.
+   * checkpoint's (its signature under the policy's log key, the witness quorum). {@code error} is
+   * set instead when the pasted text is not a policy.
    */
-  public record Overlay(String policy, List<String> layers, List<String> logFailures, boolean verified, String error) {}
+  public record Overlay(
+      String policy,
+      List<String> layers,
+      List<String> logFailures,
+      boolean verified,
+      String error) {}
 
-  /** Links by one key (a key_id, a repository, a search), one page. {@code nextStart} is null on the last page. */
-  public record Links(String kind, String value, List<LinkRow> rows, Long nextStart, String firstSeen, String lastSeen,
+  /**
+   * Links by one key (a key_id, a repository, a search), one page. {@code nextStart} is null on the
+   * last page.
+   */
+  public record Links(
+      String kind,
+      String value,
+      List<LinkRow> rows,
+      Long nextStart,
+      String firstSeen,
+      String lastSeen,
       List<Long> layers) {}
 
   /**
    * A search: what the query was taken to be, and what it found: links, or for a prefix ending in
    * {@code *} the repository names that begin with it.
    */
-  public record Search(String query, String understoodAs, List<LinkRow> rows, List<String> repositories, Long nextStart,
+  public record Search(
+      String query,
+      String understoodAs,
+      List<LinkRow> rows,
+      List<String> repositories,
+      Long nextStart,
       String note) {}
 
   public record CheckpointRow(long size, String rootHash, String note) {}

@@ -26,12 +26,11 @@ import java.util.logging.Logger;
  * witness cosignatures gathered for it. Mirrors, CDNs and monitors then read the log from the sink
  * alone.
  *
- * <p>Only an active exporter writes ({@code active}: always on a single node; on a cluster, only
- * on the leader). Each time it becomes active it rereads the sink's checkpoint and resumes from
- * there, so a new leader continues exactly where the last one stopped; a sink whose checkpoint is
- * ahead of this node's store, or names a different root at its size, is never written to (that
- * would be a fork) and is reported by {@link #objection}, which a cluster node checks before it
- * leads.
+ * <p>Only an active exporter writes ({@code active}: always on a single node; on a cluster, only on
+ * the leader). Each time it becomes active it rereads the sink's checkpoint and resumes from there,
+ * so a new leader continues exactly where the last one stopped; a sink whose checkpoint is ahead of
+ * this node's store, or names a different root at its size, is never written to (that would be a
+ * fork) and is reported by {@link #objection}, which a cluster node checks before it leads.
  */
 public final class Exporter implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(Exporter.class.getName());
@@ -42,28 +41,41 @@ public final class Exporter implements AutoCloseable {
   private final Supplier<Cosigning.Served> head;
   private final BooleanSupplier active;
   private final ScheduledExecutorService thread;
-  private boolean synced; // false until the sink's checkpoint has been read since this became active
+  private boolean
+      synced; // false until the sink's checkpoint has been read since this became active
   private long written;
-  private Optional<byte[]> publishedNote = Optional.empty(); // with its cosignatures: more may arrive for one size
+  private Optional<byte[]> publishedNote =
+      Optional.empty(); // with its cosignatures: more may arrive for one size
   private volatile long exportedSize = -1;
 
-  private Exporter(TileSink sink, LogReader reader, LogStorage storage, Supplier<Cosigning.Served> head,
+  private Exporter(
+      TileSink sink,
+      LogReader reader,
+      LogStorage storage,
+      Supplier<Cosigning.Served> head,
       BooleanSupplier active) {
     this.sink = sink;
     this.reader = reader;
     this.storage = storage;
     this.head = head;
     this.active = active;
-    this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "custody-export");
-      t.setDaemon(true);
-      return t;
-    });
+    this.thread =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "custody-export");
+              t.setDaemon(true);
+              return t;
+            });
   }
 
   /** Starts following the log; checks for a new checkpoint every {@code periodMillis}. */
-  public static Exporter start(TileSink sink, LogReader reader, LogStorage storage, Supplier<Cosigning.Served> head,
-      BooleanSupplier active, long periodMillis) {
+  public static Exporter start(
+      TileSink sink,
+      LogReader reader,
+      LogStorage storage,
+      Supplier<Cosigning.Served> head,
+      BooleanSupplier active,
+      long periodMillis) {
     Exporter e = new Exporter(sink, reader, storage, head, active);
     e.thread.scheduleWithFixedDelay(e::publishQuietly, 0, periodMillis, TimeUnit.MILLISECONDS);
     return e;
@@ -83,27 +95,40 @@ public final class Exporter implements AutoCloseable {
     if (!synced) {
       publishedNote = sink.checkpoint();
       Optional<String> why = objection(cp, publishedNote);
-      if (why.isPresent()) throw new TileSink.ConflictException("not exporting to " + sink.describe() + ": " + why.get());
+      if (why.isPresent())
+        throw new TileSink.ConflictException(
+            "not exporting to " + sink.describe() + ": " + why.get());
       written = publishedNote.map(n -> size(new String(n, StandardCharsets.UTF_8))).orElse(0L);
       exportedSize = written;
       synced = true;
     }
     long size = cp.size();
     byte[] note = served.note().getBytes(StandardCharsets.UTF_8);
-    if (size == written && publishedNote.isPresent() && MessageDigest.isEqual(publishedNote.get(), note)) return size;
-    if (size < written) return written; // this node is behind what it exported earlier; catch up first
-    for (int level = 0; Tiles.HEIGHT * level < Long.SIZE && (size >>> (Tiles.HEIGHT * level)) > 0; level++) {
+    if (size == written
+        && publishedNote.isPresent()
+        && MessageDigest.isEqual(publishedNote.get(), note)) return size;
+    if (size < written)
+      return written; // this node is behind what it exported earlier; catch up first
+    for (int level = 0;
+        Tiles.HEIGHT * level < Long.SIZE && (size >>> (Tiles.HEIGHT * level)) > 0;
+        level++) {
       long fullBefore = (written >>> (Tiles.HEIGHT * level)) / Tiles.WIDTH;
       long nodes = size >>> (Tiles.HEIGHT * level);
       long fullNow = nodes / Tiles.WIDTH;
       for (long n = fullBefore; n < fullNow; n++) {
-        sink.putImmutable(TilePath.tile(level, n, Tiles.WIDTH).format(), reader.tile(level, n, Tiles.WIDTH));
-        if (level == 0) sink.putImmutable(TilePath.entries(n, Tiles.WIDTH).format(), reader.entryBundle(n, Tiles.WIDTH));
+        sink.putImmutable(
+            TilePath.tile(level, n, Tiles.WIDTH).format(), reader.tile(level, n, Tiles.WIDTH));
+        if (level == 0)
+          sink.putImmutable(
+              TilePath.entries(n, Tiles.WIDTH).format(), reader.entryBundle(n, Tiles.WIDTH));
       }
       int width = (int) (nodes % Tiles.WIDTH);
       if (width > 0) {
-        sink.putImmutable(TilePath.tile(level, fullNow, width).format(), reader.tile(level, fullNow, width));
-        if (level == 0) sink.putImmutable(TilePath.entries(fullNow, width).format(), reader.entryBundle(fullNow, width));
+        sink.putImmutable(
+            TilePath.tile(level, fullNow, width).format(), reader.tile(level, fullNow, width));
+        if (level == 0)
+          sink.putImmutable(
+              TilePath.entries(fullNow, width).format(), reader.entryBundle(fullNow, width));
       }
     }
     // Every file above is durable in the sink: only now may the checkpoint name them.
@@ -122,8 +147,11 @@ public final class Exporter implements AutoCloseable {
     try {
       return objection(head, sink.checkpoint());
     } catch (IOException e) {
-      LOG.warning("cannot read the exported checkpoint from " + sink.describe() + ": " + e.getMessage());
-      return Optional.empty(); // an unreachable bucket must not stop the log; the export retries and checks again
+      LOG.warning(
+          "cannot read the exported checkpoint from " + sink.describe() + ": " + e.getMessage());
+      return Optional
+          .empty(); // an unreachable bucket must not stop the log; the export retries and checks
+      // again
     }
   }
 
@@ -133,26 +161,41 @@ public final class Exporter implements AutoCloseable {
     try {
       there = Checkpoint.ofNote(new String(exported.get(), StandardCharsets.UTF_8));
     } catch (CheckpointException e) {
-      return Optional.of("the checkpoint in " + sink.describe() + " is unreadable: " + e.getMessage());
+      return Optional.of(
+          "the checkpoint in " + sink.describe() + " is unreadable: " + e.getMessage());
     }
     if (!there.origin().equals(head.checkpoint().origin())) {
-      return Optional.of(sink.describe() + " holds the log \"" + there.origin() + "\", not this one");
+      return Optional.of(
+          sink.describe() + " holds the log \"" + there.origin() + "\", not this one");
     }
     if (there.size() > head.size()) {
-      return Optional.of("the checkpoint in " + sink.describe() + " is at size " + there.size()
-          + ", ahead of this node's store (size " + head.size() + "): this store is an old copy");
+      return Optional.of(
+          "the checkpoint in "
+              + sink.describe()
+              + " is at size "
+              + there.size()
+              + ", ahead of this node's store (size "
+              + head.size()
+              + "): this store is an old copy");
     }
     Optional<String> mine = storage.checkpointAt(there.size());
-    boolean same = mine.map(n -> {
-      try {
-        return MessageDigest.isEqual(Checkpoint.ofNote(n).rootHash(), there.rootHash());
-      } catch (CheckpointException e) {
-        return false;
-      }
-    }).orElse(false);
+    boolean same =
+        mine.map(
+                n -> {
+                  try {
+                    return MessageDigest.isEqual(Checkpoint.ofNote(n).rootHash(), there.rootHash());
+                  } catch (CheckpointException e) {
+                    return false;
+                  }
+                })
+            .orElse(false);
     if (!same) {
-      return Optional.of("the checkpoint in " + sink.describe() + " names another tree at size " + there.size()
-          + " than this node's store: a fork");
+      return Optional.of(
+          "the checkpoint in "
+              + sink.describe()
+              + " names another tree at size "
+              + there.size()
+              + " than this node's store: a fork");
     }
     return Optional.empty();
   }
@@ -165,7 +208,9 @@ public final class Exporter implements AutoCloseable {
     }
   }
 
-  /** The size of the checkpoint this node last exported or found in the sink; -1 before it knows. */
+  /**
+   * The size of the checkpoint this node last exported or found in the sink; -1 before it knows.
+   */
   public long exportedSize() {
     return exportedSize;
   }
@@ -179,12 +224,17 @@ public final class Exporter implements AutoCloseable {
       publish();
     } catch (IOException | RuntimeException e) {
       synced = false; // reread the sink before the next attempt
-      LOG.log(Level.WARNING, "exporting tiles to " + sink.describe() + " failed; will retry: " + e.getMessage());
+      LOG.log(
+          Level.WARNING,
+          "exporting tiles to " + sink.describe() + " failed; will retry: " + e.getMessage());
     }
   }
 
-  /** Stops following; publishes once more if active, so a clean stop leaves the sink at the head. */
-  @Override public void close() {
+  /**
+   * Stops following; publishes once more if active, so a clean stop leaves the sink at the head.
+   */
+  @Override
+  public void close() {
     thread.shutdown();
     try {
       thread.awaitTermination(10, TimeUnit.SECONDS);

@@ -19,12 +19,12 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 
 /**
  * An S3-compatible bucket (AWS S3, MinIO, Ceph, S3Proxy...), at {@code s3://BUCKET/PREFIX}.
- * Immutable files are written with {@code If-None-Match: *}, so that a file already there is
- * never replaced (a 412 is answered by comparing the bytes there); the checkpoint is replaced with
- * {@code If-Match} on the ETag of the one read before, so that a deposed leader cannot overwrite
- * a newer one. Credentials and region come from the AWS SDK's default chains (environment,
- * profile, instance role); {@code endpoint} points at a non-AWS store (path-style addressing).
- * Tiles are served with a year of caching and {@code immutable}; the checkpoint with none.
+ * Immutable files are written with {@code If-None-Match: *}, so that a file already there is never
+ * replaced (a 412 is answered by comparing the bytes there); the checkpoint is replaced with {@code
+ * If-Match} on the ETag of the one read before, so that a deposed leader cannot overwrite a newer
+ * one. Credentials and region come from the AWS SDK's default chains (environment, profile,
+ * instance role); {@code endpoint} points at a non-AWS store (path-style addressing). Tiles are
+ * served with a year of caching and {@code immutable}; the checkpoint with none.
  */
 public final class S3Sink implements TileSink {
   private static final String IMMUTABLE = "public, max-age=31536000, immutable";
@@ -35,10 +35,13 @@ public final class S3Sink implements TileSink {
   private final String prefix; // "" or ending in "/"
   private String checkpointEtag; // of the checkpoint last read or written here
 
-  /** @param url {@code s3://BUCKET} or {@code s3://BUCKET/PREFIX} */
+  /**
+   * @param url {@code s3://BUCKET} or {@code s3://BUCKET/PREFIX}
+   */
   public S3Sink(URI url, Optional<URI> endpoint) {
     if (!"s3".equals(url.getScheme()) || url.getHost() == null || url.getHost().isEmpty()) {
-      throw new IllegalArgumentException("--export " + url + " is not s3://BUCKET or s3://BUCKET/PREFIX");
+      throw new IllegalArgumentException(
+          "--export " + url + " is not s3://BUCKET or s3://BUCKET/PREFIX");
     }
     this.bucket = url.getHost();
     String p = url.getPath() == null ? "" : url.getPath().replaceAll("^/+", "");
@@ -49,43 +52,66 @@ public final class S3Sink implements TileSink {
     } catch (RuntimeException none) {
       region = Region.US_EAST_1; // S3-compatible stores ignore it; AWS users set AWS_REGION
     }
-    S3ClientBuilder b = S3Client.builder()
-        .region(region)
-        .credentialsProvider(DefaultCredentialsProvider.builder().build())
-        .httpClient(UrlConnectionHttpClient.create());
+    S3ClientBuilder b =
+        S3Client.builder()
+            .region(region)
+            .credentialsProvider(DefaultCredentialsProvider.builder().build())
+            .httpClient(UrlConnectionHttpClient.create());
     endpoint.ifPresent(e -> b.endpointOverride(e).forcePathStyle(true));
     this.s3 = b.build();
   }
 
-  @Override public void putImmutable(String path, byte[] content) throws IOException {
+  @Override
+  public void putImmutable(String path, byte[] content) throws IOException {
     String key = prefix + path;
     try {
-      s3.putObject(PutObjectRequest.builder().bucket(bucket).key(key).ifNoneMatch("*").cacheControl(IMMUTABLE)
-          .contentType("application/octet-stream").build(), RequestBody.fromBytes(content));
+      s3.putObject(
+          PutObjectRequest.builder()
+              .bucket(bucket)
+              .key(key)
+              .ifNoneMatch("*")
+              .cacheControl(IMMUTABLE)
+              .contentType("application/octet-stream")
+              .build(),
+          RequestBody.fromBytes(content));
     } catch (S3Exception e) {
       if (e.statusCode() != 412) throw failure("writing " + key, e);
-      byte[] there = get(key).orElseThrow(() -> new IOException(key + " answered 412 but cannot be read"));
+      byte[] there =
+          get(key).orElseThrow(() -> new IOException(key + " answered 412 but cannot be read"));
       if (!Arrays.equals(there, content)) {
-        throw new ConflictException("s3://" + bucket + "/" + key + " is already published with other bytes: "
-            + "another log's files, or a fork");
+        throw new ConflictException(
+            "s3://"
+                + bucket
+                + "/"
+                + key
+                + " is already published with other bytes: "
+                + "another log's files, or a fork");
       }
     } catch (RuntimeException e) {
       throw new IOException("writing s3://" + bucket + "/" + key + " failed: " + e.getMessage(), e);
     }
   }
 
-  @Override public Optional<byte[]> checkpoint() throws IOException {
+  @Override
+  public Optional<byte[]> checkpoint() throws IOException {
     return get(prefix + "checkpoint");
   }
 
-  @Override public void putCheckpoint(byte[] content, Optional<byte[]> expected) throws IOException {
+  @Override
+  public void putCheckpoint(byte[] content, Optional<byte[]> expected) throws IOException {
     String key = prefix + "checkpoint";
     Optional<byte[]> now = checkpoint(); // also refreshes the ETag to match on
-    if (now.isPresent() != expected.isPresent() || (now.isPresent() && !Arrays.equals(now.get(), expected.get()))) {
-      throw new ConflictException("s3://" + bucket + "/" + key + " changed under this writer; not replacing it");
+    if (now.isPresent() != expected.isPresent()
+        || (now.isPresent() && !Arrays.equals(now.get(), expected.get()))) {
+      throw new ConflictException(
+          "s3://" + bucket + "/" + key + " changed under this writer; not replacing it");
     }
-    PutObjectRequest.Builder put = PutObjectRequest.builder().bucket(bucket).key(key).cacheControl(CHECKPOINT)
-        .contentType("text/plain; charset=utf-8");
+    PutObjectRequest.Builder put =
+        PutObjectRequest.builder()
+            .bucket(bucket)
+            .key(key)
+            .cacheControl(CHECKPOINT)
+            .contentType("text/plain; charset=utf-8");
     if (now.isPresent()) {
       put.ifMatch(checkpointEtag);
     } else {
@@ -95,7 +121,8 @@ public final class S3Sink implements TileSink {
       checkpointEtag = s3.putObject(put.build(), RequestBody.fromBytes(content)).eTag();
     } catch (S3Exception e) {
       if (e.statusCode() == 412) {
-        throw new ConflictException("s3://" + bucket + "/" + key + " changed under this writer (412); not replacing it");
+        throw new ConflictException(
+            "s3://" + bucket + "/" + key + " changed under this writer (412); not replacing it");
       }
       throw failure("writing " + key, e);
     } catch (RuntimeException e) {
@@ -105,7 +132,8 @@ public final class S3Sink implements TileSink {
 
   private Optional<byte[]> get(String key) throws IOException {
     try {
-      ResponseBytes<GetObjectResponse> r = s3.getObjectAsBytes(GetObjectRequest.builder().bucket(bucket).key(key).build());
+      ResponseBytes<GetObjectResponse> r =
+          s3.getObjectAsBytes(GetObjectRequest.builder().bucket(bucket).key(key).build());
       if (key.endsWith("checkpoint")) checkpointEtag = r.response().eTag();
       return Optional.of(r.asByteArray());
     } catch (S3Exception e) {
@@ -118,14 +146,17 @@ public final class S3Sink implements TileSink {
 
   private IOException failure(String what, S3Exception e) {
     String code = e.awsErrorDetails() == null ? "" : " " + e.awsErrorDetails().errorCode();
-    return new IOException(what + " in s3://" + bucket + " failed: HTTP " + e.statusCode() + code, e);
+    return new IOException(
+        what + " in s3://" + bucket + " failed: HTTP " + e.statusCode() + code, e);
   }
 
-  @Override public String describe() {
+  @Override
+  public String describe() {
     return "s3://" + bucket + "/" + prefix;
   }
 
-  @Override public void close() {
+  @Override
+  public void close() {
     s3.close();
   }
 }

@@ -16,13 +16,13 @@ import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 
 /**
- * A token bucket per client: its verified certificate's subject when it presented one, else its
- * IP address (not its port, which a client can change at will; for IPv6 its /64, which one host
- * holds whole). A call over budget ends at once with RESOURCE_EXHAUSTED, before any work.
+ * A token bucket per client: its verified certificate's subject when it presented one, else its IP
+ * address (not its port, which a client can change at will; for IPv6 its /64, which one host holds
+ * whole). A call over budget ends at once with RESOURCE_EXHAUSTED, before any work.
  *
  * <p>The table holds at most {@link #MAX_CLIENTS} buckets, least recently seen first out, at a
- * constant cost per call: many addresses can make it forget an idle client (who then starts
- * again with a full burst, which costs that client nothing), never refuse one or slow every call.
+ * constant cost per call: many addresses can make it forget an idle client (who then starts again
+ * with a full burst, which costs that client nothing), never refuse one or slow every call.
  */
 public final class ClientBudgets implements ServerInterceptor {
   static final int MAX_CLIENTS = 100_000;
@@ -31,6 +31,7 @@ public final class ClientBudgets implements ServerInterceptor {
   private final int burst;
   private final LongSupplier clock;
   private final int maxClients;
+
   /** In access order: the eldest entry is the least recently seen client. Guarded by itself. */
   private final LinkedHashMap<String, Bucket> buckets;
 
@@ -53,11 +54,13 @@ public final class ClientBudgets implements ServerInterceptor {
     this.burst = burst;
     this.clock = nanoClock;
     this.maxClients = maxClients;
-    this.buckets = new LinkedHashMap<>(1024, 0.75f, true) {
-      @Override protected boolean removeEldestEntry(Map.Entry<String, Bucket> eldest) {
-        return size() > ClientBudgets.this.maxClients;
-      }
-    };
+    this.buckets =
+        new LinkedHashMap<>(1024, 0.75f, true) {
+          @Override
+          protected boolean removeEldestEntry(Map.Entry<String, Bucket> eldest) {
+            return size() > ClientBudgets.this.maxClients;
+          }
+        };
   }
 
   /** Who a call comes from, for budgets and messages. */
@@ -66,7 +69,8 @@ public final class ClientBudgets implements ServerInterceptor {
     if (ssl != null) {
       try {
         Certificate[] peer = ssl.getPeerCertificates();
-        if (peer.length > 0 && peer[0] instanceof X509Certificate x) return "cert " + x.getSubjectX500Principal().getName();
+        if (peer.length > 0 && peer[0] instanceof X509Certificate x)
+          return "cert " + x.getSubjectX500Principal().getName();
       } catch (SSLPeerUnverifiedException noCertificate) {
         // fall back to the address
       }
@@ -107,13 +111,21 @@ public final class ClientBudgets implements ServerInterceptor {
     }
   }
 
-  @Override public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-      ServerCallHandler<Q, R> next) {
+  @Override
+  public <Q, R> ServerCall.Listener<Q> interceptCall(
+      ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     String client = client(call);
     if (!take(client)) {
-      call.close(Status.RESOURCE_EXHAUSTED.withDescription(client + " is over its budget of " + perSecond
-          + " calls/s (burst " + burst + "); slow down and retry"), new Metadata());
-      return new ServerCall.Listener<>() { };
+      call.close(
+          Status.RESOURCE_EXHAUSTED.withDescription(
+              client
+                  + " is over its budget of "
+                  + perSecond
+                  + " calls/s (burst "
+                  + burst
+                  + "); slow down and retry"),
+          new Metadata());
+      return new ServerCall.Listener<>() {};
     }
     return next.startCall(call, headers);
   }

@@ -13,14 +13,23 @@ import java.util.Optional;
  * @param pushback when submissions are refused (RESOURCE_EXHAUSTED): once a queue has stood above
  *     its target wait for a whole interval; under overload admitted calls keep their latency
  */
-public record Guard(Optional<Tls> tls, double clientCallsPerSecond, int clientBurst, int maxCallSeconds,
-    boolean verifyStore, StandingQueue.Rule pushback) {
-  public static final Guard DEFAULT = new Guard(Optional.empty(), 0, 0, 60, false, StandingQueue.Rule.DEFAULT);
+public record Guard(
+    Optional<Tls> tls,
+    double clientCallsPerSecond,
+    int clientBurst,
+    int maxCallSeconds,
+    boolean verifyStore,
+    StandingQueue.Rule pushback) {
+  public static final Guard DEFAULT =
+      new Guard(Optional.empty(), 0, 0, 60, false, StandingQueue.Rule.DEFAULT);
 
   public Guard {
-    if (clientCallsPerSecond < 0) throw new IllegalArgumentException("a client budget cannot be negative");
-    if (clientCallsPerSecond > 0 && clientBurst < 1) throw new IllegalArgumentException("a client burst must be at least 1");
-    if (maxCallSeconds < 1) throw new IllegalArgumentException("the longest call must be at least 1 s");
+    if (clientCallsPerSecond < 0)
+      throw new IllegalArgumentException("a client budget cannot be negative");
+    if (clientCallsPerSecond > 0 && clientBurst < 1)
+      throw new IllegalArgumentException("a client burst must be at least 1");
+    if (maxCallSeconds < 1)
+      throw new IllegalArgumentException("the longest call must be at least 1 s");
     java.util.Objects.requireNonNull(pushback, "pushback");
   }
 

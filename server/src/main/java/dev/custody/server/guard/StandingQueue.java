@@ -3,18 +3,18 @@ package dev.custody.server.guard;
 import java.util.concurrent.TimeUnit;
 
 /**
- * When a queue should push back: CoDel's rule (Nichols and Jacobson, "Controlling Queue Delay",
- * ACM Queue 2012) for a queue of calls. A queue is <em>standing</em> — the log is really behind,
- * not just catching up — once every item that left it over a whole {@code interval} had waited at
- * least {@code target}. A burst that drains within the interval, a cold start or a GC pause makes a
- * queue that is long for a moment and then empties: none of them is refused. A sustained overload
- * keeps the queue above target and is refused one interval after it began.
+ * When a queue should push back: CoDel's rule (Nichols and Jacobson, "Controlling Queue Delay", ACM
+ * Queue 2012) for a queue of calls. A queue is <em>standing</em> — the log is really behind, not
+ * just catching up — once every item that left it over a whole {@code interval} had waited at least
+ * {@code target}. A burst that drains within the interval, a cold start or a GC pause makes a queue
+ * that is long for a moment and then empties: none of them is refused. A sustained overload keeps
+ * the queue above target and is refused one interval after it began.
  *
  * <p>While the queue stands, arrivals are refused whenever the oldest waiting item has waited past
- * the target (so admitted calls wait about {@code target}, and the queue holds only that much time),
- * and items that waited past twice the target are refused as they leave (what had piled up before
- * the rule tripped is not served late). The queue stops standing when an item leaves having waited
- * less than the target, or when it is found empty: both say the log caught up.
+ * the target (so admitted calls wait about {@code target}, and the queue holds only that much
+ * time), and items that waited past twice the target are refused as they leave (what had piled up
+ * before the rule tripped is not served late). The queue stops standing when an item leaves having
+ * waited less than the target, or when it is found empty: both say the log caught up.
  *
  * <p>Thread-safe: any number of submitting threads and consumers may call it; it holds no items,
  * only a few numbers, so its memory is constant. Times are {@link System#nanoTime()} readings.
@@ -27,11 +27,14 @@ public final class StandingQueue {
    * @param intervalMillis how long the wait must stay above target before arrivals are refused
    */
   public record Rule(int targetMillis, int intervalMillis) {
-    /** 50 ms of wait, for half a second: about three times a signature check's worst GC pause here. */
+    /**
+     * 50 ms of wait, for half a second: about three times a signature check's worst GC pause here.
+     */
     public static final Rule DEFAULT = new Rule(50, 500);
 
     public Rule {
-      if (targetMillis < 1) throw new IllegalArgumentException("the queue's target wait must be at least 1 ms");
+      if (targetMillis < 1)
+        throw new IllegalArgumentException("the queue's target wait must be at least 1 ms");
       if (intervalMillis < targetMillis) {
         throw new IllegalArgumentException("the queue's interval must be at least its target wait");
       }
@@ -40,12 +43,18 @@ public final class StandingQueue {
 
   /** What {@link #admits} is given for a queue with nothing in it. */
   public static final long EMPTY = -1;
+
   private static final long NEVER = Long.MIN_VALUE;
 
   private final long target;
   private final long interval;
-  /** When the current run of above-target departures began; NEVER when the last one was below target. */
+
+  /**
+   * When the current run of above-target departures began; NEVER when the last one was below
+   * target.
+   */
   private long aboveSince = NEVER;
+
   private volatile boolean standing;
 
   public StandingQueue(Rule rule) {
@@ -75,7 +84,8 @@ public final class StandingQueue {
   /**
    * Whether a new arrival may join the queue.
    *
-   * @param oldestWaitNanos how long the oldest item now in the queue has waited; {@link #EMPTY} when none is
+   * @param oldestWaitNanos how long the oldest item now in the queue has waited; {@link #EMPTY}
+   *     when none is
    */
   public boolean admits(long oldestWaitNanos) {
     if (!standing) return true;

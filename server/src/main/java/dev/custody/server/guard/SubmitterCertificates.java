@@ -17,17 +17,24 @@ import javax.net.ssl.SSLSession;
 public final class SubmitterCertificates implements ServerInterceptor {
   private final Set<String> writeMethods;
 
-  /** @param writeMethods full gRPC method names that append to the log */
+  /**
+   * @param writeMethods full gRPC method names that append to the log
+   */
   public SubmitterCertificates(Set<String> writeMethods) {
     this.writeMethods = writeMethods;
   }
 
-  @Override public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-      ServerCallHandler<Q, R> next) {
-    if (writeMethods.contains(call.getMethodDescriptor().getFullMethodName()) && !verifiedClient(call)) {
-      call.close(Status.UNAUTHENTICATED.withDescription(call.getMethodDescriptor().getBareMethodName()
-          + " needs a client certificate signed by this log's client CA; reads need none"), new Metadata());
-      return new ServerCall.Listener<>() { };
+  @Override
+  public <Q, R> ServerCall.Listener<Q> interceptCall(
+      ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+    if (writeMethods.contains(call.getMethodDescriptor().getFullMethodName())
+        && !verifiedClient(call)) {
+      call.close(
+          Status.UNAUTHENTICATED.withDescription(
+              call.getMethodDescriptor().getBareMethodName()
+                  + " needs a client certificate signed by this log's client CA; reads need none"),
+          new Metadata());
+      return new ServerCall.Listener<>() {};
     }
     return next.startCall(call, headers);
   }
@@ -36,7 +43,8 @@ public final class SubmitterCertificates implements ServerInterceptor {
     SSLSession ssl = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
     if (ssl == null) return false;
     try {
-      return ssl.getPeerCertificates().length > 0; // the handshake verified the chain against the CA
+      return ssl.getPeerCertificates().length
+          > 0; // the handshake verified the chain against the CA
     } catch (SSLPeerUnverifiedException e) {
       return false;
     }

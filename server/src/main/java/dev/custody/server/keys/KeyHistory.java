@@ -16,7 +16,9 @@ import java.util.stream.Collectors;
  * or ->}.
  */
 public record KeyHistory(List<Key> keys) {
-  /** @param addedMs when the log first signed with it; 0 for a key recorded before rotation existed */
+  /**
+   * @param addedMs when the log first signed with it; 0 for a key recorded before rotation existed
+   */
   public record Key(String verifierKey, long addedMs, OptionalLong retiredMs) {
     public boolean retired() {
       return retiredMs.isPresent();
@@ -43,8 +45,10 @@ public record KeyHistory(List<Key> keys) {
    * retires {@code retire}, at {@code nowMs}; or why that start must not happen. A new log (empty
    * history) takes its keys as given.
    */
-  public KeyHistory admit(String key, Optional<String> next, List<String> retire, long nowMs) throws LogKeyException {
-    if (next.isPresent() && next.get().equals(key)) throw new LogKeyException("the next key is the log's key itself: " + key);
+  public KeyHistory admit(String key, Optional<String> next, List<String> retire, long nowMs)
+      throws LogKeyException {
+    if (next.isPresent() && next.get().equals(key))
+      throw new LogKeyException("the next key is the log's key itself: " + key);
     if (keys.isEmpty()) {
       if (!retire.isEmpty()) throw new LogKeyException("a new log has no key to retire");
       List<Key> out = new ArrayList<>(List.of(new Key(key, nowMs, OptionalLong.empty())));
@@ -54,41 +58,61 @@ public record KeyHistory(List<Key> keys) {
     List<String> signing = new ArrayList<>(List.of(key));
     next.ifPresent(signing::add);
     for (String r : retire) {
-      if (find(r).isEmpty()) throw new LogKeyException("--retire-key " + r + " is not a key of this log; its keys: " + describe());
-      if (signing.contains(r)) throw new LogKeyException("the key " + r + " is both given to sign and to retire");
+      if (find(r).isEmpty())
+        throw new LogKeyException(
+            "--retire-key " + r + " is not a key of this log; its keys: " + describe());
+      if (signing.contains(r))
+        throw new LogKeyException("the key " + r + " is both given to sign and to retire");
     }
     for (String s : signing) {
       Optional<Key> k = find(s);
       if (k.isPresent() && k.get().retired()) {
-        throw new LogKeyException("the key " + s + " was retired at " + Instant.ofEpochMilli(k.get().retiredMs().getAsLong())
-            + "; a retired key never signs this log again");
+        throw new LogKeyException(
+            "the key "
+                + s
+                + " was retired at "
+                + Instant.ofEpochMilli(k.get().retiredMs().getAsLong())
+                + "; a retired key never signs this log again");
       }
     }
     if (find(key).isEmpty()) {
-      throw new LogKeyException("the key " + key + " is not the key this log was started with, nor one it rotated to (its"
-          + " keys: " + describe() + "). To change the log's key, first run with the new key as --next-key-file"
-          + " (or --next-key-uri) so that both sign, then make it the key and --retire-key the old one");
+      throw new LogKeyException(
+          "the key "
+              + key
+              + " is not the key this log was started with, nor one it rotated to (its"
+              + " keys: "
+              + describe()
+              + "). To change the log's key, first run with the new key as --next-key-file"
+              + " (or --next-key-uri) so that both sign, then make it the key and --retire-key the old one");
     }
     List<Key> out = new ArrayList<>();
     for (Key k : keys) {
       if (!k.retired() && retire.contains(k.verifierKey())) {
         out.add(new Key(k.verifierKey(), k.addedMs(), OptionalLong.of(nowMs)));
       } else if (!k.retired() && !signing.contains(k.verifierKey())) {
-        throw new LogKeyException("the log's key " + k.verifierKey() + " is not given: sign with it (--key-file,"
-            + " --key-uri, --next-key-file or --next-key-uri), or retire it for good with --retire-key");
+        throw new LogKeyException(
+            "the log's key "
+                + k.verifierKey()
+                + " is not given: sign with it (--key-file,"
+                + " --key-uri, --next-key-file or --next-key-uri), or retire it for good with --retire-key");
       } else {
         out.add(k);
       }
     }
-    if (next.isPresent() && find(next.get()).isEmpty()) out.add(new Key(next.get(), nowMs, OptionalLong.empty()));
+    if (next.isPresent() && find(next.get()).isEmpty())
+      out.add(new Key(next.get(), nowMs, OptionalLong.empty()));
     return new KeyHistory(out);
   }
 
   public String encode() {
     StringBuilder b = new StringBuilder();
     for (Key k : keys) {
-      b.append(k.verifierKey()).append(' ').append(k.addedMs()).append(' ')
-          .append(k.retiredMs().isPresent() ? Long.toString(k.retiredMs().getAsLong()) : "-").append('\n');
+      b.append(k.verifierKey())
+          .append(' ')
+          .append(k.addedMs())
+          .append(' ')
+          .append(k.retiredMs().isPresent() ? Long.toString(k.retiredMs().getAsLong()) : "-")
+          .append('\n');
     }
     return b.toString();
   }
@@ -101,15 +125,22 @@ public record KeyHistory(List<Key> keys) {
       String[] f = line.split(" ");
       try {
         if (f.length != 3) throw new NumberFormatException();
-        out.add(new Key(f[0], Long.parseLong(f[1]), f[2].equals("-") ? OptionalLong.empty() : OptionalLong.of(Long.parseLong(f[2]))));
+        out.add(
+            new Key(
+                f[0],
+                Long.parseLong(f[1]),
+                f[2].equals("-") ? OptionalLong.empty() : OptionalLong.of(Long.parseLong(f[2]))));
       } catch (NumberFormatException e) {
-        throw new LogKeyException("the store's record of the log's keys is damaged: \"" + line + "\"");
+        throw new LogKeyException(
+            "the store's record of the log's keys is damaged: \"" + line + "\"");
       }
     }
     return new KeyHistory(out);
   }
 
   private String describe() {
-    return keys.stream().map(k -> k.verifierKey() + (k.retired() ? " (retired)" : "")).collect(Collectors.joining(", "));
+    return keys.stream()
+        .map(k -> k.verifierKey() + (k.retired() ? " (retired)" : ""))
+        .collect(Collectors.joining(", "));
   }
 }

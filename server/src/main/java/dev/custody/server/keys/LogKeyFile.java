@@ -17,18 +17,21 @@ public final class LogKeyFile {
     String text = DurableFiles.readPrivate(file);
     try {
       Ed25519NoteKeys.Signer s = Ed25519NoteKeys.parsePrivateKey(text);
-      if (s.type() != Ed25519NoteKeys.TYPE) throw new NoteException("a log signs with a type 0x01 key, not a cosigner key");
+      if (s.type() != Ed25519NoteKeys.TYPE)
+        throw new NoteException("a log signs with a type 0x01 key, not a cosigner key");
       return s;
     } catch (NoteException e) {
       // The message names the rule, never the key material.
-      throw new IOException("key file " + file + " is not a C2SP Ed25519 private key: " + e.getMessage());
+      throw new IOException(
+          "key file " + file + " is not a C2SP Ed25519 private key: " + e.getMessage());
     }
   }
 
   /** Creates a new key named {@code name}, written atomically with owner-only permissions. */
   public static Ed25519NoteKeys.Signer create(Path file, String name) throws IOException {
     Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate(name, new SecureRandom());
-    DurableFiles.createNew(file, (key.privateKeyText() + "\n").getBytes(StandardCharsets.UTF_8), DurableFiles.PRIVATE);
+    DurableFiles.createNew(
+        file, (key.privateKeyText() + "\n").getBytes(StandardCharsets.UTF_8), DurableFiles.PRIVATE);
     return key;
   }
 }

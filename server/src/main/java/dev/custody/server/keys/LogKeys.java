@@ -24,14 +24,16 @@ public record LogKeys(Optional<Source> key, Optional<Source> next, List<String> 
   }
 
   public record File(Path path) implements Source {
-    @Override public String describe() {
+    @Override
+    public String describe() {
       return path.toString();
     }
   }
 
   public record Token(String uri) implements Source {
     /** The URI without its PIN. */
-    @Override public String describe() {
+    @Override
+    public String describe() {
       return uri.replaceAll("pin-value=[^&]*", "pin-value=***");
     }
   }

@@ -15,17 +15,28 @@ public final class GrpcMetrics implements ServerInterceptor {
     this.metrics = metrics;
   }
 
-  @Override public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers,
-      ServerCallHandler<Q, R> next) {
+  @Override
+  public <Q, R> ServerCall.Listener<Q> interceptCall(
+      ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     long start = System.nanoTime();
     String method = call.getMethodDescriptor().getBareMethodName();
-    return next.startCall(new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
-      @Override public void close(Status status, Metadata trailers) {
-        metrics.histogram("custody_grpc_request_seconds", "gRPC calls by method and status, seconds from headers to close",
-            Metrics.LATENCY_BUCKETS, "code", status.getCode().name(), "method", method)
-            .observe((System.nanoTime() - start) / 1e9);
-        super.close(status, trailers);
-      }
-    }, headers);
+    return next.startCall(
+        new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+          @Override
+          public void close(Status status, Metadata trailers) {
+            metrics
+                .histogram(
+                    "custody_grpc_request_seconds",
+                    "gRPC calls by method and status, seconds from headers to close",
+                    Metrics.LATENCY_BUCKETS,
+                    "code",
+                    status.getCode().name(),
+                    "method",
+                    method)
+                .observe((System.nanoTime() - start) / 1e9);
+            super.close(status, trailers);
+          }
+        },
+        headers);
   }
 }

@@ -1,4 +1,2 @@
-/**
- * The server's Prometheus metrics: counters, gauges and histograms, and gRPC call metrics.
- */
+/** The server's Prometheus metrics: counters, gauges and histograms, and gRPC call metrics. */
 package dev.custody.server.metrics;

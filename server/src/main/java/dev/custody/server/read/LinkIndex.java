@@ -5,8 +5,8 @@ import dev.custody.chain.Leaf;
 import dev.custody.chain.LinkException;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
-import dev.custody.server.storage.LogStorage;
 import dev.custody.merkle.Hashes;
+import dev.custody.server.storage.LogStorage;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -14,13 +14,13 @@ import java.util.List;
 import java.util.OptionalLong;
 
 /**
- * The log's index of layer links: what each link is filed under, and the lookups the services
- * make. The store keeps the keys as opaque bytes ({@link LogStorage#lookup}); what they mean lives
- * here. A key is one tag byte and a 32-byte value (a digest, an id, or the SHA-256 of a repository
- * name or of a manifest and a key), for {@link #manifestAtLayer} a 4-byte layer; the store appends
- * the log index, so a prefix scan lists the entries in log order. One family is not fixed-size:
- * {@link #repositoryName} files the name itself (tag, UTF-8 name, a 0 byte), so that names sort
- * and a prefix of them can be listed. Thread-safe.
+ * The log's index of layer links: what each link is filed under, and the lookups the services make.
+ * The store keeps the keys as opaque bytes ({@link LogStorage#lookup}); what they mean lives here.
+ * A key is one tag byte and a 32-byte value (a digest, an id, or the SHA-256 of a repository name
+ * or of a manifest and a key), for {@link #manifestAtLayer} a 4-byte layer; the store appends the
+ * log index, so a prefix scan lists the entries in log order. One family is not fixed-size: {@link
+ * #repositoryName} files the name itself (tag, UTF-8 name, a 0 byte), so that names sort and a
+ * prefix of them can be listed. Thread-safe.
  */
 public final class LinkIndex {
   private static final byte MANIFEST = 'm';
@@ -41,23 +41,25 @@ public final class LinkIndex {
   /** Every key a logged link is filed under, in the current store format. */
   public static List<byte[]> keysOf(SignedLink link) {
     Statement s = link.statement();
-    List<byte[]> keys = new ArrayList<>(List.of(
-        manifest(s.manifestDigest()),
-        keyId(link.keyId()),
-        repository(s.repository()),
-        manifestAtLayer(s.manifestDigest(), s.layerIndex()),
-        manifestSigner(s.manifestDigest(), link.keyId()),
-        layer(s.layerDigest()),
-        repositoryName(s.repository())));
+    List<byte[]> keys =
+        new ArrayList<>(
+            List.of(
+                manifest(s.manifestDigest()),
+                keyId(link.keyId()),
+                repository(s.repository()),
+                manifestAtLayer(s.manifestDigest(), s.layerIndex()),
+                manifestSigner(s.manifestDigest(), link.keyId()),
+                layer(s.layerDigest()),
+                repositoryName(s.repository())));
     if (s.hasPredecessor()) keys.add(successorsOf(s.prevLinkId()));
     return keys;
   }
 
   /**
-   * The keys added since store format {@code format}, for a leaf logged before them
-   * ({@link LogStorage#upgradeLookups}): format 3 added (manifest, layer) and (manifest, signer),
-   * format 5 the layer digest and the repository's name. None for a leaf that is not a link (a
-   * log of opaque entries).
+   * The keys added since store format {@code format}, for a leaf logged before them ({@link
+   * LogStorage#upgradeLookups}): format 3 added (manifest, layer) and (manifest, signer), format 5
+   * the layer digest and the repository's name. None for a leaf that is not a link (a log of opaque
+   * entries).
    */
   public static List<byte[]> keysAddedSince(int format, byte[] leaf) {
     try {
@@ -78,7 +80,10 @@ public final class LinkIndex {
     }
   }
 
-  /** Indices of the links filed under {@code key}, from {@code start} on, in log order, at most {@code limit}. */
+  /**
+   * Indices of the links filed under {@code key}, from {@code start} on, in log order, at most
+   * {@code limit}.
+   */
   public List<Long> find(byte[] key, long start, int limit) {
     return storage.lookup(key, start, limit);
   }
@@ -120,9 +125,9 @@ public final class LinkIndex {
   }
 
   /**
-   * Links naming this manifest at this layer. The key is the manifest's digest, then the layer
-   * (4 bytes), so {@link LogStorage#highestUnder} on {@link #manifestLayers} finds the top layer
-   * in one seek: the top of the image's chain, however many other links name it.
+   * Links naming this manifest at this layer. The key is the manifest's digest, then the layer (4
+   * bytes), so {@link LogStorage#highestUnder} on {@link #manifestLayers} finds the top layer in
+   * one seek: the top of the image's chain, however many other links name it.
    */
   public static byte[] manifestAtLayer(Digest d, long layer) {
     return ByteBuffer.allocate(37).put(manifestLayers(d)).putInt((int) layer).array();
@@ -133,9 +138,12 @@ public final class LinkIndex {
     return key(MANIFEST_LAYER, d.value());
   }
 
-  /** Links naming this manifest signed by this key: what a verifier who trusts that key asks for. */
+  /**
+   * Links naming this manifest signed by this key: what a verifier who trusts that key asks for.
+   */
   public static byte[] manifestSigner(Digest d, byte[] keyId) {
-    return key(MANIFEST_SIGNER, Hashes.sha256(ByteBuffer.allocate(64).put(d.value()).put(keyId).array()));
+    return key(
+        MANIFEST_SIGNER, Hashes.sha256(ByteBuffer.allocate(64).put(d.value()).put(keyId).array()));
   }
 
   /** Links signing this layer blob (by its compressed digest), in any image. Since format 5. */
@@ -149,7 +157,11 @@ public final class LinkIndex {
    */
   public static byte[] repositoryName(String repository) {
     byte[] name = repository.getBytes(StandardCharsets.UTF_8);
-    return ByteBuffer.allocate(name.length + 2).put(REPOSITORY_NAME).put(name).put((byte) 0).array();
+    return ByteBuffer.allocate(name.length + 2)
+        .put(REPOSITORY_NAME)
+        .put(name)
+        .put((byte) 0)
+        .array();
   }
 
   private static byte[] key(byte tag, byte[] value32) {

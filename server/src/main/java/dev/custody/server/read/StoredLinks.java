@@ -24,7 +24,10 @@ public final class StoredLinks {
     return i.isEmpty() ? Optional.empty() : at(i.getAsLong());
   }
 
-  /** A chain's walk down went wrong: longer than allowed, or a predecessor the log should hold is missing. */
+  /**
+   * A chain's walk down went wrong: longer than allowed, or a predecessor the log should hold is
+   * missing.
+   */
   public static final class BrokenChainException extends RuntimeException {
     private final boolean tooLong;
 
@@ -33,7 +36,9 @@ public final class StoredLinks {
       this.tooLong = tooLong;
     }
 
-    /** True when the chain is longer than allowed; false when a predecessor is missing (data loss). */
+    /**
+     * True when the chain is longer than allowed; false when a predecessor is missing (data loss).
+     */
     public boolean tooLong() {
       return tooLong;
     }
@@ -42,16 +47,22 @@ public final class StoredLinks {
   /**
    * The chain whose top link is {@code top}, layer 0 first, found by walking predecessors down.
    *
-   * @throws BrokenChainException longer than {@code max} links, or a logged link's predecessor is missing
+   * @throws BrokenChainException longer than {@code max} links, or a logged link's predecessor is
+   *     missing
    */
   public java.util.List<Stored> chainEndingAt(Stored top, int max) {
     java.util.List<Stored> chain = new java.util.ArrayList<>();
     for (Stored cur = top; ; ) {
       chain.add(cur);
       if (!cur.link().statement().hasPredecessor()) break;
-      if (chain.size() >= max) throw new BrokenChainException("chain is longer than " + max + " links", true);
-      cur = byId(cur.link().statement().prevLinkId())
-          .orElseThrow(() -> new BrokenChainException("a logged link's predecessor is missing from the log", false));
+      if (chain.size() >= max)
+        throw new BrokenChainException("chain is longer than " + max + " links", true);
+      cur =
+          byId(cur.link().statement().prevLinkId())
+              .orElseThrow(
+                  () ->
+                      new BrokenChainException(
+                          "a logged link's predecessor is missing from the log", false));
     }
     java.util.Collections.reverse(chain);
     return chain;
@@ -59,7 +70,10 @@ public final class StoredLinks {
 
   /** The link at an index, or empty if the entry there is not a layer link (an opaque entry). */
   public Optional<Stored> at(long index) {
-    byte[] leaf = storage.leaf(index).orElseThrow(() -> new StorageException("leaf " + index + " is missing"));
+    byte[] leaf =
+        storage
+            .leaf(index)
+            .orElseThrow(() -> new StorageException("leaf " + index + " is missing"));
     try {
       Leaf l = Leaf.parse(leaf);
       return Optional.of(new Stored(index, leaf, l, SignedLink.parse(l.signedLink())));

@@ -24,11 +24,11 @@ import java.util.logging.Logger;
 /**
  * Dedup runs on the callers' threads, before the queue: an entry already in flight joins it, an
  * entry already stored is answered from storage, and only new entries reach the queue. Then one
- * thread takes whatever is queued (up to {@code maxBatch}), assigns indices and the log
- * timestamp, integrates the leaves into the tree edge, signs the checkpoint for the new size and
- * writes all of it in one synced WriteBatch. Only then is anyone told. Under load batches grow,
- * so one fsync serves many entries. A full queue refuses at once, and so does a queue that has stood
- * above its target wait for a whole interval ({@link StandingQueue}); a burst that drains is served.
+ * thread takes whatever is queued (up to {@code maxBatch}), assigns indices and the log timestamp,
+ * integrates the leaves into the tree edge, signs the checkpoint for the new size and writes all of
+ * it in one synced WriteBatch. Only then is anyone told. Under load batches grow, so one fsync
+ * serves many entries. A full queue refuses at once, and so does a queue that has stood above its
+ * target wait for a whole interval ({@link StandingQueue}); a burst that drains is served.
  *
  * <p>A checkpoint is signed before its batch commits and never handed out unless the commit
  * succeeded, so no two different roots for one size ever leave the process.
@@ -36,17 +36,20 @@ import java.util.logging.Logger;
 public final class GroupCommitSequencer implements Sequencer {
   private static final Logger LOG = Logger.getLogger(GroupCommitSequencer.class.getName());
 
-  private record Pending(Admitted entry, ByteBuffer key, CompletableFuture<Sequenced> done, long queuedAt) {}
+  private record Pending(
+      Admitted entry, ByteBuffer key, CompletableFuture<Sequenced> done, long queuedAt) {}
 
   private final LogStorage storage;
   private final int maxBatch;
   private final BlockingQueue<Pending> queue;
+
   /**
    * Entries queued or being committed, by dedup key. An entry leaves it only after its batch is
-   * committed and the head published, so a caller that misses here and then looks in storage
-   * cannot miss an entry in between.
+   * committed and the head published, so a caller that misses here and then looks in storage cannot
+   * miss an entry in between.
    */
   private final Map<ByteBuffer, Pending> inFlight = new ConcurrentHashMap<>();
+
   private final Thread thread;
   private final BatchListener listener;
   private volatile boolean closing;
@@ -55,23 +58,32 @@ public final class GroupCommitSequencer implements Sequencer {
   private final Integrator integrator;
   private TreeEdge edge; // sequencer thread only, after construction
   private AppendBatch attempt; // the batch being committed (sequencer thread)
-  private final List<AppendBatch> ghosts = new ArrayList<>(); // failed batches the store does not show
+  private final List<AppendBatch> ghosts =
+      new ArrayList<>(); // failed batches the store does not show
+
   /** Why the store refuses writes, while it does; null when writing works. */
   private volatile String writeFailure;
+
   private volatile long nextWriteAttempt; // System.nanoTime() before which submissions fail at once
   private static final long WRITE_RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
   private long lastTimestamp;
 
   /**
-   * Opens the sequencer on a store, resuming from its latest checkpoint and compact range
-   * (O(log n) reads), or signing the empty tree's checkpoint for a new log.
+   * Opens the sequencer on a store, resuming from its latest checkpoint and compact range (O(log n)
+   * reads), or signing the empty tree's checkpoint for a new log.
    *
    * @param queueCapacity the hard cap on queued entries; beyond it submissions are refused at once
    * @param pushback when a queue that stays behind refuses arrivals ({@link StandingQueue})
    * @param listener told of every committed batch (for metrics and benchmarks)
    */
-  public GroupCommitSequencer(LogStorage storage, String origin, List<NoteSigner> signers, int queueCapacity,
-      int maxBatch, StandingQueue.Rule pushback, BatchListener listener) {
+  public GroupCommitSequencer(
+      LogStorage storage,
+      String origin,
+      List<NoteSigner> signers,
+      int queueCapacity,
+      int maxBatch,
+      StandingQueue.Rule pushback,
+      BatchListener listener) {
     this.standing = new StandingQueue(pushback);
     this.integrator = new Integrator(origin, signers);
     this.storage = storage;
@@ -84,8 +96,13 @@ public final class GroupCommitSequencer implements Sequencer {
   }
 
   /** With the default pushback rule. */
-  public GroupCommitSequencer(LogStorage storage, String origin, List<NoteSigner> signers, int queueCapacity,
-      int maxBatch, BatchListener listener) {
+  public GroupCommitSequencer(
+      LogStorage storage,
+      String origin,
+      List<NoteSigner> signers,
+      int queueCapacity,
+      int maxBatch,
+      BatchListener listener) {
     this(storage, origin, signers, queueCapacity, maxBatch, StandingQueue.Rule.DEFAULT, listener);
   }
 
@@ -100,7 +117,8 @@ public final class GroupCommitSequencer implements Sequencer {
     return Integrator.parseStored(note);
   }
 
-  @Override public CompletableFuture<Sequenced> add(Admitted entry) {
+  @Override
+  public CompletableFuture<Sequenced> add(Admitted entry) {
     CompletableFuture<Sequenced> f = new CompletableFuture<>();
     if (closing) {
       f.completeExceptionally(new ShuttingDownException("the log is shutting down"));
@@ -108,23 +126,32 @@ public final class GroupCommitSequencer implements Sequencer {
     }
     String failure = writeFailure;
     if (failure != null && System.nanoTime() < nextWriteAttempt) {
-      // Fail closed and fast while the disk refuses writes; one attempt a second finds out when it is back.
-      f.completeExceptionally(new WriteRefusedException("the log cannot write to its storage (" + failure
-          + "); reads still work; retry later", null));
+      // Fail closed and fast while the disk refuses writes; one attempt a second finds out when it
+      // is back.
+      f.completeExceptionally(
+          new WriteRefusedException(
+              "the log cannot write to its storage ("
+                  + failure
+                  + "); reads still work; retry later",
+              null));
       return f;
     }
     long now = System.nanoTime();
     Pending oldest = queue.peek();
     if (!standing.admits(oldest == null ? StandingQueue.EMPTY : now - oldest.queuedAt)) {
       // Behind for a while, not just a burst: refusing keeps the latency of what is admitted.
-      f.completeExceptionally(new OverloadedException("the log is behind: its queue has stayed above "
-          + standing.targetMillis() + " ms of waiting; retry with backoff"));
+      f.completeExceptionally(
+          new OverloadedException(
+              "the log is behind: its queue has stayed above "
+                  + standing.targetMillis()
+                  + " ms of waiting; retry with backoff"));
       return f;
     }
     Pending mine = new Pending(entry, ByteBuffer.wrap(entry.dedupKey()), f, now);
     Pending earlier = inFlight.putIfAbsent(mine.key, mine);
     if (earlier != null) {
-      return earlier.done.thenApply(s -> new Sequenced(s.index(), s.leaf(), s.leafHash(), true, s.checkpoint()));
+      return earlier.done.thenApply(
+          s -> new Sequenced(s.index(), s.leaf(), s.leafHash(), true, s.checkpoint()));
     }
     try {
       Integrator.Placed stored = stored(entry);
@@ -133,8 +160,11 @@ public final class GroupCommitSequencer implements Sequencer {
         f.complete(new Sequenced(stored.index(), stored.leaf(), stored.leafHash(), true, head));
       } else if (!queue.offer(mine)) {
         inFlight.remove(mine.key, mine);
-        f.completeExceptionally(new OverloadedException(
-            "the log is busy: " + queue.size() + " submissions are already queued; retry with backoff"));
+        f.completeExceptionally(
+            new OverloadedException(
+                "the log is busy: "
+                    + queue.size()
+                    + " submissions are already queued; retry with backoff"));
       }
     } catch (RuntimeException e) {
       inFlight.remove(mine.key, mine);
@@ -143,11 +173,13 @@ public final class GroupCommitSequencer implements Sequencer {
     return f;
   }
 
-  @Override public SignedCheckpoint head() {
+  @Override
+  public SignedCheckpoint head() {
     return head;
   }
 
-  @Override public void close() {
+  @Override
+  public void close() {
     closing = true;
     thread.interrupt();
     try {
@@ -177,13 +209,17 @@ public final class GroupCommitSequencer implements Sequencer {
         process(batch);
       } catch (RuntimeException e) {
         if (writeFailure == null) {
-          LOG.log(Level.SEVERE, "committing a batch of " + batch.size() + " failed; nothing in it was acknowledged", e);
+          LOG.log(
+              Level.SEVERE,
+              "committing a batch of " + batch.size() + " failed; nothing in it was acknowledged",
+              e);
         } else { // the same trouble again: one line, not a stack trace a second
           LOG.warning("committing a batch of " + batch.size() + " failed again: " + e.getMessage());
         }
         writeFailure = String.valueOf(e.getMessage());
         nextWriteAttempt = System.nanoTime() + WRITE_RETRY_NANOS;
-        WriteRefusedException refused = new WriteRefusedException(String.valueOf(e.getMessage()), e);
+        WriteRefusedException refused =
+            new WriteRefusedException(String.valueOf(e.getMessage()), e);
         for (Pending p : batch) {
           inFlight.remove(p.key, p);
           p.done.completeExceptionally(refused);
@@ -191,8 +227,10 @@ public final class GroupCommitSequencer implements Sequencer {
         AppendBatch failed = attempt;
         attempt = null;
         resync();
-        // A failed commit may yet have reached the WAL; if the store does not show it, the next commit deletes its
-        // keys. If the store does show it, it landed after all, undoing the earlier ghosts it carried: forget them,
+        // A failed commit may yet have reached the WAL; if the store does not show it, the next
+        // commit deletes its
+        // keys. If the store does show it, it landed after all, undoing the earlier ghosts it
+        // carried: forget them,
         // for their indices may now hold entries of that batch.
         if (failed != null) {
           if (failed.checkpointSize() != edge.size()) {
@@ -212,24 +250,31 @@ public final class GroupCommitSequencer implements Sequencer {
   /** Takes out of the batch what the standing-queue rule refuses as it leaves the queue. */
   private void refuseStale(List<Pending> batch) {
     long now = System.nanoTime();
-    batch.removeIf(p -> {
-      if (standing.leave(now - p.queuedAt, now)) return false;
-      inFlight.remove(p.key, p);
-      p.done.completeExceptionally(new OverloadedException("the log is behind: this submission waited "
-          + TimeUnit.NANOSECONDS.toMillis(now - p.queuedAt) + " ms in its queue; retry with backoff"));
-      return true;
-    });
+    batch.removeIf(
+        p -> {
+          if (standing.leave(now - p.queuedAt, now)) return false;
+          inFlight.remove(p.key, p);
+          p.done.completeExceptionally(
+              new OverloadedException(
+                  "the log is behind: this submission waited "
+                      + TimeUnit.NANOSECONDS.toMillis(now - p.queuedAt)
+                      + " ms in its queue; retry with backoff"));
+          return true;
+        });
   }
 
   /**
-   * After a failed commit the store may or may not hold the batch; reread its latest state
-   * rather than guess, so the next batch continues from what is really durable.
+   * After a failed commit the store may or may not hold the batch; reread its latest state rather
+   * than guess, so the next batch continues from what is really durable.
    */
   private void resync() {
     try {
       recover();
     } catch (RuntimeException e) {
-      LOG.log(Level.SEVERE, "cannot reread the store after a failed commit; will retry with the next batch", e);
+      LOG.log(
+          Level.SEVERE,
+          "cannot reread the store after a failed commit; will retry with the next batch",
+          e);
     }
   }
 
@@ -270,10 +315,11 @@ public final class GroupCommitSequencer implements Sequencer {
     OptionalLong i = storage.indexOfDedupKey(a.dedupKey(), a.keyedByLeafHash());
     if (i.isEmpty()) return null;
     long index = i.getAsLong();
-    byte[] leaf = storage.leaf(index)
-        .orElseThrow(() -> new StorageException("entry index " + index + " has no leaf in the store"));
+    byte[] leaf =
+        storage
+            .leaf(index)
+            .orElseThrow(
+                () -> new StorageException("entry index " + index + " has no leaf in the store"));
     return new Integrator.Placed(index, leaf, Hashes.leafHash(leaf));
   }
-
-
 }

@@ -2,37 +2,40 @@ package dev.custody.server.sequencer;
 
 import dev.custody.checkpoint.Checkpoint;
 import dev.custody.checkpoint.CheckpointException;
-import dev.custody.merkle.CompactRange;
-import dev.custody.server.storage.LogStorage;
-import dev.custody.server.storage.StorageException;
-import java.security.MessageDigest;
 import dev.custody.checkpoint.SignedCheckpoint;
+import dev.custody.merkle.CompactRange;
 import dev.custody.merkle.Hashes;
 import dev.custody.note.NoteSigner;
 import dev.custody.note.SignedNote;
 import dev.custody.server.admission.Admitted;
 import dev.custody.server.storage.AppendBatch;
+import dev.custody.server.storage.LogStorage;
+import dev.custody.server.storage.StorageException;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The integrate stage: what appending a batch of new entries writes — each leaf at the next index
- * with the log's timestamp, the tree edge's tiles, and the checkpoint for the new size, signed —
- * as a function of the tree edge, the entries, the timestamp and the key alone. It reads no
- * storage and no clock. Ed25519 signatures are deterministic (RFC 8032), so two stores that
- * integrate the same batches from the same state hold the same bytes, the checkpoints included:
- * the property a replicated log rests on ({@code IntegratorDeterminismTest}). (Only
- * {@link #resume} reads a store: once, at start.)
+ * with the log's timestamp, the tree edge's tiles, and the checkpoint for the new size, signed — as
+ * a function of the tree edge, the entries, the timestamp and the key alone. It reads no storage
+ * and no clock. Ed25519 signatures are deterministic (RFC 8032), so two stores that integrate the
+ * same batches from the same state hold the same bytes, the checkpoints included: the property a
+ * replicated log rests on ({@code IntegratorDeterminismTest}). (Only {@link #resume} reads a store:
+ * once, at start.)
  *
- * <p>Requires every entry to be new: not in the store and not twice in the batch (the
- * sequencer's dedup ensures it). Not thread-safe; the sequencer's thread owns it.
+ * <p>Requires every entry to be new: not in the store and not twice in the batch (the sequencer's
+ * dedup ensures it). Not thread-safe; the sequencer's thread owns it.
  */
 public final class Integrator {
   /** Where an entry landed. */
   public record Placed(long index, byte[] leaf, byte[] leafHash) {}
 
-  /** The writes of one batch and the state after it; nothing is durable until {@code batch} commits. */
-  public record Result(AppendBatch batch, TreeEdge edge, SignedCheckpoint head, List<Placed> placed) {}
+  /**
+   * The writes of one batch and the state after it; nothing is durable until {@code batch} commits.
+   */
+  public record Result(
+      AppendBatch batch, TreeEdge edge, SignedCheckpoint head, List<Placed> placed) {}
 
   /** The state a store holds: its tree edge and its latest signed checkpoint. */
   public record Resumed(TreeEdge edge, SignedCheckpoint head) {}
@@ -40,7 +43,10 @@ public final class Integrator {
   private final String origin;
   private final List<NoteSigner> signers;
 
-  /** @param signers the log's keys, each signing every checkpoint (more than one while the key rotates) */
+  /**
+   * @param signers the log's keys, each signing every checkpoint (more than one while the key
+   *     rotates)
+   */
   public Integrator(String origin, List<NoteSigner> signers) {
     if (signers.isEmpty()) throw new IllegalArgumentException("a checkpoint needs a signer");
     this.origin = origin;
@@ -58,7 +64,8 @@ public final class Integrator {
       // An entry keyed by its leaf hash was hashed at admission; hash only leaves made here.
       byte[] hash = a.keyedByLeafHash() ? a.dedupKey() : Hashes.leafHash(leaf);
       Placed mine = new Placed(next++, leaf, hash);
-      out.addLeaf(mine.index(), leaf, hash, a.keyedByLeafHash() ? null : a.dedupKey(), a.lookupKeys());
+      out.addLeaf(
+          mine.index(), leaf, hash, a.keyedByLeafHash() ? null : a.dedupKey(), a.lookupKeys());
       newHashes.add(hash);
       placed.add(mine);
     }
@@ -73,7 +80,8 @@ public final class Integrator {
   /** The signed checkpoint for a tree of {@code size} with this root. */
   public SignedCheckpoint sign(long size, byte[] root) {
     Checkpoint cp = new Checkpoint(origin, size, root);
-    return new SignedCheckpoint(cp, SignedNote.sign(cp.text(), signers.toArray(NoteSigner[]::new)).format());
+    return new SignedCheckpoint(
+        cp, SignedNote.sign(cp.text(), signers.toArray(NoteSigner[]::new)).format());
   }
 
   /**
@@ -92,11 +100,19 @@ public final class Integrator {
       return new Resumed(e, cp);
     }
     Checkpoint cp = parseStored(note.get()).checkpoint();
-    CompactRange range = CompactRange.decode(storage.compactRange()
-        .orElseThrow(() -> new StorageException("the store has a checkpoint but no compact range")));
+    CompactRange range =
+        CompactRange.decode(
+            storage
+                .compactRange()
+                .orElseThrow(
+                    () -> new StorageException("the store has a checkpoint but no compact range")));
     if (range.size() != cp.size() || !MessageDigest.isEqual(range.root(), cp.rootHash())) {
-      throw new StorageException("the stored compact range does not match the latest checkpoint (size "
-          + range.size() + " vs " + cp.size() + ")");
+      throw new StorageException(
+          "the stored compact range does not match the latest checkpoint (size "
+              + range.size()
+              + " vs "
+              + cp.size()
+              + ")");
     }
     SignedCheckpoint head = new SignedCheckpoint(cp, note.get());
     // A log whose keys changed since that checkpoint (rotation) restates it signed by the keys it

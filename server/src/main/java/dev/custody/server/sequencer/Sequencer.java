@@ -14,8 +14,8 @@ public interface Sequencer extends AutoCloseable {
    * Queues an entry. The future completes after the entry and a checkpoint that includes it are
    * durable. It fails with {@link OverloadedException} when the queue is full or has stood behind
    * for a while (a burst that drains is served), with {@link UnavailableException} when a cluster
-   * has no leader or cannot reach it, and later with a
-   * {@link dev.custody.server.storage.StorageException} if the commit fails.
+   * has no leader or cannot reach it, and later with a {@link
+   * dev.custody.server.storage.StorageException} if the commit fails.
    */
   CompletableFuture<Sequenced> add(Admitted entry);
 
@@ -28,7 +28,10 @@ public interface Sequencer extends AutoCloseable {
     return CompletableFuture.completedFuture(null);
   }
 
-  /** Whether this node can lag the log (a replica of a cluster), so that {@link #caughtUp} is worth waiting for. */
+  /**
+   * Whether this node can lag the log (a replica of a cluster), so that {@link #caughtUp} is worth
+   * waiting for.
+   */
   default boolean mayLag() {
     return false;
   }
@@ -37,5 +40,6 @@ public interface Sequencer extends AutoCloseable {
   SignedCheckpoint head();
 
   /** Stops taking entries and finishes those already queued. */
-  @Override void close();
+  @Override
+  void close();
 }

@@ -2,8 +2,8 @@ package dev.custody.server.sequencer;
 
 import dev.custody.merkle.CompactRange;
 import dev.custody.merkle.Hashes;
-import dev.custody.server.storage.NodeSlice;
 import dev.custody.server.storage.LogStorage;
+import dev.custody.server.storage.NodeSlice;
 import dev.custody.server.storage.StorageException;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -11,10 +11,10 @@ import java.util.List;
 
 /**
  * Integration: the right edge of the tree, as a compact range (for the root) and the rightmost
- * slice of each stratum (for storage: every fourth tree level, 16 nodes to a slice; see
- * {@link LogStorage#slice}). Appending a batch touches O(batch + log n) hashes, names only the
- * slices it changed (the caller stores them), and never reads the tree. Immutable: {@link #append} returns the next edge
- * and leaves this one intact, so a failed commit leaves nothing to undo.
+ * slice of each stratum (for storage: every fourth tree level, 16 nodes to a slice; see {@link
+ * LogStorage#slice}). Appending a batch touches O(batch + log n) hashes, names only the slices it
+ * changed (the caller stores them), and never reads the tree. Immutable: {@link #append} returns
+ * the next edge and leaves this one intact, so a failed commit leaves nothing to undo.
  */
 public final class TreeEdge {
   private static final int STRATUM = LogStorage.STRATUM_LEVELS;
@@ -43,8 +43,10 @@ public final class TreeEdge {
       if (width > 0) {
         long index = nodes / SLICE;
         String what = "slice " + s + "/" + index;
-        byte[] stored = storage.slice(s, index)
-            .orElseThrow(() -> new StorageException(what + " of the tree's edge is missing"));
+        byte[] stored =
+            storage
+                .slice(s, index)
+                .orElseThrow(() -> new StorageException(what + " of the tree's edge is missing"));
         if (stored.length < width * Hashes.SIZE) {
           throw new StorageException(what + " holds fewer hashes than the checkpoint needs");
         }
@@ -67,7 +69,10 @@ public final class TreeEdge {
     return range;
   }
 
-  /** The edge after an append, and every slice the append changed, full or partial, for storage to keep. */
+  /**
+   * The edge after an append, and every slice the append changed, full or partial, for storage to
+   * keep.
+   */
   public record Appended(TreeEdge edge, List<NodeSlice> changed) {}
 
   /** Appends leaf hashes; this edge is left as it was. */
@@ -77,24 +82,28 @@ public final class TreeEdge {
     for (byte[] p : partial) slices.add(new SliceBuffer(p));
     CompactRange r = range;
     for (byte[] h : leafHashes) {
-      r = r.append(h, (level, index, hash) -> {
-        if (level % STRATUM != 0) return;
-        int s = level / STRATUM;
-        while (slices.size() <= s) slices.add(new SliceBuffer(new byte[0]));
-        SliceBuffer t = slices.get(s);
-        t.add(hash);
-        if (t.width == SLICE) {
-          out.add(new NodeSlice(s, index / SLICE, t.bytes()));
-          t.clear();
-        }
-      });
+      r =
+          r.append(
+              h,
+              (level, index, hash) -> {
+                if (level % STRATUM != 0) return;
+                int s = level / STRATUM;
+                while (slices.size() <= s) slices.add(new SliceBuffer(new byte[0]));
+                SliceBuffer t = slices.get(s);
+                t.add(hash);
+                if (t.width == SLICE) {
+                  out.add(new NodeSlice(s, index / SLICE, t.bytes()));
+                  t.clear();
+                }
+              });
     }
     long size = r.size();
     List<byte[]> next = new ArrayList<>();
     for (int s = 0; s < slices.size(); s++) {
       SliceBuffer t = slices.get(s);
       byte[] bytes = t.bytes();
-      if (t.dirty && t.width > 0) out.add(new NodeSlice(s, (size >>> (STRATUM * s)) / SLICE, bytes));
+      if (t.dirty && t.width > 0)
+        out.add(new NodeSlice(s, (size >>> (STRATUM * s)) / SLICE, bytes));
       next.add(bytes);
     }
     return new Appended(new TreeEdge(r, List.copyOf(next)), List.copyOf(out));

@@ -3,8 +3,8 @@ package dev.custody.server.sequencer;
 import dev.custody.server.storage.StorageException;
 
 /**
- * The log could not take a write (its storage failed, is full, or is read-only). The sequencer
- * has logged the cause once; callers answer UNAVAILABLE without logging it again per request.
+ * The log could not take a write (its storage failed, is full, or is read-only). The sequencer has
+ * logged the cause once; callers answer UNAVAILABLE without logging it again per request.
  */
 public final class WriteRefusedException extends StorageException {
   public WriteRefusedException(String message, Throwable cause) {

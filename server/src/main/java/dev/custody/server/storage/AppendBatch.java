@@ -4,8 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Everything one sequencer batch changes, committed as one synced RocksDB WriteBatch: either all
- * of it and its checkpoint exist after a crash, or none of it does.
+ * Everything one sequencer batch changes, committed as one synced RocksDB WriteBatch: either all of
+ * it and its checkpoint exist after a crash, or none of it does.
  */
 public final class AppendBatch {
   record Leaf(long index, byte[] leaf, byte[] leafHash, byte[] entryId, List<byte[]> lookupKeys) {}
@@ -18,8 +18,11 @@ public final class AppendBatch {
   String checkpointNote;
   byte[] compactRange;
 
-  /** @param entryId a dedup key distinct from the leaf hash, or null when the leaf hash is the key */
-  public void addLeaf(long index, byte[] leaf, byte[] leafHash, byte[] entryId, List<byte[]> lookupKeys) {
+  /**
+   * @param entryId a dedup key distinct from the leaf hash, or null when the leaf hash is the key
+   */
+  public void addLeaf(
+      long index, byte[] leaf, byte[] leafHash, byte[] entryId, List<byte[]> lookupKeys) {
     leaves.add(new Leaf(index, leaf, leafHash, entryId, lookupKeys));
   }
 
@@ -34,8 +37,8 @@ public final class AppendBatch {
   }
 
   /**
-   * Records, in the same write, the replicated log's position that this batch brings the store
-   * to: after a crash the store and the position it has applied cannot disagree.
+   * Records, in the same write, the replicated log's position that this batch brings the store to:
+   * after a crash the store and the position it has applied cannot disagree.
    */
   public void setApplied(byte[] position) {
     this.applied = position.clone();
@@ -44,8 +47,8 @@ public final class AppendBatch {
   /**
    * Deletes, before this batch's own writes, every index key and the checkpoint of a batch whose
    * commit failed and that the store does not show: should its record still sit in the WAL, a
-   * replay after a crash then cannot revive it. Slices and the compact range need no undoing:
-   * every later batch rewrites the edge it reads from, and readers take the width the size implies.
+   * replay after a crash then cannot revive it. Slices and the compact range need no undoing: every
+   * later batch rewrites the edge it reads from, and readers take the width the size implies.
    */
   public void undo(AppendBatch failed) {
     undone.add(failed);

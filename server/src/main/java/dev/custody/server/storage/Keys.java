@@ -15,8 +15,8 @@ final class Keys {
   }
 
   /**
-   * Slice {@code n} of stratum {@code s} (see {@link LogStorage#slice}): the stratum, then the slice
-   * index, so that a tile's 16 slices are adjacent and in order.
+   * Slice {@code n} of stratum {@code s} (see {@link LogStorage#slice}): the stratum, then the
+   * slice index, so that a tile's 16 slices are adjacent and in order.
    */
   static byte[] slice(int s, long n) {
     return ByteBuffer.allocate(9).put((byte) s).putLong(n).array();

@@ -1,11 +1,11 @@
 package dev.custody.server.storage;
 
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -28,23 +28,29 @@ import org.rocksdb.WriteOptions;
 
 /**
  * The log on disk, in RocksDB. Column families by purpose:
+ *
  * <ul>
  *   <li>{@code leaves}: index → Leaf bytes;
  *   <li>{@code nodes}: (stratum, slice) → up to 16 hashes: the Merkle nodes at every fourth tree
  *       level, in {@linkplain #slice slices} of 16, so that a proof reads 512 bytes per stratum;
  *   <li>{@code tiles}: empty; format 3 and earlier kept whole 256-node records here, which the
  *       first start of this version cuts into slices;
- *   <li>{@code leaf_hashes}: leaf hash → index (lookups by hash, and dedup where the leaf is the entry);
+ *   <li>{@code leaf_hashes}: leaf hash → index (lookups by hash, and dedup where the leaf is the
+ *       entry);
  *   <li>{@code entry_ids}: entry id → index, for entries whose id is not their leaf hash;
  *   <li>{@code checkpoints}: tree size → the signed checkpoint the log issued at that size;
- *   <li>{@code meta}: identity (origin, verifier key) and the compact range of the latest checkpoint;
- *   <li>{@code lookups}: a lookup key (opaque here; what a layer link is filed under is
- *       {@code read.LinkIndex}) followed by the index → nothing.
+ *   <li>{@code meta}: identity (origin, verifier key) and the compact range of the latest
+ *       checkpoint;
+ *   <li>{@code lookups}: a lookup key (opaque here; what a layer link is filed under is {@code
+ *       read.LinkIndex}) followed by the index → nothing.
  * </ul>
+ *
  * All keys are big-endian. Reads are plain gets and never wait for the writer.
  */
 public final class LogStorage implements AutoCloseable {
-  static { RocksDB.loadLibrary(); }
+  static {
+    RocksDB.loadLibrary();
+  }
 
   private static final byte[] META_ORIGIN = bytes("origin");
   private static final byte[] META_VKEY = bytes("verifier_key");
@@ -52,27 +58,39 @@ public final class LogStorage implements AutoCloseable {
   private static final byte[] META_RANGE = bytes("compact_range");
   private static final byte[] META_FORMAT = bytes("format");
   private static final byte[] META_APPLIED = bytes("applied");
+
   /**
-   * 2: mid tiles (odd strata) are stored beside the tiles. A store without the marker predates them.
-   * 3: lookups by (manifest, layer) and (manifest, signer key) exist for every link; a store in
-   * format 2 is upgraded at start by {@link #upgradeLookups}.
-   * 4: the nodes are stored in slices of 16 (the {@code nodes} family), not whole tiles; a store
-   * in format 2 or 3 is cut into slices at start ({@link #sliceLegacyTiles}).
-   * 5: links are also filed by layer digest and by repository name (the explorer's search); a store
-   * in format 2, 3 or 4 gains them at start ({@link #upgradeLookups}).
+   * 2: mid tiles (odd strata) are stored beside the tiles. A store without the marker predates
+   * them. 3: lookups by (manifest, layer) and (manifest, signer key) exist for every link; a store
+   * in format 2 is upgraded at start by {@link #upgradeLookups}. 4: the nodes are stored in slices
+   * of 16 (the {@code nodes} family), not whole tiles; a store in format 2 or 3 is cut into slices
+   * at start ({@link #sliceLegacyTiles}). 5: links are also filed by layer digest and by repository
+   * name (the explorer's search); a store in format 2, 3 or 4 gains them at start ({@link
+   * #upgradeLookups}).
    */
   private static final String FORMAT = "5";
+
   private static final String LOOKUPS_UPGRADABLE_FORMAT = "2";
   private static final String SLICES_UPGRADABLE_FORMAT = "3";
+
   /** Format 4: slices, but no lookups by layer digest or repository name (added in 5). */
   private static final String NAMES_UPGRADABLE_FORMAT = "4";
-  private static final List<String> FAMILIES =
-      List.of("leaves", "tiles", "leaf_hashes", "entry_ids", "checkpoints", "meta", "lookups", "nodes");
 
-  /** Tree levels per stratum: half a tile's height, so that every other stratum is a tlog-tiles tile level. */
+  private static final List<String> FAMILIES =
+      List.of(
+          "leaves", "tiles", "leaf_hashes", "entry_ids", "checkpoints", "meta", "lookups", "nodes");
+
+  /**
+   * Tree levels per stratum: half a tile's height, so that every other stratum is a tlog-tiles tile
+   * level.
+   */
   public static final int STRATUM_LEVELS = 4;
-  /** Nodes per slice: a sixteenth of a tile, enough for the four levels of a stratum above one node. */
+
+  /**
+   * Nodes per slice: a sixteenth of a tile, enough for the four levels of a stratum above one node.
+   */
   public static final int SLICE_NODES = 16;
+
   private static final int SLICES_PER_TILE = 256 / SLICE_NODES;
   private static final int SLICE_BYTES = SLICE_NODES * 32;
 
@@ -94,10 +112,15 @@ public final class LogStorage implements AutoCloseable {
   private final WriteOptions unsynced = new WriteOptions();
   private final ReadOptions memoryOnly = new ReadOptions().setReadTier(ReadTier.BLOCK_CACHE_TIER);
   private final boolean readOnly;
+
   /** The format whose lookups the store has, when older than {@link #FORMAT}'s; 0 when current. */
   private int lookupsOfFormat;
 
-  private LogStorage(RocksDB db, List<ColumnFamilyHandle> h, List<AutoCloseable> resources, WriteOptions synced,
+  private LogStorage(
+      RocksDB db,
+      List<ColumnFamilyHandle> h,
+      List<AutoCloseable> resources,
+      WriteOptions synced,
       boolean readOnly) {
     this.readOnly = readOnly;
     this.db = db;
@@ -116,13 +139,15 @@ public final class LogStorage implements AutoCloseable {
 
   /**
    * RocksDB's block cache (off the Java heap): a sixteenth of the memory this process may use (the
-   * container's limit where there is one), between 64 MiB and 1 GiB. At 10^7 entries the
-   * lowest stratum of the tree is 320 MB: on a machine of 8 GB or more every proof is then
-   * answered from memory; on a small one the disk-reads threads take the reads that miss.
+   * container's limit where there is one), between 64 MiB and 1 GiB. At 10^7 entries the lowest
+   * stratum of the tree is 320 MB: on a machine of 8 GB or more every proof is then answered from
+   * memory; on a small one the disk-reads threads take the reads that miss.
    */
   static long blockCacheBytes() {
-    long total = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
-        .getOperatingSystemMXBean()).getTotalMemorySize();
+    long total =
+        ((com.sun.management.OperatingSystemMXBean)
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+            .getTotalMemorySize();
     return Math.max(64L << 20, Math.min(1L << 30, total / 16));
   }
 
@@ -146,34 +171,41 @@ public final class LogStorage implements AutoCloseable {
       BloomFilter bloom = new BloomFilter(10);
       res.add(cache);
       res.add(bloom);
-      BlockBasedTableConfig table = new BlockBasedTableConfig()
-          .setBlockCache(cache)
-          .setFilterPolicy(bloom)
-          .setCacheIndexAndFilterBlocks(false);
+      BlockBasedTableConfig table =
+          new BlockBasedTableConfig()
+              .setBlockCache(cache)
+              .setFilterPolicy(bloom)
+              .setCacheIndexAndFilterBlocks(false);
       // Small memtables bound what a restart after a crash must replay from the WAL, whatever
       // the log's size; the data are small and append-only, so little is lost to extra flushes.
-      ColumnFamilyOptions cf = new ColumnFamilyOptions()
-          .setTableFormatConfig(table)
-          .setWriteBufferSize(WRITE_BUFFER_BYTES);
+      ColumnFamilyOptions cf =
+          new ColumnFamilyOptions()
+              .setTableFormatConfig(table)
+              .setWriteBufferSize(WRITE_BUFFER_BYTES);
       res.add(cf);
       // Hashes do not compress: trying only costs CPU at every flush and compaction.
-      ColumnFamilyOptions hashes = new ColumnFamilyOptions()
-          .setTableFormatConfig(table)
-          .setWriteBufferSize(WRITE_BUFFER_BYTES)
-          .setCompressionType(CompressionType.NO_COMPRESSION);
+      ColumnFamilyOptions hashes =
+          new ColumnFamilyOptions()
+              .setTableFormatConfig(table)
+              .setWriteBufferSize(WRITE_BUFFER_BYTES)
+              .setCompressionType(CompressionType.NO_COMPRESSION);
       res.add(hashes);
       List<ColumnFamilyDescriptor> descs = new ArrayList<>();
       descs.add(new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cf));
-      for (String f : FAMILIES) descs.add(new ColumnFamilyDescriptor(bytes(f), f.equals("nodes") ? hashes : cf));
-      DBOptions opts = new DBOptions()
-          .setCreateIfMissing(true)
-          .setCreateMissingColumnFamilies(true)
-          .setParanoidChecks(true)
-          .setMaxTotalWalSize(MAX_WAL_BYTES);
+      for (String f : FAMILIES)
+        descs.add(new ColumnFamilyDescriptor(bytes(f), f.equals("nodes") ? hashes : cf));
+      DBOptions opts =
+          new DBOptions()
+              .setCreateIfMissing(true)
+              .setCreateMissingColumnFamilies(true)
+              .setParanoidChecks(true)
+              .setMaxTotalWalSize(MAX_WAL_BYTES);
       res.add(opts);
       List<ColumnFamilyHandle> handles = new ArrayList<>();
-      RocksDB db = readOnly ? RocksDB.openReadOnly(opts, dir.toString(), descs, handles)
-          : RocksDB.open(opts, dir.toString(), descs, handles);
+      RocksDB db =
+          readOnly
+              ? RocksDB.openReadOnly(opts, dir.toString(), descs, handles)
+              : RocksDB.open(opts, dir.toString(), descs, handles);
       WriteOptions synced = new WriteOptions().setSync(true);
       res.add(synced);
       LogStorage storage = new LogStorage(db, handles, res, synced, readOnly);
@@ -181,16 +213,19 @@ public final class LogStorage implements AutoCloseable {
       return storage;
     } catch (RocksDBException | java.io.IOException e) {
       closeAll(res);
-      String hint = String.valueOf(e.getMessage()).contains("LOCK")
-          ? " (another custody server is using this data directory)" : "";
-      throw new StorageException("cannot open the log's store in " + dir + hint + ": " + e.getMessage(), e);
+      String hint =
+          String.valueOf(e.getMessage()).contains("LOCK")
+              ? " (another custody server is using this data directory)"
+              : "";
+      throw new StorageException(
+          "cannot open the log's store in " + dir + hint + ": " + e.getMessage(), e);
     }
   }
 
   /**
-   * Reads every block of every table file and checks its checksum: time proportional to the
-   * store's size, so only on request (opening the store already checks every file's size and
-   * footer, and every read checks the blocks it reads).
+   * Reads every block of every table file and checks its checksum: time proportional to the store's
+   * size, so only on request (opening the store already checks every file's size and footer, and
+   * every read checks the blocks it reads).
    */
   public void verifyChecksums() {
     try {
@@ -201,27 +236,42 @@ public final class LogStorage implements AutoCloseable {
   }
 
   private void checkFormat(Path dir) {
-    String format = Optional.ofNullable(get(meta, META_FORMAT)).map(LogStorage::string).orElse(null);
+    String format =
+        Optional.ofNullable(get(meta, META_FORMAT)).map(LogStorage::string).orElse(null);
     if (format == null && latestCheckpoint().isEmpty() && !readOnly) {
       try {
         db.put(meta, synced, META_FORMAT, bytes(FORMAT));
         return;
       } catch (RocksDBException e) {
         close();
-        throw new StorageException("cannot initialise the store in " + dir + ": " + e.getMessage(), e);
+        throw new StorageException(
+            "cannot initialise the store in " + dir + ": " + e.getMessage(), e);
       }
     }
     if (FORMAT.equals(format)) return;
-    if (!LOOKUPS_UPGRADABLE_FORMAT.equals(format) && !SLICES_UPGRADABLE_FORMAT.equals(format)
+    if (!LOOKUPS_UPGRADABLE_FORMAT.equals(format)
+        && !SLICES_UPGRADABLE_FORMAT.equals(format)
         && !NAMES_UPGRADABLE_FORMAT.equals(format)) {
       close();
-      throw new StorageException("the store in " + dir + " is in format " + (format == null ? "1 (a development "
-          + "version without mid tiles)" : format) + "; this server reads format " + FORMAT + " only");
+      throw new StorageException(
+          "the store in "
+              + dir
+              + " is in format "
+              + (format == null ? "1 (a development " + "version without mid tiles)" : format)
+              + "; this server reads format "
+              + FORMAT
+              + " only");
     }
     if (readOnly) {
       close();
-      throw new StorageException("the store in " + dir + " is in format " + format + " and must be upgraded to "
-          + FORMAT + ": start the server once on a writable copy");
+      throw new StorageException(
+          "the store in "
+              + dir
+              + " is in format "
+              + format
+              + " and must be upgraded to "
+              + FORMAT
+              + ": start the server once on a writable copy");
     }
     if (!NAMES_UPGRADABLE_FORMAT.equals(format)) {
       try {
@@ -237,27 +287,38 @@ public final class LogStorage implements AutoCloseable {
 
   /**
    * Cuts every whole-tile record of a store in format 3 or earlier into slices: each record's
-   * slices are written and the record deleted in one synced batch, so a start cut short by a
-   * crash simply goes on with the records left.
+   * slices are written and the record deleted in one synced batch, so a start cut short by a crash
+   * simply goes on with the records left.
    */
   private void sliceLegacyTiles() {
     try {
-      rewriteAll(db, legacyTiles, (wb, k, v) -> {
-        if (k.length != 9 || v.length % 32 != 0 || v.length > 256 * 32) {
-          throw new StorageException("a tile record of the old format is malformed (" + k.length + "-byte key, "
-              + v.length + " bytes)");
-        }
-        int level = k[0] & 0x7f;
-        int stratum = (k[0] & 0x80) != 0 ? 2 * level + 1 : 2 * level;
-        long index = Keys.index(java.util.Arrays.copyOfRange(k, 1, 9));
-        for (int i = 0; i * SLICE_BYTES < v.length; i++) {
-          wb.put(nodes, Keys.slice(stratum, index * SLICES_PER_TILE + i),
-              java.util.Arrays.copyOfRange(v, i * SLICE_BYTES, Math.min(v.length, (i + 1) * SLICE_BYTES)));
-        }
-        wb.delete(legacyTiles, k);
-      });
+      rewriteAll(
+          db,
+          legacyTiles,
+          (wb, k, v) -> {
+            if (k.length != 9 || v.length % 32 != 0 || v.length > 256 * 32) {
+              throw new StorageException(
+                  "a tile record of the old format is malformed ("
+                      + k.length
+                      + "-byte key, "
+                      + v.length
+                      + " bytes)");
+            }
+            int level = k[0] & 0x7f;
+            int stratum = (k[0] & 0x80) != 0 ? 2 * level + 1 : 2 * level;
+            long index = Keys.index(java.util.Arrays.copyOfRange(k, 1, 9));
+            for (int i = 0; i * SLICE_BYTES < v.length; i++) {
+              wb.put(
+                  nodes,
+                  Keys.slice(stratum, index * SLICES_PER_TILE + i),
+                  java.util.Arrays.copyOfRange(
+                      v, i * SLICE_BYTES, Math.min(v.length, (i + 1) * SLICE_BYTES)));
+            }
+            wb.delete(legacyTiles, k);
+          });
     } catch (RocksDBException e) {
-      throw new StorageException("cutting the store's tiles into slices failed: " + e.getMessage(), e);
+      throw new StorageException(
+          "cutting the store's tiles into slices failed: " + e.getMessage(), e);
     }
   }
 
@@ -268,14 +329,16 @@ public final class LogStorage implements AutoCloseable {
   }
 
   /**
-   * Reads every key of {@code family} in {@code source} once, in order, and commits what
-   * {@code rewrite} writes for them into this store in synced batches of about 4 MiB: a pass cut
-   * short by a crash keeps every batch before the cut. Returns the keys read.
+   * Reads every key of {@code family} in {@code source} once, in order, and commits what {@code
+   * rewrite} writes for them into this store in synced batches of about 4 MiB: a pass cut short by
+   * a crash keeps every batch before the cut. Returns the keys read.
    */
-  private long rewriteAll(RocksDB source, ColumnFamilyHandle family, Rewrite rewrite) throws RocksDBException {
+  private long rewriteAll(RocksDB source, ColumnFamilyHandle family, Rewrite rewrite)
+      throws RocksDBException {
     final long batchBytes = 4L << 20;
     long keys = 0;
-    try (ReadOptions ro = new ReadOptions(); RocksIterator it = source.newIterator(family, ro)) {
+    try (ReadOptions ro = new ReadOptions();
+        RocksIterator it = source.newIterator(family, ro)) {
       WriteBatch wb = new WriteBatch();
       try {
         long bytes = 0;
@@ -309,7 +372,10 @@ public final class LogStorage implements AutoCloseable {
     }
   }
 
-  /** Whether the store predates some lookup keys ({@link #FORMAT}); {@link #upgradeLookups} adds them. */
+  /**
+   * Whether the store predates some lookup keys ({@link #FORMAT}); {@link #upgradeLookups} adds
+   * them.
+   */
   public boolean needsLookupUpgrade() {
     return lookupsOfFormat != 0;
   }
@@ -340,17 +406,20 @@ public final class LogStorage implements AutoCloseable {
       try (WriteBatch wb = new WriteBatch()) {
         long end = Math.min(size, start + batchLeaves);
         RocksDBException[] failed = new RocksDBException[1];
-        scanLeaves(start, end, (i, leaf) -> {
-          for (byte[] k : deriver.newLookupKeys(leaf)) {
-            try {
-              wb.put(lookups, withIndex(k, i), new byte[0]);
-            } catch (RocksDBException e) {
-              failed[0] = e;
-              return false;
-            }
-          }
-          return true;
-        });
+        scanLeaves(
+            start,
+            end,
+            (i, leaf) -> {
+              for (byte[] k : deriver.newLookupKeys(leaf)) {
+                try {
+                  wb.put(lookups, withIndex(k, i), new byte[0]);
+                } catch (RocksDBException e) {
+                  failed[0] = e;
+                  return false;
+                }
+              }
+              return true;
+            });
         if (failed[0] != null) throw failed[0];
         db.write(synced, wb);
       } catch (RocksDBException e) {
@@ -369,14 +438,16 @@ public final class LogStorage implements AutoCloseable {
   public OptionalLong highestUnder(byte[] prefix) {
     byte[] after = java.util.Arrays.copyOf(prefix, prefix.length + 12);
     java.util.Arrays.fill(after, prefix.length, after.length, (byte) 0xff);
-    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(lookups, ro)) {
+    try (ReadOptions ro = new ReadOptions();
+        RocksIterator it = db.newIterator(lookups, ro)) {
       it.seekForPrev(after);
       if (!it.isValid()) {
         it.status();
         return OptionalLong.empty();
       }
       byte[] k = it.key();
-      if (k.length != prefix.length + 12 || !java.util.Arrays.equals(k, 0, prefix.length, prefix, 0, prefix.length)) {
+      if (k.length != prefix.length + 12
+          || !java.util.Arrays.equals(k, 0, prefix.length, prefix, 0, prefix.length)) {
         return OptionalLong.empty();
       }
       return OptionalLong.of(java.nio.ByteBuffer.wrap(k, prefix.length, 4).getInt() & 0xffffffffL);
@@ -457,20 +528,24 @@ public final class LogStorage implements AutoCloseable {
     return Optional.ofNullable(get(meta, META_VKEY)).map(LogStorage::string);
   }
 
-  /** The history of the log's keys as last written; empty for a log from before rotation existed. */
+  /**
+   * The history of the log's keys as last written; empty for a log from before rotation existed.
+   */
   public Optional<String> keyHistory() {
     return Optional.ofNullable(get(meta, META_KEYS)).map(LogStorage::string);
   }
 
-  /** The replicated log's position the store has applied ({@link AppendBatch#setApplied}), or empty. */
+  /**
+   * The replicated log's position the store has applied ({@link AppendBatch#setApplied}), or empty.
+   */
   public Optional<byte[]> applied() {
     return Optional.ofNullable(get(meta, META_APPLIED));
   }
 
   /**
    * Writes a consistent copy of the store into {@code dir} (which must not exist): a RocksDB
-   * checkpoint, hard links to the immutable table files, so it costs little space and time.
-   * Writes that race with it are either wholly in the copy or not at all.
+   * checkpoint, hard links to the immutable table files, so it costs little space and time. Writes
+   * that race with it are either wholly in the copy or not at all.
    */
   public void checkpointTo(Path dir) {
     try (org.rocksdb.Checkpoint c = org.rocksdb.Checkpoint.create(db)) {
@@ -512,7 +587,8 @@ public final class LogStorage implements AutoCloseable {
 
   /** The signed checkpoint with the largest tree size. */
   public Optional<String> latestCheckpoint() {
-    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(checkpoints, ro)) {
+    try (ReadOptions ro = new ReadOptions();
+        RocksIterator it = db.newIterator(checkpoints, ro)) {
       it.seekToLast();
       if (!it.isValid()) {
         it.status();
@@ -530,8 +606,10 @@ public final class LogStorage implements AutoCloseable {
    */
   public List<String> checkpointsBefore(long before, int limit) {
     List<String> out = new ArrayList<>();
-    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(checkpoints, ro)) {
-      if (before == Long.MAX_VALUE) it.seekToLast(); else it.seekForPrev(Keys.index(before - 1));
+    try (ReadOptions ro = new ReadOptions();
+        RocksIterator it = db.newIterator(checkpoints, ro)) {
+      if (before == Long.MAX_VALUE) it.seekToLast();
+      else it.seekForPrev(Keys.index(before - 1));
       for (; it.isValid() && out.size() < limit; it.prev()) out.add(string(it.value()));
       it.status();
     } catch (RocksDBException e) {
@@ -548,7 +626,10 @@ public final class LogStorage implements AutoCloseable {
     return Optional.ofNullable(get(leaves, Keys.index(index)));
   }
 
-  /** The tile's hashes as stored (at least the newest width written), or empty if no hash of it exists yet. */
+  /**
+   * The tile's hashes as stored (at least the newest width written), or empty if no hash of it
+   * exists yet.
+   */
   public Optional<byte[]> tile(int level, long index) {
     return stratumTile(2 * level, index);
   }
@@ -557,29 +638,35 @@ public final class LogStorage implements AutoCloseable {
    * Up to 256 nodes at tree level 4 × {@code stratum}, from its 16 slices: at least the nodes the
    * latest checkpoint covers, perhaps more (a failed batch may have left a slice beyond the edge,
    * so readers take the width the tree size implies). Even strata are the tlog-tiles tiles; odd
-   * strata are mid tiles, halfway between two tile levels: not part of tlog-tiles and never
-   * served, they cut the hashing of a proof from storage from up to 247 hashes per tile level
-   * to at most 22, for 1/16 more Merkle storage (2 bytes per entry).
+   * strata are mid tiles, halfway between two tile levels: not part of tlog-tiles and never served,
+   * they cut the hashing of a proof from storage from up to 247 hashes per tile level to at most
+   * 22, for 1/16 more Merkle storage (2 bytes per entry).
    */
   public Optional<byte[]> stratumTile(int stratum, long index) {
     byte[] tile = new byte[SLICES_PER_TILE * SLICE_BYTES];
     int length = 0;
-    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(nodes, ro)) {
+    try (ReadOptions ro = new ReadOptions();
+        RocksIterator it = db.newIterator(nodes, ro)) {
       long first = index * SLICES_PER_TILE;
       it.seek(Keys.slice(stratum, first));
-      // Slices are adjacent keys; the first short one ends the tile (nothing after it is in the tree).
-      for (int i = 0; i < SLICES_PER_TILE && it.isValid() && length == i * SLICE_BYTES; i++, it.next()) {
+      // Slices are adjacent keys; the first short one ends the tile (nothing after it is in the
+      // tree).
+      for (int i = 0;
+          i < SLICES_PER_TILE && it.isValid() && length == i * SLICE_BYTES;
+          i++, it.next()) {
         if (!java.util.Arrays.equals(it.key(), Keys.slice(stratum, first + i))) break;
         byte[] v = it.value();
         if (v.length > SLICE_BYTES || v.length % 32 != 0) {
-          throw new StorageException("slice " + stratum + "/" + (first + i) + " holds " + v.length + " bytes");
+          throw new StorageException(
+              "slice " + stratum + "/" + (first + i) + " holds " + v.length + " bytes");
         }
         System.arraycopy(v, 0, tile, length, v.length);
         length += v.length;
       }
       it.status();
     } catch (RocksDBException e) {
-      throw new StorageException("reading tile " + stratum + "/" + index + " failed: " + e.getMessage(), e);
+      throw new StorageException(
+          "reading tile " + stratum + "/" + index + " failed: " + e.getMessage(), e);
     }
     return length == 0 ? Optional.empty() : Optional.of(java.util.Arrays.copyOf(tile, length));
   }
@@ -587,8 +674,8 @@ public final class LogStorage implements AutoCloseable {
   /**
    * Slice {@code n} of a stratum: the nodes [16n, 16n + 16) at tree level 4 × {@code stratum}, as
    * many as were written (readers take the width the tree size implies, see {@link #stratumTile}).
-   * The unit of storage: the nodes a proof needs from one stratum — one node and the up to 14
-   * it hashes into the three levels above — always lie in one slice.
+   * The unit of storage: the nodes a proof needs from one stratum — one node and the up to 14 it
+   * hashes into the three levels above — always lie in one slice.
    */
   public Optional<byte[]> slice(int stratum, long n) {
     return Optional.ofNullable(get(nodes, Keys.slice(stratum, n)));
@@ -611,7 +698,10 @@ public final class LogStorage implements AutoCloseable {
     }
   }
 
-  /** A read from memory only found that it needs the disk: not a failure; read again where waiting is fine. */
+  /**
+   * A read from memory only found that it needs the disk: not a failure; read again where waiting
+   * is fine.
+   */
   public static final class NotInMemoryException extends RuntimeException {
     NotInMemoryException() {
       super("the read needs the disk", null, false, false);
@@ -638,32 +728,44 @@ public final class LogStorage implements AutoCloseable {
 
   /** Leaves [start, end) in order, read with one iterator. */
   public void scanLeaves(long start, long end, LeafConsumer consumer) {
-    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(leaves, ro)) {
+    try (ReadOptions ro = new ReadOptions();
+        RocksIterator it = db.newIterator(leaves, ro)) {
       long expected = start;
       for (it.seek(Keys.index(start)); it.isValid() && expected < end; it.next(), expected++) {
         long i = Keys.index(it.key());
-        if (i != expected) throw new StorageException("leaf " + expected + " is missing from the store");
+        if (i != expected)
+          throw new StorageException("leaf " + expected + " is missing from the store");
         if (!consumer.accept(i, it.value())) return;
       }
       it.status();
-      if (expected < end) throw new StorageException("leaf " + expected + " is missing from the store");
+      if (expected < end)
+        throw new StorageException("leaf " + expected + " is missing from the store");
     } catch (RocksDBException e) {
       throw new StorageException("reading leaves failed: " + e.getMessage(), e);
     }
   }
 
-  /** Slices {@code [from, to)} of a stratum, in order, as stored (see {@link #slice}); one sequential scan. */
+  /**
+   * Slices {@code [from, to)} of a stratum, in order, as stored (see {@link #slice}); one
+   * sequential scan.
+   */
   public void scanSlices(int stratum, long from, long to, SliceConsumer consumer) {
-    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(nodes, ro)) {
+    try (ReadOptions ro = new ReadOptions();
+        RocksIterator it = db.newIterator(nodes, ro)) {
       long expected = from;
-      for (it.seek(Keys.slice(stratum, from)); it.isValid() && expected < to; it.next(), expected++) {
+      for (it.seek(Keys.slice(stratum, from));
+          it.isValid() && expected < to;
+          it.next(), expected++) {
         if (!java.util.Arrays.equals(it.key(), Keys.slice(stratum, expected))) {
-          throw new StorageException("slice " + stratum + "/" + expected + " is missing from the store");
+          throw new StorageException(
+              "slice " + stratum + "/" + expected + " is missing from the store");
         }
         if (!consumer.accept(expected, it.value())) return;
       }
       it.status();
-      if (expected < to) throw new StorageException("slice " + stratum + "/" + expected + " is missing from the store");
+      if (expected < to)
+        throw new StorageException(
+            "slice " + stratum + "/" + expected + " is missing from the store");
     } catch (RocksDBException e) {
       throw new StorageException("reading slices failed: " + e.getMessage(), e);
     }
@@ -671,7 +773,9 @@ public final class LogStorage implements AutoCloseable {
 
   @FunctionalInterface
   public interface SliceConsumer {
-    /** @return false to stop */
+    /**
+     * @return false to stop
+     */
     boolean accept(long n, byte[] hashes);
   }
 
@@ -682,10 +786,12 @@ public final class LogStorage implements AutoCloseable {
    */
   public List<byte[]> lookupKeysWithPrefix(byte[] prefix, long size, int limit) {
     List<byte[]> out = new ArrayList<>();
-    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(lookups, ro)) {
+    try (ReadOptions ro = new ReadOptions();
+        RocksIterator it = db.newIterator(lookups, ro)) {
       for (it.seek(prefix); it.isValid() && out.size() < limit; ) {
         byte[] k = it.key();
-        if (k.length < prefix.length + 9 || !Arrays.equals(k, 0, prefix.length, prefix, 0, prefix.length)) break;
+        if (k.length < prefix.length + 9
+            || !Arrays.equals(k, 0, prefix.length, prefix, 0, prefix.length)) break;
         byte[] key = Arrays.copyOf(k, k.length - 8);
         if (key[key.length - 1] != 0) break;
         if (indexOf(k) < size) out.add(key); // its smallest index comes first
@@ -701,11 +807,16 @@ public final class LogStorage implements AutoCloseable {
     return out;
   }
 
-  /** Indices filed under a lookup key, from {@code startIndex} on, in order, at most {@code limit}. */
+  /**
+   * Indices filed under a lookup key, from {@code startIndex} on, in order, at most {@code limit}.
+   */
   public List<Long> lookup(byte[] lookupKey, long startIndex, int limit) {
     List<Long> out = new ArrayList<>();
-    try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(lookups, ro)) {
-      for (it.seek(withIndex(lookupKey, Math.max(0, startIndex))); it.isValid() && out.size() < limit; it.next()) {
+    try (ReadOptions ro = new ReadOptions();
+        RocksIterator it = db.newIterator(lookups, ro)) {
+      for (it.seek(withIndex(lookupKey, Math.max(0, startIndex)));
+          it.isValid() && out.size() < limit;
+          it.next()) {
         byte[] k = it.key();
         if (!hasPrefix(k, lookupKey)) break;
         out.add(indexOf(k));
@@ -719,7 +830,9 @@ public final class LogStorage implements AutoCloseable {
 
   @FunctionalInterface
   public interface LeafConsumer {
-    /** @return false to stop */
+    /**
+     * @return false to stop
+     */
     boolean accept(long index, byte[] leaf);
   }
 
@@ -731,10 +844,15 @@ public final class LogStorage implements AutoCloseable {
     }
   }
 
-  private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+  private final java.util.concurrent.atomic.AtomicBoolean closed =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
-  /** Flushes memtables so that the next start has no WAL to replay. Closing twice is harmless (RocksJava would crash). */
-  @Override public void close() {
+  /**
+   * Flushes memtables so that the next start has no WAL to replay. Closing twice is harmless
+   * (RocksJava would crash).
+   */
+  @Override
+  public void close() {
     if (!closed.compareAndSet(false, true)) return;
     if (!readOnly) flush();
     // RocksJava wants the column family handles closed before the database, options after.
@@ -749,7 +867,8 @@ public final class LogStorage implements AutoCloseable {
     try (FlushOptions fo = new FlushOptions().setWaitForFlush(true)) {
       db.flush(fo, handles);
     } catch (RocksDBException ignored) {
-      // Every acknowledged write is already in the synced WAL; flushing only shortens the next start.
+      // Every acknowledged write is already in the synced WAL; flushing only shortens the next
+      // start.
     }
   }
 
@@ -777,7 +896,8 @@ public final class LogStorage implements AutoCloseable {
   }
 
   private static boolean hasPrefix(byte[] k, byte[] prefix) {
-    return k.length == prefix.length + 8 && Arrays.equals(k, 0, prefix.length, prefix, 0, prefix.length);
+    return k.length == prefix.length + 8
+        && Arrays.equals(k, 0, prefix.length, prefix, 0, prefix.length);
   }
 
   private static long indexOf(byte[] k) {

@@ -4,9 +4,9 @@ import org.rocksdb.RocksDBException;
 import org.rocksdb.Status;
 
 /**
- * The store failed to read or write; the log cannot promise anything about this operation.
- * {@link #kind} says what failed, from RocksDB's status code (never from a message's text), so
- * that a caller can tell a full disk from a damaged store.
+ * The store failed to read or write; the log cannot promise anything about this operation. {@link
+ * #kind} says what failed, from RocksDB's status code (never from a message's text), so that a
+ * caller can tell a full disk from a damaged store.
  */
 public class StorageException extends RuntimeException {
   /** What failed. */

@@ -1,10 +1,10 @@
 package dev.custody.server.tiles;
 
 import dev.custody.checkpoint.SignedCheckpoint;
-import dev.custody.serving.HttpConnections;
 import dev.custody.server.explorer.Explorer;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.witness.Cosigning;
+import dev.custody.serving.HttpConnections;
 import dev.custody.tiles.TilePath;
 import dev.custody.tiles.Tiles;
 import io.netty.bootstrap.ServerBootstrap;
@@ -42,17 +42,20 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The log, read-only, as C2SP tlog-tiles over HTTP: {@code /checkpoint}, {@code /tile/<L>/<N>[.p/<W>]}
- * and {@code /tile/entries/<N>[.p/<W>]}; {@code /metrics}; and the log explorer's pages
- * ({@link Explorer}) on every other path it knows. Everything comes from storage and the published head;
- * nothing here touches the sequencer. What exists for the published tree size is served; a tile
- * or bundle wider than that size allows is 404, as is every non-canonical path.
+ * The log, read-only, as C2SP tlog-tiles over HTTP: {@code /checkpoint}, {@code
+ * /tile/<L>/<N>[.p/<W>]} and {@code /tile/entries/<N>[.p/<W>]}; {@code /metrics}; and the log
+ * explorer's pages ({@link Explorer}) on every other path it knows. Everything comes from storage
+ * and the published head; nothing here touches the sequencer. What exists for the published tree
+ * size is served; a tile or bundle wider than that size allows is 404, as is every non-canonical
+ * path.
  */
 public final class TileServer implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(TileServer.class.getName());
   static final String IMMUTABLE = "public, max-age=31536000, immutable";
+
   /** Partial tiles never change, but a log may drop them once the full tile exists. */
   static final String PARTIAL = "public, max-age=3600";
+
   static final String CHECKPOINT = "no-cache, max-age=0";
 
   private final EventLoopGroup loop;
@@ -65,9 +68,17 @@ public final class TileServer implements AutoCloseable {
     this.channel = channel;
   }
 
-  /** @param tls HTTPS when present */
-  public static TileServer start(String bindAddress, int port, java.util.Optional<io.netty.handler.ssl.SslContext> tls,
-      LogReader reader, Supplier<Cosigning.Served> head, Supplier<String> metrics) throws InterruptedException {
+  /**
+   * @param tls HTTPS when present
+   */
+  public static TileServer start(
+      String bindAddress,
+      int port,
+      java.util.Optional<io.netty.handler.ssl.SslContext> tls,
+      LogReader reader,
+      Supplier<Cosigning.Served> head,
+      Supplier<String> metrics)
+      throws InterruptedException {
     return start(bindAddress, port, tls, reader, head, metrics, HttpConnections.defaults(), null);
   }
 
@@ -75,28 +86,40 @@ public final class TileServer implements AutoCloseable {
    * @param connections the caps on connections and the time a request may take to arrive
    * @param explorer the explorer's pages, or null for tiles only
    */
-  public static TileServer start(String bindAddress, int port, java.util.Optional<io.netty.handler.ssl.SslContext> tls,
-      LogReader reader, Supplier<Cosigning.Served> head, Supplier<String> metrics, HttpConnections connections,
-      Explorer explorer) throws InterruptedException {
+  public static TileServer start(
+      String bindAddress,
+      int port,
+      java.util.Optional<io.netty.handler.ssl.SslContext> tls,
+      LogReader reader,
+      Supplier<Cosigning.Served> head,
+      Supplier<String> metrics,
+      HttpConnections connections,
+      Explorer explorer)
+      throws InterruptedException {
     EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     // Storage reads block: they run beside the event loop, not on it.
     EventExecutorGroup readers = new DefaultEventExecutorGroup(2);
     Handler handler = new Handler(reader, head, metrics, explorer);
-    Channel ch = new ServerBootstrap()
-        .group(loop)
-        .channel(NioServerSocketChannel.class)
-        .childHandler(new ChannelInitializer<SocketChannel>() {
-          @Override protected void initChannel(SocketChannel c) {
-            tls.ifPresent(t -> c.pipeline().addLast(t.newHandler(c.alloc())));
-            c.pipeline()
-                .addLast(new HttpServerCodec(4096, 8192, 8192))
-                .addLast("aggregator", new HttpObjectAggregator(8192))
-                .addLast(new HttpContentCompressor())
-                .addLast(readers, handler);
-            connections.install(c.pipeline(), "aggregator");
-          }
-        })
-        .bind(new InetSocketAddress(bindAddress, port)).sync().channel();
+    Channel ch =
+        new ServerBootstrap()
+            .group(loop)
+            .channel(NioServerSocketChannel.class)
+            .childHandler(
+                new ChannelInitializer<SocketChannel>() {
+                  @Override
+                  protected void initChannel(SocketChannel c) {
+                    tls.ifPresent(t -> c.pipeline().addLast(t.newHandler(c.alloc())));
+                    c.pipeline()
+                        .addLast(new HttpServerCodec(4096, 8192, 8192))
+                        .addLast("aggregator", new HttpObjectAggregator(8192))
+                        .addLast(new HttpContentCompressor())
+                        .addLast(readers, handler);
+                    connections.install(c.pipeline(), "aggregator");
+                  }
+                })
+            .bind(new InetSocketAddress(bindAddress, port))
+            .sync()
+            .channel();
     return new TileServer(loop, readers, ch);
   }
 
@@ -104,7 +127,8 @@ public final class TileServer implements AutoCloseable {
     return ((InetSocketAddress) channel.localAddress()).getPort();
   }
 
-  @Override public void close() {
+  @Override
+  public void close() {
     channel.close().awaitUninterruptibly();
     loop.shutdownGracefully().awaitUninterruptibly();
     readers.shutdownGracefully().awaitUninterruptibly();
@@ -117,20 +141,29 @@ public final class TileServer implements AutoCloseable {
     private final Supplier<String> metrics;
     private final Explorer explorer;
 
-    Handler(LogReader reader, Supplier<Cosigning.Served> head, Supplier<String> metrics, Explorer explorer) {
+    Handler(
+        LogReader reader,
+        Supplier<Cosigning.Served> head,
+        Supplier<String> metrics,
+        Explorer explorer) {
       this.reader = reader;
       this.head = head;
       this.metrics = metrics;
       this.explorer = explorer;
     }
 
-    @Override protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
       FullHttpResponse res;
       try {
         res = answer(ctx, req);
       } catch (RuntimeException e) {
         LOG.log(Level.WARNING, "serving " + req.uri() + " failed", e);
-        res = text(HttpResponseStatus.SERVICE_UNAVAILABLE, "the log's storage failed; try again\n", CHECKPOINT);
+        res =
+            text(
+                HttpResponseStatus.SERVICE_UNAVAILABLE,
+                "the log's storage failed; try again\n",
+                CHECKPOINT);
       }
       boolean keepAlive = HttpUtil.isKeepAlive(req) && req.decoderResult().isSuccess();
       if (req.method().equals(HttpMethod.HEAD)) {
@@ -150,27 +183,43 @@ public final class TileServer implements AutoCloseable {
 
     private FullHttpResponse answer(ChannelHandlerContext ctx, FullHttpRequest req) {
       if (!req.decoderResult().isSuccess()) {
-        // Too long a request line or headers, or not HTTP at all: say so rather than guess at a path.
-        return text(HttpResponseStatus.BAD_REQUEST, "malformed request: " + req.decoderResult().cause().getMessage()
-            + "\n", CHECKPOINT);
+        // Too long a request line or headers, or not HTTP at all: say so rather than guess at a
+        // path.
+        return text(
+            HttpResponseStatus.BAD_REQUEST,
+            "malformed request: " + req.decoderResult().cause().getMessage() + "\n",
+            CHECKPOINT);
       }
       QueryStringDecoder uri = new QueryStringDecoder(req.uri());
       String path = uri.rawPath();
-      boolean post = req.method().equals(HttpMethod.POST) && explorer != null && Explorer.acceptsPost(path);
+      boolean post =
+          req.method().equals(HttpMethod.POST) && explorer != null && Explorer.acceptsPost(path);
       if (!req.method().equals(HttpMethod.GET) && !req.method().equals(HttpMethod.HEAD) && !post) {
-        FullHttpResponse r = text(HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET and HEAD\n", CHECKPOINT);
+        FullHttpResponse r =
+            text(HttpResponseStatus.METHOD_NOT_ALLOWED, "only GET and HEAD\n", CHECKPOINT);
         r.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
         return r;
       }
-      if (explorer != null && !path.equals("/checkpoint") && !path.equals("/metrics") && !path.startsWith("/tile/")) {
+      if (explorer != null
+          && !path.equals("/checkpoint")
+          && !path.equals("/metrics")
+          && !path.startsWith("/tile/")) {
         String accept = req.headers().get(HttpHeaderNames.ACCEPT, "");
-        Optional<Explorer.Response> page = explorer.handle(post ? "POST" : "GET", path, uri.parameters(),
-            io.netty.buffer.ByteBufUtil.getBytes(req.content()), accept.contains("application/json") && !accept.contains("text/html"),
-            ctx.channel().remoteAddress());
+        Optional<Explorer.Response> page =
+            explorer.handle(
+                post ? "POST" : "GET",
+                path,
+                uri.parameters(),
+                io.netty.buffer.ByteBufUtil.getBytes(req.content()),
+                accept.contains("application/json") && !accept.contains("text/html"),
+                ctx.channel().remoteAddress());
         if (page.isPresent()) {
           Explorer.Response p = page.get();
-          FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(p.status()),
-              Unpooled.wrappedBuffer(p.body()));
+          FullHttpResponse r =
+              new DefaultFullHttpResponse(
+                  HttpVersion.HTTP_1_1,
+                  HttpResponseStatus.valueOf(p.status()),
+                  Unpooled.wrappedBuffer(p.body()));
           r.headers().set(HttpHeaderNames.CONTENT_TYPE, p.contentType());
           r.headers().set(HttpHeaderNames.CACHE_CONTROL, p.cacheControl());
           p.headers().forEach((k, v) -> r.headers().set(k, v));
@@ -190,31 +239,43 @@ public final class TileServer implements AutoCloseable {
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
         return r;
       }
-      Optional<TilePath> tp = path.startsWith("/") ? TilePath.parse(path.substring(1)) : Optional.empty();
+      Optional<TilePath> tp =
+          path.startsWith("/") ? TilePath.parse(path.substring(1)) : Optional.empty();
       if (tp.isEmpty()) return text(HttpResponseStatus.NOT_FOUND, "not found\n", PARTIAL);
       TilePath t = tp.get();
       int available = Tiles.width(t.level(), t.index(), h.size());
       if (t.width() > available) {
-        return text(HttpResponseStatus.NOT_FOUND, "no such tile at the current tree size " + h.size() + "\n", CHECKPOINT);
+        return text(
+            HttpResponseStatus.NOT_FOUND,
+            "no such tile at the current tree size " + h.size() + "\n",
+            CHECKPOINT);
       }
-      byte[] body = t.entries() ? reader.entryBundle(t.index(), t.width()) : reader.tile(t.level(), t.index(), t.width());
-      FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.wrappedBuffer(body));
+      byte[] body =
+          t.entries()
+              ? reader.entryBundle(t.index(), t.width())
+              : reader.tile(t.level(), t.index(), t.width());
+      FullHttpResponse r =
+          new DefaultFullHttpResponse(
+              HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.wrappedBuffer(body));
       r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/octet-stream");
       r.headers().set(HttpHeaderNames.CACHE_CONTROL, t.partial() ? PARTIAL : IMMUTABLE);
       // Hashes do not compress; only entry bundles are worth the CPU.
-      if (!t.entries()) r.headers().set(HttpHeaderNames.CONTENT_ENCODING, HttpHeaderValues.IDENTITY);
+      if (!t.entries())
+        r.headers().set(HttpHeaderNames.CONTENT_ENCODING, HttpHeaderValues.IDENTITY);
       return r;
     }
 
     private static FullHttpResponse text(HttpResponseStatus status, String body, String cache) {
-      FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-          Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+      FullHttpResponse r =
+          new DefaultFullHttpResponse(
+              HttpVersion.HTTP_1_1, status, Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
       r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
       r.headers().set(HttpHeaderNames.CACHE_CONTROL, cache);
       return r;
     }
 
-    @Override public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
       ctx.close();
     }
   }

@@ -1,4 +1,2 @@
-/**
- * The HTTP port: C2SP tlog-tiles, the checkpoint, metrics, and the explorer's pages, on Netty.
- */
+/** The HTTP port: C2SP tlog-tiles, the checkpoint, metrics, and the explorer's pages, on Netty. */
 package dev.custody.server.tiles;

@@ -39,13 +39,15 @@ public final class Cosigning implements AutoCloseable {
       int eq = spec.indexOf('=');
       if (eq < 0) throw new IllegalArgumentException("a witness is URL=VKEY, not " + spec);
       Ed25519NoteKeys.Verifier v = Ed25519NoteKeys.parseVerifierKey(spec.substring(eq + 1));
-      if (v.type() != Ed25519NoteKeys.COSIGNATURE) throw new IllegalArgumentException("witness key must be a cosigner (type 0x04) vkey");
+      if (v.type() != Ed25519NoteKeys.COSIGNATURE)
+        throw new IllegalArgumentException("witness key must be a cosigner (type 0x04) vkey");
       return new WitnessConfig(URI.create(spec.substring(0, eq)), v);
     }
   }
 
   /** A checkpoint as served: the log's note plus the cosignature lines gathered for it. */
-  public record Served(SignedCheckpoint checkpoint, String note, int cosignatures, boolean quorum) {}
+  public record Served(
+      SignedCheckpoint checkpoint, String note, int cosignatures, boolean quorum) {}
 
   private final List<WitnessConfig> witnesses;
   private final long[] knownSize;
@@ -54,37 +56,50 @@ public final class Cosigning implements AutoCloseable {
   private final LogReader reader;
   private final Supplier<SignedCheckpoint> head;
   private final Metrics metrics;
+
   /** A witness answers with a few cosignature lines; more than this is not a witness's answer. */
   static final int MAX_RESPONSE_BYTES = 64 * 1024;
+
   /** The whole exchange with one witness, headers and body. */
   static final Duration REQUEST_DEADLINE = Duration.ofSeconds(10);
 
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
   private final ExecutorService requests;
   private final ScheduledExecutorService loop;
   private volatile Served latest;
   private volatile Served latestWithQuorum;
 
-  public Cosigning(List<WitnessConfig> witnesses, int quorum, LogReader reader, Supplier<SignedCheckpoint> head,
+  public Cosigning(
+      List<WitnessConfig> witnesses,
+      int quorum,
+      LogReader reader,
+      Supplier<SignedCheckpoint> head,
       Metrics metrics) {
-    if (quorum < 0 || quorum > witnesses.size()) throw new IllegalArgumentException("witness quorum must be 0.." + witnesses.size());
+    if (quorum < 0 || quorum > witnesses.size())
+      throw new IllegalArgumentException("witness quorum must be 0.." + witnesses.size());
     this.witnesses = List.copyOf(witnesses);
     this.knownSize = new long[witnesses.size()];
-    this.pending = new ArrayList<>(java.util.Collections.nCopies(witnesses.size(), (Future<String>) null));
+    this.pending =
+        new ArrayList<>(java.util.Collections.nCopies(witnesses.size(), (Future<String>) null));
     this.quorum = quorum;
     this.reader = reader;
     this.head = head;
     this.metrics = metrics;
     this.requests = Executors.newCachedThreadPool(daemon("custody-witness-request"));
     this.loop = Executors.newSingleThreadScheduledExecutor(daemon("custody-cosigning"));
-    if (!witnesses.isEmpty()) loop.scheduleWithFixedDelay(this::round, 0, 200, TimeUnit.MILLISECONDS);
+    if (!witnesses.isEmpty())
+      loop.scheduleWithFixedDelay(this::round, 0, 200, TimeUnit.MILLISECONDS);
   }
 
-  /** What to serve as the latest checkpoint: the head, with the cosignatures gathered for it so far. */
+  /**
+   * What to serve as the latest checkpoint: the head, with the cosignatures gathered for it so far.
+   */
   public Served served() {
     SignedCheckpoint h = head.get();
     Served l = latest;
-    if (l != null && l.checkpoint.size() == h.size() && l.checkpoint.note().equals(h.note())) return l;
+    if (l != null && l.checkpoint.size() == h.size() && l.checkpoint.note().equals(h.note()))
+      return l;
     return new Served(h, h.note(), 0, quorum == 0);
   }
 
@@ -109,7 +124,8 @@ public final class Cosigning implements AutoCloseable {
     }
     StringBuilder lines = new StringBuilder();
     int count = 0;
-    // The round publishes what it has after a few seconds: one slow witness delays nobody's cosignatures.
+    // The round publishes what it has after a few seconds: one slow witness delays nobody's
+    // cosignatures.
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
     for (Future<String> f : answers) {
       try {
@@ -134,13 +150,21 @@ public final class Cosigning implements AutoCloseable {
       long old = knownSize[w];
       if (old > h.size()) old = 0; // cannot happen with an honest witness; start over
       StringBuilder body = new StringBuilder("old ").append(old).append('\n');
-      if (old > 0 && old < h.size()) reader.consistency(old, h.size()).forEach(x -> body.append(Base64s.encode(x)).append('\n'));
+      if (old > 0 && old < h.size())
+        reader.consistency(old, h.size()).forEach(x -> body.append(Base64s.encode(x)).append('\n'));
       body.append('\n').append(h.note());
       try {
-        // A witness is someone else's server: its answer is read within one deadline and one size cap.
-        BoundedHttp.Response r = BoundedHttp.send(http, HttpRequest.newBuilder(c.prefix.resolve("add-checkpoint"))
-            .timeout(REQUEST_DEADLINE).POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
-            MAX_RESPONSE_BYTES, REQUEST_DEADLINE);
+        // A witness is someone else's server: its answer is read within one deadline and one size
+        // cap.
+        BoundedHttp.Response r =
+            BoundedHttp.send(
+                http,
+                HttpRequest.newBuilder(c.prefix.resolve("add-checkpoint"))
+                    .timeout(REQUEST_DEADLINE)
+                    .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
+                    .build(),
+                MAX_RESPONSE_BYTES,
+                REQUEST_DEADLINE);
         String text = r.text();
         if (r.status() == 409 && text.matches("(0|[1-9][0-9]{0,18})\n")) {
           knownSize[w] = Long.parseLong(text.strip());
@@ -148,8 +172,15 @@ public final class Cosigning implements AutoCloseable {
           continue; // once more, from the size the witness really has
         }
         if (r.status() != 200) {
-          count(c, r.status() >= 100 && r.status() < 600 ? "status_" + r.status() : "status_invalid");
-          LOG.warning("witness " + c.prefix + " answered " + r.status() + ": " + BoundedHttp.excerpt(r.body()));
+          count(
+              c, r.status() >= 100 && r.status() < 600 ? "status_" + r.status() : "status_invalid");
+          LOG.warning(
+              "witness "
+                  + c.prefix
+                  + " answered "
+                  + r.status()
+                  + ": "
+                  + BoundedHttp.excerpt(r.body()));
           return null;
         }
         String line = cosignatureFrom(text, c, h);
@@ -192,8 +223,15 @@ public final class Cosigning implements AutoCloseable {
   }
 
   private void count(WitnessConfig c, String result) {
-    metrics.counter("custody_witness_requests_total", "add-checkpoint requests to witnesses by result",
-        "result", result, "witness", c.key.name()).inc();
+    metrics
+        .counter(
+            "custody_witness_requests_total",
+            "add-checkpoint requests to witnesses by result",
+            "result",
+            result,
+            "witness",
+            c.key.name())
+        .inc();
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {
@@ -204,7 +242,8 @@ public final class Cosigning implements AutoCloseable {
     };
   }
 
-  @Override public void close() {
+  @Override
+  public void close() {
     loop.shutdownNow();
     requests.shutdownNow();
   }

@@ -26,8 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A proof that needs the disk leaves the calling thread for the disk-reads pool and is answered
- * from there; when that pool refuses more work the call gets RESOURCE_EXHAUSTED, not a hang.
- * Real store, real sequencer, the service called as gRPC would call it.
+ * from there; when that pool refuses more work the call gets RESOURCE_EXHAUSTED, not a hang. Real
+ * store, real sequencer, the service called as gRPC would call it.
  */
 class DiskReadsTest {
   private static final int TOTAL = 300_000;
@@ -39,55 +39,81 @@ class DiskReadsTest {
     final CompletableFuture<T> value = new CompletableFuture<>();
     volatile Status status;
 
-    @Override public void onNext(T v) {
+    @Override
+    public void onNext(T v) {
       value.complete(v);
     }
 
-    @Override public void onError(Throwable t) {
+    @Override
+    public void onError(Throwable t) {
       status = Status.fromThrowable(t);
       value.completeExceptionally(t);
     }
 
-    @Override public void onCompleted() {}
+    @Override
+    public void onCompleted() {}
   }
 
   @Test
-  void aProofThatNeedsTheDiskIsAnsweredOffTheCallingThreadOrRefusedWhenThePoolIsFull() throws Exception {
+  void aProofThatNeedsTheDiskIsAnsweredOffTheCallingThreadOrRefusedWhenThePoolIsFull()
+      throws Exception {
     Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate("test/log", new SecureRandom());
     try (LogStorage s = LogStorage.open(dir)) {
       dev.custody.server.OpaqueFill.fill(s, "test/log", key, TOTAL);
     }
-    try (LogStorage s = LogStorage.open(dir)) { // a cold block cache: the first proofs need the disk
-      GroupCommitSequencer seq = new GroupCommitSequencer(s, "test/log", List.of(key), 16384, 4096, (n, t) -> { });
+    try (LogStorage s =
+        LogStorage.open(dir)) { // a cold block cache: the first proofs need the disk
+      GroupCommitSequencer seq =
+          new GroupCommitSequencer(s, "test/log", List.of(key), 16384, 4096, (n, t) -> {});
       LogReader reader = new LogReader(s);
       List<String> threads = new ArrayList<>();
-      ExecutorService pool = Executors.newSingleThreadExecutor(r -> new Thread(r, "disk-reads-under-test"));
-      ExecutorService recording = new java.util.concurrent.AbstractExecutorService() {
-        @Override public void execute(Runnable r) {
-          pool.execute(() -> {
-            synchronized (threads) {
-              threads.add(Thread.currentThread().getName());
+      ExecutorService pool =
+          Executors.newSingleThreadExecutor(r -> new Thread(r, "disk-reads-under-test"));
+      ExecutorService recording =
+          new java.util.concurrent.AbstractExecutorService() {
+            @Override
+            public void execute(Runnable r) {
+              pool.execute(
+                  () -> {
+                    synchronized (threads) {
+                      threads.add(Thread.currentThread().getName());
+                    }
+                    r.run();
+                  });
             }
-            r.run();
-          });
-        }
 
-        @Override public void shutdown() { pool.shutdown(); }
+            @Override
+            public void shutdown() {
+              pool.shutdown();
+            }
 
-        @Override public List<Runnable> shutdownNow() { return pool.shutdownNow(); }
+            @Override
+            public List<Runnable> shutdownNow() {
+              return pool.shutdownNow();
+            }
 
-        @Override public boolean isShutdown() { return pool.isShutdown(); }
+            @Override
+            public boolean isShutdown() {
+              return pool.isShutdown();
+            }
 
-        @Override public boolean isTerminated() { return pool.isTerminated(); }
+            @Override
+            public boolean isTerminated() {
+              return pool.isTerminated();
+            }
 
-        @Override public boolean awaitTermination(long t, TimeUnit u) throws InterruptedException {
-          return pool.awaitTermination(t, u);
-        }
-      };
-      TransparencyLogService service = new TransparencyLogService(null, seq, null, reader, () -> null, Runnable::run,
-          null, new Metrics(), recording);
+            @Override
+            public boolean awaitTermination(long t, TimeUnit u) throws InterruptedException {
+              return pool.awaitTermination(t, u);
+            }
+          };
+      TransparencyLogService service =
+          new TransparencyLogService(
+              null, seq, null, reader, () -> null, Runnable::run, null, new Metrics(), recording);
       Answer<InclusionProof> first = new Answer<>();
-      service.getInclusionProof(GetInclusionProofRequest.newBuilder().setIndex(123_457).setTreeSize(TOTAL).build(), first);
+      service.getInclusionProof(
+          GetInclusionProofRequest.newBuilder().setIndex(123_457).setTreeSize(TOTAL).build(),
+          first);
       InclusionProof p = first.value.get(30, TimeUnit.SECONDS);
       assertEquals(TOTAL, p.getTreeSize());
       assertEquals(reader.inclusion(123_457, TOTAL).size(), p.getHashesCount());
@@ -95,14 +121,17 @@ class DiskReadsTest {
 
       // The same proof again: its reads are in memory now, so it is answered on the calling thread.
       Answer<InclusionProof> again = new Answer<>();
-      service.getInclusionProof(GetInclusionProofRequest.newBuilder().setIndex(123_457).setTreeSize(TOTAL).build(), again);
+      service.getInclusionProof(
+          GetInclusionProofRequest.newBuilder().setIndex(123_457).setTreeSize(TOTAL).build(),
+          again);
       assertNotNull(again.value.getNow(null), "answered at once, from memory");
       assertEquals(1, threads.size());
 
       // A pool that refuses: a proof that needs the disk is RESOURCE_EXHAUSTED, at once.
       pool.shutdown();
       Answer<InclusionProof> refused = new Answer<>();
-      service.getInclusionProof(GetInclusionProofRequest.newBuilder().setIndex(7).setTreeSize(TOTAL).build(), refused);
+      service.getInclusionProof(
+          GetInclusionProofRequest.newBuilder().setIndex(7).setTreeSize(TOTAL).build(), refused);
       assertTrue(refused.value.isCompletedExceptionally(), "refused at once, not queued");
       assertEquals(Status.Code.RESOURCE_EXHAUSTED, refused.status.getCode());
       assertTrue(refused.status.getDescription().contains("disk"), refused.status.getDescription());

@@ -31,22 +31,34 @@ class InProcessTest {
   @Test
   void theServicesRunOverAnyTransport() throws Exception {
     String name = InProcessServerBuilder.generateName();
-    try (CustodyServer server = CustodyServer.start(CustodyServer.Config.builder(dir).origin("inprocess.test/log")
-            .httpPort(-1).acceptAnyEntry(true).build(), (n, t) -> { }, InProcessServerBuilder.forName(name))) {
+    try (CustodyServer server =
+        CustodyServer.start(
+            CustodyServer.Config.builder(dir)
+                .origin("inprocess.test/log")
+                .httpPort(-1)
+                .acceptAnyEntry(true)
+                .build(),
+            (n, t) -> {},
+            InProcessServerBuilder.forName(name))) {
       ManagedChannel ch = InProcessChannelBuilder.forName(name).directExecutor().build();
       try {
         var log = TransparencyLogGrpc.newBlockingStub(ch);
         byte[] entry = "no socket".getBytes(StandardCharsets.UTF_8);
-        LogEntry e = log.submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(entry)).build());
+        LogEntry e =
+            log.submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(entry)).build());
         assertEquals(0, e.getIndex());
         var cp = log.getCheckpoint(GetCheckpointRequest.getDefaultInstance());
         assertEquals(1, cp.getTreeSize());
-        var proof = log.getInclusionProof(GetInclusionProofRequest.newBuilder().setIndex(0).build());
-        Proofs.verifyInclusion(0, 1, Hashes.leafHash(entry), List.of(), cp.getRootHash().toByteArray());
+        var proof =
+            log.getInclusionProof(GetInclusionProofRequest.newBuilder().setIndex(0).build());
+        Proofs.verifyInclusion(
+            0, 1, Hashes.leafHash(entry), List.of(), cp.getRootHash().toByteArray());
         assertEquals(0, proof.getHashesCount());
         // The same guards as over Netty: an empty entry is refused with the reason.
-        StatusRuntimeException bad = assertThrows(StatusRuntimeException.class,
-            () -> log.submit(SubmitRequest.newBuilder().setEntry(ByteString.EMPTY).build()));
+        StatusRuntimeException bad =
+            assertThrows(
+                StatusRuntimeException.class,
+                () -> log.submit(SubmitRequest.newBuilder().setEntry(ByteString.EMPTY).build()));
         assertEquals(Status.Code.INVALID_ARGUMENT, bad.getStatus().getCode());
         assertTrue(server.grpcPort() < 0, "no port: nothing listens");
       } finally {

@@ -12,10 +12,13 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** A Raft entry's bytes: round trips, and every malformed form refused before anything is allocated. */
+/**
+ * A Raft entry's bytes: round trips, and every malformed form refused before anything is allocated.
+ */
 class BatchCodecTest {
-  private static final Admitted LINK = new Admitted(new byte[] {1, 2, 3}, true, new byte[32],
-      List.of(new byte[] {9, 9}, new byte[0]));
+  private static final Admitted LINK =
+      new Admitted(
+          new byte[] {1, 2, 3}, true, new byte[32], List.of(new byte[] {9, 9}, new byte[0]));
   private static final Admitted OPAQUE = Admitted.opaque(new byte[] {7});
 
   @Test
@@ -30,9 +33,16 @@ class BatchCodecTest {
     assertEquals(2, a.lookupKeys().size());
     assertArrayEquals(new byte[] {9, 9}, a.lookupKeys().get(0));
     assertArrayEquals(OPAQUE.dedupKey(), p.entries().get(1).dedupKey());
-    assertArrayEquals(OPAQUE.leaf(5), p.entries().get(1).leaf(99), "an opaque entry's leaf does not depend on time");
-    BatchCodec.Outcome o = BatchCodec.decodeOutcome(ByteBuffer.wrap(BatchCodec.encode(
-        new BatchCodec.Outcome(new long[] {5, 3}, new boolean[] {false, true}, 77, "note\n"))));
+    assertArrayEquals(
+        OPAQUE.leaf(5),
+        p.entries().get(1).leaf(99),
+        "an opaque entry's leaf does not depend on time");
+    BatchCodec.Outcome o =
+        BatchCodec.decodeOutcome(
+            ByteBuffer.wrap(
+                BatchCodec.encode(
+                    new BatchCodec.Outcome(
+                        new long[] {5, 3}, new boolean[] {false, true}, 77, "note\n"))));
     assertArrayEquals(new long[] {5, 3}, o.indices());
     assertTrue(o.duplicate()[1]);
     assertEquals(77, o.timestampMs());
@@ -44,29 +54,40 @@ class BatchCodecTest {
     byte[] bytes = BatchCodec.encode(new BatchCodec.Proposal(1, List.of(LINK, OPAQUE)));
     for (int n = 0; n < bytes.length; n++) {
       byte[] cut = Arrays.copyOf(bytes, n);
-      assertThrows(IllegalArgumentException.class, () -> BatchCodec.decodeProposal(ByteBuffer.wrap(cut)), "cut at " + n);
+      assertThrows(
+          IllegalArgumentException.class,
+          () -> BatchCodec.decodeProposal(ByteBuffer.wrap(cut)),
+          "cut at " + n);
     }
     byte[] longer = Arrays.copyOf(bytes, bytes.length + 1);
-    assertThrows(IllegalArgumentException.class, () -> BatchCodec.decodeProposal(ByteBuffer.wrap(longer)));
+    assertThrows(
+        IllegalArgumentException.class, () -> BatchCodec.decodeProposal(ByteBuffer.wrap(longer)));
   }
 
   @Test
   void countsAndLengthsBeyondTheBytesAreRefusedBeforeAllocating() {
-    // A count of two billion entries in 13 bytes: refused by arithmetic, not by running out of memory.
+    // A count of two billion entries in 13 bytes: refused by arithmetic, not by running out of
+    // memory.
     ByteBuffer huge = ByteBuffer.allocate(13).put((byte) 1).putLong(0).putInt(Integer.MAX_VALUE);
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> BatchCodec.decodeProposal(huge.flip()));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> BatchCodec.decodeProposal(huge.flip()));
     assertTrue(e.getMessage().contains("claims"), e.getMessage());
     byte[] bytes = BatchCodec.encode(new BatchCodec.Proposal(1, List.of(OPAQUE)));
     ByteBuffer.wrap(bytes).putInt(1 + 8 + 4 + 1 + 32, -5); // the body length
-    assertThrows(IllegalArgumentException.class, () -> BatchCodec.decodeProposal(ByteBuffer.wrap(bytes)));
+    assertThrows(
+        IllegalArgumentException.class, () -> BatchCodec.decodeProposal(ByteBuffer.wrap(bytes)));
     byte[] version = BatchCodec.encode(new BatchCodec.Proposal(1, List.of(OPAQUE)));
     version[0] = 2;
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> BatchCodec.decodeProposal(ByteBuffer.wrap(version)))
-        .getMessage().contains("format 2"));
+    assertTrue(
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> BatchCodec.decodeProposal(ByteBuffer.wrap(version)))
+            .getMessage()
+            .contains("format 2"));
     byte[] flags = BatchCodec.encode(new BatchCodec.Proposal(1, List.of(OPAQUE)));
     flags[13] = 4;
-    assertThrows(IllegalArgumentException.class, () -> BatchCodec.decodeProposal(ByteBuffer.wrap(flags)));
+    assertThrows(
+        IllegalArgumentException.class, () -> BatchCodec.decodeProposal(ByteBuffer.wrap(flags)));
   }
 
   @Test

@@ -33,8 +33,12 @@ import org.junit.jupiter.api.io.TempDir;
  * across nodes, the same bytes everywhere, and writes going on after the leader leaves.
  */
 class ThreeNodesTest {
-  /** Ratis reports every vote at INFO; the test's output keeps its warnings. Held: JUL keeps loggers weakly. */
-  private static final java.util.logging.Logger RATIS = java.util.logging.Logger.getLogger("org.apache.ratis");
+  /**
+   * Ratis reports every vote at INFO; the test's output keeps its warnings. Held: JUL keeps loggers
+   * weakly.
+   */
+  private static final java.util.logging.Logger RATIS =
+      java.util.logging.Logger.getLogger("org.apache.ratis");
 
   static {
     RATIS.setLevel(java.util.logging.Level.WARNING);
@@ -56,23 +60,47 @@ class ThreeNodesTest {
     return start(id, snapshotEvery, peers, false);
   }
 
-  private ClusterNode start(String id, long snapshotEvery, Peers with, boolean join) throws Exception {
+  private ClusterNode start(String id, long snapshotEvery, Peers with, boolean join)
+      throws Exception {
     LogStorage storage = LogStorage.open(dir.resolve(id).resolve("db"));
     stores.add(storage);
-    ClusterNode n = ClusterNode.start(new ClusterNode.Settings(id, with, dir.resolve(id).resolve("raft"), snapshotEvery,
-        Duration.ZERO, Duration.ofMillis(300), Duration.ofMillis(600), join), storage, "t/log", List.of(key), 10_000, 256, StandingQueue.Rule.DEFAULT,
-        (n1, t) -> { });
+    ClusterNode n =
+        ClusterNode.start(
+            new ClusterNode.Settings(
+                id,
+                with,
+                dir.resolve(id).resolve("raft"),
+                snapshotEvery,
+                Duration.ZERO,
+                Duration.ofMillis(300),
+                Duration.ofMillis(600),
+                join),
+            storage,
+            "t/log",
+            List.of(key),
+            10_000,
+            256,
+            StandingQueue.Rule.DEFAULT,
+            (n1, t) -> {});
     nodes.put(id, n);
     return n;
   }
 
   private void startAll(long snapshotEvery) throws Exception {
     key = Ed25519NoteKeys.generate("t/log", new SecureRandom());
-    peers = Peers.parse("n1=127.0.0.1:" + freePort() + ",n2=127.0.0.1:" + freePort() + ",n3=127.0.0.1:" + freePort());
+    peers =
+        Peers.parse(
+            "n1=127.0.0.1:"
+                + freePort()
+                + ",n2=127.0.0.1:"
+                + freePort()
+                + ",n3=127.0.0.1:"
+                + freePort());
     for (String id : List.of("n1", "n2", "n3")) start(id, snapshotEvery);
   }
 
-  @AfterEach void stop() {
+  @AfterEach
+  void stop() {
     nodes.values().forEach(ClusterNode::close);
     stores.forEach(LogStorage::close);
   }
@@ -122,7 +150,9 @@ class ThreeNodesTest {
       try {
         s = fs.get(i).get(30, TimeUnit.SECONDS);
       } catch (ExecutionException e) {
-        s = submit(all.get(i % 3), entry(i / 2)); // refused during start-up: retried as a client would
+        s =
+            submit(
+                all.get(i % 3), entry(i / 2)); // refused during start-up: retried as a client would
       }
       if (s.duplicate()) duplicates++;
       Long before = indexOf.putIfAbsent(i / 2, s.index());
@@ -134,7 +164,8 @@ class ThreeNodesTest {
     assertTrue(duplicates >= 300, "every second submission is a duplicate: " + duplicates);
     // Every node converges on the same tree, byte for byte.
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (System.nanoTime() < end && all.stream().anyMatch(n -> n.sequencer().head().size() < 300)) Thread.sleep(20);
+    while (System.nanoTime() < end && all.stream().anyMatch(n -> n.sequencer().head().size() < 300))
+      Thread.sleep(20);
     SignedCheckpoint h = all.get(0).sequencer().head();
     assertEquals(300, h.size());
     for (ClusterNode n : all) assertEquals(h.note(), n.sequencer().head().note());
@@ -156,8 +187,10 @@ class ThreeNodesTest {
     assertTrue(!next.nodeId().equals(gone));
     // Enough batches for several snapshots (and a purged Raft log) while the old leader is away.
     for (int i = 50; i < 120; i++) submit(next, entry(i));
-    for (int i = 0; i < 120; i++) assertEquals(i, submit(next, entry(i)).index(), "acknowledged entries keep their index");
-    // The old leader comes back with its store and Raft log: it catches up (by snapshot: its log was purged).
+    for (int i = 0; i < 120; i++)
+      assertEquals(i, submit(next, entry(i)).index(), "acknowledged entries keep their index");
+    // The old leader comes back with its store and Raft log: it catches up (by snapshot: its log
+    // was purged).
     stores.remove(List.of("n1", "n2", "n3").indexOf(gone)).close();
     ClusterNode back = start(gone, 5);
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -178,18 +211,28 @@ class ThreeNodesTest {
       m.add("n4", withN4.address("n4"));
       long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
       while (System.nanoTime() < end && n4.sequencer().head().size() < 40) Thread.sleep(50);
-      assertEquals(leader.sequencer().head().note(), n4.sequencer().head().note(), "the new member caught up");
+      assertEquals(
+          leader.sequencer().head().note(),
+          n4.sequencer().head().note(),
+          "the new member caught up");
       assertEquals(4, m.members().size());
       // A follower stops and loses its storage.
-      String lost = List.of("n1", "n2", "n3").stream().filter(x -> !x.equals(leader.nodeId())).findFirst().orElseThrow();
+      String lost =
+          List.of("n1", "n2", "n3").stream()
+              .filter(x -> !x.equals(leader.nodeId()))
+              .findFirst()
+              .orElseThrow();
       nodes.remove(lost).close();
       stores.remove(List.of("n1", "n2", "n3").indexOf(lost)).close();
       deleteTree(dir.resolve(lost));
-      IllegalStateException refused = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
-          () -> start(lost, ClusterNode.Settings.SNAPSHOT_EVERY));
-      assertTrue(refused.getMessage().contains("must not rejoin under its old id"), refused.getMessage());
+      IllegalStateException refused =
+          org.junit.jupiter.api.Assertions.assertThrows(
+              IllegalStateException.class, () -> start(lost, ClusterNode.Settings.SNAPSHOT_EVERY));
+      assertTrue(
+          refused.getMessage().contains("must not rejoin under its old id"), refused.getMessage());
       stores.remove(stores.size() - 1).close(); // the store the refused start opened
-      // Writes go on with three of four; then the lost member is removed, and the cluster is three again.
+      // Writes go on with three of four; then the lost member is removed, and the cluster is three
+      // again.
       for (int i = 40; i < 60; i++) submit(leader, entry(i));
       m.remove(lost);
       assertEquals(3, m.members().size());
@@ -202,9 +245,11 @@ class ThreeNodesTest {
     startAll(ClusterNode.Settings.SNAPSHOT_EVERY);
     ClusterNode leader = awaitLeader();
     for (int i = 0; i < 10; i++) submit(leader, entry(i));
-    // Every other node now finds the published checkpoint ahead of its store (as an old copy would).
+    // Every other node now finds the published checkpoint ahead of its store (as an old copy
+    // would).
     for (ClusterNode n : nodes.values()) {
-      if (n != leader) n.setLeadershipCheck(head -> Optional.of("the exported checkpoint is ahead (test)"));
+      if (n != leader)
+        n.setLeadershipCheck(head -> Optional.of("the exported checkpoint is ahead (test)"));
     }
     String gone = leader.nodeId();
     nodes.remove(gone).close();
@@ -212,8 +257,10 @@ class ThreeNodesTest {
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (System.nanoTime() < end && next.fenced().isEmpty()) Thread.sleep(20);
     assertEquals(Optional.of("the exported checkpoint is ahead (test)"), next.fenced());
-    ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
-        () -> next.sequencer().add(entry(100)).get(30, TimeUnit.SECONDS));
+    ExecutionException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            ExecutionException.class,
+            () -> next.sequencer().add(entry(100)).get(30, TimeUnit.SECONDS));
     assertTrue(e.getCause().getMessage().contains("refuses to lead"), e.getCause().getMessage());
     assertEquals(10, next.sequencer().head().size(), "nothing was appended");
   }
@@ -222,33 +269,45 @@ class ThreeNodesTest {
   void aFollowersReadBarrierWaitsForEverythingTheLeaderAcknowledged() throws Exception {
     startAll(ClusterNode.Settings.SNAPSHOT_EVERY);
     ClusterNode leader = awaitLeader();
-    ClusterNode follower = nodes.values().stream().filter(n -> n != leader).findFirst().orElseThrow();
+    ClusterNode follower =
+        nodes.values().stream().filter(n -> n != leader).findFirst().orElseThrow();
     for (int round = 0; round < 5; round++) {
       long acknowledged = 0;
-      for (int i = 0; i < 20; i++) acknowledged = Math.max(acknowledged, submit(leader, entry(round * 100 + i)).index() + 1);
-      // What a link's predecessor check waits for on a replica: afterwards this node holds all the leader acknowledged.
+      for (int i = 0; i < 20; i++)
+        acknowledged = Math.max(acknowledged, submit(leader, entry(round * 100 + i)).index() + 1);
+      // What a link's predecessor check waits for on a replica: afterwards this node holds all the
+      // leader acknowledged.
       follower.sequencer().caughtUp().get(10, TimeUnit.SECONDS);
-      assertTrue(follower.sequencer().head().size() >= acknowledged,
+      assertTrue(
+          follower.sequencer().head().size() >= acknowledged,
           follower.sequencer().head().size() + " < " + acknowledged);
     }
   }
 
   @Test
   void unsafeRaftFlushSettingsAreRefused() {
-    var p = ClusterNode.properties(new ClusterNode.Settings("n1", Peers.parse("n1=127.0.0.1:1"), dir));
+    var p =
+        ClusterNode.properties(new ClusterNode.Settings("n1", Peers.parse("n1=127.0.0.1:1"), dir));
     ClusterNode.checkSafety(p);
     org.apache.ratis.server.RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, true);
-    assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> ClusterNode.checkSafety(p))
-        .getMessage().contains("unsafe-flush"));
+    assertTrue(
+        org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalStateException.class, () -> ClusterNode.checkSafety(p))
+            .getMessage()
+            .contains("unsafe-flush"));
     org.apache.ratis.server.RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, false);
     org.apache.ratis.server.RaftServerConfigKeys.Log.setAsyncFlushEnabled(p, true);
-    assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> ClusterNode.checkSafety(p))
-        .getMessage().contains("async-flush"));
+    assertTrue(
+        org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalStateException.class, () -> ClusterNode.checkSafety(p))
+            .getMessage()
+            .contains("async-flush"));
   }
 
   private static void deleteTree(Path p) throws java.io.IOException {
     try (var all = java.nio.file.Files.walk(p)) {
-      for (Path f : (Iterable<Path>) all.sorted(java.util.Comparator.reverseOrder())::iterator) java.nio.file.Files.delete(f);
+      for (Path f : (Iterable<Path>) all.sorted(java.util.Comparator.reverseOrder())::iterator)
+        java.nio.file.Files.delete(f);
     }
   }
 }

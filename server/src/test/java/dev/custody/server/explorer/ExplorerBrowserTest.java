@@ -70,43 +70,92 @@ class ExplorerBrowserTest {
 
   @BeforeAll
   static void start() throws Exception {
-    server = CustodyServer.start(CustodyServer.Config.builder(dir.resolve("data")).origin("explorer.test/custody")
-        .anyPorts().queueCapacity(1024).maxBatch(256).build(), (n, t) -> { });
+    server =
+        CustodyServer.start(
+            CustodyServer.Config.builder(dir.resolve("data"))
+                .origin("explorer.test/custody")
+                .anyPorts()
+                .queueCapacity(1024)
+                .maxBatch(256)
+                .build(),
+            (n, t) -> {});
     base = "http://127.0.0.1:" + server.httpPort();
-    ManagedChannel ch = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+    ManagedChannel ch =
+        ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
     try {
       TransparencyLogGrpc.TransparencyLogBlockingStub log = TransparencyLogGrpc.newBlockingStub(ch);
-      String[] repos = {"registry.example/base/os", "registry.example/runtime/jre", "registry.example/apps/service"};
+      String[] repos = {
+        "registry.example/base/os", "registry.example/runtime/jre", "registry.example/apps/service"
+      };
       List<Digest> diffIds = new ArrayList<>();
       byte[] prev = Statement.NO_PREDECESSOR;
       for (int i = 0; i < 3; i++) {
         diffIds.add(Digest.sha256Of(("diff " + i).getBytes(StandardCharsets.UTF_8)));
-        Digest manifest = Digest.sha256Of(("image of " + (i + 1) + " layers").getBytes(StandardCharsets.UTF_8));
-        SignedLink l = SignedLink.sign(new Statement(repos[i], manifest, i, Digest.sha256Of(("blob " + i).getBytes()),
-            diffIds.get(i), ChainIds.of(diffIds).get(i), prev, System.currentTimeMillis()),
-            LinkKeys.generate(i == 1 ? LinkKeys.Scheme.ECDSA_P256_SHA256 : LinkKeys.Scheme.ED25519));
+        Digest manifest =
+            Digest.sha256Of(("image of " + (i + 1) + " layers").getBytes(StandardCharsets.UTF_8));
+        SignedLink l =
+            SignedLink.sign(
+                new Statement(
+                    repos[i],
+                    manifest,
+                    i,
+                    Digest.sha256Of(("blob " + i).getBytes()),
+                    diffIds.get(i),
+                    ChainIds.of(diffIds).get(i),
+                    prev,
+                    System.currentTimeMillis()),
+                LinkKeys.generate(
+                    i == 1 ? LinkKeys.Scheme.ECDSA_P256_SHA256 : LinkKeys.Scheme.ED25519));
         log.submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(l.encoded())).build());
         chain.add(l);
         prev = l.linkId();
         appImage = manifest;
       }
       Statement top = chain.get(2).statement();
-      stray = SignedLink.sign(new Statement(HOSTILE, top.manifestDigest(), 2, top.layerDigest(), top.diffId(), top.chainId(),
-          chain.get(1).linkId(), System.currentTimeMillis()), LinkKeys.generate(LinkKeys.Scheme.ED25519));
+      stray =
+          SignedLink.sign(
+              new Statement(
+                  HOSTILE,
+                  top.manifestDigest(),
+                  2,
+                  top.layerDigest(),
+                  top.diffId(),
+                  top.chainId(),
+                  chain.get(1).linkId(),
+                  System.currentTimeMillis()),
+              LinkKeys.generate(LinkKeys.Scheme.ED25519));
       log.submit(SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(stray.encoded())).build());
     } finally {
       ch.shutdownNow();
     }
-    if (!Files.isExecutable(Path.of("/usr/bin/chromedriver")) || !Files.isExecutable(Path.of("/usr/bin/chromium"))) {
-      throw new IllegalStateException("chromium and chromium-driver are missing: run bin/test (it installs them) or "
-          + "apt-get install -y chromium chromium-driver");
+    if (!Files.isExecutable(Path.of("/usr/bin/chromedriver"))
+        || !Files.isExecutable(Path.of("/usr/bin/chromium"))) {
+      throw new IllegalStateException(
+          "chromium and chromium-driver are missing: run bin/test (it installs them) or "
+              + "apt-get install -y chromium chromium-driver");
     }
-    ChromeOptions o = new ChromeOptions().setBinary("/usr/bin/chromium").addArguments("--headless=new", "--no-sandbox",
-        "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
-        "--user-data-dir=" + dir.resolve("chromium-profile"));
-    browser = new ChromeDriver(new ChromeDriverService.Builder().usingDriverExecutable(new File("/usr/bin/chromedriver"))
-        .usingAnyFreePort().build(), o);
+    ChromeOptions o =
+        new ChromeOptions()
+            .setBinary("/usr/bin/chromium")
+            .addArguments(
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--window-size=1280,1000",
+                "--user-data-dir=" + dir.resolve("chromium-profile"));
+    browser =
+        new ChromeDriver(
+            new ChromeDriverService.Builder()
+                .usingDriverExecutable(new File("/usr/bin/chromedriver"))
+                .usingAnyFreePort()
+                .build(),
+            o);
     Files.createDirectories(SHOTS);
   }
 
@@ -117,20 +166,29 @@ class ExplorerBrowserTest {
   }
 
   static void shot(String name) throws Exception {
-    Files.write(SHOTS.resolve(name + ".png"), ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
+    Files.write(
+        SHOTS.resolve(name + ".png"),
+        ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
   }
 
   /** Waits for every proof check on the page to finish, and returns their states. */
   static List<String> verdicts() {
-    new WebDriverWait(browser, Duration.ofSeconds(15)).until(d -> d.findElements(By.cssSelector(".verification")).stream()
-        .noneMatch(e -> "pending".equals(e.getDomAttribute("data-verification"))
-            && e.getText().contains("checking")));
+    new WebDriverWait(browser, Duration.ofSeconds(15))
+        .until(
+            d ->
+                d.findElements(By.cssSelector(".verification")).stream()
+                    .noneMatch(
+                        e ->
+                            "pending".equals(e.getDomAttribute("data-verification"))
+                                && e.getText().contains("checking")));
     return browser.findElements(By.cssSelector(".verification")).stream()
-        .map(e -> e.getDomAttribute("data-verification")).toList();
+        .map(e -> e.getDomAttribute("data-verification"))
+        .toList();
   }
 
   static HttpResponse<String> get(String path, String accept) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create(base + path)).header("Accept", accept).build(),
+    return http.send(
+        HttpRequest.newBuilder(URI.create(base + path)).header("Accept", accept).build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
@@ -147,8 +205,13 @@ class ExplorerBrowserTest {
     assertEquals("4", browser.findElement(By.id("tree-size")).getText());
     assertTrue(browser.findElement(By.id("vkey")).getText().startsWith("explorer.test/custody+"));
     // The charts, drawn on the server from the stored checkpoints and the /metrics counters.
-    assertFalse(browser.findElement(By.cssSelector("#growth-chart polyline")).getDomAttribute("points").isBlank());
-    assertTrue(browser.findElement(By.cssSelector("#outcomes-chart")).getText().contains("appended 4"),
+    assertFalse(
+        browser
+            .findElement(By.cssSelector("#growth-chart polyline"))
+            .getDomAttribute("points")
+            .isBlank());
+    assertTrue(
+        browser.findElement(By.cssSelector("#outcomes-chart")).getText().contains("appended 4"),
         browser.findElement(By.cssSelector("#outcomes-chart")).getText());
     shot("status");
     HttpResponse<String> r = get("/", "text/html");
@@ -156,8 +219,14 @@ class ExplorerBrowserTest {
     assertTrue(csp.contains("script-src 'self'") && csp.contains("default-src 'none'"), csp);
     assertEquals(4, json("/").path("treeSize").asLong());
     // Read-only: nothing but GET and HEAD.
-    assertEquals(405, http.send(HttpRequest.newBuilder(URI.create(base + "/search")).POST(HttpRequest.BodyPublishers.noBody())
-        .build(), HttpResponse.BodyHandlers.discarding()).statusCode());
+    assertEquals(
+        405,
+        http.send(
+                HttpRequest.newBuilder(URI.create(base + "/search"))
+                    .POST(HttpRequest.BodyPublishers.noBody())
+                    .build(),
+                HttpResponse.BodyHandlers.discarding())
+            .statusCode());
   }
 
   @Test
@@ -166,21 +235,35 @@ class ExplorerBrowserTest {
     List<String> v = verdicts();
     assertEquals(List.of("ok", "ok", "ok"), v, browser.getPageSource());
     String page = browser.findElement(By.tagName("main")).getText();
-    assertTrue(page.contains("registry.example/base/os") && page.contains("registry.example/runtime/jre")
-        && page.contains("registry.example/apps/service"), page);
-    assertTrue(browser.findElement(By.cssSelector(".warning")).getText().contains("also name this image at its top layer"), page);
+    assertTrue(
+        page.contains("registry.example/base/os")
+            && page.contains("registry.example/runtime/jre")
+            && page.contains("registry.example/apps/service"),
+        page);
+    assertTrue(
+        browser
+            .findElement(By.cssSelector(".warning"))
+            .getText()
+            .contains("also name this image at its top layer"),
+        page);
     shot("chain");
     JsonNode j = json("/chains/" + appImage);
     assertEquals(3, j.path("links").size());
     assertEquals(1, j.path("otherTops").size());
   }
 
-  /** A key pinned in the browser is what the checks use: another key fails them, the log's own passes. */
+  /**
+   * A key pinned in the browser is what the checks use: another key fails them, the log's own
+   * passes.
+   */
   @Test
   void aPinnedVerifierKeyIsWhatTheBrowserChecksAgainst() throws Exception {
     String real = json("/").path("verifierKey").asText();
-    String other = dev.custody.note.Ed25519NoteKeys.generate("explorer.test/custody", new java.security.SecureRandom())
-        .verifier().vkey();
+    String other =
+        dev.custody.note.Ed25519NoteKeys.generate(
+                "explorer.test/custody", new java.security.SecureRandom())
+            .verifier()
+            .vkey();
     try {
       browser.get(base + "/");
       browser.findElement(By.id("pin-input")).sendKeys(other);
@@ -188,21 +271,33 @@ class ExplorerBrowserTest {
       assertEquals(other, browser.findElement(By.id("pinned-key")).getText());
       browser.get(base + "/chains/" + appImage);
       assertEquals(List.of("failed", "failed", "failed"), verdicts());
-      assertTrue(browser.findElement(By.cssSelector(".verification")).getText().contains("no signature by the log's key"),
+      assertTrue(
+          browser
+              .findElement(By.cssSelector(".verification"))
+              .getText()
+              .contains("no signature by the log's key"),
           browser.findElement(By.cssSelector(".verification")).getText());
       browser.get(base + "/");
       browser.findElement(By.id("pin-input")).sendKeys(real);
       browser.findElement(By.id("pin-button")).click();
       browser.get(base + "/chains/" + appImage);
       assertEquals(List.of("ok", "ok", "ok"), verdicts());
-      assertTrue(browser.findElement(By.cssSelector(".verification")).getText().contains("with the key you pinned"));
+      assertTrue(
+          browser
+              .findElement(By.cssSelector(".verification"))
+              .getText()
+              .contains("with the key you pinned"));
     } finally {
       browser.get(base + "/");
       browser.findElement(By.id("unpin-button")).click();
     }
     browser.get(base + "/chains/" + appImage);
     assertEquals(List.of("ok", "ok", "ok"), verdicts());
-    assertTrue(browser.findElement(By.cssSelector(".verification")).getText().contains("with the key the server states"));
+    assertTrue(
+        browser
+            .findElement(By.cssSelector(".verification"))
+            .getText()
+            .contains("with the key the server states"));
   }
 
   /** A policy pasted on the chain page marks each layer as custody verify would. */
@@ -213,10 +308,17 @@ class ExplorerBrowserTest {
     browser.get(base + "/chains/" + appImage);
     browser.findElement(By.name("policy")).sendKeys(trusted);
     browser.findElement(By.cssSelector(".policy-form button")).click();
-    new WebDriverWait(browser, Duration.ofSeconds(10)).until(d -> !d.findElements(By.id("policy-verdict")).isEmpty());
-    assertEquals("ok", browser.findElement(By.id("policy-verdict")).getDomAttribute("data-policy"), browser.getPageSource());
-    assertEquals(List.of("ok", "ok", "ok"), browser.findElements(By.cssSelector("div.policy")).stream()
-        .map(e -> e.getDomAttribute("data-policy")).toList());
+    new WebDriverWait(browser, Duration.ofSeconds(10))
+        .until(d -> !d.findElements(By.id("policy-verdict")).isEmpty());
+    assertEquals(
+        "ok",
+        browser.findElement(By.id("policy-verdict")).getDomAttribute("data-policy"),
+        browser.getPageSource());
+    assertEquals(
+        List.of("ok", "ok", "ok"),
+        browser.findElements(By.cssSelector("div.policy")).stream()
+            .map(e -> e.getDomAttribute("data-policy"))
+            .toList());
     assertEquals(List.of("ok", "ok", "ok"), verdicts());
     shot("chain-policy");
 
@@ -224,29 +326,59 @@ class ExplorerBrowserTest {
     browser.get(base + "/chains/" + appImage);
     browser.findElement(By.name("policy")).sendKeys(policy(vkey, 2));
     browser.findElement(By.cssSelector(".policy-form button")).click();
-    new WebDriverWait(browser, Duration.ofSeconds(10)).until(d -> !d.findElements(By.id("policy-verdict")).isEmpty());
-    assertEquals("fail", browser.findElement(By.id("policy-verdict")).getDomAttribute("data-policy"));
+    new WebDriverWait(browser, Duration.ofSeconds(10))
+        .until(d -> !d.findElements(By.id("policy-verdict")).isEmpty());
+    assertEquals(
+        "fail", browser.findElement(By.id("policy-verdict")).getDomAttribute("data-policy"));
     List<WebElement> marks = browser.findElements(By.cssSelector("div.policy"));
     assertEquals("fail", marks.get(2).getDomAttribute("data-policy"));
-    assertTrue(marks.get(2).getText().contains("signed by a key the policy does not trust"), marks.get(2).getText());
+    assertTrue(
+        marks.get(2).getText().contains("signed by a key the policy does not trust"),
+        marks.get(2).getText());
 
-    HttpResponse<String> junk = http.send(HttpRequest.newBuilder(URI.create(base + "/chains/" + appImage + "/policy"))
-        .header("Content-Type", "application/x-www-form-urlencoded").header("Accept", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString("policy=%7Bnot+json")).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> junk =
+        http.send(
+            HttpRequest.newBuilder(URI.create(base + "/chains/" + appImage + "/policy"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .header("Accept", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("policy=%7Bnot+json"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(200, junk.statusCode());
-    assertTrue(new ObjectMapper().readTree(junk.body()).path("overlay").path("error").asText().contains("not a trust policy"));
+    assertTrue(
+        new ObjectMapper()
+            .readTree(junk.body())
+            .path("overlay")
+            .path("error")
+            .asText()
+            .contains("not a trust policy"));
   }
 
   /** A policy trusting the first {@code teams} keys of the chain, each for its own layer. */
   static String policy(String vkey, int teams) {
-    String[] repos = {"registry.example/base/*", "registry.example/runtime/*", "registry.example/apps/*"};
+    String[] repos = {
+      "registry.example/base/*", "registry.example/runtime/*", "registry.example/apps/*"
+    };
     List<String> signers = new ArrayList<>();
     for (int i = 0; i < teams; i++) {
-      signers.add("{\"name\": \"team " + i + "\", \"key_id\": \"" + HexFormat.of().formatHex(chain.get(i).keyId())
-          + "\", \"repositories\": [\"" + repos[i] + "\"], \"layers\": {\"min\": " + i + ", \"max\": " + i + "}}");
+      signers.add(
+          "{\"name\": \"team "
+              + i
+              + "\", \"key_id\": \""
+              + HexFormat.of().formatHex(chain.get(i).keyId())
+              + "\", \"repositories\": [\""
+              + repos[i]
+              + "\"], \"layers\": {\"min\": "
+              + i
+              + ", \"max\": "
+              + i
+              + "}}");
     }
-    return "{\"log\": {\"origin\": \"explorer.test/custody\", \"verifier_key\": \"" + vkey + "\"}, \"signers\": ["
-        + String.join(", ", signers) + "]}";
+    return "{\"log\": {\"origin\": \"explorer.test/custody\", \"verifier_key\": \""
+        + vkey
+        + "\"}, \"signers\": ["
+        + String.join(", ", signers)
+        + "]}";
   }
 
   @Test
@@ -257,31 +389,66 @@ class ExplorerBrowserTest {
     assertEquals(1L, json("/search?q=" + hex).path("rows").get(0).path("index").asLong());
     // The leaf hash of entry 1: the leaf bytes come from the entry's own JSON.
     byte[] leaf = HexFormat.of().parseHex(json("/entries/1").path("leafHex").asText());
-    assertEquals(1L, json("/search?q=" + HexFormat.of().formatHex(Hashes.leafHash(leaf))).path("rows").get(0).path("index").asLong());
-    assertEquals(1L, json("/search?q=" + HexFormat.of().formatHex(runtime.keyId())).path("rows").get(0).path("index").asLong());
-    assertEquals(2, json("/search?q=" + appImage).path("rows").size(), "the app team's link and the stray one");
-    assertEquals(0L, json("/search?q=registry.example/base/os").path("rows").get(0).path("index").asLong());
+    assertEquals(
+        1L,
+        json("/search?q=" + HexFormat.of().formatHex(Hashes.leafHash(leaf)))
+            .path("rows")
+            .get(0)
+            .path("index")
+            .asLong());
+    assertEquals(
+        1L,
+        json("/search?q=" + HexFormat.of().formatHex(runtime.keyId()))
+            .path("rows")
+            .get(0)
+            .path("index")
+            .asLong());
+    assertEquals(
+        2,
+        json("/search?q=" + appImage).path("rows").size(),
+        "the app team's link and the stray one");
+    assertEquals(
+        0L, json("/search?q=registry.example/base/os").path("rows").get(0).path("index").asLong());
     JsonNode prefix = json("/search?q=registry.example/*");
     assertEquals(4, prefix.path("repositories").size(), prefix.toString());
-    assertEquals("registry.example/apps/<script>alert(1)</script>", prefix.path("repositories").get(0).asText());
-    assertEquals(List.of("registry.example/runtime/jre"), new ObjectMapper().convertValue(
-        json("/search?q=registry.example/r*").path("repositories"), List.class));
-    assertEquals(1L, json("/search?q=" + runtime.statement().layerDigest()).path("rows").get(0).path("index").asLong(),
+    assertEquals(
+        "registry.example/apps/<script>alert(1)</script>",
+        prefix.path("repositories").get(0).asText());
+    assertEquals(
+        List.of("registry.example/runtime/jre"),
+        new ObjectMapper()
+            .convertValue(json("/search?q=registry.example/r*").path("repositories"), List.class));
+    assertEquals(
+        1L,
+        json("/search?q=" + runtime.statement().layerDigest())
+            .path("rows")
+            .get(0)
+            .path("index")
+            .asLong(),
         "a layer digest");
-    assertTrue(json("/search?q=nothing.example/none").path("note").asText().contains("completeness comes from monitoring"));
+    assertTrue(
+        json("/search?q=nothing.example/none")
+            .path("note")
+            .asText()
+            .contains("completeness comes from monitoring"));
 
     browser.get(base + "/");
     WebElement box = browser.findElement(By.name("q"));
     box.sendKeys("registry.example/runtime/jre");
     box.submit();
-    new WebDriverWait(browser, Duration.ofSeconds(10)).until(d -> d.getCurrentUrl().contains("/search?q="));
-    assertTrue(browser.findElement(By.id("understood")).getText().contains("a repository: 1 link"), browser.getPageSource());
+    new WebDriverWait(browser, Duration.ofSeconds(10))
+        .until(d -> d.getCurrentUrl().contains("/search?q="));
+    assertTrue(
+        browser.findElement(By.id("understood")).getText().contains("a repository: 1 link"),
+        browser.getPageSource());
     shot("search");
     browser.get(base + "/keys/" + HexFormat.of().formatHex(runtime.keyId()));
-    assertTrue(browser.findElement(By.tagName("main")).getText().contains("registry.example/runtime/jre"));
+    assertTrue(
+        browser.findElement(By.tagName("main")).getText().contains("registry.example/runtime/jre"));
     shot("key");
     browser.get(base + "/repositories/registry.example/runtime/jre");
-    assertTrue(browser.findElement(By.tagName("main")).getText().contains("Layers signed (this page)"));
+    assertTrue(
+        browser.findElement(By.tagName("main")).getText().contains("Layers signed (this page)"));
     shot("repository");
   }
 
@@ -289,18 +456,25 @@ class ExplorerBrowserTest {
   void anEntryShowsItsStatementProofAndBundleAndEscapesHostileNames() throws Exception {
     browser.get(base + "/entries/3");
     assertEquals(List.of("ok"), verdicts());
-    assertEquals(HOSTILE, browser.findElement(By.id("repository")).getText(), "markup in a repository name is text");
+    assertEquals(
+        HOSTILE,
+        browser.findElement(By.id("repository")).getText(),
+        "markup in a repository name is text");
     assertEquals(1, browser.findElements(By.tagName("script")).size(), "only explorer.js");
     assertThrows(NoAlertPresentException.class, () -> browser.switchTo().alert());
     shot("entry");
     JsonNode e = json("/entries/3");
     assertEquals(HOSTILE, e.path("link").path("repository").asText());
     assertEquals(1L, e.path("prevIndex").asLong());
-    assertTrue(get("/entries/3", "text/html").body().contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assertTrue(
+        get("/entries/3", "text/html").body().contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
 
-    HttpResponse<byte[]> bundle = http.send(HttpRequest.newBuilder(URI.create(base + "/entries/2/bundle")).build(),
-        HttpResponse.BodyHandlers.ofByteArray());
-    assertTrue(bundle.headers().firstValue("content-disposition").orElse("").contains("attachment"));
+    HttpResponse<byte[]> bundle =
+        http.send(
+            HttpRequest.newBuilder(URI.create(base + "/entries/2/bundle")).build(),
+            HttpResponse.BodyHandlers.ofByteArray());
+    assertTrue(
+        bundle.headers().firstValue("content-disposition").orElse("").contains("attachment"));
     assertEquals(3, Bundle.parse(bundle.body()).links().size());
   }
 
@@ -308,19 +482,26 @@ class ExplorerBrowserTest {
   void aTamperedProofShowsFailed() throws Exception {
     // A proxy on loopback (still a secure context) that flips one byte of the first proof hash.
     HttpServer proxy = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    proxy.createContext("/", ex -> {
-      try (ex) {
-        HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(base + ex.getRequestURI())).build(),
-            HttpResponse.BodyHandlers.ofByteArray());
-        byte[] body = r.body();
-        if (ex.getRequestURI().getPath().startsWith("/entries/")) body = flipFirstProofByte(body);
-        r.headers().firstValue("content-type").ifPresent(t -> ex.getResponseHeaders().add("Content-Type", t));
-        ex.sendResponseHeaders(r.statusCode(), body.length);
-        ex.getResponseBody().write(body);
-      } catch (InterruptedException e) {
-        throw new java.io.IOException(e);
-      }
-    });
+    proxy.createContext(
+        "/",
+        ex -> {
+          try (ex) {
+            HttpResponse<byte[]> r =
+                http.send(
+                    HttpRequest.newBuilder(URI.create(base + ex.getRequestURI())).build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+            byte[] body = r.body();
+            if (ex.getRequestURI().getPath().startsWith("/entries/"))
+              body = flipFirstProofByte(body);
+            r.headers()
+                .firstValue("content-type")
+                .ifPresent(t -> ex.getResponseHeaders().add("Content-Type", t));
+            ex.sendResponseHeaders(r.statusCode(), body.length);
+            ex.getResponseBody().write(body);
+          } catch (InterruptedException e) {
+            throw new java.io.IOException(e);
+          }
+        });
     proxy.start();
     try {
       browser.get("http://127.0.0.1:" + proxy.getAddress().getPort() + "/entries/1");
@@ -340,7 +521,8 @@ class ExplorerBrowserTest {
     if (end < 0 || end > s.indexOf('"', at)) end = s.indexOf('"', at);
     byte[] h = java.util.Base64.getDecoder().decode(s.substring(at, end));
     h[0] ^= 1;
-    return (s.substring(0, at) + java.util.Base64.getEncoder().encodeToString(h) + s.substring(end)).getBytes(StandardCharsets.UTF_8);
+    return (s.substring(0, at) + java.util.Base64.getEncoder().encodeToString(h) + s.substring(end))
+        .getBytes(StandardCharsets.UTF_8);
   }
 
   @Test

@@ -13,7 +13,10 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The folder export's promises: never replace a published file, checkpoint only over the one read, no leftovers. */
+/**
+ * The folder export's promises: never replace a published file, checkpoint only over the one read,
+ * no leftovers.
+ */
 class FolderSinkTest {
   @TempDir Path dir;
 
@@ -30,11 +33,13 @@ class FolderSinkTest {
     assertFalse(Files.exists(leftover), "a crash's temporary file is removed at start");
     sink.putImmutable("tile/0/000", b("tile"));
     sink.putImmutable("tile/0/000", b("tile")); // the same bytes again: done already
-    assertThrows(TileSink.ConflictException.class, () -> sink.putImmutable("tile/0/000", b("another tile")));
+    assertThrows(
+        TileSink.ConflictException.class, () -> sink.putImmutable("tile/0/000", b("another tile")));
     assertArrayEquals(b("tile"), Files.readAllBytes(dir.resolve("tile/0/000")));
     assertEquals(Optional.empty(), sink.checkpoint());
     sink.putCheckpoint(b("one"), Optional.empty());
-    assertThrows(TileSink.ConflictException.class, () -> sink.putCheckpoint(b("two"), Optional.empty()));
+    assertThrows(
+        TileSink.ConflictException.class, () -> sink.putCheckpoint(b("two"), Optional.empty()));
     sink.putCheckpoint(b("two"), Optional.of(b("one")));
     assertArrayEquals(b("two"), sink.checkpoint().orElseThrow());
   }

@@ -17,9 +17,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 16, item 4: the deadline sweeper closes calls that workers may be writing to. A
- * ServerCall is not thread-safe; the wrapper must never let a close and a write overlap, and
- * must drop what is written after the close.
+ * Issue 16, item 4: the deadline sweeper closes calls that workers may be writing to. A ServerCall
+ * is not thread-safe; the wrapper must never let a close and a write overlap, and must drop what is
+ * written after the close.
  */
 class CallDeadlinesTest {
   /** A call that notices two threads inside it at once, and anything sent after its close. */
@@ -39,21 +39,25 @@ class CallDeadlinesTest {
       inside.decrementAndGet();
     }
 
-    @Override public void request(int n) { }
+    @Override
+    public void request(int n) {}
 
-    @Override public void sendHeaders(Metadata headers) {
+    @Override
+    public void sendHeaders(Metadata headers) {
       enter();
       exit();
     }
 
-    @Override public void sendMessage(String message) {
+    @Override
+    public void sendMessage(String message) {
       enter();
       if (closed) afterClose.set(true);
       for (int i = 0; i < 200; i++) Thread.onSpinWait();
       exit();
     }
 
-    @Override public void close(Status status, Metadata trailers) {
+    @Override
+    public void close(Status status, Metadata trailers) {
       enter();
       if (closed) afterClose.set(true);
       closed = true;
@@ -61,15 +65,18 @@ class CallDeadlinesTest {
       exit();
     }
 
-    @Override public boolean isCancelled() {
+    @Override
+    public boolean isCancelled() {
       return false;
     }
 
-    @Override public MethodDescriptor<String, String> getMethodDescriptor() {
+    @Override
+    public MethodDescriptor<String, String> getMethodDescriptor() {
       return null;
     }
 
-    @Override public Attributes getAttributes() {
+    @Override
+    public Attributes getAttributes() {
       return Attributes.EMPTY;
     }
   }
@@ -83,25 +90,29 @@ class CallDeadlinesTest {
       CountDownLatch go = new CountDownLatch(1);
       CountDownLatch done = new CountDownLatch(4);
       for (int w = 0; w < 4; w++) {
-        writers.execute(() -> {
-          try {
-            go.await();
-            for (int i = 0; i < 50; i++) {
-              if (call.isReady() || i % 2 == 0) call.sendMessage("m");
-            }
-            call.close(Status.OK, new Metadata()); // the application finishing, perhaps after the sweeper
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-          } finally {
-            done.countDown();
-          }
-        });
+        writers.execute(
+            () -> {
+              try {
+                go.await();
+                for (int i = 0; i < 50; i++) {
+                  if (call.isReady() || i % 2 == 0) call.sendMessage("m");
+                }
+                call.close(
+                    Status.OK,
+                    new Metadata()); // the application finishing, perhaps after the sweeper
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              } finally {
+                done.countDown();
+              }
+            });
       }
       go.countDown();
       call.closeOnce(Status.DEADLINE_EXCEEDED); // the sweeper, at the same moment
       done.await(10, TimeUnit.SECONDS);
       assertFalse(raw.overlapped.get(), "a close overlapped a write in round " + round);
-      assertFalse(raw.afterClose.get(), "something reached the call after its close in round " + round);
+      assertFalse(
+          raw.afterClose.get(), "something reached the call after its close in round " + round);
       assertEquals(1, raw.closes.get(), "closed exactly once");
     }
     writers.shutdownNow();

@@ -29,7 +29,8 @@ class ClientBudgetsTest {
   void aFullTableForgetsTheLeastRecentlySeenAndNeverRefusesANewcomer() {
     ClientBudgets b = new ClientBudgets(1, 1, now::get, 1_000);
     assertTrue(b.take("victim"));
-    for (int i = 0; i < 5_000; i++) assertTrue(b.take("c" + i), "address " + i + " of a flood of addresses");
+    for (int i = 0; i < 5_000; i++)
+      assertTrue(b.take("c" + i), "address " + i + " of a flood of addresses");
     assertEquals(1_000, b.clients(), "the table stays bounded");
     assertTrue(b.take("newcomer"), "a newcomer is admitted whatever the table holds");
     // The victim was forgotten: it starts again with a full burst, which costs it nothing.
@@ -39,11 +40,15 @@ class ClientBudgetsTest {
 
   @Test
   void ipv6ClientsAreCountedByTheirSlash64() throws Exception {
-    java.net.InetSocketAddress a = new java.net.InetSocketAddress(java.net.InetAddress.getByName("2001:db8:1:2:aaaa::1"), 5);
-    java.net.InetSocketAddress b = new java.net.InetSocketAddress(java.net.InetAddress.getByName("2001:db8:1:2:bbbb::9"), 6);
-    java.net.InetSocketAddress c = new java.net.InetSocketAddress(java.net.InetAddress.getByName("2001:db8:1:3::1"), 6);
+    java.net.InetSocketAddress a =
+        new java.net.InetSocketAddress(java.net.InetAddress.getByName("2001:db8:1:2:aaaa::1"), 5);
+    java.net.InetSocketAddress b =
+        new java.net.InetSocketAddress(java.net.InetAddress.getByName("2001:db8:1:2:bbbb::9"), 6);
+    java.net.InetSocketAddress c =
+        new java.net.InetSocketAddress(java.net.InetAddress.getByName("2001:db8:1:3::1"), 6);
     assertEquals(ClientBudgets.address(a), ClientBudgets.address(b));
     assertFalse(ClientBudgets.address(a).equals(ClientBudgets.address(c)));
-    assertEquals("address 127.0.0.1", ClientBudgets.address(new java.net.InetSocketAddress("127.0.0.1", 9)));
+    assertEquals(
+        "address 127.0.0.1", ClientBudgets.address(new java.net.InetSocketAddress("127.0.0.1", 9)));
   }
 }

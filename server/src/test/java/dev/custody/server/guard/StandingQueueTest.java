@@ -12,7 +12,8 @@ class StandingQueueTest {
 
   @Test
   void aBurstThatDrainsWithinTheIntervalIsNeverRefused() {
-    // 400 ms of departures that waited long (a burst, a cold start), then the queue is back under target.
+    // 400 ms of departures that waited long (a burst, a cold start), then the queue is back under
+    // target.
     for (long t = 0; t < 400; t += 10) {
       assertTrue(q.leave(300 * MS, t * MS));
       assertTrue(q.admits(300 * MS), "no arrival is refused before a whole interval above target");
@@ -37,8 +38,10 @@ class StandingQueueTest {
   void aQueueAboveTargetForAWholeIntervalRefusesUntilItDrains() {
     for (long t = 0; t <= 500; t += 10) q.leave(80 * MS, t * MS);
     assertTrue(q.standing());
-    assertFalse(q.admits(60 * MS), "arrivals are refused while the oldest waiting has waited past target");
-    assertTrue(q.admits(20 * MS), "a standing queue still admits once its head is back under target");
+    assertFalse(
+        q.admits(60 * MS), "arrivals are refused while the oldest waiting has waited past target");
+    assertTrue(
+        q.admits(20 * MS), "a standing queue still admits once its head is back under target");
     assertTrue(q.leave(90 * MS, 510 * MS), "a departure under twice the target is served");
     assertFalse(q.leave(120 * MS, 520 * MS), "a departure past twice the target is refused");
     assertTrue(q.standing());
@@ -57,7 +60,9 @@ class StandingQueueTest {
 
   @Test
   void theRuleRefusesNonsense() {
-    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> new StandingQueue.Rule(0, 10));
-    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> new StandingQueue.Rule(50, 10));
+    org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalArgumentException.class, () -> new StandingQueue.Rule(0, 10));
+    org.junit.jupiter.api.Assertions.assertThrows(
+        IllegalArgumentException.class, () -> new StandingQueue.Rule(50, 10));
   }
 }

@@ -14,10 +14,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The two ways of reading proofs: from memory only (for event loops) refuses, by a typed
- * exception, a proof that needs the disk and gives the same bytes once it does not; prefetching
- * caches every stratum that fits the slice cache (at this size, all of them), so that proofs on
- * a cold store then need no disk and read almost nothing.
+ * The two ways of reading proofs: from memory only (for event loops) refuses, by a typed exception,
+ * a proof that needs the disk and gives the same bytes once it does not; prefetching caches every
+ * stratum that fits the slice cache (at this size, all of them), so that proofs on a cold store
+ * then need no disk and read almost nothing.
  */
 class ProofReadsTest {
   private static final int TOTAL = 300_000; // strata 0..4
@@ -27,14 +27,18 @@ class ProofReadsTest {
   @Test
   void memoryOnlyRefusesWhatNeedsTheDiskAndAgreesOtherwise() throws Exception {
     build();
-    try (LogStorage s = LogStorage.open(dir)) { // a fresh block cache; memtables were flushed at close
+    try (LogStorage s =
+        LogStorage.open(dir)) { // a fresh block cache; memtables were flushed at close
       LogReader reader = new LogReader(s);
       long index = 123_457;
-      assertThrows(LogStorage.NotInMemoryException.class, () -> reader.fromMemory().inclusion(index, TOTAL));
+      assertThrows(
+          LogStorage.NotInMemoryException.class, () -> reader.fromMemory().inclusion(index, TOTAL));
       List<byte[]> fromDisk = reader.mayWait().inclusion(index, TOTAL);
-      List<byte[]> fromMemory = reader.fromMemory().inclusion(index, TOTAL); // its blocks are cached now
+      List<byte[]> fromMemory =
+          reader.fromMemory().inclusion(index, TOTAL); // its blocks are cached now
       assertEquals(fromDisk.size(), fromMemory.size());
-      for (int i = 0; i < fromDisk.size(); i++) assertArrayEquals(fromDisk.get(i), fromMemory.get(i));
+      for (int i = 0; i < fromDisk.size(); i++)
+        assertArrayEquals(fromDisk.get(i), fromMemory.get(i));
       assertArrayEquals(reader.mayWait().root(TOTAL), reader.fromMemory().root(TOTAL));
     }
   }
@@ -48,9 +52,13 @@ class ProofReadsTest {
       // Strata 0..4 of 300,000 leaves: 18,750 + ceil(1,171.9) + ceil(73.2) + ceil(4.6) + 1 slices.
       assertEquals(18_750 + 1_172 + 74 + 5 + 1, cached);
       java.util.SplittableRandom rnd = new java.util.SplittableRandom(5);
-      for (int k = 0; k < 400; k++) reader.fromMemory().inclusion(rnd.nextLong(TOTAL), TOTAL); // no disk
-      // The cache is direct-mapped: a few slices (each proof reads five strata) lose their slot and are read again.
-      assertTrue(reader.tileReads() <= 100, reader.tileReads() + " slices read by 400 proofs after prefetching");
+      for (int k = 0; k < 400; k++)
+        reader.fromMemory().inclusion(rnd.nextLong(TOTAL), TOTAL); // no disk
+      // The cache is direct-mapped: a few slices (each proof reads five strata) lose their slot and
+      // are read again.
+      assertTrue(
+          reader.tileReads() <= 100,
+          reader.tileReads() + " slices read by 400 proofs after prefetching");
     }
   }
 

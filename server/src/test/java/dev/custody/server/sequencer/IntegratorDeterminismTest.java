@@ -36,7 +36,9 @@ class IntegratorDeterminismTest {
     return Admitted.opaque(entry);
   }
 
-  /** Integrates the batches into a fresh store, dropping duplicates as the sequencer's dedup does. */
+  /**
+   * Integrates the batches into a fresh store, dropping duplicates as the sequencer's dedup does.
+   */
   private static void integrateAll(Path store, List<List<byte[]>> batches, byte[] seed) {
     Ed25519NoteKeys.Signer key = Ed25519NoteKeys.signerFromSeed("determinism.test/log", seed);
     Integrator integrator = new Integrator(key.name(), List.of(key));
@@ -66,7 +68,8 @@ class IntegratorDeterminismTest {
     }
     List<ColumnFamilyHandle> handles = new ArrayList<>();
     long pairs = 0;
-    try (DBOptions o = new DBOptions(); RocksDB db = RocksDB.openReadOnly(o, store.toString(), descs, handles)) {
+    try (DBOptions o = new DBOptions();
+        RocksDB db = RocksDB.openReadOnly(o, store.toString(), descs, handles)) {
       for (int i = 0; i < descs.size(); i++) {
         md.update(descs.get(i).getName());
         try (RocksIterator it = db.newIterator(handles.get(i))) {
@@ -95,7 +98,8 @@ class IntegratorDeterminismTest {
       int n = 1 + rnd.nextInt(120);
       for (int i = 0; i < n; i++) {
         if (!pool.isEmpty() && rnd.nextInt(5) == 0) {
-          batch.add(pool.get(rnd.nextInt(pool.size())).clone()); // a duplicate, earlier or in this batch
+          batch.add(
+              pool.get(rnd.nextInt(pool.size())).clone()); // a duplicate, earlier or in this batch
         } else {
           byte[] e = new byte[1 + rnd.nextInt(300)];
           rnd.nextBytes(e);
@@ -109,10 +113,13 @@ class IntegratorDeterminismTest {
     seed[0] = 42;
     integrateAll(dir.resolve("a"), batches, seed);
     integrateAll(dir.resolve("b"), batches, seed);
-    assertEquals(java.util.HexFormat.of().formatHex(digest(dir.resolve("a"))),
-        java.util.HexFormat.of().formatHex(digest(dir.resolve("b"))), "two replicas wrote different bytes");
+    assertEquals(
+        java.util.HexFormat.of().formatHex(digest(dir.resolve("a"))),
+        java.util.HexFormat.of().formatHex(digest(dir.resolve("b"))),
+        "two replicas wrote different bytes");
     // And the latest checkpoints, signatures included, are the same text.
-    try (LogStorage a = LogStorage.openReadOnly(dir.resolve("a")); LogStorage b = LogStorage.openReadOnly(dir.resolve("b"))) {
+    try (LogStorage a = LogStorage.openReadOnly(dir.resolve("a"));
+        LogStorage b = LogStorage.openReadOnly(dir.resolve("b"))) {
       assertEquals(a.latestCheckpoint().orElseThrow(), b.latestCheckpoint().orElseThrow());
     }
   }

@@ -9,9 +9,9 @@ import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.server.admission.Admitted;
 import dev.custody.server.guard.StandingQueue;
 import dev.custody.server.storage.LogStorage;
-import java.util.List;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -19,7 +19,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A full queue refuses at once; the queue drains and service resumes when the sequencer catches up. */
+/**
+ * A full queue refuses at once; the queue drains and service resumes when the sequencer catches up.
+ */
 class PushbackTest {
   @TempDir Path dir;
 
@@ -59,11 +61,14 @@ class PushbackTest {
       Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate("t/log", new SecureRandom());
       CountDownLatch gate = new CountDownLatch(1);
       CountDownLatch entered = new CountDownLatch(1);
-      GroupCommitSequencer seq = new GroupCommitSequencer(storage, "t/log", List.of(key), 2, 1, holding(gate, entered));
+      GroupCommitSequencer seq =
+          new GroupCommitSequencer(storage, "t/log", List.of(key), 2, 1, holding(gate, entered));
       try {
         CompletableFuture<Sequenced> stuck = seq.add(entry(0));
-        // Once the sequencer is inside the first entry, the queue of two fills and the third is refused.
-        assertTrue(entered.await(10, TimeUnit.SECONDS), "sequencer never picked up the first entry");
+        // Once the sequencer is inside the first entry, the queue of two fills and the third is
+        // refused.
+        assertTrue(
+            entered.await(10, TimeUnit.SECONDS), "sequencer never picked up the first entry");
         CompletableFuture<Sequenced> a = seq.add(entry(1));
         CompletableFuture<Sequenced> b = seq.add(entry(2));
         CompletableFuture<Sequenced> refused = seq.add(entry(3));
@@ -90,9 +95,11 @@ class PushbackTest {
   void aBurstThatDrainsWithinTheIntervalIsServedWhole() throws Exception {
     try (LogStorage storage = LogStorage.open(dir)) {
       Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate("t/log", new SecureRandom());
-      // 20 entries at 15 ms each take 300 ms to drain, far above the 5 ms target, but within the 2 s interval.
-      GroupCommitSequencer seq = new GroupCommitSequencer(storage, "t/log", List.of(key), 1000, 1,
-          new StandingQueue.Rule(5, 2_000), slow(15));
+      // 20 entries at 15 ms each take 300 ms to drain, far above the 5 ms target, but within the 2
+      // s interval.
+      GroupCommitSequencer seq =
+          new GroupCommitSequencer(
+              storage, "t/log", List.of(key), 1000, 1, new StandingQueue.Rule(5, 2_000), slow(15));
       try {
         java.util.List<CompletableFuture<Sequenced>> all = new java.util.ArrayList<>();
         for (int i = 0; i < 20; i++) all.add(seq.add(entry(i)));
@@ -108,10 +115,12 @@ class PushbackTest {
   void aStandingQueueRefusesArrivalsThenRecoversOnceDrained() throws Exception {
     try (LogStorage storage = LogStorage.open(dir)) {
       Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate("t/log", new SecureRandom());
-      // Entries take 20 ms each and arrive every 4 ms: five times what the sequencer serves, for 600 ms.
+      // Entries take 20 ms each and arrive every 4 ms: five times what the sequencer serves, for
+      // 600 ms.
       // The queue stands once every departure waited above 5 ms for 60 ms.
-      GroupCommitSequencer seq = new GroupCommitSequencer(storage, "t/log", List.of(key), 1000, 1,
-          new StandingQueue.Rule(5, 60), slow(20));
+      GroupCommitSequencer seq =
+          new GroupCommitSequencer(
+              storage, "t/log", List.of(key), 1000, 1, new StandingQueue.Rule(5, 60), slow(20));
       try {
         java.util.List<CompletableFuture<Sequenced>> all = new java.util.ArrayList<>();
         int refusedAtOnce = 0;
@@ -131,13 +140,17 @@ class PushbackTest {
           } catch (ExecutionException x) {
             assertTrue(x.getCause() instanceof OverloadedException, String.valueOf(x.getCause()));
             assertTrue(x.getCause().getMessage().contains("behind"), x.getCause().getMessage());
-            assertTrue(i >= 3, "the first arrivals came before the queue stood for a whole interval");
+            assertTrue(
+                i >= 3, "the first arrivals came before the queue stood for a whole interval");
           }
         }
         assertTrue(served >= 3 && served < all.size(), served + " of " + all.size());
         assertEquals(served, seq.head().size(), "refused entries take no index");
         // Drained: the next one is admitted and served.
-        assertEquals(served, seq.add(entry(10_000)).get(10, TimeUnit.SECONDS).index(), "service resumes once drained");
+        assertEquals(
+            served,
+            seq.add(entry(10_000)).get(10, TimeUnit.SECONDS).index(),
+            "service resumes once drained");
       } finally {
         seq.close();
       }

@@ -20,8 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A batch whose commit failed may still have reached the store (its WAL record survived): its
  * slices then lie beyond the edge the next batch writes, holding nodes of leaves that were never
- * logged. Tiles, proofs and a restarted edge must never show them: every reader takes the width
- * the tree size implies, and a tile stops at its first short slice.
+ * logged. Tiles, proofs and a restarted edge must never show them: every reader takes the width the
+ * tree size implies, and a tile stops at its first short slice.
  */
 class StaleSlicesTest {
   @TempDir Path dir;
@@ -44,7 +44,8 @@ class StaleSlicesTest {
       Integrator.Result real = integrator.integrate(edge, entries("real", 0, 100), 1);
       s.commit(real.batch());
       real.placed().forEach(p -> logged.add(p.leafHash()));
-      // 300 entries whose commit "failed" after reaching the store: slices 6..25 of stratum 0 and more.
+      // 300 entries whose commit "failed" after reaching the store: slices 6..25 of stratum 0 and
+      // more.
       Integrator.Result ghost = integrator.integrate(real.edge(), entries("ghost", 100, 300), 2);
       s.commit(ghost.batch());
       // The next batch starts from the real edge again, and ends exactly on a slice boundary (112).
@@ -54,7 +55,8 @@ class StaleSlicesTest {
       next.placed().forEach(p -> logged.add(p.leafHash()));
       check(s, logged);
     }
-    try (LogStorage s = LogStorage.open(dir)) { // the edge reloaded from the store, then growing again
+    try (LogStorage s =
+        LogStorage.open(dir)) { // the edge reloaded from the store, then growing again
       TreeEdge edge = integrator.resume(s).edge();
       assertEquals(112, edge.size());
       Integrator.Result more = integrator.integrate(edge, entries("more", 112, 37), 4);
@@ -72,20 +74,23 @@ class StaleSlicesTest {
     byte[] tile = reader.tile(0, 0, Tiles.width(0, 0, size));
     assertEquals(size * 32, tile.length);
     for (int i = 0; i < size; i++) {
-      assertArrayEquals(logged.get(i), java.util.Arrays.copyOfRange(tile, 32 * i, 32 * i + 32), "node " + i);
+      assertArrayEquals(
+          logged.get(i), java.util.Arrays.copyOfRange(tile, 32 * i, 32 * i + 32), "node " + i);
     }
     for (int i = 0; i < size; i++) {
       List<byte[]> want = naive.path(i, size);
       List<byte[]> got = reader.inclusion(i, size);
       assertEquals(want.size(), got.size());
-      for (int k = 0; k < want.size(); k++) assertArrayEquals(want.get(k), got.get(k), "proof of " + i);
+      for (int k = 0; k < want.size(); k++)
+        assertArrayEquals(want.get(k), got.get(k), "proof of " + i);
     }
     assertArrayEquals(naive.root(size), reader.root(size));
     for (int from = 1; from < size; from += 7) {
       List<byte[]> want = naive.proof(from, size);
       List<byte[]> got = reader.consistency(from, size);
       assertEquals(want.size(), got.size());
-      for (int k = 0; k < want.size(); k++) assertArrayEquals(want.get(k), got.get(k), "consistency " + from);
+      for (int k = 0; k < want.size(); k++)
+        assertArrayEquals(want.get(k), got.get(k), "consistency " + from);
     }
   }
 }

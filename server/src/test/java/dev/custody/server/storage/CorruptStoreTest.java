@@ -14,7 +14,10 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A damaged table file is found at start (truncated) or by the checksum pass (bytes changed), never served. */
+/**
+ * A damaged table file is found at start (truncated) or by the checksum pass (bytes changed), never
+ * served.
+ */
 class CorruptStoreTest {
   @TempDir Path dir;
 
@@ -32,7 +35,9 @@ class CorruptStoreTest {
       }
     } // closing flushes the memtables into table files
     try (Stream<Path> files = Files.list(dir)) {
-      return files.filter(p -> p.toString().endsWith(".sst")).max(Comparator.comparingLong(p -> p.toFile().length()))
+      return files
+          .filter(p -> p.toString().endsWith(".sst"))
+          .max(Comparator.comparingLong(p -> p.toFile().length()))
           .orElseThrow();
     }
   }
@@ -59,8 +64,11 @@ class CorruptStoreTest {
     }
     try (LogStorage s = LogStorage.open(dir)) {
       StorageException e = assertThrows(StorageException.class, s::verifyChecksums);
-      assertTrue(e.getMessage().contains("corrupted") && e.getMessage().contains("checksum mismatch"), e.getMessage());
-      assertEquals(StorageException.Kind.CORRUPTION, e.kind(), "classified by RocksDB's status code");
+      assertTrue(
+          e.getMessage().contains("corrupted") && e.getMessage().contains("checksum mismatch"),
+          e.getMessage());
+      assertEquals(
+          StorageException.Kind.CORRUPTION, e.kind(), "classified by RocksDB's status code");
       assertEquals(io.grpc.Status.Code.DATA_LOSS, dev.custody.server.api.Statuses.of(e).getCode());
     }
   }

@@ -43,7 +43,8 @@ class StoreFormatTest {
       descs.add(new ColumnFamilyDescriptor(name));
     }
     List<ColumnFamilyHandle> handles = new ArrayList<>();
-    try (DBOptions o = new DBOptions(); RocksDB db = RocksDB.open(o, dir.toString(), descs, handles)) {
+    try (DBOptions o = new DBOptions();
+        RocksDB db = RocksDB.open(o, dir.toString(), descs, handles)) {
       for (int i = 0; i < descs.size(); i++) {
         if (new String(descs.get(i).getName(), StandardCharsets.UTF_8).equals("meta")) {
           byte[] key = "format".getBytes(StandardCharsets.UTF_8);
@@ -61,15 +62,36 @@ class StoreFormatTest {
   @Test
   void aFormat2StoreIsUpgradedWithTheNewLookupsOnce() throws Exception {
     dev.custody.chain.Digest m = dev.custody.chain.Digest.sha256Of(new byte[] {9});
-    dev.custody.chain.LinkKeys.Signer key = dev.custody.chain.LinkKeys.generate(dev.custody.chain.LinkKeys.Scheme.ED25519);
-    dev.custody.chain.SignedLink link = dev.custody.chain.SignedLink.sign(new dev.custody.chain.Statement(
-        "registry.example/old/app", m, 0, m, m, m, dev.custody.chain.Statement.NO_PREDECESSOR, 1L), key);
+    dev.custody.chain.LinkKeys.Signer key =
+        dev.custody.chain.LinkKeys.generate(dev.custody.chain.LinkKeys.Scheme.ED25519);
+    dev.custody.chain.SignedLink link =
+        dev.custody.chain.SignedLink.sign(
+            new dev.custody.chain.Statement(
+                "registry.example/old/app",
+                m,
+                0,
+                m,
+                m,
+                m,
+                dev.custody.chain.Statement.NO_PREDECESSOR,
+                1L),
+            key);
     byte[] leaf = new dev.custody.chain.Leaf(5, link.encoded()).encode();
     try (LogStorage s = LogStorage.open(dir)) {
       AppendBatch b = new AppendBatch();
       // As a format 2 server filed it: no lookups by (manifest, layer) or (manifest, signer).
-      b.addLeaf(0, leaf, dev.custody.merkle.Hashes.leafHash(leaf), link.linkId(), List.of(dev.custody.server.read.LinkIndex.manifest(m)));
-      b.addLeaf(1, new byte[] {1, 2, 3}, dev.custody.merkle.Hashes.leafHash(new byte[] {1, 2, 3}), null, List.of());
+      b.addLeaf(
+          0,
+          leaf,
+          dev.custody.merkle.Hashes.leafHash(leaf),
+          link.linkId(),
+          List.of(dev.custody.server.read.LinkIndex.manifest(m)));
+      b.addLeaf(
+          1,
+          new byte[] {1, 2, 3},
+          dev.custody.merkle.Hashes.leafHash(new byte[] {1, 2, 3}),
+          null,
+          List.of());
       b.setCheckpoint(2, "note\n", new byte[0]);
       s.commit(b);
     }
@@ -78,13 +100,27 @@ class StoreFormatTest {
       assertTrue(s.needsLookupUpgrade());
       assertTrue(s.highestUnder(dev.custody.server.read.LinkIndex.manifestLayers(m)).isEmpty());
       assertEquals(2, s.lookupsOfFormat());
-      assertEquals(2, s.upgradeLookups(2, leaf2 -> dev.custody.server.read.LinkIndex.keysAddedSince(2, leaf2)));
-      assertEquals(0L, s.highestUnder(dev.custody.server.read.LinkIndex.manifestLayers(m)).getAsLong());
-      assertEquals(List.of(0L), s.lookup(dev.custody.server.read.LinkIndex.manifestAtLayer(m, 0), 0, 10));
-      assertEquals(List.of(0L), s.lookup(dev.custody.server.read.LinkIndex.manifestSigner(m, link.keyId()), 0, 10));
-      assertEquals(List.of(), s.lookup(dev.custody.server.read.LinkIndex.manifestSigner(m, new byte[32]), 0, 10));
-      assertEquals(List.of(0L), s.lookup(dev.custody.server.read.LinkIndex.layer(m), 0, 10), "format 5's lookups too");
-      assertEquals(List.of("registry.example/old/app"), new dev.custody.server.read.LinkIndex(s).repositoriesWithPrefix("registry.example/", 2, 10));
+      assertEquals(
+          2,
+          s.upgradeLookups(2, leaf2 -> dev.custody.server.read.LinkIndex.keysAddedSince(2, leaf2)));
+      assertEquals(
+          0L, s.highestUnder(dev.custody.server.read.LinkIndex.manifestLayers(m)).getAsLong());
+      assertEquals(
+          List.of(0L), s.lookup(dev.custody.server.read.LinkIndex.manifestAtLayer(m, 0), 0, 10));
+      assertEquals(
+          List.of(0L),
+          s.lookup(dev.custody.server.read.LinkIndex.manifestSigner(m, link.keyId()), 0, 10));
+      assertEquals(
+          List.of(),
+          s.lookup(dev.custody.server.read.LinkIndex.manifestSigner(m, new byte[32]), 0, 10));
+      assertEquals(
+          List.of(0L),
+          s.lookup(dev.custody.server.read.LinkIndex.layer(m), 0, 10),
+          "format 5's lookups too");
+      assertEquals(
+          List.of("registry.example/old/app"),
+          new dev.custody.server.read.LinkIndex(s)
+              .repositoriesWithPrefix("registry.example/", 2, 10));
     }
     try (LogStorage s = LogStorage.open(dir)) {
       assertTrue(!s.needsLookupUpgrade(), "the upgrade is recorded");
@@ -101,7 +137,8 @@ class StoreFormatTest {
     try (LogStorage s = LogStorage.open(dir)) {
       dev.custody.server.OpaqueFill.fill(s, "test/log", key, total);
       for (int level = 0; level < 3; level++) {
-        for (long t = 0; dev.custody.tiles.Tiles.width(level, t, total) > 0; t++) tilesBefore.add(s.tile(level, t).orElseThrow());
+        for (long t = 0; dev.custody.tiles.Tiles.width(level, t, total) > 0; t++)
+          tilesBefore.add(s.tile(level, t).orElseThrow());
       }
       var reader = new dev.custody.server.read.LogReader(s);
       for (long i = 0; i < total; i += 997) proofsBefore.add(reader.inclusion(i, total));
@@ -115,8 +152,8 @@ class StoreFormatTest {
       int k = 0;
       for (int level = 0; level < 3; level++) {
         for (long t = 0; dev.custody.tiles.Tiles.width(level, t, total) > 0; t++) {
-          org.junit.jupiter.api.Assertions.assertArrayEquals(tilesBefore.get(k++), s.tile(level, t).orElseThrow(),
-              "tile " + level + "/" + t);
+          org.junit.jupiter.api.Assertions.assertArrayEquals(
+              tilesBefore.get(k++), s.tile(level, t).orElseThrow(), "tile " + level + "/" + t);
         }
       }
       var reader = new dev.custody.server.read.LogReader(s);
@@ -125,7 +162,8 @@ class StoreFormatTest {
         List<byte[]> want = proofsBefore.get(k++);
         List<byte[]> got = reader.inclusion(i, total);
         assertEquals(want.size(), got.size());
-        for (int j = 0; j < want.size(); j++) org.junit.jupiter.api.Assertions.assertArrayEquals(want.get(j), got.get(j));
+        for (int j = 0; j < want.size(); j++)
+          org.junit.jupiter.api.Assertions.assertArrayEquals(want.get(j), got.get(j));
       }
     }
     assertEquals(0, toLegacyTiles(dir, 0), "no tile record of the old format is left");
@@ -143,7 +181,8 @@ class StoreFormatTest {
     }
     List<ColumnFamilyHandle> handles = new ArrayList<>();
     int written = 0;
-    try (DBOptions o = new DBOptions(); RocksDB db = RocksDB.open(o, dir.toString(), descs, handles)) {
+    try (DBOptions o = new DBOptions();
+        RocksDB db = RocksDB.open(o, dir.toString(), descs, handles)) {
       ColumnFamilyHandle nodes = null;
       ColumnFamilyHandle tiles = null;
       for (int i = 0; i < descs.size(); i++) {
@@ -152,7 +191,8 @@ class StoreFormatTest {
         if (name.equals("tiles")) tiles = handles.get(i);
       }
       if (every > 0) {
-        java.util.TreeMap<String, java.io.ByteArrayOutputStream> records = new java.util.TreeMap<>();
+        java.util.TreeMap<String, java.io.ByteArrayOutputStream> records =
+            new java.util.TreeMap<>();
         java.util.Map<String, byte[]> legacyKeys = new java.util.HashMap<>();
         try (org.rocksdb.RocksIterator it = db.newIterator(nodes)) {
           for (it.seekToFirst(); it.isValid(); it.next()) {
@@ -163,7 +203,9 @@ class StoreFormatTest {
             byte level = (byte) (stratum % 2 == 0 ? stratum / 2 : 0x80 | stratum / 2);
             String id = stratum + "/" + tile;
             legacyKeys.put(id, java.nio.ByteBuffer.allocate(9).put(level).putLong(tile).array());
-            records.computeIfAbsent(id, x -> new java.io.ByteArrayOutputStream()).writeBytes(it.value());
+            records
+                .computeIfAbsent(id, x -> new java.io.ByteArrayOutputStream())
+                .writeBytes(it.value());
             db.delete(nodes, it.key());
           }
         }
@@ -187,11 +229,15 @@ class StoreFormatTest {
       descs.add(new ColumnFamilyDescriptor(name));
     }
     List<ColumnFamilyHandle> handles = new ArrayList<>();
-    try (DBOptions o = new DBOptions(); RocksDB db = RocksDB.open(o, dir.toString(), descs, handles)) {
+    try (DBOptions o = new DBOptions();
+        RocksDB db = RocksDB.open(o, dir.toString(), descs, handles)) {
       String f = null;
       for (int i = 0; i < descs.size(); i++) {
         if (new String(descs.get(i).getName(), StandardCharsets.UTF_8).equals("meta")) {
-          f = new String(db.get(handles.get(i), "format".getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
+          f =
+              new String(
+                  db.get(handles.get(i), "format".getBytes(StandardCharsets.UTF_8)),
+                  StandardCharsets.UTF_8);
         }
       }
       handles.forEach(ColumnFamilyHandle::close);

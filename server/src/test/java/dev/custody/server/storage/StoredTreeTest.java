@@ -24,8 +24,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The sequencer and RocksDB store against the naive RFC 6962 tree: random batch sizes, restarts
- * in between, past the 65,536 leaves where a second tile level fills. Every stored tile, root and
+ * The sequencer and RocksDB store against the naive RFC 6962 tree: random batch sizes, restarts in
+ * between, past the 65,536 leaves where a second tile level fills. Every stored tile, root and
  * proof must equal the reference.
  */
 class StoredTreeTest {
@@ -41,7 +41,8 @@ class StoredTreeTest {
     List<byte[]> leafHashes = new ArrayList<>();
     int total = 65_536 + 300 + rnd.nextInt(200);
     LogStorage storage = LogStorage.open(dir);
-    GroupCommitSequencer seq = new GroupCommitSequencer(storage, "test/log", List.of(key), 16384, 4096, (n, t) -> { });
+    GroupCommitSequencer seq =
+        new GroupCommitSequencer(storage, "test/log", List.of(key), 16384, 4096, (n, t) -> {});
     int restarts = 0;
     while (leafHashes.size() < total) {
       int k = Math.min(total - leafHashes.size(), 1 + rnd.nextInt(rnd.nextBoolean() ? 7 : 3000));
@@ -59,7 +60,8 @@ class StoredTreeTest {
         seq.close();
         storage.close();
         storage = LogStorage.open(dir);
-        seq = new GroupCommitSequencer(storage, "test/log", List.of(key), 16384, 4096, (n, t) -> { });
+        seq =
+            new GroupCommitSequencer(storage, "test/log", List.of(key), 16384, 4096, (n, t) -> {});
         assertEquals(leafHashes.size(), seq.head().size(), "size after restart");
         restarts++;
       }
@@ -74,7 +76,8 @@ class StoredTreeTest {
       assertEquals(naive.path(index, size).size(), reader.inclusion(index, size).size());
       List<byte[]> want = naive.path(index, size);
       List<byte[]> got = reader.inclusion(index, size);
-      for (int i = 0; i < want.size(); i++) assertArrayEquals(want.get(i), got.get(i), "seed " + SEED);
+      for (int i = 0; i < want.size(); i++)
+        assertArrayEquals(want.get(i), got.get(i), "seed " + SEED);
       int from = 1 + rnd.nextInt(size);
       List<byte[]> cw = from == size ? List.of() : naive.proof(from, size);
       List<byte[]> cg = reader.consistency(from, size);
@@ -95,7 +98,10 @@ class StoredTreeTest {
           long node = t * Tiles.WIDTH + i;
           int span = 1 << (8 * level);
           byte[] want = naive.mth((int) (node * span), (int) ((node + 1) * span));
-          assertArrayEquals(want, java.util.Arrays.copyOfRange(tile, i * 32, i * 32 + 32), "tile " + level + "/" + t);
+          assertArrayEquals(
+              want,
+              java.util.Arrays.copyOfRange(tile, i * 32, i * 32 + 32),
+              "tile " + level + "/" + t);
         }
         tilesChecked++;
       }
@@ -114,7 +120,10 @@ class StoredTreeTest {
           long node = t * Tiles.WIDTH + i;
           long span = 1L << treeLevel;
           byte[] want = naive.mth((int) (node * span), (int) ((node + 1) * span));
-          assertArrayEquals(want, java.util.Arrays.copyOfRange(mid, i * 32, i * 32 + 32), "mid tile " + level + "/" + t);
+          assertArrayEquals(
+              want,
+              java.util.Arrays.copyOfRange(mid, i * 32, i * 32 + 32),
+              "mid tile " + level + "/" + t);
         }
         midChecked++;
       }
@@ -123,6 +132,7 @@ class StoredTreeTest {
     assertTrue(storage.tile(2, 0).isPresent(), "a level-2 tile exists past 65,536 leaves");
     seq.close();
     storage.close();
-    System.out.println("StoredTreeTest: seed " + SEED + ", " + total + " leaves, " + restarts + " restarts");
+    System.out.println(
+        "StoredTreeTest: seed " + SEED + ", " + total + " leaves, " + restarts + " restarts");
   }
 }

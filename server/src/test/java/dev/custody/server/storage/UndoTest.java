@@ -22,7 +22,12 @@ class UndoTest {
     AppendBatch b = new AppendBatch();
     for (long i = from; i < to; i++) {
       byte[] leaf = ByteBuffer.allocate(16).putLong(i).putLong(tag.hashCode()).array();
-      b.addLeaf(i, leaf, Hashes.leafHash(leaf), null, List.of(dev.custody.server.read.LinkIndex.repository("r.example/" + tag)));
+      b.addLeaf(
+          i,
+          leaf,
+          Hashes.leafHash(leaf),
+          null,
+          List.of(dev.custody.server.read.LinkIndex.repository("r.example/" + tag)));
     }
     b.setCheckpoint(to, tag + " " + to + "\n", new byte[0]);
     return b;
@@ -43,8 +48,10 @@ class UndoTest {
       s.commit(next);
 
       for (long i = 0; i < 7; i++) assertTrue(s.leaf(i).isPresent(), "leaf " + i);
-      for (long i = 7; i < 10; i++) assertTrue(s.leaf(i).isEmpty(), "ghost leaf " + i + " survived");
-      for (long i = 5; i < 10; i++) assertTrue(s.indexOfLeafHash(leafHash(i, "ghost")).isEmpty(), "ghost hash " + i);
+      for (long i = 7; i < 10; i++)
+        assertTrue(s.leaf(i).isEmpty(), "ghost leaf " + i + " survived");
+      for (long i = 5; i < 10; i++)
+        assertTrue(s.indexOfLeafHash(leafHash(i, "ghost")).isEmpty(), "ghost hash " + i);
       assertEquals(5, s.indexOfLeafHash(leafHash(5, "next")).getAsLong());
       assertTrue(s.checkpointAt(10).isEmpty(), "the ghost's checkpoint survived");
       assertEquals("next 7\n", s.checkpointAt(7).orElseThrow());

@@ -48,9 +48,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The tlog-tiles HTTP API of a real server, checked by the tile client and against a naive tree:
- * at sizes 0, 1, 255, 256, 257 and 65,537 every tile hashes to the right subtree roots, and the
- * tile client rebuilds exactly the proofs the gRPC API gives.
+ * The tlog-tiles HTTP API of a real server, checked by the tile client and against a naive tree: at
+ * sizes 0, 1, 255, 256, 257 and 65,537 every tile hashes to the right subtree roots, and the tile
+ * client rebuilds exactly the proofs the gRPC API gives.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TileHttpTest {
@@ -64,12 +64,21 @@ class TileHttpTest {
 
   @BeforeAll
   static void start() throws Exception {
-    server = CustodyServer.start(CustodyServer.Config.builder(dir).origin("tiles.test/log").anyPorts()
-        .acceptAnyEntry(true).build(), (n, t) -> { });
-    channel = ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+    server =
+        CustodyServer.start(
+            CustodyServer.Config.builder(dir)
+                .origin("tiles.test/log")
+                .anyPorts()
+                .acceptAnyEntry(true)
+                .build(),
+            (n, t) -> {});
+    channel =
+        ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
     log = TransparencyLogGrpc.newBlockingStub(channel).withDeadlineAfter(300, TimeUnit.SECONDS);
     var info = log.getLogInfo(GetLogInfoRequest.getDefaultInstance());
-    verifier = new CheckpointVerifier(info.getOrigin(), Ed25519NoteKeys.parseVerifierKey(info.getVerifierKey()));
+    verifier =
+        new CheckpointVerifier(
+            info.getOrigin(), Ed25519NoteKeys.parseVerifierKey(info.getVerifierKey()));
   }
 
   @AfterAll
@@ -83,12 +92,14 @@ class TileHttpTest {
   }
 
   static HttpResponse<byte[]> get(String path) throws Exception {
-    return http.send(HttpRequest.newBuilder(base().resolve(path)).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+    return http.send(
+        HttpRequest.newBuilder(base().resolve(path)).GET().build(),
+        HttpResponse.BodyHandlers.ofByteArray());
   }
 
   /**
-   * Grows the log to {@code size} with concurrent submissions, keeping the leaves in index order.
-   * A submission refused because the log is behind is sent again shortly, as any client should.
+   * Grows the log to {@code size} with concurrent submissions, keeping the leaves in index order. A
+   * submission refused because the log is behind is sent again shortly, as any client should.
    */
   static void growTo(int size) throws Exception {
     int from = leaves.size();
@@ -97,23 +108,39 @@ class TileHttpTest {
     CountDownLatch done = new CountDownLatch(size - from);
     AtomicReference<Throwable> failure = new AtomicReference<>();
     var async = TransparencyLogGrpc.newStub(channel);
-    java.util.concurrent.ScheduledExecutorService retry = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    java.util.concurrent.ScheduledExecutorService retry =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
     for (int i = from; i < size; i++) {
       inFlight.acquire();
       byte[] e = ByteBuffer.allocate(12).putInt(0x711e5).putLong(i).array();
       SubmitRequest req = SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(e)).build();
-      async.submit(req, new StreamObserver<>() {
-        @Override public void onNext(LogEntry r) { got[(int) r.getIndex() - from] = r.getLeaf().toByteArray(); }
-        @Override public void onError(Throwable t) {
-          if (io.grpc.Status.fromThrowable(t).getCode() == io.grpc.Status.Code.RESOURCE_EXHAUSTED) {
-            StreamObserver<LogEntry> again = this;
-            retry.schedule(() -> async.submit(req, again), 5, TimeUnit.MILLISECONDS);
-            return;
-          }
-          failure.set(t); inFlight.release(); done.countDown();
-        }
-        @Override public void onCompleted() { inFlight.release(); done.countDown(); }
-      });
+      async.submit(
+          req,
+          new StreamObserver<>() {
+            @Override
+            public void onNext(LogEntry r) {
+              got[(int) r.getIndex() - from] = r.getLeaf().toByteArray();
+            }
+
+            @Override
+            public void onError(Throwable t) {
+              if (io.grpc.Status.fromThrowable(t).getCode()
+                  == io.grpc.Status.Code.RESOURCE_EXHAUSTED) {
+                StreamObserver<LogEntry> again = this;
+                retry.schedule(() -> async.submit(req, again), 5, TimeUnit.MILLISECONDS);
+                return;
+              }
+              failure.set(t);
+              inFlight.release();
+              done.countDown();
+            }
+
+            @Override
+            public void onCompleted() {
+              inFlight.release();
+              done.countDown();
+            }
+          });
     }
     assertTrue(done.await(300, TimeUnit.SECONDS));
     retry.shutdown();
@@ -132,7 +159,8 @@ class TileHttpTest {
       SignedCheckpoint cp = client.checkpoint();
       assertEquals(size, cp.size());
       HttpResponse<byte[]> c = get("checkpoint");
-      assertEquals("text/plain; charset=utf-8", c.headers().firstValue("content-type").orElseThrow());
+      assertEquals(
+          "text/plain; charset=utf-8", c.headers().firstValue("content-type").orElseThrow());
       assertTrue(c.headers().firstValue("cache-control").orElseThrow().contains("no-cache"));
 
       NaiveTree naive = new NaiveTree(leaves.stream().map(Hashes::leafHash).toList());
@@ -142,12 +170,16 @@ class TileHttpTest {
           HttpResponse<byte[]> r = get(TilePath.tile(level, t, w).format());
           assertEquals(200, r.statusCode(), TilePath.tile(level, t, w).format());
           assertEquals(w * 32, r.body().length);
-          assertEquals(w == 256 ? TileServer.IMMUTABLE : TileServer.PARTIAL, r.headers().firstValue("cache-control").orElseThrow());
+          assertEquals(
+              w == 256 ? TileServer.IMMUTABLE : TileServer.PARTIAL,
+              r.headers().firstValue("cache-control").orElseThrow());
           for (int i = 0; i < w; i += (level == 0 ? 17 : 1)) {
             long span = 1L << (8 * level);
             long node = t * 256 + i;
-            assertArrayEquals(naive.mth((int) (node * span), (int) ((node + 1) * span)),
-                java.util.Arrays.copyOfRange(r.body(), i * 32, i * 32 + 32), "tile " + level + "/" + t + " entry " + i);
+            assertArrayEquals(
+                naive.mth((int) (node * span), (int) ((node + 1) * span)),
+                java.util.Arrays.copyOfRange(r.body(), i * 32, i * 32 + 32),
+                "tile " + level + "/" + t + " entry " + i);
           }
           // One wider than the tree allows does not exist yet.
           if (w < 256) assertEquals(404, get(TilePath.tile(level, t, w + 1).format()).statusCode());
@@ -162,21 +194,30 @@ class TileHttpTest {
       TileClient.Tree tree = client.tree(cp.checkpoint());
       for (int k = 0; k < 25; k++) {
         long index = rnd.nextInt(size);
-        InclusionProof p = log.getInclusionProof(GetInclusionProofRequest.newBuilder().setIndex(index).setTreeSize(size).build());
+        InclusionProof p =
+            log.getInclusionProof(
+                GetInclusionProofRequest.newBuilder().setIndex(index).setTreeSize(size).build());
         List<byte[]> ours = tree.proofs().inclusion(index, size);
         assertEquals(p.getHashesCount(), ours.size());
-        for (int i = 0; i < ours.size(); i++) assertArrayEquals(p.getHashes(i).toByteArray(), ours.get(i));
+        for (int i = 0; i < ours.size(); i++)
+          assertArrayEquals(p.getHashes(i).toByteArray(), ours.get(i));
       }
       if (previous != null && previous.size() > 0) {
-        ConsistencyProof p = log.getConsistencyProof(GetConsistencyProofRequest.newBuilder()
-            .setFromSize(previous.size()).setToSize(size).build());
+        ConsistencyProof p =
+            log.getConsistencyProof(
+                GetConsistencyProofRequest.newBuilder()
+                    .setFromSize(previous.size())
+                    .setToSize(size)
+                    .build());
         List<byte[]> ours = tree.proofs().consistency(previous.size(), size);
         assertEquals(p.getHashesCount(), ours.size());
-        for (int i = 0; i < ours.size(); i++) assertArrayEquals(p.getHashes(i).toByteArray(), ours.get(i));
+        for (int i = 0; i < ours.size(); i++)
+          assertArrayEquals(p.getHashes(i).toByteArray(), ours.get(i));
       }
       long lastBundle = (size - 1) / 256;
       List<byte[]> entries = tree.entries(lastBundle);
-      for (int i = 0; i < entries.size(); i++) assertArrayEquals(leaves.get((int) (lastBundle * 256 + i)), entries.get(i));
+      for (int i = 0; i < entries.size(); i++)
+        assertArrayEquals(leaves.get((int) (lastBundle * 256 + i)), entries.get(i));
       if (size > 256) assertEquals(256, tree.entries(0).size());
       previous = cp;
     }
@@ -189,15 +230,29 @@ class TileHttpTest {
     assertEquals(404, get("tile/0/x000/000.p/1").statusCode());
     assertEquals(404, get("nothing").statusCode());
     assertEquals(404, get("tile/99/000").statusCode());
-    HttpResponse<byte[]> post = http.send(HttpRequest.newBuilder(base().resolve("checkpoint"))
-        .POST(HttpRequest.BodyPublishers.ofString("x")).build(), HttpResponse.BodyHandlers.ofByteArray());
+    HttpResponse<byte[]> post =
+        http.send(
+            HttpRequest.newBuilder(base().resolve("checkpoint"))
+                .POST(HttpRequest.BodyPublishers.ofString("x"))
+                .build(),
+            HttpResponse.BodyHandlers.ofByteArray());
     assertEquals(405, post.statusCode());
-    HttpResponse<byte[]> gz = http.send(HttpRequest.newBuilder(base().resolve("tile/entries/000.p/1"))
-        .header("Accept-Encoding", "gzip").GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+    HttpResponse<byte[]> gz =
+        http.send(
+            HttpRequest.newBuilder(base().resolve("tile/entries/000.p/1"))
+                .header("Accept-Encoding", "gzip")
+                .GET()
+                .build(),
+            HttpResponse.BodyHandlers.ofByteArray());
     assertEquals(200, gz.statusCode());
     assertEquals("gzip", gz.headers().firstValue("content-encoding").orElse(""));
-    HttpResponse<byte[]> tile = http.send(HttpRequest.newBuilder(base().resolve("tile/0/000.p/1"))
-        .header("Accept-Encoding", "gzip").GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+    HttpResponse<byte[]> tile =
+        http.send(
+            HttpRequest.newBuilder(base().resolve("tile/0/000.p/1"))
+                .header("Accept-Encoding", "gzip")
+                .GET()
+                .build(),
+            HttpResponse.BodyHandlers.ofByteArray());
     assertEquals(32, tile.body().length, "hashes are served uncompressed");
   }
 
@@ -206,15 +261,29 @@ class TileHttpTest {
     if (leaves.size() < 2) growTo(2);
     HttpResponse<byte[]> r = get("metrics");
     assertEquals(200, r.statusCode());
-    assertTrue(r.headers().firstValue("content-type").orElseThrow().startsWith("text/plain; version=0.0.4"));
+    assertTrue(
+        r.headers()
+            .firstValue("content-type")
+            .orElseThrow()
+            .startsWith("text/plain; version=0.0.4"));
     String m = new String(r.body());
-    long size = log.getCheckpoint(dev.custody.api.v1.GetCheckpointRequest.getDefaultInstance()).getTreeSize();
-    assertTrue(m.contains("\ncustody_tree_size " + size + ".0\n"), m); // Prometheus' client writes every value as a double
+    long size =
+        log.getCheckpoint(dev.custody.api.v1.GetCheckpointRequest.getDefaultInstance())
+            .getTreeSize();
+    assertTrue(
+        m.contains("\ncustody_tree_size " + size + ".0\n"),
+        m); // Prometheus' client writes every value as a double
     assertTrue(m.contains("# TYPE custody_commit_seconds histogram"), m);
-    java.util.regex.Matcher appended = java.util.regex.Pattern.compile("\ncustody_submissions_total\\{result=\"appended\"} ([0-9.]+)\n").matcher(m);
+    java.util.regex.Matcher appended =
+        java.util.regex.Pattern.compile(
+                "\ncustody_submissions_total\\{result=\"appended\"} ([0-9.]+)\n")
+            .matcher(m);
     assertTrue(appended.find(), m);
     assertEquals(size, (long) Double.parseDouble(appended.group(1)));
-    assertTrue(m.contains("custody_grpc_request_seconds_count{code=\"OK\",method=\"Submit\"} " + size + "\n"), m);
+    assertTrue(
+        m.contains(
+            "custody_grpc_request_seconds_count{code=\"OK\",method=\"Submit\"} " + size + "\n"),
+        m);
   }
 
   @Test
@@ -224,17 +293,32 @@ class TileHttpTest {
     SignedCheckpoint cp = honest.checkpoint();
     // A mirror that flips one bit of any tile it serves.
     TileClient.Fetcher real = TileClient.http(base());
-    TileClient.Fetcher lying = path -> real.get(path).map(b -> {
-      if (path.startsWith("tile/0/")) b[5] ^= 1;
-      return b;
-    });
+    TileClient.Fetcher lying =
+        path ->
+            real.get(path)
+                .map(
+                    b -> {
+                      if (path.startsWith("tile/0/")) b[5] ^= 1;
+                      return b;
+                    });
     TileClient liar = new TileClient(lying, verifier);
-    assertThrows(Exception.class, () -> liar.tree(cp.checkpoint()).proofs().inclusion(3, cp.size()));
+    assertThrows(
+        Exception.class, () -> liar.tree(cp.checkpoint()).proofs().inclusion(3, cp.size()));
     // And a full tile that lies is caught against the tile above it.
-    TileClient.Fetcher lyingFull = path -> real.get(path).map(b -> {
-      if (path.equals("tile/0/000")) b[40] ^= 1;
-      return b;
-    });
-    assertThrows(Exception.class, () -> new TileClient(lyingFull, verifier).tree(cp.checkpoint()).proofs().inclusion(3, cp.size()));
+    TileClient.Fetcher lyingFull =
+        path ->
+            real.get(path)
+                .map(
+                    b -> {
+                      if (path.equals("tile/0/000")) b[40] ^= 1;
+                      return b;
+                    });
+    assertThrows(
+        Exception.class,
+        () ->
+            new TileClient(lyingFull, verifier)
+                .tree(cp.checkpoint())
+                .proofs()
+                .inclusion(3, cp.size()));
   }
 }
