@@ -301,7 +301,9 @@ public final class Monitor {
       } catch (PolicyException e) {
         out.accept(
             new Finding(
-                e.outsideValidity() ? Finding.KEY_OUTSIDE_WINDOW : Finding.UNEXPECTED_SIGNER,
+                e instanceof PolicyException.OutsideValidity
+                    ? Finding.KEY_OUTSIDE_WINDOW
+                    : Finding.UNEXPECTED_SIGNER,
                 false,
                 index,
                 e.getMessage(),

@@ -1,20 +1,19 @@
 package dev.custody.verify;
 
-/** A trust policy that is malformed, or that does not allow what was presented. */
-public final class PolicyException extends Exception {
-  private final boolean outsideValidity;
-
+/**
+ * A trust policy that is malformed, or that does not allow what was presented. {@link
+ * OutsideValidity}: the key is allowed there, but was used outside its validity window (a monitor
+ * reports that apart from an unexpected signer).
+ */
+public sealed class PolicyException extends Exception permits PolicyException.OutsideValidity {
   public PolicyException(String message) {
-    this(message, false);
-  }
-
-  public PolicyException(String message, boolean outsideValidity) {
     super(message);
-    this.outsideValidity = outsideValidity;
   }
 
   /** The key is allowed here, but was used outside its validity window. */
-  public boolean outsideValidity() {
-    return outsideValidity;
+  public static final class OutsideValidity extends PolicyException {
+    public OutsideValidity(String message) {
+      super(message);
+    }
   }
 }

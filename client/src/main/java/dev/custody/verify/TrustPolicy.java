@@ -182,7 +182,7 @@ public record TrustPolicy(
         return;
       }
     }
-    throw new PolicyException(why, window);
+    throw window ? new PolicyException.OutsideValidity(why) : new PolicyException(why);
   }
 
   public static TrustPolicy read(Path file) throws IOException, PolicyException {
