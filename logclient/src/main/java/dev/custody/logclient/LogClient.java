@@ -453,9 +453,9 @@ public final class LogClient implements AutoCloseable {
       try {
         store.get().accept(log, cp, note, prover());
       } catch (CheckpointException e) {
+        // The store asked this log for a consistency proof: a refusal is not evidence against it.
+        if (e.getCause() instanceof LogException.Refused refused) throw refused;
         throw new LogException.Untrusted(e.getMessage(), e);
-      } catch (LogException e) {
-        throw e;
       } catch (IOException e) {
         throw new java.io.UncheckedIOException("the checkpoint store: " + e.getMessage(), e);
       }

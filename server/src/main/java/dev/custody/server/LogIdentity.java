@@ -106,10 +106,20 @@ public record LogIdentity(String origin, List<SigningKey> signing, KeyHistory hi
             signing.size() > 1 ? Optional.of(signing.get(1).verifier().vkey()) : Optional.empty(),
             keys.retire(),
             System.currentTimeMillis());
-    if (!history.equals(stored)
-        || storage.origin().isEmpty()
-        || storage.keyHistory().isEmpty()
-        || !storage.verifierKey().equals(Optional.of(signing.get(0).verifier().vkey()))) {
+    boolean recorded =
+        history.equals(stored)
+            && storage.origin().isPresent()
+            && storage.keyHistory().isPresent()
+            && storage.verifierKey().equals(Optional.of(signing.get(0).verifier().vkey()));
+    if (!recorded && storage.readOnly()) {
+      // A store on a read-only disk serves reads only: it signs nothing, so it may lack the record
+      // of a history it already has (a store from before rotation), but it cannot take a new key.
+      if (!history.equals(stored)) {
+        throw new LogKeyException(
+            "the store is read-only: it cannot record a change of the log's keys; start without"
+                + " --next-key-* and --retire-key");
+      }
+    } else if (!recorded) {
       storage.writeIdentity(origin, signing.get(0).verifier().vkey(), history.encode());
     }
     for (KeyHistory.Key k : history.keys()) {

@@ -196,4 +196,31 @@ class LogIdentityTest {
       assertFalse(s.identity().toString().contains(ownSecret), "LogIdentity's toString");
     }
   }
+
+  /** A store opened read-only signs nothing, so it cannot take a new key, and says so. */
+  @Test
+  void aReadOnlyStoreKeepsItsKeysAndRefusesARotation() throws Exception {
+    try (CustodyServer s = CustodyServer.start(TestLogs.config(dir), (n, t) -> {})) {
+      assertEquals(0, s.sequencer().head().size());
+    }
+    Path next = dir.resolveSibling(dir.getFileName() + "-next.key");
+    LogKeyFile.create(next, "test.custody.dev/log");
+    dev.custody.server.keys.LogKeys keys = dev.custody.server.keys.LogKeys.DEFAULT;
+    try (dev.custody.server.storage.LogStorage ro =
+        dev.custody.server.storage.LogStorage.openReadOnly(dir.resolve("db"))) {
+      LogIdentity same = LogIdentity.establish(ro, java.util.Optional.empty(), keys, dir);
+      assertEquals("test.custody.dev/log", same.origin());
+      IOException e =
+          assertThrows(
+              IOException.class,
+              () ->
+                  LogIdentity.establish(
+                      ro,
+                      java.util.Optional.empty(),
+                      keys.withNext(new dev.custody.server.keys.LogKeys.File(next)),
+                      dir));
+      assertTrue(e.getMessage().contains("the store is read-only"), e.getMessage());
+    }
+    Files.delete(next);
+  }
 }

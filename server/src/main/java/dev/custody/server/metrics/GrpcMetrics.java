@@ -11,6 +11,10 @@ import io.grpc.Status;
 public final class GrpcMetrics implements ServerInterceptor {
   private final Metrics metrics;
 
+  /** One series per method and status, found once: the interceptor runs on every call. */
+  private final java.util.Map<String, io.prometheus.metrics.core.datapoints.DistributionDataPoint>
+      series = new java.util.concurrent.ConcurrentHashMap<>();
+
   public GrpcMetrics(Metrics metrics) {
     this.metrics = metrics;
   }
@@ -24,15 +28,18 @@ public final class GrpcMetrics implements ServerInterceptor {
         new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
           @Override
           public void close(Status status, Metadata trailers) {
-            metrics
-                .histogram(
-                    "custody_grpc_request_seconds",
-                    "gRPC calls by method and status, seconds from headers to close",
-                    Metrics.LATENCY_BUCKETS,
-                    "code",
-                    status.getCode().name(),
-                    "method",
-                    method)
+            series
+                .computeIfAbsent(
+                    method + " " + status.getCode(),
+                    k ->
+                        metrics.histogram(
+                            "custody_grpc_request_seconds",
+                            "gRPC calls by method and status, seconds from headers to close",
+                            Metrics.LATENCY_BUCKETS,
+                            "code",
+                            status.getCode().name(),
+                            "method",
+                            method))
                 .observe((System.nanoTime() - start) / 1e9);
             super.close(status, trailers);
           }

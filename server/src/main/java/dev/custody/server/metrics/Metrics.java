@@ -51,7 +51,13 @@ public final class Metrics {
     Counter c =
         counters.computeIfAbsent(
             name,
-            n -> Counter.builder().name(n).help(help).labelNames(names(labels)).register(registry));
+            n ->
+                Counter.builder()
+                    .name(n)
+                    .help(help)
+                    .labelNames(names(labels))
+                    .withoutExemplars() // no tracing here: sampling exemplars would only cost time
+                    .register(registry));
     return labels.length == 0 ? c : c.labelValues(values(labels));
   }
 
@@ -77,6 +83,7 @@ public final class Metrics {
                     .labelNames(names(labels))
                     .classicUpperBounds(bounds)
                     .classicOnly()
+                    .withoutExemplars()
                     .register(registry));
     return labels.length == 0 ? h : h.labelValues(values(labels));
   }

@@ -372,6 +372,11 @@ public final class LogStorage implements AutoCloseable {
     }
   }
 
+  /** Whether the store was opened read-only (its disk is): every write fails. */
+  public boolean readOnly() {
+    return readOnly;
+  }
+
   /**
    * Whether the store predates some lookup keys ({@link #FORMAT}); {@link #upgradeLookups} adds
    * them.
