@@ -112,18 +112,7 @@ class LogIdentityTest {
     IOException e =
         assertThrows(
             IOException.class,
-            () ->
-                CustodyServer.start(
-                    CustodyServer.Config.builder(base.dataDir())
-                        .origin(base.origin().orElseThrow())
-                        .keyFile(key)
-                        .grpcPort(0)
-                        .httpPort(-1)
-                        .acceptAnyEntry(true)
-                        .queueCapacity(16)
-                        .maxBatch(16)
-                        .build(),
-                    (n, t) -> {}));
+            () -> CustodyServer.start(base.toBuilder().keyFile(key).build(), (n, t) -> {}));
     assertTrue(e.getMessage().contains("must be the origin"), e.getMessage());
   }
 
@@ -137,35 +126,13 @@ class LogIdentityTest {
     IOException wrongName =
         assertThrows(
             IOException.class,
-            () ->
-                CustodyServer.start(
-                    CustodyServer.Config.builder(base.dataDir())
-                        .origin(base.origin().orElseThrow())
-                        .keyFile(key)
-                        .grpcPort(0)
-                        .httpPort(-1)
-                        .acceptAnyEntry(true)
-                        .queueCapacity(16)
-                        .maxBatch(16)
-                        .build(),
-                    (n, t) -> {}));
+            () -> CustodyServer.start(base.toBuilder().keyFile(key).build(), (n, t) -> {}));
     // A damaged key file: the secret with one character changed.
     java.nio.file.Files.writeString(key, secret.substring(0, secret.length() - 2) + "!!\n");
     IOException damaged =
         assertThrows(
             IOException.class,
-            () ->
-                CustodyServer.start(
-                    CustodyServer.Config.builder(base.dataDir())
-                        .origin(base.origin().orElseThrow())
-                        .keyFile(key)
-                        .grpcPort(0)
-                        .httpPort(-1)
-                        .acceptAnyEntry(true)
-                        .queueCapacity(16)
-                        .maxBatch(16)
-                        .build(),
-                    (n, t) -> {}));
+            () -> CustodyServer.start(base.toBuilder().keyFile(key).build(), (n, t) -> {}));
     for (IOException e : List.of(wrongName, damaged)) {
       assertFalse(
           String.valueOf(e.getMessage()).contains(secretPart.substring(0, 12)), e.getMessage());
