@@ -11,6 +11,7 @@ import dev.custody.checkpoint.Checkpoint;
 import dev.custody.checkpoint.CheckpointVerifier;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.server.ServerMain;
+import dev.custody.server.cluster.ClusterCertificates;
 import dev.custody.server.keys.LogKeyFile;
 import dev.custody.tiles.TileClient;
 import io.grpc.ManagedChannel;
@@ -154,6 +155,13 @@ public final class FailoverCampaign implements Callable<Integer> {
   Long seed;
 
   @Option(
+      names = "--raft-plaintext",
+      description =
+          "Run the nodes' Raft ports without TLS (to compare with the default, mutual TLS with "
+              + "certificates made for the run)")
+  boolean raftPlaintext;
+
+  @Option(
       names = "--data-dir",
       description = "Where the nodes keep their data; default: a temp dir, deleted afterwards")
   Path dataDir;
@@ -191,6 +199,7 @@ public final class FailoverCampaign implements Callable<Integer> {
   private Promises promises;
   private String peers;
   private Path keyFile;
+  private Path certs; // the cluster's certificates; null with --raft-plaintext
   private Netns net; // the nodes' hosts, with --partitions
 
   @Override
@@ -220,6 +229,12 @@ public final class FailoverCampaign implements Callable<Integer> {
       }
     }
     peers = String.join(",", p);
+    if (!raftPlaintext) {
+      certs = dir.resolve("raft-certs");
+      if (!Files.exists(certs.resolve("ca.pem")))
+        ClusterCertificates.write(certs, nodes.stream().map(n -> n.id).toList());
+    }
+    System.out.println("raft transport: " + (raftPlaintext ? "plaintext" : "mutual TLS"));
     if (export != null) bucket = new TileClient(bucketFetcher(), promises.verifier());
     List<Double> gaps = new ArrayList<>();
     List<Double> freezeGaps = new ArrayList<>();
@@ -712,6 +727,19 @@ public final class FailoverCampaign implements Callable<Integer> {
             peers,
             "--snapshot-every",
             Integer.toString(snapshotEvery));
+    if (certs == null) {
+      pb.command().add("--raft-plaintext");
+    } else {
+      pb.command()
+          .addAll(
+              List.of(
+                  "--raft-tls-cert",
+                  certs.resolve(n.id + ".pem").toString(),
+                  "--raft-tls-key",
+                  certs.resolve(n.id + ".key").toString(),
+                  "--raft-tls-ca",
+                  certs.resolve("ca.pem").toString()));
+    }
     if (export != null) {
       pb.command().addAll(List.of("--export", export));
       if (s3Endpoint != null) pb.command().addAll(List.of("--s3-endpoint", s3Endpoint.toString()));

@@ -1,7 +1,13 @@
 package dev.custody.server;
 
+import dev.custody.server.cluster.ClusterCertificates;
 import dev.custody.server.cluster.Membership;
 import dev.custody.server.cluster.Peers;
+import dev.custody.server.cluster.RaftTls;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -19,7 +25,8 @@ import picocli.CommandLine.Parameters;
     subcommands = {
       ClusterCommand.Show.class,
       ClusterCommand.Add.class,
-      ClusterCommand.Remove.class
+      ClusterCommand.Remove.class,
+      ClusterCommand.Certs.class
     })
 final class ClusterCommand {
   /**
@@ -39,8 +46,31 @@ final class ClusterCommand {
             "Members to ask, ID=HOST:PORT,... (Raft addresses); " + "any one that answers will do")
     String peers;
 
-    Membership open() {
-      return new Membership(origin, Peers.parse(peers));
+    @Option(
+        names = "--tls-cert",
+        paramLabel = "FILE",
+        description = "The operator's certificate (operator.pem from custody-server cluster certs)")
+    Path tlsCert;
+
+    @Option(
+        names = "--tls-key",
+        paramLabel = "FILE",
+        description = "The operator's key (operator.key)")
+    Path tlsKey;
+
+    @Option(names = "--tls-ca", paramLabel = "FILE", description = "The cluster's CA (ca.pem)")
+    Path tlsCa;
+
+    Membership open() throws IOException {
+      return new Membership(origin, Peers.parse(peers), tls());
+    }
+
+    private Optional<RaftTls> tls() throws IOException {
+      int given = (tlsCert != null ? 1 : 0) + (tlsKey != null ? 1 : 0) + (tlsCa != null ? 1 : 0);
+      if (given == 0) return Optional.empty(); // a cluster run with --raft-plaintext
+      if (given != 3)
+        throw new IllegalArgumentException("--tls-cert, --tls-key and --tls-ca go together");
+      return Optional.of(RaftTls.load(tlsCert, tlsKey, tlsCa));
     }
   }
 
@@ -84,6 +114,39 @@ final class ClusterCommand {
       }
       System.out.println(
           "added " + member + "; start the other nodes with it in --peers from now on");
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "certs",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Make a cluster's certificates: a CA of its own (ca.pem, ca.key), a certificate and key for "
+            + "each node bound to its node id (<node>.pem, <node>.key) and one for the operator "
+            + "(operator.pem, operator.key), all ECDSA P-256; keys are written owner-only (0600).",
+        "Give each node its own pair and ca.pem (--raft-tls-cert, --raft-tls-key, --raft-tls-ca); "
+            + "keep ca.key offline: it is needed only to add a node."
+      })
+  static final class Certs implements Callable<Integer> {
+    @Option(
+        names = "--out",
+        required = true,
+        paramLabel = "DIR",
+        description = "Where to write them")
+    Path out;
+
+    @Option(
+        names = "--nodes",
+        required = true,
+        split = ",",
+        paramLabel = "ID",
+        description = "The node ids, as in --peers: n1,n2,n3")
+    List<String> nodes;
+
+    @Override
+    public Integer call() throws Exception {
+      for (Path p : ClusterCertificates.write(out, nodes)) System.out.println("wrote " + p);
       return 0;
     }
   }

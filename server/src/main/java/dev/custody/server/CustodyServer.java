@@ -649,6 +649,19 @@ public final class CustodyServer implements AutoCloseable {
           "custody_cluster_leader_changes",
           "leader changes this node has seen since it started",
           node::leaderChanges);
+      boolean plaintext = c.cluster().get().tls().isEmpty();
+      if (plaintext) {
+        java.util.logging.Logger.getLogger("custody")
+            .warning(
+                "the Raft port runs WITHOUT TLS (--raft-plaintext): anyone who reaches "
+                    + c.cluster().get().raftBind()
+                    + " can write to the log, vote and change the members");
+      }
+      metrics.gauge(
+          "custody_cluster_raft_plaintext",
+          "1 when this node's Raft port runs without TLS (--raft-plaintext): anyone who reaches it "
+              + "can write to the log, vote and change the members",
+          () -> plaintext ? 1 : 0);
       metrics.gauge(
           "custody_cluster_refusing_to_lead",
           "1 while this node refuses to lead (a published checkpoint is ahead of or inconsistent with its store)",

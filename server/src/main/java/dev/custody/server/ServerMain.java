@@ -241,6 +241,38 @@ public final class ServerMain implements Callable<Integer> {
               + "between snapshots of the store, after which the Raft log before them is dropped. Default: ${DEFAULT-VALUE}")
   long snapshotEvery;
 
+  @Option(
+      names = "--raft-tls-cert",
+      paramLabel = "FILE",
+      description =
+          "In a cluster: this node's certificate for the Raft port, naming its --node-id "
+              + "(custody-server cluster certs makes one per node)")
+  Path raftTlsCert;
+
+  @Option(names = "--raft-tls-key", paramLabel = "FILE", description = "This node's Raft key")
+  Path raftTlsKey;
+
+  @Option(
+      names = "--raft-tls-ca",
+      paramLabel = "FILE",
+      description = "The cluster's CA: the Raft port accepts only certificates it issued")
+  Path raftTlsCa;
+
+  @Option(
+      names = "--raft-plaintext",
+      description =
+          "Run the Raft port without TLS. Anyone who reaches it can then write to the log, vote, "
+              + "and add or remove members: only on a network no one else reaches")
+  boolean raftPlaintext;
+
+  @Option(
+      names = "--raft-bind",
+      paramLabel = "HOST",
+      description =
+          "The address the Raft port listens on. Default: the host of this node's own entry in "
+              + "--peers (0.0.0.0 listens on every interface, and only when named)")
+  String raftBind;
+
   /** --tiles-dir, or --export when it names a folder. */
   private Path exportFolder() {
     if (export != null && !export.startsWith("s3://")) {
@@ -263,10 +295,33 @@ public final class ServerMain implements Callable<Integer> {
             java.net.URI.create(export), Optional.ofNullable(s3Endpoint)));
   }
 
-  private Optional<ClusterNode.Settings> cluster() {
-    if (peers == null && nodeId == null) return Optional.empty();
+  private Optional<ClusterNode.Settings> cluster() throws java.io.IOException {
+    int tlsFiles =
+        (raftTlsCert != null ? 1 : 0) + (raftTlsKey != null ? 1 : 0) + (raftTlsCa != null ? 1 : 0);
+    if (peers == null && nodeId == null) {
+      if (tlsFiles > 0 || raftPlaintext || raftBind != null)
+        throw new IllegalArgumentException("the --raft-* options are for a cluster (--peers)");
+      return Optional.empty();
+    }
     if (peers == null || nodeId == null)
       throw new IllegalArgumentException("--node-id and --peers go together");
+    if (tlsFiles != 0 && tlsFiles != 3)
+      throw new IllegalArgumentException(
+          "--raft-tls-cert, --raft-tls-key and --raft-tls-ca go together");
+    if (tlsFiles == 3 && raftPlaintext)
+      throw new IllegalArgumentException("--raft-plaintext and --raft-tls-* contradict each other");
+    if (tlsFiles == 0 && !raftPlaintext) {
+      throw new IllegalArgumentException(
+          "a cluster node needs TLS on its Raft port: without it anyone who reaches the port can "
+              + "fork or halt the log. Give --raft-tls-cert, --raft-tls-key and --raft-tls-ca "
+              + "(custody-server cluster certs --out DIR --nodes n1,n2,n3 makes them), or "
+              + "--raft-plaintext on a network no one else reaches");
+    }
+    Optional<dev.custody.server.cluster.RaftTls> tls =
+        tlsFiles == 3
+            ? Optional.of(
+                dev.custody.server.cluster.RaftTls.load(raftTlsCert, raftTlsKey, raftTlsCa))
+            : Optional.empty();
     return Optional.of(
         new ClusterNode.Settings(
             nodeId,
@@ -276,7 +331,9 @@ public final class ServerMain implements Callable<Integer> {
             ClusterNode.Settings.SNAPSHOT_INTERVAL,
             ClusterNode.Settings.ELECTION_MIN,
             ClusterNode.Settings.ELECTION_MAX,
-            join));
+            join,
+            raftBind,
+            tls));
   }
 
   private LogKeys logKeys() {

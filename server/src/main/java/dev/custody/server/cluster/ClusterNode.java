@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.RaftGroup;
@@ -49,6 +50,11 @@ public final class ClusterNode implements AutoCloseable {
    * @param electionMax the longest (each follower draws at random between the two)
    * @param join this node is new to a running cluster: it starts outside the group and waits to be
    *     added ({@code custody-server cluster add}); {@code peers} need only name it and one member
+   * @param raftBind the address the Raft port listens on: by default the host of this node's own
+   *     entry in {@code peers}, never the wildcard unless it is named ({@code 0.0.0.0})
+   * @param tls mutual TLS on the Raft port; empty is plaintext, which lets anyone who reaches the
+   *     port write to the log, vote and change the members (for tests, and for operators who say so
+   *     with {@code --raft-plaintext})
    */
   public record Settings(
       String nodeId,
@@ -58,7 +64,9 @@ public final class ClusterNode implements AutoCloseable {
       Duration snapshotInterval,
       Duration electionMin,
       Duration electionMax,
-      boolean join) {
+      boolean join,
+      String raftBind,
+      Optional<RaftTls> tls) {
     public static final long SNAPSHOT_EVERY = 10_000;
     public static final Duration SNAPSHOT_INTERVAL = Duration.ofSeconds(10);
     public static final Duration ELECTION_MIN = Duration.ofMillis(400);
@@ -73,6 +81,55 @@ public final class ClusterNode implements AutoCloseable {
         throw new IllegalArgumentException("snapshots must be at least 1 entry apart");
       if (electionMax.compareTo(electionMin) <= 0)
         throw new IllegalArgumentException("election timeout max must exceed min");
+      if (raftBind == null || raftBind.isBlank())
+        raftBind = peers.members().get(nodeId).getHostString();
+      if (tls.isPresent()
+          && !(tls.get().identity().isNode() && tls.get().identity().name().equals(nodeId))) {
+        throw new IllegalArgumentException(
+            "--raft-tls-cert names "
+                + tls.get().identity()
+                + ", not node "
+                + nodeId
+                + ": each node needs its own certificate");
+      }
+    }
+
+    /** Plaintext on the host of this node's own entry: for tests in one JVM. */
+    public Settings(
+        String nodeId,
+        Peers peers,
+        Path raftDir,
+        long snapshotEvery,
+        Duration snapshotInterval,
+        Duration electionMin,
+        Duration electionMax,
+        boolean join) {
+      this(
+          nodeId,
+          peers,
+          raftDir,
+          snapshotEvery,
+          snapshotInterval,
+          electionMin,
+          electionMax,
+          join,
+          null,
+          Optional.empty());
+    }
+
+    /** The same settings over mutual TLS. */
+    public Settings withTls(RaftTls t) {
+      return new Settings(
+          nodeId,
+          peers,
+          raftDir,
+          snapshotEvery,
+          snapshotInterval,
+          electionMin,
+          electionMax,
+          join,
+          raftBind,
+          Optional.of(t));
     }
 
     public Settings(String nodeId, Peers peers, Path raftDir) {
@@ -135,6 +192,7 @@ public final class ClusterNode implements AutoCloseable {
   static RaftProperties properties(Settings s) {
     RaftProperties p = new RaftProperties();
     RaftServerConfigKeys.setStorageDir(p, List.of(s.raftDir().toFile()));
+    GrpcConfigKeys.Server.setHost(p, s.raftBind());
     GrpcConfigKeys.Server.setPort(p, s.peers().members().get(s.nodeId()).getPort());
     RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, false);
     RaftServerConfigKeys.Log.setAsyncFlushEnabled(p, false);
@@ -213,7 +271,7 @@ public final class ClusterNode implements AutoCloseable {
     }
     if (!Files.isDirectory(groupDir)
         && !s.join()
-        && Membership.listsWithEntries(origin, s.peers(), s.nodeId())) {
+        && Membership.listsWithEntries(origin, s.peers(), s.nodeId(), s.tls())) {
       throw new IllegalStateException(
           "this node's Raft storage ("
               + groupDir
@@ -235,22 +293,30 @@ public final class ClusterNode implements AutoCloseable {
     // it.
     RaftGroup startAs =
         s.join() && !Files.isDirectory(groupDir) ? RaftGroup.valueOf(groupId) : group;
+    AtomicReference<RaftServer> running = new AtomicReference<>();
+    Parameters params =
+        s.tls()
+            .map(t -> t.parameters(addressBook(s.peers(), groupId, running::get)))
+            .orElseGet(Parameters::new);
     RaftServer server =
         RaftServer.newBuilder()
             .setServerId(RaftPeerId.valueOf(s.nodeId()))
             .setGroup(startAs)
             .setProperties(p)
+            .setParameters(params)
             .setStateMachine(machine)
             // Formats the Raft storage the first time, and recovers it (log, term, vote) ever
             // after.
             .setOption(org.apache.ratis.server.storage.RaftStorage.StartupOption.RECOVER)
             .build();
+    running.set(server);
     server.start();
     RaftPeerId self = RaftPeerId.valueOf(s.nodeId());
     java.util.function.Function<RaftPeerId, RaftClient> clients =
         leader ->
             RaftClient.newBuilder()
                 .setProperties(p)
+                .setParameters(params)
                 .setRaftGroup(group)
                 .setLeaderId(leader)
                 // A few quick retries (a leader change answered "not leader"); past them the
@@ -271,6 +337,31 @@ public final class ClusterNode implements AutoCloseable {
             maxBatch,
             pushback);
     return new ClusterNode(server, groupId, machine, seq, s.nodeId(), check);
+  }
+
+  /**
+   * Which node is at an address: the running Raft configuration first (it knows members added since
+   * start), then {@code --peers}.
+   */
+  static RaftPeerTrust.Addresses addressBook(
+      Peers peers, RaftGroupId groupId, java.util.function.Supplier<RaftServer> server) {
+    return (host, port) -> {
+      String at = Peers.format(host, port);
+      RaftServer srv = server.get();
+      if (srv != null) {
+        try {
+          for (RaftPeer p : srv.getDivision(groupId).getRaftConf().getAllPeers()) {
+            if (at.equals(p.getAddress())) return Optional.of(p.getId().toString());
+          }
+        } catch (IOException notYet) {
+          // the group is not loaded yet: --peers alone
+        }
+      }
+      for (String id : peers.members().keySet()) {
+        if (at.equals(peers.address(id))) return Optional.of(id);
+      }
+      return Optional.empty();
+    };
   }
 
   public Sequencer sequencer() {

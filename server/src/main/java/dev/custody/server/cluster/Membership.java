@@ -5,8 +5,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.proto.RaftProtos.CommitInfoProto;
 import org.apache.ratis.protocol.GroupInfoReply;
@@ -28,17 +30,32 @@ public final class Membership implements AutoCloseable {
 
   private final RaftClient client;
   private final RaftGroup contacts;
+  private final AtomicReference<List<RaftPeer>> seen = new AtomicReference<>(List.of());
 
   /**
    * @param contacts any members of the running cluster (all are tried)
+   * @param tls the operator's (or, at a node's start, the node's) certificate; empty for a cluster
+   *     that runs in plaintext
    */
-  public Membership(String origin, Peers contacts) {
+  public Membership(String origin, Peers contacts, Optional<RaftTls> tls) {
     this.contacts = ClusterNode.group(ClusterNode.groupOf(origin), contacts);
     RaftProperties p = new RaftProperties();
     RaftClientConfigKeys.Rpc.setRequestTimeout(p, TimeDuration.valueOf(3, TimeUnit.SECONDS));
+    // A server dialled must present the certificate of the node at that address: as the contacts
+    // name them, or as the group last reported (the leader may be a member not named here).
+    RaftPeerTrust.Addresses book =
+        (host, port) -> {
+          String at = Peers.format(host, port);
+          for (RaftPeer m : seen.get())
+            if (at.equals(m.getAddress())) return Optional.of(m.getId().toString());
+          for (String id : contacts.members().keySet())
+            if (at.equals(contacts.address(id))) return Optional.of(id);
+          return Optional.empty();
+        };
     this.client =
         RaftClient.newBuilder()
             .setProperties(p)
+            .setParameters(tls.map(t -> t.parameters(book)).orElseGet(Parameters::new))
             .setRaftGroup(this.contacts)
             .setRetryPolicy(
                 RetryPolicies.retryUpToMaximumCountWithFixedSleep(
@@ -51,7 +68,10 @@ public final class Membership implements AutoCloseable {
     for (RaftPeer p : contacts.getPeers()) {
       try {
         GroupInfoReply r = client.getGroupManagementApi(p.getId()).info(contacts.getGroupId());
-        if (r.isSuccess()) return Optional.of(r);
+        if (r.isSuccess()) {
+          seen.set(List.copyOf(r.getGroup().getPeers()));
+          return Optional.of(r);
+        }
       } catch (IOException | RuntimeException unreachable) {
         // try the next
       }
@@ -123,13 +143,13 @@ public final class Membership implements AutoCloseable {
    * Whether the running cluster (any contact but {@code self}) has {@code self} as a member and a
    * log with entries.
    */
-  static boolean listsWithEntries(String origin, Peers peers, String self) {
+  static boolean listsWithEntries(String origin, Peers peers, String self, Optional<RaftTls> tls) {
     List<String> others = new ArrayList<>(peers.members().keySet());
     others.remove(self);
     if (others.isEmpty()) return false;
     java.util.Map<String, java.net.InetSocketAddress> m = new java.util.LinkedHashMap<>();
     for (String o : others) m.put(o, peers.members().get(o));
-    try (Membership ms = new Membership(origin, new Peers(m))) {
+    try (Membership ms = new Membership(origin, new Peers(m), tls)) {
       Optional<GroupInfoReply> r = ms.info();
       if (r.isEmpty()) return false;
       boolean member =

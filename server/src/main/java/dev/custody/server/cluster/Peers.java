@@ -10,7 +10,7 @@ import java.util.regex.Pattern;
  * each address once. Ids are short names ({@code [A-Za-z0-9_-]}, at most 32).
  */
 public record Peers(Map<String, InetSocketAddress> members) {
-  private static final Pattern ID = Pattern.compile("[A-Za-z0-9_-]{1,32}");
+  static final Pattern ID = Pattern.compile("[A-Za-z0-9_-]{1,32}");
 
   public Peers {
     members = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(members));
@@ -53,8 +53,12 @@ public record Peers(Map<String, InetSocketAddress> members) {
   /** {@code HOST:PORT} of a member, as Ratis takes it. */
   public String address(String id) {
     InetSocketAddress a = members.get(id);
-    String host = a.getHostString();
-    return (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
+    return format(a.getHostString(), a.getPort());
+  }
+
+  /** {@code HOST:PORT}, an IPv6 literal in brackets: an address as Ratis dials it. */
+  static String format(String host, int port) {
+    return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
   }
 
   public String format() {

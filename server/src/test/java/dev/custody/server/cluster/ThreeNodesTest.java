@@ -207,7 +207,7 @@ class ThreeNodesTest {
     // n4 starts outside the group (--join) and is added by the membership command's API.
     Peers withN4 = Peers.parse(peers.format() + ",n4=127.0.0.1:" + freePort());
     ClusterNode n4 = start("n4", ClusterNode.Settings.SNAPSHOT_EVERY, withN4, true);
-    try (Membership m = new Membership("t/log", peers)) {
+    try (Membership m = new Membership("t/log", peers, Optional.empty())) {
       m.add("n4", withN4.address("n4"));
       long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
       while (System.nanoTime() < end && n4.sequencer().head().size() < 40) Thread.sleep(50);
