@@ -663,6 +663,11 @@ public final class CustodyServer implements AutoCloseable {
               + "can write to the log, vote and change the members",
           () -> plaintext ? 1 : 0);
       metrics.gauge(
+          "custody_cluster_refused_proposals",
+          "batches this node refused as leader before they committed (malformed, or a field out of "
+              + "bounds: a timestamp ahead of its clock, a leaf hash not of the body, ...)",
+          node::refusedProposals);
+      metrics.gauge(
           "custody_cluster_refusing_to_lead",
           "1 while this node refuses to lead (a published checkpoint is ahead of or inconsistent with its store)",
           () -> node.fenced().isPresent() ? 1 : 0);

@@ -287,7 +287,15 @@ public final class ClusterNode implements AutoCloseable {
     AtomicReference<LogStateMachine.LeadershipCheck> check =
         new AtomicReference<>(head -> Optional.empty());
     LogStateMachine machine =
-        new LogStateMachine(storage, origin, signers, listener, check::get, s.snapshotInterval());
+        new LogStateMachine(
+            storage,
+            origin,
+            signers,
+            listener,
+            check::get,
+            s.snapshotInterval(),
+            FailStop.HALT,
+            System::currentTimeMillis);
     RaftGroup group = group(groupId, s.peers());
     // A joining node starts in no configuration: it neither votes nor stands until the leader adds
     // it.
@@ -442,6 +450,11 @@ public final class ClusterNode implements AutoCloseable {
   /** Leader changes this node has seen since it started (an election each, or learning of one). */
   public long leaderChanges() {
     return machine.leaderChanges();
+  }
+
+  /** Proposals this node refused as leader before they committed (a field out of bounds). */
+  public long refusedProposals() {
+    return machine.refusedProposals();
   }
 
   /** Why this node refuses to lead, if it does ({@link #setLeadershipCheck}). */

@@ -73,6 +73,11 @@ final class LogStateMachine extends BaseStateMachine {
   private final java.time.Duration snapshotInterval;
   private volatile SignedCheckpoint head;
   private volatile String fenced; // why this node refuses to lead; null when it does not
+  private volatile String halted; // why this node stopped applying; null while it applies
+  private final FailStop failStop;
+  private final java.util.function.LongSupplier clock;
+  private final java.util.concurrent.atomic.LongAdder refusedProposals =
+      new java.util.concurrent.atomic.LongAdder();
   private final java.util.concurrent.atomic.LongAdder leaderChanges =
       new java.util.concurrent.atomic.LongAdder();
   private TreeEdge edge; // the apply thread's
@@ -86,6 +91,9 @@ final class LogStateMachine extends BaseStateMachine {
    * @param snapshotInterval snapshots at most this often, whatever the entry count says: each one
    *     flushes the store's memtables, and a follower receiving one should not see it replaced (and
    *     the log after it purged) before the transfer ends
+   * @param failStop what to do on a committed batch that cannot be applied
+   * @param clock the leader's clock (ms since the epoch), against which proposals' timestamps are
+   *     bounded
    */
   LogStateMachine(
       LogStorage storage,
@@ -93,7 +101,11 @@ final class LogStateMachine extends BaseStateMachine {
       List<NoteSigner> signers,
       BatchListener listener,
       Supplier<LeadershipCheck> leadershipCheck,
-      java.time.Duration snapshotInterval) {
+      java.time.Duration snapshotInterval,
+      FailStop failStop,
+      java.util.function.LongSupplier clock) {
+    this.failStop = failStop;
+    this.clock = clock;
     this.snapshotInterval = snapshotInterval;
     this.storage = storage;
     this.integrator = new Integrator(origin, signers);
@@ -187,8 +199,17 @@ final class LogStateMachine extends BaseStateMachine {
       return trx;
     }
     try {
-      BatchCodec.decodeProposal(request.getMessage().getContent().asReadOnlyByteBuffer());
+      BatchCodec.Proposal p =
+          BatchCodec.decodeProposal(request.getMessage().getContent().asReadOnlyByteBuffer());
+      Optional<String> bad =
+          ProposalCheck.problem(p).or(() -> ProposalCheck.clockProblem(p, clock.getAsLong()));
+      bad.ifPresent(
+          problem -> {
+            refusedProposals.increment();
+            trx.setException(new IOException("refused a batch: " + problem));
+          });
     } catch (IllegalArgumentException e) {
+      refusedProposals.increment();
       trx.setException(new IOException("malformed batch: " + e.getMessage()));
     }
     return trx;
@@ -204,19 +225,52 @@ final class LogStateMachine extends BaseStateMachine {
     }
     BatchCodec.Proposal p;
     try {
-      p =
-          BatchCodec.decodeProposal(
-              e.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
-    } catch (IllegalArgumentException bad) {
-      // startTransaction keeps these out; should one be committed anyway, every node skips it
-      // alike.
-      LOG.severe(
-          "skipping the malformed batch at Raft index " + at.getIndex() + ": " + bad.getMessage());
-      p = new BatchCodec.Proposal(position.timestampMs(), List.of());
+      p = decodeCommitted(at, e.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
+    } catch (IllegalStateException cannot) {
+      return CompletableFuture.failedFuture(cannot);
     }
     BatchCodec.Outcome out = apply(at, p);
     return CompletableFuture.completedFuture(
         Message.valueOf(UnsafeByteOperations.unsafeWrap(BatchCodec.encode(out))));
+  }
+
+  /**
+   * The batch committed at {@code at}, checked as the leader checked it. startTransaction keeps bad
+   * batches out; one committed anyway (a leader that checked less, another codec) stops this node
+   * ({@link FailStop}): every node stops on it alike, or the ones that can read it go on, but none
+   * skips what another applied.
+   *
+   * @throws IllegalStateException after {@link FailStop#stop} returned (in tests)
+   */
+  BatchCodec.Proposal decodeCommitted(TermIndex at, ByteBuffer data) {
+    String why;
+    try {
+      BatchCodec.Proposal p = BatchCodec.decodeProposal(data);
+      Optional<String> bad = ProposalCheck.problem(p);
+      if (bad.isEmpty()) return p;
+      why = bad.get();
+    } catch (IllegalArgumentException e) {
+      why = e.getMessage();
+    }
+    halted =
+        "the committed batch at Raft index "
+            + at.getIndex()
+            + " cannot be applied ("
+            + why
+            + "); this node stops rather than skip it, so that it cannot fork from nodes that apply it";
+    LOG.severe(halted);
+    failStop.stop(halted);
+    throw new IllegalStateException(halted);
+  }
+
+  /** Why this node stopped applying, if it did. */
+  Optional<String> halted() {
+    return Optional.ofNullable(halted);
+  }
+
+  /** Proposals this node refused as leader (malformed, or a field out of bounds). */
+  long refusedProposals() {
+    return refusedProposals.sum();
   }
 
   /**
