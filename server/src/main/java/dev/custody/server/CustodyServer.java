@@ -663,6 +663,11 @@ public final class CustodyServer implements AutoCloseable {
               + "can write to the log, vote and change the members",
           () -> plaintext ? 1 : 0);
       metrics.gauge(
+          "custody_cluster_failed_snapshots",
+          "snapshots of the store that failed since start; each is retried after a pause that "
+              + "doubles up to 5 minutes",
+          node::failedSnapshots);
+      metrics.gauge(
           "custody_cluster_refused_proposals",
           "batches this node refused as leader before they committed (malformed, or a field out of "
               + "bounds: a timestamp ahead of its clock, a leaf hash not of the body, ...)",

@@ -432,6 +432,9 @@ public final class ServerMain implements Callable<Integer> {
     }
   }
 
+  /** How long a SIGTERM waits for an orderly close before the process halts. */
+  static final java.time.Duration STOP_WITHIN = java.time.Duration.ofSeconds(8);
+
   @Override
   public Integer call() throws Exception {
     Logger log = Logger.getLogger("custody");
@@ -461,7 +464,24 @@ public final class ServerMain implements Callable<Integer> {
                   // JUL resets itself in its own shutdown hook, so these lines go straight to
                   // stderr.
                   System.err.println("custody: stopping (SIGTERM)");
-                  server.close();
+                  // A stop is bounded whatever state the parts are in (Ratis' apply thread, a
+                  // stuck disk): what an orderly close has not done by then, the next start
+                  // recovers (the Raft log and RocksDB's WAL hold every acknowledged entry).
+                  Thread closer = new Thread(server::close, "custody-close");
+                  closer.setDaemon(true);
+                  closer.start();
+                  try {
+                    closer.join(STOP_WITHIN.toMillis());
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                  if (closer.isAlive()) {
+                    System.err.println(
+                        "custody: not stopped cleanly within "
+                            + STOP_WITHIN.toSeconds()
+                            + " s; halting");
+                    Runtime.getRuntime().halt(1);
+                  }
                   System.err.println("custody: stopped cleanly");
                   stopped.countDown();
                 },

@@ -452,6 +452,11 @@ public final class ClusterNode implements AutoCloseable {
     return machine.leaderChanges();
   }
 
+  /** Snapshots of the store that failed since start (each retried after a growing pause). */
+  public long failedSnapshots() {
+    return machine.failedSnapshots();
+  }
+
   /** Proposals this node refused as leader before they committed (a field out of bounds). */
   public long refusedProposals() {
     return machine.refusedProposals();

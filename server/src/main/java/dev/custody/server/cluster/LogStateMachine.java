@@ -338,14 +338,64 @@ final class LogStateMachine extends BaseStateMachine {
 
   private long lastSnapshotAt; // System.nanoTime(), the apply thread's
 
+  /**
+   * After a failed snapshot, the next try waits this long, doubling with each failure up to {@link
+   * #SNAPSHOT_BACKOFF_MAX}: a disk that refuses checkpoints must not be asked again on every batch.
+   */
+  static final java.time.Duration SNAPSHOT_BACKOFF_MIN = java.time.Duration.ofSeconds(1);
+
+  static final java.time.Duration SNAPSHOT_BACKOFF_MAX = java.time.Duration.ofMinutes(5);
+  private final java.util.concurrent.atomic.LongAdder failedSnapshots =
+      new java.util.concurrent.atomic.LongAdder();
+  private int failuresInARow; // the apply thread's
+  private long nextSnapshotTry; // System.nanoTime(); the apply thread's
+  private long lastFailureLogged = System.nanoTime() - 120_000_000_000L;
+
+  /** Snapshots that failed since start. */
+  long failedSnapshots() {
+    return failedSnapshots.sum();
+  }
+
   @Override
   public long takeSnapshot() throws IOException {
     AppliedPosition at = position;
     if (at.index() < 0) return -1;
     var latest = snapshots.getLatestSnapshot();
-    if (latest != null && System.nanoTime() - lastSnapshotAt < snapshotInterval.toNanos()) {
+    long now = System.nanoTime();
+    if (latest != null && now - lastSnapshotAt < snapshotInterval.toNanos()) {
       return latest.getIndex(); // the latest one stands for now
     }
+    if (failuresInARow > 0 && now - nextSnapshotTry < 0) {
+      return latest == null ? -1 : latest.getIndex(); // backing off after a failure
+    }
+    try {
+      return snapshot(at);
+    } catch (IOException | RuntimeException e) {
+      failedSnapshots.increment();
+      failuresInARow++;
+      long wait =
+          Math.min(
+              SNAPSHOT_BACKOFF_MAX.toNanos(),
+              SNAPSHOT_BACKOFF_MIN.toNanos() << Math.min(20, failuresInARow - 1));
+      nextSnapshotTry = now + wait;
+      if (now - lastFailureLogged >= 60_000_000_000L) {
+        lastFailureLogged = now;
+        LOG.log(
+            Level.SEVERE,
+            "a snapshot of the store failed ("
+                + failuresInARow
+                + " in a row; next try in "
+                + wait / 1_000_000
+                + " ms; this line at most once a minute)",
+            e);
+      }
+      // An IOException tells Ratis the snapshot failed and leaves its apply thread running; a
+      // runtime exception there would stop the thread and hang the node's shutdown.
+      throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
+    }
+  }
+
+  private long snapshot(AppliedPosition at) throws IOException {
     lastSnapshotAt = System.nanoTime();
     TermIndex ti = TermIndex.valueOf(at.term(), at.index());
     if (!java.nio.file.Files.exists(snapshots.folderFor(ti))) {
@@ -362,6 +412,7 @@ final class LogStateMachine extends BaseStateMachine {
               + (System.nanoTime() - t0) / 1_000_000
               + " ms");
     }
+    failuresInARow = 0;
     return at.index();
   }
 
