@@ -1,6 +1,8 @@
 package dev.custody.server.cluster;
 
 import dev.custody.checkpoint.SignedCheckpoint;
+import dev.custody.merkle.CompactRange;
+import dev.custody.merkle.Hashes;
 import dev.custody.note.NoteSigner;
 import dev.custody.server.admission.Admitted;
 import dev.custody.server.sequencer.BatchListener;
@@ -10,6 +12,7 @@ import dev.custody.server.storage.LogStorage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -144,6 +147,17 @@ final class LogStateMachine extends BaseStateMachine {
       long t0 = System.nanoTime();
       long keys;
       try (LogStorage snapshot = LogStorage.openReadOnly(s.get().dir())) {
+        Optional<String> bad = snapshotProblem(snapshot);
+        if (bad.isPresent()) {
+          halted =
+              "refusing the snapshot at Raft index "
+                  + s.get().position().getIndex()
+                  + ": "
+                  + bad.get();
+          LOG.severe(halted);
+          failStop.stop(halted);
+          throw new IOException(halted);
+        }
         keys = storage.absorb(snapshot);
       }
       load();
@@ -160,6 +174,46 @@ final class LogStateMachine extends BaseStateMachine {
     }
     if (position.index() >= 0)
       setLastAppliedTermIndex(TermIndex.valueOf(position.term(), position.index()));
+  }
+
+  /**
+   * Why a snapshot must not replace this node's state, or empty when it may: its checkpoint must be
+   * signed by this log's keys ({@link Integrator#signedByThisLog}), its root recomputed from the
+   * snapshot's own leaves must be that checkpoint's, it must not be smaller than this node's tree,
+   * and at this node's size its root must be this node's (it extends what this node holds, never
+   * forks it). Reads every leaf: snapshots are installed rarely, and trusting their stored tree
+   * would let whoever wrote it choose the roots this node signs next.
+   */
+  Optional<String> snapshotProblem(LogStorage snapshot) {
+    Optional<String> note = snapshot.latestCheckpoint();
+    if (note.isEmpty()) return Optional.of("it holds no checkpoint");
+    if (!integrator.signedByThisLog(note.get()))
+      return Optional.of("its checkpoint is not signed by this log's keys");
+    SignedCheckpoint cp = Integrator.parseStored(note.get());
+    SignedCheckpoint mine = head;
+    if (cp.size() < mine.size()) {
+      return Optional.of(
+          "its tree (" + cp.size() + " entries) is smaller than this node's (" + mine.size() + ")");
+    }
+    CompactRange range = CompactRange.empty();
+    for (long i = 0; i < cp.size(); i++) {
+      if (range.size() == mine.size()
+          && !MessageDigest.isEqual(range.root(), mine.checkpoint().rootHash())) {
+        return Optional.of(
+            "at this node's size " + mine.size() + " its root differs from this node's: a fork");
+      }
+      Optional<byte[]> leaf = snapshot.leaf(i);
+      if (leaf.isEmpty()) return Optional.of("it lacks leaf " + i + " of " + cp.size());
+      range = range.append(Hashes.leafHash(leaf.get()), (level, index, hash) -> {});
+    }
+    if (range.size() == mine.size()
+        && !MessageDigest.isEqual(range.root(), mine.checkpoint().rootHash())) {
+      return Optional.of(
+          "at this node's size " + mine.size() + " its root differs from this node's: a fork");
+    }
+    if (!MessageDigest.isEqual(range.root(), cp.checkpoint().rootHash()))
+      return Optional.of("the root of its leaves is not the root its checkpoint states");
+    return Optional.empty();
   }
 
   @Override

@@ -121,12 +121,46 @@ public final class Integrator {
     // deterministic: with unchanged keys the note is the same bytes and nothing is written.
     SignedCheckpoint now = sign(cp.size(), cp.rootHash());
     if (!now.note().equals(head.note())) {
+      // Restating signs (size, root) again: only a checkpoint this log already signed, so that a
+      // store filled from elsewhere (a copied or forged snapshot) cannot get a root signed here.
+      if (!signedByThisLog(note.get())) {
+        throw new StorageException(
+            "the stored latest checkpoint carries no signature by this log's keys; refusing to "
+                + "sign its root again (was the store copied from another log?)");
+      }
       AppendBatch b = new AppendBatch();
       b.setCheckpoint(cp.size(), now.note(), range.encode());
       storage.commit(b);
       head = now;
     }
     return new Resumed(TreeEdge.load(range, storage), head);
+  }
+
+  /**
+   * True when {@code note} is a checkpoint of this log's origin that carries, among its signatures,
+   * one that a key this log signs with made over its text. Ed25519 signatures are deterministic
+   * (RFC 8032), so signing the text again gives the very bytes: no verifier key is needed, and a
+   * signature this log did not make (forged, or by another key of the same name) never matches.
+   */
+  public boolean signedByThisLog(String note) {
+    SignedNote n;
+    Checkpoint cp;
+    try {
+      n = SignedNote.parse(note);
+      cp = Checkpoint.parse(n.text());
+    } catch (dev.custody.note.NoteException | CheckpointException e) {
+      return false;
+    }
+    if (!cp.origin().equals(origin)) return false;
+    SignedNote mine = SignedNote.sign(n.text(), signers.toArray(NoteSigner[]::new));
+    for (SignedNote.Signature theirs : n.signatures()) {
+      for (SignedNote.Signature ours : mine.signatures()) {
+        if (theirs.keyName().equals(ours.keyName())
+            && theirs.keyId() == ours.keyId()
+            && MessageDigest.isEqual(theirs.signature(), ours.signature())) return true;
+      }
+    }
+    return false;
   }
 
   /** A checkpoint as the log stored it; unreadable means a damaged store. */
