@@ -78,6 +78,9 @@ public final class CustodyServer implements AutoCloseable {
    * @param cluster when present, this server is one node of a Raft cluster; else the single-node
    *     log
    * @param s3 export the log as static tiles to this bucket (instead of, or as well as, a folder)
+   * @param exportFence on a cluster, a new leader first reads the exported checkpoint and refuses
+   *     to lead while it cannot (fail closed); false leads without it (an operator's choice during
+   *     an outage of the bucket)
    */
   public record Config(
       Path dataDir,
@@ -94,7 +97,8 @@ public final class CustodyServer implements AutoCloseable {
       Guard guard,
       Optional<ClusterNode.Settings> cluster,
       Optional<Path> tilesDir,
-      Optional<S3Target> s3) {
+      Optional<S3Target> s3,
+      boolean exportFence) {
     public static final String DEFAULT_BIND_ADDRESS = "127.0.0.1";
     public static final int DEFAULT_GRPC_PORT = 7300;
     public static final int DEFAULT_HTTP_PORT = 7301;
@@ -125,6 +129,7 @@ public final class CustodyServer implements AutoCloseable {
       b.cluster = cluster;
       b.tilesDir = tilesDir;
       b.s3 = s3;
+      b.exportFence = exportFence;
       return b;
     }
 
@@ -146,6 +151,7 @@ public final class CustodyServer implements AutoCloseable {
       private int witnessQuorum;
       private Guard guard = Guard.DEFAULT;
       private Optional<ClusterNode.Settings> cluster = Optional.empty();
+      private boolean exportFence = true;
       private Optional<Path> tilesDir = Optional.empty();
       private Optional<S3Target> s3 = Optional.empty();
 
@@ -223,6 +229,12 @@ public final class CustodyServer implements AutoCloseable {
         return this;
       }
 
+      /** Whether a new leader must read the exported checkpoint first (default true). */
+      public Builder exportFence(boolean on) {
+        this.exportFence = on;
+        return this;
+      }
+
       public Builder cluster(ClusterNode.Settings cluster) {
         this.cluster = Optional.of(cluster);
         return this;
@@ -254,7 +266,8 @@ public final class CustodyServer implements AutoCloseable {
             guard,
             cluster,
             tilesDir,
-            s3);
+            s3,
+            exportFence);
       }
     }
   }
@@ -486,7 +499,7 @@ public final class CustodyServer implements AutoCloseable {
       stages.add(grpc::shutdownNow);
       TileServer http = serveHttp(c, storage, read, metrics, budgets);
       if (http != null) stages.add(http);
-      List<Exporter> exports = startExports(c, storage, read, seq, metrics);
+      List<Exporter> exports = startExports(c, storage, read, seq, id.signers(), metrics);
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("custody.v1.TransparencyLog", ServingStatus.SERVING);
       health.setStatus("custody.v1.ChainLookup", ServingStatus.SERVING);
@@ -662,6 +675,11 @@ public final class CustodyServer implements AutoCloseable {
           "1 when this node's Raft port runs without TLS (--raft-plaintext): anyone who reaches it "
               + "can write to the log, vote and change the members",
           () -> plaintext ? 1 : 0);
+      metrics.gauge(
+          "custody_cluster_fence_unreadable",
+          "1 while this node, as leader, cannot read the exported checkpoint and so does not lead "
+              + "(--export-fence on)",
+          () -> node.fenceUnreadable() ? 1 : 0);
       metrics.gauge(
           "custody_cluster_failed_snapshots",
           "snapshots of the store that failed since start; each is retried after a pause that "
@@ -896,7 +914,12 @@ public final class CustodyServer implements AutoCloseable {
 
   /** The exports to a folder and a bucket, each following the published head. */
   private static List<Exporter> startExports(
-      Config c, LogStorage storage, ReadSide read, Sequencing seq, Metrics metrics)
+      Config c,
+      LogStorage storage,
+      ReadSide read,
+      Sequencing seq,
+      List<dev.custody.note.NoteSigner> signers,
+      Metrics metrics)
       throws IOException {
     List<TileSink> sinks = new java.util.ArrayList<>();
     if (c.tilesDir().isPresent()) sinks.add(new FolderSink(c.tilesDir().get()));
@@ -906,14 +929,26 @@ public final class CustodyServer implements AutoCloseable {
     // node always does.
     java.util.function.BooleanSupplier exporting = node == null ? () -> true : node::isLeader;
     List<Exporter> exports = new java.util.ArrayList<>();
+    // Only a checkpoint this log signed counts in the sink: one anyone could PUT must not stop
+    // every node from leading.
+    java.util.function.Predicate<String> ours =
+        new dev.custody.server.sequencer.Integrator(
+                seq.sequencer().head().checkpoint().origin(), signers)
+            ::signedByThisLog;
     for (TileSink sink : sinks) {
       exports.add(
-          Exporter.start(sink, read.reader(), storage, read.cosigning()::served, exporting, 200));
+          Exporter.start(
+              sink, read.reader(), storage, read.cosigning()::served, exporting, ours, 200));
     }
-    if (node != null) {
+    if (node != null && c.exportFence()) {
       node.setLeadershipCheck(
-          head ->
-              exports.stream().map(e -> e.objection(head)).flatMap(Optional::stream).findFirst());
+          head -> {
+            for (Exporter e : exports) {
+              Optional<String> why = e.objection(head);
+              if (why.isPresent()) return why;
+            }
+            return Optional.empty();
+          });
     }
     if (!exports.isEmpty()) {
       List<Exporter> sinkList = List.copyOf(exports);

@@ -266,6 +266,17 @@ public final class ServerMain implements Callable<Integer> {
   boolean raftPlaintext;
 
   @Option(
+      names = "--export-fence",
+      paramLabel = "on|off",
+      defaultValue = "on",
+      description =
+          "In a cluster with --export: a new leader first reads the exported checkpoint and does "
+              + "not lead while it cannot (fail closed: a restored old copy must not fork what was "
+              + "published). 'off' leads without reading it, for an outage of the bucket. "
+              + "Default: ${DEFAULT-VALUE}")
+  String exportFence;
+
+  @Option(
       names = "--raft-bind",
       paramLabel = "HOST",
       description =
@@ -451,6 +462,9 @@ public final class ServerMain implements Callable<Integer> {
             .maxBatch(maxBatch)
             .witnesses(witnessConfigs(), witnessQuorum)
             .guard(guard());
+    if (!exportFence.equals("on") && !exportFence.equals("off"))
+      throw new IllegalArgumentException("--export-fence is on or off, not " + exportFence);
+    config.exportFence(exportFence.equals("on"));
     if (origin != null) config.origin(origin);
     cluster().ifPresent(config::cluster);
     s3().ifPresent(config::s3);

@@ -462,6 +462,11 @@ public final class ClusterNode implements AutoCloseable {
     return machine.refusedProposals();
   }
 
+  /** True while this node, as leader, waits to read the published checkpoint (fail closed). */
+  public boolean fenceUnreadable() {
+    return machine.fenceUnreadable();
+  }
+
   /** Why this node refuses to lead, if it does ({@link #setLeadershipCheck}). */
   public Optional<String> fenced() {
     return machine.fenced();

@@ -65,8 +65,31 @@ final class LogStateMachine extends BaseStateMachine {
    */
   @FunctionalInterface
   public interface LeadershipCheck {
-    Optional<String> objection(SignedCheckpoint head);
+    /**
+     * @return why this node must not lead, for an operator to decide (empty: it may)
+     * @throws IOException when what must be checked cannot be read now: the node waits, and asks
+     *     again, rather than lead unchecked
+     */
+    Optional<String> objection(SignedCheckpoint head) throws IOException;
   }
+
+  /** How often a leader that could not check what was published asks again. */
+  static final java.time.Duration FENCE_RETRY = java.time.Duration.ofSeconds(1);
+
+  /**
+   * Runs the leadership check off Ratis' apply thread (a slow bucket must not stop the new leader
+   * from applying), and retries it while it cannot read.
+   */
+  private final java.util.concurrent.ScheduledExecutorService checker =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "custody-leadership-check");
+            t.setDaemon(true);
+            return t;
+          });
+
+  private final java.util.concurrent.atomic.AtomicLong leaderTerm =
+      new java.util.concurrent.atomic.AtomicLong(-1);
 
   private final LogStorage storage;
   private final Integrator integrator;
@@ -479,11 +502,6 @@ final class LogStateMachine extends BaseStateMachine {
     return CompletableFuture.completedFuture(Message.EMPTY);
   }
 
-  @Override
-  public void notifyLeaderChanged(RaftGroupMemberId member, RaftPeerId newLeader) {
-    leaderChanges.increment();
-  }
-
   long leaderChanges() {
     return leaderChanges.sum();
   }
@@ -495,16 +513,60 @@ final class LogStateMachine extends BaseStateMachine {
    */
   @Override
   public void notifyLeaderReady() {
+    // Until the check has passed, this leader takes no proposal: nothing it signs can then fork
+    // what was published.
+    fenced = NOT_YET_CHECKED;
+    long term = leaderTerm.incrementAndGet();
+    checker.execute(() -> checkLeadership(term));
+  }
+
+  private static final String NOT_YET_CHECKED =
+      "checking the published checkpoint before leading (the export sink is read first)";
+
+  private volatile boolean fenceUnreadable;
+
+  private void checkLeadership(long term) {
+    if (leaderTerm.get() != term) return; // leadership changed since: a newer check runs
     try {
       Optional<String> objection = leadershipCheck.get().objection(head);
+      fenceUnreadable = false;
       fenced = objection.orElse(null);
       objection.ifPresent(why -> LOG.severe("refusing to lead, and taking no submissions: " + why));
-    } catch (RuntimeException e) {
-      LOG.log(
-          Level.WARNING,
-          "could not check the published checkpoint before leading; leading anyway",
-          e);
+    } catch (IOException | RuntimeException e) {
+      fenceUnreadable = true;
+      String why =
+          "cannot read the published checkpoint ("
+              + e.getMessage()
+              + "); not leading until it can be read, or the node is started with "
+              + "--export-fence off";
+      if (!why.equals(fenced)) LOG.severe(why);
+      fenced = why;
+      checker.schedule(
+          () -> checkLeadership(term),
+          FENCE_RETRY.toMillis(),
+          java.util.concurrent.TimeUnit.MILLISECONDS);
     }
+  }
+
+  /** True while this node, as leader, waits to read what was published (the bucket is down). */
+  boolean fenceUnreadable() {
+    return fenceUnreadable && fenced != null;
+  }
+
+  @Override
+  public void notifyLeaderChanged(RaftGroupMemberId member, RaftPeerId newLeader) {
+    leaderChanges.increment();
+    if (!member.getPeerId().equals(newLeader)) {
+      leaderTerm.incrementAndGet(); // no longer leader: a pending check stops
+      fenced = null;
+      fenceUnreadable = false;
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    checker.shutdownNow();
+    super.close();
   }
 
   /** Why this node refuses to lead, if it does. */

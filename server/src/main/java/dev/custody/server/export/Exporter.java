@@ -40,6 +40,7 @@ public final class Exporter implements AutoCloseable {
   private final LogStorage storage;
   private final Supplier<Cosigning.Served> head;
   private final BooleanSupplier active;
+  private final java.util.function.Predicate<String> ours;
   private final ScheduledExecutorService thread;
   private boolean
       synced; // false until the sink's checkpoint has been read since this became active
@@ -53,7 +54,9 @@ public final class Exporter implements AutoCloseable {
       LogReader reader,
       LogStorage storage,
       Supplier<Cosigning.Served> head,
-      BooleanSupplier active) {
+      BooleanSupplier active,
+      java.util.function.Predicate<String> ours) {
+    this.ours = ours;
     this.sink = sink;
     this.reader = reader;
     this.storage = storage;
@@ -68,15 +71,21 @@ public final class Exporter implements AutoCloseable {
             });
   }
 
-  /** Starts following the log; checks for a new checkpoint every {@code periodMillis}. */
+  /**
+   * Starts following the log; checks for a new checkpoint every {@code periodMillis}.
+   *
+   * @param ours whether a signed note is a checkpoint this log signed: a sink's checkpoint that is
+   *     not is never acted on (not exported over, and no reason to refuse to lead)
+   */
   public static Exporter start(
       TileSink sink,
       LogReader reader,
       LogStorage storage,
       Supplier<Cosigning.Served> head,
       BooleanSupplier active,
+      java.util.function.Predicate<String> ours,
       long periodMillis) {
-    Exporter e = new Exporter(sink, reader, storage, head, active);
+    Exporter e = new Exporter(sink, reader, storage, head, active, ours);
     e.thread.scheduleWithFixedDelay(e::publishQuietly, 0, periodMillis, TimeUnit.MILLISECONDS);
     return e;
   }
@@ -143,20 +152,25 @@ public final class Exporter implements AutoCloseable {
    * Why this node must not lead (or export): the sink's checkpoint is ahead of {@code head}, or
    * names another root than this store holds at its size. Empty when the sink is empty or agrees.
    */
-  public Optional<String> objection(SignedCheckpoint head) {
-    try {
-      return objection(head, sink.checkpoint());
-    } catch (IOException e) {
-      LOG.warning(
-          "cannot read the exported checkpoint from " + sink.describe() + ": " + e.getMessage());
-      return Optional
-          .empty(); // an unreachable bucket must not stop the log; the export retries and checks
-      // again
+  public Optional<String> objection(SignedCheckpoint head) throws IOException {
+    Optional<byte[]> exported = sink.checkpoint();
+    if (exported.isPresent() && !ours.test(new String(exported.get(), StandardCharsets.UTF_8))) {
+      LOG.severe(
+          "the checkpoint in "
+              + sink.describe()
+              + " is not signed by this log's keys: it is ignored for leadership, and the export "
+              + "stops until an operator removes it");
+      return Optional.empty();
     }
+    return objection(head, exported);
   }
 
   private Optional<String> objection(SignedCheckpoint head, Optional<byte[]> exported) {
     if (exported.isEmpty()) return Optional.empty();
+    if (!ours.test(new String(exported.get(), StandardCharsets.UTF_8))) {
+      return Optional.of(
+          "the checkpoint in " + sink.describe() + " is not signed by this log's keys");
+    }
     Checkpoint there;
     try {
       there = Checkpoint.ofNote(new String(exported.get(), StandardCharsets.UTF_8));

@@ -266,6 +266,37 @@ class ThreeNodesTest {
   }
 
   @Test
+  void aNewLeaderThatCannotReadThePublishedCheckpointWaitsThenLeads() throws Exception {
+    startAll(ClusterNode.Settings.SNAPSHOT_EVERY);
+    ClusterNode leader = awaitLeader();
+    for (int i = 0; i < 10; i++) submit(leader, entry(i));
+    java.util.concurrent.atomic.AtomicBoolean bucketDown =
+        new java.util.concurrent.atomic.AtomicBoolean(true);
+    for (ClusterNode n : nodes.values()) {
+      n.setLeadershipCheck(
+          head -> {
+            if (bucketDown.get()) throw new java.io.IOException("the bucket does not answer");
+            return Optional.empty();
+          });
+    }
+    String gone = leader.nodeId();
+    nodes.remove(gone).close();
+    ClusterNode next = awaitLeader();
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (System.nanoTime() < end && !next.fenceUnreadable()) Thread.sleep(20);
+    assertTrue(next.fenceUnreadable(), "fail closed while the bucket is down");
+    ExecutionException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            ExecutionException.class,
+            () -> next.sequencer().add(entry(100)).get(30, TimeUnit.SECONDS));
+    assertTrue(e.getCause().getMessage().contains("refuses to lead"), e.getCause().getMessage());
+    assertEquals(10, next.sequencer().head().size(), "nothing was signed while unchecked");
+    bucketDown.set(false); // the bucket answers again: the leader checks again and leads
+    assertEquals(10, submit(next, entry(100)).index());
+    assertTrue(!next.fenceUnreadable() && next.fenced().isEmpty());
+  }
+
+  @Test
   void aFollowersReadBarrierWaitsForEverythingTheLeaderAcknowledged() throws Exception {
     startAll(ClusterNode.Settings.SNAPSHOT_EVERY);
     ClusterNode leader = awaitLeader();

@@ -201,7 +201,7 @@ class S3ExportTest {
     try (CustodyServer old = start(oldCopy)) {
       S3Sink sink = new S3Sink(URI.create("s3://logs/custody/v1"), Optional.of(S3.getUri()));
       var reader = new dev.custody.server.read.LogReader(null);
-      Exporter e = Exporter.start(sink, reader, null, () -> null, () -> false, 60_000);
+      Exporter e = Exporter.start(sink, reader, null, () -> null, () -> false, n -> true, 60_000);
       Optional<String> objection = e.objection(old.sequencer().head());
       assertTrue(
           objection.isPresent() && objection.get().contains("ahead of this node's store"),
