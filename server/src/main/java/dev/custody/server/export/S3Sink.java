@@ -5,13 +5,15 @@ import java.net.URI;
 import java.util.Arrays;
 import java.util.Optional;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
-import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.ResponseInputStream;
+import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
+import software.amazon.awssdk.services.s3.model.DeleteObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
@@ -30,15 +32,38 @@ public final class S3Sink implements TileSink {
   private static final String IMMUTABLE = "public, max-age=31536000, immutable";
   private static final String CHECKPOINT = "no-cache";
 
+  /**
+   * A checkpoint read from the bucket is at most this long (C2SP notes are a few hundred bytes).
+   */
+  public static final int MAX_CHECKPOINT_BYTES = 64 * 1024;
+
+  /**
+   * Every call to the store ends within {@code call} (retries included) and each attempt within
+   * {@code attempt}: a store that stalls or drips bytes cannot hold the exporter, nor a new leader
+   * waiting to read the published checkpoint.
+   */
+  public record Deadlines(java.time.Duration call, java.time.Duration attempt) {
+    public static final Deadlines DEFAULT =
+        new Deadlines(java.time.Duration.ofSeconds(20), java.time.Duration.ofSeconds(8));
+  }
+
   private final S3Client s3;
   private final String bucket;
   private final String prefix; // "" or ending in "/"
   private String checkpointEtag; // of the checkpoint last read or written here
+  private volatile boolean probed; // the store was seen to refuse a second create-only PUT
 
   /**
    * @param url {@code s3://BUCKET} or {@code s3://BUCKET/PREFIX}
    */
   public S3Sink(URI url, Optional<URI> endpoint) {
+    this(url, endpoint, Deadlines.DEFAULT);
+  }
+
+  /**
+   * @param url {@code s3://BUCKET} or {@code s3://BUCKET/PREFIX}
+   */
+  public S3Sink(URI url, Optional<URI> endpoint, Deadlines deadlines) {
     if (!"s3".equals(url.getScheme()) || url.getHost() == null || url.getHost().isEmpty()) {
       throw new IllegalArgumentException(
           "--export " + url + " is not s3://BUCKET or s3://BUCKET/PREFIX");
@@ -56,13 +81,68 @@ public final class S3Sink implements TileSink {
         S3Client.builder()
             .region(region)
             .credentialsProvider(DefaultCredentialsProvider.builder().build())
-            .httpClient(UrlConnectionHttpClient.create());
+            .overrideConfiguration(
+                ClientOverrideConfiguration.builder()
+                    .apiCallTimeout(deadlines.call())
+                    .apiCallAttemptTimeout(deadlines.attempt())
+                    .build())
+            .httpClient(
+                UrlConnectionHttpClient.builder()
+                    .connectionTimeout(deadlines.attempt())
+                    .socketTimeout(deadlines.attempt())
+                    .build());
     endpoint.ifPresent(e -> b.endpointOverride(e).forcePathStyle(true));
     this.s3 = b.build();
   }
 
+  /**
+   * Checks that the store enforces create-only writes: a second {@code If-None-Match: *} PUT of the
+   * same key must be refused (412). A store that accepts it would let a deposed leader overwrite
+   * what the new one published; the export refuses such a store. Idempotent; the probe object is
+   * removed afterwards.
+   *
+   * @throws ConflictException the store does not enforce conditional writes
+   * @throws IOException the store could not be reached (retried before the first write)
+   */
+  public void probe() throws IOException {
+    if (probed) return;
+    String key =
+        prefix + ".custody-probe-" + Long.toHexString(new java.security.SecureRandom().nextLong());
+    PutObjectRequest put =
+        PutObjectRequest.builder().bucket(bucket).key(key).ifNoneMatch("*").build();
+    try {
+      s3.putObject(put, RequestBody.fromBytes(new byte[] {1}));
+      boolean refused;
+      try {
+        s3.putObject(put, RequestBody.fromBytes(new byte[] {2}));
+        refused = false;
+      } catch (S3Exception e) {
+        if (e.statusCode() != 412) throw failure("probing conditional writes at " + key, e);
+        refused = true;
+      }
+      try {
+        s3.deleteObject(DeleteObjectRequest.builder().bucket(bucket).key(key).build());
+      } catch (RuntimeException leftBehind) {
+        // a one-byte object under the prefix; harmless
+      }
+      if (!refused) {
+        throw new ConflictException(
+            describe()
+                + " does not enforce create-only writes (a second PUT with If-None-Match: * was "
+                + "accepted): published tiles and checkpoints could be overwritten, so Custody "
+                + "will not export there");
+      }
+      probed = true;
+    } catch (S3Exception e) {
+      throw failure("probing conditional writes at " + key, e);
+    } catch (RuntimeException e) {
+      throw new IOException("probing " + describe() + " failed: " + e.getMessage(), e);
+    }
+  }
+
   @Override
   public void putImmutable(String path, byte[] content) throws IOException {
+    probe();
     String key = prefix + path;
     try {
       s3.putObject(
@@ -77,7 +157,8 @@ public final class S3Sink implements TileSink {
     } catch (S3Exception e) {
       if (e.statusCode() != 412) throw failure("writing " + key, e);
       byte[] there =
-          get(key).orElseThrow(() -> new IOException(key + " answered 412 but cannot be read"));
+          get(key, content.length)
+              .orElseThrow(() -> new IOException(key + " answered 412 but cannot be read"));
       if (!Arrays.equals(there, content)) {
         throw new ConflictException(
             "s3://"
@@ -94,11 +175,12 @@ public final class S3Sink implements TileSink {
 
   @Override
   public Optional<byte[]> checkpoint() throws IOException {
-    return get(prefix + "checkpoint");
+    return get(prefix + "checkpoint", MAX_CHECKPOINT_BYTES);
   }
 
   @Override
   public void putCheckpoint(byte[] content, Optional<byte[]> expected) throws IOException {
+    probe();
     String key = prefix + "checkpoint";
     Optional<byte[]> now = checkpoint(); // also refreshes the ETag to match on
     if (now.isPresent() != expected.isPresent()
@@ -130,12 +212,23 @@ public final class S3Sink implements TileSink {
     }
   }
 
-  private Optional<byte[]> get(String key) throws IOException {
-    try {
-      ResponseBytes<GetObjectResponse> r =
-          s3.getObjectAsBytes(GetObjectRequest.builder().bucket(bucket).key(key).build());
-      if (key.endsWith("checkpoint")) checkpointEtag = r.response().eTag();
-      return Optional.of(r.asByteArray());
+  /**
+   * The object's bytes, at most {@code max}: asked for as a range, and read no further than one
+   * byte past it whatever the store sends (it may ignore the range), so an object that is longer is
+   * an error, not an allocation.
+   */
+  private Optional<byte[]> get(String key, int max) throws IOException {
+    GetObjectRequest req =
+        GetObjectRequest.builder().bucket(bucket).key(key).range("bytes=0-" + max).build();
+    try (ResponseInputStream<GetObjectResponse> in = s3.getObject(req)) {
+      byte[] body = in.readNBytes(max + 1);
+      if (body.length > max) {
+        in.abort();
+        throw new IOException(
+            "s3://" + bucket + "/" + key + " is longer than " + max + " bytes; not reading it");
+      }
+      if (key.endsWith("checkpoint")) checkpointEtag = in.response().eTag();
+      return Optional.of(body);
     } catch (S3Exception e) {
       if (e.statusCode() == 404) return Optional.empty();
       throw failure("reading " + key, e);
