@@ -144,9 +144,26 @@ final class ClusterCommand {
         description = "The node ids, as in --peers: n1,n2,n3")
     List<String> nodes;
 
+    @Option(
+        names = "--ca-cert",
+        paramLabel = "FILE",
+        description =
+            "Issue the nodes' certificates from this existing CA (ca.pem; with --ca-key) instead "
+                + "of making a new cluster: to add a member")
+    Path caCert;
+
+    @Option(names = "--ca-key", paramLabel = "FILE", description = "The existing CA's key (ca.key)")
+    Path caKey;
+
     @Override
     public Integer call() throws Exception {
-      for (Path p : ClusterCertificates.write(out, nodes)) System.out.println("wrote " + p);
+      if ((caCert == null) != (caKey == null))
+        throw new IllegalArgumentException("--ca-cert and --ca-key go together");
+      List<Path> written =
+          caCert == null
+              ? ClusterCertificates.write(out, nodes)
+              : ClusterCertificates.issue(out, nodes, caCert, caKey);
+      for (Path p : written) System.out.println("wrote " + p);
       return 0;
     }
   }

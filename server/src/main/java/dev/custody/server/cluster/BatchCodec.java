@@ -18,6 +18,85 @@ final class BatchCodec {
 
   private static final byte VERSION = 1;
 
+  /**
+   * The newest batch format this build reads (and writes). A node proposes a newer format only once
+   * the replicated state records that every member reads it ({@link #proposable}): during a rolling
+   * upgrade the new nodes keep writing what the old ones read, so no node ever meets a committed
+   * batch it cannot apply.
+   */
+  static final int NEWEST_READ = VERSION;
+
+  /**
+   * The first byte of a control record, never a batch format: {@link Reads}, which each node
+   * proposes when it starts.
+   */
+  private static final byte CONTROL = 0;
+
+  private static final byte CONTROL_READS = 1;
+
+  /** A member's announcement: it reads batch formats up to {@code maxVersion}. */
+  record Reads(String member, int maxVersion) {
+    Reads {
+      if (!Peers.ID.matcher(member).matches())
+        throw new IllegalArgumentException("a member id of 1 to 32 of A-Z a-z 0-9 _ -");
+      if (maxVersion < 1 || maxVersion > 255)
+        throw new IllegalArgumentException("a batch format is 1 to 255, not " + maxVersion);
+    }
+  }
+
+  /**
+   * The batch format a node that reads up to {@code ownNewest} may propose now: the newest that
+   * every member of {@code members} is recorded to read, and 1 for a member with no record.
+   */
+  static int proposable(
+      java.util.Collection<String> members, java.util.Map<String, Integer> reads, int ownNewest) {
+    int v = ownNewest;
+    for (String m : members) v = Math.min(v, reads.getOrDefault(m, 1));
+    return Math.max(1, v);
+  }
+
+  static boolean isControl(ByteBuffer in) {
+    return in.remaining() > 0 && in.get(in.position()) == CONTROL;
+  }
+
+  static byte[] encode(Reads r) {
+    byte[] id = r.member().getBytes(StandardCharsets.UTF_8);
+    return ByteBuffer.allocate(3 + id.length + 1)
+        .put(CONTROL)
+        .put(CONTROL_READS)
+        .put((byte) id.length)
+        .put(id)
+        .put((byte) r.maxVersion())
+        .array();
+  }
+
+  static Reads decodeReads(ByteBuffer in) {
+    try {
+      ByteBuffer b = in.duplicate();
+      if (b.get() != CONTROL) throw new IllegalArgumentException("not a control record");
+      byte kind = b.get();
+      if (kind != CONTROL_READS)
+        throw new IllegalArgumentException("control record kind " + kind + " is not known here");
+      byte[] id = bytes(b, Byte.toUnsignedInt(b.get()), 32, "member id");
+      int v = Byte.toUnsignedInt(b.get());
+      end(b);
+      return new Reads(new String(id, StandardCharsets.UTF_8), v);
+    } catch (BufferUnderflowException e) {
+      throw new IllegalArgumentException("a control record ends early");
+    }
+  }
+
+  /**
+   * The bytes of {@code p} in batch format {@code version}.
+   *
+   * @throws IllegalArgumentException a format this build does not write
+   */
+  static byte[] encode(Proposal p, int version) {
+    if (version != VERSION)
+      throw new IllegalArgumentException("this build writes batch format " + VERSION + " only");
+    return encode(p);
+  }
+
   /** More entries than any batch holds (the sequencer's batches are at most a few thousand). */
   static final int MAX_ENTRIES = 65_536;
 

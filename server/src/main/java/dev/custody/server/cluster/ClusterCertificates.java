@@ -55,27 +55,10 @@ public final class ClusterCertificates {
    */
   public static List<Path> write(Path out, List<String> nodes)
       throws IOException, GeneralSecurityException {
-    if (nodes.isEmpty()) throw new IllegalArgumentException("--nodes names no node");
-    for (String n : nodes) {
-      if (!Peers.ID.matcher(n).matches())
-        throw new IllegalArgumentException(
-            "node id '" + n + "' must be 1 to 32 of A-Z a-z 0-9 _ -");
-      if (RaftIdentity.OPERATOR_NAME.equals(n))
-        throw new IllegalArgumentException("'operator' is the operator's name, not a node id");
-    }
-    if (nodes.stream().distinct().count() != nodes.size())
-      throw new IllegalArgumentException("a node id appears twice in --nodes");
-    Files.createDirectories(out);
     List<String> names = new ArrayList<>(List.of("ca"));
     names.addAll(nodes);
     names.add(RaftIdentity.OPERATOR_NAME);
-    for (String n : names) {
-      for (String ext : List.of(".pem", ".key")) {
-        if (Files.exists(out.resolve(n + ext)))
-          throw new IllegalArgumentException(
-              out.resolve(n + ext) + " exists already; refusing to overwrite a cluster's keys");
-      }
-    }
+    prepare(out, nodes, names);
     SecureRandom random = new SecureRandom();
     Instant now = Instant.now();
     KeyPair caKey = keyPair();
@@ -96,6 +79,54 @@ public final class ClusterCertificates {
     written.addAll(
         leaf(out, RaftIdentity.OPERATOR_NAME, RaftIdentity.operator(), caName, caKey, now, random));
     return written;
+  }
+
+  /**
+   * Writes {@code <node>.pem} and {@code <node>.key} for each of {@code nodes} into {@code out},
+   * issued by an existing CA: to add a member to a running cluster.
+   *
+   * @param caCert the cluster's {@code ca.pem}
+   * @param caKey its {@code ca.key}
+   */
+  public static List<Path> issue(Path out, List<String> nodes, Path caCert, Path caKey)
+      throws IOException, GeneralSecurityException {
+    prepare(out, nodes, nodes);
+    java.security.cert.X509Certificate ca;
+    try (var in = Files.newInputStream(caCert)) {
+      ca =
+          (java.security.cert.X509Certificate)
+              java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
+    }
+    KeyPair caPair = new KeyPair(ca.getPublicKey(), RaftTls.privateKey(caKey));
+    SecureRandom random = new SecureRandom();
+    X500Name caName = X500Name.getInstance(ca.getSubjectX500Principal().getEncoded());
+    List<Path> written = new ArrayList<>();
+    for (String n : nodes) {
+      written.addAll(leaf(out, n, RaftIdentity.node(n), caName, caPair, Instant.now(), random));
+    }
+    return written;
+  }
+
+  /** Checks the node ids and that none of the files to write exists; creates {@code out}. */
+  private static void prepare(Path out, List<String> nodes, List<String> files) throws IOException {
+    if (nodes.isEmpty()) throw new IllegalArgumentException("--nodes names no node");
+    for (String n : nodes) {
+      if (!Peers.ID.matcher(n).matches())
+        throw new IllegalArgumentException(
+            "node id '" + n + "' must be 1 to 32 of A-Z a-z 0-9 _ -");
+      if (RaftIdentity.OPERATOR_NAME.equals(n) || "ca".equals(n))
+        throw new IllegalArgumentException("'" + n + "' names a file of its own, not a node");
+    }
+    if (nodes.stream().distinct().count() != nodes.size())
+      throw new IllegalArgumentException("a node id appears twice in --nodes");
+    Files.createDirectories(out);
+    for (String n : files) {
+      for (String ext : List.of(".pem", ".key")) {
+        if (Files.exists(out.resolve(n + ext)))
+          throw new IllegalArgumentException(
+              out.resolve(n + ext) + " exists already; refusing to overwrite a cluster's keys");
+      }
+    }
   }
 
   private static List<Path> leaf(

@@ -155,6 +155,9 @@ public final class ClusterNode implements AutoCloseable {
   private final String nodeId;
   private final AtomicReference<LogStateMachine.LeadershipCheck> check;
 
+  private final Thread announcer;
+  private volatile boolean closing;
+
   private ClusterNode(
       RaftServer server,
       RaftGroupId groupId,
@@ -162,6 +165,8 @@ public final class ClusterNode implements AutoCloseable {
       ReplicatedSequencer sequencer,
       String nodeId,
       AtomicReference<LogStateMachine.LeadershipCheck> check) {
+    this.announcer = new Thread(this::announceReads, "custody-announce-formats");
+    announcer.setDaemon(true);
     this.server = server;
     this.groupId = groupId;
     this.machine = machine;
@@ -343,8 +348,56 @@ public final class ClusterNode implements AutoCloseable {
             () -> knownLeader(server, groupId, self),
             queueCapacity,
             maxBatch,
-            pushback);
-    return new ClusterNode(server, groupId, machine, seq, s.nodeId(), check);
+            pushback,
+            () ->
+                BatchCodec.proposable(
+                    members(server, groupId, s.peers()), machine.reads(), BatchCodec.NEWEST_READ));
+    ClusterNode node = new ClusterNode(server, groupId, machine, seq, s.nodeId(), check);
+    node.announcer.start();
+    return node;
+  }
+
+  /**
+   * Records in the replicated state which batch formats this node reads ({@link BatchCodec.Reads}),
+   * once per start until it is there: a newer format is proposed only when every member has.
+   * Retried with backoff while there is no leader.
+   */
+  private void announceReads() {
+    byte[] record = BatchCodec.encode(new BatchCodec.Reads(nodeId, BatchCodec.NEWEST_READ));
+    long pauseMs = 200;
+    while (!closing && machine.reads().getOrDefault(nodeId, 0) != BatchCodec.NEWEST_READ) {
+      try {
+        if (leaderId().isPresent()) sequencer.announce(record).get(5, TimeUnit.SECONDS);
+        else Thread.sleep(pauseMs);
+      } catch (InterruptedException e) {
+        return;
+      } catch (Exception notYet) {
+        try {
+          Thread.sleep(pauseMs);
+        } catch (InterruptedException e) {
+          return;
+        }
+        pauseMs = Math.min(5_000, pauseMs * 2);
+      }
+    }
+  }
+
+  /** The members of the current Raft configuration; {@code --peers} before it is known. */
+  private static List<String> members(RaftServer server, RaftGroupId groupId, Peers peers) {
+    try {
+      List<String> out = new ArrayList<>();
+      for (RaftPeer p : server.getDivision(groupId).getRaftConf().getCurrentPeers())
+        out.add(p.getId().toString());
+      if (!out.isEmpty()) return out;
+    } catch (IOException notYet) {
+      // the group is not loaded yet
+    }
+    return new ArrayList<>(peers.members().keySet());
+  }
+
+  /** The batch format each member announced it reads, as the replicated state records it. */
+  public java.util.SortedMap<String, Integer> formatsRead() {
+    return machine.reads();
   }
 
   /**
@@ -483,6 +536,8 @@ public final class ClusterNode implements AutoCloseable {
    */
   @Override
   public void close() {
+    closing = true;
+    announcer.interrupt();
     sequencer.close(); // and its Ratis client
     try {
       server.close();

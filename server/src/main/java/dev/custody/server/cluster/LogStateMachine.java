@@ -107,7 +107,8 @@ final class LogStateMachine extends BaseStateMachine {
   private final java.util.concurrent.atomic.LongAdder leaderChanges =
       new java.util.concurrent.atomic.LongAdder();
   private TreeEdge edge; // the apply thread's
-  private AppliedPosition position = AppliedPosition.NONE; // the apply thread's
+  // Written by the apply thread only; read by others (the formats members read).
+  private volatile AppliedPosition position = AppliedPosition.NONE;
   private final PriorityQueue<Waiter> waiters =
       new PriorityQueue<>((a, b) -> Long.compare(a.size, b.size));
 
@@ -275,9 +276,18 @@ final class LogStateMachine extends BaseStateMachine {
       trx.setException(new IOException("this node refuses to lead: " + why));
       return trx;
     }
+    ByteBuffer content = request.getMessage().getContent().asReadOnlyByteBuffer();
+    if (BatchCodec.isControl(content)) {
+      try {
+        BatchCodec.decodeReads(content);
+      } catch (IllegalArgumentException e) {
+        refusedProposals.increment();
+        trx.setException(new IOException("malformed control record: " + e.getMessage()));
+      }
+      return trx;
+    }
     try {
-      BatchCodec.Proposal p =
-          BatchCodec.decodeProposal(request.getMessage().getContent().asReadOnlyByteBuffer());
+      BatchCodec.Proposal p = BatchCodec.decodeProposal(content);
       Optional<String> bad =
           ProposalCheck.problem(p).or(() -> ProposalCheck.clockProblem(p, clock.getAsLong()));
       bad.ifPresent(
@@ -300,9 +310,14 @@ final class LogStateMachine extends BaseStateMachine {
       // Replayed after a restart: the store already holds it (its position was written with it).
       return CompletableFuture.completedFuture(Message.EMPTY);
     }
+    ByteBuffer data = e.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer();
     BatchCodec.Proposal p;
     try {
-      p = decodeCommitted(at, e.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
+      if (BatchCodec.isControl(data)) {
+        applyReads(at, decodeCommittedReads(at, data));
+        return CompletableFuture.completedFuture(Message.EMPTY);
+      }
+      p = decodeCommitted(at, data);
     } catch (IllegalStateException cannot) {
       return CompletableFuture.failedFuture(cannot);
     }
@@ -329,8 +344,21 @@ final class LogStateMachine extends BaseStateMachine {
     } catch (IllegalArgumentException e) {
       why = e.getMessage();
     }
+    return stop(at, why);
+  }
+
+  /** The control record committed at {@code at}; stops the node when it cannot read it. */
+  BatchCodec.Reads decodeCommittedReads(TermIndex at, ByteBuffer data) {
+    try {
+      return BatchCodec.decodeReads(data);
+    } catch (IllegalArgumentException e) {
+      return stop(at, e.getMessage());
+    }
+  }
+
+  private <T> T stop(TermIndex at, String why) {
     halted =
-        "the committed batch at Raft index "
+        "the committed entry at Raft index "
             + at.getIndex()
             + " cannot be applied ("
             + why
@@ -338,6 +366,22 @@ final class LogStateMachine extends BaseStateMachine {
     LOG.severe(halted);
     failStop.stop(halted);
     throw new IllegalStateException(halted);
+  }
+
+  /** Records a member's batch formats in the replicated state (nothing else changes). */
+  private void applyReads(TermIndex at, BatchCodec.Reads r) {
+    AppliedPosition next =
+        position.withReads(at.getTerm(), at.getIndex(), r.member(), r.maxVersion());
+    var b = new dev.custody.server.storage.AppendBatch();
+    b.setApplied(next.encode());
+    storage.apply(b);
+    position = next;
+    updateLastAppliedTermIndex(at);
+  }
+
+  /** The newest batch format each member announced, as the replicated state records it. */
+  java.util.SortedMap<String, Integer> reads() {
+    return position.reads();
   }
 
   /** Why this node stopped applying, if it did. */
@@ -381,7 +425,7 @@ final class LogStateMachine extends BaseStateMachine {
         fresh.add(a);
       }
     }
-    AppliedPosition next = new AppliedPosition(at.getTerm(), at.getIndex(), ts);
+    AppliedPosition next = position.at(at.getTerm(), at.getIndex(), ts);
     long t0 = System.nanoTime();
     if (fresh.isEmpty()) {
       var b = new dev.custody.server.storage.AppendBatch();

@@ -156,7 +156,7 @@ public final class RaftTls {
   private static final Pattern PKCS8 =
       Pattern.compile("-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\\s]+)-----END PRIVATE KEY-----");
 
-  private static PrivateKey privateKey(Path p) throws IOException, GeneralSecurityException {
+  static PrivateKey privateKey(Path p) throws IOException, GeneralSecurityException {
     Matcher m = PKCS8.matcher(Files.readString(p, StandardCharsets.US_ASCII));
     if (!m.find())
       throw new IllegalArgumentException(p + " is not an unencrypted PKCS#8 PEM private key");

@@ -93,10 +93,12 @@ public final class ReplicatedSequencer implements Sequencer {
   private final Semaphore proposals = new Semaphore(PROPOSALS_IN_FLIGHT);
   private final Thread thread;
   private volatile boolean closing;
+  private final java.util.function.IntSupplier version;
 
   /**
    * @param clients makes a Ratis client that sends to the given leader first
    * @param leader the leader this node's Raft server knows of now (empty during an election)
+   * @param version the batch format to propose in now ({@link BatchCodec#proposable})
    */
   ReplicatedSequencer(
       LogStateMachine machine,
@@ -106,7 +108,9 @@ public final class ReplicatedSequencer implements Sequencer {
       Supplier<Optional<RaftPeerId>> leader,
       int queueCapacity,
       int maxBatch,
-      StandingQueue.Rule pushback) {
+      StandingQueue.Rule pushback,
+      java.util.function.IntSupplier version) {
+    this.version = version;
     this.machine = machine;
     this.storage = storage;
     this.clients = clients;
@@ -213,6 +217,22 @@ public final class ReplicatedSequencer implements Sequencer {
   }
 
   /**
+   * Proposes a control record ({@link BatchCodec.Reads}) through the leader; completes when it is
+   * committed and applied there.
+   */
+  CompletableFuture<Void> announce(byte[] control) {
+    return current()
+        .async()
+        .send(Message.valueOf(UnsafeByteOperations.unsafeWrap(control)))
+        .thenApply(
+            r -> {
+              if (!r.isSuccess())
+                throw new java.util.concurrent.CompletionException(r.getException());
+              return null;
+            });
+  }
+
+  /**
    * A linearizable read on this node: Ratis asks the leader for its commit index and waits until
    * this node applied it.
    */
@@ -305,7 +325,9 @@ public final class ReplicatedSequencer implements Sequencer {
   private void propose(List<Pending> batch) {
     List<Admitted> entries = new ArrayList<>(batch.size());
     for (Pending p : batch) entries.add(p.entry);
-    byte[] bytes = BatchCodec.encode(new BatchCodec.Proposal(System.currentTimeMillis(), entries));
+    byte[] bytes =
+        BatchCodec.encode(
+            new BatchCodec.Proposal(System.currentTimeMillis(), entries), version.getAsInt());
     RaftClient via = current();
     Proposal proposal = new Proposal(batch, via, new AtomicBoolean());
     outstanding.add(proposal);

@@ -155,6 +155,24 @@ class RaftTlsTest {
     assertThrows(
         IllegalArgumentException.class, () -> ClusterCertificates.write(certs, List.of("n4")));
     assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(certs.resolve("ca.key"))));
+    // A member added later gets its certificate from the same CA.
+    Path later = dir.resolve("certs4");
+    ClusterCertificates.issue(
+        later, List.of("n4"), certs.resolve("ca.pem"), certs.resolve("ca.key"));
+    RaftTls n4 =
+        RaftTls.load(later.resolve("n4.pem"), later.resolve("n4.key"), certs.resolve("ca.pem"));
+    assertEquals("n4", n4.identity().name());
+    assertEquals(
+        Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE),
+        Files.getPosixFilePermissions(later.resolve("n4.key")));
+    // Another CA's files do not load together with this CA.
+    Path other = dir.resolve("elsewhere");
+    ClusterCertificates.write(other, List.of("n1"));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            RaftTls.load(
+                other.resolve("n1.pem"), other.resolve("n1.key"), certs.resolve("ca.pem")));
     // A node started with another node's certificate is refused at once.
     IllegalArgumentException e =
         assertThrows(
@@ -174,6 +192,13 @@ class RaftTlsTest {
       Thread.sleep(20);
     for (ClusterNode n : nodes.values())
       assertEquals(leader.sequencer().head().note(), n.sequencer().head().note());
+    // Each node announced the batch formats it reads, and every node's replicated state says so.
+    var expected = new java.util.TreeMap<>(Map.of("n1", 1, "n2", 1, "n3", 1));
+    end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (System.nanoTime() < end
+        && nodes.values().stream().anyMatch(n -> !n.formatsRead().equals(expected)))
+      Thread.sleep(20);
+    for (ClusterNode n : nodes.values()) assertEquals(expected, n.formatsRead(), n.nodeId());
   }
 
   @Test
