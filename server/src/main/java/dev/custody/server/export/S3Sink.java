@@ -218,8 +218,12 @@ public final class S3Sink implements TileSink {
    * an error, not an allocation.
    */
   private Optional<byte[]> get(String key, int max) throws IOException {
-    GetObjectRequest req =
-        GetObjectRequest.builder().bucket(bucket).key(key).range("bytes=0-" + max).build();
+    boolean checkpoint = key.endsWith("checkpoint");
+    GetObjectRequest.Builder b = GetObjectRequest.builder().bucket(bucket).key(key);
+    // A range for tiles; not for the checkpoint, whose ETag the next conditional PUT must match
+    // (some stores answer a ranged GET with another ETag). The bounded read below holds for both.
+    if (!checkpoint) b.range("bytes=0-" + max);
+    GetObjectRequest req = b.build();
     try (ResponseInputStream<GetObjectResponse> in = s3.getObject(req)) {
       byte[] body = in.readNBytes(max + 1);
       if (body.length > max) {
@@ -227,7 +231,7 @@ public final class S3Sink implements TileSink {
         throw new IOException(
             "s3://" + bucket + "/" + key + " is longer than " + max + " bytes; not reading it");
       }
-      if (key.endsWith("checkpoint")) checkpointEtag = in.response().eTag();
+      if (checkpoint) checkpointEtag = in.response().eTag();
       return Optional.of(body);
     } catch (S3Exception e) {
       if (e.statusCode() == 404) return Optional.empty();
