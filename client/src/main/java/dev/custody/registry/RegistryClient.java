@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.custody.chain.Digest;
 import dev.custody.chain.LinkException;
 import dev.custody.http.BoundedHttp;
+import dev.custody.http.OutboundPolicy;
+import dev.custody.io.BoundedCache;
 import dev.custody.oci.OciImage;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -24,7 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -74,7 +75,18 @@ public final class RegistryClient {
   private static final int MAX_PAGES = 16;
 
   private static final int MAX_REDIRECTS = 5;
-  private static final int MAX_TOKEN_BYTES = 1 << 20;
+
+  /** A token service's answer is read no further; the token in it is at most {@link #MAX_TOKEN}. */
+  private static final int MAX_TOKEN_RESPONSE_BYTES = 16 << 10;
+
+  /** The longest bearer token used (real ones are a few hundred bytes to a few KiB). */
+  static final int MAX_TOKEN = 8 << 10;
+
+  /** Tokens, challenges and logins kept: per registry host and scope, in bytes. */
+  private static final int AUTH_CACHE_ENTRIES = 1024;
+
+  private static final long AUTH_CACHE_BYTES = 1 << 20;
+  private static final long CHALLENGE_TTL_NANOS = 3_600_000_000_000L;
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final HttpClient http;
@@ -84,15 +96,31 @@ public final class RegistryClient {
   private final int retries;
   private final Duration retryBase;
   private final Duration maxRetryAfter;
+  private final OutboundPolicy outbound;
+  private final int maxReferrers;
 
-  /** host -> "Basic ..." once the host asked for Basic. */
-  private final Map<String, String> basic = new ConcurrentHashMap<>();
+  /**
+   * The deadline of the caller's whole request on this thread ({@link #within}), in {@code
+   * System.nanoTime()}; absent: each exchange has {@code deadline}.
+   */
+  private final ThreadLocal<Long> until = new ThreadLocal<>();
+
+  /** host -> "Basic ..." once the host asked for Basic. Bounded: hosts come from callers. */
+  private final BoundedCache<String, String> basic =
+      new BoundedCache<>(AUTH_CACHE_ENTRIES, AUTH_CACHE_BYTES, String::length, System::nanoTime);
 
   /** host -> its Bearer challenge, so a new scope asks for a token without a 401 first. */
-  private final Map<String, Challenge> bearer = new ConcurrentHashMap<>();
+  private final BoundedCache<String, Challenge> bearer =
+      new BoundedCache<>(
+          AUTH_CACHE_ENTRIES,
+          AUTH_CACHE_BYTES,
+          c -> c.params().toString().length(),
+          System::nanoTime);
 
-  /** host + " " + scope -> token. */
-  private final Map<String, Token> tokens = new ConcurrentHashMap<>();
+  /** host + " " + scope -> token, until it expires. */
+  private final BoundedCache<String, Token> tokens =
+      new BoundedCache<>(
+          AUTH_CACHE_ENTRIES, 4 * AUTH_CACHE_BYTES, t -> t.header().length(), System::nanoTime);
 
   private record Token(String header, long expiresAtNanos) {}
 
@@ -122,6 +150,25 @@ public final class RegistryClient {
     private int retries = 3;
     private Duration retryBase = Duration.ofMillis(200);
     private Duration maxRetryAfter = Duration.ofSeconds(10);
+    private OutboundPolicy outbound = OutboundPolicy.ANY;
+    private int maxReferrers = 1024;
+
+    /**
+     * Which addresses may be fetched, checked on every hop (redirects, token realms, next pages).
+     * Default: any ({@link OutboundPolicy#ANY}), for a person's own command; a service that fetches
+     * what callers name uses {@link OutboundPolicy#publicOnly}.
+     */
+    public Builder outbound(OutboundPolicy p) {
+      outbound = p;
+      return this;
+    }
+
+    /** The most referrers one listing may have; past it the listing is refused. Default 1,024. */
+    public Builder maxReferrers(int n) {
+      if (n < 1) throw new IllegalArgumentException("at least one referrer");
+      maxReferrers = n;
+      return this;
+    }
 
     /** Where logins come from. Default: the Docker config ({@link Credentials#dockerConfig()}). */
     public Builder credentials(Credentials c) {
@@ -184,6 +231,39 @@ public final class RegistryClient {
     this.retries = b.retries;
     this.retryBase = b.retryBase;
     this.maxRetryAfter = b.maxRetryAfter;
+    this.outbound = b.outbound;
+    this.maxReferrers = b.maxReferrers;
+  }
+
+  /**
+   * Runs {@code work} on this thread with one deadline for everything it asks the registry:
+   * retries, redirects and token requests included. A request that would outlast it fails with
+   * {@link RegistryException.DeadlineExceeded}.
+   */
+  public <T> T within(Duration budget, java.util.concurrent.Callable<T> work) throws IOException {
+    Long outer = until.get();
+    long mine = System.nanoTime() + budget.toNanos();
+    until.set(outer == null ? mine : Math.min(outer, mine));
+    try {
+      return work.call();
+    } catch (IOException | RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IOException(e.getMessage(), e);
+    } finally {
+      if (outer == null) until.remove();
+      else until.set(outer);
+    }
+  }
+
+  /** What is left of this thread's deadline, capped at {@code cap}; throws once it is spent. */
+  private Duration remaining(Duration cap, String doing) throws RegistryException {
+    Long u = until.get();
+    if (u == null) return cap;
+    long left = u - System.nanoTime();
+    if (left <= 0)
+      throw new RegistryException.DeadlineExceeded("the request's deadline passed " + doing);
+    return Duration.ofNanos(Math.min(left, cap.toNanos()));
   }
 
   /** The manifest {@code ref} names, checked against its digest when the reference has one. */
@@ -383,6 +463,7 @@ public final class RegistryClient {
   public List<Descriptor> referrers(ImageReference repo, String subject, String artifactType)
       throws IOException {
     List<Descriptor> out = new ArrayList<>();
+    Set<String> seen = new java.util.HashSet<>();
     String query =
         artifactType == null
             ? ""
@@ -396,7 +477,7 @@ public final class RegistryClient {
         BoundedHttp.Response r =
             exchange(
                 "GET", next, repo, false, Map.of("Accept", OCI_INDEX), null, MAX_MANIFEST_BYTES);
-        addMatching(out, json(r.body(), "the referrers of " + subject), artifactType);
+        addMatching(out, seen, json(r.body(), "the referrers of " + subject), artifactType);
         Optional<String> link = r.header("link");
         URI current = next;
         next = null;
@@ -412,7 +493,8 @@ public final class RegistryClient {
     }
     Optional<Manifest> index = tagIndex(repo, subject);
     if (index.isPresent())
-      addMatching(out, json(index.get().bytes(), "the referrers tag of " + subject), artifactType);
+      addMatching(
+          out, seen, json(index.get().bytes(), "the referrers tag of " + subject), artifactType);
     return out;
   }
 
@@ -537,13 +619,27 @@ public final class RegistryClient {
     }
   }
 
-  private static void addMatching(List<Descriptor> out, JsonNode index, String artifactType)
+  /**
+   * Adds the index's descriptors of {@code artifactType} not yet {@code seen}. Counts every
+   * descriptor listed, matching or not, against {@link Builder#maxReferrers}: a listing of half a
+   * million is refused after the cap, not sorted through.
+   */
+  private void addMatching(
+      List<Descriptor> out, Set<String> seen, JsonNode index, String artifactType)
       throws RegistryException {
-    for (JsonNode e : index.path("manifests")) {
+    JsonNode manifests = index.path("manifests");
+    if (manifests.size() > maxReferrers || seen.size() + manifests.size() > 2L * maxReferrers) {
+      throw new RegistryException.BadAnswer(
+          "the registry lists more than " + maxReferrers + " referrers for one image; refused");
+    }
+    for (JsonNode e : manifests) {
       Descriptor d = Descriptor.of(e);
       // Filtering by artifactType is optional for a registry: filter again here.
       if (artifactType == null || artifactType.equals(d.artifactType())) {
-        if (out.stream().noneMatch(x -> x.digest().equals(d.digest()))) out.add(d);
+        if (seen.add(d.digest())) out.add(d);
+        if (out.size() > maxReferrers)
+          throw new RegistryException.BadAnswer(
+              "the registry lists more than " + maxReferrers + " referrers for one image; refused");
       }
     }
   }
@@ -556,6 +652,20 @@ public final class RegistryClient {
   URI base(ImageReference repo) {
     String host = repo.apiHost();
     return URI.create((plain(host) ? "http://" : "https://") + host);
+  }
+
+  /** True when {@code a} and {@code b} have the same scheme, host and port. */
+  static boolean sameOrigin(URI a, URI b) {
+    return a.getScheme() != null
+        && a.getScheme().equalsIgnoreCase(b.getScheme())
+        && a.getHost() != null
+        && a.getHost().equalsIgnoreCase(b.getHost())
+        && port(a) == port(b);
+  }
+
+  private static int port(URI u) {
+    if (u.getPort() >= 0) return u.getPort();
+    return "https".equalsIgnoreCase(u.getScheme()) ? 443 : 80;
   }
 
   private boolean plain(String host) {
@@ -617,18 +727,27 @@ public final class RegistryClient {
                       : HttpRequest.BodyPublishers.ofByteArray(body))
               .header("User-Agent", "custody/0.1");
       headers.forEach(b::header);
-      boolean ours = target.getAuthority().equals(uri.getAuthority());
+      // Credentials go only to the registry itself: the same scheme, host and port as its API. A
+      // page or redirect elsewhere is fetched without them.
+      boolean ours = sameOrigin(target, base(repo));
       if (ours) {
         Optional<String> auth = authorization(repo, scope);
         if (auth.isPresent()) b.header("Authorization", auth.get());
       }
+      outbound.check(target);
+      Duration budget = remaining(deadline, "before " + method + " " + target.getRawPath());
+      b.timeout(budget);
       BoundedHttp.Response r;
       try {
-        r = BoundedHttp.send(http, b.build(), maxBytes, deadline);
+        r = BoundedHttp.send(http, b.build(), maxBytes, budget);
       } catch (ConnectException | HttpTimeoutException e) {
         if (attempt++ < retries) {
           sleep(backoff(attempt));
           continue;
+        }
+        if (until.get() != null && until.get() - System.nanoTime() <= 0) {
+          throw new RegistryException.DeadlineExceeded(
+              "registry " + host + " did not answer within the request's deadline");
         }
         throw new IOException(
             "registry "
@@ -764,7 +883,11 @@ public final class RegistryClient {
     return Duration.ofMillis(base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1));
   }
 
-  private static void sleep(Duration d) throws IOException {
+  /** Sleeps {@code d}, unless that would outlast this thread's deadline: then it throws at once. */
+  private void sleep(Duration d) throws IOException {
+    Long u = until.get();
+    if (u != null && u - System.nanoTime() < d.toNanos())
+      throw new RegistryException.DeadlineExceeded("a retry would outlast the request's deadline");
     try {
       Thread.sleep(d.toMillis());
     } catch (InterruptedException e) {
@@ -777,11 +900,11 @@ public final class RegistryClient {
 
   private Optional<String> authorization(ImageReference repo, String scope) throws IOException {
     String host = repo.apiHost();
-    Token t = tokens.get(host + " " + scope);
-    if (t != null && System.nanoTime() - t.expiresAtNanos() < 0) return Optional.of(t.header());
-    Challenge c = bearer.get(host);
-    if (c != null) return Optional.of(token(repo, scope, c).header());
-    return Optional.ofNullable(basic.get(host));
+    Optional<Token> t = tokens.get(host + " " + scope);
+    if (t.isPresent()) return Optional.of(t.get().header());
+    Optional<Challenge> c = bearer.get(host);
+    if (c.isPresent()) return Optional.of(token(repo, scope, c.get()).header());
+    return basic.get(host);
   }
 
   /**
@@ -811,10 +934,10 @@ public final class RegistryClient {
                                 + "; run docker login "
                                 + repo.registry()
                                 + " or set $DOCKER_CONFIG"));
-        basic.put(host, basicHeader(login));
+        basic.put(host, basicHeader(login), CHALLENGE_TTL_NANOS);
       }
       case "bearer" -> {
-        bearer.put(host, c);
+        bearer.put(host, c, CHALLENGE_TTL_NANOS);
         token(repo, scope, c);
       }
       default ->
@@ -834,8 +957,8 @@ public final class RegistryClient {
   private Token token(ImageReference repo, String scope, Challenge c) throws IOException {
     String host = repo.apiHost();
     String key = host + " " + scope;
-    Token cached = tokens.get(key);
-    if (cached != null && System.nanoTime() - cached.expiresAtNanos() < 0) return cached;
+    Optional<Token> cached = tokens.get(key);
+    if (cached.isPresent()) return cached.get();
     String realm = c.params().getOrDefault("realm", "");
     URI realmUri;
     try {
@@ -855,6 +978,9 @@ public final class RegistryClient {
               + realm
               + "; only an https realm (or http on loopback or an --insecure-registry host) is used");
     }
+    // The realm is a hop like any other: a registry must not send us into our own network. And a
+    // login goes to a realm over HTTPS only (or to one the operator made plain HTTP).
+    outbound.check(realmUri);
     Optional<Credentials.Login> login = credentials.forHost(repo.registry());
     String service = c.params().getOrDefault("service", "");
     StringBuilder q = new StringBuilder();
@@ -879,14 +1005,16 @@ public final class RegistryClient {
       b = HttpRequest.newBuilder(URI.create(realm + (realm.contains("?") ? "&" : "?") + q)).GET();
       login.ifPresent(l -> b.header("Authorization", basicHeader(l)));
     }
+    Duration budget =
+        remaining(deadline, "before asking " + realmUri.getAuthority() + " for a token");
     BoundedHttp.Response r;
     try {
       r =
           BoundedHttp.send(
               http,
-              b.timeout(deadline).header("User-Agent", "custody/0.1").build(),
-              MAX_TOKEN_BYTES,
-              deadline);
+              b.timeout(budget).header("User-Agent", "custody/0.1").build(),
+              MAX_TOKEN_RESPONSE_BYTES,
+              budget);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted", e);
@@ -912,6 +1040,10 @@ public final class RegistryClient {
     }
     JsonNode t = json(r.body(), "the token of " + host);
     String token = t.path("token").asText(t.path("access_token").asText(""));
+    if (token.length() > MAX_TOKEN) {
+      throw new RegistryException.BadAnswer(
+          "the token service of " + host + " answered a token of " + token.length() + " bytes");
+    }
     if (token.isEmpty() || !token.matches("[\\x21-\\x7e]+")) {
       throw new RegistryException.BadAnswer(
           "the token service of " + host + " answered without a usable token");
@@ -919,7 +1051,7 @@ public final class RegistryClient {
     // Expire a little early, so that a token never dies in flight; 60 s is the spec's default.
     long seconds = Math.max(10, Math.min(t.path("expires_in").asLong(60), 3600)) - 5;
     Token fresh = new Token("Bearer " + token, System.nanoTime() + seconds * 1_000_000_000L);
-    tokens.put(key, fresh);
+    tokens.put(key, fresh, seconds * 1_000_000_000L);
     return fresh;
   }
 

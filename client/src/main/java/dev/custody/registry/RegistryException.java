@@ -64,4 +64,11 @@ public abstract sealed class RegistryException extends IOException {
       super(0, message);
     }
   }
+
+  /** The caller's deadline for the whole request passed (retries and redirects included). */
+  public static final class DeadlineExceeded extends RegistryException {
+    public DeadlineExceeded(String message) {
+      super(0, message);
+    }
+  }
 }

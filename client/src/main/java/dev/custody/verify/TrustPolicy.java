@@ -154,6 +154,14 @@ public record TrustPolicy(
     }
   }
 
+  /**
+   * True when some signer may sign for {@code repository}: an image of any other repository cannot
+   * verify under this policy, whatever a registry says about it.
+   */
+  public boolean namesRepository(String repository) {
+    return signers.stream().anyMatch(s -> s.repositoryAllowed(repository));
+  }
+
   /** Throws with the reason unless some signer entry allows this link at this log time. */
   public void checkAllowed(SignedLink link, long logTimestampMs) throws PolicyException {
     byte[] keyId = link.keyId();

@@ -25,8 +25,6 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
-import io.netty.util.concurrent.DefaultEventExecutorGroup;
-import io.netty.util.concurrent.EventExecutorGroup;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 
@@ -35,8 +33,11 @@ import java.nio.charset.StandardCharsets;
  * /add-checkpoint}, the verification service — so that no client can hold a thread by sending
  * slowly: requests are read without blocking, each connection must deliver a whole request in time,
  * bodies are capped, and connections are capped per client address and in all ({@link
- * HttpConnections}). The routes' work (signature checks, registry and log calls, synced writes)
- * runs on worker threads beside the event loop.
+ * HttpConnections}). A {@link Route}'s work (signature checks, synced writes) runs on worker
+ * threads beside the event loop; an {@link AsyncRoute} answers when its future completes, so a
+ * route that waits on others (registries) holds no thread while it waits, and a cheap route
+ * (health, metrics) answers on the event loop whatever the slow ones do. One request per connection
+ * is handled at a time: responses leave in order, and a client cannot queue work by pipelining.
  */
 final class HttpEndpoint implements AutoCloseable {
   /** What a route answers. */
@@ -52,11 +53,21 @@ final class HttpEndpoint implements AutoCloseable {
     Reply handle(String method, String path, byte[] body);
   }
 
+  /**
+   * Answers one request when the future completes; called on the event loop, so it must not block:
+   * it hands slow work to executors of its own.
+   */
+  @FunctionalInterface
+  interface AsyncRoute {
+    java.util.concurrent.CompletableFuture<Reply> handle(String method, String path, byte[] body);
+  }
+
   private final EventLoopGroup loop;
-  private final EventExecutorGroup workers;
+  private final java.util.concurrent.ExecutorService workers;
   private final Channel channel;
 
-  private HttpEndpoint(EventLoopGroup loop, EventExecutorGroup workers, Channel channel) {
+  private HttpEndpoint(
+      EventLoopGroup loop, java.util.concurrent.ExecutorService workers, Channel channel) {
     this.loop = loop;
     this.workers = workers;
     this.channel = channel;
@@ -75,8 +86,41 @@ final class HttpEndpoint implements AutoCloseable {
       HttpConnections connections,
       Route route)
       throws InterruptedException {
+    java.util.concurrent.ExecutorService workers =
+        java.util.concurrent.Executors.newFixedThreadPool(
+            workerThreads,
+            r -> {
+              Thread t = new Thread(r, "custody-http-worker");
+              t.setDaemon(true);
+              return t;
+            });
+    return start(
+        host,
+        port,
+        tls,
+        maxRequestBytes,
+        connections,
+        (m, p, b) ->
+            java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> route.handle(m, p, b), workers),
+        workers);
+  }
+
+  /**
+   * @param tls HTTPS with this context, or null for plain HTTP
+   * @param alsoStop stopped with the endpoint (the route's executor), or null
+   */
+  static HttpEndpoint start(
+      String host,
+      int port,
+      io.netty.handler.ssl.SslContext tls,
+      int maxRequestBytes,
+      HttpConnections connections,
+      AsyncRoute route,
+      java.util.concurrent.ExecutorService alsoStop)
+      throws InterruptedException {
     EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-    EventExecutorGroup workers = new DefaultEventExecutorGroup(workerThreads);
+    java.util.concurrent.ExecutorService workers = alsoStop;
     Handler handler = new Handler(route);
     Channel ch =
         new ServerBootstrap()
@@ -90,7 +134,7 @@ final class HttpEndpoint implements AutoCloseable {
                     c.pipeline()
                         .addLast(new HttpServerCodec(4096, 8192, 8192))
                         .addLast("aggregator", new HttpObjectAggregator(maxRequestBytes))
-                        .addLast(workers, handler);
+                        .addLast(handler);
                     connections.install(c.pipeline(), "aggregator");
                   }
                 })
@@ -154,29 +198,49 @@ final class HttpEndpoint implements AutoCloseable {
   public void close() {
     channel.close().awaitUninterruptibly();
     loop.shutdownGracefully().awaitUninterruptibly();
-    workers.shutdownGracefully().awaitUninterruptibly();
+    if (workers != null) workers.shutdownNow();
   }
 
   @ChannelHandler.Sharable
   private static final class Handler extends SimpleChannelInboundHandler<FullHttpRequest> {
-    private final Route route;
+    private final AsyncRoute route;
 
-    Handler(Route route) {
+    Handler(AsyncRoute route) {
       this.route = route;
     }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
-      Reply r;
+      boolean keepAlive = HttpUtil.isKeepAlive(req) && req.decoderResult().isSuccess();
       if (!req.decoderResult().isSuccess()) {
-        r = Reply.text(400, "malformed request\n");
-      } else {
-        r =
+        respond(ctx, Reply.text(400, "malformed request\n"), false);
+        return;
+      }
+      java.util.concurrent.CompletableFuture<Reply> answer;
+      try {
+        answer =
             route.handle(
                 req.method().name(),
                 new QueryStringDecoder(req.uri()).rawPath(),
                 ByteBufUtil.getBytes(req.content()));
+      } catch (RuntimeException e) {
+        answer = java.util.concurrent.CompletableFuture.failedFuture(e);
       }
+      // One request at a time on a connection: read no more until this one is answered.
+      ctx.channel().config().setAutoRead(false);
+      answer.whenComplete(
+          (r, e) -> {
+            Reply out = e != null ? Reply.text(500, "internal error\n") : r;
+            ctx.executor()
+                .execute(
+                    () -> {
+                      respond(ctx, out, keepAlive);
+                      ctx.channel().config().setAutoRead(true);
+                    });
+          });
+    }
+
+    private static void respond(ChannelHandlerContext ctx, Reply r, boolean keepAlive) {
       FullHttpResponse res =
           new DefaultFullHttpResponse(
               HttpVersion.HTTP_1_1,
@@ -185,7 +249,7 @@ final class HttpEndpoint implements AutoCloseable {
       res.headers().set(HttpHeaderNames.CONTENT_TYPE, r.contentType());
       res.headers().set(HttpHeaderNames.CONTENT_LENGTH, r.body().length);
       if (r.status() == 405) res.headers().set(HttpHeaderNames.ALLOW, "POST");
-      if (HttpUtil.isKeepAlive(req) && req.decoderResult().isSuccess()) {
+      if (keepAlive) {
         ctx.writeAndFlush(res);
       } else {
         ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);

@@ -1,5 +1,6 @@
 package dev.custody.tools;
 
+import dev.custody.io.BoundedCache;
 import dev.custody.logclient.LogClient;
 import dev.custody.oci.OciImage;
 import dev.custody.registry.AttachedBundles;
@@ -14,9 +15,8 @@ import dev.custody.verify.Printable;
 import dev.custody.verify.TrustPolicy;
 import java.io.IOException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.Optional;
 
 /**
  * Verifies an image found by reference: its manifest and config from the registry, its chain from
@@ -53,6 +53,23 @@ final class ReferenceVerifier {
       LogClient log,
       CheckpointStore store)
       throws PolicyException {
+    this(policy, registry, platform, log, store, CACHE_BYTES);
+  }
+
+  /**
+   * @param cacheBytes the most the image cache holds
+   */
+  ReferenceVerifier(
+      TrustPolicy policy,
+      RegistryClient registry,
+      Platform platform,
+      LogClient log,
+      CheckpointStore store,
+      long cacheBytes)
+      throws PolicyException {
+    this.resolved =
+        new BoundedCache<>(
+            RESOLVED_IMAGES, cacheBytes, ReferenceVerifier::weight, System::nanoTime);
     this.policy = policy;
     this.chains = new ChainVerifier(policy);
     this.registry = registry;
@@ -63,17 +80,26 @@ final class ReferenceVerifier {
 
   /**
    * Images already read, by repository, digest and platform: a manifest's bytes never change for
-   * its digest.
+   * its digest. Bounded in bytes ({@code --cache-bytes}): manifests of up to 4 MiB each, chosen by
+   * callers, must not hold the heap.
    */
-  private final Map<String, RegistryClient.RemoteImage> resolved =
-      new LinkedHashMap<>(64, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, RegistryClient.RemoteImage> e) {
-          return size() > RESOLVED_IMAGES;
-        }
-      };
+  private final BoundedCache<String, RegistryClient.RemoteImage> resolved;
 
+  /** Images remembered at most, whatever their size. */
   static final int RESOLVED_IMAGES = 4096;
+
+  /** The image cache's default size in bytes. */
+  static final long CACHE_BYTES = 64L << 20;
+
+  /** What a remembered image weighs: its manifest, and its parsed digests. */
+  private static long weight(RegistryClient.RemoteImage i) {
+    return i.manifest().bytes().length + 256L * (i.image().layers() + 2) + 1024;
+  }
+
+  /** True when some signer of the policy may sign for {@code repository}. */
+  boolean policyNames(String repository) {
+    return policy.namesRepository(repository);
+  }
 
   /**
    * The image {@code ref} names: a tag is asked afresh every time (a moved tag is seen at once),
@@ -82,14 +108,10 @@ final class ReferenceVerifier {
   RegistryClient.RemoteImage resolve(ImageReference ref) throws IOException {
     String digest = registry.digestOf(ref);
     String key = ref.repositoryName() + "@" + digest + " " + platform;
-    synchronized (resolved) {
-      RegistryClient.RemoteImage known = resolved.get(key);
-      if (known != null) return known;
-    }
+    Optional<RegistryClient.RemoteImage> known = resolved.get(key);
+    if (known.isPresent()) return known.get();
     RegistryClient.RemoteImage image = registry.image(ref.withDigest(digest), platform);
-    synchronized (resolved) {
-      resolved.put(key, image);
-    }
+    resolved.put(key, image, Long.MAX_VALUE / 4);
     return image;
   }
 

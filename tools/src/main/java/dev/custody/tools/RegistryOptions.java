@@ -41,6 +41,11 @@ final class RegistryOptions {
   private RegistryClient client;
 
   RegistryClient client() {
+    return client(b -> {});
+  }
+
+  /** The client, with {@code more} applied to its builder (the first call decides). */
+  RegistryClient client(java.util.function.Consumer<RegistryClient.Builder> more) {
     if (client == null) {
       RegistryClient.Builder b =
           RegistryClient.builder()
@@ -49,6 +54,7 @@ final class RegistryOptions {
                       ? Credentials.dockerConfig(dockerConfig.resolve("config.json"))
                       : Credentials.dockerConfig());
       insecure.forEach(b::insecure);
+      more.accept(b);
       client = b.build();
     }
     return client;

@@ -4,10 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.custody.http.OutboundPolicy;
 import dev.custody.logclient.LogClient;
 import dev.custody.logclient.LogException;
 import dev.custody.registry.ImageReference;
 import dev.custody.registry.RegistryClient;
+import dev.custody.registry.RegistryException;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -15,9 +17,19 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * The verification service's routes, for admission controllers: {@code POST /v1/verify} ({@code
@@ -42,7 +54,32 @@ final class VerificationService {
   static final String GATEKEEPER_API = "externaldata.gatekeeper.sh/v1beta1";
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  private static final Logger LOG = Logger.getLogger(VerificationService.class.getName());
+
+  /**
+   * How much the service takes on at once, and for how long; every default in one place.
+   *
+   * @param requestTimeout one deadline for a request: registry calls, retries, redirects and tokens
+   * @param concurrency verifications under way at once, all registries together
+   * @param perRegistry verifications under way at once against one registry: a registry that stalls
+   *     holds at most these
+   */
+  record Limits(Duration requestTimeout, int concurrency, int perRegistry) {
+    static final Limits DEFAULT = new Limits(Duration.ofSeconds(10), 64, 16);
+
+    Limits {
+      if (requestTimeout.isNegative() || requestTimeout.isZero())
+        throw new IllegalArgumentException("--request-timeout must be positive");
+      if (concurrency < 1 || perRegistry < 1)
+        throw new IllegalArgumentException("--concurrency and --per-registry are at least 1");
+    }
+  }
+
   private final ReferenceVerifier verifier;
+  private final RegistryClient registryClient;
+  private final Limits limits;
+  private final ThreadPoolExecutor executor;
+  private final Map<String, Semaphore> registries = new ConcurrentHashMap<>();
   private final LogClient log; // null offline
   private final Duration cacheTtl;
   private final Duration checkpointRefresh;
@@ -92,70 +129,105 @@ final class VerificationService {
    */
   VerificationService(
       ReferenceVerifier verifier,
+      RegistryClient registryClient,
       LogClient log,
       Duration cacheTtl,
       Duration checkpointRefresh,
+      Limits limits,
       LongSupplier nanoClock) {
     this.verifier = verifier;
+    this.registryClient = registryClient;
+    this.limits = limits;
+    this.executor =
+        new ThreadPoolExecutor(
+            limits.concurrency(),
+            limits.concurrency(),
+            60,
+            TimeUnit.SECONDS,
+            new ArrayBlockingQueue<>(limits.concurrency() * 8),
+            r -> {
+              Thread t = new Thread(r, "custody-verify");
+              t.setDaemon(true);
+              return t;
+            });
     this.log = log;
     this.cacheTtl = cacheTtl;
     this.checkpointRefresh = checkpointRefresh;
     this.clock = nanoClock;
   }
 
-  HttpEndpoint.Reply handle(String method, String path, byte[] body) {
+  /**
+   * Answers a request. Health and metrics answer at once, on the caller's thread; a verification
+   * runs on this service's executor under one deadline ({@code requestTimeout}), never on the
+   * caller's thread, so slow registries hold neither the event loop nor the health check.
+   */
+  CompletableFuture<HttpEndpoint.Reply> handle(String method, String path, byte[] body) {
     long start = System.nanoTime();
-    try {
-      return switch (path) {
-        case "/v1/verify" ->
-            method.equals("POST") ? verifyRoute(body) : HttpEndpoint.Reply.text(405, "POST only\n");
-        case "/gatekeeper" ->
-            method.equals("POST")
-                ? gatekeeperRoute(body)
-                : HttpEndpoint.Reply.text(405, "POST only\n");
-        case "/metrics" -> metricsRoute();
-        case "/healthz" -> HttpEndpoint.Reply.text(200, "ok\n");
-        default ->
-            HttpEndpoint.Reply.text(
-                404, "not found: POST /v1/verify, POST /gatekeeper, GET /metrics\n");
-      };
-    } finally {
-      latency
-          .labelValues(
-              path.equals("/v1/verify") || path.equals("/gatekeeper") || path.equals("/metrics")
-                  ? path
-                  : "other")
-          .observe((System.nanoTime() - start) / 1e9);
-    }
+    CompletableFuture<HttpEndpoint.Reply> r =
+        switch (path) {
+          case "/v1/verify" ->
+              method.equals("POST")
+                  ? verifyRoute(body)
+                  : done(HttpEndpoint.Reply.text(405, "POST only\n"));
+          case "/gatekeeper" ->
+              method.equals("POST")
+                  ? gatekeeperRoute(body)
+                  : done(HttpEndpoint.Reply.text(405, "POST only\n"));
+          case "/metrics" -> done(metricsRoute());
+          case "/healthz" -> done(HttpEndpoint.Reply.text(200, "ok\n"));
+          default ->
+              done(
+                  HttpEndpoint.Reply.text(
+                      404,
+                      "not found: POST /v1/verify, POST /gatekeeper, GET /metrics, GET /healthz\n"));
+        };
+    String endpoint =
+        path.equals("/v1/verify") || path.equals("/gatekeeper") || path.equals("/metrics")
+            ? path
+            : "other";
+    return r.whenComplete(
+        (x, e) -> latency.labelValues(endpoint).observe((System.nanoTime() - start) / 1e9));
   }
 
-  private HttpEndpoint.Reply verifyRoute(byte[] body) {
+  private static CompletableFuture<HttpEndpoint.Reply> done(HttpEndpoint.Reply r) {
+    return CompletableFuture.completedFuture(r);
+  }
+
+  private CompletableFuture<HttpEndpoint.Reply> verifyRoute(byte[] body) {
     String image;
     try {
       JsonNode req = JSON.readTree(body);
       image = req == null ? null : req.path("image").asText(null);
     } catch (IOException e) {
-      return json(400, error("the request is not JSON: send {\"image\": \"HOST/REPO:TAG\"}"));
+      return done(
+          json(
+              400,
+              failure(
+                  Failure.badReference(
+                      "the request is not JSON: send {\"image\": \"HOST/REPO:TAG\"}"))));
     }
     if (image == null || image.isEmpty())
-      return json(400, error("no \"image\": send {\"image\": \"HOST/REPO:TAG\"}"));
+      return done(
+          json(
+              400,
+              failure(Failure.badReference("no \"image\": send {\"image\": \"HOST/REPO:TAG\"}"))));
     ImageReference ref;
     try {
       ref = ImageReference.parse(image);
     } catch (IllegalArgumentException e) {
-      return json(400, error(e.getMessage()));
+      return done(json(400, failure(Failure.badReference(e.getMessage()))));
     }
-    try {
-      return json(200, verdict(ref));
-    } catch (IOException | RuntimeException e) {
-      verdicts.labelValues("error", "false").inc();
-      // The registry or the log refused: no verdict. 502 so that a caller fails closed, not
-      // "unsigned".
-      return json(502, error(e.getMessage() == null ? e.toString() : e.getMessage()));
-    }
+    return verdictWithin(ref)
+        .thenApply(
+            v ->
+                v.failure() == null
+                    ? json(200, v.verdict())
+                    // The registry or the log did not answer, or refused: no verdict. 502 (503 when
+                    // busy) so that a caller fails closed, never reads it as "unsigned".
+                    : json(v.failure().status(), failure(v.failure())));
   }
 
-  private HttpEndpoint.Reply gatekeeperRoute(byte[] body) {
+  private CompletableFuture<HttpEndpoint.Reply> gatekeeperRoute(byte[] body) {
     ObjectNode resp =
         JSON.createObjectNode().put("apiVersion", GATEKEEPER_API).put("kind", "ProviderResponse");
     ObjectNode r = resp.putObject("response").put("idempotent", true);
@@ -170,36 +242,175 @@ final class VerificationService {
         || !"ProviderRequest".equals(req.path("kind").asText())
         || !req.path("request").path("keys").isArray()) {
       r.put("systemError", "not a " + GATEKEEPER_API + " ProviderRequest with request.keys");
-      return json(200, resp);
+      return done(json(200, resp));
     }
     JsonNode keys = req.path("request").path("keys");
     if (keys.size() > MAX_KEYS) {
       r.put("systemError", keys.size() + " keys in one request; at most " + MAX_KEYS);
-      return json(200, resp);
+      return done(json(200, resp));
     }
+    // Every key at once, each under the request's deadline: one slow registry delays only its own
+    // keys, and the answer comes by the deadline whatever the registries do.
+    List<CompletableFuture<Outcome>> pending = new ArrayList<>();
     for (JsonNode k : keys) {
       String key = k.asText();
-      ObjectNode item = items.addObject().put("key", key);
       try {
-        ObjectNode v = verdict(ImageReference.parse(key));
-        item.set("value", v);
-        // Gatekeeper's simplest template denies on any error: a failed verdict is one, so that a
-        // policy that forgets to look at value.verified still fails closed.
-        item.put(
-            "error",
-            v.path("verified").asBoolean()
-                ? ""
-                : "not verified: " + v.path("reason").asText("see value"));
+        pending.add(verdictWithin(ImageReference.parse(key)));
       } catch (IllegalArgumentException e) {
-        item.putNull("value");
-        item.put("error", e.getMessage());
-      } catch (IOException | RuntimeException e) {
-        verdicts.labelValues("error", "false").inc();
-        item.putNull("value");
-        item.put("error", "no verdict: " + e.getMessage());
+        pending.add(
+            CompletableFuture.completedFuture(
+                new Outcome(null, Failure.badReference(e.getMessage()))));
       }
     }
-    return json(200, resp);
+    return CompletableFuture.allOf(pending.toArray(CompletableFuture[]::new))
+        .thenApply(
+            nothing -> {
+              for (int i = 0; i < pending.size(); i++) {
+                ObjectNode item = items.addObject().put("key", keys.get(i).asText());
+                Outcome o = pending.get(i).join();
+                if (o.failure() != null) {
+                  item.putNull("value");
+                  item.put("error", o.failure().reasonClass() + ": " + o.failure().message());
+                  continue;
+                }
+                ObjectNode v = o.verdict();
+                item.set("value", v);
+                // Gatekeeper's simplest template denies on any error: a failed verdict is one, so
+                // that a policy that forgets to look at value.verified still fails closed.
+                item.put(
+                    "error",
+                    v.path("verified").asBoolean()
+                        ? ""
+                        : "not verified: " + v.path("reason").asText("see value"));
+              }
+              return json(200, resp);
+            });
+  }
+
+  /** A verdict, or why there is none. */
+  record Outcome(ObjectNode verdict, Failure failure) {}
+
+  /**
+   * The verdict for {@code ref}, by the request's deadline: checked against the policy first (no
+   * I/O for a repository no signer names), then on the executor under the global and per-registry
+   * caps.
+   */
+  CompletableFuture<Outcome> verdictWithin(ImageReference ref) {
+    if (!verifier.policyNames(ref.repositoryName())) {
+      verdicts.labelValues("not_verified", "false").inc();
+      ObjectNode v =
+          JSON.createObjectNode()
+              .put("verified", false)
+              .put("reason_class", "policy")
+              .put("reason", "no policy signer names repository " + ref.repositoryName())
+              .put("image", ref.toString())
+              .put("cached", false);
+      return CompletableFuture.completedFuture(new Outcome(v, null));
+    }
+    String registry = ref.apiHost();
+    Semaphore perRegistry =
+        registries.computeIfAbsent(registry, h -> new Semaphore(limits.perRegistry()));
+    if (!perRegistry.tryAcquire()) {
+      return CompletableFuture.completedFuture(
+          new Outcome(
+              null,
+              Failure.busy(
+                  limits.perRegistry()
+                      + " requests to registry "
+                      + registry
+                      + " are already under way; retry shortly")));
+    }
+    CompletableFuture<Outcome> f;
+    try {
+      f =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return new Outcome(
+                      registryClient.within(limits.requestTimeout(), () -> verdict(ref)), null);
+                } catch (IOException | RuntimeException e) {
+                  return new Outcome(null, classify(ref, e));
+                }
+              },
+              executor);
+    } catch (java.util.concurrent.RejectedExecutionException full) {
+      perRegistry.release();
+      return CompletableFuture.completedFuture(
+          new Outcome(
+              null, Failure.busy("the verification service is at capacity; retry shortly")));
+    }
+    f.whenComplete((x, e) -> perRegistry.release());
+    return f.completeOnTimeout(
+            new Outcome(
+                null,
+                new Failure(
+                    "timeout",
+                    "no verdict within " + limits.requestTimeout().toSeconds() + " s",
+                    504)),
+            limits.requestTimeout().toMillis() + 250,
+            TimeUnit.MILLISECONDS)
+        .thenApply(
+            o -> {
+              if (o.failure() != null) verdicts.labelValues("error", "false").inc();
+              return o;
+            });
+  }
+
+  /**
+   * What a caller is told of a failure: a reason class and a short message of our own words. The
+   * exception's text (what a registry answered, TLS details, a target's error body) goes to this
+   * service's log only: a caller must not learn what answered at an address it chose.
+   */
+  Failure classify(ImageReference ref, Throwable e) {
+    Throwable t =
+        e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+            ? e.getCause()
+            : e;
+    String registry = ref.apiHost();
+    LOG.log(Level.INFO, "no verdict for " + ref + ": " + t, t);
+    if (t instanceof OutboundPolicy.RefusedException)
+      return new Failure(
+          "registry-not-allowed",
+          "registry " + registry + " is not one this service may reach (see --allow-registry)",
+          502);
+    if (t instanceof RegistryException.DeadlineExceeded
+        || t instanceof java.net.http.HttpTimeoutException)
+      return new Failure("timeout", "registry " + registry + " did not answer in time", 504);
+    if (t instanceof RegistryException.TooManyRequests)
+      return new Failure("registry-unavailable", "registry " + registry + " is throttling", 502);
+    if (t instanceof RegistryException.Refused x && x.status() >= 500)
+      return new Failure(
+          "registry-unavailable",
+          "registry " + registry + " failed (HTTP " + x.status() + ")",
+          502);
+    if (t instanceof RegistryException x && x.status() > 0)
+      return new Failure(
+          "registry-refused", "registry " + registry + " refused (HTTP " + x.status() + ")", 502);
+    if (t instanceof RegistryException)
+      return new Failure(
+          "registry-bad-answer", "registry " + registry + " answered something unusable", 502);
+    if (t instanceof LogException || t instanceof LogUnavailable)
+      return new Failure(
+          "log-unavailable", "the log did not give a checkpoint this service trusts", 502);
+    return new Failure("registry-unavailable", "registry " + registry + " did not answer", 502);
+  }
+
+  /** Why there is no verdict: a reason class for programs and a message for people. */
+  record Failure(String reasonClass, String message, int status) {
+    static Failure badReference(String message) {
+      return new Failure("bad-reference", message, 400);
+    }
+
+    static Failure busy(String message) {
+      return new Failure("busy", message, 503);
+    }
+  }
+
+  /** The log's checkpoint could not be had or was refused. */
+  static final class LogUnavailable extends IOException {
+    LogUnavailable(String message, Throwable cause) {
+      super(message, cause);
+    }
   }
 
   /**
@@ -224,6 +435,7 @@ final class VerificationService {
     ReferenceVerifier.Verdict v = verifier.check(image, signedRepository);
     ObjectNode out = Verdicts.json(JSON, image.image(), v.result(), v.failure());
     out.put("image", image.ref().toString());
+    if (!v.ok()) out.put("reason_class", v.result() == null ? "not-signed" : "policy");
     synchronized (cache) {
       cache.put(key, new Cached(size, clock.getAsLong() + cacheTtl.toNanos(), out.deepCopy()));
     }
@@ -255,9 +467,9 @@ final class VerificationService {
       } catch (LogException.Untrusted e) {
         checkpoints.labelValues("refused").inc();
         logFailure = "the log's checkpoint was refused: " + e.getMessage();
-        throw new IOException(logFailure, e);
+        throw new LogUnavailable(logFailure, e);
       } catch (LogException.Refused e) {
-        throw new IOException("the log did not answer: " + e.getMessage(), e);
+        throw new LogUnavailable("the log did not answer: " + e.getMessage(), e);
       }
     }
   }
@@ -272,8 +484,11 @@ final class VerificationService {
     return new HttpEndpoint.Reply(200, PrometheusTextFormatWriter.CONTENT_TYPE, out.toByteArray());
   }
 
-  private static ObjectNode error(String message) {
-    return JSON.createObjectNode().put("verified", false).put("error", message);
+  private static ObjectNode failure(Failure f) {
+    return JSON.createObjectNode()
+        .put("verified", false)
+        .put("reason_class", f.reasonClass())
+        .put("error", f.message());
   }
 
   private static HttpEndpoint.Reply json(int status, ObjectNode body) {
@@ -282,5 +497,10 @@ final class VerificationService {
     } catch (IOException e) {
       return HttpEndpoint.Reply.text(500, "cannot write JSON\n");
     }
+  }
+
+  /** Stops the executor; verifications under way are abandoned. */
+  void close() {
+    executor.shutdownNow();
   }
 }

@@ -1,13 +1,18 @@
 package dev.custody.tools;
 
+import dev.custody.http.OutboundPolicy;
 import dev.custody.logclient.LogClient;
 import dev.custody.registry.Platform;
+import dev.custody.registry.RegistryClient;
 import dev.custody.verify.CheckpointStore;
 import dev.custody.verify.TrustPolicy;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -22,6 +27,11 @@ import picocli.CommandLine.Option;
       "  POST /v1/verify    {\"image\": \"registry.example/team/app:1.0\"} -> {\"verified\": true, ...}",
       "  POST /gatekeeper   OPA Gatekeeper's external data provider protocol (externaldata.gatekeeper.sh/v1beta1)",
       "  GET  /metrics      verdict counts and latencies (Prometheus)",
+      "  GET  /healthz      ok, at once, whatever the registries do",
+      "",
+      "It fetches only from public addresses unless a registry is allowed by name",
+      "(--allow-registry), and only images of repositories its policy's signers name.",
+      "Options may also come from a file: custody verifier @/etc/custody/verifier.args",
       "",
       "  custody verifier --listen 0.0.0.0:8443 --policy policy.json --server log.example:7300 \\",
       "      --tls-cert tls.crt --tls-key tls.key"
@@ -78,9 +88,53 @@ final class VerifierCommand implements Callable<Integer> {
 
   @Option(
       names = "--threads",
-      defaultValue = "16",
-      description = "Requests verified at once. Default: ${DEFAULT-VALUE}")
+      defaultValue = "64",
+      description =
+          "Verifications under way at once, all registries together (more wait, up to 8 per "
+              + "thread; past that a request is answered busy). Default: ${DEFAULT-VALUE}")
   int threads;
+
+  @Option(
+      names = "--per-registry",
+      defaultValue = "16",
+      description =
+          "Verifications under way at once against one registry: a registry that stalls holds no "
+              + "more (past it: busy, retry). Default: ${DEFAULT-VALUE}")
+  int perRegistry;
+
+  @Option(
+      names = "--request-timeout",
+      defaultValue = "10",
+      description =
+          "Seconds for one request, registry calls, retries, redirects and tokens included: a "
+              + "verdict, or a timeout, by then. Default: ${DEFAULT-VALUE}")
+  long requestTimeoutSeconds;
+
+  @Option(
+      names = "--cache-bytes",
+      defaultValue = "67108864",
+      description =
+          "The most the cache of images read from registries holds, in bytes. Default: "
+              + "${DEFAULT-VALUE} (64 MiB)")
+  long cacheBytes;
+
+  @Option(
+      names = "--allow-registry",
+      paramLabel = "HOST[:PORT]",
+      description =
+          "A registry this service may reach although it resolves to an internal address "
+              + "(loopback, private, link-local): your own registries (repeatable). Every other "
+              + "host, and every redirect, token realm and next page, must resolve to public "
+              + "addresses")
+  List<String> allowRegistry = new ArrayList<>();
+
+  @Option(
+      names = "--client-ca",
+      paramLabel = "FILE",
+      description =
+          "Require a client certificate issued by this CA (PEM) on every request: only callers "
+              + "you gave a certificate (the API server, Gatekeeper) may ask. Needs --tls-cert")
+  Path clientCa;
 
   @Mixin LogOptions conn;
   @Mixin RegistryOptions registry;
@@ -89,11 +143,21 @@ final class VerifierCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if ((tlsCert == null) != (tlsKey == null))
       throw new IllegalArgumentException("--tls-cert and --tls-key go together");
+    if (clientCa != null && tlsCert == null)
+      throw new IllegalArgumentException("--client-ca needs --tls-cert and --tls-key");
     TrustPolicy p = TrustPolicy.read(policy);
-    SslContext tls =
-        tlsCert == null
-            ? null
-            : SslContextBuilder.forServer(tlsCert.toFile(), tlsKey.toFile()).build();
+    SslContext tls = null;
+    if (tlsCert != null) {
+      SslContextBuilder b = SslContextBuilder.forServer(tlsCert.toFile(), tlsKey.toFile());
+      if (clientCa != null)
+        b.trustManager(clientCa.toFile()).clientAuth(io.netty.handler.ssl.ClientAuth.REQUIRE);
+      tls = b.build();
+    }
+    VerificationService.Limits limits =
+        new VerificationService.Limits(
+            Duration.ofSeconds(requestTimeoutSeconds), threads, perRegistry);
+    RegistryClient client =
+        registry.client(b -> b.outbound(OutboundPolicy.publicOnly(Set.copyOf(allowRegistry))));
     CheckpointStore checkpoints =
         new CheckpointStore(store != null ? store : VerifyCommand.defaultStore());
     // Checkpoints it reads are checked against the policy's log keys and the store before any
@@ -102,15 +166,31 @@ final class VerifierCommand implements Callable<Integer> {
         offline ? null : conn.builder().trust(p.logVerifier()).checkpointStore(checkpoints).build();
     ReferenceVerifier verifier =
         new ReferenceVerifier(
-            p, registry.client(), Platform.parse(registry.platform), log, checkpoints);
+            p, client, Platform.parse(registry.platform), log, checkpoints, cacheBytes);
     VerificationService service =
         new VerificationService(
             verifier,
+            client,
             log,
             Duration.ofSeconds(cacheTtlSeconds),
             Duration.ofSeconds(refreshSeconds),
+            limits,
             System::nanoTime);
-    HttpEndpoint server = HttpEndpoint.start(listen, tls, 1 << 20, threads, service::handle);
+    java.net.InetSocketAddress at;
+    try {
+      at = dev.custody.api.Nodes.hostPort(listen);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--listen: " + e.getMessage(), e);
+    }
+    HttpEndpoint server =
+        HttpEndpoint.start(
+            at.getHostString(),
+            at.getPort(),
+            tls,
+            1 << 20,
+            dev.custody.serving.HttpConnections.defaults(),
+            service::handle,
+            null);
     System.out.println(
         "custody verifier listening on "
             + (tls == null ? "http://" : "https://")
@@ -121,6 +201,7 @@ final class VerifierCommand implements Callable<Integer> {
     System.out.flush();
     server.serveUntilShutdown(
         () -> {
+          service.close();
           if (log != null) log.close();
         });
     return 0;
