@@ -26,11 +26,15 @@ public final class KeyFiles {
   private KeyFiles() {}
 
   /**
-   * scrypt's cost for keys we encrypt: N = 2^14, r = 8, p = 1 (16 MiB and ~50 ms per guess), what
-   * {@code openssl pkcs8 -scrypt} writes: OpenSSL opens nothing costlier by default (its limit is
-   * 32 MiB), and a key file other tools cannot open is worth less than the doubled cost.
+   * scrypt's cost for keys we encrypt: N = 2^14, r = 8, p = 2 (16 MiB, ~100 ms per guess): twice
+   * the work of what {@code openssl pkcs8 -scrypt} writes (p = 1). Not N = 2^15: at r = 8 that
+   * needs 32 MiB, past OpenSSL 3's scrypt memory limit, and OpenSSL then neither reads nor writes
+   * the file ("memory limit exceeded", checked on Debian's OpenSSL 3.0). p doubles the work without
+   * the memory, and OpenSSL reads it. Files written with p = 1 are still read.
    */
   static final int SCRYPT_N = 1 << 14;
+
+  static final int SCRYPT_P = 2;
 
   private static final Pattern PEM =
       Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----\\s*([A-Za-z0-9+/=\\s]+?)\\s*-----END \\1-----");
@@ -94,7 +98,7 @@ public final class KeyFiles {
     try {
       var encryptor =
           new JcePKCSPBEOutputEncryptorBuilder(
-                  new ScryptConfig.Builder(SCRYPT_N, 8, 1).withSaltLength(16).build(),
+                  new ScryptConfig.Builder(SCRYPT_N, 8, SCRYPT_P).withSaltLength(16).build(),
                   NISTObjectIdentifiers.id_aes256_CBC)
               .setProvider(BC)
               .build(password);

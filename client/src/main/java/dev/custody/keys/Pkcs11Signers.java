@@ -33,7 +33,7 @@ import org.xipki.pkcs11.wrapper.TokenException;
 /**
  * Signing keys in a hardware token or an HSM, through its PKCS#11 module, named by an RFC 7512 URI:
  * {@code
- * pkcs11:token=TOKEN;object=LABEL[;id=%01]?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-value=1234}
+ * pkcs11:token=TOKEN;object=LABEL[;id=%01]?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/secrets/pin}
  * (or {@code pin-source=FILE}; without either, the PIN comes from {@code CUSTODY_PKCS11_PIN} or the
  * terminal). Ed25519 keys sign with {@code CKM_EDDSA}, ECDSA P-256 keys with {@code CKM_ECDSA} over
  * a SHA-256 digest made here (some tokens have no {@code CKM_ECDSA_SHA256}); the private key never
@@ -95,6 +95,13 @@ public final class Pkcs11Signers implements Signers.SignerProvider {
       throw new KeyFileException("the pkcs11 URI needs token=… and object=… (the key's label)");
     char[] pin;
     if (u.query().containsKey("pin-value")) {
+      // RFC 7512 allows it, but a PIN in a command line shows in ps and in shell history.
+      java.util.logging.Logger.getLogger(Pkcs11Signers.class.getName())
+          .warning(
+              "the pkcs11 URI carries the PIN (pin-value): it shows in ps and shell history; use "
+                  + "pin-source=file:/path/to/pin, or "
+                  + PIN_VARIABLE
+                  + " in the environment");
       pin = u.query().get("pin-value").toCharArray();
     } else if (u.query().containsKey("pin-source")) {
       try {

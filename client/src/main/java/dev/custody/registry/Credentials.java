@@ -74,6 +74,7 @@ public interface Credentials {
     private static final long HELPER_SECONDS = 30;
     private final Path file;
     private final Path helperDir;
+    private final long helperSeconds;
     private final Map<String, Optional<Login>> found = new ConcurrentHashMap<>();
 
     DockerConfig(Path file) {
@@ -85,8 +86,17 @@ public interface Credentials {
      *     (tests pass a folder)
      */
     DockerConfig(Path file, Path helperDir) {
+      this(file, helperDir, HELPER_SECONDS);
+    }
+
+    /**
+     * @param helperSeconds how long a credential helper may take, output and exit; then it is
+     *     killed
+     */
+    DockerConfig(Path file, Path helperDir, long helperSeconds) {
       this.file = file;
       this.helperDir = helperDir;
+      this.helperSeconds = helperSeconds;
     }
 
     @Override
@@ -183,18 +193,33 @@ public interface Credentials {
       try (OutputStream in = p.getOutputStream()) {
         in.write(serverUrl.getBytes(StandardCharsets.UTF_8));
       }
+      // Its answer is read on a thread of its own, so that the deadline covers a helper that never
+      // writes or never closes its output, not only one that never exits.
+      java.util.concurrent.FutureTask<byte[]> reading =
+          new java.util.concurrent.FutureTask<>(
+              () -> {
+                try (InputStream o = p.getInputStream()) {
+                  return o.readNBytes((int) MAX_CONFIG_BYTES);
+                }
+              });
+      Thread reader = new Thread(reading, "docker-credential-" + name);
+      reader.setDaemon(true);
+      reader.start();
       byte[] out;
-      try (InputStream o = p.getInputStream()) {
-        out = o.readNBytes((int) MAX_CONFIG_BYTES);
-      }
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(helperSeconds);
       try {
-        if (!p.waitFor(HELPER_SECONDS, TimeUnit.SECONDS)) {
-          p.destroyForcibly();
-          throw new IOException(
-              "docker-credential-" + name + " did not answer within " + HELPER_SECONDS + " s");
-        }
+        out = reading.get(helperSeconds, TimeUnit.SECONDS);
+        if (!p.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS))
+          throw new java.util.concurrent.TimeoutException();
+      } catch (java.util.concurrent.TimeoutException e) {
+        kill(p);
+        throw new IOException(
+            "docker-credential-" + name + " did not answer within " + helperSeconds + " s; killed");
+      } catch (java.util.concurrent.ExecutionException e) {
+        kill(p);
+        throw new IOException("reading docker-credential-" + name + " failed", e.getCause());
       } catch (InterruptedException e) {
-        p.destroyForcibly();
+        kill(p);
         Thread.currentThread().interrupt();
         throw new IOException("interrupted while asking docker-credential-" + name);
       }
@@ -210,6 +235,12 @@ public interface Credentials {
       String secret = r.path("Secret").asText("");
       if (secret.isEmpty()) return Optional.empty();
       return Optional.of(new Login(user, secret));
+    }
+
+    /** Ends a helper and whatever it started (a shell script's children too). */
+    private static void kill(Process p) {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
     }
   }
 }

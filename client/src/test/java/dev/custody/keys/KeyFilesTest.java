@@ -69,6 +69,16 @@ class KeyFilesTest {
           s.publicKey(),
           Files.readAllBytes(dir.resolve("pub.der")),
           scheme + ": OpenSSL opens our file");
+      // scrypt N = 2^14, r = 8, p = 2, as OpenSSL parses the file's parameters.
+      String asn1 = run(dir, OPENSSL, "asn1parse", "-in", "ours.pem");
+      java.util.List<String> ints =
+          asn1.lines()
+              .filter(l -> l.contains("INTEGER"))
+              .map(l -> l.substring(l.lastIndexOf(':') + 1).strip())
+              .toList();
+      assertTrue(
+          java.util.Collections.indexOfSubList(ints, java.util.List.of("4000", "08", "02")) >= 0,
+          "scrypt parameters: " + ints);
     }
   }
 

@@ -103,4 +103,29 @@ class ChallengeAndCredentialsTest {
             .getMessage()
             .contains("not on the PATH"));
   }
+
+  @Test
+  void aCredentialHelperThatNeverAnswersIsKilledAtItsTimeout(
+      @org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    Path helper = dir.resolve("docker-credential-stuck");
+    Path pidFile = dir.resolve("pid");
+    // Writes nothing, never closes its output, never exits (and leaves a child that holds it).
+    Files.writeString(helper, "#!/bin/sh\necho $$ > " + pidFile + "\nsleep 600\n");
+    Files.setPosixFilePermissions(helper, PosixFilePermissions.fromString("rwx------"));
+    Path config = dir.resolve("config.json");
+    Files.writeString(config, "{\"credsStore\":\"stuck\"}");
+    Credentials c = new Credentials.DockerConfig(config, dir, 2);
+    long t0 = System.nanoTime();
+    java.io.IOException e =
+        assertThrows(java.io.IOException.class, () -> c.forHost("registry.example"));
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertTrue(e.getMessage().contains("did not answer within 2 s"), e.getMessage());
+    assertTrue(ms < 5_000, "waited " + ms + " ms");
+    long pid = Long.parseLong(Files.readString(pidFile).strip());
+    long end = System.nanoTime() + 5_000_000_000L;
+    while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)
+        && System.nanoTime() < end) Thread.sleep(50);
+    assertTrue(
+        !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "the helper lives on");
+  }
 }

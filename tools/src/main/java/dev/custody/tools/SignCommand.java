@@ -67,7 +67,7 @@ final class SignCommand implements Callable<Integer> {
       required = true,
       description =
           "Your signing key: a key file (custody keygen's, encrypted "
-              + "or not; a cosign.key), file:PATH, or a key in a hardware token: pkcs11:token=…;object=…?module-path=…&pin-value=… "
+              + "or not; a cosign.key), file:PATH, or a key in a hardware token: pkcs11:token=…;object=…?module-path=…&pin-source=file:PIN_FILE "
               + "(RFC 7512). Passphrases from CUSTODY_PASSWORD (COSIGN_PASSWORD for a cosign key), else the terminal asks")
   String key;
 
