@@ -70,6 +70,28 @@ final class RegistryVerify implements Callable<Integer> {
 
   static final int LAYERS = 10;
 
+  /** Registries that never answer, for the measurement under attack. */
+  static final int TARPITS = 16;
+
+  /** Accepts connections on loopback and never answers them; its port. */
+  private static int tarpit() throws java.io.IOException {
+    ServerSocket s = new ServerSocket(0, 200, java.net.InetAddress.getLoopbackAddress());
+    List<java.net.Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                while (true) held.add(s.accept());
+              } catch (java.io.IOException closed) {
+                // the bench is over
+              }
+            },
+            "tarpit");
+    t.setDaemon(true);
+    t.start();
+    return s.getLocalPort();
+  }
+
   @Override
   public Integer call() throws Exception {
     Path dir = Files.createTempDirectory("custody-bench-registry");
@@ -112,15 +134,20 @@ final class RegistryVerify implements Callable<Integer> {
               .findFirst()
               .orElseThrow()
               .substring(13);
+      // Registries that accept connections and never answer: the load a hostile Pod spec makes.
+      List<Integer> pits = new ArrayList<>();
+      for (int i = 0; i < TARPITS; i++) pits.add(tarpit());
+      StringBuilder pitRepos = new StringBuilder();
+      for (int p : pits) pitRepos.append(",\"127.0.0.1:").append(p).append("/*\"");
       Path policy = dir.resolve("policy.json");
       Files.writeString(
           policy,
           """
           {"log": {"origin": "bench.registry/custody", "verifier_key": "%s"},
-           "signers": [{"name": "team", "public_key_file": "%s", "repositories": ["%s/bench/*"],
+           "signers": [{"name": "team", "public_key_file": "%s", "repositories": ["%s/bench/*"%s],
                         "layers": {"min": 0, "max": %d}}]}
           """
-              .formatted(vkey, dir.resolve("team.pub"), reg, LAYERS - 1));
+              .formatted(vkey, dir.resolve("team.pub"), reg, pitRepos, LAYERS - 1));
       String store = dir.resolve("store").toString();
       System.out.printf(
           "registry: %d-layer image at %s, docker-registry on loopback, log in-process%n",
@@ -163,20 +190,25 @@ final class RegistryVerify implements Callable<Integer> {
       row("custody verify --offline REF", offline);
 
       int port = freePort();
+      List<String> serviceArgs =
+          new ArrayList<>(
+              List.of(
+                  "verifier",
+                  "--listen",
+                  "127.0.0.1:" + port,
+                  "--server",
+                  server,
+                  "--policy",
+                  policy.toString(),
+                  "--checkpoint-store",
+                  store,
+                  "--request-timeout",
+                  "2",
+                  "--allow-registry",
+                  reg));
+      for (int p : pits) serviceArgs.addAll(List.of("--allow-registry", "127.0.0.1:" + p));
       Thread service =
-          new Thread(
-              () ->
-                  CustodyCli.run(
-                      "verifier",
-                      "--listen",
-                      "127.0.0.1:" + port,
-                      "--server",
-                      server,
-                      "--policy",
-                      policy.toString(),
-                      "--checkpoint-store",
-                      store),
-              "bench-verifier");
+          new Thread(() -> CustodyCli.run(serviceArgs.toArray(String[]::new)), "bench-verifier");
       service.setDaemon(true);
       service.start();
       String base = "http://127.0.0.1:" + port;
@@ -219,6 +251,65 @@ final class RegistryVerify implements Callable<Integer> {
       System.out.printf(
           "%-44s %9.0f req/s  %.2f of the ceiling%n",
           "service, cached verdicts (:tag)", tagRate, tagRate / healthz);
+
+      // The same, while 32 Gatekeeper requests at a time ask the tarpits (each held to the
+      // service's 2 s deadline, then asked again).
+      java.util.concurrent.atomic.AtomicBoolean attacking =
+          new java.util.concurrent.atomic.AtomicBoolean(true);
+      LongAdder timeouts = new LongAdder();
+      List<Thread> attackers = new ArrayList<>();
+      for (int i = 0; i < 32; i++) {
+        String key = "127.0.0.1:" + pits.get(i % TARPITS) + "/team/app:" + i;
+        String gk =
+            "{\"apiVersion\":\"externaldata.gatekeeper.sh/v1beta1\",\"kind\":\"ProviderRequest\","
+                + "\"request\":{\"keys\":[\""
+                + key
+                + "\"]}}";
+        Thread t =
+            new Thread(
+                () -> {
+                  HttpClient h =
+                      HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+                  while (attacking.get()) {
+                    try {
+                      String b =
+                          h.send(
+                                  HttpRequest.newBuilder(URI.create(base + "/gatekeeper"))
+                                      .POST(HttpRequest.BodyPublishers.ofString(gk))
+                                      .build(),
+                                  HttpResponse.BodyHandlers.ofString())
+                              .body();
+                      if (b.contains("timeout:")) timeouts.increment();
+                    } catch (Exception e) {
+                      return;
+                    }
+                  }
+                });
+        t.setDaemon(true);
+        attackers.add(t);
+        t.start();
+      }
+      Thread.sleep(2_500); // every tarpit request is in flight
+      Histogram underLoad = time(runs * 10, () -> post(http, base + "/v1/verify", byDigest));
+      row("service, cached verdict (@digest), tarpits", underLoad);
+      double healthzLoaded =
+          throughput(() -> HttpRequest.newBuilder(URI.create(base + "/healthz")).build());
+      double digestLoaded =
+          throughput(
+              () ->
+                  HttpRequest.newBuilder(URI.create(base + "/v1/verify"))
+                      .POST(HttpRequest.BodyPublishers.ofString(byDigest))
+                      .build());
+      attacking.set(false);
+      System.out.printf(
+          "%-44s %9.0f req/s  %.2f of the unloaded /healthz%n",
+          "service /healthz, 32 requests on 16 tarpits", healthzLoaded, healthzLoaded / healthz);
+      System.out.printf(
+          "%-44s %9.0f req/s  %.2f of the unloaded rate (%d tarpit timeouts answered)%n",
+          "service, cached verdicts (@digest), tarpits",
+          digestLoaded,
+          digestLoaded / digestRate,
+          timeouts.sum());
     } finally {
       log.close();
       registry.destroy();
