@@ -367,8 +367,17 @@ public final class ClusterNode implements AutoCloseable {
     long pauseMs = 200;
     while (!closing && machine.reads().getOrDefault(nodeId, 0) != BatchCodec.NEWEST_READ) {
       try {
-        if (leaderId().isPresent()) sequencer.announce(record).get(5, TimeUnit.SECONDS);
-        else Thread.sleep(pauseMs);
+        if (leaderId().isEmpty()) {
+          Thread.sleep(pauseMs);
+          continue;
+        }
+        sequencer.announce(record).get(5, TimeUnit.SECONDS);
+        // Committed; this node applies it a heartbeat or so later. Wait for that before asking
+        // again, or every round trip until then would commit one more copy.
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!closing
+            && machine.reads().getOrDefault(nodeId, 0) != BatchCodec.NEWEST_READ
+            && System.nanoTime() < until) Thread.sleep(50);
       } catch (InterruptedException e) {
         return;
       } catch (Exception notYet) {
@@ -406,23 +415,37 @@ public final class ClusterNode implements AutoCloseable {
    */
   static RaftPeerTrust.Addresses addressBook(
       Peers peers, RaftGroupId groupId, java.util.function.Supplier<RaftServer> server) {
-    return (host, port) -> {
-      String at = Peers.format(host, port);
-      RaftServer srv = server.get();
-      if (srv != null) {
-        try {
-          for (RaftPeer p : srv.getDivision(groupId).getRaftConf().getAllPeers()) {
-            if (at.equals(p.getAddress())) return Optional.of(p.getId().toString());
-          }
-        } catch (IOException notYet) {
-          // the group is not loaded yet: --peers alone
+    return new RaftPeerTrust.Addresses() {
+      @Override
+      public Optional<String> nodeAt(String host, int port) {
+        String at = Peers.format(host, port);
+        for (RaftPeer p : configured(server.get(), groupId)) {
+          if (at.equals(p.getAddress())) return Optional.of(p.getId().toString());
         }
+        for (String id : peers.members().keySet()) {
+          if (at.equals(peers.address(id))) return Optional.of(id);
+        }
+        return Optional.empty();
       }
-      for (String id : peers.members().keySet()) {
-        if (at.equals(peers.address(id))) return Optional.of(id);
+
+      @Override
+      public boolean isMember(String id) {
+        if (peers.members().containsKey(id)) return true;
+        for (RaftPeer p : configured(server.get(), groupId))
+          if (p.getId().toString().equals(id)) return true;
+        return false;
       }
-      return Optional.empty();
     };
+  }
+
+  /** The peers of the running Raft configuration (old and new during a change); none before. */
+  private static java.util.Collection<RaftPeer> configured(RaftServer srv, RaftGroupId groupId) {
+    if (srv == null) return List.of();
+    try {
+      return srv.getDivision(groupId).getRaftConf().getAllPeers();
+    } catch (IOException notYet) {
+      return List.of(); // the group is not loaded yet: --peers alone
+    }
   }
 
   public Sequencer sequencer() {

@@ -20,8 +20,9 @@ import javax.net.ssl.X509TrustManager;
  *       may make is {@link RaftCallAuthorizer}'s to decide.
  *   <li>As a client, it accepts a server only if its certificate names the node that the
  *       configuration places at the address dialled ({@link Addresses}): a node that presents
- *       another node's certificate, or a stranger at a member's address, is refused. Host names are
- *       not checked: the node id is the identity, and the configuration binds it to an address.
+ *       another node's certificate, or a stranger at a member's address, is refused; at an address
+ *       no member has, only a node that is not a member (one being added). Host names are not
+ *       checked: the node id is the identity, and the configuration binds it to an address.
  * </ul>
  */
 final class RaftPeerTrust extends X509ExtendedTrustManager {
@@ -32,6 +33,17 @@ final class RaftPeerTrust extends X509ExtendedTrustManager {
      * @param host as dialled (a name or a literal address, without brackets)
      */
     Optional<String> nodeAt(String host, int port);
+
+    /**
+     * Whether {@code id} is a member now. A server at an address no member has may be a node being
+     * added (Ratis brings a new member up to date before it joins the configuration, at the address
+     * the operator's authenticated change gave): it is accepted only under an id that is not a
+     * member's, so no member can answer at an address that is not its own. By default every id
+     * counts as a member: an unknown address is refused.
+     */
+    default boolean isMember(String id) {
+      return true;
+    }
   }
 
   private final X509TrustManager pkix;
@@ -84,8 +96,19 @@ final class RaftPeerTrust extends X509ExtendedTrustManager {
     String h =
         host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
     Optional<String> expected = addresses.nodeAt(h, port);
-    if (expected.isEmpty())
-      throw new CertificateException("no member of the cluster is configured at " + h + ":" + port);
+    if (expected.isEmpty()) {
+      if (addresses.isMember(who.name())) {
+        throw new CertificateException(
+            "no member of the cluster is configured at "
+                + h
+                + ":"
+                + port
+                + ", and "
+                + who
+                + " is a member elsewhere");
+      }
+      return; // a node being added, at the address the operator gave
+    }
     if (!expected.get().equals(who.name())) {
       throw new CertificateException(
           h

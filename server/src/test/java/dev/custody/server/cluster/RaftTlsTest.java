@@ -90,20 +90,24 @@ class RaftTlsTest {
   }
 
   private ClusterNode start(String id) throws Exception {
+    return start(id, peers, false, tls(certs, id));
+  }
+
+  private ClusterNode start(String id, Peers with, boolean join, RaftTls t) throws Exception {
     LogStorage storage = LogStorage.open(dir.resolve(id).resolve("db"));
     stores.add(storage);
     ClusterNode n =
         ClusterNode.start(
             new ClusterNode.Settings(
                     id,
-                    peers,
+                    with,
                     dir.resolve(id).resolve("raft"),
                     ClusterNode.Settings.SNAPSHOT_EVERY,
                     Duration.ZERO,
                     Duration.ofMillis(300),
                     Duration.ofMillis(600),
-                    false)
-                .withTls(tls(certs, id)),
+                    join)
+                .withTls(t),
             storage,
             "t/log",
             List.of(key),
@@ -294,6 +298,28 @@ class RaftTlsTest {
     }
     assertEquals(2, members().size());
     submit(leader, 1);
+  }
+
+  @Test
+  void aNewMemberWithACertificateFromTheSameCaJoinsOverTls() throws Exception {
+    ClusterNode leader = startAllAndAwaitLeader();
+    for (int i = 0; i < 20; i++) submit(leader, i);
+    Path later = dir.resolve("certs4");
+    ClusterCertificates.issue(
+        later, List.of("n4"), certs.resolve("ca.pem"), certs.resolve("ca.key"));
+    RaftTls n4tls =
+        RaftTls.load(later.resolve("n4.pem"), later.resolve("n4.key"), certs.resolve("ca.pem"));
+    Peers withN4 = Peers.parse(peers.format() + ",n4=127.0.0.1:" + ThreeNodesTest.freePort());
+    ClusterNode n4 = start("n4", withN4, true, n4tls);
+    try (Membership m = new Membership("t/log", peers, Optional.of(tls(certs, "operator")))) {
+      m.add("n4", withN4.address("n4"));
+    }
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (System.nanoTime() < end && n4.sequencer().head().size() < 20) Thread.sleep(50);
+    assertEquals(leader.sequencer().head().note(), n4.sequencer().head().note());
+    assertEquals(4, members().size());
+    // A start announces the formats a node reads once, not once per round trip until applied.
+    assertTrue(leader.appliedIndex() < 60, "Raft entries applied: " + leader.appliedIndex());
   }
 
   @Test
