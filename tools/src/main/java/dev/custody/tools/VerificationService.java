@@ -28,7 +28,6 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
@@ -367,7 +366,8 @@ final class VerificationService {
             ? e.getCause()
             : e;
     String registry = ref.apiHost();
-    LOG.log(Level.INFO, "no verdict for " + ref + ": " + t, t);
+    // One line, no stack: a service under attack must not drown its log.
+    LOG.info("no verdict for " + ref + ": " + t);
     if (t instanceof OutboundPolicy.RefusedException)
       return new Failure(
           "registry-not-allowed",
