@@ -4,7 +4,6 @@ import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.server.sequencer.GroupCommitSequencer;
 import dev.custody.server.storage.LogStorage;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -29,7 +28,19 @@ final class RestartTime implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    Ed25519NoteKeys.Signer unused = Ed25519NoteKeys.generate("bench/restart", new SecureRandom());
+    // The log's own key: recovery restates the latest checkpoint only under the key that signed it
+    // (a store from another log is never signed again).
+    Path keyFile = dataDir.resolve("log.key");
+    if (!java.nio.file.Files.exists(keyFile)) {
+      throw new IllegalArgumentException(
+          "restart needs the log's key beside its store: " + keyFile + " (as `scale` leaves it)");
+    }
+    Ed25519NoteKeys.Signer key;
+    try {
+      key = dev.custody.server.keys.LogKeyFile.read(keyFile);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
     long t0 = System.nanoTime();
     // A data directory as the server and `scale` lay it out, or a bare RocksDB folder.
     LogStorage storage =
@@ -39,7 +50,7 @@ final class RestartTime implements Callable<Integer> {
                 : dataDir);
     long t1 = System.nanoTime();
     GroupCommitSequencer seq =
-        new GroupCommitSequencer(storage, "bench/restart", List.of(unused), 16, 16, (n, t) -> {});
+        new GroupCommitSequencer(storage, key.name(), List.of(key), 16, 16, (n, t) -> {});
     long t2 = System.nanoTime();
     System.out.printf(
         "restart: size %d; open store %.1f ms, recover state %.1f ms, total %.1f ms%n",

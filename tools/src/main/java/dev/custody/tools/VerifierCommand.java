@@ -129,6 +129,14 @@ final class VerifierCommand implements Callable<Integer> {
   List<String> allowRegistry = new ArrayList<>();
 
   @Option(
+      names = "--max-referrers",
+      defaultValue = "1024",
+      description =
+          "The most artifacts one image's referrers listing may name; a longer listing is "
+              + "refused, not read. Default: ${DEFAULT-VALUE}")
+  int maxReferrers;
+
+  @Option(
       names = "--client-ca",
       paramLabel = "FILE",
       description =
@@ -139,6 +147,17 @@ final class VerifierCommand implements Callable<Integer> {
   @Mixin LogOptions conn;
   @Mixin RegistryOptions registry;
 
+  /**
+   * HTTPS with this certificate; with {@code clientCa}, callers must present a certificate it
+   * issued (required, not optional: the flag exists to close the port to strangers).
+   */
+  static SslContext serverTls(Path cert, Path key, Path clientCa) throws java.io.IOException {
+    SslContextBuilder b = SslContextBuilder.forServer(cert.toFile(), key.toFile());
+    if (clientCa != null)
+      b.trustManager(clientCa.toFile()).clientAuth(io.netty.handler.ssl.ClientAuth.REQUIRE);
+    return b.build();
+  }
+
   @Override
   public Integer call() throws Exception {
     if ((tlsCert == null) != (tlsKey == null))
@@ -146,18 +165,15 @@ final class VerifierCommand implements Callable<Integer> {
     if (clientCa != null && tlsCert == null)
       throw new IllegalArgumentException("--client-ca needs --tls-cert and --tls-key");
     TrustPolicy p = TrustPolicy.read(policy);
-    SslContext tls = null;
-    if (tlsCert != null) {
-      SslContextBuilder b = SslContextBuilder.forServer(tlsCert.toFile(), tlsKey.toFile());
-      if (clientCa != null)
-        b.trustManager(clientCa.toFile()).clientAuth(io.netty.handler.ssl.ClientAuth.REQUIRE);
-      tls = b.build();
-    }
+    SslContext tls = tlsCert == null ? null : serverTls(tlsCert, tlsKey, clientCa);
     VerificationService.Limits limits =
         new VerificationService.Limits(
             Duration.ofSeconds(requestTimeoutSeconds), threads, perRegistry);
     RegistryClient client =
-        registry.client(b -> b.outbound(OutboundPolicy.publicOnly(Set.copyOf(allowRegistry))));
+        registry.client(
+            b ->
+                b.outbound(OutboundPolicy.publicOnly(Set.copyOf(allowRegistry)))
+                    .maxReferrers(maxReferrers));
     CheckpointStore checkpoints =
         new CheckpointStore(store != null ? store : VerifyCommand.defaultStore());
     // Checkpoints it reads are checked against the policy's log keys and the store before any

@@ -2,6 +2,7 @@ package dev.custody.tools;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -256,5 +257,84 @@ class VerifierUnderAttackTest {
     HttpResponse<String> bad = post(http, port, "/v1/verify", "{\"image\":\"UPPER/Case\"}");
     assertEquals(400, bad.statusCode());
     assertEquals("bad-reference", JSON.readTree(bad.body()).path("reason_class").asText());
+  }
+
+  @Test
+  void withAClientCaOnlyCallersHoldingItsCertificatesAreAnswered(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    dev.custody.testing.TestCerts certs = new dev.custody.testing.TestCerts(dir, "verifier-ca");
+    dev.custody.testing.TestCerts.Pem server = certs.server("verifier");
+    dev.custody.testing.TestCerts.Pem caller = certs.client("gatekeeper");
+    java.nio.file.Files.createDirectories(dir.resolve("o"));
+    dev.custody.testing.TestCerts other =
+        new dev.custody.testing.TestCerts(dir.resolve("o"), "other");
+    HttpEndpoint ep =
+        HttpEndpoint.start(
+            "127.0.0.1",
+            0,
+            VerifierCommand.serverTls(server.cert(), server.key(), certs.caCert),
+            1 << 20,
+            dev.custody.serving.HttpConnections.defaults(),
+            (m, p, b) -> CompletableFuture.completedFuture(HttpEndpoint.Reply.text(200, "ok\n")),
+            null);
+    open.add(ep);
+    URI health = URI.create("https://127.0.0.1:" + ep.port() + "/healthz");
+    // Without a client certificate, or with one of another CA: no answer.
+    for (dev.custody.testing.TestCerts.Pem who : java.util.Arrays.asList(null, other.client("x"))) {
+      HttpClient c = HttpClient.newBuilder().sslContext(ssl(certs.caCert, who)).build();
+      assertThrows(
+          IOException.class,
+          () ->
+              c.send(HttpRequest.newBuilder(health).build(), HttpResponse.BodyHandlers.ofString()),
+          String.valueOf(who));
+    }
+    // With the CA's: answered.
+    HttpClient known = HttpClient.newBuilder().sslContext(ssl(certs.caCert, caller)).build();
+    assertEquals(
+        200,
+        known
+            .send(HttpRequest.newBuilder(health).build(), HttpResponse.BodyHandlers.ofString())
+            .statusCode());
+  }
+
+  /** A TLS context trusting {@code ca}, presenting {@code me} when given. */
+  private static javax.net.ssl.SSLContext ssl(
+      java.nio.file.Path ca, dev.custody.testing.TestCerts.Pem me) throws Exception {
+    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    java.security.cert.CertificateFactory x509 =
+        java.security.cert.CertificateFactory.getInstance("X.509");
+    try (var in = java.nio.file.Files.newInputStream(ca)) {
+      trust.setCertificateEntry("ca", x509.generateCertificate(in));
+    }
+    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+    tmf.init(trust);
+    javax.net.ssl.KeyManager[] kms = null;
+    if (me != null) {
+      java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+      ks.load(null, null);
+      byte[] der =
+          java.util.Base64.getMimeDecoder()
+              .decode(
+                  java.nio.file.Files.readString(me.key())
+                      .replaceAll("-----[A-Z ]+-----", "")
+                      .strip());
+      java.security.PrivateKey key =
+          java.security.KeyFactory.getInstance("EC")
+              .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(der));
+      try (var in = java.nio.file.Files.newInputStream(me.cert())) {
+        ks.setKeyEntry(
+            "me",
+            key,
+            new char[0],
+            new java.security.cert.Certificate[] {x509.generateCertificate(in)});
+      }
+      javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance("SunX509");
+      kmf.init(ks, new char[0]);
+      kms = kmf.getKeyManagers();
+    }
+    javax.net.ssl.SSLContext c = javax.net.ssl.SSLContext.getInstance("TLS");
+    c.init(kms, tmf.getTrustManagers(), null);
+    return c;
   }
 }
