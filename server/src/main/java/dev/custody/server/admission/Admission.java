@@ -1,5 +1,7 @@
 package dev.custody.server.admission;
 
+import dev.custody.server.sequencer.Admitted;
+
 /**
  * The first stage of the write path: decide whether bytes from a submitter may enter the log. Runs
  * on many threads at once, outside the sequencer; must not change any state.

@@ -7,6 +7,7 @@ import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
 import dev.custody.server.read.LinkIndex;
 import dev.custody.server.read.StoredLinks;
+import dev.custody.server.sequencer.Admitted;
 
 /**
  * Admits signed layer links (entries.md): strict parse, the signature, the rules a link must meet

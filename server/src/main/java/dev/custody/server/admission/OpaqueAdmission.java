@@ -1,5 +1,7 @@
 package dev.custody.server.admission;
 
+import dev.custody.server.sequencer.Admitted;
+
 /**
  * Accepts any entry of 1..65,535 bytes as its own leaf (the size bound of a tlog-tiles entry
  * bundle). For tests and for logs of other artefacts; identical bytes are one entry.

@@ -1,6 +1,6 @@
 package dev.custody.server.cluster;
 
-import dev.custody.server.admission.Admitted;
+import dev.custody.server.sequencer.Admitted;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;

@@ -4,7 +4,7 @@ import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.merkle.CompactRange;
 import dev.custody.merkle.Hashes;
 import dev.custody.note.NoteSigner;
-import dev.custody.server.admission.Admitted;
+import dev.custody.server.sequencer.Admitted;
 import dev.custody.server.sequencer.BatchListener;
 import dev.custody.server.sequencer.Integrator;
 import dev.custody.server.sequencer.TreeEdge;

@@ -2,8 +2,8 @@ package dev.custody.server.cluster;
 
 import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.merkle.Hashes;
-import dev.custody.server.admission.Admitted;
 import dev.custody.server.guard.StandingQueue;
+import dev.custody.server.sequencer.Admitted;
 import dev.custody.server.sequencer.OverloadedException;
 import dev.custody.server.sequencer.Sequenced;
 import dev.custody.server.sequencer.Sequencer;

@@ -3,7 +3,6 @@ package dev.custody.server.sequencer;
 import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.merkle.Hashes;
 import dev.custody.note.NoteSigner;
-import dev.custody.server.admission.Admitted;
 import dev.custody.server.guard.StandingQueue;
 import dev.custody.server.storage.AppendBatch;
 import dev.custody.server.storage.LogStorage;

@@ -7,7 +7,6 @@ import dev.custody.merkle.CompactRange;
 import dev.custody.merkle.Hashes;
 import dev.custody.note.NoteSigner;
 import dev.custody.note.SignedNote;
-import dev.custody.server.admission.Admitted;
 import dev.custody.server.storage.AppendBatch;
 import dev.custody.server.storage.LogStorage;
 import dev.custody.server.storage.StorageException;

@@ -1,7 +1,6 @@
 package dev.custody.server.sequencer;
 
 import dev.custody.checkpoint.SignedCheckpoint;
-import dev.custody.server.admission.Admitted;
 import dev.custody.server.storage.LogStorage;
 import dev.custody.server.storage.StorageException;
 import java.util.concurrent.CompletableFuture;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.custody.server.admission.Admitted;
+import dev.custody.server.sequencer.Admitted;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.custody.note.Ed25519NoteKeys;
-import dev.custody.server.admission.Admitted;
+import dev.custody.server.sequencer.Admitted;
 import dev.custody.server.sequencer.Integrator;
 import dev.custody.server.storage.AppendBatch;
 import dev.custody.server.storage.LogStorage;

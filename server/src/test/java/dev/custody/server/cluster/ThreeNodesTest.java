@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.note.Ed25519NoteKeys;
-import dev.custody.server.admission.Admitted;
 import dev.custody.server.guard.StandingQueue;
+import dev.custody.server.sequencer.Admitted;
 import dev.custody.server.sequencer.Sequenced;
 import dev.custody.server.storage.LogStorage;
 import java.net.ServerSocket;

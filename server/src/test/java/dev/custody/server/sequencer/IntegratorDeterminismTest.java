@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.custody.merkle.Hashes;
 import dev.custody.note.Ed25519NoteKeys;
-import dev.custody.server.admission.Admitted;
 import dev.custody.server.storage.LogStorage;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;

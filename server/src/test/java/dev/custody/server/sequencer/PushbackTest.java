@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.custody.note.Ed25519NoteKeys;
-import dev.custody.server.admission.Admitted;
 import dev.custody.server.guard.StandingQueue;
 import dev.custody.server.storage.LogStorage;
 import java.nio.file.Path;

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.custody.note.Ed25519NoteKeys;
-import dev.custody.server.admission.Admitted;
 import dev.custody.server.admission.OpaqueAdmission;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.storage.LogStorage;

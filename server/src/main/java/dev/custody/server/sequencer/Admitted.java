@@ -1,4 +1,4 @@
-package dev.custody.server.admission;
+package dev.custody.server.sequencer;
 
 import dev.custody.chain.Leaf;
 import dev.custody.merkle.Hashes;
