@@ -8,19 +8,14 @@ import dev.custody.chain.Digest;
 import dev.custody.chain.LinkException;
 import dev.custody.http.BoundedHttp;
 import dev.custody.http.OutboundPolicy;
-import dev.custody.io.BoundedCache;
 import dev.custody.oci.OciImage;
 import java.io.IOException;
-import java.net.ConnectException;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,13 +31,10 @@ import java.util.regex.Pattern;
  * and manifests, list and attach referrers. Layers are never downloaded: their digests are bound by
  * the manifest's, and that is what links sign.
  *
- * <p>Untrusted peer: every body is read into a bounded buffer within one deadline ({@link
- * BoundedHttp}), every manifest and blob is checked against the digest it was asked by, and a
- * redirect never carries our credentials to another host or down from HTTPS to HTTP. Authentication
- * follows the registry's {@code WWW-Authenticate} challenge: Basic with the login from {@link
- * Credentials}, or Bearer with a token from the challenge's realm (tokens are cached per scope
- * until they expire). A 429 or a 5xx is retried with backoff (honouring {@code Retry-After},
- * capped) and then thrown as its own {@link RegistryException}.
+ * <p>Untrusted peer: every manifest and blob is checked against the digest it was asked by; one
+ * request, with its redirects, retries, bounds and outbound policy, is {@link RegistryExchange}'s,
+ * and following the registry's authentication challenge is {@link RegistryAuth}'s. This class is
+ * the API and the referrers (the 1.1 API and the tag schema).
  *
  * <p>Why not ORAS Java: it pulls gson, zstd-jni and commons-compress into a library whose
  * verification core we keep to the JDK and Jackson, and it has neither the referrers tag-schema
@@ -74,55 +66,11 @@ public final class RegistryClient {
   /** Pages of a referrers listing followed at most; a registry that pages forever ends here. */
   private static final int MAX_PAGES = 16;
 
-  private static final int MAX_REDIRECTS = 5;
-
-  /** A token service's answer is read no further; the token in it is at most {@link #MAX_TOKEN}. */
-  private static final int MAX_TOKEN_RESPONSE_BYTES = 16 << 10;
-
-  /** The longest bearer token used (real ones are a few hundred bytes to a few KiB). */
-  static final int MAX_TOKEN = 8 << 10;
-
-  /** Tokens, challenges and logins kept: per registry host and scope, in bytes. */
-  private static final int AUTH_CACHE_ENTRIES = 1024;
-
-  private static final long AUTH_CACHE_BYTES = 1 << 20;
-  private static final long CHALLENGE_TTL_NANOS = 3_600_000_000_000L;
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private final HttpClient http;
-  private final Credentials credentials;
-  private final Set<String> plainHttp;
-  private final Duration deadline;
-  private final int retries;
-  private final Duration retryBase;
-  private final Duration maxRetryAfter;
-  private final OutboundPolicy outbound;
+  private final RequestDeadline deadline;
+  private final RegistryExchange transport;
   private final int maxReferrers;
-
-  /**
-   * The deadline of the caller's whole request on this thread ({@link #within}), in {@code
-   * System.nanoTime()}; absent: each exchange has {@code deadline}.
-   */
-  private final ThreadLocal<Long> until = new ThreadLocal<>();
-
-  /** host -> "Basic ..." once the host asked for Basic. Bounded: hosts come from callers. */
-  private final BoundedCache<String, String> basic =
-      new BoundedCache<>(AUTH_CACHE_ENTRIES, AUTH_CACHE_BYTES, String::length, System::nanoTime);
-
-  /** host -> its Bearer challenge, so a new scope asks for a token without a 401 first. */
-  private final BoundedCache<String, Challenge> bearer =
-      new BoundedCache<>(
-          AUTH_CACHE_ENTRIES,
-          AUTH_CACHE_BYTES,
-          c -> c.params().toString().length(),
-          System::nanoTime);
-
-  /** host + " " + scope -> token, until it expires. */
-  private final BoundedCache<String, Token> tokens =
-      new BoundedCache<>(
-          AUTH_CACHE_ENTRIES, 4 * AUTH_CACHE_BYTES, t -> t.header().length(), System::nanoTime);
-
-  private record Token(String header, long expiresAtNanos) {}
 
   /** A manifest as the registry served it; {@code digest} is computed from the bytes. */
   public record Manifest(String mediaType, byte[] bytes, String digest) {
@@ -219,19 +167,23 @@ public final class RegistryClient {
   private RegistryClient(Builder b) {
     // HTTP/1.1: on plain HTTP the JDK would otherwise offer every new connection an h2c upgrade,
     // which registries do not take and some proxies refuse.
-    this.http =
+    HttpClient http =
         HttpClient.newBuilder()
             .followRedirects(HttpClient.Redirect.NEVER)
             .version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(b.deadline)
             .build();
-    this.credentials = b.credentials;
-    this.plainHttp = Set.copyOf(b.insecure);
-    this.deadline = b.deadline;
-    this.retries = b.retries;
-    this.retryBase = b.retryBase;
-    this.maxRetryAfter = b.maxRetryAfter;
-    this.outbound = b.outbound;
+    this.deadline = new RequestDeadline(b.deadline);
+    this.transport =
+        new RegistryExchange(
+            http,
+            b.insecure,
+            deadline,
+            b.retries,
+            b.retryBase,
+            b.maxRetryAfter,
+            b.outbound,
+            b.credentials);
     this.maxReferrers = b.maxReferrers;
   }
 
@@ -241,35 +193,13 @@ public final class RegistryClient {
    * {@link RegistryException.DeadlineExceeded}.
    */
   public <T> T within(Duration budget, java.util.concurrent.Callable<T> work) throws IOException {
-    Long outer = until.get();
-    long mine = System.nanoTime() + budget.toNanos();
-    until.set(outer == null ? mine : Math.min(outer, mine));
-    try {
-      return work.call();
-    } catch (IOException | RuntimeException e) {
-      throw e;
-    } catch (Exception e) {
-      throw new IOException(e.getMessage(), e);
-    } finally {
-      if (outer == null) until.remove();
-      else until.set(outer);
-    }
-  }
-
-  /** What is left of this thread's deadline, capped at {@code cap}; throws once it is spent. */
-  private Duration remaining(Duration cap, String doing) throws RegistryException {
-    Long u = until.get();
-    if (u == null) return cap;
-    long left = u - System.nanoTime();
-    if (left <= 0)
-      throw new RegistryException.DeadlineExceeded("the request's deadline passed " + doing);
-    return Duration.ofNanos(Math.min(left, cap.toNanos()));
+    return deadline.within(budget, work);
   }
 
   /** The manifest {@code ref} names, checked against its digest when the reference has one. */
   public Manifest manifest(ImageReference ref) throws IOException {
     BoundedHttp.Response r =
-        exchange(
+        transport.send(
             "GET",
             ref,
             "manifests/" + ref.manifestReference(),
@@ -317,7 +247,7 @@ public final class RegistryClient {
   public String digestOf(ImageReference ref) throws IOException {
     if (ref.digest() != null) return ref.digest();
     BoundedHttp.Response r =
-        exchange(
+        transport.send(
             "HEAD",
             ref,
             "manifests/" + ref.tag(),
@@ -385,7 +315,7 @@ public final class RegistryClient {
    */
   public byte[] blob(ImageReference repo, String digest, int maxBytes) throws IOException {
     BoundedHttp.Response r =
-        exchange("GET", repo, "blobs/" + digest, false, Map.of(), null, maxBytes);
+        transport.send("GET", repo, "blobs/" + digest, false, Map.of(), null, maxBytes);
     if (!Digest.sha256Of(r.body()).toString().equals(digest)) {
       throw new RegistryException.BadAnswer(
           repo.apiHost() + " answered blob " + digest + " with other bytes");
@@ -400,13 +330,13 @@ public final class RegistryClient {
   public String pushBlob(ImageReference repo, byte[] data) throws IOException {
     String digest = Digest.sha256Of(data).toString();
     try {
-      exchange("HEAD", repo, "blobs/" + digest, true, Map.of(), null, 0);
+      transport.send("HEAD", repo, "blobs/" + digest, true, Map.of(), null, 0);
       return digest;
     } catch (RegistryException.NotFound absent) {
       // upload below
     }
     BoundedHttp.Response started =
-        exchange("POST", repo, "blobs/uploads/", true, Map.of(), new byte[0], 64 << 10);
+        transport.send("POST", repo, "blobs/uploads/", true, Map.of(), new byte[0], 64 << 10);
     String location =
         started
             .header("location")
@@ -415,8 +345,8 @@ public final class RegistryClient {
                     new RegistryException.BadAnswer(
                         repo.apiHost()
                             + " started an upload without saying where (no Location header)"));
-    URI at = base(repo).resolve("/v2/").resolve(location);
-    if (!at.getAuthority().equals(base(repo).getAuthority())) {
+    URI at = transport.base(repo).resolve("/v2/").resolve(location);
+    if (!at.getAuthority().equals(transport.base(repo).getAuthority())) {
       throw new RegistryException.BadAnswer(
           repo.apiHost()
               + " sent the upload to another host ("
@@ -429,7 +359,7 @@ public final class RegistryClient {
                 + (at.getRawQuery() == null ? "?" : "&")
                 + "digest="
                 + URLEncoder.encode(digest, StandardCharsets.UTF_8));
-    exchange(
+    transport.send(
         "PUT", put, repo, true, Map.of("Content-Type", "application/octet-stream"), data, 64 << 10);
     return digest;
   }
@@ -441,7 +371,7 @@ public final class RegistryClient {
     if (ref.digest() != null && !ref.digest().equals(digest))
       throw new IllegalArgumentException("manifest bytes do not match " + ref.digest());
     BoundedHttp.Response r =
-        exchange(
+        transport.send(
             "PUT",
             ref,
             "manifests/" + ref.manifestReference(),
@@ -468,14 +398,15 @@ public final class RegistryClient {
         artifactType == null
             ? ""
             : "?artifactType=" + URLEncoder.encode(artifactType, StandardCharsets.UTF_8);
-    URI next = base(repo).resolve("/v2/" + repo.repository() + "/referrers/" + subject + query);
+    URI next =
+        transport.base(repo).resolve("/v2/" + repo.repository() + "/referrers/" + subject + query);
     try {
       for (int page = 0; next != null; page++) {
         if (page == MAX_PAGES)
           throw new RegistryException.BadAnswer(
               "the referrers of " + subject + " go on past " + MAX_PAGES + " pages");
         BoundedHttp.Response r =
-            exchange(
+            transport.send(
                 "GET", next, repo, false, Map.of("Accept", OCI_INDEX), null, MAX_MANIFEST_BYTES);
         addMatching(out, seen, json(r.body(), "the referrers of " + subject), artifactType);
         Optional<String> link = r.header("link");
@@ -581,7 +512,7 @@ public final class RegistryClient {
         headers.put("Content-Type", OCI_INDEX);
         current.ifPresent(c -> headers.put("If-Match", "\"" + c.digest() + "\""));
         try {
-          exchange(
+          transport.send(
               "PUT",
               repo.withTag(tagOf(subject)),
               "manifests/" + tagOf(subject),
@@ -593,7 +524,7 @@ public final class RegistryClient {
           if (e.status() != 412) throw e; // 412: someone wrote in between; read again
         }
       }
-      sleep(Duration.ofMillis(50 + ThreadLocalRandom.current().nextInt(150)));
+      deadline.sleep(Duration.ofMillis(50 + ThreadLocalRandom.current().nextInt(150)));
     }
     throw new RegistryException.Refused(
         409,
@@ -644,424 +575,8 @@ public final class RegistryClient {
     }
   }
 
-  // ---------------------------------------------------------------- the exchange
-
-  /**
-   * {@code https://host} or, for loopback and {@link Builder#insecure} hosts, {@code http://host}.
-   */
-  URI base(ImageReference repo) {
-    String host = repo.apiHost();
-    return URI.create((plain(host) ? "http://" : "https://") + host);
-  }
-
-  /** True when {@code a} and {@code b} have the same scheme, host and port. */
-  static boolean sameOrigin(URI a, URI b) {
-    return a.getScheme() != null
-        && a.getScheme().equalsIgnoreCase(b.getScheme())
-        && a.getHost() != null
-        && a.getHost().equalsIgnoreCase(b.getHost())
-        && port(a) == port(b);
-  }
-
-  private static int port(URI u) {
-    if (u.getPort() >= 0) return u.getPort();
-    return "https".equalsIgnoreCase(u.getScheme()) ? 443 : 80;
-  }
-
-  private boolean plain(String host) {
-    String name =
-        host.startsWith("[") ? host.substring(0, host.indexOf(']') + 1) : host.split(":")[0];
-    return name.equals("localhost")
-        || name.equals("127.0.0.1")
-        || name.equals("[::1]")
-        || plainHttp.contains(host);
-  }
-
-  private BoundedHttp.Response exchange(
-      String method,
-      ImageReference repo,
-      String path,
-      boolean push,
-      Map<String, String> headers,
-      byte[] body,
-      int maxBytes)
-      throws IOException {
-    return exchange(
-        method,
-        base(repo).resolve("/v2/" + repo.repository() + "/" + path),
-        repo,
-        push,
-        headers,
-        body,
-        maxBytes);
-  }
-
-  /**
-   * One request, with authentication, redirects (GET and HEAD only, credentials only to the
-   * registry itself) and retries of 429, 5xx and refused connections; a final refusal is thrown as
-   * its {@link RegistryException}.
-   */
-  private BoundedHttp.Response exchange(
-      String method,
-      URI uri,
-      ImageReference repo,
-      boolean push,
-      Map<String, String> headers,
-      byte[] body,
-      int maxBytes)
-      throws IOException {
-    String host = repo.apiHost();
-    String scope = "repository:" + repo.repository() + ":" + (push ? "pull,push" : "pull");
-    boolean authenticated = false;
-    int attempt = 0;
-    int redirects = 0;
-    URI target = uri;
-    while (true) {
-      HttpRequest.Builder b =
-          HttpRequest.newBuilder(target)
-              .timeout(deadline)
-              .method(
-                  method,
-                  body == null
-                      ? HttpRequest.BodyPublishers.noBody()
-                      : HttpRequest.BodyPublishers.ofByteArray(body))
-              .header("User-Agent", "custody/0.1");
-      headers.forEach(b::header);
-      // Credentials go only to the registry itself: the same scheme, host and port as its API. A
-      // page or redirect elsewhere is fetched without them.
-      boolean ours = sameOrigin(target, base(repo));
-      if (ours) {
-        Optional<String> auth = authorization(repo, scope);
-        if (auth.isPresent()) b.header("Authorization", auth.get());
-      }
-      outbound.check(target);
-      Duration budget = remaining(deadline, "before " + method + " " + target.getRawPath());
-      b.timeout(budget);
-      BoundedHttp.Response r;
-      try {
-        r = BoundedHttp.send(http, b.build(), maxBytes, budget);
-      } catch (ConnectException | HttpTimeoutException e) {
-        if (attempt++ < retries) {
-          sleep(backoff(attempt));
-          continue;
-        }
-        if (until.get() != null && until.get() - System.nanoTime() <= 0) {
-          throw new RegistryException.DeadlineExceeded(
-              "registry " + host + " did not answer within the request's deadline");
-        }
-        throw new IOException(
-            "registry "
-                + host
-                + " did not answer "
-                + method
-                + " "
-                + target.getRawPath()
-                + ": "
-                + e.getMessage(),
-            e);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IOException("interrupted", e);
-      }
-      int s = r.status();
-      if (s == 401 && ours && !authenticated) {
-        authenticated = true;
-        authenticate(repo, scope, r.header("www-authenticate").orElse(null));
-        continue;
-      }
-      if ((s == 301 || s == 302 || s == 303 || s == 307 || s == 308)
-          && (method.equals("GET") || method.equals("HEAD"))) {
-        if (++redirects > MAX_REDIRECTS)
-          throw new RegistryException.BadAnswer(
-              host + " redirected " + target + " more than " + MAX_REDIRECTS + " times");
-        URI to =
-            target.resolve(
-                r.header("location")
-                    .orElseThrow(
-                        () ->
-                            new RegistryException.BadAnswer(
-                                host + " redirected without a Location")));
-        if (target.getScheme().equals("https") && !to.getScheme().equals("https")) {
-          throw new RegistryException.BadAnswer(
-              host + " redirected from HTTPS to " + to.getScheme() + "; refused");
-        }
-        target = to;
-        continue;
-      }
-      if ((s == 429 || s >= 500) && attempt < retries) {
-        Duration wait = retryAfter(r).orElse(backoff(attempt + 1));
-        if (wait.compareTo(maxRetryAfter) <= 0) {
-          attempt++;
-          sleep(wait);
-          continue;
-        }
-      }
-      if (s >= 200 && s < 300) return r;
-      throw refusal(method, target, repo, r);
-    }
-  }
-
-  private RegistryException refusal(
-      String method, URI target, ImageReference repo, BoundedHttp.Response r) {
-    String what = method + " " + target.getRawPath();
-    String detail = errorDetail(r.body());
-    String host = repo.apiHost();
-    return switch (r.status()) {
-      case 401 ->
-          new RegistryException.Unauthorized(
-              "registry "
-                  + host
-                  + " refused "
-                  + what
-                  + ": 401 Unauthorized"
-                  + detail
-                  + "; log in (docker login "
-                  + repo.registry()
-                  + ") or put its credentials in the Docker config ($DOCKER_CONFIG)");
-      case 403 ->
-          new RegistryException.Forbidden(
-              "registry "
-                  + host
-                  + " refused "
-                  + what
-                  + ": 403 Forbidden"
-                  + detail
-                  + "; the login is valid but may not do this");
-      case 404 ->
-          new RegistryException.NotFound(
-              "registry "
-                  + host
-                  + " has no "
-                  + target.getRawPath()
-                  + " (404 Not Found"
-                  + detail
-                  + ")");
-      case 429 ->
-          new RegistryException.TooManyRequests(
-              "registry "
-                  + host
-                  + " throttled "
-                  + what
-                  + ": 429 Too Many Requests"
-                  + detail
-                  + " (still after "
-                  + retries
-                  + " retries); try again later");
-      default ->
-          new RegistryException.Refused(
-              r.status(),
-              "registry " + host + " refused " + what + ": HTTP " + r.status() + detail);
-    };
-  }
-
-  /**
-   * The registry's error codes and messages ({@code {"errors":[{"code","message"}]}}), printable,
-   * or "".
-   */
-  private static String errorDetail(byte[] body) {
-    try {
-      JsonNode e = JSON.readTree(body).path("errors");
-      List<String> parts = new ArrayList<>();
-      for (JsonNode x : e)
-        parts.add(x.path("code").asText("") + ": " + x.path("message").asText(""));
-      return parts.isEmpty()
-          ? ""
-          : " (" + dev.custody.verify.Printable.of(String.join("; ", parts)) + ")";
-    } catch (IOException | RuntimeException notJson) {
-      return "";
-    }
-  }
-
-  private static Optional<Duration> retryAfter(BoundedHttp.Response r) {
-    Optional<String> h = r.header("retry-after");
-    if (h.isEmpty() || !h.get().strip().matches("[0-9]{1,6}")) return Optional.empty();
-    return Optional.of(Duration.ofSeconds(Long.parseLong(h.get().strip())));
-  }
-
-  private Duration backoff(int attempt) {
-    long base = retryBase.toMillis() << Math.min(attempt - 1, 6);
-    return Duration.ofMillis(base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1));
-  }
-
-  /** Sleeps {@code d}, unless that would outlast this thread's deadline: then it throws at once. */
-  private void sleep(Duration d) throws IOException {
-    Long u = until.get();
-    if (u != null && u - System.nanoTime() < d.toNanos())
-      throw new RegistryException.DeadlineExceeded("a retry would outlast the request's deadline");
-    try {
-      Thread.sleep(d.toMillis());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted", e);
-    }
-  }
-
-  // ---------------------------------------------------------------- authentication
-
-  private Optional<String> authorization(ImageReference repo, String scope) throws IOException {
-    String host = repo.apiHost();
-    Optional<Token> t = tokens.get(host + " " + scope);
-    if (t.isPresent()) return Optional.of(t.get().header());
-    Optional<Challenge> c = bearer.get(host);
-    if (c.isPresent()) return Optional.of(token(repo, scope, c.get()).header());
-    return basic.get(host);
-  }
-
-  /**
-   * Reads the challenge of a 401 and gets what it asks for, or throws {@link
-   * RegistryException.Unauthorized}.
-   */
-  private void authenticate(ImageReference repo, String scope, String header) throws IOException {
-    String host = repo.apiHost();
-    Challenge c =
-        Challenge.parse(header)
-            .orElseThrow(
-                () ->
-                    new RegistryException.Unauthorized(
-                        "registry " + host + " answered 401 without a WWW-Authenticate challenge"));
-    switch (c.scheme()) {
-      case "basic" -> {
-        Credentials.Login login =
-            credentials
-                .forHost(repo.registry())
-                .orElseThrow(
-                    () ->
-                        new RegistryException.Unauthorized(
-                            "registry "
-                                + host
-                                + " wants a login and the Docker config has none for "
-                                + repo.registry()
-                                + "; run docker login "
-                                + repo.registry()
-                                + " or set $DOCKER_CONFIG"));
-        basic.put(host, basicHeader(login), CHALLENGE_TTL_NANOS);
-      }
-      case "bearer" -> {
-        bearer.put(host, c, CHALLENGE_TTL_NANOS);
-        token(repo, scope, c);
-      }
-      default ->
-          throw new RegistryException.Unauthorized(
-              "registry "
-                  + host
-                  + " asks for "
-                  + c.scheme()
-                  + " authentication, which we do not speak (Basic and Bearer only)");
-    }
-  }
-
-  /**
-   * A token for {@code scope} from the challenge's realm (the distribution token protocol), cached
-   * until it expires.
-   */
-  private Token token(ImageReference repo, String scope, Challenge c) throws IOException {
-    String host = repo.apiHost();
-    String key = host + " " + scope;
-    Optional<Token> cached = tokens.get(key);
-    if (cached.isPresent()) return cached.get();
-    String realm = c.params().getOrDefault("realm", "");
-    URI realmUri;
-    try {
-      realmUri = URI.create(realm);
-    } catch (IllegalArgumentException e) {
-      throw new RegistryException.Unauthorized(
-          "registry " + host + " names an invalid token realm");
-    }
-    if (realmUri.getScheme() == null
-        || realmUri.getAuthority() == null
-        || !(realmUri.getScheme().equals("https")
-            || realmUri.getScheme().equals("http") && plain(realmUri.getAuthority()))) {
-      throw new RegistryException.Unauthorized(
-          "registry "
-              + host
-              + " sends us for a token to "
-              + realm
-              + "; only an https realm (or http on loopback or an --insecure-registry host) is used");
-    }
-    // The realm is a hop like any other: a registry must not send us into our own network. And a
-    // login goes to a realm over HTTPS only (or to one the operator made plain HTTP).
-    outbound.check(realmUri);
-    Optional<Credentials.Login> login = credentials.forHost(repo.registry());
-    String service = c.params().getOrDefault("service", "");
-    StringBuilder q = new StringBuilder();
-    if (!service.isEmpty())
-      q.append("service=").append(URLEncoder.encode(service, StandardCharsets.UTF_8));
-    q.append(q.length() > 0 ? "&" : "")
-        .append("scope=")
-        .append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
-    HttpRequest.Builder b;
-    if (login.isPresent() && login.get().isIdentityToken()) {
-      // OAuth2 refresh-token grant (distribution's token spec): the identity token never goes in a
-      // URL.
-      String form =
-          q
-              + "&grant_type=refresh_token&client_id=custody&refresh_token="
-              + URLEncoder.encode(login.get().secret(), StandardCharsets.UTF_8);
-      b =
-          HttpRequest.newBuilder(realmUri)
-              .header("Content-Type", "application/x-www-form-urlencoded")
-              .POST(HttpRequest.BodyPublishers.ofString(form));
-    } else {
-      b = HttpRequest.newBuilder(URI.create(realm + (realm.contains("?") ? "&" : "?") + q)).GET();
-      login.ifPresent(l -> b.header("Authorization", basicHeader(l)));
-    }
-    Duration budget =
-        remaining(deadline, "before asking " + realmUri.getAuthority() + " for a token");
-    BoundedHttp.Response r;
-    try {
-      r =
-          BoundedHttp.send(
-              http,
-              b.timeout(budget).header("User-Agent", "custody/0.1").build(),
-              MAX_TOKEN_RESPONSE_BYTES,
-              budget);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted", e);
-    }
-    if (r.status() == 401 || r.status() == 403) {
-      throw new RegistryException.Unauthorized(
-          "the token service of "
-              + host
-              + " ("
-              + realmUri.getAuthority()
-              + ") refused "
-              + (login.isPresent()
-                  ? "the login for " + repo.registry()
-                  : "an anonymous token; log in (docker login " + repo.registry() + ")")
-              + " for "
-              + scope
-              + ": HTTP "
-              + r.status());
-    }
-    if (r.status() != 200) {
-      throw new RegistryException.Refused(
-          r.status(), "the token service of " + host + " answered HTTP " + r.status());
-    }
-    JsonNode t = json(r.body(), "the token of " + host);
-    String token = t.path("token").asText(t.path("access_token").asText(""));
-    if (token.length() > MAX_TOKEN) {
-      throw new RegistryException.BadAnswer(
-          "the token service of " + host + " answered a token of " + token.length() + " bytes");
-    }
-    if (token.isEmpty() || !token.matches("[\\x21-\\x7e]+")) {
-      throw new RegistryException.BadAnswer(
-          "the token service of " + host + " answered without a usable token");
-    }
-    // Expire a little early, so that a token never dies in flight; 60 s is the spec's default.
-    long seconds = Math.max(10, Math.min(t.path("expires_in").asLong(60), 3600)) - 5;
-    Token fresh = new Token("Bearer " + token, System.nanoTime() + seconds * 1_000_000_000L);
-    tokens.put(key, fresh, seconds * 1_000_000_000L);
-    return fresh;
-  }
-
-  private static String basicHeader(Credentials.Login l) {
-    return "Basic "
-        + Base64.getEncoder()
-            .encodeToString((l.username() + ":" + l.secret()).getBytes(StandardCharsets.UTF_8));
-  }
-
-  private static JsonNode json(byte[] b, String what) throws RegistryException {
+  /** {@code b} as a JSON object, or a {@link RegistryException.BadAnswer} naming {@code what}. */
+  static JsonNode json(byte[] b, String what) throws RegistryException {
     JsonNode n;
     try {
       n = JSON.readTree(b);
