@@ -10,7 +10,6 @@ import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
 import dev.custody.merkle.Hashes;
 import dev.custody.note.Ed25519NoteKeys;
-import dev.custody.server.guard.StandingQueue;
 import dev.custody.server.read.LinkIndex;
 import dev.custody.server.sequencer.Admitted;
 import dev.custody.server.storage.LogStorage;
@@ -23,8 +22,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.protocol.Message;
@@ -54,13 +51,11 @@ class ProposalsTest {
   private static final LinkKeys.Signer LINK_KEY = LinkKeys.generate(LinkKeys.Scheme.ED25519);
 
   @TempDir Path dir;
-  private final Map<String, ClusterNode> nodes = new LinkedHashMap<>();
-  private final List<LogStorage> stores = new ArrayList<>();
+  private final List<AutoCloseable> closing = new ArrayList<>();
 
   @AfterEach
-  void stop() {
-    nodes.values().forEach(ClusterNode::close);
-    stores.forEach(LogStorage::close);
+  void stop() throws Exception {
+    for (AutoCloseable c : closing) c.close();
   }
 
   private static SignedLink link(int i) {
@@ -165,45 +160,11 @@ class ProposalsTest {
 
   @Test
   void theLeaderRefusesEachBadBatchBeforeItCommitsAndTheLogStaysWritable() throws Exception {
-    Peers peers =
-        Peers.parse(
-            "n1=127.0.0.1:"
-                + ThreeNodesTest.freePort()
-                + ",n2=127.0.0.1:"
-                + ThreeNodesTest.freePort()
-                + ",n3=127.0.0.1:"
-                + ThreeNodesTest.freePort());
-    Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate("t/log", new SecureRandom());
-    for (String id : List.of("n1", "n2", "n3")) {
-      LogStorage storage = LogStorage.open(dir.resolve(id).resolve("db"));
-      stores.add(storage);
-      nodes.put(
-          id,
-          ClusterNode.start(
-              new ClusterNode.Settings(
-                  id,
-                  peers,
-                  dir.resolve(id).resolve("raft"),
-                  ClusterNode.Settings.SNAPSHOT_EVERY,
-                  Duration.ZERO,
-                  Duration.ofMillis(300),
-                  Duration.ofMillis(600),
-                  false),
-              storage,
-              "t/log",
-              List.of(key),
-              10_000,
-              256,
-              StandingQueue.Rule.DEFAULT,
-              (a, b) -> {}));
-    }
-    ClusterNode leader = null;
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (leader == null && System.nanoTime() < end) {
-      for (ClusterNode n : nodes.values()) if (n.isLeader()) leader = n;
-      Thread.sleep(20);
-    }
-    assertTrue(leader != null, "no leader");
+    LocalCluster cluster = new LocalCluster(dir);
+    closing.add(cluster);
+    ClusterNode leader = cluster.startAll(id -> Optional.empty());
+    Peers peers = cluster.peers;
+    Map<String, ClusterNode> nodes = cluster.nodes;
     submit(leader, goodLink(0));
     long size = leader.sequencer().head().size();
     RaftProperties p = new RaftProperties();
@@ -234,17 +195,13 @@ class ProposalsTest {
     }
     assertEquals(size, leader.sequencer().head().size(), "nothing refused was logged");
     assertEquals(size, submit(leader, goodLink(6)).index(), "the log stays writable");
-    end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (System.nanoTime() < end
-        && nodes.values().stream().anyMatch(n -> n.sequencer().head().size() < size + 1))
-      Thread.sleep(20);
+    cluster.awaitSize(size + 1);
     for (ClusterNode n : nodes.values()) {
       assertEquals(leader.sequencer().head().note(), n.sequencer().head().note(), n.nodeId());
       assertTrue(
           n.sequencer().head().size() > 0
               && System.currentTimeMillis() + 60_000
-                  > timestampOfLast(
-                      stores.get(List.copyOf(nodes.keySet()).indexOf(n.nodeId())), size));
+                  > timestampOfLast(cluster.stores.get(n.nodeId()), size));
     }
   }
 
@@ -264,21 +221,13 @@ class ProposalsTest {
 
   private static dev.custody.server.sequencer.Sequenced submit(ClusterNode n, Admitted a)
       throws Exception {
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (true) {
-      try {
-        return n.sequencer().add(a).get(30, TimeUnit.SECONDS);
-      } catch (ExecutionException e) {
-        if (System.nanoTime() > end) throw e;
-        Thread.sleep(50);
-      }
-    }
+    return LocalCluster.submit(n, a);
   }
 
   @Test
   void aCommittedBatchThatCannotBeAppliedStopsTheNodeAndIsNeverSkipped() throws Exception {
     LogStorage storage = LogStorage.open(dir.resolve("db"));
-    stores.add(storage);
+    closing.add(storage);
     List<String> stopped = new ArrayList<>();
     LogStateMachine m =
         new LogStateMachine(

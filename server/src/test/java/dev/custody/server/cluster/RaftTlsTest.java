@@ -4,11 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.custody.note.Ed25519NoteKeys;
-import dev.custody.server.guard.StandingQueue;
 import dev.custody.server.sequencer.Admitted;
 import dev.custody.server.sequencer.Sequenced;
-import dev.custody.server.storage.LogStorage;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
@@ -16,15 +13,10 @@ import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
-import java.security.SecureRandom;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.proto.RaftProtos.RaftGroupIdProto;
 import org.apache.ratis.proto.RaftProtos.RaftRpcRequestProto;
@@ -58,30 +50,22 @@ class RaftTlsTest {
 
   @TempDir Path dir;
   private Path certs;
+  private LocalCluster cluster;
   private Peers peers;
-  private Ed25519NoteKeys.Signer key;
-  private final Map<String, ClusterNode> nodes = new LinkedHashMap<>();
-  private final List<LogStorage> stores = new ArrayList<>();
+  private Map<String, ClusterNode> nodes;
 
   @BeforeEach
   void makeCertificates() throws Exception {
     certs = dir.resolve("certs");
     ClusterCertificates.write(certs, List.of("n1", "n2", "n3"));
-    key = Ed25519NoteKeys.generate("t/log", new SecureRandom());
-    peers =
-        Peers.parse(
-            "n1=127.0.0.1:"
-                + ThreeNodesTest.freePort()
-                + ",n2=127.0.0.1:"
-                + ThreeNodesTest.freePort()
-                + ",n3=127.0.0.1:"
-                + ThreeNodesTest.freePort());
+    cluster = new LocalCluster(dir);
+    peers = cluster.peers;
+    nodes = cluster.nodes;
   }
 
   @AfterEach
   void stop() {
-    nodes.values().forEach(ClusterNode::close);
-    stores.forEach(LogStorage::close);
+    cluster.close();
   }
 
   private RaftTls tls(Path from, String who) throws IOException {
@@ -89,58 +73,19 @@ class RaftTlsTest {
         from.resolve(who + ".pem"), from.resolve(who + ".key"), from.resolve("ca.pem"));
   }
 
-  private ClusterNode start(String id) throws Exception {
-    return start(id, peers, false, tls(certs, id));
-  }
-
-  private ClusterNode start(String id, Peers with, boolean join, RaftTls t) throws Exception {
-    LogStorage storage = LogStorage.open(dir.resolve(id).resolve("db"));
-    stores.add(storage);
-    ClusterNode n =
-        ClusterNode.start(
-            new ClusterNode.Settings(
-                    id,
-                    with,
-                    dir.resolve(id).resolve("raft"),
-                    ClusterNode.Settings.SNAPSHOT_EVERY,
-                    Duration.ZERO,
-                    Duration.ofMillis(300),
-                    Duration.ofMillis(600),
-                    join)
-                .withTls(t),
-            storage,
-            "t/log",
-            List.of(key),
-            10_000,
-            256,
-            StandingQueue.Rule.DEFAULT,
-            (a, b) -> {});
-    nodes.put(id, n);
-    return n;
-  }
-
   private ClusterNode startAllAndAwaitLeader() throws Exception {
-    for (String id : List.of("n1", "n2", "n3")) start(id);
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (System.nanoTime() < end) {
-      for (ClusterNode n : nodes.values()) if (n.isLeader()) return n;
-      Thread.sleep(20);
-    }
-    throw new AssertionError("no leader within 20 s over TLS");
+    return cluster.startAll(
+        id -> {
+          try {
+            return Optional.of(tls(certs, id));
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        });
   }
 
   private static Sequenced submit(ClusterNode n, int i) throws Exception {
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (true) {
-      try {
-        return n.sequencer()
-            .add(Admitted.opaque(("entry " + i).getBytes()))
-            .get(30, TimeUnit.SECONDS);
-      } catch (ExecutionException e) {
-        if (System.nanoTime() > end) throw e;
-        Thread.sleep(50);
-      }
-    }
+    return LocalCluster.submit(n, Admitted.opaque(("entry " + i).getBytes()));
   }
 
   @Test
@@ -190,10 +135,8 @@ class RaftTlsTest {
   void threeNodesKeepTheLogOverMutualTls() throws Exception {
     ClusterNode leader = startAllAndAwaitLeader();
     for (int i = 0; i < 30; i++) assertEquals(i, submit(nodes.get("n" + (1 + i % 3)), i).index());
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (System.nanoTime() < end
-        && nodes.values().stream().anyMatch(n -> n.sequencer().head().size() < 30))
-      Thread.sleep(20);
+    cluster.awaitSize(30);
+    long end;
     for (ClusterNode n : nodes.values())
       assertEquals(leader.sequencer().head().note(), n.sequencer().head().note());
     // Each node announced the batch formats it reads, and every node's replicated state says so.
@@ -309,8 +252,8 @@ class RaftTlsTest {
         later, List.of("n4"), certs.resolve("ca.pem"), certs.resolve("ca.key"));
     RaftTls n4tls =
         RaftTls.load(later.resolve("n4.pem"), later.resolve("n4.key"), certs.resolve("ca.pem"));
-    Peers withN4 = Peers.parse(peers.format() + ",n4=127.0.0.1:" + ThreeNodesTest.freePort());
-    ClusterNode n4 = start("n4", withN4, true, n4tls);
+    Peers withN4 = Peers.parse(peers.format() + ",n4=127.0.0.1:" + LocalCluster.freePort());
+    ClusterNode n4 = cluster.start("n4", withN4, true, Optional.of(n4tls));
     try (Membership m = new Membership("t/log", peers, Optional.of(tls(certs, "operator")))) {
       m.add("n4", withN4.address("n4"));
     }

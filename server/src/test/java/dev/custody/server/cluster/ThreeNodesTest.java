@@ -10,7 +10,6 @@ import dev.custody.server.guard.StandingQueue;
 import dev.custody.server.sequencer.Admitted;
 import dev.custody.server.sequencer.Sequenced;
 import dev.custody.server.storage.LogStorage;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -51,9 +50,7 @@ class ThreeNodesTest {
   private Ed25519NoteKeys.Signer key;
 
   static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
+    return LocalCluster.freePort();
   }
 
   private ClusterNode start(String id, long snapshotEvery) throws Exception {
@@ -106,25 +103,11 @@ class ThreeNodesTest {
   }
 
   private ClusterNode awaitLeader() throws InterruptedException {
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-    while (System.nanoTime() < end) {
-      for (ClusterNode n : nodes.values()) if (n.isLeader()) return n;
-      Thread.sleep(20);
-    }
-    throw new AssertionError("no leader within 20 s");
+    return LocalCluster.awaitLeader(nodes.values());
   }
 
-  /** Submits until accepted (an election answers UNAVAILABLE, as clients retry). */
   private static Sequenced submit(ClusterNode n, Admitted a) throws Exception {
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (true) {
-      try {
-        return n.sequencer().add(a).get(30, TimeUnit.SECONDS);
-      } catch (ExecutionException e) {
-        if (System.nanoTime() > end) throw e;
-        Thread.sleep(50);
-      }
-    }
+    return LocalCluster.submit(n, a);
   }
 
   private static Admitted entry(int i) {
