@@ -188,20 +188,18 @@ class OutboundTest {
     assertFalse(e.getMessage().contains("s3cret"));
   }
 
+  /** A registry that answers every request 401, sending the client to {@code realm} for a token. */
+  private HttpServer sendingTo(HttpServer realm) throws IOException {
+    String challenge = "Bearer realm=\"http://" + at(realm) + "/token\",service=\"r\"";
+    return serve(
+        new CopyOnWriteArrayList<>(), x -> send(x, 401, "", "WWW-Authenticate", challenge));
+  }
+
   @Test
   void aTokenOfAMegabyteIsRefusedAndNothingIsKept() throws Exception {
     String big = "{\"token\":\"" + "t".repeat(1 << 20) + "\"}";
     HttpServer realm = serve(new CopyOnWriteArrayList<>(), x -> send(x, 200, big));
-    HttpServer registry =
-        serve(
-            new CopyOnWriteArrayList<>(),
-            x ->
-                send(
-                    x,
-                    401,
-                    "",
-                    "WWW-Authenticate",
-                    "Bearer realm=\"http://" + at(realm) + "/token\",service=\"r\""));
+    HttpServer registry = sendingTo(realm);
     RegistryClient c = client(Set.of(at(registry), at(realm)), Credentials.none());
     IOException e =
         assertThrows(
@@ -210,16 +208,7 @@ class OutboundTest {
     // An 8 KiB token is the most used: one of 9 KiB is refused too.
     String nine = "{\"token\":\"" + "t".repeat(9 << 10) + "\"}";
     HttpServer realm2 = serve(new CopyOnWriteArrayList<>(), x -> send(x, 200, nine));
-    HttpServer registry2 =
-        serve(
-            new CopyOnWriteArrayList<>(),
-            x ->
-                send(
-                    x,
-                    401,
-                    "",
-                    "WWW-Authenticate",
-                    "Bearer realm=\"http://" + at(realm2) + "/token\",service=\"r\""));
+    HttpServer registry2 = sendingTo(realm2);
     RegistryClient c2 = client(Set.of(at(registry2), at(realm2)), Credentials.none());
     RegistryException.BadAnswer nineK =
         assertThrows(
