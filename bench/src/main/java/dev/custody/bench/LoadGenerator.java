@@ -5,6 +5,7 @@ import dev.custody.api.v1.LogEntry;
 import dev.custody.api.v1.SubmitRequest;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import java.nio.ByteBuffer;
@@ -153,7 +154,7 @@ final class LoadGenerator implements Callable<Integer> {
       tmp = Files.createTempDirectory("custody-load");
       server =
           CustodyServer.start(
-              CustodyServer.Config.builder(tmp)
+              ServerConfig.builder(tmp)
                   .origin("bench.custody.dev/load")
                   .grpcPort(0)
                   .httpPort(-1)

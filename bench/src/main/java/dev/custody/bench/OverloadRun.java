@@ -5,6 +5,7 @@ import dev.custody.api.v1.LogEntry;
 import dev.custody.api.v1.SubmitRequest;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
@@ -74,10 +75,7 @@ final class OverloadRun implements Callable<Integer> {
         new java.util.concurrent.ConcurrentLinkedQueue<>(LoadGenerator.presignLinks(presign));
     CustodyServer server =
         CustodyServer.start(
-            CustodyServer.Config.builder(tmp)
-                .origin("bench.custody.dev/overload")
-                .anyPorts()
-                .build(),
+            ServerConfig.builder(tmp).origin("bench.custody.dev/overload").anyPorts().build(),
             (n, t) -> {});
     String metrics = "http://127.0.0.1:" + server.httpPort() + "/metrics";
     TransparencyLogGrpc.TransparencyLogStub[] stubs =

@@ -6,6 +6,7 @@ import dev.custody.api.v1.InclusionProof;
 import dev.custody.api.v1.LogInfo;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import java.net.URI;
@@ -110,8 +111,7 @@ final class ProofLoad implements Callable<Integer> {
     Target(Path dir) throws Exception {
       server =
           CustodyServer.start(
-              CustodyServer.Config.builder(dir).anyPorts().acceptAnyEntry(true).build(),
-              (n, t) -> {});
+              ServerConfig.builder(dir).anyPorts().acceptAnyEntry(true).build(), (n, t) -> {});
       // One connection is served by one event-loop thread on each side; several spread the work
       // over the cores.
       for (int i = 0; i < channels; i++) {

@@ -5,6 +5,7 @@ import dev.custody.registry.ImageReference;
 import dev.custody.registry.Platform;
 import dev.custody.registry.RegistryClient;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import dev.custody.tools.CustodyCli;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -111,7 +112,7 @@ final class RegistryVerify implements Callable<Integer> {
             .start();
     CustodyServer log =
         CustodyServer.start(
-            CustodyServer.Config.builder(dir.resolve("log"))
+            ServerConfig.builder(dir.resolve("log"))
                 .origin("bench.registry/custody")
                 .anyPorts()
                 .queueCapacity(1024)

@@ -5,6 +5,7 @@ import dev.custody.api.v1.LogEntry;
 import dev.custody.api.v1.SubmitRequest;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import dev.custody.tiles.TilePath;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -64,7 +65,7 @@ final class TileLoad implements Callable<Integer> {
     Path tmp = Files.createTempDirectory("custody-tiles");
     try (CustodyServer server =
         CustodyServer.start(
-            CustodyServer.Config.builder(tmp)
+            ServerConfig.builder(tmp)
                 .origin("bench.custody.dev/tiles")
                 .anyPorts()
                 .acceptAnyEntry(true)

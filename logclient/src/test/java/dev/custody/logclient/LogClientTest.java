@@ -1,5 +1,6 @@
 package dev.custody.logclient;
 
+import dev.custody.server.ServerConfig;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -36,7 +37,7 @@ class LogClientTest {
 
   private CustodyServer start(Path data, boolean opaque) throws Exception {
     return CustodyServer.start(
-        CustodyServer.Config.builder(data)
+        ServerConfig.builder(data)
             .origin("logclient.test/log")
             .keyFile(work.resolve("log.key"))
             .anyPorts()

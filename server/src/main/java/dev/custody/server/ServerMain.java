@@ -35,13 +35,13 @@ public final class ServerMain implements Callable<Integer> {
 
   @Option(
       names = "--grpc-port",
-      defaultValue = "" + CustodyServer.Config.DEFAULT_GRPC_PORT,
+      defaultValue = "" + ServerConfig.DEFAULT_GRPC_PORT,
       description = "gRPC port; 0 picks a free one. Default: ${DEFAULT-VALUE}")
   int grpcPort;
 
   @Option(
       names = "--http-port",
-      defaultValue = "" + CustodyServer.Config.DEFAULT_HTTP_PORT,
+      defaultValue = "" + ServerConfig.DEFAULT_HTTP_PORT,
       description =
           "HTTP port for the C2SP tlog-tiles read API; 0 picks a free one, -1 turns it off. Default: ${DEFAULT-VALUE}")
   int httpPort;
@@ -69,7 +69,7 @@ public final class ServerMain implements Callable<Integer> {
 
   @Option(
       names = "--bind-address",
-      defaultValue = CustodyServer.Config.DEFAULT_BIND_ADDRESS,
+      defaultValue = ServerConfig.DEFAULT_BIND_ADDRESS,
       description = "Address to listen on; 0.0.0.0 for every interface. Default: ${DEFAULT-VALUE}")
   String bindAddress;
 
@@ -124,14 +124,14 @@ public final class ServerMain implements Callable<Integer> {
 
   @Option(
       names = "--queue-capacity",
-      defaultValue = "" + CustodyServer.Config.DEFAULT_QUEUE_CAPACITY,
+      defaultValue = "" + ServerConfig.DEFAULT_QUEUE_CAPACITY,
       description =
           "Submissions waiting for the sequencer before it answers RESOURCE_EXHAUSTED. Default: ${DEFAULT-VALUE}")
   int queueCapacity;
 
   @Option(
       names = "--max-batch",
-      defaultValue = "" + CustodyServer.Config.DEFAULT_MAX_BATCH,
+      defaultValue = "" + ServerConfig.DEFAULT_MAX_BATCH,
       description = "Most entries in one group commit. Default: ${DEFAULT-VALUE}")
   int maxBatch;
 
@@ -451,8 +451,8 @@ public final class ServerMain implements Callable<Integer> {
     Logger log = Logger.getLogger("custody");
 
     exitOnOutOfMemory(log);
-    CustodyServer.Config.Builder config =
-        CustodyServer.Config.builder(dataDir)
+    ServerConfig.Builder config =
+        ServerConfig.builder(dataDir)
             .keys(logKeys())
             .bindAddress(bindAddress)
             .grpcPort(grpcPort)

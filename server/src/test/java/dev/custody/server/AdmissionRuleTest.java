@@ -95,7 +95,7 @@ class AdmissionRuleTest {
     List<ByteString> second = links(2_000, 2);
     try (CustodyServer server =
         CustodyServer.start(
-            CustodyServer.Config.builder(dir)
+            ServerConfig.builder(dir)
                 .origin("burst.custody.dev/log")
                 .grpcPort(0)
                 .httpPort(-1)

@@ -58,7 +58,7 @@ class BadInputTest {
     // Layer-link mode (the default): Submit takes signed links only.
     server =
         CustodyServer.start(
-            CustodyServer.Config.builder(dir)
+            ServerConfig.builder(dir)
                 .origin("test.custody.dev/bad")
                 .anyPorts()
                 .queueCapacity(1024)

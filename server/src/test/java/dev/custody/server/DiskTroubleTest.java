@@ -82,8 +82,8 @@ class DiskTroubleTest {
   void aFullDiskFailsWritesClosedKeepsReadsAndRecovers() throws Exception {
     mountTmpfs();
     Path data = mnt.resolve("data");
-    CustodyServer.Config config =
-        CustodyServer.Config.builder(data)
+    ServerConfig config =
+        ServerConfig.builder(data)
             .origin("test.custody.dev/disk")
             .anyPorts()
             .acceptAnyEntry(true)
@@ -260,8 +260,8 @@ class DiskTroubleTest {
   @Test
   void aLogOnAReadOnlyFileSystemServesReadsAndRefusesWrites() throws Exception {
     mountTmpfs();
-    CustodyServer.Config config =
-        CustodyServer.Config.builder(mnt.resolve("data"))
+    ServerConfig config =
+        ServerConfig.builder(mnt.resolve("data"))
             .origin("test.custody.dev/ro")
             .anyPorts()
             .acceptAnyEntry(true)

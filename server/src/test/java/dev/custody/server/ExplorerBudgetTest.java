@@ -27,7 +27,7 @@ class ExplorerBudgetTest {
   void pagesOverTheClientsBudgetAre429AndOtherClientsAreServed() throws Exception {
     try (CustodyServer server =
         CustodyServer.start(
-            CustodyServer.Config.builder(dir.resolve("data"))
+            ServerConfig.builder(dir.resolve("data"))
                 .origin("budget.test/log")
                 .grpcPort(0)
                 .httpPort(-1)

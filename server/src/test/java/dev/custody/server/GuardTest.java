@@ -49,7 +49,7 @@ class GuardTest {
 
   private CustodyServer start(Path data, Guard guard) throws Exception {
     return CustodyServer.start(
-        CustodyServer.Config.builder(data)
+        ServerConfig.builder(data)
             .origin("test.custody.dev/guard")
             .anyPorts()
             .acceptAnyEntry(true)

@@ -63,7 +63,7 @@ class LayerLinkEndToEndTest {
   static void start() throws Exception {
     server =
         CustodyServer.start(
-            CustodyServer.Config.builder(dir)
+            ServerConfig.builder(dir)
                 .origin("links.custody.dev/log")
                 .grpcPort(0)
                 .httpPort(-1)

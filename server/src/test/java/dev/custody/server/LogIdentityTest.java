@@ -29,8 +29,8 @@ class LogIdentityTest {
         "rw-------",
         PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("log.key"))));
     // Without --origin the stored origin is used.
-    CustodyServer.Config noOrigin =
-        CustodyServer.Config.builder(dir)
+    ServerConfig noOrigin =
+        ServerConfig.builder(dir)
             .grpcPort(0)
             .httpPort(-1)
             .acceptAnyEntry(true)
@@ -48,13 +48,13 @@ class LogIdentityTest {
     try (CustodyServer s = CustodyServer.start(TestLogs.config(dir), (n, t) -> {})) {
       assertTrue(s.sequencer().head().size() == 0);
     }
-    CustodyServer.Config base = TestLogs.config(dir);
+    ServerConfig base = TestLogs.config(dir);
     IOException e =
         assertThrows(
             IOException.class,
             () ->
                 CustodyServer.start(
-                    CustodyServer.Config.builder(dir)
+                    ServerConfig.builder(dir)
                         .origin("other.example/log")
                         .grpcPort(0)
                         .httpPort(-1)
@@ -72,7 +72,7 @@ class LogIdentityTest {
             IOException.class,
             () ->
                 CustodyServer.start(
-                    CustodyServer.Config.builder(dir)
+                    ServerConfig.builder(dir)
                         .origin(base.origin().orElseThrow())
                         .keyFile(otherKey)
                         .grpcPort(0)
@@ -108,7 +108,7 @@ class LogIdentityTest {
   void refusesAKeyWhoseNameIsNotTheOrigin() throws Exception {
     Path key = dir.resolve("named.key");
     LogKeyFile.create(key, "someone.else/log");
-    CustodyServer.Config base = TestLogs.config(dir.resolve("data"));
+    ServerConfig base = TestLogs.config(dir.resolve("data"));
     IOException e =
         assertThrows(
             IOException.class,
@@ -122,7 +122,7 @@ class LogIdentityTest {
     LogKeyFile.create(key, "someone.else/log");
     String secret = java.nio.file.Files.readString(key).trim();
     String secretPart = secret.split("\\+", 5)[4]; // PRIVATE+KEY+<name>+<id>+<base64 private key>
-    CustodyServer.Config base = TestLogs.config(dir.resolve("data"));
+    ServerConfig base = TestLogs.config(dir.resolve("data"));
     IOException wrongName =
         assertThrows(
             IOException.class,
@@ -140,7 +140,7 @@ class LogIdentityTest {
     // A running server's metrics and log info hold the verifier key only.
     try (CustodyServer s =
         CustodyServer.start(
-            CustodyServer.Config.builder(dir.resolve("data2"))
+            ServerConfig.builder(dir.resolve("data2"))
                 .origin("t.example/log")
                 .anyPorts()
                 .acceptAnyEntry(true)

@@ -38,8 +38,8 @@ class LogKeyInTokenTest {
     SoftHsm.freshTokens("log-token", "other-token", "move-token");
   }
 
-  static CustodyServer.Config config(Path data, String keyUri) {
-    return CustodyServer.Config.builder(data)
+  static ServerConfig config(Path data, String keyUri) {
+    return ServerConfig.builder(data)
         .origin("token.test/log")
         .keyUri(keyUri)
         .grpcPort(0)
@@ -107,8 +107,8 @@ class LogKeyInTokenTest {
   void aLogMovesItsKeyFromAFileIntoATokenByRotation() throws Exception {
     String uri = SoftHsm.uri("move-token", "ed", SoftHsm.PIN);
     Path data = dir.resolve("moving");
-    CustodyServer.Config.Builder base =
-        CustodyServer.Config.builder(data)
+    ServerConfig.Builder base =
+        ServerConfig.builder(data)
             .origin("token.test/log")
             .grpcPort(0)
             .httpPort(-1)

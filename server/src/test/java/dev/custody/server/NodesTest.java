@@ -30,7 +30,7 @@ class NodesTest {
     }
     try (CustodyServer server =
         CustodyServer.start(
-            CustodyServer.Config.builder(data)
+            ServerConfig.builder(data)
                 .origin("nodes.test/log")
                 .grpcPort(0)
                 .httpPort(-1)

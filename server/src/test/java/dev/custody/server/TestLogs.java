@@ -30,8 +30,8 @@ final class TestLogs {
           false,
           new dev.custody.server.guard.StandingQueue.Rule(50, 10_000));
 
-  static CustodyServer.Config config(Path dir) {
-    return CustodyServer.Config.builder(dir)
+  static ServerConfig config(Path dir) {
+    return ServerConfig.builder(dir)
         .origin("test.custody.dev/log")
         .grpcPort(0)
         .httpPort(-1)

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import dev.custody.testing.OciLayouts;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -29,7 +30,7 @@ class CliEndToEndTest {
   static void start() throws Exception {
     server =
         CustodyServer.start(
-            CustodyServer.Config.builder(work.resolve("data"))
+            ServerConfig.builder(work.resolve("data"))
                 .origin("cli.test/custody")
                 .anyPorts()
                 .queueCapacity(1024)

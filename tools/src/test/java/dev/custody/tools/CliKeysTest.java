@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import dev.custody.testing.OciLayouts;
 import dev.custody.testing.SoftHsm;
 import java.io.InputStream;
@@ -33,7 +34,7 @@ class CliKeysTest {
   static void start() throws Exception {
     server =
         CustodyServer.start(
-            CustodyServer.Config.builder(work.resolve("data"))
+            ServerConfig.builder(work.resolve("data"))
                 .origin("keys.test/custody")
                 .anyPorts()
                 .queueCapacity(1024)

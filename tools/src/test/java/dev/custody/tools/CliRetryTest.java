@@ -10,6 +10,7 @@ import dev.custody.chain.LinkKeys;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import dev.custody.server.guard.Guard;
 import dev.custody.server.guard.StandingQueue;
 import io.grpc.ManagedChannel;
@@ -35,7 +36,7 @@ class CliRetryTest {
   void submitRetriesPushbackAndNoLinkAppearsTwice() throws Exception {
     try (CustodyServer server =
         CustodyServer.start(
-            CustodyServer.Config.builder(work.resolve("data"))
+            ServerConfig.builder(work.resolve("data"))
                 .origin("cli.test/retry")
                 .grpcPort(0)
                 .httpPort(-1)

@@ -9,6 +9,7 @@ import dev.custody.chain.LinkKeys;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import dev.custody.server.guard.Guard;
 import dev.custody.server.guard.Tls;
 import dev.custody.testing.TestCerts;
@@ -32,7 +33,7 @@ class CliTlsTest {
     TestCerts.Pem team = ca.client("team-a");
     CustodyServer server =
         CustodyServer.start(
-            CustodyServer.Config.builder(work.resolve("data"))
+            ServerConfig.builder(work.resolve("data"))
                 .origin("cli.test/tls")
                 .grpcPort(0)
                 .httpPort(-1)

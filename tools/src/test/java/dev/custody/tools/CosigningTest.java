@@ -12,6 +12,7 @@ import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.note.SignedNote;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import dev.custody.server.keys.LogKeyFile;
 import dev.custody.server.witness.Cosigning;
 import io.grpc.ManagedChannel;
@@ -95,7 +96,7 @@ class CosigningTest {
 
       try (CustodyServer server =
           CustodyServer.start(
-              CustodyServer.Config.builder(work.resolve("data"))
+              ServerConfig.builder(work.resolve("data"))
                   .origin(origin)
                   .keyFile(work.resolve("log.key"))
                   .anyPorts()

@@ -15,6 +15,7 @@ import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.note.NoteException;
 import dev.custody.note.SignedNote;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import dev.custody.server.keys.LogKeys;
 import dev.custody.server.witness.Cosigning;
 import dev.custody.testing.OciLayouts;
@@ -229,7 +230,7 @@ class KeyRotationTest {
               Ed25519NoteKeys.parseVerifierKey(witness.vkey()));
       server =
           CustodyServer.start(
-              CustodyServer.Config.builder(data)
+              ServerConfig.builder(data)
                   .origin(ORIGIN)
                   .keys(keys)
                   .anyPorts()

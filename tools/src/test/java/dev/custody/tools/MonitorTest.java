@@ -14,6 +14,7 @@ import dev.custody.chain.LinkKeys;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import dev.custody.server.keys.LogKeys;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -65,7 +66,7 @@ class MonitorTest {
     static Server start(Path data, Optional<Path> key) throws Exception {
       CustodyServer s =
           CustodyServer.start(
-              CustodyServer.Config.builder(data)
+              ServerConfig.builder(data)
                   .origin("monitor.test/log")
                   .keys(key.map(LogKeys.DEFAULT::withKeyFile).orElse(LogKeys.DEFAULT))
                   .anyPorts()
@@ -242,7 +243,7 @@ class MonitorTest {
     // A log whose entries are not layer links at all: every entry is a malformed leaf, a log fault.
     try (CustodyServer opaque =
         CustodyServer.start(
-            CustodyServer.Config.builder(work.resolve("opaque"))
+            ServerConfig.builder(work.resolve("opaque"))
                 .origin("monitor.test/log")
                 .keyFile(work.resolve("a").resolve("log.key"))
                 .anyPorts()

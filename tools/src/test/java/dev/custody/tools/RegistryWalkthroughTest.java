@@ -11,6 +11,7 @@ import dev.custody.registry.ImageReference;
 import dev.custody.registry.RegistryClient;
 import dev.custody.registry.RegistryException;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import dev.custody.testing.OciLayouts;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -41,7 +42,7 @@ class RegistryWalkthroughTest {
   static void start() throws Exception {
     server =
         CustodyServer.start(
-            CustodyServer.Config.builder(work.resolve("data"))
+            ServerConfig.builder(work.resolve("data"))
                 .origin("registry.test/custody")
                 .anyPorts()
                 .queueCapacity(1024)

@@ -17,6 +17,7 @@ import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
 import dev.custody.oci.OciImage;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import dev.custody.testing.OciLayouts;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -45,7 +46,7 @@ class VerifyFloodTest {
   void aThousandJunkLinksNamingTheImageDoNotHideItsChain() throws Exception {
     try (CustodyServer server =
         CustodyServer.start(
-            CustodyServer.Config.builder(work.resolve("data"))
+            ServerConfig.builder(work.resolve("data"))
                 .origin("flood.test/custody")
                 .grpcPort(0)
                 .httpPort(-1)

@@ -13,6 +13,7 @@ import dev.custody.note.Base64s;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.note.SignedNote;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import dev.custody.server.keys.LogKeys;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -49,7 +50,7 @@ class WitnessTest {
     static Log start(Path dir, String origin, Optional<Path> key) throws Exception {
       CustodyServer s =
           CustodyServer.start(
-              CustodyServer.Config.builder(dir)
+              ServerConfig.builder(dir)
                   .origin(origin)
                   .keys(key.map(LogKeys.DEFAULT::withKeyFile).orElse(LogKeys.DEFAULT))
                   .grpcPort(0)

@@ -13,6 +13,7 @@ import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.merkle.Hashes;
 import dev.custody.merkle.Proofs;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -33,7 +34,7 @@ class InProcessTest {
     String name = InProcessServerBuilder.generateName();
     try (CustodyServer server =
         CustodyServer.start(
-            CustodyServer.Config.builder(dir)
+            ServerConfig.builder(dir)
                 .origin("inprocess.test/log")
                 .httpPort(-1)
                 .acceptAnyEntry(true)

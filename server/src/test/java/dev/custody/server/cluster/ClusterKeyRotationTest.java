@@ -13,6 +13,7 @@ import dev.custody.checkpoint.CheckpointException;
 import dev.custody.checkpoint.CheckpointVerifier;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import dev.custody.server.keys.LogKeyFile;
 import dev.custody.server.keys.LogKeys;
 import io.grpc.InsecureChannelCredentials;
@@ -43,7 +44,7 @@ class ClusterKeyRotationTest {
   private CustodyServer start(String id, LogKeys keys) throws Exception {
     CustodyServer s =
         CustodyServer.start(
-            CustodyServer.Config.builder(dir.resolve(id))
+            ServerConfig.builder(dir.resolve(id))
                 .origin(ORIGIN)
                 .keys(keys)
                 .grpcPort(0)

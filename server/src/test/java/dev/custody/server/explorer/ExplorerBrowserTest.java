@@ -18,6 +18,7 @@ import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
 import dev.custody.merkle.Hashes;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import dev.custody.verify.Bundle;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -72,7 +73,7 @@ class ExplorerBrowserTest {
   static void start() throws Exception {
     server =
         CustodyServer.start(
-            CustodyServer.Config.builder(dir.resolve("data"))
+            ServerConfig.builder(dir.resolve("data"))
                 .origin("explorer.test/custody")
                 .anyPorts()
                 .queueCapacity(1024)

@@ -13,6 +13,7 @@ import dev.custody.checkpoint.CheckpointVerifier;
 import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import dev.custody.tiles.TileClient;
 import dev.custody.tiles.TilePath;
 import io.grpc.ManagedChannel;
@@ -90,7 +91,7 @@ class S3ExportTest {
 
   private CustodyServer start(Path dir) throws Exception {
     return CustodyServer.start(
-        CustodyServer.Config.builder(dir)
+        ServerConfig.builder(dir)
             .origin("s3.test/log")
             .anyPorts()
             .acceptAnyEntry(true)

@@ -14,6 +14,7 @@ import dev.custody.checkpoint.CheckpointVerifier;
 import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import dev.custody.tiles.TileClient;
 import dev.custody.tiles.TilePath;
 import io.grpc.ManagedChannel;
@@ -38,7 +39,7 @@ class StaticTilesTest {
   void staticFilesFollowTheLogAndVerify() throws Exception {
     try (CustodyServer server =
         CustodyServer.start(
-            CustodyServer.Config.builder(data)
+            ServerConfig.builder(data)
                 .origin("static.test/log")
                 .anyPorts()
                 .tilesDir(tiles)

@@ -19,6 +19,7 @@ import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.merkle.Hashes;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import dev.custody.testing.NaiveTree;
 import dev.custody.tiles.TileClient;
 import dev.custody.tiles.TilePath;
@@ -66,7 +67,7 @@ class TileHttpTest {
   static void start() throws Exception {
     server =
         CustodyServer.start(
-            CustodyServer.Config.builder(dir)
+            ServerConfig.builder(dir)
                 .origin("tiles.test/log")
                 .anyPorts()
                 .acceptAnyEntry(true)
