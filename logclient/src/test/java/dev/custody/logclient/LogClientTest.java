@@ -1,6 +1,5 @@
 package dev.custody.logclient;
 
-import dev.custody.server.ServerConfig;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -16,6 +15,7 @@ import dev.custody.merkle.Hashes;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.oci.OciImage;
 import dev.custody.server.CustodyServer;
+import dev.custody.server.ServerConfig;
 import dev.custody.testing.OciLayouts;
 import dev.custody.verify.Bundle;
 import dev.custody.verify.ChainVerifier;
