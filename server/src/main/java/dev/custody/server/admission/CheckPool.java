@@ -1,8 +1,8 @@
 package dev.custody.server.admission;
 
 import dev.custody.server.guard.StandingQueue;
-import dev.custody.server.sequencer.OverloadedException;
-import dev.custody.server.sequencer.ShuttingDownException;
+import dev.custody.server.pushback.OverloadedException;
+import dev.custody.server.pushback.ShuttingDownException;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.RejectedExecutionException;

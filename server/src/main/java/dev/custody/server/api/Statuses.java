@@ -1,10 +1,11 @@
 package dev.custody.server.api;
 
 import dev.custody.server.admission.AdmissionException;
-import dev.custody.server.sequencer.OverloadedException;
-import dev.custody.server.sequencer.ShuttingDownException;
-import dev.custody.server.sequencer.UnavailableException;
-import dev.custody.server.sequencer.WriteRefusedException;
+import dev.custody.server.pushback.OverloadedException;
+import dev.custody.server.pushback.PushbackException;
+import dev.custody.server.pushback.ShuttingDownException;
+import dev.custody.server.pushback.UnavailableException;
+import dev.custody.server.pushback.WriteRefusedException;
 import dev.custody.server.storage.StorageException;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -49,9 +50,8 @@ public final class Statuses {
       return Status.INVALID_ARGUMENT.withDescription(e.getMessage());
     if (e instanceof OverloadedException)
       return Status.RESOURCE_EXHAUSTED.withDescription(e.getMessage());
-    if (e instanceof UnavailableException
-        || e instanceof ShuttingDownException
-        || e instanceof WriteRefusedException) {
+    if (e instanceof PushbackException) {
+      // Unavailable, shutting down, write refused: the same request may succeed later or elsewhere.
       return Status.UNAVAILABLE.withDescription(e.getMessage() + IDEMPOTENT);
     }
     if (e instanceof StorageException s) {

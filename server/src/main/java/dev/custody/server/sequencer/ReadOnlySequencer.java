@@ -1,6 +1,7 @@
 package dev.custody.server.sequencer;
 
 import dev.custody.checkpoint.SignedCheckpoint;
+import dev.custody.server.pushback.WriteRefusedException;
 import dev.custody.server.storage.LogStorage;
 import dev.custody.server.storage.StorageException;
 import java.util.concurrent.CompletableFuture;

@@ -1,6 +1,8 @@
 package dev.custody.server.sequencer;
 
 import dev.custody.checkpoint.SignedCheckpoint;
+import dev.custody.server.pushback.OverloadedException;
+import dev.custody.server.pushback.UnavailableException;
 import java.util.concurrent.CompletableFuture;
 
 /**

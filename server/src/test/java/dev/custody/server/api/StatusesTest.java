@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.custody.server.admission.AdmissionException;
-import dev.custody.server.sequencer.OverloadedException;
-import dev.custody.server.sequencer.ShuttingDownException;
-import dev.custody.server.sequencer.UnavailableException;
-import dev.custody.server.sequencer.WriteRefusedException;
+import dev.custody.server.pushback.OverloadedException;
+import dev.custody.server.pushback.ShuttingDownException;
+import dev.custody.server.pushback.UnavailableException;
+import dev.custody.server.pushback.WriteRefusedException;
 import dev.custody.server.storage.StorageException;
 import io.grpc.Status;
 import java.util.concurrent.CompletionException;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.server.guard.StandingQueue;
+import dev.custody.server.pushback.OverloadedException;
 import dev.custody.server.storage.LogStorage;
 import java.nio.file.Path;
 import java.security.SecureRandom;
