@@ -12,6 +12,9 @@ import dev.custody.server.read.LogReader;
 import dev.custody.server.read.StoredLinks;
 import dev.custody.server.sequencer.Sequenced;
 import dev.custody.server.witness.Cosigning;
+import dev.custody.serving.HttpRequest;
+import dev.custody.serving.HttpResponse;
+import dev.custody.serving.Routes;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -160,12 +163,14 @@ final class ExplorerRender implements Callable<Integer> {
 
   private void page(Explorer explorer, String name, String path, Map<String, List<String>> query) {
     int bytes = 0;
+    Routes routes = explorer.routes();
+    HttpRequest request = new HttpRequest("GET", path, query, "", new byte[0], null);
     for (int i = 0; i < runs; i++)
-      bytes = explorer.handle(path, query, false).orElseThrow().body().length;
+      bytes = routes.answer(request, Runnable::run).join().body().length;
     Histogram h = new Histogram(3);
     for (int i = 0; i < runs; i++) {
       long t = System.nanoTime();
-      Explorer.Response r = explorer.handle(path, query, false).orElseThrow();
+      HttpResponse r = routes.answer(request, Runnable::run).join();
       h.recordValue((System.nanoTime() - t) / 1000);
       if (r.status() != 200) throw new IllegalStateException(path + " answered " + r.status());
     }

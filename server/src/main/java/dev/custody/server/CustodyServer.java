@@ -15,6 +15,7 @@ import dev.custody.server.admission.Warmup;
 import dev.custody.server.api.ChainLookupService;
 import dev.custody.server.api.TransparencyLogService;
 import dev.custody.server.cluster.ClusterNode;
+import dev.custody.server.explorer.Explorer;
 import dev.custody.server.export.Exporter;
 import dev.custody.server.export.FolderSink;
 import dev.custody.server.export.TileSink;
@@ -35,8 +36,11 @@ import dev.custody.server.sequencer.ReadOnlySequencer;
 import dev.custody.server.sequencer.Sequencer;
 import dev.custody.server.storage.LogStorage;
 import dev.custody.server.storage.StorageException;
-import dev.custody.server.tiles.TileServer;
+import dev.custody.server.tiles.TileRoutes;
 import dev.custody.server.witness.Cosigning;
+import dev.custody.serving.HttpResponse;
+import dev.custody.serving.HttpServer;
+import dev.custody.serving.Routes;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -47,6 +51,7 @@ import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -203,7 +208,7 @@ public final class CustodyServer implements AutoCloseable {
   private final CheckPool checks;
   private final HealthStatusManager health;
   private final Server grpc;
-  private final TileServer http;
+  private final HttpServer http;
   private final List<Exporter> exports;
   private final Cosigning cosigning;
   private final LinkVerifier verifier;
@@ -219,7 +224,7 @@ public final class CustodyServer implements AutoCloseable {
       ScheduledExecutorService timer,
       HealthStatusManager health,
       Server grpc,
-      TileServer http,
+      HttpServer http,
       List<Exporter> exports,
       Cosigning cosigning,
       LinkVerifier verifier) {
@@ -287,7 +292,7 @@ public final class CustodyServer implements AutoCloseable {
       Server grpc =
           serveGrpc(transport, c.guard(), read, seq.sequencer(), storage, health, budgets, metrics);
       stages.add(grpc::shutdownNow);
-      TileServer http = serveHttp(c, storage, read, metrics, budgets);
+      HttpServer http = serveHttp(c, storage, read, metrics, budgets);
       if (http != null) stages.add(http);
       List<Exporter> exports = startExports(c, storage, read, seq, id.signers(), metrics);
       health.setStatus("", ServingStatus.SERVING);
@@ -675,32 +680,51 @@ public final class CustodyServer implements AutoCloseable {
         .start();
   }
 
-  /** Tiles, /metrics and the explorer over HTTP; null when the HTTP port is off (-1). */
-  private static TileServer serveHttp(
+  /**
+   * The log's HTTP port: tiles and the checkpoint, /metrics, and the explorer's pages, one route
+   * table; null when the port is off (-1). Storage failures answer 503 "try again".
+   */
+  private static HttpServer serveHttp(
       ServerConfig c, LogStorage storage, ReadSide read, Metrics metrics, ClientBudgets budgets)
       throws IOException {
     if (c.httpPort() < 0) return null;
-    Guard guard = c.guard();
+    Explorer explorer =
+        new Explorer(
+            storage,
+            read.links(),
+            read.reader(),
+            read.cosigning()::served,
+            () -> metrics.counterValues("custody_submissions_total"),
+            budgets == null ? client -> true : budgets::allows);
+    Routes routes =
+        Routes.builder()
+            .include(TileRoutes.of(read.reader(), read.cosigning()::served))
+            .get(
+                "/metrics",
+                r ->
+                    new HttpResponse(
+                        200,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                        metrics.scrape().getBytes(StandardCharsets.UTF_8),
+                        Map.of("Cache-Control", "no-cache")))
+            .include(explorer.routes())
+            .build();
     try {
-      return TileServer.start(
-          c.bindAddress(),
-          c.httpPort(),
-          guard.tls().isPresent() ? Optional.of(guard.tls().get().http()) : Optional.empty(),
-          read.reader(),
-          read.cosigning()::served,
-          metrics::scrape,
-          dev.custody.serving.HttpConnections.defaults(),
-          new dev.custody.server.explorer.Explorer(
-              storage,
-              read.links(),
-              read.reader(),
-              read.cosigning()::served,
-              () -> metrics.counterValues("custody_submissions_total"),
-              budgets == null ? client -> true : budgets::allows));
+      return HttpServer.builder()
+          .listen(c.bindAddress(), c.httpPort())
+          .tls(c.guard().tls().isPresent() ? c.guard().tls().get().http() : null)
+          .compress(true)
+          .workerThreads(HTTP_READ_THREADS)
+          .name("custody-http")
+          .onFailure(e -> HttpResponse.text(503, "the log's storage failed; try again\n"))
+          .start(routes);
     } catch (InterruptedException | RuntimeException e) {
-      throw new IOException("cannot serve tiles on port " + c.httpPort() + ": " + e, e);
+      throw new IOException("cannot serve HTTP on port " + c.httpPort() + ": " + e, e);
     }
   }
+
+  /** Threads reading storage for HTTP: tiles and pages are cheap reads, mostly from cache. */
+  static final int HTTP_READ_THREADS = 4;
 
   /** The exports to a folder and a bucket, each following the published head. */
   private static List<Exporter> startExports(

@@ -8,6 +8,9 @@ import dev.custody.server.guard.ClientBudgets;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.read.StoredLinks;
 import dev.custody.server.witness.Cosigning;
+import dev.custody.serving.HttpRequest;
+import dev.custody.serving.HttpResponse;
+import dev.custody.serving.Routes;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
@@ -47,45 +50,31 @@ class ExplorerBudgetTest {
                       server.sequencer().head(), server.sequencer().head().note(), 0, true),
               Map::of,
               budgets::allows);
+      Routes routes = explorer.routes();
       InetSocketAddress greedy = new InetSocketAddress("10.0.0.1", 5000);
-      for (int i = 0; i < 3; i++)
-        assertEquals(
-            200,
-            explorer
-                .handle("GET", "/", Map.of(), new byte[0], false, greedy)
-                .orElseThrow()
-                .status());
-      Explorer.Response refused =
-          explorer
-              .handle(
-                  "GET",
-                  "/search",
-                  Map.of("q", List.of("x")),
-                  new byte[0],
-                  false,
-                  new InetSocketAddress("10.0.0.1", 5001))
-              .orElseThrow();
+      for (int i = 0; i < 3; i++) assertEquals(200, get(routes, "/", Map.of(), greedy).status());
+      HttpResponse refused =
+          get(
+              routes,
+              "/search",
+              Map.of("q", List.of("x")),
+              new InetSocketAddress("10.0.0.1", 5001));
       assertEquals(429, refused.status(), "another port of the same address is the same client");
       assertEquals("1", refused.headers().get("Retry-After"));
       assertTrue(new String(refused.body()).contains("too many pages"));
       // Static files cost nothing; another address has its own budget; time refills it.
-      assertEquals(
-          200,
-          explorer
-              .handle("GET", "/explorer/explorer.js", Map.of(), new byte[0], false, greedy)
-              .orElseThrow()
-              .status());
-      assertEquals(
-          200,
-          explorer
-              .handle(
-                  "GET", "/", Map.of(), new byte[0], false, new InetSocketAddress("10.0.0.2", 1))
-              .orElseThrow()
-              .status());
+      assertEquals(200, get(routes, "/explorer/explorer.js", Map.of(), greedy).status());
+      assertEquals(200, get(routes, "/", Map.of(), new InetSocketAddress("10.0.0.2", 1)).status());
       now.addAndGet(1_000_000_000L);
-      assertEquals(
-          200,
-          explorer.handle("GET", "/", Map.of(), new byte[0], false, greedy).orElseThrow().status());
+      assertEquals(200, get(routes, "/", Map.of(), greedy).status());
     }
+  }
+
+  /** A GET through the explorer's route table, as the HTTP server would make it. */
+  private static HttpResponse get(
+      Routes routes, String path, Map<String, List<String>> query, InetSocketAddress client) {
+    return routes
+        .answer(new HttpRequest("GET", path, query, "", new byte[0], client), Runnable::run)
+        .join();
   }
 }

@@ -361,22 +361,23 @@ class HostilePeersTest {
   void halfRequestsOnTheTilePortAreCappedAndTimedOut() throws Exception {
     try (CustodyServer server =
         CustodyServer.start(TestLogs.config(dir.resolve("data")), (n, t) -> {})) {
-      // The in-process server's tile port is off in TestLogs.config; use a TileServer of our own
+      // The in-process server's tile port is off in TestLogs.config; serve its tile routes on a
+      // port of our own
       // with a short deadline.
       dev.custody.serving.HttpConnections guard =
           new dev.custody.serving.HttpConnections(64, 4096, 1_500);
-      try (dev.custody.server.tiles.TileServer tiles =
-          dev.custody.server.tiles.TileServer.start(
-              "127.0.0.1",
-              0,
-              java.util.Optional.empty(),
-              new dev.custody.server.read.LogReader(server.storage()),
-              () ->
-                  new dev.custody.server.witness.Cosigning.Served(
-                      server.sequencer().head(), server.sequencer().head().note(), 0, true),
-              () -> "",
-              guard,
-              null)) {
+      try (dev.custody.serving.HttpServer tiles =
+          dev.custody.serving.HttpServer.builder()
+              .connections(guard)
+              .start(
+                  dev.custody.server.tiles.TileRoutes.of(
+                      new dev.custody.server.read.LogReader(server.storage()),
+                      () ->
+                          new dev.custody.server.witness.Cosigning.Served(
+                              server.sequencer().head(),
+                              server.sequencer().head().note(),
+                              0,
+                              true)))) {
         List<Socket> half = new ArrayList<>();
         try {
           for (int i = 0; i < 200; i++) {

@@ -10,6 +10,8 @@ import dev.custody.logclient.LogException;
 import dev.custody.registry.ImageReference;
 import dev.custody.registry.RegistryClient;
 import dev.custody.registry.RegistryException;
+import dev.custody.serving.HttpResponse;
+import dev.custody.serving.Routes;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -21,6 +23,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -156,43 +159,35 @@ final class VerificationService {
   }
 
   /**
-   * Answers a request. Health and metrics answer at once, on the caller's thread; a verification
-   * runs on this service's executor under one deadline ({@code requestTimeout}), never on the
-   * caller's thread, so slow registries hold neither the event loop nor the health check.
+   * The service's routes. Health and metrics answer at once, on the event loop; a verification runs
+   * on this service's executor under one deadline ({@code requestTimeout}), never on the event
+   * loop, so slow registries hold neither the loop nor the health check.
    */
-  CompletableFuture<HttpEndpoint.Reply> handle(String method, String path, byte[] body) {
-    long start = System.nanoTime();
-    CompletableFuture<HttpEndpoint.Reply> r =
-        switch (path) {
-          case "/v1/verify" ->
-              method.equals("POST")
-                  ? verifyRoute(body)
-                  : done(HttpEndpoint.Reply.text(405, "POST only\n"));
-          case "/gatekeeper" ->
-              method.equals("POST")
-                  ? gatekeeperRoute(body)
-                  : done(HttpEndpoint.Reply.text(405, "POST only\n"));
-          case "/metrics" -> done(metricsRoute());
-          case "/healthz" -> done(HttpEndpoint.Reply.text(200, "ok\n"));
-          default ->
-              done(
-                  HttpEndpoint.Reply.text(
-                      404,
-                      "not found: POST /v1/verify, POST /gatekeeper, GET /metrics, GET /healthz\n"));
-        };
-    String endpoint =
-        path.equals("/v1/verify") || path.equals("/gatekeeper") || path.equals("/metrics")
-            ? path
-            : "other";
-    return r.whenComplete(
-        (x, e) -> latency.labelValues(endpoint).observe((System.nanoTime() - start) / 1e9));
+  Routes routes() {
+    return Routes.builder()
+        .async(Set.of("POST"), "/v1/verify", timed("/v1/verify", r -> verifyRoute(r.body())))
+        .async(Set.of("POST"), "/gatekeeper", timed("/gatekeeper", r -> gatekeeperRoute(r.body())))
+        .async(Set.of("GET"), "/metrics", timed("/metrics", r -> done(metricsRoute())))
+        .async(Set.of("GET"), "/healthz", r -> done(HttpResponse.text(200, "ok\n")))
+        .build();
   }
 
-  private static CompletableFuture<HttpEndpoint.Reply> done(HttpEndpoint.Reply r) {
+  /** {@code route}, its latency observed under {@code endpoint}. */
+  private Routes.Async timed(String endpoint, Routes.Async route) {
+    return r -> {
+      long start = System.nanoTime();
+      return route
+          .handle(r)
+          .whenComplete(
+              (x, e) -> latency.labelValues(endpoint).observe((System.nanoTime() - start) / 1e9));
+    };
+  }
+
+  private static CompletableFuture<HttpResponse> done(HttpResponse r) {
     return CompletableFuture.completedFuture(r);
   }
 
-  private CompletableFuture<HttpEndpoint.Reply> verifyRoute(byte[] body) {
+  private CompletableFuture<HttpResponse> verifyRoute(byte[] body) {
     String image;
     try {
       JsonNode req = JSON.readTree(body);
@@ -226,7 +221,7 @@ final class VerificationService {
                     : json(v.failure().status(), failure(v.failure())));
   }
 
-  private CompletableFuture<HttpEndpoint.Reply> gatekeeperRoute(byte[] body) {
+  private CompletableFuture<HttpResponse> gatekeeperRoute(byte[] body) {
     ObjectNode resp =
         JSON.createObjectNode().put("apiVersion", GATEKEEPER_API).put("kind", "ProviderResponse");
     ObjectNode r = resp.putObject("response").put("idempotent", true);
@@ -474,14 +469,14 @@ final class VerificationService {
     }
   }
 
-  private HttpEndpoint.Reply metricsRoute() {
+  private HttpResponse metricsRoute() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     try {
       PrometheusTextFormatWriter.create().write(out, metrics.scrape());
     } catch (IOException e) {
-      return HttpEndpoint.Reply.text(500, "metrics: " + e.getMessage() + "\n");
+      return HttpResponse.text(500, "metrics: " + e.getMessage() + "\n");
     }
-    return new HttpEndpoint.Reply(200, PrometheusTextFormatWriter.CONTENT_TYPE, out.toByteArray());
+    return new HttpResponse(200, PrometheusTextFormatWriter.CONTENT_TYPE, out.toByteArray());
   }
 
   private static ObjectNode failure(Failure f) {
@@ -491,11 +486,11 @@ final class VerificationService {
         .put("error", f.message());
   }
 
-  private static HttpEndpoint.Reply json(int status, ObjectNode body) {
+  private static HttpResponse json(int status, ObjectNode body) {
     try {
-      return new HttpEndpoint.Reply(status, "application/json", JSON.writeValueAsBytes(body));
+      return new HttpResponse(status, "application/json", JSON.writeValueAsBytes(body));
     } catch (IOException e) {
-      return HttpEndpoint.Reply.text(500, "cannot write JSON\n");
+      return HttpResponse.text(500, "cannot write JSON\n");
     }
   }
 

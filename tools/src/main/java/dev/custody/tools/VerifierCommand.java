@@ -4,6 +4,7 @@ import dev.custody.http.OutboundPolicy;
 import dev.custody.logclient.LogClient;
 import dev.custody.registry.Platform;
 import dev.custody.registry.RegistryClient;
+import dev.custody.serving.HttpServer;
 import dev.custody.verify.CheckpointStore;
 import dev.custody.verify.TrustPolicy;
 import io.netty.handler.ssl.SslContext;
@@ -37,6 +38,9 @@ import picocli.CommandLine.Option;
       "      --tls-cert tls.crt --tls-key tls.key"
     })
 final class VerifierCommand implements Callable<Integer> {
+  /** The largest request: a Gatekeeper batch of 256 image keys, with room to spare. */
+  static final int MAX_REQUEST_BYTES = 1 << 20;
+
   @Option(
       names = "--listen",
       defaultValue = "127.0.0.1:8443",
@@ -198,15 +202,13 @@ final class VerifierCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("--listen: " + e.getMessage(), e);
     }
-    HttpEndpoint server =
-        HttpEndpoint.start(
-            at.getHostString(),
-            at.getPort(),
-            tls,
-            1 << 20,
-            dev.custody.serving.HttpConnections.defaults(),
-            service::handle,
-            null);
+    HttpServer server =
+        HttpServer.builder()
+            .listen(at.getHostString(), at.getPort())
+            .tls(tls)
+            .maxRequestBytes(MAX_REQUEST_BYTES)
+            .name("custody-verifier")
+            .start(service.routes());
     System.out.println(
         "custody verifier listening on "
             + (tls == null ? "http://" : "https://")

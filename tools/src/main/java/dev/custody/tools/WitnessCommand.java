@@ -1,13 +1,19 @@
 package dev.custody.tools;
 
+import dev.custody.api.Nodes;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.note.NoteVerifier;
+import dev.custody.serving.HttpResponse;
+import dev.custody.serving.HttpServer;
+import dev.custody.serving.Routes;
 import dev.custody.witness.Witness;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -61,19 +67,29 @@ final class WitnessCommand implements Callable<Integer> {
       trusted.computeIfAbsent(lv.name(), n -> new ArrayList<>()).add(lv);
     }
     Witness witness = new Witness(signer, trusted, stateDir);
-    HttpEndpoint server =
-        HttpEndpoint.start(
-            listen,
-            null,
-            Witness.MAX_REQUEST_BYTES,
-            4,
-            (method, path, body) -> {
-              if (!path.equals("/add-checkpoint"))
-                return HttpEndpoint.Reply.text(404, "not found\n");
-              if (!method.equals("POST")) return HttpEndpoint.Reply.text(405, "POST only\n");
-              Witness.Response r = witness.addCheckpoint(body);
-              return new HttpEndpoint.Reply(r.status(), r.contentType(), r.body());
-            });
+    InetSocketAddress at;
+    try {
+      at = Nodes.hostPort(listen);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--listen: " + e.getMessage(), e);
+    }
+    // Each add-checkpoint checks signatures and syncs the witness's state: a few at a time.
+    HttpServer server =
+        HttpServer.builder()
+            .listen(at.getHostString(), at.getPort())
+            .maxRequestBytes(Witness.MAX_REQUEST_BYTES)
+            .workerThreads(4)
+            .name("custody-witness")
+            .start(
+                Routes.builder()
+                    .route(
+                        Set.of("POST"),
+                        "/add-checkpoint",
+                        request -> {
+                          Witness.Response r = witness.addCheckpoint(request.body());
+                          return new HttpResponse(r.status(), r.contentType(), r.body());
+                        })
+                    .build());
     System.out.println(
         "custody witness listening on "
             + listen.substring(0, listen.lastIndexOf(':'))

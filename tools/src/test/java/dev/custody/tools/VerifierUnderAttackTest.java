@@ -13,6 +13,7 @@ import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.registry.Credentials;
 import dev.custody.registry.Platform;
 import dev.custody.registry.RegistryClient;
+import dev.custody.serving.Routes;
 import dev.custody.verify.TrustPolicy;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -116,15 +117,10 @@ class VerifierUnderAttackTest {
             Duration.ofSeconds(10),
             new VerificationService.Limits(timeout, 64, 16),
             System::nanoTime);
-    HttpEndpoint ep =
-        HttpEndpoint.start(
-            "127.0.0.1",
-            0,
-            null,
-            1 << 20,
-            dev.custody.serving.HttpConnections.defaults(),
-            svc::handle,
-            null);
+    dev.custody.serving.HttpServer ep =
+        dev.custody.serving.HttpServer.builder()
+            .maxRequestBytes(VerifierCommand.MAX_REQUEST_BYTES)
+            .start(svc.routes());
     open.add(ep);
     open.add(svc::close);
     return ep.port();
@@ -268,15 +264,13 @@ class VerifierUnderAttackTest {
     java.nio.file.Files.createDirectories(dir.resolve("o"));
     dev.custody.testing.TestCerts other =
         new dev.custody.testing.TestCerts(dir.resolve("o"), "other");
-    HttpEndpoint ep =
-        HttpEndpoint.start(
-            "127.0.0.1",
-            0,
-            VerifierCommand.serverTls(server.cert(), server.key(), certs.caCert),
-            1 << 20,
-            dev.custody.serving.HttpConnections.defaults(),
-            (m, p, b) -> CompletableFuture.completedFuture(HttpEndpoint.Reply.text(200, "ok\n")),
-            null);
+    dev.custody.serving.HttpServer ep =
+        dev.custody.serving.HttpServer.builder()
+            .tls(VerifierCommand.serverTls(server.cert(), server.key(), certs.caCert))
+            .start(
+                Routes.builder()
+                    .get("/healthz", r -> dev.custody.serving.HttpResponse.text(200, "ok\n"))
+                    .build());
     open.add(ep);
     URI health = URI.create("https://127.0.0.1:" + ep.port() + "/healthz");
     // Without a client certificate, or with one of another CA: no answer.

@@ -3,18 +3,33 @@ package dev.custody.server.explorer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.custody.chain.Digest;
 import dev.custody.chain.LinkException;
+import dev.custody.chain.LinkKeys;
 import dev.custody.chain.Statement;
+import dev.custody.checkpoint.Checkpoint;
+import dev.custody.checkpoint.CheckpointException;
 import dev.custody.checkpoint.SignedCheckpoint;
+import dev.custody.oci.OciImage;
 import dev.custody.server.read.LinkIndex;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.read.StoredLinks;
 import dev.custody.server.storage.LogStorage;
+import dev.custody.server.storage.StorageException;
 import dev.custody.server.witness.Cosigning;
+import dev.custody.serving.HttpRequest;
+import dev.custody.serving.HttpResponse;
+import dev.custody.serving.Routes;
+import dev.custody.verify.Bundle;
+import dev.custody.verify.ChainVerifier;
+import dev.custody.verify.PolicyException;
+import dev.custody.verify.TrustPolicy;
 import gg.jte.ContentType;
 import gg.jte.TemplateEngine;
 import gg.jte.output.Utf8ByteOutput;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -25,19 +40,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 /**
- * The log explorer: read-only pages over the log and its chain index, served on the tiles port.
- * Each page is server-rendered HTML from a precompiled, auto-escaping JTE template, or the same
- * view as JSON when asked ({@code Accept: application/json}). Pages never claim a proof holds: they
- * carry the leaf, the proof and the signed checkpoint, and {@code explorer.js} checks them in the
- * browser. Every page is bounded: at most {@link #PAGE} rows, a chain at most {@link #MAX_CHAIN}
- * links, a query at most {@link #MAX_QUERY} characters.
+ * The log explorer: read-only pages over the log and its chain index, routes on the log's HTTP
+ * port. Each page is server-rendered HTML from a precompiled, auto-escaping JTE template, or the
+ * same view as JSON when asked ({@code Accept: application/json}). Pages never claim a proof holds:
+ * they carry the leaf, the proof and the signed checkpoint, and {@code explorer.js} checks them in
+ * the browser. Every page is bounded: at most {@link #PAGE} rows, a chain at most {@link
+ * #MAX_CHAIN} links, a query at most {@link #MAX_QUERY} characters.
  *
- * <p>Thread-safe: the tile server calls it from its reader threads at once.
+ * <p>Thread-safe: the HTTP server calls its routes from its worker threads at once.
  */
 public final class Explorer {
   /** Rows on one page. */
@@ -65,17 +82,9 @@ public final class Explorer {
   private final LogReader reader;
   private final Supplier<Cosigning.Served> head;
   private final Supplier<Map<String, Long>> submissions;
-  private final java.util.function.Predicate<java.net.SocketAddress> budget;
+  private final Predicate<SocketAddress> budget;
   private final TemplateEngine templates = TemplateEngine.createPrecompiled(ContentType.Html);
   private final Map<String, byte[]> statics = new LinkedHashMap<>();
-
-  /** An answer: the tile server turns it into HTTP. */
-  public record Response(
-      int status,
-      String contentType,
-      byte[] body,
-      String cacheControl,
-      Map<String, String> headers) {}
 
   /**
    * @param submissions the {@code custody_submissions_total} counters by outcome (as /metrics has
@@ -100,7 +109,7 @@ public final class Explorer {
       LogReader reader,
       Supplier<Cosigning.Served> head,
       Supplier<Map<String, Long>> submissions,
-      java.util.function.Predicate<java.net.SocketAddress> budget) {
+      Predicate<SocketAddress> budget) {
     this.budget = budget;
     this.submissions = submissions;
     this.storage = storage;
@@ -113,130 +122,126 @@ public final class Explorer {
   }
 
   /**
-   * The answer for {@code path} ({@code query} decoded), or empty when the path is not the
-   * explorer's (the tile server's own paths).
+   * The explorer's routes: its pages, each spending one unit of the client's budget, and its static
+   * files, which cost nothing. Every page answers HTML, or JSON when the client asks for it ({@code
+   * Accept: application/json}); a page that cannot be had is a problem page with the reason (404,
+   * 400, or 429 over budget).
    */
-  public Optional<Response> handle(String path, Map<String, List<String>> query, boolean json) {
-    return handle("GET", path, query, new byte[0], json, null);
+  public Routes routes() {
+    Routes pages =
+        Routes.builder()
+            .get("/", r -> page(r, "status.jte", status()))
+            .get("/search", r -> page(r, "search.jte", search(r.param("q").orElse(""), start(r))))
+            .get("/checkpoints", this::checkpointsPage)
+            .getPrefix("/entries/", this::entryPage)
+            .routePrefix(Set.of("GET", "POST"), "/chains/", this::chainPage)
+            .getPrefix("/keys/", this::keyPage)
+            .getPrefix("/repositories/", this::repositoryPage)
+            .wrapEach(this::withProblems)
+            .wrapEach(this::budgeted)
+            .build();
+    Routes.Builder all = Routes.builder();
+    for (Map.Entry<String, byte[]> f : statics.entrySet()) {
+      byte[] file = f.getValue();
+      String type =
+          f.getKey().endsWith(".js") ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8";
+      all.get(
+          f.getKey(),
+          r ->
+              new HttpResponse(
+                  200,
+                  type,
+                  file,
+                  Map.of(
+                      "Cache-Control",
+                      "public, max-age=300",
+                      "X-Content-Type-Options",
+                      "nosniff")));
+    }
+    return all.include(pages).build();
   }
 
-  /**
-   * Whether {@code POST path} is one of ours: the policy overlay, which computes and changes
-   * nothing.
-   */
-  public static boolean acceptsPost(String path) {
-    return path.startsWith("/chains/") && path.endsWith(POLICY_SUFFIX);
+  private HttpResponse checkpointsPage(HttpRequest r) {
+    return page(
+        r,
+        "checkpoints.jte",
+        checkpoints(
+            r.param("before").map(Explorer::index),
+            r.param("from").map(Explorer::index),
+            r.param("to").map(Explorer::index)));
+  }
+
+  private HttpResponse entryPage(HttpRequest r) {
+    String rest = r.path().substring("/entries/".length());
+    if (rest.endsWith(BUNDLE_SUFFIX))
+      return bundle(index(rest.substring(0, rest.length() - BUNDLE_SUFFIX.length())));
+    return page(r, "entry.jte", entry(index(rest)));
+  }
+
+  private HttpResponse chainPage(HttpRequest r) {
+    String rest = r.path().substring("/chains/".length());
+    if (r.method().equals("POST")) {
+      // The policy overlay: computes and changes nothing, so a form may post it.
+      if (!rest.endsWith(POLICY_SUFFIX))
+        return HttpResponse.text(405, "only GET here\n").with("Allow", "GET, HEAD");
+      String form = "?" + new String(r.body(), StandardCharsets.UTF_8);
+      String policy =
+          Optional.ofNullable(new QueryStringDecoder(form).parameters().get("policy"))
+              .flatMap(v -> v.stream().findFirst())
+              .orElse("");
+      Digest manifest = digest(rest.substring(0, rest.length() - POLICY_SUFFIX.length()));
+      return page(r, "chain.jte", withPolicy(chain(manifest), policy));
+    }
+    return page(r, "chain.jte", chain(digest(rest)));
+  }
+
+  private HttpResponse keyPage(HttpRequest r) {
+    String k = r.path().substring("/keys/".length());
+    if (!HEX64.matcher(k).matches()) throw new NotFound("a key_id is 64 lowercase hex digits");
+    return page(
+        r, "links.jte", linksBy("key", k, LinkIndex.keyId(HexFormat.of().parseHex(k)), start(r)));
+  }
+
+  private HttpResponse repositoryPage(HttpRequest r) {
+    String name = QueryStringDecoder.decodeComponent(r.path().substring("/repositories/".length()));
+    if (name.isEmpty() || name.length() > 255) throw new NotFound("no such repository");
+    return page(r, "links.jte", linksBy("repository", name, LinkIndex.repository(name), start(r)));
   }
 
   private static final String POLICY_SUFFIX = "/policy";
+  private static final String BUNDLE_SUFFIX = "/bundle";
 
-  /**
-   * {@code method} is GET (HEAD is the tile server's) or, for {@link #acceptsPost} paths, POST with
-   * a form body ({@code policy=<JSON>}).
-   */
-  public Optional<Response> handle(
-      String method,
-      String path,
-      Map<String, List<String>> query,
-      byte[] body,
-      boolean json,
-      java.net.SocketAddress client) {
-    byte[] file = statics.get(path);
-    if (file != null) {
-      return Optional.of(
-          new Response(
-              200,
-              path.endsWith(".js") ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8",
-              file,
-              "public, max-age=300",
-              Map.of("X-Content-Type-Options", "nosniff")));
-    }
-    Object view;
-    String template;
-    if (client != null && isPage(path) && !budget.test(client)) {
-      view =
-          new Views.Problem(
-              429, "too many pages from your address: slow down and retry in a moment");
-      Response r = json ? json(429, view) : html(429, "problem.jte", view);
-      java.util.Map<String, String> headers = new java.util.HashMap<>(r.headers());
-      headers.put("Retry-After", "1");
-      return Optional.of(new Response(429, r.contentType(), r.body(), "no-store", headers));
-    }
-    try {
-      if (path.equals("/")) {
-        view = status();
-        template = "status.jte";
-      } else if (path.equals("/search")) {
-        view = search(param(query, "q").orElse(""), start(query));
-        template = "search.jte";
-      } else if (path.startsWith("/entries/") && path.endsWith("/bundle")) {
-        return Optional.of(
-            bundle(
-                index(path.substring("/entries/".length(), path.length() - "/bundle".length()))));
-      } else if (path.startsWith("/entries/")) {
-        view = entry(index(path.substring("/entries/".length())));
-        template = "entry.jte";
-      } else if (method.equals("POST") && acceptsPost(path)) {
-        String policy =
-            param(
-                    new io.netty.handler.codec.http.QueryStringDecoder(
-                            "?" + new String(body, StandardCharsets.UTF_8))
-                        .parameters(),
-                    "policy")
-                .orElse("");
-        view =
-            withPolicy(
-                chain(
-                    digest(
-                        path.substring(
-                            "/chains/".length(), path.length() - POLICY_SUFFIX.length()))),
-                policy);
-        template = "chain.jte";
-      } else if (path.startsWith("/chains/")) {
-        view = chain(digest(path.substring("/chains/".length())));
-        template = "chain.jte";
-      } else if (path.startsWith("/keys/")) {
-        String k = path.substring("/keys/".length());
-        if (!HEX64.matcher(k).matches()) throw new NotFound("a key_id is 64 lowercase hex digits");
-        view = linksBy("key", k, LinkIndex.keyId(HexFormat.of().parseHex(k)), start(query));
-        template = "links.jte";
-      } else if (path.startsWith("/repositories/")) {
-        String name =
-            io.netty.handler.codec.http.QueryStringDecoder.decodeComponent(
-                path.substring("/repositories/".length()));
-        if (name.isEmpty() || name.length() > 255) throw new NotFound("no such repository");
-        view = linksBy("repository", name, LinkIndex.repository(name), start(query));
-        template = "links.jte";
-      } else if (path.equals("/checkpoints")) {
-        view =
-            checkpoints(
-                param(query, "before").map(Explorer::index),
-                param(query, "from").map(Explorer::index),
-                param(query, "to").map(Explorer::index));
-        template = "checkpoints.jte";
-      } else {
-        return Optional.empty();
-      }
-    } catch (NotFound e) {
-      view = new Views.Problem(404, e.getMessage());
-      template = "problem.jte";
-    } catch (BadRequest e) {
-      view = new Views.Problem(400, e.getMessage());
-      template = "problem.jte";
-    }
+  /** A page's view as HTML from its template, or as JSON when the client asks for JSON. */
+  private HttpResponse page(HttpRequest r, String template, Object view) {
     int status = view instanceof Views.Problem p ? p.status() : 200;
-    return Optional.of(json ? json(status, view) : html(status, template, view));
+    return r.wantsJson() ? json(status, view) : html(status, template, view);
   }
 
-  /** The explorer's own paths (not its static files): what a client's budget is spent on. */
-  private static boolean isPage(String path) {
-    return path.equals("/")
-        || path.equals("/search")
-        || path.equals("/checkpoints")
-        || path.startsWith("/entries/")
-        || path.startsWith("/chains/")
-        || path.startsWith("/keys/")
-        || path.startsWith("/repositories/");
+  /** A page that cannot be had answers a problem page with the reason. */
+  private Routes.Blocking withProblems(Routes.Blocking page) {
+    return r -> {
+      try {
+        return page.handle(r);
+      } catch (NotFound e) {
+        return page(r, "problem.jte", new Views.Problem(404, e.getMessage()));
+      } catch (BadRequest e) {
+        return page(r, "problem.jte", new Views.Problem(400, e.getMessage()));
+      }
+    };
+  }
+
+  /** Each page costs the client one unit of the budget its gRPC calls spend too. */
+  private Routes.Blocking budgeted(Routes.Blocking page) {
+    return r -> {
+      if (r.client() == null || budget.test(r.client())) return page.handle(r);
+      return page(
+              r,
+              "problem.jte",
+              new Views.Problem(
+                  429, "too many pages from your address: slow down and retry in a moment"))
+          .with("Cache-Control", "no-store")
+          .with("Retry-After", "1");
+    };
   }
 
   // ---------------------------------------------------------------- pages
@@ -252,7 +257,8 @@ public final class Explorer {
                 .map(l -> Instant.ofEpochMilli(l.parsed().logTimestampMs()).toString())
                 .orElse(null);
     List<Long> sizes = new ArrayList<>();
-    for (String note : storage.checkpointsBefore(Long.MAX_VALUE, 30)) sizes.add(sizeOf(note));
+    for (String note : storage.checkpointsBefore(Long.MAX_VALUE, 30))
+      sizes.add(stored(note).size());
     return new Views.Status(
         cp.checkpoint().origin(),
         storage.verifierKey().orElse(""),
@@ -278,7 +284,7 @@ public final class Explorer {
     List<String> notes = storage.checkpointsBefore(Long.MAX_VALUE, GROWTH_POINTS);
     List<long[]> points = new ArrayList<>(); // {time ms, size}
     for (int i = notes.size() - 1; i >= 0; i--) {
-      long size = sizeOf(notes.get(i));
+      long size = stored(notes.get(i)).size();
       if (size <= 0) continue;
       links.at(size - 1).ifPresent(l -> points.add(new long[] {l.parsed().logTimestampMs(), size}));
     }
@@ -402,9 +408,7 @@ public final class Explorer {
         prev,
         prevIndex,
         rows(above.stream().filter(i -> i < cp.size()).toList()),
-        s.link().signatureScheme() == dev.custody.chain.LinkKeys.Scheme.ED25519.code()
-            ? "Ed25519"
-            : "ECDSA P-256",
+        s.link().signatureScheme() == LinkKeys.Scheme.ED25519.code() ? "Ed25519" : "ECDSA P-256",
         Base64.getEncoder().encodeToString(s.link().publicKey()),
         HexFormat.of().formatHex(s.leaf()),
         proof(s, cp),
@@ -459,18 +463,17 @@ public final class Explorer {
 
   /**
    * {@code c} with {@code policyJson} laid over it: the chain checked by the same {@link
-   * dev.custody.verify.ChainVerifier} as {@code custody verify}, against an image made of the
-   * chain's own digests (the explorer has no image to compare: only the policy, the chain rules,
-   * the signatures and the proofs are judged), its proofs against the served checkpoint.
+   * ChainVerifier} as {@code custody verify}, against an image made of the chain's own digests (the
+   * explorer has no image to compare: only the policy, the chain rules, the signatures and the
+   * proofs are judged), its proofs against the served checkpoint.
    */
   Views.Chain withPolicy(Views.Chain c, String policyJson) {
     if (policyJson.length() > MAX_POLICY)
       throw new BadRequest("a policy here is at most " + MAX_POLICY + " characters");
     Views.Overlay overlay;
     try {
-      dev.custody.verify.TrustPolicy policy =
-          dev.custody.verify.TrustPolicy.parse(policyJson.getBytes(StandardCharsets.UTF_8), null);
-      List<dev.custody.verify.Bundle.Entry> entries = new ArrayList<>();
+      TrustPolicy policy = TrustPolicy.parse(policyJson.getBytes(StandardCharsets.UTF_8), null);
+      List<Bundle.Entry> entries = new ArrayList<>();
       List<Digest> layerDigests = new ArrayList<>();
       List<Digest> diffIds = new ArrayList<>();
       Digest manifest = null;
@@ -478,18 +481,18 @@ public final class Explorer {
         Views.Proof p = c.proofs().get(i);
         byte[] leaf = Base64.getDecoder().decode(p.leaf());
         entries.add(
-            new dev.custody.verify.Bundle.Entry(
+            new Bundle.Entry(
                 p.index(), leaf, p.hashes().stream().map(Base64.getDecoder()::decode).toList()));
         Statement st = links.at(p.index()).orElseThrow().link().statement();
         layerDigests.add(st.layerDigest());
         diffIds.add(st.diffId());
         manifest = st.manifestDigest();
       }
-      dev.custody.verify.ChainVerifier.Result r =
-          new dev.custody.verify.ChainVerifier(policy)
+      ChainVerifier.Result r =
+          new ChainVerifier(policy)
               .verify(
-                  new dev.custody.oci.OciImage(manifest, layerDigests, diffIds),
-                  new dev.custody.verify.Bundle(c.checkpoint(), entries),
+                  new OciImage(manifest, layerDigests, diffIds),
+                  new Bundle(c.checkpoint(), entries),
                   null,
                   null);
       overlay =
@@ -499,7 +502,7 @@ public final class Explorer {
               r.logFailures(),
               r.ok(),
               null);
-    } catch (dev.custody.verify.PolicyException e) {
+    } catch (PolicyException e) {
       overlay =
           new Views.Overlay(
               policyJson, List.of(), List.of(), false, "not a trust policy: " + e.getMessage());
@@ -545,7 +548,8 @@ public final class Explorer {
     List<Views.CheckpointRow> rows = new ArrayList<>();
     List<String> notes = storage.checkpointsBefore(before.orElse(Long.MAX_VALUE), PAGE + 1);
     for (String n : notes.subList(0, Math.min(PAGE, notes.size()))) {
-      rows.add(new Views.CheckpointRow(sizeOf(n), rootOf(n), n));
+      Checkpoint c = stored(n);
+      rows.add(new Views.CheckpointRow(c.size(), HexFormat.of().formatHex(c.rootHash()), n));
     }
     Views.Consistency c = null;
     if (from.isPresent() && to.isPresent()) {
@@ -559,32 +563,34 @@ public final class Explorer {
               t,
               reader.mayWait().consistency(f, t).stream().map(HexFormat.of()::formatHex).toList());
     }
-    return new Views.Checkpoints(rows, notes.size() > PAGE ? sizeOf(notes.get(PAGE)) + 1 : null, c);
+    return new Views.Checkpoints(
+        rows, notes.size() > PAGE ? stored(notes.get(PAGE)).size() + 1 : null, c);
   }
 
   /**
    * The offline bundle of the chain whose top is entry {@code index}, as {@code custody verify
    * --bundle} reads it.
    */
-  private Response bundle(long index) {
+  private HttpResponse bundle(long index) {
     Cosigning.Served served = head.get();
     SignedCheckpoint cp = served.checkpoint();
     if (index >= cp.size()) throw new NotFound("there is no entry " + index);
     StoredLinks.Stored top =
         links.at(index).orElseThrow(() -> new NotFound("entry " + index + " is not a layer link"));
-    List<dev.custody.verify.Bundle.Entry> entries = new ArrayList<>();
+    List<Bundle.Entry> entries = new ArrayList<>();
     for (StoredLinks.Stored s : links.chainEndingAt(top, MAX_CHAIN)) {
       entries.add(
-          new dev.custody.verify.Bundle.Entry(
-              s.index(), s.leaf(), reader.mayWait().inclusion(s.index(), cp.size())));
+          new Bundle.Entry(s.index(), s.leaf(), reader.mayWait().inclusion(s.index(), cp.size())));
     }
-    return new Response(
+    return new HttpResponse(
         200,
         "application/json",
-        new dev.custody.verify.Bundle(served.note(), entries).toJson(),
-        "no-cache",
+        new Bundle(served.note(), entries).toJson(),
         Map.of(
-            "Content-Disposition", "attachment; filename=\"custody-bundle-" + index + ".json\""));
+            "Cache-Control",
+            "no-cache",
+            "Content-Disposition",
+            "attachment; filename=\"custody-bundle-" + index + ".json\""));
   }
 
   // ---------------------------------------------------------------- pieces
@@ -638,27 +644,17 @@ public final class Explorer {
     return Instant.ofEpochMilli(ms).toString();
   }
 
-  private static long sizeOf(String note) {
-    String[] lines = note.split("\n", 4);
-    return lines.length > 1 && INDEX.matcher(lines[1]).matches() ? Long.parseLong(lines[1]) : -1;
-  }
-
-  private static String rootOf(String note) {
-    String[] lines = note.split("\n", 4);
+  /** A stored checkpoint note, read by the one checkpoint parser; this log wrote it. */
+  private static Checkpoint stored(String note) {
     try {
-      return lines.length > 2 ? HexFormat.of().formatHex(Base64.getDecoder().decode(lines[2])) : "";
-    } catch (IllegalArgumentException e) {
-      return "";
+      return Checkpoint.ofNote(note);
+    } catch (CheckpointException e) {
+      throw new StorageException("a stored checkpoint is unreadable: " + e.getMessage(), e);
     }
   }
 
-  private static Optional<String> param(Map<String, List<String>> q, String name) {
-    List<String> v = q.get(name);
-    return v == null || v.isEmpty() ? Optional.empty() : Optional.of(v.get(0));
-  }
-
-  private static long start(Map<String, List<String>> q) {
-    return param(q, "start").map(Explorer::index).orElse(0L);
+  private static long start(HttpRequest r) {
+    return r.param("start").map(Explorer::index).orElse(0L);
   }
 
   private static long index(String s) {
@@ -678,21 +674,22 @@ public final class Explorer {
     }
   }
 
-  private Response html(int status, String template, Object view) {
+  private HttpResponse html(int status, String template, Object view) {
     Utf8ByteOutput out = new Utf8ByteOutput();
     templates.render(template, view, out);
-    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(out.getContentLength());
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(out.getContentLength());
     try {
       out.writeTo(bytes);
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
-    return new Response(
+    return new HttpResponse(
         status,
         "text/html; charset=utf-8",
         bytes.toByteArray(),
-        "no-cache",
         Map.of(
+            "Cache-Control",
+            "no-cache",
             "Content-Security-Policy",
             CSP,
             "X-Content-Type-Options",
@@ -701,14 +698,13 @@ public final class Explorer {
             "no-referrer"));
   }
 
-  private static Response json(int status, Object view) {
+  private static HttpResponse json(int status, Object view) {
     try {
-      return new Response(
+      return new HttpResponse(
           status,
           "application/json",
           JSON.writeValueAsBytes(view),
-          "no-cache",
-          Map.of("X-Content-Type-Options", "nosniff"));
+          Map.of("Cache-Control", "no-cache", "X-Content-Type-Options", "nosniff"));
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }

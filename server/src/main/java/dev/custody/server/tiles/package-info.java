@@ -1,2 +1,2 @@
-/** The HTTP port: C2SP tlog-tiles, the checkpoint, metrics, and the explorer's pages, on Netty. */
+/** C2SP tlog-tiles and the checkpoint, as routes on the log's HTTP port. */
 package dev.custody.server.tiles;

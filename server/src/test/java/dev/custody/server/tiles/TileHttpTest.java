@@ -172,7 +172,7 @@ class TileHttpTest {
           assertEquals(200, r.statusCode(), TilePath.tile(level, t, w).format());
           assertEquals(w * 32, r.body().length);
           assertEquals(
-              w == 256 ? TileServer.IMMUTABLE : TileServer.PARTIAL,
+              w == 256 ? TileRoutes.IMMUTABLE : TileRoutes.PARTIAL,
               r.headers().firstValue("cache-control").orElseThrow());
           for (int i = 0; i < w; i += (level == 0 ? 17 : 1)) {
             long span = 1L << (8 * level);
