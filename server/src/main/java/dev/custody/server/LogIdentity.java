@@ -56,6 +56,14 @@ public record LogIdentity(String origin, List<SigningKey> signing, KeyHistory hi
     return signing.stream().map(SigningKey::signer).toList();
   }
 
+  /** Every key of the log's history: the signing ones first, in signing order, then the rest. */
+  public List<KeyHistory.Key> keysInSigningOrder() {
+    List<KeyHistory.Key> ordered = new ArrayList<>();
+    for (SigningKey k : signing) history.find(k.verifier().vkey()).ifPresent(ordered::add);
+    history.keys().stream().filter(k -> !ordered.contains(k)).forEach(ordered::add);
+    return ordered;
+  }
+
   /**
    * Opens the log's keys as {@code keys} says, checks them against what the store recorded ({@link
    * KeyHistory#admit}), and records the result before anything is signed with them.

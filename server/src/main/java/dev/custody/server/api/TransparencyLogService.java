@@ -18,7 +18,7 @@ import dev.custody.merkle.Hashes;
 import dev.custody.server.admission.Admission;
 import dev.custody.server.admission.AdmissionException;
 import dev.custody.server.admission.CheckPool;
-import dev.custody.server.metrics.Metrics;
+import dev.custody.server.metrics.ServerMetrics;
 import dev.custody.server.pushback.OverloadedException;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.sequencer.Admitted;
@@ -52,7 +52,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
   private final java.util.function.Supplier<LogInfo> info;
   private final Executor worker;
   private final CheckPool checks;
-  private final Metrics metrics;
+  private final ServerMetrics metrics;
   private final Executor diskReads;
 
   /**
@@ -70,7 +70,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
       java.util.function.Supplier<LogInfo> info,
       Executor worker,
       CheckPool checks,
-      Metrics metrics,
+      ServerMetrics metrics,
       Executor diskReads) {
     this.diskReads = diskReads;
     this.checks = checks;
@@ -90,7 +90,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
   private static final long CATCH_UP_SECONDS = 5;
 
   private void count(String result) {
-    metrics.counter("custody_submissions_total", "Submit calls by outcome", "result", result).inc();
+    metrics.submissions(result).inc();
   }
 
   @Override

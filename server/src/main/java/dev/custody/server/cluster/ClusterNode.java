@@ -544,8 +544,8 @@ public final class ClusterNode implements AutoCloseable {
   }
 
   /** Why this node refuses to lead, if it does ({@link #setLeadershipCheck}). */
-  public Optional<String> fenced() {
-    return machine.fenced();
+  public Optional<String> refusingToLead() {
+    return machine.refusingToLead();
   }
 
   /** What must hold before this node leads: checked each time it becomes leader. */

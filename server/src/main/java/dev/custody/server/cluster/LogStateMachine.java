@@ -98,7 +98,7 @@ final class LogStateMachine extends BaseStateMachine {
   private final Supplier<LeadershipCheck> leadershipCheck;
   private final java.time.Duration snapshotInterval;
   private volatile SignedCheckpoint head;
-  private volatile String fenced; // why this node refuses to lead; null when it does not
+  private volatile String refusalToLead; // why this node refuses to lead; null when it does not
   private volatile String halted; // why this node stopped applying; null while it applies
   private final FailStop failStop;
   private final java.util.function.LongSupplier clock;
@@ -266,12 +266,12 @@ final class LogStateMachine extends BaseStateMachine {
 
   /**
    * Checks a proposal on the leader before it enters the Raft log: only well-formed batches, only
-   * when not fenced.
+   * when it leads.
    */
   @Override
   public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
     TransactionContext trx = super.startTransaction(request);
-    String why = fenced;
+    String why = refusalToLead;
     if (why != null) {
       trx.setException(new IOException("this node refuses to lead: " + why));
       return trx;
@@ -559,7 +559,7 @@ final class LogStateMachine extends BaseStateMachine {
   public void notifyLeaderReady() {
     // Until the check has passed, this leader takes no proposal: nothing it signs can then fork
     // what was published.
-    fenced = NOT_YET_CHECKED;
+    refusalToLead = NOT_YET_CHECKED;
     long term = leaderTerm.incrementAndGet();
     checker.execute(() -> checkLeadership(term));
   }
@@ -574,7 +574,7 @@ final class LogStateMachine extends BaseStateMachine {
     try {
       Optional<String> objection = leadershipCheck.get().objection(head);
       fenceUnreadable = false;
-      fenced = objection.orElse(null);
+      refusalToLead = objection.orElse(null);
       objection.ifPresent(why -> LOG.severe("refusing to lead, and taking no submissions: " + why));
     } catch (IOException | RuntimeException e) {
       fenceUnreadable = true;
@@ -583,8 +583,8 @@ final class LogStateMachine extends BaseStateMachine {
               + e.getMessage()
               + "); not leading until it can be read, or the node is started with "
               + "--export-fence off";
-      if (!why.equals(fenced)) LOG.severe(why);
-      fenced = why;
+      if (!why.equals(refusalToLead)) LOG.severe(why);
+      refusalToLead = why;
       checker.schedule(
           () -> checkLeadership(term),
           FENCE_RETRY.toMillis(),
@@ -594,7 +594,7 @@ final class LogStateMachine extends BaseStateMachine {
 
   /** True while this node, as leader, waits to read what was published (the bucket is down). */
   boolean fenceUnreadable() {
-    return fenceUnreadable && fenced != null;
+    return fenceUnreadable && refusalToLead != null;
   }
 
   @Override
@@ -602,7 +602,7 @@ final class LogStateMachine extends BaseStateMachine {
     leaderChanges.increment();
     if (!member.getPeerId().equals(newLeader)) {
       leaderTerm.incrementAndGet(); // no longer leader: a pending check stops
-      fenced = null;
+      refusalToLead = null;
       fenceUnreadable = false;
     }
   }
@@ -614,8 +614,8 @@ final class LogStateMachine extends BaseStateMachine {
   }
 
   /** Why this node refuses to lead, if it does. */
-  Optional<String> fenced() {
-    return Optional.ofNullable(fenced);
+  Optional<String> refusingToLead() {
+    return Optional.ofNullable(refusalToLead);
   }
 
   /** The latest checkpoint this node's store holds. */

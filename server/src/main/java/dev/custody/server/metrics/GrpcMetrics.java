@@ -6,16 +6,18 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** Times every gRPC call, from its headers to its close, by method and status code. */
 public final class GrpcMetrics implements ServerInterceptor {
-  private final Metrics metrics;
+  private final ServerMetrics metrics;
 
   /** One series per method and status, found once: the interceptor runs on every call. */
-  private final java.util.Map<String, io.prometheus.metrics.core.datapoints.DistributionDataPoint>
-      series = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, DistributionDataPoint> series = new ConcurrentHashMap<>();
 
-  public GrpcMetrics(Metrics metrics) {
+  public GrpcMetrics(ServerMetrics metrics) {
     this.metrics = metrics;
   }
 
@@ -31,15 +33,7 @@ public final class GrpcMetrics implements ServerInterceptor {
             series
                 .computeIfAbsent(
                     method + " " + status.getCode(),
-                    k ->
-                        metrics.histogram(
-                            "custody_grpc_request_seconds",
-                            "gRPC calls by method and status, seconds from headers to close",
-                            Metrics.LATENCY_BUCKETS,
-                            "code",
-                            status.getCode().name(),
-                            "method",
-                            method))
+                    k -> metrics.grpcCall(method, status.getCode().name()))
                 .observe((System.nanoTime() - start) / 1e9);
             super.close(status, trailers);
           }

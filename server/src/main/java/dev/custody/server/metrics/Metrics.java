@@ -26,7 +26,7 @@ import java.util.function.LongSupplier;
  * name/value pairs: {@code counter("x_total", "help", "result", "ok")}. Recording is the client's
  * lock-free increment, cheap enough for the write path.
  */
-public final class Metrics {
+final class Metrics {
   /** Seconds, from 100 µs to 10 s. */
   public static final double[] LATENCY_BUCKETS = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10

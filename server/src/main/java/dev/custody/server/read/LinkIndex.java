@@ -1,8 +1,6 @@
 package dev.custody.server.read;
 
 import dev.custody.chain.Digest;
-import dev.custody.chain.Leaf;
-import dev.custody.chain.LinkException;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
 import dev.custody.merkle.Hashes;
@@ -53,31 +51,6 @@ public final class LinkIndex {
                 repositoryName(s.repository())));
     if (s.hasPredecessor()) keys.add(successorsOf(s.prevLinkId()));
     return keys;
-  }
-
-  /**
-   * The keys added since store format {@code format}, for a leaf logged before them ({@link
-   * LogStorage#upgradeLookups}): format 3 added (manifest, layer) and (manifest, signer), format 5
-   * the layer digest and the repository's name. None for a leaf that is not a link (a log of opaque
-   * entries).
-   */
-  public static List<byte[]> keysAddedSince(int format, byte[] leaf) {
-    try {
-      SignedLink link = SignedLink.parse(Leaf.parse(leaf).signedLink());
-      Statement s = link.statement();
-      List<byte[]> out = new ArrayList<>();
-      if (format < 3) {
-        out.add(manifestAtLayer(s.manifestDigest(), s.layerIndex()));
-        out.add(manifestSigner(s.manifestDigest(), link.keyId()));
-      }
-      if (format < 5) {
-        out.add(layer(s.layerDigest()));
-        out.add(repositoryName(s.repository()));
-      }
-      return out;
-    } catch (LinkException notALink) {
-      return List.of();
-    }
   }
 
   /**

@@ -33,8 +33,8 @@ import org.rocksdb.WriteOptions;
  *   <li>{@code leaves}: index → Leaf bytes;
  *   <li>{@code nodes}: (stratum, slice) → up to 16 hashes: the Merkle nodes at every fourth tree
  *       level, in {@linkplain #slice slices} of 16, so that a proof reads 512 bytes per stratum;
- *   <li>{@code tiles}: empty; format 3 and earlier kept whole 256-node records here, which the
- *       first start of this version cuts into slices;
+ *   <li>{@code tiles}: empty (development formats kept whole tiles here); opened because every
+ *       store of format 5 has it;
  *   <li>{@code leaf_hashes}: leaf hash → index (lookups by hash, and dedup where the leaf is the
  *       entry);
  *   <li>{@code entry_ids}: entry id → index, for entries whose id is not their leaf hash;
@@ -60,21 +60,11 @@ public final class LogStorage implements AutoCloseable {
   private static final byte[] META_APPLIED = bytes("applied");
 
   /**
-   * 2: mid tiles (odd strata) are stored beside the tiles. A store without the marker predates
-   * them. 3: lookups by (manifest, layer) and (manifest, signer key) exist for every link; a store
-   * in format 2 is upgraded at start by {@link #upgradeLookups}. 4: the nodes are stored in slices
-   * of 16 (the {@code nodes} family), not whole tiles; a store in format 2 or 3 is cut into slices
-   * at start ({@link #sliceLegacyTiles}). 5: links are also filed by layer digest and by repository
-   * name (the explorer's search); a store in format 2, 3 or 4 gains them at start ({@link
-   * #upgradeLookups}).
+   * The store's format, recorded at creation. Custody has released no store, so there is no upgrade
+   * path: a store of another format (1 to 4 were development versions) is refused with a message
+   * that says so, and the first released format will be the first one upgraded from.
    */
-  private static final String FORMAT = "5";
-
-  private static final String LOOKUPS_UPGRADABLE_FORMAT = "2";
-  private static final String SLICES_UPGRADABLE_FORMAT = "3";
-
-  /** Format 4: slices, but no lookups by layer digest or repository name (added in 5). */
-  private static final String NAMES_UPGRADABLE_FORMAT = "4";
+  static final String FORMAT = "5";
 
   private static final List<String> FAMILIES =
       List.of(
@@ -101,7 +91,6 @@ public final class LogStorage implements AutoCloseable {
   private final List<ColumnFamilyHandle> handles;
   private final List<AutoCloseable> resources;
   private final ColumnFamilyHandle leaves;
-  private final ColumnFamilyHandle legacyTiles;
   private final ColumnFamilyHandle nodes;
   private final ColumnFamilyHandle leafHashes;
   private final ColumnFamilyHandle entryIds;
@@ -112,9 +101,6 @@ public final class LogStorage implements AutoCloseable {
   private final WriteOptions unsynced = new WriteOptions();
   private final ReadOptions memoryOnly = new ReadOptions().setReadTier(ReadTier.BLOCK_CACHE_TIER);
   private final boolean readOnly;
-
-  /** The format whose lookups the store has, when older than {@link #FORMAT}'s; 0 when current. */
-  private int lookupsOfFormat;
 
   private LogStorage(
       RocksDB db,
@@ -127,7 +113,6 @@ public final class LogStorage implements AutoCloseable {
     this.handles = h;
     this.resources = resources;
     this.leaves = h.get(1);
-    this.legacyTiles = h.get(2);
     this.leafHashes = h.get(3);
     this.entryIds = h.get(4);
     this.checkpoints = h.get(5);
@@ -249,77 +234,16 @@ public final class LogStorage implements AutoCloseable {
       }
     }
     if (FORMAT.equals(format)) return;
-    if (!LOOKUPS_UPGRADABLE_FORMAT.equals(format)
-        && !SLICES_UPGRADABLE_FORMAT.equals(format)
-        && !NAMES_UPGRADABLE_FORMAT.equals(format)) {
-      close();
-      throw new StorageException(
-          "the store in "
-              + dir
-              + " is in format "
-              + (format == null ? "1 (a development " + "version without mid tiles)" : format)
-              + "; this server reads format "
-              + FORMAT
-              + " only");
-    }
-    if (readOnly) {
-      close();
-      throw new StorageException(
-          "the store in "
-              + dir
-              + " is in format "
-              + format
-              + " and must be upgraded to "
-              + FORMAT
-              + ": start the server once on a writable copy");
-    }
-    if (!NAMES_UPGRADABLE_FORMAT.equals(format)) {
-      try {
-        sliceLegacyTiles();
-      } catch (StorageException e) {
-        close();
-        throw e;
-      }
-    }
-    // Every older format lacks some lookups: the server files each leaf under them at its start.
-    lookupsOfFormat = Integer.parseInt(format);
-  }
-
-  /**
-   * Cuts every whole-tile record of a store in format 3 or earlier into slices: each record's
-   * slices are written and the record deleted in one synced batch, so a start cut short by a crash
-   * simply goes on with the records left.
-   */
-  private void sliceLegacyTiles() {
-    try {
-      rewriteAll(
-          db,
-          legacyTiles,
-          (wb, k, v) -> {
-            if (k.length != 9 || v.length % 32 != 0 || v.length > 256 * 32) {
-              throw new StorageException(
-                  "a tile record of the old format is malformed ("
-                      + k.length
-                      + "-byte key, "
-                      + v.length
-                      + " bytes)");
-            }
-            int level = k[0] & 0x7f;
-            int stratum = (k[0] & 0x80) != 0 ? 2 * level + 1 : 2 * level;
-            long index = Keys.index(java.util.Arrays.copyOfRange(k, 1, 9));
-            for (int i = 0; i * SLICE_BYTES < v.length; i++) {
-              wb.put(
-                  nodes,
-                  Keys.slice(stratum, index * SLICES_PER_TILE + i),
-                  java.util.Arrays.copyOfRange(
-                      v, i * SLICE_BYTES, Math.min(v.length, (i + 1) * SLICE_BYTES)));
-            }
-            wb.delete(legacyTiles, k);
-          });
-    } catch (RocksDBException e) {
-      throw new StorageException(
-          "cutting the store's tiles into slices failed: " + e.getMessage(), e);
-    }
+    close();
+    throw new StorageException(
+        "the store in "
+            + dir
+            + " is in format "
+            + (format == null ? "1" : format)
+            + ", written by a development version of Custody; this server reads format "
+            + FORMAT
+            + " only (no store before it was released, so none is upgraded): serve it with the "
+            + "version that wrote it, or start this log in a new --data-dir");
   }
 
   /** What a pass over a column family writes for one of its keys. */
@@ -364,76 +288,9 @@ public final class LogStorage implements AutoCloseable {
     return keys;
   }
 
-  private void recordFormat() {
-    try {
-      db.put(meta, synced, META_FORMAT, bytes(FORMAT));
-    } catch (RocksDBException e) {
-      throw new StorageException("recording the store's new format failed: " + e.getMessage(), e);
-    }
-  }
-
   /** Whether the store was opened read-only (its disk is): every write fails. */
   public boolean readOnly() {
     return readOnly;
-  }
-
-  /**
-   * Whether the store predates some lookup keys ({@link #FORMAT}); {@link #upgradeLookups} adds
-   * them.
-   */
-  public boolean needsLookupUpgrade() {
-    return lookupsOfFormat != 0;
-  }
-
-  /** The format whose lookups the store has (2, 3 or 4) while {@link #needsLookupUpgrade}. */
-  public int lookupsOfFormat() {
-    return lookupsOfFormat;
-  }
-
-  /** What the upgrade adds for one leaf: its index and the lookup keys it lacks. */
-  @FunctionalInterface
-  public interface LookupDeriver {
-    List<byte[]> newLookupKeys(byte[] leaf);
-  }
-
-  /**
-   * Brings an older store's lookups to {@link #FORMAT}: reads every leaf once and files it under
-   * the lookup keys {@code deriver} gives (those added since {@link #lookupsOfFormat}), in synced
-   * batches, then records the new format. Idempotent: an upgrade cut short by a crash is simply run
-   * again at the next start (filing a key twice writes the same record).
-   *
-   * @return the number of leaves read
-   */
-  public long upgradeLookups(long size, LookupDeriver deriver) {
-    if (lookupsOfFormat == 0) return 0;
-    final int batchLeaves = 10_000;
-    for (long start = 0; start < size; start += batchLeaves) {
-      try (WriteBatch wb = new WriteBatch()) {
-        long end = Math.min(size, start + batchLeaves);
-        RocksDBException[] failed = new RocksDBException[1];
-        scanLeaves(
-            start,
-            end,
-            (i, leaf) -> {
-              for (byte[] k : deriver.newLookupKeys(leaf)) {
-                try {
-                  wb.put(lookups, withIndex(k, i), new byte[0]);
-                } catch (RocksDBException e) {
-                  failed[0] = e;
-                  return false;
-                }
-              }
-              return true;
-            });
-        if (failed[0] != null) throw failed[0];
-        db.write(synced, wb);
-      } catch (RocksDBException e) {
-        throw new StorageException("upgrading the store's lookups failed: " + e.getMessage(), e);
-      }
-    }
-    recordFormat();
-    lookupsOfFormat = 0;
-    return size;
   }
 
   /**

@@ -6,7 +6,7 @@ import dev.custody.note.Base64s;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.note.NoteException;
 import dev.custody.note.SignedNote;
-import dev.custody.server.metrics.Metrics;
+import dev.custody.server.metrics.ServerMetrics;
 import dev.custody.server.read.LogReader;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -55,7 +55,7 @@ public final class Cosigning implements AutoCloseable {
   private final int quorum;
   private final LogReader reader;
   private final Supplier<SignedCheckpoint> head;
-  private final Metrics metrics;
+  private final ServerMetrics metrics;
 
   /** A witness answers with a few cosignature lines; more than this is not a witness's answer. */
   static final int MAX_RESPONSE_BYTES = 64 * 1024;
@@ -75,7 +75,7 @@ public final class Cosigning implements AutoCloseable {
       int quorum,
       LogReader reader,
       Supplier<SignedCheckpoint> head,
-      Metrics metrics) {
+      ServerMetrics metrics) {
     if (quorum < 0 || quorum > witnesses.size())
       throw new IllegalArgumentException("witness quorum must be 0.." + witnesses.size());
     this.witnesses = List.copyOf(witnesses);
@@ -223,15 +223,7 @@ public final class Cosigning implements AutoCloseable {
   }
 
   private void count(WitnessConfig c, String result) {
-    metrics
-        .counter(
-            "custody_witness_requests_total",
-            "add-checkpoint requests to witnesses by result",
-            "result",
-            result,
-            "witness",
-            c.key.name())
-        .inc();
+    metrics.witnessRequests(c.key.name(), result).inc();
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {

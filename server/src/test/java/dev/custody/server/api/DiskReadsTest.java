@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.custody.api.v1.GetInclusionProofRequest;
 import dev.custody.api.v1.InclusionProof;
 import dev.custody.note.Ed25519NoteKeys;
-import dev.custody.server.metrics.Metrics;
+import dev.custody.server.metrics.ServerMetrics;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.sequencer.GroupCommitSequencer;
 import dev.custody.server.storage.LogStorage;
@@ -109,7 +109,15 @@ class DiskReadsTest {
           };
       TransparencyLogService service =
           new TransparencyLogService(
-              null, seq, null, reader, () -> null, Runnable::run, null, new Metrics(), recording);
+              null,
+              seq,
+              null,
+              reader,
+              () -> null,
+              Runnable::run,
+              null,
+              new ServerMetrics(),
+              recording);
       Answer<InclusionProof> first = new Answer<>();
       service.getInclusionProof(
           GetInclusionProofRequest.newBuilder().setIndex(123_457).setTreeSize(TOTAL).build(),

@@ -179,7 +179,7 @@ class ThreeNodesTest {
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (System.nanoTime() < end && back.sequencer().head().size() < 120) Thread.sleep(50);
     assertEquals(next.sequencer().head().note(), back.sequencer().head().note());
-    assertEquals(Optional.empty(), back.fenced());
+    assertEquals(Optional.empty(), back.refusingToLead());
   }
 
   @Test
@@ -238,8 +238,8 @@ class ThreeNodesTest {
     nodes.remove(gone).close();
     ClusterNode next = awaitLeader();
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (System.nanoTime() < end && next.fenced().isEmpty()) Thread.sleep(20);
-    assertEquals(Optional.of("the exported checkpoint is ahead (test)"), next.fenced());
+    while (System.nanoTime() < end && next.refusingToLead().isEmpty()) Thread.sleep(20);
+    assertEquals(Optional.of("the exported checkpoint is ahead (test)"), next.refusingToLead());
     ExecutionException e =
         org.junit.jupiter.api.Assertions.assertThrows(
             ExecutionException.class,
@@ -276,7 +276,7 @@ class ThreeNodesTest {
     assertEquals(10, next.sequencer().head().size(), "nothing was signed while unchecked");
     bucketDown.set(false); // the bucket answers again: the leader checks again and leads
     assertEquals(10, submit(next, entry(100)).index());
-    assertTrue(!next.fenceUnreadable() && next.fenced().isEmpty());
+    assertTrue(!next.fenceUnreadable() && next.refusingToLead().isEmpty());
   }
 
   @Test
