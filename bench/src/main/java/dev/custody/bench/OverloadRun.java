@@ -198,7 +198,7 @@ final class OverloadRun implements Callable<Integer> {
     }
   }
 
-  private static final double[] BOUNDS = dev.custody.server.metrics.Metrics.LATENCY_BUCKETS;
+  private static final double[] BOUNDS = dev.custody.server.metrics.ServerMetrics.LATENCY_BUCKETS;
 
   /** Cumulative counts of successful Submit calls per latency bucket, from the server's metrics. */
   private static double[] submitOkBuckets(String url) throws Exception {

@@ -61,7 +61,9 @@ final class Exports {
     }
     if (!exports.isEmpty()) {
       Sequencer sequencer = seq.sequencer();
-      metrics.exports(List.copyOf(exports), () -> sequencer.head().size());
+      metrics.exports(
+          exports.stream().map(e -> new ServerMetrics.Sink(e.describe(), e::exportedSize)).toList(),
+          () -> sequencer.head().size());
     }
     return exports;
   }

@@ -1,7 +1,6 @@
 package dev.custody.server.metrics;
 
 import dev.custody.server.cluster.ClusterNode;
-import dev.custody.server.export.Exporter;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import java.lang.management.ManagementFactory;
@@ -19,6 +18,12 @@ import java.util.function.ToLongFunction;
  * its kind of part. One instance per server; thread-safe.
  */
 public final class ServerMetrics {
+  /** The latency histograms' upper bounds, seconds: 100 µs to 10 s. */
+  public static final double[] LATENCY_BUCKETS = Metrics.LATENCY_BUCKETS.clone();
+
+  /** An export target as its gauges see it. */
+  public record Sink(String name, LongSupplier exportedSize) {}
+
   private final Metrics m = new Metrics();
   private final DistributionDataPoint batchEntries =
       m.histogram("custody_batch_entries", "entries per group commit", Metrics.SIZE_BUCKETS);
@@ -164,12 +169,12 @@ public final class ServerMetrics {
   }
 
   /** Each export target's size and lag behind {@code treeSize}, by sink. */
-  public void exports(List<Exporter> sinks, LongSupplier treeSize) {
+  public void exports(List<Sink> sinks, LongSupplier treeSize) {
     m.gauges(
         "custody_export_size",
         "the tree size the export target holds (-1 until known; on a cluster, known on the leader)",
         "sink",
-        () -> bySink(sinks, Exporter::exportedSize));
+        () -> bySink(sinks, e -> e.exportedSize().getAsLong()));
     m.gauges(
         "custody_export_lag_entries",
         "entries in this node's latest checkpoint not yet exported (on a cluster, on the leader; "
@@ -178,15 +183,15 @@ public final class ServerMetrics {
         () ->
             bySink(
                 sinks,
-                e ->
-                    e.exportedSize() < 0
-                        ? 0
-                        : Math.max(0, treeSize.getAsLong() - e.exportedSize())));
+                e -> {
+                  long exported = e.exportedSize().getAsLong();
+                  return exported < 0 ? 0 : Math.max(0, treeSize.getAsLong() - exported);
+                }));
   }
 
-  private static Map<String, Long> bySink(List<Exporter> sinks, ToLongFunction<Exporter> value) {
+  private static Map<String, Long> bySink(List<Sink> sinks, ToLongFunction<Sink> value) {
     Map<String, Long> out = new LinkedHashMap<>();
-    for (Exporter e : sinks) out.put(e.describe(), value.applyAsLong(e));
+    for (Sink e : sinks) out.put(e.name(), value.applyAsLong(e));
     return out;
   }
 
