@@ -256,9 +256,9 @@ public final class Explorer {
                 .at(cp.size() - 1)
                 .map(l -> Instant.ofEpochMilli(l.parsed().logTimestampMs()).toString())
                 .orElse(null);
-    List<Long> sizes = new ArrayList<>();
-    for (String note : storage.checkpointsBefore(Long.MAX_VALUE, 30))
-      sizes.add(stored(note).size());
+    List<Views.CheckpointRow> recent = new ArrayList<>();
+    for (String note : storage.checkpointsBefore(Long.MAX_VALUE, 10))
+      recent.add(checkpointRow(note));
     return new Views.Status(
         cp.checkpoint().origin(),
         storage.verifierKey().orElse(""),
@@ -268,17 +268,14 @@ public final class Explorer {
         s.cosignatures(),
         s.quorum(),
         last,
-        sizes,
+        recent,
         growth(),
         outcomes());
   }
 
-  static final int CHART_W = 600;
-  static final int CHART_H = 160;
-
   /**
    * The tree's growth: the size of each of the last {@link #GROWTH_POINTS} stored checkpoints
-   * against the log time of its last entry, as an SVG polyline.
+   * against the log time of its last entry.
    */
   private Views.Chart growth() {
     List<String> notes = storage.checkpointsBefore(Long.MAX_VALUE, GROWTH_POINTS);
@@ -288,43 +285,14 @@ public final class Explorer {
       if (size <= 0) continue;
       links.at(size - 1).ifPresent(l -> points.add(new long[] {l.parsed().logTimestampMs(), size}));
     }
-    if (points.size() < 2) return new Views.Chart("Tree size over time", List.of(), "", "", "", "");
-    long t0 = points.get(0)[0];
-    long t1 = Math.max(t0 + 1, points.get(points.size() - 1)[0]);
-    long max = Math.max(1, points.get(points.size() - 1)[1]);
-    StringBuilder line = new StringBuilder();
-    for (long[] p : points) {
-      long x = (p[0] - t0) * (CHART_W - 10) / (t1 - t0) + 5;
-      long y = CHART_H - 5 - p[1] * (CHART_H - 10) / max;
-      line.append(x).append(',').append(y).append(' ');
-    }
-    return new Views.Chart(
-        "Tree size over time",
-        List.of(),
-        line.toString().strip(),
-        time(t0),
-        time(t1),
-        Long.toString(max));
+    return Charts.line("Tree size over time", "entries", points);
   }
 
   static final int GROWTH_POINTS = 200;
 
-  /** Submissions since the server started, by outcome, as SVG bars (the /metrics counters). */
+  /** Submissions since the server started, by outcome (the /metrics counters). */
   private Views.Chart outcomes() {
-    Map<String, Long> values = submissions.get();
-    long max = Math.max(1, values.values().stream().mapToLong(Long::longValue).max().orElse(1));
-    List<Views.Bar> bars = new ArrayList<>();
-    int n = Math.max(1, values.size());
-    int w = Math.min(120, (CHART_W - 10) / n - 10);
-    int i = 0;
-    for (Map.Entry<String, Long> e : values.entrySet()) {
-      String label = e.getKey();
-      int h = (int) (e.getValue() * (CHART_H - 30) / max);
-      bars.add(new Views.Bar(label, e.getValue(), 5 + i * (w + 10), CHART_H - 15 - h, w, h));
-      i++;
-    }
-    return new Views.Chart(
-        "Submissions since start, by outcome", bars, "", "", "", Long.toString(max));
+    return Charts.bars("Submissions since start, by outcome", "submissions", submissions.get());
   }
 
   Views.Search search(String q, long start) {
@@ -548,8 +516,7 @@ public final class Explorer {
     List<Views.CheckpointRow> rows = new ArrayList<>();
     List<String> notes = storage.checkpointsBefore(before.orElse(Long.MAX_VALUE), PAGE + 1);
     for (String n : notes.subList(0, Math.min(PAGE, notes.size()))) {
-      Checkpoint c = stored(n);
-      rows.add(new Views.CheckpointRow(c.size(), HexFormat.of().formatHex(c.rootHash()), n));
+      rows.add(checkpointRow(n));
     }
     Views.Consistency c = null;
     if (from.isPresent() && to.isPresent()) {
@@ -642,6 +609,11 @@ public final class Explorer {
 
   private static String time(long ms) {
     return Instant.ofEpochMilli(ms).toString();
+  }
+
+  private static Views.CheckpointRow checkpointRow(String note) {
+    Checkpoint c = stored(note);
+    return new Views.CheckpointRow(c.size(), HexFormat.of().formatHex(c.rootHash()), note);
   }
 
   /** A stored checkpoint note, read by the one checkpoint parser; this log wrote it. */

@@ -57,18 +57,61 @@ public final class Views {
       int cosignatures,
       boolean quorum,
       String lastLoggedAt,
-      List<Long> recentSizes,
+      List<CheckpointRow> recent,
       Chart growth,
       Chart submissions) {}
 
   /**
-   * A small chart drawn on the server as SVG (no script, no library): {@code points} are SVG
-   * coordinates in a 600 × 160 box for a line, or bar heights for bars, with their labels.
+   * A small chart drawn on the server as SVG (see {@code Charts}): a line ({@code polyline}, SVG
+   * coordinates) or bars, in a box of {@code Charts.WIDTH} × {@code Charts.HEIGHT}, with the ticks
+   * and titles of both axes. {@code empty()} when there is nothing to draw yet.
    */
   public record Chart(
-      String title, List<Bar> bars, String polyline, String xFrom, String xTo, String yMax) {}
+      String title,
+      List<Bar> bars,
+      String polyline,
+      List<Tick> valueTicks,
+      List<Tick> categoryTicks,
+      String categoryAxis,
+      String valueAxis) {
+    static Chart empty(String title) {
+      return new Chart(title, List.of(), "", List.of(), List.of(), "", "");
+    }
 
-  /** One bar of a chart: its label, value, and position in the 600 × 160 box. */
+    public boolean isEmpty() {
+      return polyline.isEmpty() && bars.isEmpty();
+    }
+
+    /** The plot area's corners and the box, for the template's axes. */
+    public int left() {
+      return Charts.LEFT;
+    }
+
+    public int bottom() {
+      return Charts.HEIGHT - Charts.BOTTOM;
+    }
+
+    public int right() {
+      return Charts.WIDTH - Charts.RIGHT;
+    }
+
+    public int top() {
+      return Charts.TOP;
+    }
+
+    public int width() {
+      return Charts.WIDTH;
+    }
+
+    public int height() {
+      return Charts.HEIGHT;
+    }
+  }
+
+  /** A tick's label at (x, y) in the chart's box, anchored start, middle or end. */
+  public record Tick(int x, int y, String anchor, String label) {}
+
+  /** One bar of a chart: its label, value, and position in the chart's box. */
   public record Bar(String label, long value, int x, int y, int width, int height) {}
 
   public record Entry(

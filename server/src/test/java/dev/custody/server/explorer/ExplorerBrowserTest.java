@@ -214,6 +214,33 @@ class ExplorerBrowserTest {
     assertTrue(
         browser.findElement(By.cssSelector("#outcomes-chart")).getText().contains("appended 4"),
         browser.findElement(By.cssSelector("#outcomes-chart")).getText());
+    // Both charts have axes with a scale and titles: round value ticks from 0 to at least the
+    // largest value, the time span under the line, each axis named.
+    for (String chart : List.of("#growth-chart", "#outcomes-chart")) {
+      List<String> ticks =
+          browser.findElements(By.cssSelector(chart + " .value-tick")).stream()
+              .map(e -> e.getText())
+              .toList();
+      assertEquals("0", ticks.get(0), chart + " " + ticks);
+      assertTrue(Long.parseLong(ticks.get(ticks.size() - 1)) >= 4, chart + " " + ticks);
+      assertEquals(2, browser.findElements(By.cssSelector(chart + " .axis-line")).size());
+      assertEquals(2, browser.findElements(By.cssSelector(chart + " .axis-title")).size());
+    }
+    assertTrue(
+        browser.findElement(By.cssSelector("#growth-chart")).getText().contains("log time (UTC)"));
+    assertTrue(
+        browser
+            .findElement(By.cssSelector("#growth-chart .category-tick"))
+            .getText()
+            .matches("\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ"),
+        browser.findElement(By.cssSelector("#growth-chart .category-tick")).getText());
+    // Recent checkpoints: one size per row, newest first, never run together.
+    List<String> sizes =
+        browser.findElements(By.cssSelector("#recent-checkpoints tbody tr td:first-child")).stream()
+            .map(e -> e.getText())
+            .toList();
+    assertEquals("4", sizes.get(0), sizes.toString());
+    for (String size : sizes) assertTrue(size.matches("\\d+"), sizes.toString());
     shot("status");
     HttpResponse<String> r = get("/", "text/html");
     String csp = r.headers().firstValue("content-security-policy").orElse("");
