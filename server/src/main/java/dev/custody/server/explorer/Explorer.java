@@ -1,6 +1,5 @@
 package dev.custody.server.explorer;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.custody.chain.Digest;
 import dev.custody.chain.LinkException;
 import dev.custody.chain.LinkKeys;
@@ -8,7 +7,6 @@ import dev.custody.chain.Statement;
 import dev.custody.checkpoint.Checkpoint;
 import dev.custody.checkpoint.CheckpointException;
 import dev.custody.checkpoint.SignedCheckpoint;
-import dev.custody.oci.OciImage;
 import dev.custody.server.read.LinkIndex;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.read.StoredLinks;
@@ -19,16 +17,7 @@ import dev.custody.serving.HttpRequest;
 import dev.custody.serving.HttpResponse;
 import dev.custody.serving.Routes;
 import dev.custody.verify.Bundle;
-import dev.custody.verify.ChainVerifier;
-import dev.custody.verify.PolicyException;
-import dev.custody.verify.TrustPolicy;
-import gg.jte.ContentType;
-import gg.jte.TemplateEngine;
-import gg.jte.output.Utf8ByteOutput;
 import io.netty.handler.codec.http.QueryStringDecoder;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -63,18 +52,8 @@ public final class Explorer {
   public static final int MAX_CHAIN = 1000;
   public static final int MAX_QUERY = 512;
 
-  /**
-   * Scripts only from this origin's own files, no inline script or style, no frames, no plugins,
-   * forms only to this origin: a repository name holding markup can do nothing even if a template
-   * ever failed to escape it.
-   */
-  public static final String CSP =
-      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-          + "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-
   private static final Pattern HEX64 = Pattern.compile("[0-9a-f]{64}");
   private static final Pattern INDEX = Pattern.compile("[0-9]{1,19}");
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private final LogStorage storage;
   private final LinkIndex linkIndex;
@@ -83,7 +62,7 @@ public final class Explorer {
   private final Supplier<Cosigning.Served> head;
   private final Supplier<Map<String, Long>> submissions;
   private final Predicate<SocketAddress> budget;
-  private final TemplateEngine templates = TemplateEngine.createPrecompiled(ContentType.Html);
+  private final Rendering rendering = new Rendering();
   private final Map<String, byte[]> statics = new LinkedHashMap<>();
 
   /**
@@ -118,7 +97,7 @@ public final class Explorer {
     this.reader = reader;
     this.head = head;
     for (String f : List.of("explorer.js", "explorer.css"))
-      statics.put("/explorer/" + f, resource(f));
+      statics.put("/explorer/" + f, Rendering.resource(f));
   }
 
   /**
@@ -190,7 +169,11 @@ public final class Explorer {
               .flatMap(v -> v.stream().findFirst())
               .orElse("");
       Digest manifest = digest(rest.substring(0, rest.length() - POLICY_SUFFIX.length()));
-      return page(r, "chain.jte", withPolicy(chain(manifest), policy));
+      return page(
+          r,
+          "chain.jte",
+          PolicyOverlay.over(
+              chain(manifest), policy, i -> links.at(i).orElseThrow().link().statement()));
     }
     return page(r, "chain.jte", chain(digest(rest)));
   }
@@ -214,7 +197,7 @@ public final class Explorer {
   /** A page's view as HTML from its template, or as JSON when the client asks for JSON. */
   private HttpResponse page(HttpRequest r, String template, Object view) {
     int status = view instanceof Views.Problem p ? p.status() : 200;
-    return r.wantsJson() ? json(status, view) : html(status, template, view);
+    return r.wantsJson() ? Rendering.json(status, view) : rendering.html(status, template, view);
   }
 
   /** A page that cannot be had answers a problem page with the reason. */
@@ -429,65 +412,6 @@ public final class Explorer {
         manifest.toString(), rows, proofs, head.get().note(), others, warnings, null);
   }
 
-  /**
-   * {@code c} with {@code policyJson} laid over it: the chain checked by the same {@link
-   * ChainVerifier} as {@code custody verify}, against an image made of the chain's own digests (the
-   * explorer has no image to compare: only the policy, the chain rules, the signatures and the
-   * proofs are judged), its proofs against the served checkpoint.
-   */
-  Views.Chain withPolicy(Views.Chain c, String policyJson) {
-    if (policyJson.length() > MAX_POLICY)
-      throw new BadRequest("a policy here is at most " + MAX_POLICY + " characters");
-    Views.Overlay overlay;
-    try {
-      TrustPolicy policy = TrustPolicy.parse(policyJson.getBytes(StandardCharsets.UTF_8), null);
-      List<Bundle.Entry> entries = new ArrayList<>();
-      List<Digest> layerDigests = new ArrayList<>();
-      List<Digest> diffIds = new ArrayList<>();
-      Digest manifest = null;
-      for (int i = 0; i < c.links().size(); i++) {
-        Views.Proof p = c.proofs().get(i);
-        byte[] leaf = Base64.getDecoder().decode(p.leaf());
-        entries.add(
-            new Bundle.Entry(
-                p.index(), leaf, p.hashes().stream().map(Base64.getDecoder()::decode).toList()));
-        Statement st = links.at(p.index()).orElseThrow().link().statement();
-        layerDigests.add(st.layerDigest());
-        diffIds.add(st.diffId());
-        manifest = st.manifestDigest();
-      }
-      ChainVerifier.Result r =
-          new ChainVerifier(policy)
-              .verify(
-                  new OciImage(manifest, layerDigests, diffIds),
-                  new Bundle(c.checkpoint(), entries),
-                  null,
-                  null);
-      overlay =
-          new Views.Overlay(
-              policyJson,
-              r.layers().stream().map(l -> l.failure().orElse(null)).toList(),
-              r.logFailures(),
-              r.ok(),
-              null);
-    } catch (PolicyException e) {
-      overlay =
-          new Views.Overlay(
-              policyJson, List.of(), List.of(), false, "not a trust policy: " + e.getMessage());
-    }
-    return new Views.Chain(
-        c.manifestDigest(),
-        c.links(),
-        c.proofs(),
-        c.checkpoint(),
-        c.otherTops(),
-        c.warnings(),
-        overlay);
-  }
-
-  /** The most a pasted policy may hold: the tile port reads at most 8 KiB of a request. */
-  static final int MAX_POLICY = 8192;
-
   Views.Links linksBy(String kind, String value, byte[] lookupKey, long start) {
     long size = head.get().checkpoint().size();
     List<Long> found =
@@ -643,52 +567,6 @@ public final class Explorer {
       return Digest.parse(s);
     } catch (LinkException e) {
       throw new BadRequest("\"" + s + "\" is not a digest: " + e.getMessage());
-    }
-  }
-
-  private HttpResponse html(int status, String template, Object view) {
-    Utf8ByteOutput out = new Utf8ByteOutput();
-    templates.render(template, view, out);
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(out.getContentLength());
-    try {
-      out.writeTo(bytes);
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
-    return new HttpResponse(
-        status,
-        "text/html; charset=utf-8",
-        bytes.toByteArray(),
-        Map.of(
-            "Cache-Control",
-            "no-cache",
-            "Content-Security-Policy",
-            CSP,
-            "X-Content-Type-Options",
-            "nosniff",
-            "Referrer-Policy",
-            "no-referrer"));
-  }
-
-  private static HttpResponse json(int status, Object view) {
-    try {
-      return new HttpResponse(
-          status,
-          "application/json",
-          JSON.writeValueAsBytes(view),
-          Map.of("Cache-Control", "no-cache", "X-Content-Type-Options", "nosniff"));
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  private static byte[] resource(String name) {
-    try (InputStream in = Explorer.class.getResourceAsStream("/explorer/" + name)) {
-      if (in == null)
-        throw new IllegalStateException("explorer resource " + name + " is missing from the jar");
-      return in.readAllBytes();
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
     }
   }
 
