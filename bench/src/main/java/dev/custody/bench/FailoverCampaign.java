@@ -51,6 +51,10 @@ import picocli.CommandLine.Option;
  * client checks a log ({@link Promises}): every acknowledged entry at its index, one root per size,
  * every checkpoint consistent with the latest, the same latest checkpoint on every node. Prints the
  * longest gap between acknowledgements around each failure (the failover time).
+ *
+ * <p>One campaign in one file, though long: its rounds, the submitters and the final audit share
+ * the processes' handles and the record of acknowledgements, and a reader follows one run of it top
+ * to bottom.
  */
 @Command(
     name = "failover",

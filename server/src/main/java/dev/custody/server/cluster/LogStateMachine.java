@@ -56,6 +56,10 @@ import org.apache.ratis.util.LifeCycle;
  *
  * <p>Threads: Ratis applies, snapshots and reinitialises on one thread; {@link #head} and {@link
  * #whenSize} may be called from any.
+ *
+ * <p>One concept in one file, though long: Ratis' state machine contract (start, apply, snapshot,
+ * install, leader changes) is one interface whose calls share the applied position and the refusal
+ * to lead; splitting its callbacks apart would spread one lock's invariants over files.
  */
 final class LogStateMachine extends BaseStateMachine {
   private static final Logger LOG = Logger.getLogger(LogStateMachine.class.getName());

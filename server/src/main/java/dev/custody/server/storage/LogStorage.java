@@ -46,6 +46,11 @@ import org.rocksdb.WriteOptions;
  * </ul>
  *
  * All keys are big-endian. Reads are plain gets and never wait for the writer.
+ *
+ * <p>One concept in one file, though long: every column family above shares one RocksDB handle, one
+ * synced write path and one set of options, and a commit must write all of them in one batch; what
+ * lies above storage (the tree, the lookups' meaning, proofs) lives in {@code read} and {@code
+ * sequencer}.
  */
 public final class LogStorage implements AutoCloseable {
   static {
