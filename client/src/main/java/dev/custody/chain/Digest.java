@@ -47,13 +47,13 @@ public record Digest(byte[] value) {
     return Arrays.hashCode(value);
   }
 
-  static Digest read(Tls.Reader r, String field) throws LinkException {
+  static Digest read(TlsWire.Reader r, String field) throws LinkException {
     int alg = r.u8();
     if (alg != SHA256) throw new LinkException("unknown digest algorithm " + alg + " in " + field);
     return new Digest(r.fixed(Hashes.SIZE, field));
   }
 
-  void write(Tls.Writer w) {
+  void write(TlsWire.Writer w) {
     w.u8(SHA256).fixed(value);
   }
 }

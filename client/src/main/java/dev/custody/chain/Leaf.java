@@ -19,11 +19,15 @@ public record Leaf(long logTimestampMs, byte[] signedLink) {
   }
 
   public byte[] encode() {
-    return new Tls.Writer().u8(VERSION).u64(logTimestampMs).opaque(1, 65535, signedLink).bytes();
+    return new TlsWire.Writer()
+        .u8(VERSION)
+        .u64(logTimestampMs)
+        .opaque(1, 65535, signedLink)
+        .bytes();
   }
 
   public static Leaf parse(byte[] b) throws LinkException {
-    Tls.Reader r = new Tls.Reader(b, "leaf");
+    TlsWire.Reader r = new TlsWire.Reader(b, "leaf");
     int v = r.u8();
     if (v != VERSION) throw new LinkException("leaf version " + v + " is not supported (only 1)");
     long ts = r.u64();

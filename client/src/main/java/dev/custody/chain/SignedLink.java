@@ -43,7 +43,7 @@ public final class SignedLink {
 
   /** The one encoder of a SignedLink (entries.md). */
   private static byte[] encode(byte[] statement, int scheme, byte[] publicKey, byte[] signature) {
-    return new Tls.Writer()
+    return new TlsWire.Writer()
         .opaque(1, 255, PAYLOAD_TYPE.getBytes(StandardCharsets.UTF_8))
         .opaque(1, 65535, statement)
         .u16(scheme)
@@ -61,7 +61,7 @@ public final class SignedLink {
   }
 
   public static SignedLink parse(byte[] b) throws LinkException {
-    Tls.Reader r = new Tls.Reader(b, "signed link");
+    TlsWire.Reader r = new TlsWire.Reader(b, "signed link");
     String type = new String(r.opaque(1, 255, "payload_type"), StandardCharsets.UTF_8);
     if (!PAYLOAD_TYPE.equals(type))
       throw new LinkException("payload type \"" + type + "\" is not " + PAYLOAD_TYPE);

@@ -53,8 +53,10 @@ public record Statement(
   }
 
   public byte[] encode() {
-    Tls.Writer w =
-        new Tls.Writer().u8(VERSION).opaque(1, 255, repository.getBytes(StandardCharsets.UTF_8));
+    TlsWire.Writer w =
+        new TlsWire.Writer()
+            .u8(VERSION)
+            .opaque(1, 255, repository.getBytes(StandardCharsets.UTF_8));
     manifestDigest.write(w);
     w.u32(layerIndex);
     layerDigest.write(w);
@@ -64,7 +66,7 @@ public record Statement(
   }
 
   public static Statement parse(byte[] b) throws LinkException {
-    Tls.Reader r = new Tls.Reader(b, "statement");
+    TlsWire.Reader r = new TlsWire.Reader(b, "statement");
     int version = r.u8();
     if (version != VERSION)
       throw new LinkException("statement version " + version + " is not supported (only 1)");

@@ -85,7 +85,7 @@ class LinkFormatTest {
     // Re-encode by hand with the other scheme's code: parse must refuse the mismatch.
     for (var pair : new LinkKeys.Signer[][] {{ec, ed}, {ed, ec}}) {
       byte[] bad =
-          new Tls.Writer()
+          new TlsWire.Writer()
               .opaque(1, 255, SignedLink.PAYLOAD_TYPE.getBytes())
               .opaque(1, 65535, st)
               .u16(pair[1].scheme().code())
@@ -95,7 +95,7 @@ class LinkFormatTest {
       assertThrows(LinkException.class, () -> SignedLink.parse(bad));
     }
     byte[] junkKey =
-        new Tls.Writer()
+        new TlsWire.Writer()
             .opaque(1, 255, SignedLink.PAYLOAD_TYPE.getBytes())
             .opaque(1, 65535, st)
             .u16(0x0403)

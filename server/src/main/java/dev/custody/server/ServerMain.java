@@ -3,8 +3,8 @@ package dev.custody.server;
 import dev.custody.server.cluster.ClusterNode;
 import dev.custody.server.cluster.Peers;
 import dev.custody.server.guard.Guard;
+import dev.custody.server.guard.ServerTls;
 import dev.custody.server.guard.StandingQueue;
-import dev.custody.server.guard.Tls;
 import dev.custody.server.keys.LogKeys;
 import dev.custody.server.witness.Cosigning;
 import java.nio.file.Path;
@@ -369,10 +369,10 @@ public final class ServerMain implements Callable<Integer> {
       throw new IllegalArgumentException("--tls-cert and --tls-key go together");
     if (clientCa != null && tlsCert == null)
       throw new IllegalArgumentException("--client-ca needs --tls-cert and --tls-key");
-    Optional<Tls> tls =
+    Optional<ServerTls> tls =
         tlsCert == null
             ? Optional.empty()
-            : Optional.of(new Tls(tlsCert, tlsKey, Optional.ofNullable(clientCa)));
+            : Optional.of(new ServerTls(tlsCert, tlsKey, Optional.ofNullable(clientCa)));
     int burst = clientBurst != null ? clientBurst : (int) Math.max(1, Math.ceil(clientRate));
     return new Guard(
         tls,

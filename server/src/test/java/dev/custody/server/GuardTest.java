@@ -12,7 +12,7 @@ import dev.custody.api.v1.LogEntry;
 import dev.custody.api.v1.SubmitRequest;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.server.guard.Guard;
-import dev.custody.server.guard.Tls;
+import dev.custody.server.guard.ServerTls;
 import dev.custody.testing.TestCerts;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -80,7 +80,8 @@ class GuardTest {
         start(
             dir.resolve("data"),
             new Guard(
-                Optional.of(new Tls(serverPem.cert(), serverPem.key(), Optional.of(ca.caCert))),
+                Optional.of(
+                    new ServerTls(serverPem.cert(), serverPem.key(), Optional.of(ca.caCert))),
                 0,
                 0,
                 60,

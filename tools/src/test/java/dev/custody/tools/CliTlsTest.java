@@ -11,7 +11,7 @@ import dev.custody.chain.Statement;
 import dev.custody.server.CustodyServer;
 import dev.custody.server.ServerConfig;
 import dev.custody.server.guard.Guard;
-import dev.custody.server.guard.Tls;
+import dev.custody.server.guard.ServerTls;
 import dev.custody.testing.TestCerts;
 import java.nio.file.Path;
 import java.util.List;
@@ -42,7 +42,8 @@ class CliTlsTest {
                 .guard(
                     new Guard(
                         Optional.of(
-                            new Tls(serverPem.cert(), serverPem.key(), Optional.of(ca.caCert))),
+                            new ServerTls(
+                                serverPem.cert(), serverPem.key(), Optional.of(ca.caCert))),
                         0,
                         0,
                         60,

@@ -14,7 +14,7 @@ import java.util.Optional;
  *     its target wait for a whole interval; under overload admitted calls keep their latency
  */
 public record Guard(
-    Optional<Tls> tls,
+    Optional<ServerTls> tls,
     double clientCallsPerSecond,
     int clientBurst,
     int maxCallSeconds,
@@ -35,6 +35,6 @@ public record Guard(
 
   /** Submit needs a client certificate exactly when a client CA is configured. */
   public boolean submittersNeedCertificates() {
-    return tls.flatMap(Tls::clientCa).isPresent();
+    return tls.flatMap(ServerTls::clientCa).isPresent();
   }
 }

@@ -343,24 +343,25 @@ public final class LogStorage implements AutoCloseable {
     try (WriteBatch wb = new WriteBatch()) {
       for (AppendBatch u : b.undone) {
         for (AppendBatch.Leaf l : u.leaves) {
-          byte[] k = Keys.index(l.index());
+          byte[] k = StoreKeys.index(l.index());
           wb.delete(leaves, k);
           wb.delete(leafHashes, l.leafHash());
           if (l.entryId() != null) wb.delete(entryIds, l.entryId());
           for (byte[] lk : l.lookupKeys()) wb.delete(lookups, withIndex(lk, l.index()));
         }
-        if (u.checkpointNote != null) wb.delete(checkpoints, Keys.index(u.checkpointSize));
+        if (u.checkpointNote != null) wb.delete(checkpoints, StoreKeys.index(u.checkpointSize));
       }
       for (AppendBatch.Leaf l : b.leaves) {
-        byte[] k = Keys.index(l.index());
+        byte[] k = StoreKeys.index(l.index());
         wb.put(leaves, k, l.leaf());
         wb.put(leafHashes, l.leafHash(), k);
         if (l.entryId() != null) wb.put(entryIds, l.entryId(), k);
         for (byte[] lk : l.lookupKeys()) wb.put(lookups, withIndex(lk, l.index()), new byte[0]);
       }
-      for (NodeSlice t : b.slices) wb.put(nodes, Keys.slice(t.stratum(), t.index()), t.hashes());
+      for (NodeSlice t : b.slices)
+        wb.put(nodes, StoreKeys.slice(t.stratum(), t.index()), t.hashes());
       if (b.checkpointNote != null) {
-        wb.put(checkpoints, Keys.index(b.checkpointSize), bytes(b.checkpointNote));
+        wb.put(checkpoints, StoreKeys.index(b.checkpointSize), bytes(b.checkpointNote));
         wb.put(meta, META_RANGE, b.compactRange);
       }
       if (b.applied != null) wb.put(meta, META_APPLIED, b.applied);
@@ -476,7 +477,7 @@ public final class LogStorage implements AutoCloseable {
     try (ReadOptions ro = new ReadOptions();
         RocksIterator it = db.newIterator(checkpoints, ro)) {
       if (before == Long.MAX_VALUE) it.seekToLast();
-      else it.seekForPrev(Keys.index(before - 1));
+      else it.seekForPrev(StoreKeys.index(before - 1));
       for (; it.isValid() && out.size() < limit; it.prev()) out.add(string(it.value()));
       it.status();
     } catch (RocksDBException e) {
@@ -486,11 +487,11 @@ public final class LogStorage implements AutoCloseable {
   }
 
   public Optional<String> checkpointAt(long size) {
-    return Optional.ofNullable(get(checkpoints, Keys.index(size))).map(LogStorage::string);
+    return Optional.ofNullable(get(checkpoints, StoreKeys.index(size))).map(LogStorage::string);
   }
 
   public Optional<byte[]> leaf(long index) {
-    return Optional.ofNullable(get(leaves, Keys.index(index)));
+    return Optional.ofNullable(get(leaves, StoreKeys.index(index)));
   }
 
   /**
@@ -515,13 +516,13 @@ public final class LogStorage implements AutoCloseable {
     try (ReadOptions ro = new ReadOptions();
         RocksIterator it = db.newIterator(nodes, ro)) {
       long first = index * SLICES_PER_TILE;
-      it.seek(Keys.slice(stratum, first));
+      it.seek(StoreKeys.slice(stratum, first));
       // Slices are adjacent keys; the first short one ends the tile (nothing after it is in the
       // tree).
       for (int i = 0;
           i < SLICES_PER_TILE && it.isValid() && length == i * SLICE_BYTES;
           i++, it.next()) {
-        if (!java.util.Arrays.equals(it.key(), Keys.slice(stratum, first + i))) break;
+        if (!java.util.Arrays.equals(it.key(), StoreKeys.slice(stratum, first + i))) break;
         byte[] v = it.value();
         if (v.length > SLICE_BYTES || v.length % 32 != 0) {
           throw new StorageException(
@@ -545,7 +546,7 @@ public final class LogStorage implements AutoCloseable {
    * hashes into the three levels above — always lie in one slice.
    */
   public Optional<byte[]> slice(int stratum, long n) {
-    return Optional.ofNullable(get(nodes, Keys.slice(stratum, n)));
+    return Optional.ofNullable(get(nodes, StoreKeys.slice(stratum, n)));
   }
 
   /**
@@ -556,7 +557,7 @@ public final class LogStorage implements AutoCloseable {
    */
   public Optional<byte[]> sliceInMemory(int stratum, long n) {
     try {
-      return Optional.ofNullable(db.get(nodes, memoryOnly, Keys.slice(stratum, n)));
+      return Optional.ofNullable(db.get(nodes, memoryOnly, StoreKeys.slice(stratum, n)));
     } catch (RocksDBException e) {
       if (e.getStatus() != null && e.getStatus().getCode() == org.rocksdb.Status.Code.Incomplete) {
         throw new NotInMemoryException();
@@ -577,7 +578,7 @@ public final class LogStorage implements AutoCloseable {
 
   public OptionalLong indexOfLeafHash(byte[] leafHash) {
     byte[] v = get(leafHashes, leafHash);
-    return v == null ? OptionalLong.empty() : OptionalLong.of(Keys.index(v));
+    return v == null ? OptionalLong.empty() : OptionalLong.of(StoreKeys.index(v));
   }
 
   /**
@@ -590,7 +591,7 @@ public final class LogStorage implements AutoCloseable {
 
   public OptionalLong indexOfEntryId(byte[] entryId) {
     byte[] v = get(entryIds, entryId);
-    return v == null ? OptionalLong.empty() : OptionalLong.of(Keys.index(v));
+    return v == null ? OptionalLong.empty() : OptionalLong.of(StoreKeys.index(v));
   }
 
   /** Leaves [start, end) in order, read with one iterator. */
@@ -598,8 +599,8 @@ public final class LogStorage implements AutoCloseable {
     try (ReadOptions ro = new ReadOptions();
         RocksIterator it = db.newIterator(leaves, ro)) {
       long expected = start;
-      for (it.seek(Keys.index(start)); it.isValid() && expected < end; it.next(), expected++) {
-        long i = Keys.index(it.key());
+      for (it.seek(StoreKeys.index(start)); it.isValid() && expected < end; it.next(), expected++) {
+        long i = StoreKeys.index(it.key());
         if (i != expected)
           throw new StorageException("leaf " + expected + " is missing from the store");
         if (!consumer.accept(i, it.value())) return;
@@ -620,10 +621,10 @@ public final class LogStorage implements AutoCloseable {
     try (ReadOptions ro = new ReadOptions();
         RocksIterator it = db.newIterator(nodes, ro)) {
       long expected = from;
-      for (it.seek(Keys.slice(stratum, from));
+      for (it.seek(StoreKeys.slice(stratum, from));
           it.isValid() && expected < to;
           it.next(), expected++) {
-        if (!java.util.Arrays.equals(it.key(), Keys.slice(stratum, expected))) {
+        if (!java.util.Arrays.equals(it.key(), StoreKeys.slice(stratum, expected))) {
           throw new StorageException(
               "slice " + stratum + "/" + expected + " is missing from the store");
         }

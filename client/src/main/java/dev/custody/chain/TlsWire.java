@@ -8,8 +8,8 @@ import java.nio.ByteBuffer;
  * length-prefixed byte strings. The reader trusts no length: every prefix is checked against its
  * bounds and against the bytes that are really there.
  */
-final class Tls {
-  private Tls() {}
+final class TlsWire {
+  private TlsWire() {}
 
   static final class Reader {
     private final ByteBuffer b;

@@ -17,7 +17,7 @@ import javax.net.ssl.SSLException;
  * @param clientCa when present, clients may present a certificate signed by it (and Submit needs
  *     one)
  */
-public record Tls(Path certChain, Path privateKey, Optional<Path> clientCa) {
+public record ServerTls(Path certChain, Path privateKey, Optional<Path> clientCa) {
   /**
    * For gRPC: client certificates are asked for but optional at the handshake, so that reads stay
    * open.

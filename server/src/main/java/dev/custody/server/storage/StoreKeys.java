@@ -3,8 +3,8 @@ package dev.custody.server.storage;
 import java.nio.ByteBuffer;
 
 /** Big-endian keys, so that RocksDB iterates indices and tiles in order. */
-final class Keys {
-  private Keys() {}
+final class StoreKeys {
+  private StoreKeys() {}
 
   static byte[] index(long i) {
     return ByteBuffer.allocate(8).putLong(i).array();
