@@ -2,6 +2,7 @@ package dev.custody.bench;
 
 import dev.custody.server.LogIdentity;
 import dev.custody.server.admission.OpaqueAdmission;
+import dev.custody.server.keys.LogKeys;
 import dev.custody.server.sequencer.GroupCommitSequencer;
 import dev.custody.server.sequencer.Sequenced;
 import dev.custody.server.storage.LogStorage;
@@ -34,8 +35,7 @@ public final class BulkLog implements AutoCloseable {
     LogStorage storage = LogStorage.open(dataDir.resolve("db"));
     try {
       LogIdentity id =
-          LogIdentity.establish(
-              storage, Optional.of(ORIGIN), dev.custody.server.keys.LogKeys.DEFAULT, dataDir);
+          LogIdentity.establish(storage, Optional.of(ORIGIN), LogKeys.DEFAULT, dataDir);
       return new BulkLog(
           storage,
           new GroupCommitSequencer(storage, id.origin(), id.signers(), 16384, 4096, (n, t) -> {}));

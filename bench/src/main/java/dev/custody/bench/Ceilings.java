@@ -3,6 +3,8 @@ package dev.custody.bench;
 import dev.custody.chain.LinkKeys;
 import dev.custody.chain.LinkVerifier;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -140,8 +142,7 @@ final class Ceilings implements Callable<Integer> {
    */
   static double cpuNanosPerVerify(LinkVerifier verifier, int seconds) {
     Runnable op = ed25519Verification(verifier);
-    java.lang.management.ThreadMXBean threads =
-        java.lang.management.ManagementFactory.getThreadMXBean();
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     long warmEnd = System.nanoTime() + seconds * 500_000_000L;
     while (System.nanoTime() < warmEnd) op.run();
     long c0 = threads.getCurrentThreadCpuTime();

@@ -17,6 +17,7 @@ import dev.custody.serving.HttpResponse;
 import dev.custody.serving.Routes;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -65,10 +66,7 @@ final class ExplorerRender implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Path dir =
-        dataDir != null
-            ? dataDir
-            : java.nio.file.Files.createTempDirectory("custody-bench-explorer");
+    Path dir = dataDir != null ? dataDir : Files.createTempDirectory("custody-bench-explorer");
     try (BulkLog log = BulkLog.open(dir)) {
       List<LinkKeys.Signer> keys = new ArrayList<>();
       // Deterministic keys would be nicer for reuse; the search below takes whichever key the log's

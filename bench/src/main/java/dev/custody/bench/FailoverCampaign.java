@@ -9,6 +9,7 @@ import dev.custody.api.v1.SubmitRequest;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.checkpoint.Checkpoint;
 import dev.custody.checkpoint.CheckpointVerifier;
+import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.server.ServerMain;
 import dev.custody.server.cluster.ClusterCertificates;
@@ -18,16 +19,21 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.NavigableSet;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -40,6 +46,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 
 /**
  * Three cluster nodes as real processes, concurrent submitters spread over all of them (each moves
@@ -142,7 +153,7 @@ public final class FailoverCampaign implements Callable<Integer> {
   String export;
 
   @Option(names = "--s3-endpoint", description = "The S3-compatible store's URL")
-  java.net.URI s3Endpoint;
+  URI s3Endpoint;
 
   @Option(
       names = "--compare-seconds",
@@ -481,9 +492,9 @@ public final class FailoverCampaign implements Callable<Integer> {
     try {
       long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       while (System.nanoTime() < end) {
-        try (java.net.Socket s = new java.net.Socket("127.0.0.1", single.grpcPort)) {
+        try (Socket s = new Socket("127.0.0.1", single.grpcPort)) {
           break;
-        } catch (java.io.IOException notYet) {
+        } catch (IOException notYet) {
           Thread.sleep(100);
         }
       }
@@ -495,27 +506,25 @@ public final class FailoverCampaign implements Callable<Integer> {
 
   /** Reads the bucket with the AWS SDK, as a mirror would. */
   private TileClient.Fetcher bucketFetcher() {
-    java.net.URI u = java.net.URI.create(export);
+    URI u = URI.create(export);
     String prefix = u.getPath().replaceAll("^/+", "");
     String pre = prefix.isEmpty() || prefix.endsWith("/") ? prefix : prefix + "/";
     var b =
-        software.amazon.awssdk.services.s3.S3Client.builder()
-            .region(software.amazon.awssdk.regions.Region.US_EAST_1)
-            .httpClient(software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient.create());
+        S3Client.builder().region(Region.US_EAST_1).httpClient(UrlConnectionHttpClient.create());
     if (s3Endpoint != null) b.endpointOverride(s3Endpoint).forcePathStyle(true);
     var s3 = b.build();
     try {
       s3.createBucket(
           r -> r.bucket(u.getHost())); // a campaign's own bucket, if it does not exist yet
-    } catch (software.amazon.awssdk.services.s3.model.S3Exception exists) {
+    } catch (S3Exception exists) {
       // BucketAlreadyOwnedByYou, or the store's equivalent: use it
     }
     return path -> {
       try {
-        return java.util.Optional.of(
+        return Optional.of(
             s3.getObjectAsBytes(r -> r.bucket(u.getHost()).key(pre + path)).asByteArray());
-      } catch (software.amazon.awssdk.services.s3.model.NoSuchKeyException e) {
-        return java.util.Optional.empty();
+      } catch (NoSuchKeyException e) {
+        return Optional.empty();
       }
     };
   }
@@ -557,7 +566,7 @@ public final class FailoverCampaign implements Callable<Integer> {
                 .getCheckpoint(GetCheckpointRequest.getDefaultInstance())
                 .getSignedNote());
     long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    dev.custody.checkpoint.SignedCheckpoint cp = bucket.checkpoint();
+    SignedCheckpoint cp = bucket.checkpoint();
     while (cp.size() < target && System.nanoTime() < end) {
       Thread.sleep(100);
       cp = bucket.checkpoint();
@@ -571,7 +580,7 @@ public final class FailoverCampaign implements Callable<Integer> {
       List<byte[]> entries = tree.entries(bundle);
       for (int i = 0; i < entries.size(); i++) {
         Promises.Ack a = promises.acked.get(bundle * 256 + i);
-        if (a != null && !java.util.Arrays.equals(a.leaf().toByteArray(), entries.get(i))) {
+        if (a != null && !Arrays.equals(a.leaf().toByteArray(), entries.get(i))) {
           promises.violation(
               "the bucket's entry " + (bundle * 256 + i) + " differs from the acknowledged one");
         }

@@ -1,5 +1,7 @@
 package dev.custody.bench;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
@@ -47,7 +49,7 @@ final class JmhRun implements Callable<Integer> {
   @Option(
       names = {"-p", "--param"},
       description = "A benchmark parameter and its values, e.g. size=10000,1000000")
-  java.util.Map<String, String> params = new java.util.LinkedHashMap<>();
+  Map<String, String> params = new LinkedHashMap<>();
 
   @Override
   public Integer call() throws Exception {

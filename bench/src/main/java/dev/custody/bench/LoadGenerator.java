@@ -1,18 +1,28 @@
 package dev.custody.bench;
 
 import com.google.protobuf.ByteString;
+import dev.custody.api.ClientRetries;
 import dev.custody.api.v1.LogEntry;
 import dev.custody.api.v1.SubmitRequest;
 import dev.custody.api.v1.TransparencyLogGrpc;
+import dev.custody.chain.Digest;
+import dev.custody.chain.LinkKeys;
+import dev.custody.chain.SignedLink;
+import dev.custody.chain.Statement;
 import dev.custody.server.CustodyServer;
 import dev.custody.server.ServerConfig;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -110,13 +120,13 @@ final class LoadGenerator implements Callable<Integer> {
               + "appended link (from /proc) and that as a multiple of one raw signature verification's CPU time")
   Long serverPid;
 
-  private java.util.List<byte[]> signed;
+  private List<byte[]> signed;
   private final org.HdrHistogram.Recorder commits = new org.HdrHistogram.Recorder(3);
 
   /**
    * Synced writes are measured on the file system the log is on (a temp dir for a remote --target).
    */
-  private static Path dataDirFor(Path embedded) throws java.io.IOException {
+  private static Path dataDirFor(Path embedded) throws IOException {
     return embedded != null ? embedded : Path.of(System.getProperty("java.io.tmpdir"));
   }
 
@@ -173,8 +183,7 @@ final class LoadGenerator implements Callable<Integer> {
     // count refusals.
     ManagedChannelBuilder<?> cb =
         ManagedChannelBuilder.forAddress(host, port).usePlaintext().directExecutor();
-    ManagedChannel ch =
-        (noRetry ? cb.disableRetry() : dev.custody.api.ClientRetries.apply(cb)).build();
+    ManagedChannel ch = (noRetry ? cb.disableRetry() : ClientRetries.apply(cb)).build();
     try {
       stub = TransparencyLogGrpc.newStub(ch);
       Driver driver = new Driver(inFlight, rate);
@@ -251,7 +260,7 @@ final class LoadGenerator implements Callable<Integer> {
   }
 
   /** user + system CPU time of a process, from /proc/PID/stat (in clock ticks of 10 ms). */
-  static long processCpuNanos(long pid) throws java.io.IOException {
+  static long processCpuNanos(long pid) throws IOException {
     String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
     String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
     long ticks =
@@ -277,35 +286,31 @@ final class LoadGenerator implements Callable<Integer> {
   }
 
   /** Independent bottom-layer links (no predecessor lookups), signed by 16 keys on all cores. */
-  static java.util.List<byte[]> presignLinks(int n) {
-    java.util.List<dev.custody.chain.LinkKeys.Signer> keys = new java.util.ArrayList<>();
-    for (int k = 0; k < 16; k++)
-      keys.add(dev.custody.chain.LinkKeys.generate(dev.custody.chain.LinkKeys.Scheme.ED25519));
+  static List<byte[]> presignLinks(int n) {
+    List<LinkKeys.Signer> keys = new ArrayList<>();
+    for (int k = 0; k < 16; k++) keys.add(LinkKeys.generate(LinkKeys.Scheme.ED25519));
     byte[][] out = new byte[n][];
-    java.util.stream.IntStream.range(0, n)
+    IntStream.range(0, n)
         .parallel()
         .forEach(
             i -> {
-              dev.custody.chain.Digest diff =
-                  dev.custody.chain.Digest.sha256Of(ByteBuffer.allocate(8).putLong(i).array());
-              dev.custody.chain.Statement s =
-                  new dev.custody.chain.Statement(
+              Digest diff = Digest.sha256Of(ByteBuffer.allocate(8).putLong(i).array());
+              Statement s =
+                  new Statement(
                       "registry.example/load/img" + (i % 1000),
-                      dev.custody.chain.Digest.sha256Of(
-                          ByteBuffer.allocate(9).put((byte) 1).putLong(i).array()),
+                      Digest.sha256Of(ByteBuffer.allocate(9).put((byte) 1).putLong(i).array()),
                       0,
-                      dev.custody.chain.Digest.sha256Of(
-                          ByteBuffer.allocate(9).put((byte) 2).putLong(i).array()),
+                      Digest.sha256Of(ByteBuffer.allocate(9).put((byte) 2).putLong(i).array()),
                       diff,
                       diff,
-                      dev.custody.chain.Statement.NO_PREDECESSOR,
+                      Statement.NO_PREDECESSOR,
                       1_764_288_000_000L);
-              out[i] = dev.custody.chain.SignedLink.sign(s, keys.get(i % keys.size())).encoded();
+              out[i] = SignedLink.sign(s, keys.get(i % keys.size())).encoded();
             });
-    return java.util.Arrays.asList(out);
+    return Arrays.asList(out);
   }
 
-  static void deleteTree(Path p) throws java.io.IOException {
+  static void deleteTree(Path p) throws IOException {
     try (Stream<Path> s = Files.walk(p)) {
       for (Path f : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(f);
     }

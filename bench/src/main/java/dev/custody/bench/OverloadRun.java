@@ -6,6 +6,8 @@ import dev.custody.api.v1.SubmitRequest;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.server.CustodyServer;
 import dev.custody.server.ServerConfig;
+import dev.custody.server.guard.Guard;
+import dev.custody.server.metrics.ServerMetrics;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
@@ -14,10 +16,13 @@ import java.lang.management.MemoryMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -71,8 +76,8 @@ final class OverloadRun implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Path tmp = Files.createTempDirectory("custody-overload");
-    java.util.concurrent.ConcurrentLinkedQueue<byte[]> links =
-        new java.util.concurrent.ConcurrentLinkedQueue<>(LoadGenerator.presignLinks(presign));
+    ConcurrentLinkedQueue<byte[]> links =
+        new ConcurrentLinkedQueue<>(LoadGenerator.presignLinks(presign));
     CustodyServer server =
         CustodyServer.start(
             ServerConfig.builder(tmp).origin("bench.custody.dev/overload").anyPorts().build(),
@@ -97,8 +102,7 @@ final class OverloadRun implements Callable<Integer> {
         0,
         20,
         TimeUnit.MILLISECONDS);
-    java.util.concurrent.atomic.AtomicLong firstRefusal =
-        new java.util.concurrent.atomic.AtomicLong();
+    AtomicLong firstRefusal = new AtomicLong();
     Driver.Call submit =
         (n, done) -> {
           byte[] e = links.poll();
@@ -142,7 +146,7 @@ final class OverloadRun implements Callable<Integer> {
       System.out.printf(
           "overload: Ed25519 layer links, embedded server (pushback %s), client on the same "
               + "cores, %d s per phase after %d s warm-up%n",
-          dev.custody.server.guard.Guard.DEFAULT.pushback(), duration, warmup);
+          Guard.DEFAULT.pushback(), duration, warmup);
       System.out.printf(
           "%-22s %10s %10s %10s %8s %8s %8s %8s%n",
           "phase",
@@ -185,7 +189,7 @@ final class OverloadRun implements Callable<Integer> {
       System.out.printf(
           "first refusal %s after the flood began (the pushback interval is %d ms)%n",
           refusedAfter < 0 ? "never" : refusedAfter + " ms",
-          dev.custody.server.guard.Guard.DEFAULT.pushback().intervalMillis());
+          Guard.DEFAULT.pushback().intervalMillis());
       long otherErrors = 0; // anything but a prompt refusal, in any phase
       for (Driver.Phase p : new Driver.Phase[] {sustained, flood, after})
         otherErrors += p.errors() - p.exhausted();
@@ -198,14 +202,14 @@ final class OverloadRun implements Callable<Integer> {
     }
   }
 
-  private static final double[] BOUNDS = dev.custody.server.metrics.ServerMetrics.LATENCY_BUCKETS;
+  private static final double[] BOUNDS = ServerMetrics.LATENCY_BUCKETS;
 
   /** Cumulative counts of successful Submit calls per latency bucket, from the server's metrics. */
   private static double[] submitOkBuckets(String url) throws Exception {
     String text = ProofLoad.scrape(url);
     double[] out = new double[BOUNDS.length + 1];
-    java.util.regex.Matcher m =
-        java.util.regex.Pattern.compile(
+    Matcher m =
+        Pattern.compile(
                 "custody_grpc_request_seconds_bucket\\{code=\"OK\",method=\"Submit\",le=\"([^\"]+)\"} (\\d+)")
             .matcher(text);
     int i = 0;

@@ -9,6 +9,7 @@ import dev.custody.server.CustodyServer;
 import dev.custody.server.ServerConfig;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -230,7 +231,7 @@ final class ProofLoad implements Callable<Integer> {
     new ProcessBuilder("sync").inheritIO().start().waitFor();
     try {
       Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "1");
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new IllegalStateException(
           "--drop-page-cache needs root (writing /proc/sys/vm/drop_caches failed: "
               + e.getMessage()

@@ -8,8 +8,11 @@ import dev.custody.server.CustodyServer;
 import dev.custody.server.ServerConfig;
 import dev.custody.tools.CustodyCli;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -23,7 +26,10 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Supplier;
 import java.util.zip.GZIPOutputStream;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
@@ -75,15 +81,15 @@ final class RegistryVerify implements Callable<Integer> {
   static final int TARPITS = 16;
 
   /** Accepts connections on loopback and never answers them; its port. */
-  private static int tarpit() throws java.io.IOException {
-    ServerSocket s = new ServerSocket(0, 200, java.net.InetAddress.getLoopbackAddress());
-    List<java.net.Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private static int tarpit() throws IOException {
+    ServerSocket s = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
+    List<Socket> held = new CopyOnWriteArrayList<>();
     Thread t =
         new Thread(
             () -> {
               try {
                 while (true) held.add(s.accept());
-              } catch (java.io.IOException closed) {
+              } catch (IOException closed) {
                 // the bench is over
               }
             },
@@ -255,8 +261,7 @@ final class RegistryVerify implements Callable<Integer> {
 
       // The same, while 32 Gatekeeper requests at a time ask the tarpits (each held to the
       // service's 2 s deadline, then asked again).
-      java.util.concurrent.atomic.AtomicBoolean attacking =
-          new java.util.concurrent.atomic.AtomicBoolean(true);
+      AtomicBoolean attacking = new AtomicBoolean(true);
       LongAdder timeouts = new LongAdder();
       List<Thread> attackers = new ArrayList<>();
       for (int i = 0; i < 32; i++) {
@@ -413,7 +418,7 @@ final class RegistryVerify implements Callable<Integer> {
    * Requests per second from {@link #clients} threads, each with its own connection, for {@link
    * #seconds}.
    */
-  private double throughput(java.util.function.Supplier<HttpRequest> request) throws Exception {
+  private double throughput(Supplier<HttpRequest> request) throws Exception {
     LongAdder done = new LongAdder();
     long end = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
     List<Thread> threads = new ArrayList<>();
@@ -479,7 +484,7 @@ final class RegistryVerify implements Callable<Integer> {
       try {
         h.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.discarding());
         return;
-      } catch (java.io.IOException notYet) {
+      } catch (IOException notYet) {
         Thread.sleep(50);
       }
     }

@@ -1,8 +1,12 @@
 package dev.custody.bench;
 
 import dev.custody.note.Ed25519NoteKeys;
+import dev.custody.server.keys.LogKeyFile;
 import dev.custody.server.sequencer.GroupCommitSequencer;
 import dev.custody.server.storage.LogStorage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -31,23 +35,20 @@ final class RestartTime implements Callable<Integer> {
     // The log's own key: recovery restates the latest checkpoint only under the key that signed it
     // (a store from another log is never signed again).
     Path keyFile = dataDir.resolve("log.key");
-    if (!java.nio.file.Files.exists(keyFile)) {
+    if (!Files.exists(keyFile)) {
       throw new IllegalArgumentException(
           "restart needs the log's key beside its store: " + keyFile + " (as `scale` leaves it)");
     }
     Ed25519NoteKeys.Signer key;
     try {
-      key = dev.custody.server.keys.LogKeyFile.read(keyFile);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
+      key = LogKeyFile.read(keyFile);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
     long t0 = System.nanoTime();
     // A data directory as the server and `scale` lay it out, or a bare RocksDB folder.
     LogStorage storage =
-        LogStorage.open(
-            java.nio.file.Files.isDirectory(dataDir.resolve("db"))
-                ? dataDir.resolve("db")
-                : dataDir);
+        LogStorage.open(Files.isDirectory(dataDir.resolve("db")) ? dataDir.resolve("db") : dataDir);
     long t1 = System.nanoTime();
     GroupCommitSequencer seq =
         new GroupCommitSequencer(storage, key.name(), List.of(key), 16, 16, (n, t) -> {});

@@ -1,6 +1,7 @@
 package dev.custody.bench;
 
 import dev.custody.server.read.LogReader;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
@@ -120,7 +121,7 @@ final class ScaleRun implements Callable<Integer> {
     return 0;
   }
 
-  private static long du(Path dir) throws java.io.IOException {
+  private static long du(Path dir) throws IOException {
     try (Stream<Path> s = Files.walk(dir)) {
       return s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
     }

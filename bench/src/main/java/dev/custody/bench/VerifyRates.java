@@ -4,6 +4,7 @@ import dev.custody.chain.ChainIds;
 import dev.custody.chain.Digest;
 import dev.custody.chain.Leaf;
 import dev.custody.chain.LinkKeys;
+import dev.custody.chain.LinkVerifier;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
 import dev.custody.checkpoint.Checkpoint;
@@ -19,8 +20,10 @@ import dev.custody.verify.TrustPolicy;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -45,10 +48,7 @@ final class VerifyRates implements Callable<Integer> {
   public Integer call() throws Exception {
     System.out.printf(
         "verify: one thread, %d s warm-up and %d s measured each%n", seconds, seconds);
-    for (dev.custody.chain.LinkVerifier v :
-        List.of(
-            dev.custody.chain.LinkVerifier.fastest(),
-            dev.custody.chain.LinkVerifier.bouncyCastle())) {
+    for (LinkVerifier v : List.of(LinkVerifier.fastest(), LinkVerifier.bouncyCastle())) {
       Runnable ed25519 = Ceilings.ed25519Verification(v);
       System.out.printf(
           "%-40s %10.0f verifications/s%n", "raw Ed25519 (" + v.name() + ")", rate(ed25519::run));
@@ -101,7 +101,7 @@ final class VerifyRates implements Callable<Integer> {
     }
     List<byte[]> hashes = leaves.stream().map(Hashes::leafHash).toList();
     CompactRange r = CompactRange.empty();
-    java.util.Map<Long, byte[]> nodes = new java.util.HashMap<>();
+    Map<Long, byte[]> nodes = new HashMap<>();
     for (byte[] h : hashes)
       r = r.append(h, (lv, idx, hash) -> nodes.put(((long) lv << 40) | idx, hash));
     ProofBuilder pb = new ProofBuilder((lv, idx) -> nodes.get(((long) lv << 40) | idx));

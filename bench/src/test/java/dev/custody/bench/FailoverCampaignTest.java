@@ -3,11 +3,16 @@ package dev.custody.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.gaul.s3proxy.junit.S3ProxyExtension;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import picocli.CommandLine;
 
 /**
@@ -17,9 +22,9 @@ import picocli.CommandLine;
  * (S3Proxy) the leader exports to.
  */
 class FailoverCampaignTest {
-  @org.junit.jupiter.api.extension.RegisterExtension
-  static final org.gaul.s3proxy.junit.S3ProxyExtension S3 =
-      org.gaul.s3proxy.junit.S3ProxyExtension.builder().withCredentials("access", "secret").build();
+  @RegisterExtension
+  static final S3ProxyExtension S3 =
+      S3ProxyExtension.builder().withCredentials("access", "secret").build();
 
   @Test
   void leaderKillsAndAFreezeLoseNothingAndForkNothing() throws Exception {
@@ -54,16 +59,14 @@ class FailoverCampaignTest {
     Matcher m =
         Pattern.compile("(\\d+) leader kills, (\\d+) freezes.* (\\d+) catch-ups by snapshot")
             .matcher(report);
-    org.junit.jupiter.api.Assertions.assertTrue(m.find(), report);
+    Assertions.assertTrue(m.find(), report);
     assertEquals(kills, Integer.parseInt(m.group(1)));
     assertEquals(1, Integer.parseInt(m.group(2)));
-    org.junit.jupiter.api.Assertions.assertTrue(
+    Assertions.assertTrue(
         Integer.parseInt(m.group(3)) >= 1,
         "the node kept down past a snapshot must catch up by one: " + report);
-    org.junit.jupiter.api.Assertions.assertTrue(
-        report.contains("acknowledged entries lost: 0, forks: 0"), report);
-    org.junit.jupiter.api.Assertions.assertTrue(
-        report.contains("every acknowledged entry at its index"), report);
+    Assertions.assertTrue(report.contains("acknowledged entries lost: 0, forks: 0"), report);
+    Assertions.assertTrue(report.contains("every acknowledged entry at its index"), report);
   }
 
   /**
@@ -85,29 +88,28 @@ class FailoverCampaignTest {
     }
     String report = captured.toString(StandardCharsets.UTF_8);
     assertEquals(0, code, "the campaign reported violations (see its output)");
-    org.junit.jupiter.api.Assertions.assertTrue(report.contains("2 partitions of 3000 ms"), report);
-    org.junit.jupiter.api.Assertions.assertTrue(
-        report.contains("acknowledged entries lost: 0, forks: 0"), report);
+    Assertions.assertTrue(report.contains("2 partitions of 3000 ms"), report);
+    Assertions.assertTrue(report.contains("acknowledged entries lost: 0, forks: 0"), report);
   }
 
   /** Writes to two streams: the console (for the CI log) and a buffer (for the assertions). */
-  private static final class TeeStream extends java.io.OutputStream {
-    private final java.io.OutputStream a;
-    private final java.io.OutputStream b;
+  private static final class TeeStream extends OutputStream {
+    private final OutputStream a;
+    private final OutputStream b;
 
-    TeeStream(java.io.OutputStream a, java.io.OutputStream b) {
+    TeeStream(OutputStream a, OutputStream b) {
       this.a = a;
       this.b = b;
     }
 
     @Override
-    public void write(int x) throws java.io.IOException {
+    public void write(int x) throws IOException {
       a.write(x);
       b.write(x);
     }
 
     @Override
-    public void write(byte[] buf, int off, int len) throws java.io.IOException {
+    public void write(byte[] buf, int off, int len) throws IOException {
       a.write(buf, off, len);
       b.write(buf, off, len);
     }

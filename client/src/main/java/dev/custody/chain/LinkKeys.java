@@ -1,6 +1,7 @@
 package dev.custody.chain;
 
 import java.io.IOException;
+import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyPairGenerator;
@@ -272,12 +273,11 @@ public final class LinkKeys {
           h.update(message, 0, message.length);
           byte[] digest = new byte[32];
           h.doFinal(digest, 0);
-          java.math.BigInteger[] rs = s.generateSignature(digest);
+          BigInteger[] rs = s.generateSignature(digest);
           // Low S, which verifiers require (LinkVerifier): of (r, s) and (r, n - s) only the
           // smaller is valid.
-          java.math.BigInteger n = ec.getParameters().getN();
-          java.math.BigInteger low =
-              rs[1].compareTo(n.shiftRight(1)) > 0 ? n.subtract(rs[1]) : rs[1];
+          BigInteger n = ec.getParameters().getN();
+          BigInteger low = rs[1].compareTo(n.shiftRight(1)) > 0 ? n.subtract(rs[1]) : rs[1];
           try {
             return StandardDSAEncoding.INSTANCE.encode(n, rs[0], low);
           } catch (IOException e) {

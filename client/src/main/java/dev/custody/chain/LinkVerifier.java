@@ -1,16 +1,23 @@
 package dev.custody.chain;
 
+import java.io.IOException;
 import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.Provider;
 import java.security.PublicKey;
 import java.security.Signature;
 import java.security.spec.X509EncodedKeySpec;
 import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.bouncycastle.asn1.ASN1Encoding;
 import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.ASN1Primitive;
 import org.bouncycastle.asn1.ASN1Sequence;
+import org.bouncycastle.math.ec.rfc8032.Ed25519;
 
 /**
  * Checks a link's signature. Whatever does the arithmetic — Bouncy Castle in Java, or a native
@@ -40,8 +47,7 @@ public abstract class LinkVerifier {
   /** Ed25519 keys whose subgroup check is remembered; the memory is cleared when full. */
   static final int KEY_CACHE = 10_000;
 
-  private final java.util.Map<java.nio.ByteBuffer, Boolean> primeOrderKeys =
-      new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<ByteBuffer, Boolean> primeOrderKeys = new ConcurrentHashMap<>();
 
   /** The group order of P-256. */
   static final BigInteger P256_N =
@@ -90,10 +96,10 @@ public abstract class LinkVerifier {
 
   /** Whether an Ed25519 key (a 44-byte SPKI) has no torsion component; remembered per key. */
   private boolean primeOrderKey(byte[] spki) {
-    java.nio.ByteBuffer point = java.nio.ByteBuffer.wrap(Arrays.copyOfRange(spki, 12, 44));
+    ByteBuffer point = ByteBuffer.wrap(Arrays.copyOfRange(spki, 12, 44));
     Boolean known = primeOrderKeys.get(point);
     if (known != null) return known;
-    boolean ok = org.bouncycastle.math.ec.rfc8032.Ed25519.validatePublicKeyFull(spki, 12);
+    boolean ok = Ed25519.validatePublicKeyFull(spki, 12);
     if (primeOrderKeys.size() >= KEY_CACHE)
       primeOrderKeys.clear(); // bounded; keys in use come back at once
     primeOrderKeys.put(point, ok);
@@ -175,7 +181,7 @@ public abstract class LinkVerifier {
           && r.compareTo(P256_N) < 0
           && s.signum() > 0
           && s.compareTo(P256_HALF_N) <= 0;
-    } catch (java.io.IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException e) {
       return false;
     }
   }
@@ -192,8 +198,7 @@ public abstract class LinkVerifier {
         // Cofactored, so also require a torsion-free R: that makes the verdict the cofactorless
         // equation's.
         return scheme.verify(scheme.decodeKey(spki), message, signature)
-            && (scheme != LinkKeys.Scheme.ED25519
-                || org.bouncycastle.math.ec.rfc8032.Ed25519.validatePublicKeyFull(signature, 0));
+            && (scheme != LinkKeys.Scheme.ED25519 || Ed25519.validatePublicKeyFull(signature, 0));
       } catch (LinkException e) {
         return false;
       }
@@ -211,8 +216,7 @@ public abstract class LinkVerifier {
     private final ThreadLocal<KeyFactory> ecKeys;
     // Decoding a key (DER, then the point) costs a good part of a verification; teams sign many
     // links with one key. PublicKey objects are immutable and may be shared between threads.
-    private final java.util.Map<java.nio.ByteBuffer, PublicKey> keys =
-        new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<ByteBuffer, PublicKey> keys = new ConcurrentHashMap<>();
 
     JcaLinkVerifier(Provider provider, String name) {
       this.provider = provider;
@@ -226,7 +230,7 @@ public abstract class LinkVerifier {
     private Signature signature(String alg) {
       try {
         return Signature.getInstance(alg, provider);
-      } catch (java.security.GeneralSecurityException e) {
+      } catch (GeneralSecurityException e) {
         throw new IllegalStateException(provider.getName() + " has no " + alg, e);
       }
     }
@@ -238,10 +242,10 @@ public abstract class LinkVerifier {
     private KeyFactory keyFactory(String alg) {
       try {
         return KeyFactory.getInstance(alg, provider);
-      } catch (java.security.GeneralSecurityException e) {
+      } catch (GeneralSecurityException e) {
         try {
           return KeyFactory.getInstance(alg);
-        } catch (java.security.GeneralSecurityException none) {
+        } catch (GeneralSecurityException none) {
           throw new IllegalStateException("no provider reads " + alg + " keys", none);
         }
       }
@@ -256,17 +260,17 @@ public abstract class LinkVerifier {
     protected boolean check(LinkKeys.Scheme scheme, byte[] spki, byte[] message, byte[] signature) {
       boolean edwards = scheme == LinkKeys.Scheme.ED25519;
       try {
-        PublicKey key = keys.get(java.nio.ByteBuffer.wrap(spki));
+        PublicKey key = keys.get(ByteBuffer.wrap(spki));
         if (key == null) {
           key = (edwards ? edKeys : ecKeys).get().generatePublic(new X509EncodedKeySpec(spki));
           if (keys.size() >= KEY_CACHE) keys.clear(); // bounded; keys in use come back at once
-          keys.put(java.nio.ByteBuffer.wrap(spki.clone()), key);
+          keys.put(ByteBuffer.wrap(spki.clone()), key);
         }
         Signature v = (edwards ? ed : ec).get();
         v.initVerify(key);
         v.update(message);
         return v.verify(signature);
-      } catch (java.security.GeneralSecurityException | RuntimeException e) {
+      } catch (GeneralSecurityException | RuntimeException e) {
         return false; // a key or signature the provider cannot read does not verify
       }
     }
@@ -278,7 +282,7 @@ public abstract class LinkVerifier {
    */
   private static final class SelfTest {
     static boolean passes(LinkVerifier v) {
-      byte[] message = "custody self-test".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      byte[] message = "custody self-test".getBytes(StandardCharsets.US_ASCII);
       for (LinkKeys.Scheme scheme : LinkKeys.Scheme.values()) {
         LinkKeys.Signer key = LinkKeys.generate(scheme);
         byte[] sig = key.sign(message);

@@ -2,6 +2,8 @@ package dev.custody.checkpoint;
 
 import dev.custody.merkle.Hashes;
 import dev.custody.note.Base64s;
+import dev.custody.note.NoteException;
+import dev.custody.note.SignedNote;
 import java.util.List;
 import java.util.Optional;
 
@@ -55,8 +57,8 @@ public record Checkpoint(String origin, long size, byte[] rootHash, List<String>
    */
   public static Checkpoint ofNote(String signedNote) throws CheckpointException {
     try {
-      return parse(dev.custody.note.SignedNote.parse(signedNote).text());
-    } catch (dev.custody.note.NoteException e) {
+      return parse(SignedNote.parse(signedNote).text());
+    } catch (NoteException e) {
       throw new CheckpointException("checkpoint note: " + e.getMessage(), e);
     }
   }

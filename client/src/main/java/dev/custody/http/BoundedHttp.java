@@ -2,13 +2,17 @@ package dev.custody.http;
 
 import java.io.IOException;
 import java.net.http.HttpClient;
+import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
@@ -27,13 +31,13 @@ public final class BoundedHttp {
   private BoundedHttp() {}
 
   /** A response read whole, within the bounds, with its headers. */
-  public record Response(int status, byte[] body, java.net.http.HttpHeaders headers) {
+  public record Response(int status, byte[] body, HttpHeaders headers) {
     public Response(int status, byte[] body) {
-      this(status, body, java.net.http.HttpHeaders.of(java.util.Map.of(), (a, b) -> true));
+      this(status, body, HttpHeaders.of(Map.of(), (a, b) -> true));
     }
 
     /** The first value of header {@code name} (case-insensitive), if present. */
-    public java.util.Optional<String> header(String name) {
+    public Optional<String> header(String name) {
       return headers.firstValue(name);
     }
 
@@ -144,7 +148,7 @@ public final class BoundedHttp {
           return;
         }
         if (size + n > buf.length)
-          buf = java.util.Arrays.copyOf(buf, Math.min(max, Math.max(size + n, buf.length * 2)));
+          buf = Arrays.copyOf(buf, Math.min(max, Math.max(size + n, buf.length * 2)));
         item.get(buf, size, n);
         size += n;
       }
@@ -158,7 +162,7 @@ public final class BoundedHttp {
 
     @Override
     public void onComplete() {
-      result.complete(size == buf.length ? buf : java.util.Arrays.copyOf(buf, size));
+      result.complete(size == buf.length ? buf : Arrays.copyOf(buf, size));
     }
   }
 }

@@ -6,6 +6,7 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
+import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
 
@@ -61,7 +62,7 @@ public final class OutboundPolicy {
   }
 
   public static OutboundPolicy publicOnly(Set<String> allowed, Resolver resolver) {
-    Set<String> norm = new java.util.HashSet<>();
+    Set<String> norm = new HashSet<>();
     for (String a : allowed) norm.add(a.strip().toLowerCase(Locale.ROOT));
     return new OutboundPolicy(false, norm, resolver);
   }

@@ -8,14 +8,19 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.regex.Matcher;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1Primitive;
 import org.bouncycastle.asn1.ASN1PrintableString;
+import org.bouncycastle.asn1.sec.SECNamedCurves;
 import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
 import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
@@ -28,6 +33,7 @@ import org.xipki.pkcs11.wrapper.PKCS11Exception;
 import org.xipki.pkcs11.wrapper.PKCS11Module;
 import org.xipki.pkcs11.wrapper.Session;
 import org.xipki.pkcs11.wrapper.Slot;
+import org.xipki.pkcs11.wrapper.StaticLogger;
 import org.xipki.pkcs11.wrapper.TokenException;
 
 /**
@@ -96,7 +102,7 @@ public final class Pkcs11Signers implements Signers.SignerProvider {
     char[] pin;
     if (u.query().containsKey("pin-value")) {
       // RFC 7512 allows it, but a PIN in a command line shows in ps and in shell history.
-      java.util.logging.Logger.getLogger(Pkcs11Signers.class.getName())
+      Logger.getLogger(Pkcs11Signers.class.getName())
           .warning(
               "the pkcs11 URI carries the PIN (pin-value): it shows in ps and shell history; use "
                   + "pin-source=file:/path/to/pin, or "
@@ -207,65 +213,62 @@ public final class Pkcs11Signers implements Signers.SignerProvider {
    * java.util.logging at FINE, not to standard output, which belongs to the command's answer. The
    * notice's acknowledgment is in the README, as the IAIK licence asks.
    */
-  private static final java.util.logging.Logger WRAPPER_LOG =
-      java.util.logging.Logger.getLogger("dev.custody.keys.pkcs11");
+  private static final Logger WRAPPER_LOG = Logger.getLogger("dev.custody.keys.pkcs11");
 
   private static void quietWrapper() {
-    org.xipki.pkcs11.wrapper.StaticLogger.setLogger(
+    StaticLogger.setLogger(
         new org.xipki.pkcs11.wrapper.Logger() {
-          private void log(java.util.logging.Level l, String format, Object... args) {
+          private void log(Level l, String format, Object... args) {
             if (!WRAPPER_LOG.isLoggable(l)) return;
             String m = format;
             for (Object a : args)
-              m =
-                  m.replaceFirst(
-                      "\\{}", java.util.regex.Matcher.quoteReplacement(String.valueOf(a)));
+              m = m.replaceFirst("\\{}", Matcher.quoteReplacement(String.valueOf(a)));
             WRAPPER_LOG.log(l, m);
           }
 
           @Override
           public void info(String f, Object... a) {
-            log(java.util.logging.Level.FINE, f, a);
+            log(Level.FINE, f, a);
           }
 
           @Override
           public void warn(String f, Object... a) {
-            log(java.util.logging.Level.WARNING, f, a);
+            log(Level.WARNING, f, a);
           }
 
           @Override
           public void error(String f, Object... a) {
-            log(java.util.logging.Level.SEVERE, f, a);
+            log(Level.SEVERE, f, a);
           }
 
           @Override
           public void debug(String f, Object... a) {
-            log(java.util.logging.Level.FINER, f, a);
+            log(Level.FINER, f, a);
           }
 
           @Override
           public void trace(String f, Object... a) {
-            log(java.util.logging.Level.FINEST, f, a);
+            log(Level.FINEST, f, a);
           }
 
           @Override
           public boolean isDebugEnabled() {
-            return WRAPPER_LOG.isLoggable(java.util.logging.Level.FINER);
+            return WRAPPER_LOG.isLoggable(Level.FINER);
           }
 
           @Override
           public boolean isInfoEnabled() {
-            return WRAPPER_LOG.isLoggable(java.util.logging.Level.FINE);
+            return WRAPPER_LOG.isLoggable(Level.FINE);
           }
 
           @Override
           public boolean isWarnEnabled() {
-            return WRAPPER_LOG.isLoggable(java.util.logging.Level.WARNING);
+            return WRAPPER_LOG.isLoggable(Level.WARNING);
           }
 
           @Override
           public boolean isTraceEnabled() {
-            return WRAPPER_LOG.isLoggable(java.util.logging.Level.FINEST);
+            return WRAPPER_LOG.isLoggable(Level.FINEST);
           }
         });
   }
@@ -330,13 +333,13 @@ public final class Pkcs11Signers implements Signers.SignerProvider {
                   new Mechanism(PKCS11Constants.CKM_ECDSA),
                   key,
                   MessageDigest.getInstance("SHA-256").digest(message));
-          BigInteger n = org.bouncycastle.asn1.sec.SECNamedCurves.getByName("secp256r1").getN();
+          BigInteger n = SECNamedCurves.getByName("secp256r1").getN();
           BigInteger r = new BigInteger(1, Arrays.copyOfRange(rs, 0, 32));
           BigInteger s = new BigInteger(1, Arrays.copyOfRange(rs, 32, 64));
           // Low S, as verifiers require: a token may return either of (r, s) and (r, n - s).
           if (s.compareTo(n.shiftRight(1)) > 0) s = n.subtract(s);
           return StandardDSAEncoding.INSTANCE.encode(n, r, s);
-        } catch (PKCS11Exception | IOException | java.security.NoSuchAlgorithmException e) {
+        } catch (PKCS11Exception | IOException | NoSuchAlgorithmException e) {
           throw new IllegalStateException(
               "the token could not sign with \"" + label + "\": " + e.getMessage(), e);
         }

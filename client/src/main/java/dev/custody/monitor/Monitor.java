@@ -2,6 +2,7 @@ package dev.custody.monitor;
 
 import dev.custody.chain.Leaf;
 import dev.custody.chain.LinkException;
+import dev.custody.chain.LinkVerifier;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
 import dev.custody.checkpoint.Checkpoint;
@@ -14,10 +15,13 @@ import dev.custody.tiles.TileClient;
 import dev.custody.tiles.Tiles;
 import dev.custody.verify.PolicyException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.stream.IntStream;
 
 /**
  * Follows a log through its tiles: verifies each new checkpoint's signature and its consistency
@@ -40,7 +44,7 @@ public final class Monitor {
   /**
    * One verifier for the whole run, so that each signer's key is checked once, not once per link.
    */
-  private final dev.custody.chain.LinkVerifier verifier = dev.custody.chain.LinkVerifier.fastest();
+  private final LinkVerifier verifier = LinkVerifier.fastest();
 
   public Monitor(TileClient client, WatchRules rules) throws PolicyException {
     this.client = client;
@@ -83,7 +87,7 @@ public final class Monitor {
               "cannot read the log's tiles (will retry): " + e.getMessage(),
               Map.of()));
       return Outcome.RETRY;
-    } catch (java.io.UncheckedIOException e) {
+    } catch (UncheckedIOException e) {
       if (!(e.getCause() instanceof TileClient.MirrorException m)) throw e.getCause();
       out.accept(
           new Finding(
@@ -142,8 +146,7 @@ public final class Monitor {
       }
     }
     if (old != null && cp.size() <= old.size()) {
-      if (cp.size() == old.size()
-          && !java.util.Arrays.equals(cp.checkpoint().rootHash(), old.rootHash())) {
+      if (cp.size() == old.size() && !Arrays.equals(cp.checkpoint().rootHash(), old.rootHash())) {
         out.accept(fault(cp, old, "the log signed two different roots for tree size " + cp.size()));
         return Outcome.LOG_FAULT;
       }
@@ -209,7 +212,7 @@ public final class Monitor {
       // rules (which carry state from entry to entry) in log order.
       long first = bundle * Tiles.WIDTH;
       List<Object> parsed =
-          java.util.stream.IntStream.range(0, entries.size())
+          IntStream.range(0, entries.size())
               .parallel()
               .mapToObj(i -> parse(entries.get(i)))
               .toList();
@@ -317,7 +320,7 @@ public final class Monitor {
    * A failure to read tiles (wrapped by the node source), as opposed to tiles that do not match.
    */
   private static boolean unreadable(Exception e) {
-    return e instanceof java.io.UncheckedIOException u
+    return e instanceof UncheckedIOException u
         && u.getCause() instanceof TileClient.MirrorException;
   }
 

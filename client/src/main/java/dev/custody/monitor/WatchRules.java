@@ -3,12 +3,14 @@ package dev.custody.monitor;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.custody.verify.PolicyException;
+import dev.custody.verify.StrictJson;
 import dev.custody.verify.TrustPolicy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * What a monitor watches: a trust policy (the log, and the signers allowed per repository, layer
@@ -24,12 +26,11 @@ public record WatchRules(TrustPolicy policy, List<String> watch) {
 
   public static WatchRules read(Path file) throws IOException, PolicyException {
     byte[] b = Files.readAllBytes(file);
-    TrustPolicy p =
-        TrustPolicy.parse(b, file.toAbsolutePath().getParent(), java.util.Set.of("watch"));
+    TrustPolicy p = TrustPolicy.parse(b, file.toAbsolutePath().getParent(), Set.of("watch"));
     List<String> watch = new ArrayList<>();
     JsonNode root = JSON.readTree(b);
     if (root.has("watch")) {
-      watch.addAll(dev.custody.verify.StrictJson.strings(root, "watch", "rules"));
+      watch.addAll(StrictJson.strings(root, "watch", "rules"));
     } else {
       p.signers().forEach(s -> watch.addAll(s.repositories()));
     }

@@ -1,7 +1,10 @@
 package dev.custody.note;
 
+import dev.custody.chain.LinkKeys;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Optional;
 import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
@@ -142,8 +145,7 @@ public final class Ed25519NoteKeys {
         if (signature.length != TIMESTAMPED) return false;
         long t = ByteBuffer.wrap(signature).getLong();
         if (t <= 0) return false;
-        return verifyRaw(
-            cosignedMessage(text, t), java.util.Arrays.copyOfRange(signature, 8, TIMESTAMPED));
+        return verifyRaw(cosignedMessage(text, t), Arrays.copyOfRange(signature, 8, TIMESTAMPED));
       }
       return verifyRaw(text, signature);
     }
@@ -164,7 +166,7 @@ public final class Ed25519NoteKeys {
      * The key as X.509 SubjectPublicKeyInfo DER (RFC 8410): a fixed 12-byte header, then the key.
      */
     public byte[] subjectPublicKeyInfo() {
-      return dev.custody.chain.LinkKeys.ed25519Spki(key.getEncoded());
+      return LinkKeys.ed25519Spki(key.getEncoded());
     }
 
     /** The verifier key in C2SP vkey form. */
@@ -287,8 +289,7 @@ public final class Ed25519NoteKeys {
 
   /** "cosignature/v1\ntime T\n" followed by the checkpoint's note text. */
   static byte[] cosignedMessage(byte[] checkpointText, long t) {
-    byte[] head =
-        ("cosignature/v1\ntime " + t + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    byte[] head = ("cosignature/v1\ntime " + t + "\n").getBytes(StandardCharsets.US_ASCII);
     return ByteBuffer.allocate(head.length + checkpointText.length)
         .put(head)
         .put(checkpointText)

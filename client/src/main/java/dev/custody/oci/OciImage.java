@@ -5,8 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.custody.chain.ChainIds;
 import dev.custody.chain.Digest;
 import dev.custody.chain.LinkException;
+import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -16,6 +18,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
 
 /**
  * What a verifier needs of an OCI image: the manifest's digest, its layers' digests and the
@@ -173,7 +176,7 @@ public record OciImage(
       MessageDigest compressed = sha256();
       try (InputStream in =
           new DigestInputStream(LayoutFiles.open(layout, p, desc.size()), compressed)) {
-        in.transferTo(java.io.OutputStream.nullOutputStream());
+        in.transferTo(OutputStream.nullOutputStream());
       }
       if (!new Digest(compressed.digest()).equals(layerDigests.get(i))) {
         throw new LinkException(
@@ -184,8 +187,7 @@ public record OciImage(
                 + " (tampered?)");
       }
       MessageDigest uncompressed = sha256();
-      try (InputStream raw =
-          new java.io.BufferedInputStream(LayoutFiles.open(layout, p, desc.size()))) {
+      try (InputStream raw = new BufferedInputStream(LayoutFiles.open(layout, p, desc.size()))) {
         raw.mark(4);
         int b0 = raw.read();
         int b1 = raw.read();
@@ -210,9 +212,9 @@ public record OciImage(
                     + maxLayerBytes
                     + " bytes (a decompression bomb?)");
         try (InputStream digesting = new DigestInputStream(content, uncompressed)) {
-          digesting.transferTo(java.io.OutputStream.nullOutputStream());
+          digesting.transferTo(OutputStream.nullOutputStream());
         }
-      } catch (java.util.zip.ZipException e) {
+      } catch (ZipException e) {
         throw new LinkException("layer " + i + " blob is not valid gzip: " + e.getMessage());
       } catch (LayoutFiles.TooLargeException e) {
         throw new LinkException(e.getMessage());

@@ -12,7 +12,10 @@ import java.util.Base64;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Where a registry client finds the credentials for a host. {@link #dockerConfig()} reads them as
@@ -195,8 +198,8 @@ public interface Credentials {
       }
       // Its answer is read on a thread of its own, so that the deadline covers a helper that never
       // writes or never closes its output, not only one that never exits.
-      java.util.concurrent.FutureTask<byte[]> reading =
-          new java.util.concurrent.FutureTask<>(
+      FutureTask<byte[]> reading =
+          new FutureTask<>(
               () -> {
                 try (InputStream o = p.getInputStream()) {
                   return o.readNBytes((int) MAX_CONFIG_BYTES);
@@ -210,12 +213,12 @@ public interface Credentials {
       try {
         out = reading.get(helperSeconds, TimeUnit.SECONDS);
         if (!p.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS))
-          throw new java.util.concurrent.TimeoutException();
-      } catch (java.util.concurrent.TimeoutException e) {
+          throw new TimeoutException();
+      } catch (TimeoutException e) {
         kill(p);
         throw new IOException(
             "docker-credential-" + name + " did not answer within " + helperSeconds + " s; killed");
-      } catch (java.util.concurrent.ExecutionException e) {
+      } catch (ExecutionException e) {
         kill(p);
         throw new IOException("reading docker-credential-" + name + " failed", e.getCause());
       } catch (InterruptedException e) {

@@ -16,11 +16,13 @@ import java.net.http.HttpClient;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -93,7 +95,7 @@ public final class RegistryClient {
   /** Every default in one place. */
   public static final class Builder {
     private Credentials credentials = Credentials.dockerConfig();
-    private final java.util.HashSet<String> insecure = new java.util.HashSet<>();
+    private final HashSet<String> insecure = new HashSet<>();
     private Duration deadline = Duration.ofSeconds(30);
     private int retries = 3;
     private Duration retryBase = Duration.ofMillis(200);
@@ -192,7 +194,7 @@ public final class RegistryClient {
    * retries, redirects and token requests included. A request that would outlast it fails with
    * {@link RegistryException.DeadlineExceeded}.
    */
-  public <T> T within(Duration budget, java.util.concurrent.Callable<T> work) throws IOException {
+  public <T> T within(Duration budget, Callable<T> work) throws IOException {
     return deadline.within(budget, work);
   }
 
@@ -393,7 +395,7 @@ public final class RegistryClient {
   public List<Descriptor> referrers(ImageReference repo, String subject, String artifactType)
       throws IOException {
     List<Descriptor> out = new ArrayList<>();
-    Set<String> seen = new java.util.HashSet<>();
+    Set<String> seen = new HashSet<>();
     String query =
         artifactType == null
             ? ""

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.custody.http.BoundedHttp;
 import dev.custody.http.OutboundPolicy;
+import dev.custody.verify.Printable;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -275,9 +276,7 @@ final class RegistryExchange {
       List<String> parts = new ArrayList<>();
       for (JsonNode x : e)
         parts.add(x.path("code").asText("") + ": " + x.path("message").asText(""));
-      return parts.isEmpty()
-          ? ""
-          : " (" + dev.custody.verify.Printable.of(String.join("; ", parts)) + ")";
+      return parts.isEmpty() ? "" : " (" + Printable.of(String.join("; ", parts)) + ")";
     } catch (IOException | RuntimeException notJson) {
       return "";
     }

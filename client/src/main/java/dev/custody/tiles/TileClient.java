@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -177,7 +178,7 @@ public final class TileClient {
       }
       byte[] hashes = tile(0, bundle, width);
       for (int i = 0; i < width; i++) {
-        byte[] want = java.util.Arrays.copyOfRange(hashes, i * Hashes.SIZE, (i + 1) * Hashes.SIZE);
+        byte[] want = Arrays.copyOfRange(hashes, i * Hashes.SIZE, (i + 1) * Hashes.SIZE);
         if (!MessageDigest.isEqual(want, Hashes.leafHash(entries.get(i)))) {
           throw new IOException(
               "entry " + (bundle * Tiles.WIDTH + i) + " does not hash to its leaf in the tree");
@@ -203,7 +204,7 @@ public final class TileClient {
                 index / Tiles.WIDTH,
                 Tiles.width(level + 1, index / Tiles.WIDTH, cp.size()));
         int at = (int) (index % Tiles.WIDTH);
-        byte[] want = java.util.Arrays.copyOfRange(above, at * Hashes.SIZE, (at + 1) * Hashes.SIZE);
+        byte[] want = Arrays.copyOfRange(above, at * Hashes.SIZE, (at + 1) * Hashes.SIZE);
         if (!MessageDigest.isEqual(want, runHash(t, 0, Tiles.WIDTH))) {
           throw new IOException(
               "tile " + level + "/" + index + " does not hash to its entry in the tile above");
@@ -266,7 +267,7 @@ public final class TileClient {
   /** The Merkle hash of {@code count} (a power of two) consecutive hashes of a tile. */
   static byte[] runHash(byte[] tile, int offset, int count) {
     if (count == 1)
-      return java.util.Arrays.copyOfRange(tile, offset * Hashes.SIZE, (offset + 1) * Hashes.SIZE);
+      return Arrays.copyOfRange(tile, offset * Hashes.SIZE, (offset + 1) * Hashes.SIZE);
     int half = count / 2;
     return Hashes.nodeHash(runHash(tile, offset, half), runHash(tile, offset + half, half));
   }

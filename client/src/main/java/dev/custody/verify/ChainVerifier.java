@@ -4,6 +4,7 @@ import dev.custody.chain.Digest;
 import dev.custody.chain.Leaf;
 import dev.custody.chain.LinkException;
 import dev.custody.chain.LinkRules;
+import dev.custody.chain.LinkVerifier;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
 import dev.custody.checkpoint.Checkpoint;
@@ -68,7 +69,7 @@ public final class ChainVerifier {
   private final TrustPolicy policy;
 
   /** Checks link signatures; one per verifier, so that a key's subgroup check is done once. */
-  private final dev.custody.chain.LinkVerifier verifier = dev.custody.chain.LinkVerifier.fastest();
+  private final LinkVerifier verifier = LinkVerifier.fastest();
 
   private final CheckpointVerifier log;
 

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -85,7 +86,7 @@ public final class CheckpointStore {
     if (old.isPresent()) {
       Checkpoint o = old.get();
       if (o.size() == cp.size()) {
-        if (!java.util.Arrays.equals(o.rootHash(), cp.rootHash())) {
+        if (!Arrays.equals(o.rootHash(), cp.rootHash())) {
           throw new CheckpointException(
               "the log signed two different roots for size " + cp.size() + ": it forked");
         }

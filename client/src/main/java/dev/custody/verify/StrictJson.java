@@ -6,6 +6,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Reads hand-written JSON (policies, rules) so that it fails closed: a field of the wrong type, a
@@ -28,7 +29,7 @@ public final class StrictJson {
                 + " has an unknown field \""
                 + f
                 + "\" (known: "
-                + String.join(", ", new java.util.TreeSet<>(allowed))
+                + String.join(", ", new TreeSet<>(allowed))
                 + ")");
       }
     }

@@ -1,5 +1,7 @@
 package dev.custody.verify;
 
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.custody.chain.LinkException;
@@ -9,6 +11,7 @@ import dev.custody.checkpoint.CheckpointVerifier;
 import dev.custody.merkle.Hashes;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.note.NoteException;
+import dev.custody.note.SignedNote;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +20,7 @@ import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -62,8 +66,8 @@ public record TrustPolicy(
   /** Strict: a key given twice in one object is an error, not "the last one wins". */
   private static final ObjectMapper JSON =
       new ObjectMapper()
-          .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-          .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+          .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   public record Signer(
       String name,
@@ -138,7 +142,7 @@ public record TrustPolicy(
    */
   public int witnessCosignatures(String note) {
     try {
-      dev.custody.note.SignedNote n = dev.custody.note.SignedNote.parse(note);
+      SignedNote n = SignedNote.parse(note);
       int count = 0;
       for (Ed25519NoteKeys.Verifier w : witnessVerifiers()) {
         try {
@@ -222,7 +226,7 @@ public record TrustPolicy(
     } catch (IOException e) {
       throw new PolicyException("policy is not valid JSON: " + e.getMessage());
     }
-    Set<String> top = new java.util.HashSet<>(Set.of("log", "signers", "witnesses"));
+    Set<String> top = new HashSet<>(Set.of("log", "signers", "witnesses"));
     top.addAll(extraFields);
     StrictJson.object(root, "policy", top);
     JsonNode log =

@@ -16,6 +16,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -57,7 +59,7 @@ public final class Witness {
     if (key.type() != Ed25519NoteKeys.COSIGNATURE)
       throw new IllegalArgumentException("a witness signs with a cosigner (type 0x04) key");
     this.key = key;
-    Map<String, List<NoteVerifier>> copy = new java.util.HashMap<>();
+    Map<String, List<NoteVerifier>> copy = new HashMap<>();
     logs.forEach(
         (origin, keys) -> {
           if (keys.isEmpty()) throw new IllegalArgumentException("no key for the log " + origin);
@@ -130,7 +132,7 @@ public final class Witness {
         return new Response(
             409, "text/x.tlog.size", (latestSize + "\n").getBytes(StandardCharsets.US_ASCII));
       }
-      if (cp.size() == 0 && !java.util.Arrays.equals(cp.rootHash(), Hashes.emptyRoot())) {
+      if (cp.size() == 0 && !Arrays.equals(cp.rootHash(), Hashes.emptyRoot())) {
         return Response.text(422, "a checkpoint of size 0 must have the empty tree's root\n");
       }
       if (oldSize == 0) {

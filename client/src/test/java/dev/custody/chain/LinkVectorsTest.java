@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.custody.merkle.Hashes;
+import dev.custody.testing.VectorChain;
 import dev.custody.testing.Vectors;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -108,7 +109,7 @@ class LinkVectorsTest {
           LinkVerifier.bouncyCastle()
               .check(LinkKeys.Scheme.ECDSA_P256_SHA256, link.publicKey(), pae, link.signature()),
           label + ": the vector's signature is valid arithmetic");
-      SignedLink.parse(dev.custody.testing.VectorChain.ecdsaTwin(link)).verifySignature();
+      SignedLink.parse(VectorChain.ecdsaTwin(link)).verifySignature();
       return true;
     }
     link.verifySignature();

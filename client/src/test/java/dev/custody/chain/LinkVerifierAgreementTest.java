@@ -15,6 +15,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.bouncycastle.asn1.ASN1Integer;
+import org.bouncycastle.asn1.ASN1Sequence;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -301,9 +303,9 @@ class LinkVerifierAgreementTest {
             spki,
             MESSAGE,
             sig));
-    org.bouncycastle.asn1.ASN1Sequence seq = org.bouncycastle.asn1.ASN1Sequence.getInstance(sig);
-    BigInteger r = org.bouncycastle.asn1.ASN1Integer.getInstance(seq.getObjectAt(0)).getValue();
-    BigInteger s = org.bouncycastle.asn1.ASN1Integer.getInstance(seq.getObjectAt(1)).getValue();
+    ASN1Sequence seq = ASN1Sequence.getInstance(sig);
+    BigInteger r = ASN1Integer.getInstance(seq.getObjectAt(0)).getValue();
+    BigInteger s = ASN1Integer.getInstance(seq.getObjectAt(1)).getValue();
     BigInteger n = LinkVerifier.P256_N;
     assertTrue(s.compareTo(LinkVerifier.P256_HALF_N) <= 0);
 

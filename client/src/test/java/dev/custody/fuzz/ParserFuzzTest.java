@@ -5,33 +5,56 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.custody.chain.Digest;
 import dev.custody.chain.Leaf;
 import dev.custody.chain.LinkException;
+import dev.custody.chain.LinkKeys;
+import dev.custody.chain.LinkVerifier;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
 import dev.custody.checkpoint.Checkpoint;
 import dev.custody.checkpoint.CheckpointException;
+import dev.custody.checkpoint.CheckpointVerifier;
+import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.merkle.Hashes;
+import dev.custody.merkle.ProofBuilder;
 import dev.custody.merkle.ProofException;
 import dev.custody.merkle.Proofs;
+import dev.custody.note.Base64s;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.note.NoteException;
 import dev.custody.note.SignedNote;
 import dev.custody.oci.OciImage;
+import dev.custody.testing.NaiveTree;
+import dev.custody.testing.VectorChain;
 import dev.custody.tiles.EntryBundle;
+import dev.custody.tiles.TileClient;
 import dev.custody.tiles.TilePath;
 import dev.custody.verify.Bundle;
 import dev.custody.verify.PolicyException;
 import dev.custody.verify.TrustPolicy;
 import dev.custody.witness.Witness;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.zip.GZIPOutputStream;
 
 /**
  * Every parser of outside bytes, under Jazzer. In a normal test run each target replays its seed
@@ -49,9 +72,7 @@ class ParserFuzzTest {
       SignedLink l = SignedLink.parse(data);
       l.verifySignature();
       // Whatever parses must re-encode to exactly the same bytes.
-      assertEquals(
-          java.util.HexFormat.of().formatHex(data),
-          java.util.HexFormat.of().formatHex(l.encoded()));
+      assertEquals(HexFormat.of().formatHex(data), HexFormat.of().formatHex(l.encoded()));
     } catch (LinkException expected) {
       // refused with a reason
     }
@@ -61,8 +82,7 @@ class ParserFuzzTest {
   void leaf(byte[] data) {
     try {
       Leaf l = Leaf.parse(data);
-      assertEquals(
-          java.util.HexFormat.of().formatHex(data), java.util.HexFormat.of().formatHex(l.encode()));
+      assertEquals(HexFormat.of().formatHex(data), HexFormat.of().formatHex(l.encode()));
     } catch (LinkException expected) {
       // refused
     }
@@ -157,7 +177,7 @@ class ParserFuzzTest {
       witness =
           new Witness(
               Ed25519NoteKeys.generate(
-                  "fuzz.test/w", Ed25519NoteKeys.COSIGNATURE, new java.security.SecureRandom()),
+                  "fuzz.test/w", Ed25519NoteKeys.COSIGNATURE, new SecureRandom()),
               Map.of(LOG.name(), List.of(LOG.verifier())),
               dir);
     }
@@ -178,8 +198,7 @@ class ParserFuzzTest {
   }
 
   private static final Ed25519NoteKeys.Signer WITNESS =
-      Ed25519NoteKeys.generate(
-          "fuzz.test/w2", Ed25519NoteKeys.COSIGNATURE, new java.security.SecureRandom());
+      Ed25519NoteKeys.generate("fuzz.test/w2", Ed25519NoteKeys.COSIGNATURE, new SecureRandom());
   private static final String LOG_NOTE =
       SignedNote.sign(new Checkpoint(LOG.name(), 9, new byte[32]).text(), LOG).format();
 
@@ -228,10 +247,10 @@ class ParserFuzzTest {
             ? ("{\"rootfs\":{\"diff_ids\":[\"" + dev.custody.chain.Digest.sha256Of(layer) + "\"]}}")
                 .getBytes(StandardCharsets.UTF_8)
             : in.consumeBytes(in.consumeInt(0, 256));
-    String layerDigest = dev.custody.chain.Digest.sha256Of(layer).toString();
+    String layerDigest = Digest.sha256Of(layer).toString();
     String manifestText =
         "{\"config\":{\"digest\":\""
-            + dev.custody.chain.Digest.sha256Of(config)
+            + Digest.sha256Of(config)
             + "\",\"size\":"
             + (in.consumeBoolean() ? config.length : in.consumeInt(-1, 1 << 20))
             + "},\"layers\":[{\"mediaType\":\""
@@ -249,7 +268,7 @@ class ParserFuzzTest {
     byte[] manifest =
         in.consumeBoolean() ? manifestText.getBytes(StandardCharsets.UTF_8) : in.consumeBytes(300);
     for (byte[] b : List.of(layer, config, manifest)) {
-      Files.write(blobs.resolve(dev.custody.chain.Digest.sha256Of(b).toString().substring(7)), b);
+      Files.write(blobs.resolve(Digest.sha256Of(b).toString().substring(7)), b);
     }
     if (in.consumeBoolean()) { // a blob replaced by a link out of the layout
       Path victim = blobs.resolve(layerDigest.substring(7));
@@ -260,7 +279,7 @@ class ParserFuzzTest {
     String index =
         in.consumeBoolean()
             ? "{\"manifests\":[{\"digest\":\""
-                + dev.custody.chain.Digest.sha256Of(manifest)
+                + Digest.sha256Of(manifest)
                 + "\",\"size\":"
                 + manifest.length
                 + ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"app\"}}]}"
@@ -274,9 +293,9 @@ class ParserFuzzTest {
     }
   }
 
-  private static byte[] gzip(byte[] b) throws java.io.IOException {
-    java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
-    try (java.util.zip.GZIPOutputStream g = new java.util.zip.GZIPOutputStream(o)) {
+  private static byte[] gzip(byte[] b) throws IOException {
+    ByteArrayOutputStream o = new ByteArrayOutputStream();
+    try (GZIPOutputStream g = new GZIPOutputStream(o)) {
       g.write(b);
     }
     return o.toByteArray();
@@ -287,7 +306,7 @@ class ParserFuzzTest {
    * resource.
    */
   private static final class MirrorLog {
-    final java.util.Map<String, byte[]> files = new java.util.HashMap<>();
+    final Map<String, byte[]> files = new HashMap<>();
     final List<byte[]> entries = new ArrayList<>();
     final long size;
 
@@ -303,21 +322,20 @@ class ParserFuzzTest {
       List<byte[]> level1 = new ArrayList<>();
       for (int t = 0; t * 256 < n; t++) {
         int w = Math.min(256, n - t * 256);
-        java.io.ByteArrayOutputStream tile = new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream tile = new ByteArrayOutputStream();
         for (int k = 0; k < w; k++) tile.writeBytes(hashes.get(t * 256 + k));
         files.put(TilePath.tile(0, t, w).format(), tile.toByteArray());
         files.put(
             TilePath.entries(t, w).format(),
             EntryBundle.encode(entries.subList(t * 256, t * 256 + w)));
-        if (w == 256)
-          level1.add(dev.custody.testing.NaiveTree.rootOf(hashes.subList(t * 256, t * 256 + 256)));
+        if (w == 256) level1.add(NaiveTree.rootOf(hashes.subList(t * 256, t * 256 + 256)));
       }
       if (!level1.isEmpty()) {
-        java.io.ByteArrayOutputStream tile = new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream tile = new ByteArrayOutputStream();
         level1.forEach(tile::writeBytes);
         files.put(TilePath.tile(1, 0, level1.size()).format(), tile.toByteArray());
       }
-      byte[] root = dev.custody.testing.NaiveTree.rootOf(hashes);
+      byte[] root = NaiveTree.rootOf(hashes);
       files.put(
           "checkpoint",
           SignedNote.sign(new Checkpoint(LOG.name(), n, root).text(), LOG)
@@ -335,21 +353,20 @@ class ParserFuzzTest {
    */
   @FuzzTest(maxDuration = "5s")
   void tileClientAgainstAMutatingMirror(FuzzedDataProvider in) throws Exception {
-    List<String> paths = new ArrayList<>(new java.util.TreeSet<>(MIRROR.files.keySet()));
+    List<String> paths = new ArrayList<>(new TreeSet<>(MIRROR.files.keySet()));
     String changed = in.pickValue(paths);
     boolean drop = in.consumeBoolean();
     byte[] replacement = in.consumeRemainingAsBytes();
-    dev.custody.tiles.TileClient.Fetcher fetcher =
+    TileClient.Fetcher fetcher =
         path -> {
           if (path.equals(changed)) return drop ? Optional.empty() : Optional.of(replacement);
           return Optional.ofNullable(MIRROR.files.get(path));
         };
-    dev.custody.checkpoint.CheckpointVerifier v =
-        new dev.custody.checkpoint.CheckpointVerifier(LOG.name(), LOG.verifier());
-    dev.custody.tiles.TileClient client = new dev.custody.tiles.TileClient(fetcher, v);
+    CheckpointVerifier v = new CheckpointVerifier(LOG.name(), LOG.verifier());
+    TileClient client = new TileClient(fetcher, v);
     try {
-      dev.custody.checkpoint.SignedCheckpoint cp = client.checkpoint();
-      dev.custody.tiles.TileClient.Tree tree = client.tree(cp.checkpoint());
+      SignedCheckpoint cp = client.checkpoint();
+      TileClient.Tree tree = client.tree(cp.checkpoint());
       for (long b = 0; b * 256 < tree.size(); b++) {
         List<byte[]> got = tree.entries(b);
         for (int k = 0; k < got.size(); k++) {
@@ -358,7 +375,7 @@ class ParserFuzzTest {
         }
       }
       assertEquals(MIRROR.size, tree.size(), "the tree is the log's");
-    } catch (java.io.IOException | CheckpointException | java.io.UncheckedIOException refused) {
+    } catch (IOException | CheckpointException | UncheckedIOException refused) {
       // refused: the mirror's fault or the log's, said as such
     }
   }
@@ -417,30 +434,29 @@ class ParserFuzzTest {
    * under test (strictly: no trailing tokens, no duplicate keys).
    */
   private static boolean wellTyped(String json) {
-    com.fasterxml.jackson.databind.JsonNode root;
+    JsonNode root;
     try {
       root =
-          new com.fasterxml.jackson.databind.ObjectMapper()
-              .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-              .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+          new ObjectMapper()
+              .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+              .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
               .readTree(json);
     } catch (Exception e) {
       return false;
     }
     if (!onlyFields(root, "log", "signers", "witnesses") || !root.path("signers").isArray())
       return false;
-    for (com.fasterxml.jackson.databind.JsonNode sg : root.get("signers")) {
+    for (JsonNode sg : root.get("signers")) {
       if (!onlyFields(sg, "key_id", "repositories", "layers", "name")) return false;
-      com.fasterxml.jackson.databind.JsonNode r = sg.get("repositories");
+      JsonNode r = sg.get("repositories");
       if (r != null && !r.isNull()) {
         if (!r.isArray()) return false;
-        for (com.fasterxml.jackson.databind.JsonNode e : r)
-          if (!e.isTextual() || e.asText().isEmpty()) return false;
+        for (JsonNode e : r) if (!e.isTextual() || e.asText().isEmpty()) return false;
       }
-      com.fasterxml.jackson.databind.JsonNode l = sg.get("layers");
+      JsonNode l = sg.get("layers");
       if (l != null && !l.isNull()) {
         if (!onlyFields(l, "min", "max")) return false;
-        com.fasterxml.jackson.databind.JsonNode m = l.get("min");
+        JsonNode m = l.get("min");
         if (m != null
             && !m.isNull()
             && !(m.isIntegralNumber()
@@ -456,10 +472,10 @@ class ParserFuzzTest {
         return false;
       }
     }
-    com.fasterxml.jackson.databind.JsonNode w = root.get("witnesses");
+    JsonNode w = root.get("witnesses");
     if (w != null && !w.isNull()) {
       if (!onlyFields(w, "quorum", "verifier_keys")) return false;
-      com.fasterxml.jackson.databind.JsonNode q = w.get("quorum");
+      JsonNode q = w.get("quorum");
       if (q != null
           && !q.isNull()
           && !(q.isIntegralNumber() && q.canConvertToLong() && q.asLong() == 0)) return false;
@@ -467,10 +483,10 @@ class ParserFuzzTest {
     return true;
   }
 
-  private static boolean onlyFields(com.fasterxml.jackson.databind.JsonNode n, String... allowed) {
+  private static boolean onlyFields(JsonNode n, String... allowed) {
     if (n == null || !n.isObject()) return false;
     List<String> ok = List.of(allowed);
-    for (java.util.Iterator<String> it = n.fieldNames(); it.hasNext(); )
+    for (Iterator<String> it = n.fieldNames(); it.hasNext(); )
       if (!ok.contains(it.next())) return false;
     return true;
   }
@@ -488,7 +504,7 @@ class ParserFuzzTest {
       signedWitness =
           new Witness(
               Ed25519NoteKeys.generate(
-                  "fuzz.test/w3", Ed25519NoteKeys.COSIGNATURE, new java.security.SecureRandom()),
+                  "fuzz.test/w3", Ed25519NoteKeys.COSIGNATURE, new SecureRandom()),
               Map.of(LOG.name(), List.of(LOG.verifier())),
               Files.createTempDirectory("fuzz-w3"));
       for (int i = 0; i < 64; i++) WITNESS_LEAVES.add(Hashes.leafHash(new byte[] {(byte) i}));
@@ -497,24 +513,22 @@ class ParserFuzzTest {
     int old = in.consumeInt(0, 70);
     byte[] root =
         in.consumeBoolean()
-            ? dev.custody.testing.NaiveTree.rootOf(WITNESS_LEAVES.subList(0, size))
+            ? NaiveTree.rootOf(WITNESS_LEAVES.subList(0, size))
             : in.consumeBytes(32);
     if (root.length != 32) return;
     String note = SignedNote.sign(new Checkpoint(LOG.name(), size, root).text(), LOG).format();
     StringBuilder body = new StringBuilder("old ").append(old).append('\n');
     if (in.consumeBoolean() && old > 0 && old < size) {
-      dev.custody.testing.NaiveTree t =
-          new dev.custody.testing.NaiveTree(WITNESS_LEAVES.subList(0, size));
+      NaiveTree t = new NaiveTree(WITNESS_LEAVES.subList(0, size));
       for (byte[] h :
-          new dev.custody.merkle.ProofBuilder(
+          new ProofBuilder(
                   (level, index) -> t.mth((int) (index << level), (int) ((index + 1) << level)))
               .consistency(old, size)) {
-        body.append(dev.custody.note.Base64s.encode(h)).append('\n');
+        body.append(Base64s.encode(h)).append('\n');
       }
     } else {
       int n = in.consumeInt(0, 8);
-      for (int k = 0; k < n; k++)
-        body.append(dev.custody.note.Base64s.encode(in.consumeBytes(32))).append('\n');
+      for (int k = 0; k < n; k++) body.append(Base64s.encode(in.consumeBytes(32))).append('\n');
     }
     body.append('\n').append(note);
     Witness.Response r =
@@ -523,12 +537,10 @@ class ParserFuzzTest {
       throw new AssertionError("status " + r.status());
   }
 
-  private static final dev.custody.chain.LinkKeys.Signer EC =
-      dev.custody.chain.LinkKeys.generate(dev.custody.chain.LinkKeys.Scheme.ECDSA_P256_SHA256);
+  private static final LinkKeys.Signer EC = LinkKeys.generate(LinkKeys.Scheme.ECDSA_P256_SHA256);
   private static final byte[] EC_MESSAGE = "fuzz ecdsa".getBytes(StandardCharsets.UTF_8);
   private static final byte[] EC_SIG = EC.sign(EC_MESSAGE);
-  private static final dev.custody.chain.LinkVerifier FASTEST =
-      dev.custody.chain.LinkVerifier.fastest();
+  private static final LinkVerifier FASTEST = LinkVerifier.fastest();
 
   /**
    * ECDSA encodings, high S among them: both verifiers give one verdict, and a high S never
@@ -547,28 +559,19 @@ class ParserFuzzTest {
       }
       default -> {
         // The malleable twin: as valid arithmetically as the signer's own, and refused.
-        sig = dev.custody.testing.VectorChain.twinSignature(EC_SIG);
+        sig = VectorChain.twinSignature(EC_SIG);
         assertEquals(
             false,
-            FASTEST.verify(
-                dev.custody.chain.LinkKeys.Scheme.ECDSA_P256_SHA256,
-                EC.publicKey(),
-                EC_MESSAGE,
-                sig),
+            FASTEST.verify(LinkKeys.Scheme.ECDSA_P256_SHA256, EC.publicKey(), EC_MESSAGE, sig),
             "a high-S signature verified");
       }
     }
     boolean bc =
-        dev.custody.chain.LinkVerifier.bouncyCastle()
-            .verify(
-                dev.custody.chain.LinkKeys.Scheme.ECDSA_P256_SHA256,
-                EC.publicKey(),
-                EC_MESSAGE,
-                sig);
+        LinkVerifier.bouncyCastle()
+            .verify(LinkKeys.Scheme.ECDSA_P256_SHA256, EC.publicKey(), EC_MESSAGE, sig);
     boolean fast =
-        FASTEST.verify(
-            dev.custody.chain.LinkKeys.Scheme.ECDSA_P256_SHA256, EC.publicKey(), EC_MESSAGE, sig);
-    assertEquals(bc, fast, "verifiers disagree on " + java.util.HexFormat.of().formatHex(sig));
+        FASTEST.verify(LinkKeys.Scheme.ECDSA_P256_SHA256, EC.publicKey(), EC_MESSAGE, sig);
+    assertEquals(bc, fast, "verifiers disagree on " + HexFormat.of().formatHex(sig));
     if (bc) assertArrayEquals(EC_SIG, sig, "only the signer's own signature verifies");
   }
 }

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -38,7 +40,7 @@ class DurableFilesTest {
     Path link = dir.resolve("key");
     Files.createSymbolicLink(link, target);
     assertThrows(
-        java.nio.file.FileAlreadyExistsException.class,
+        FileAlreadyExistsException.class,
         () -> DurableFiles.createNew(link, "secret".getBytes(), DurableFiles.PRIVATE));
     assertEquals("precious", Files.readString(target));
     Path key = dir.resolve("fresh.key");
@@ -53,14 +55,14 @@ class DurableFilesTest {
     DurableFiles.createNew(key, "secret".getBytes(), DurableFiles.PRIVATE);
     Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-r--r--"));
     assertTrue(
-        assertThrows(java.io.IOException.class, () -> DurableFiles.readPrivate(key))
+        assertThrows(IOException.class, () -> DurableFiles.readPrivate(key))
             .getMessage()
             .contains("chmod 600"));
     Files.setPosixFilePermissions(key, DurableFiles.PRIVATE);
     Path link = dir.resolve("l");
     Files.createSymbolicLink(link, key);
     assertTrue(
-        assertThrows(java.io.IOException.class, () -> DurableFiles.readPrivate(link))
+        assertThrows(IOException.class, () -> DurableFiles.readPrivate(link))
             .getMessage()
             .contains("symbolic link"));
   }

@@ -13,6 +13,7 @@ import java.security.PublicKey;
 import java.security.Signature;
 import java.security.spec.X509EncodedKeySpec;
 import java.util.Base64;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -54,8 +55,7 @@ class CosignKeysTest {
                     KeyFiles.readSigner(
                         resource("cosign.key"),
                         "cosign.key",
-                        Passwords.from(
-                            java.util.Map.of("CUSTODY_PASSWORD", "correct horse"), null)))
+                        Passwords.from(Map.of("CUSTODY_PASSWORD", "correct horse"), null)))
             .getMessage()
             .contains("COSIGN_PASSWORD"));
   }

@@ -10,7 +10,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -71,13 +73,13 @@ class KeyFilesTest {
           scheme + ": OpenSSL opens our file");
       // scrypt N = 2^14, r = 8, p = 2, as OpenSSL parses the file's parameters.
       String asn1 = run(dir, OPENSSL, "asn1parse", "-in", "ours.pem");
-      java.util.List<String> ints =
+      List<String> ints =
           asn1.lines()
               .filter(l -> l.contains("INTEGER"))
               .map(l -> l.substring(l.lastIndexOf(':') + 1).strip())
               .toList();
       assertTrue(
-          java.util.Collections.indexOfSubList(ints, java.util.List.of("4000", "08", "02")) >= 0,
+          Collections.indexOfSubList(ints, List.of("4000", "08", "02")) >= 0,
           "scrypt parameters: " + ints);
     }
   }
@@ -89,12 +91,11 @@ class KeyFilesTest {
             List.of("-algorithm", "ed25519"),
             List.of("-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"))) {
       for (List<String> kdf : List.of(List.of("-scrypt"), List.of("-v2prf", "hmacWithSHA256"))) {
-        List<String> g = new java.util.ArrayList<>(List.of(OPENSSL, "genpkey"));
+        List<String> g = new ArrayList<>(List.of(OPENSSL, "genpkey"));
         g.addAll(gen);
         g.addAll(List.of("-out", "plain.pem"));
         run(dir, g.toArray(String[]::new));
-        List<String> e =
-            new java.util.ArrayList<>(List.of(OPENSSL, "pkcs8", "-topk8", "-v2", "aes-256-cbc"));
+        List<String> e = new ArrayList<>(List.of(OPENSSL, "pkcs8", "-topk8", "-v2", "aes-256-cbc"));
         e.addAll(kdf);
         e.addAll(List.of("-in", "plain.pem", "-out", "enc.pem", "-passout", "pass:s3cret"));
         run(dir, e.toArray(String[]::new));

@@ -9,11 +9,13 @@ import dev.custody.chain.LinkKeys;
 import dev.custody.chain.LinkVerifier;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
+import dev.custody.testing.SoftHsm;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -23,22 +25,22 @@ import org.junit.jupiter.api.Test;
  * URIs and verified by our software verifiers.
  */
 class Pkcs11SignerTest {
-  static final String MODULE = dev.custody.testing.SoftHsm.MODULE;
+  static final String MODULE = SoftHsm.MODULE;
   static final String TOKEN = "custody-test";
   static Path conf;
 
   @BeforeAll
   static void setUp() throws Exception {
     // A second token for the wrong-PIN case: a token another test logged in to takes any PIN.
-    conf = dev.custody.testing.SoftHsm.freshTokens(TOKEN, TOKEN + "-2");
+    conf = SoftHsm.freshTokens(TOKEN, TOKEN + "-2");
   }
 
   static void run(String... cmd) throws Exception {
-    dev.custody.testing.SoftHsm.run(cmd);
+    SoftHsm.run(cmd);
   }
 
   static String uri(String object, String pin) {
-    return dev.custody.testing.SoftHsm.uri(TOKEN, object, pin);
+    return SoftHsm.uri(TOKEN, object, pin);
   }
 
   @Test
@@ -135,7 +137,7 @@ class Pkcs11SignerTest {
                 () ->
                     Signers.open(
                         "pkcs11:token=" + TOKEN + ";object=ed?module-path=" + MODULE,
-                        Passwords.from(java.util.Map.of(), null)))
+                        Passwords.from(Map.of(), null)))
             .getMessage()
             .contains("CUSTODY_PKCS11_PIN"));
   }

@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.custody.testing.NaiveTree;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -125,7 +128,7 @@ class ProofPropertyTest {
     // Distinct leaves: with two equal leaves, swapping their indices is a valid proof after all.
     for (int i = 0; i < size; i++) {
       byte[] leaf = randomBytes(rnd, 4 + rnd.nextInt(60));
-      java.nio.ByteBuffer.wrap(leaf).putInt(i);
+      ByteBuffer.wrap(leaf).putInt(i);
       hashes.add(Hashes.leafHash(leaf));
     }
     return new Tree(
@@ -151,8 +154,7 @@ class ProofPropertyTest {
     out.add(new Mutation("index = -1", -1, size, leaf, proof, root));
     out.add(new Mutation("size 0", index, 0, leaf, proof, root));
     out.add(new Mutation("short hash", index, size, leaf, withShortHash(proof), root));
-    out.add(
-        new Mutation("31-byte root", index, size, leaf, proof, java.util.Arrays.copyOf(root, 31)));
+    out.add(new Mutation("31-byte root", index, size, leaf, proof, Arrays.copyOf(root, 31)));
     if (!proof.isEmpty()) {
       out.add(
           new Mutation(
@@ -161,7 +163,7 @@ class ProofPropertyTest {
         out.add(new Mutation("size * 2", index, size * 2, leaf, proof, root));
       }
     }
-    if (proof.size() > 1 && !java.util.Arrays.equals(proof.get(0), proof.get(proof.size() - 1))) {
+    if (proof.size() > 1 && !Arrays.equals(proof.get(0), proof.get(proof.size() - 1))) {
       out.add(new Mutation("reversed", index, size, leaf, reversed(proof), root));
     }
     // Moving the index changes which side each hash goes on, unless the tree's shape hides it.
@@ -266,7 +268,7 @@ class ProofPropertyTest {
 
   private static List<byte[]> reversed(List<byte[]> proof) {
     List<byte[]> c = new ArrayList<>(proof);
-    java.util.Collections.reverse(c);
+    Collections.reverse(c);
     return c;
   }
 

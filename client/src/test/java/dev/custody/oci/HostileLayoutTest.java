@@ -10,6 +10,8 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
@@ -114,8 +116,8 @@ class HostileLayoutTest {
     Files.delete(layer);
     assertEquals(0, new ProcessBuilder("mkfifo", layer.toString()).start().waitFor());
     OciImage img = OciImage.fromLayout(dir, "app");
-    java.util.concurrent.CompletableFuture<Throwable> f =
-        java.util.concurrent.CompletableFuture.supplyAsync(
+    CompletableFuture<Throwable> f =
+        CompletableFuture.supplyAsync(
             () -> {
               try {
                 img.checkLayerBlobs(dir);
@@ -162,7 +164,7 @@ class HostileLayoutTest {
   void aBlobLargerThanItsDescriptorIsRefusedUnread() throws Exception {
     byte[] content = "z".getBytes(StandardCharsets.UTF_8);
     Path layer = layout(dir, gzip(content), content, GZIP, false);
-    Files.write(layer, new byte[1 << 20], java.nio.file.StandardOpenOption.APPEND);
+    Files.write(layer, new byte[1 << 20], StandardOpenOption.APPEND);
     LinkException e =
         assertThrows(
             LinkException.class, () -> OciImage.fromLayout(dir, "app").checkLayerBlobs(dir));

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -99,14 +100,13 @@ class ChallengeAndCredentialsTest {
         Optional.empty(), c.forHost("unknown.example"), "the store knows nothing of it: anonymous");
     Credentials missing = new Credentials.DockerConfig(config("{\"credsStore\":\"absent\"}"), dir);
     assertTrue(
-        assertThrows(java.io.IOException.class, () -> missing.forHost("x.example"))
+        assertThrows(IOException.class, () -> missing.forHost("x.example"))
             .getMessage()
             .contains("not on the PATH"));
   }
 
   @Test
-  void aCredentialHelperThatNeverAnswersIsKilledAtItsTimeout(
-      @org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+  void aCredentialHelperThatNeverAnswersIsKilledAtItsTimeout(@TempDir Path dir) throws Exception {
     Path helper = dir.resolve("docker-credential-stuck");
     Path pidFile = dir.resolve("pid");
     // Writes nothing, never closes its output, never exits (and leaves a child that holds it).
@@ -116,8 +116,7 @@ class ChallengeAndCredentialsTest {
     Files.writeString(config, "{\"credsStore\":\"stuck\"}");
     Credentials c = new Credentials.DockerConfig(config, dir, 2);
     long t0 = System.nanoTime();
-    java.io.IOException e =
-        assertThrows(java.io.IOException.class, () -> c.forHost("registry.example"));
+    IOException e = assertThrows(IOException.class, () -> c.forHost("registry.example"));
     long ms = (System.nanoTime() - t0) / 1_000_000;
     assertTrue(e.getMessage().contains("did not answer within 2 s"), e.getMessage());
     assertTrue(ms < 5_000, "waited " + ms + " ms");

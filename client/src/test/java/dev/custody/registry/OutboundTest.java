@@ -9,11 +9,14 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.custody.http.OutboundPolicy;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
@@ -63,7 +66,7 @@ class OutboundTest {
       x.sendResponseHeaders(status, b.length == 0 ? -1 : b.length);
       if (b.length > 0) x.getResponseBody().write(b);
     } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
+      throw new UncheckedIOException(e);
     }
   }
 
@@ -169,9 +172,7 @@ class OutboundTest {
             });
     String reg = at(registry);
     RegistryClient c =
-        client(
-            Set.of(reg, at(other)),
-            host -> java.util.Optional.of(new Credentials.Login("ci", "s3cret")));
+        client(Set.of(reg, at(other)), host -> Optional.of(new Credentials.Login("ci", "s3cret")));
     RegistryException e =
         assertThrows(
             RegistryException.Unauthorized.class,
@@ -274,9 +275,8 @@ class OutboundTest {
             Set.of(), h -> new InetAddress[] {InetAddress.getByName("10.0.0.7")});
     assertThrows(
         OutboundPolicy.RefusedException.class,
-        () -> p.check(java.net.URI.create("https://registry.example/v2/")));
+        () -> p.check(URI.create("https://registry.example/v2/")));
     assertThrows(
-        OutboundPolicy.RefusedException.class,
-        () -> p.check(java.net.URI.create("file:///etc/passwd")));
+        OutboundPolicy.RefusedException.class, () -> p.check(URI.create("file:///etc/passwd")));
   }
 }

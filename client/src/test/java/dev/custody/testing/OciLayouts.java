@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.zip.GZIPOutputStream;
@@ -90,7 +91,7 @@ public final class OciLayouts {
     put(h, 116, "0000000");
     put(h, 124, String.format("%011o", content.length));
     put(h, 136, String.format("%011o", 1_764_288_000L));
-    java.util.Arrays.fill(h, 148, 156, (byte) ' ');
+    Arrays.fill(h, 148, 156, (byte) ' ');
     h[156] = '0';
     put(h, 257, "ustar");
     put(h, 263, "00");

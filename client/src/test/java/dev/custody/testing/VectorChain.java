@@ -7,9 +7,14 @@ import dev.custody.chain.LinkException;
 import dev.custody.chain.LinkKeys;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
+import java.io.IOException;
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.List;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1Integer;
+import org.bouncycastle.asn1.ASN1Sequence;
+import org.bouncycastle.asn1.DERSequence;
 
 /**
  * The shared vectors' three-team chain as this project's rules admit it. The vectors' ECDSA link
@@ -76,17 +81,14 @@ public final class VectorChain {
    * when it is.
    */
   public static byte[] twinSignature(byte[] der) {
-    org.bouncycastle.asn1.ASN1Sequence seq = org.bouncycastle.asn1.ASN1Sequence.getInstance(der);
-    BigInteger r = org.bouncycastle.asn1.ASN1Integer.getInstance(seq.getObjectAt(0)).getValue();
-    BigInteger s = org.bouncycastle.asn1.ASN1Integer.getInstance(seq.getObjectAt(1)).getValue();
+    ASN1Sequence seq = ASN1Sequence.getInstance(der);
+    BigInteger r = ASN1Integer.getInstance(seq.getObjectAt(0)).getValue();
+    BigInteger s = ASN1Integer.getInstance(seq.getObjectAt(1)).getValue();
     try {
-      return new org.bouncycastle.asn1.DERSequence(
-              new org.bouncycastle.asn1.ASN1Encodable[] {
-                new org.bouncycastle.asn1.ASN1Integer(r),
-                new org.bouncycastle.asn1.ASN1Integer(P256_N.subtract(s))
-              })
+      return new DERSequence(
+              new ASN1Encodable[] {new ASN1Integer(r), new ASN1Integer(P256_N.subtract(s))})
           .getEncoded("DER");
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new AssertionError(e);
     }
   }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.Random;
@@ -93,7 +94,6 @@ class TilePathTest {
     assertThrows(IllegalArgumentException.class, () -> EntryBundle.parse(b, 2));
     assertThrows(IllegalArgumentException.class, () -> EntryBundle.parse(b, 4));
     assertThrows(
-        IllegalArgumentException.class,
-        () -> EntryBundle.parse(java.util.Arrays.copyOf(b, b.length - 1), 3));
+        IllegalArgumentException.class, () -> EntryBundle.parse(Arrays.copyOf(b, b.length - 1), 3));
   }
 }

@@ -8,14 +8,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.custody.chain.LinkException;
 import dev.custody.checkpoint.Checkpoint;
+import dev.custody.checkpoint.CheckpointVerifier;
 import dev.custody.merkle.Hashes;
 import dev.custody.merkle.ProofBuilder;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.note.SignedNote;
 import dev.custody.oci.OciImage;
 import dev.custody.testing.NaiveTree;
+import dev.custody.testing.VectorChain;
 import dev.custody.testing.Vectors;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -61,7 +65,7 @@ class ChainVerifierTest {
 
   /** The vectors' chain as Custody admits it (low-S ECDSA; see VectorChain). */
   static List<byte[]> vectorLeaves() {
-    return dev.custody.testing.VectorChain.leaves(V);
+    return VectorChain.leaves(V);
   }
 
   static ObjectNode policyJson() {
@@ -145,9 +149,7 @@ class ChainVerifierTest {
 
     // A checkpoint not signed by the log: every layer lacks a trusted checkpoint.
     Ed25519NoteKeys.Signer impostor = Ed25519NoteKeys.generate(LOG.name(), new SecureRandom());
-    Checkpoint cp =
-        new dev.custody.checkpoint.CheckpointVerifier(LOG.name(), LOG.verifier())
-            .verify(b.checkpointNote());
+    Checkpoint cp = new CheckpointVerifier(LOG.name(), LOG.verifier()).verify(b.checkpointNote());
     String forged = SignedNote.sign(cp.text(), impostor).format();
     r = new ChainVerifier(good).verify(app, new Bundle(forged, b.links()), null, null);
     assertFalse(r.ok());
@@ -169,7 +171,7 @@ class ChainVerifierTest {
     byte[] b = Files.readAllBytes(layer1);
     b[b.length / 2] ^= 1;
     Files.write(layer1, b);
-    var ex = assertThrows(dev.custody.chain.LinkException.class, () -> app.checkLayerBlobs(copy));
+    var ex = assertThrows(LinkException.class, () -> app.checkLayerBlobs(copy));
     assertTrue(ex.getMessage().contains("layer 1"), ex.getMessage());
   }
 
@@ -246,7 +248,7 @@ class ChainVerifierTest {
         String.join(" ", none.logFailures()).contains("0 valid witness cosignature"),
         none.report());
     SignedNote note = SignedNote.parse(b.checkpointNote());
-    byte[] text = note.text().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] text = note.text().getBytes(StandardCharsets.UTF_8);
     SignedNote one =
         note.withSignature(new SignedNote.Signature(w1.name(), w1.keyId(), w1.sign(text)));
     ChainVerifier.Result r1 =

@@ -5,10 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.custody.chain.LinkKeys;
+import dev.custody.checkpoint.Checkpoint;
+import dev.custody.checkpoint.CheckpointException;
+import dev.custody.merkle.Hashes;
 import dev.custody.note.Ed25519NoteKeys;
+import dev.custody.note.SignedNote;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.List;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -143,31 +151,24 @@ class TrustPolicyTest {
         """
             .formatted(oldKey.verifier().vkey(), newKey.verifier().vkey());
     TrustPolicy p = parse(json);
-    dev.custody.checkpoint.Checkpoint cp =
-        new dev.custody.checkpoint.Checkpoint(
-            "policy.test/log", 5, dev.custody.merkle.Hashes.emptyRoot());
-    String byOld = dev.custody.note.SignedNote.sign(cp.text(), oldKey).format();
-    String byNew = dev.custody.note.SignedNote.sign(cp.text(), newKey).format();
-    String byBoth = dev.custody.note.SignedNote.sign(cp.text(), oldKey, newKey).format();
-    java.util.function.Function<String, java.time.Clock> at =
-        t -> java.time.Clock.fixed(java.time.Instant.parse(t), java.time.ZoneOffset.UTC);
+    Checkpoint cp = new Checkpoint("policy.test/log", 5, Hashes.emptyRoot());
+    String byOld = SignedNote.sign(cp.text(), oldKey).format();
+    String byNew = SignedNote.sign(cp.text(), newKey).format();
+    String byBoth = SignedNote.sign(cp.text(), oldKey, newKey).format();
+    Function<String, Clock> at = t -> Clock.fixed(Instant.parse(t), ZoneOffset.UTC);
 
     // Before the overlap only the old key is trusted; during it both; after it only the new one.
     var before = p.logVerifier(at.apply("2026-11-30T00:00:00Z"));
     assertEquals(5, before.verify(byOld).size());
     assertEquals(5, before.verify(byBoth).size());
-    String early =
-        assertThrows(dev.custody.checkpoint.CheckpointException.class, () -> before.verify(byNew))
-            .getMessage();
+    String early = assertThrows(CheckpointException.class, () -> before.verify(byNew)).getMessage();
     assertTrue(early.contains("trusted only from 2026-12-01T00:00:00Z"), early);
     var during = p.logVerifier(at.apply("2026-12-15T00:00:00Z"));
     for (String note : List.of(byOld, byNew, byBoth)) assertEquals(5, during.verify(note).size());
     var after = p.logVerifier(at.apply("2027-01-01T00:00:00Z"));
     assertEquals(5, after.verify(byNew).size());
     assertEquals(5, after.verify(byBoth).size());
-    String late =
-        assertThrows(dev.custody.checkpoint.CheckpointException.class, () -> after.verify(byOld))
-            .getMessage();
+    String late = assertThrows(CheckpointException.class, () -> after.verify(byOld)).getMessage();
     assertTrue(late.contains("trusted only until 2027-01-01T00:00:00Z"), late);
     // Our own stored record opens whatever key signed it: it was checked when stored.
     assertEquals(5, after.readOwn(byOld).size());
@@ -177,7 +178,7 @@ class TrustPolicyTest {
         byBoth.substring(0, sig)
             + (byBoth.charAt(sig) == 'A' ? 'B' : 'A')
             + byBoth.substring(sig + 1);
-    assertThrows(dev.custody.checkpoint.CheckpointException.class, () -> during.verify(tampered));
+    assertThrows(CheckpointException.class, () -> during.verify(tampered));
 
     // One key, or a list: exactly one form, each key once, windows that are not empty.
     assertTrue(

@@ -4,9 +4,30 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.custody.checkpoint.Checkpoint;
+import dev.custody.checkpoint.CheckpointVerifier;
+import dev.custody.merkle.Hashes;
+import dev.custody.merkle.ProofBuilder;
+import dev.custody.monitor.MonitorState;
+import dev.custody.note.Ed25519NoteKeys;
+import dev.custody.note.SignedNote;
+import dev.custody.testing.NaiveTree;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Issue 16, item 12: a verifier's inputs cannot forge its report, cut a number short or silently
@@ -47,47 +68,36 @@ class VerifierHardeningTest {
     String json =
         "{\"checkpoint\": \"x\", \"links\": [{\"index\": 18446744073709551623, \"leaf\": \"AA==\", "
             + "\"inclusion_proof\": []}]}";
-    org.junit.jupiter.api.Assertions.assertThrows(
-        PolicyException.class,
-        () -> Bundle.parse(json.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    Assertions.assertThrows(
+        PolicyException.class, () -> Bundle.parse(json.getBytes(StandardCharsets.UTF_8)));
   }
 
   @Test
-  void anEmptyMonitorStateIsAnErrorNotAFreshStart(
-      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
-    java.nio.file.Path f = dir.resolve("state.json");
-    java.nio.file.Files.writeString(f, "");
-    java.io.IOException e =
-        org.junit.jupiter.api.Assertions.assertThrows(
-            java.io.IOException.class, () -> dev.custody.monitor.MonitorState.load(f));
+  void anEmptyMonitorStateIsAnErrorNotAFreshStart(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("state.json");
+    Files.writeString(f, "");
+    IOException e = Assertions.assertThrows(IOException.class, () -> MonitorState.load(f));
     assertTrue(e.getMessage().contains("empty or damaged"), e.getMessage());
   }
 
   @Test
-  void concurrentVerifiersNeverMoveTheStoredCheckpointBack(
-      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
-    dev.custody.note.Ed25519NoteKeys.Signer log =
-        dev.custody.note.Ed25519NoteKeys.generate(
-            "store.test/log", new java.security.SecureRandom());
-    dev.custody.checkpoint.CheckpointVerifier v =
-        new dev.custody.checkpoint.CheckpointVerifier(log.name(), log.verifier());
-    List<byte[]> leaves = new java.util.ArrayList<>();
-    for (int i = 0; i < 40; i++)
-      leaves.add(dev.custody.merkle.Hashes.leafHash(new byte[] {(byte) i}));
-    dev.custody.testing.NaiveTree t = new dev.custody.testing.NaiveTree(leaves);
-    dev.custody.merkle.ProofBuilder pb =
-        new dev.custody.merkle.ProofBuilder(
+  void concurrentVerifiersNeverMoveTheStoredCheckpointBack(@TempDir Path dir) throws Exception {
+    Ed25519NoteKeys.Signer log = Ed25519NoteKeys.generate("store.test/log", new SecureRandom());
+    CheckpointVerifier v = new CheckpointVerifier(log.name(), log.verifier());
+    List<byte[]> leaves = new ArrayList<>();
+    for (int i = 0; i < 40; i++) leaves.add(Hashes.leafHash(new byte[] {(byte) i}));
+    NaiveTree t = new NaiveTree(leaves);
+    ProofBuilder pb =
+        new ProofBuilder(
             (level, index) -> t.mth((int) (index << level), (int) ((index + 1) << level)));
-    java.util.concurrent.ExecutorService pool =
-        java.util.concurrent.Executors.newFixedThreadPool(8);
-    List<java.util.concurrent.Future<?>> fs = new java.util.ArrayList<>();
-    List<Integer> sizes = new java.util.ArrayList<>();
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    List<Future<?>> fs = new ArrayList<>();
+    List<Integer> sizes = new ArrayList<>();
     for (int n = 1; n <= 40; n++) sizes.add(n);
-    java.util.Collections.shuffle(sizes, new java.util.Random(7));
+    Collections.shuffle(sizes, new Random(7));
     for (int n : sizes) {
-      dev.custody.checkpoint.Checkpoint cp =
-          new dev.custody.checkpoint.Checkpoint(log.name(), n, t.root(n));
-      String note = dev.custody.note.SignedNote.sign(cp.text(), log).format();
+      Checkpoint cp = new Checkpoint(log.name(), n, t.root(n));
+      String note = SignedNote.sign(cp.text(), log).format();
       // Each verifier with a store object of its own, as separate processes would have.
       fs.add(
           pool.submit(
@@ -96,7 +106,7 @@ class VerifierHardeningTest {
                 return null;
               }));
     }
-    for (java.util.concurrent.Future<?> f : fs) f.get();
+    for (Future<?> f : fs) f.get();
     pool.shutdown();
     assertEquals(
         40,

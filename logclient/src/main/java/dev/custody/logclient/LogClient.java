@@ -40,7 +40,9 @@ import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -226,8 +228,7 @@ public final class LogClient implements AutoCloseable {
                     .submit(
                         SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(entry)).build()));
     byte[] leafHash = e.getLeafHash().toByteArray();
-    if (!java.security.MessageDigest.isEqual(
-        leafHash, Hashes.leafHash(e.getLeaf().toByteArray()))) {
+    if (!MessageDigest.isEqual(leafHash, Hashes.leafHash(e.getLeaf().toByteArray()))) {
       throw new LogException.Untrusted(
           "the log's leaf hash for index " + e.getIndex() + " is not the hash of its leaf", null);
     }
@@ -457,7 +458,7 @@ public final class LogClient implements AutoCloseable {
         if (e.getCause() instanceof LogException.Refused refused) throw refused;
         throw new LogException.Untrusted(e.getMessage(), e);
       } catch (IOException e) {
-        throw new java.io.UncheckedIOException("the checkpoint store: " + e.getMessage(), e);
+        throw new UncheckedIOException("the checkpoint store: " + e.getMessage(), e);
       }
     }
     return new SignedCheckpoint(cp, note);

@@ -16,6 +16,7 @@ import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.oci.OciImage;
 import dev.custody.server.CustodyServer;
 import dev.custody.server.ServerConfig;
+import dev.custody.server.keys.LogKeyFile;
 import dev.custody.testing.OciLayouts;
 import dev.custody.verify.Bundle;
 import dev.custody.verify.ChainVerifier;
@@ -63,7 +64,7 @@ class LogClientTest {
 
   @Test
   void theReadmeExampleRunsAsWritten() throws Exception {
-    dev.custody.server.keys.LogKeyFile.create(work.resolve("log.key"), "logclient.test/log");
+    LogKeyFile.create(work.resolve("log.key"), "logclient.test/log");
     try (CustodyServer server = start(work.resolve("data"), false)) {
       LinkKeys.Signer team = LinkKeys.generate(LinkKeys.Scheme.ED25519);
       Path layout = work.resolve("oci");
@@ -127,7 +128,7 @@ class LogClientTest {
 
   @Test
   void answersAreCheckedAndRefusalsTyped() throws Exception {
-    dev.custody.server.keys.LogKeyFile.create(work.resolve("log.key"), "logclient.test/log");
+    LogKeyFile.create(work.resolve("log.key"), "logclient.test/log");
     try (CustodyServer server = start(work.resolve("a"), true)) {
       String address = "127.0.0.1:" + server.grpcPort();
       CheckpointVerifier pinned =

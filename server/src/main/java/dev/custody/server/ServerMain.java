@@ -1,18 +1,26 @@
 package dev.custody.server;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
 import dev.custody.server.cluster.ClusterNode;
 import dev.custody.server.cluster.Peers;
+import dev.custody.server.cluster.RaftTls;
+import dev.custody.server.export.S3Target;
 import dev.custody.server.guard.Guard;
 import dev.custody.server.guard.ServerTls;
 import dev.custody.server.guard.StandingQueue;
 import dev.custody.server.keys.LogKeys;
 import dev.custody.server.witness.Cosigning;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -212,7 +220,7 @@ public final class ServerMain implements Callable<Integer> {
       description =
           "The S3-compatible store's URL, when it is not AWS "
               + "(MinIO, Ceph, S3Proxy...), e.g. http://127.0.0.1:9000")
-  java.net.URI s3Endpoint;
+  URI s3Endpoint;
 
   @Option(
       names = "--node-id",
@@ -295,18 +303,16 @@ public final class ServerMain implements Callable<Integer> {
     return tilesDir;
   }
 
-  private Optional<dev.custody.server.export.S3Target> s3() {
+  private Optional<S3Target> s3() {
     if (export == null || !export.startsWith("s3://")) {
       if (s3Endpoint != null)
         throw new IllegalArgumentException("--s3-endpoint goes with --export s3://BUCKET/PREFIX");
       return Optional.empty();
     }
-    return Optional.of(
-        new dev.custody.server.export.S3Target(
-            java.net.URI.create(export), Optional.ofNullable(s3Endpoint)));
+    return Optional.of(new S3Target(URI.create(export), Optional.ofNullable(s3Endpoint)));
   }
 
-  private Optional<ClusterNode.Settings> cluster() throws java.io.IOException {
+  private Optional<ClusterNode.Settings> cluster() throws IOException {
     int tlsFiles =
         (raftTlsCert != null ? 1 : 0) + (raftTlsKey != null ? 1 : 0) + (raftTlsCa != null ? 1 : 0);
     if (peers == null && nodeId == null) {
@@ -328,10 +334,9 @@ public final class ServerMain implements Callable<Integer> {
               + "(custody-server cluster certs --out DIR --nodes n1,n2,n3 makes them), or "
               + "--raft-plaintext on a network no one else reaches");
     }
-    Optional<dev.custody.server.cluster.RaftTls> tls =
+    Optional<RaftTls> tls =
         tlsFiles == 3
-            ? Optional.of(
-                dev.custody.server.cluster.RaftTls.load(raftTlsCert, raftTlsKey, raftTlsCa))
+            ? Optional.of(RaftTls.load(raftTlsCert, raftTlsKey, raftTlsCa))
             : Optional.empty();
     return Optional.of(
         new ClusterNode.Settings(
@@ -391,8 +396,7 @@ public final class ServerMain implements Callable<Integer> {
     // see the rest). Held in this frame until exit: JUL keeps loggers weakly, and would forget the
     // level.
     Logger ratis = Logger.getLogger("org.apache.ratis");
-    ratis.setLevel(
-        java.util.logging.Level.parse(System.getProperty("custody.ratis.log", "WARNING")));
+    ratis.setLevel(Level.parse(System.getProperty("custody.ratis.log", "WARNING")));
     int code =
         new CommandLine(new ServerMain())
             .setExecutionExceptionHandler(
@@ -430,9 +434,7 @@ public final class ServerMain implements Callable<Integer> {
           System.err.println("custody: uncaught exception in thread " + t.getName() + ": " + e);
         });
     try {
-      var hotspot =
-          java.lang.management.ManagementFactory.getPlatformMXBean(
-              com.sun.management.HotSpotDiagnosticMXBean.class);
+      var hotspot = ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
       if (!Boolean.parseBoolean(hotspot.getVMOption("ExitOnOutOfMemoryError").getValue())) {
         log.warning(
             "the JVM runs without -XX:+ExitOnOutOfMemoryError: run the server with bin/custody-server, "
@@ -444,7 +446,7 @@ public final class ServerMain implements Callable<Integer> {
   }
 
   /** How long a SIGTERM waits for an orderly close before the process halts. */
-  static final java.time.Duration STOP_WITHIN = java.time.Duration.ofSeconds(8);
+  static final Duration STOP_WITHIN = Duration.ofSeconds(8);
 
   @Override
   public Integer call() throws Exception {

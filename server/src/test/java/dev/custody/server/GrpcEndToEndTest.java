@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.common.util.concurrent.ListenableFuture;
 import com.google.protobuf.ByteString;
 import dev.custody.api.v1.ConsistencyProof;
 import dev.custody.api.v1.GetCheckpointRequest;
@@ -27,10 +28,20 @@ import io.grpc.ManagedChannelBuilder;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
+import io.grpc.reflection.v1.ServerReflectionGrpc;
+import io.grpc.reflection.v1.ServerReflectionRequest;
+import io.grpc.reflection.v1.ServerReflectionResponse;
+import io.grpc.reflection.v1.ServiceResponse;
 import io.grpc.stub.StreamObserver;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.security.KeyFactory;
+import java.security.PublicKey;
+import java.security.spec.X509EncodedKeySpec;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -59,7 +70,7 @@ class GrpcEndToEndTest {
   static CheckpointVerifier verifier;
   static final Map<Long, LogEntry> acknowledged = new ConcurrentHashMap<>();
   static final Map<Long, String> checkpointsSeen = new ConcurrentHashMap<>();
-  static final List<Integer> batchSizes = java.util.Collections.synchronizedList(new ArrayList<>());
+  static final List<Integer> batchSizes = Collections.synchronizedList(new ArrayList<>());
 
   @BeforeAll
   static void startAndFill() throws Exception {
@@ -175,7 +186,7 @@ class GrpcEndToEndTest {
   void concurrentIdenticalSubmissionsMakeOneEntry() throws Exception {
     TransparencyLogGrpc.TransparencyLogFutureStub f = TransparencyLogGrpc.newFutureStub(channel);
     ByteString same = ByteString.copyFromUtf8("submitted by many at once");
-    List<com.google.common.util.concurrent.ListenableFuture<LogEntry>> all = new ArrayList<>();
+    List<ListenableFuture<LogEntry>> all = new ArrayList<>();
     for (int i = 0; i < 64; i++)
       all.add(f.submit(SubmitRequest.newBuilder().setEntry(same).build()));
     long index = -1;
@@ -258,28 +269,24 @@ class GrpcEndToEndTest {
     assertEquals("test.custody.dev/log", info.getOrigin());
     // SPKI DER of Ed25519 ends with the raw key that the vkey carries.
     byte[] spki = info.getPublicKey().toByteArray();
-    byte[] vkeyBytes =
-        java.util.Base64.getDecoder().decode(info.getVerifierKey().split("\\+", 3)[2]);
-    assertArrayEquals(
-        java.util.Arrays.copyOfRange(vkeyBytes, 1, 33), java.util.Arrays.copyOfRange(spki, 12, 44));
-    java.security.PublicKey pk =
-        java.security.KeyFactory.getInstance("Ed25519")
-            .generatePublic(new java.security.spec.X509EncodedKeySpec(spki));
+    byte[] vkeyBytes = Base64.getDecoder().decode(info.getVerifierKey().split("\\+", 3)[2]);
+    assertArrayEquals(Arrays.copyOfRange(vkeyBytes, 1, 33), Arrays.copyOfRange(spki, 12, 44));
+    PublicKey pk = KeyFactory.getInstance("Ed25519").generatePublic(new X509EncodedKeySpec(spki));
     assertEquals("EdDSA", pk.getAlgorithm());
   }
 
   @Test
   void reflectionListsTheLogService() throws Exception {
     CompletableFuture<List<String>> names = new CompletableFuture<>();
-    StreamObserver<io.grpc.reflection.v1.ServerReflectionRequest> req =
-        io.grpc.reflection.v1.ServerReflectionGrpc.newStub(channel)
+    StreamObserver<ServerReflectionRequest> req =
+        ServerReflectionGrpc.newStub(channel)
             .serverReflectionInfo(
                 new StreamObserver<>() {
                   @Override
-                  public void onNext(io.grpc.reflection.v1.ServerReflectionResponse r) {
+                  public void onNext(ServerReflectionResponse r) {
                     names.complete(
                         r.getListServicesResponse().getServiceList().stream()
-                            .map(io.grpc.reflection.v1.ServiceResponse::getName)
+                            .map(ServiceResponse::getName)
                             .toList());
                   }
 
@@ -291,8 +298,7 @@ class GrpcEndToEndTest {
                   @Override
                   public void onCompleted() {}
                 });
-    req.onNext(
-        io.grpc.reflection.v1.ServerReflectionRequest.newBuilder().setListServices("").build());
+    req.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
     req.onCompleted();
     List<String> services = names.get(10, TimeUnit.SECONDS);
     assertTrue(services.contains("custody.v1.TransparencyLog"), services.toString());

@@ -13,6 +13,7 @@ import dev.custody.api.v1.SubmitRequest;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.server.guard.Guard;
 import dev.custody.server.guard.ServerTls;
+import dev.custody.server.guard.StandingQueue;
 import dev.custody.testing.TestCerts;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -86,7 +87,7 @@ class GuardTest {
                 0,
                 60,
                 false,
-                dev.custody.server.guard.StandingQueue.Rule.DEFAULT));
+                StandingQueue.Rule.DEFAULT));
     int port = server.grpcPort();
     ManagedChannel anonymous =
         Grpc.newChannelBuilderForAddress(
@@ -192,13 +193,7 @@ class GuardTest {
     CustodyServer server =
         start(
             dir.resolve("data"),
-            new Guard(
-                Optional.empty(),
-                5,
-                5,
-                60,
-                false,
-                dev.custody.server.guard.StandingQueue.Rule.DEFAULT));
+            new Guard(Optional.empty(), 5, 5, 60, false, StandingQueue.Rule.DEFAULT));
     ManagedChannel ch =
         Grpc.newChannelBuilderForAddress(
                 "127.0.0.1", server.grpcPort(), InsecureChannelCredentials.create())
@@ -238,13 +233,7 @@ class GuardTest {
     CustodyServer server =
         start(
             dir.resolve("data"),
-            new Guard(
-                Optional.empty(),
-                0,
-                0,
-                1,
-                false,
-                dev.custody.server.guard.StandingQueue.Rule.DEFAULT));
+            new Guard(Optional.empty(), 0, 0, 1, false, StandingQueue.Rule.DEFAULT));
     ManagedChannel ch =
         Grpc.newChannelBuilderForAddress(
                 "127.0.0.1", server.grpcPort(), InsecureChannelCredentials.create())

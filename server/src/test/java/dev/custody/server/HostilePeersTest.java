@@ -10,12 +10,20 @@ import dev.custody.api.v1.LogEntry;
 import dev.custody.api.v1.SubmitRequest;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.note.Ed25519NoteKeys;
+import dev.custody.server.guard.CallLimits;
+import dev.custody.server.read.LogReader;
+import dev.custody.server.tiles.TileRoutes;
+import dev.custody.server.witness.Cosigning;
+import dev.custody.serving.HttpConnections;
+import dev.custody.serving.HttpServer;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
 import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.io.InputStream;
@@ -144,7 +152,7 @@ class HostilePeersTest {
           // otherwise take
           // in a whole 10,000-entry answer and leave nothing held at the server.
           ManagedChannel ch =
-              io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", s.grpcPort)
+              NettyChannelBuilder.forAddress("127.0.0.1", s.grpcPort)
                   .usePlaintext()
                   .flowControlWindow(65_535)
                   .build();
@@ -182,17 +190,15 @@ class HostilePeersTest {
             rssAfter,
             heapBefore,
             heapAfter,
-            dev.custody.server.guard.CallLimits.STREAMS_PER_CLIENT,
-            dev.custody.server.guard.CallLimits.STREAMS,
+            CallLimits.STREAMS_PER_CLIENT,
+            CallLimits.STREAMS,
             256);
         assertTrue(
-            refused.get()
-                >= 2 * perConnection - dev.custody.server.guard.CallLimits.STREAMS_PER_CLIENT,
+            refused.get() >= 2 * perConnection - CallLimits.STREAMS_PER_CLIENT,
             "streams over the per-client cap are refused: " + refused.get());
         long openStreams = metric(s, "custody_entry_streams_open");
         assertTrue(
-            openStreams > 0
-                && openStreams <= dev.custody.server.guard.CallLimits.STREAMS_PER_CLIENT,
+            openStreams > 0 && openStreams <= CallLimits.STREAMS_PER_CLIENT,
             "the streams let in are the ones the per-client cap allows: " + openStreams);
         assertResponsive(s, probe);
         assertTrue(rssAfter < 500, "resident memory stays bounded: " + rssAfter + " MiB");
@@ -320,7 +326,7 @@ class HostilePeersTest {
       try {
         int refused = 0;
         int served = 0;
-        for (int i = 0; i < dev.custody.server.guard.CallLimits.CONNECTIONS_PER_CLIENT + 6; i++) {
+        for (int i = 0; i < CallLimits.CONNECTIONS_PER_CLIENT + 6; i++) {
           ManagedChannel ch =
               ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort())
                   .usePlaintext()
@@ -331,7 +337,7 @@ class HostilePeersTest {
                 .withDeadlineAfter(10, TimeUnit.SECONDS)
                 .getCheckpoint(GetCheckpointRequest.getDefaultInstance());
             served++;
-          } catch (io.grpc.StatusRuntimeException e) {
+          } catch (StatusRuntimeException e) {
             assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.toString());
             assertTrue(
                 e.getStatus().getDescription().contains("connections open"),
@@ -339,7 +345,7 @@ class HostilePeersTest {
             refused++;
           }
         }
-        assertEquals(dev.custody.server.guard.CallLimits.CONNECTIONS_PER_CLIENT, served);
+        assertEquals(CallLimits.CONNECTIONS_PER_CLIENT, served);
         assertEquals(6, refused);
         // Closing some frees their places.
         for (int i = 0; i < 10; i++)
@@ -364,16 +370,15 @@ class HostilePeersTest {
       // The in-process server's tile port is off in TestLogs.config; serve its tile routes on a
       // port of our own
       // with a short deadline.
-      dev.custody.serving.HttpConnections guard =
-          new dev.custody.serving.HttpConnections(64, 4096, 1_500);
-      try (dev.custody.serving.HttpServer tiles =
-          dev.custody.serving.HttpServer.builder()
+      HttpConnections guard = new HttpConnections(64, 4096, 1_500);
+      try (HttpServer tiles =
+          HttpServer.builder()
               .connections(guard)
               .start(
-                  dev.custody.server.tiles.TileRoutes.of(
-                      new dev.custody.server.read.LogReader(server.storage()),
+                  TileRoutes.of(
+                      new LogReader(server.storage()),
                       () ->
-                          new dev.custody.server.witness.Cosigning.Served(
+                          new Cosigning.Served(
                               server.sequencer().head(),
                               server.sequencer().head().note(),
                               0,

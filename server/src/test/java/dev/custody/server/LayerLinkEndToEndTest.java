@@ -28,6 +28,7 @@ import dev.custody.checkpoint.Checkpoint;
 import dev.custody.checkpoint.CheckpointVerifier;
 import dev.custody.merkle.Hashes;
 import dev.custody.merkle.Proofs;
+import dev.custody.testing.VectorChain;
 import dev.custody.testing.Vectors;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -117,7 +118,7 @@ class LayerLinkEndToEndTest {
   void threeTeamVectorChainIsAdmittedAndServedWhole() throws Exception {
     // The vectors' chain with its ECDSA link signed again in low-S form (VectorChain says why).
     List<byte[]> linkBytes = new ArrayList<>();
-    dev.custody.testing.VectorChain.links(V).forEach(l -> linkBytes.add(l.encoded()));
+    VectorChain.links(V).forEach(l -> linkBytes.add(l.encoded()));
     // The vector's own runtime link has a high s: refused whatever is below it.
     StatusRuntimeException highS =
         refused(HEX.parseHex(V.get("links").get(1).get("signed_link_hex").asText()));
@@ -147,7 +148,7 @@ class LayerLinkEndToEndTest {
     long sizeBeforeTwin =
         log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getTreeSize();
     StatusRuntimeException twin =
-        refused(dev.custody.testing.VectorChain.ecdsaTwin(SignedLink.parse(linkBytes.get(1))));
+        refused(VectorChain.ecdsaTwin(SignedLink.parse(linkBytes.get(1))));
     assertEquals(Status.Code.INVALID_ARGUMENT, twin.getStatus().getCode());
     assertTrue(
         twin.getStatus().getDescription().contains("low s"), twin.getStatus().getDescription());
@@ -215,8 +216,7 @@ class LayerLinkEndToEndTest {
         // predecessor shows.
         assertTrue(
             e.getStatus().getDescription().contains("low s"), e.getStatus().getDescription());
-        StatusRuntimeException missing =
-            refused(dev.custody.testing.VectorChain.ecdsaTwin(SignedLink.parse(bad)));
+        StatusRuntimeException missing = refused(VectorChain.ecdsaTwin(SignedLink.parse(bad)));
         assertEquals(
             Status.Code.FAILED_PRECONDITION,
             missing.getStatus().getCode(),

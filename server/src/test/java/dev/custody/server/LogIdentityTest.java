@@ -6,11 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.custody.server.keys.LogKeyFile;
+import dev.custody.server.keys.LogKeys;
+import dev.custody.server.storage.LogStorage;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -120,7 +127,7 @@ class LogIdentityTest {
   void theKeyNeverAppearsInErrorsOrMetrics() throws Exception {
     Path key = dir.resolve("named.key");
     LogKeyFile.create(key, "someone.else/log");
-    String secret = java.nio.file.Files.readString(key).trim();
+    String secret = Files.readString(key).trim();
     String secretPart = secret.split("\\+", 5)[4]; // PRIVATE+KEY+<name>+<id>+<base64 private key>
     ServerConfig base = TestLogs.config(dir.resolve("data"));
     IOException wrongName =
@@ -128,7 +135,7 @@ class LogIdentityTest {
             IOException.class,
             () -> CustodyServer.start(base.toBuilder().keyFile(key).build(), (n, t) -> {}));
     // A damaged key file: the secret with one character changed.
-    java.nio.file.Files.writeString(key, secret.substring(0, secret.length() - 2) + "!!\n");
+    Files.writeString(key, secret.substring(0, secret.length() - 2) + "!!\n");
     IOException damaged =
         assertThrows(
             IOException.class,
@@ -148,15 +155,15 @@ class LogIdentityTest {
                 .maxBatch(16)
                 .build(),
             (n, t) -> {})) {
-      String own = java.nio.file.Files.readString(dir.resolve("data2").resolve("log.key")).trim();
+      String own = Files.readString(dir.resolve("data2").resolve("log.key")).trim();
       String ownSecret = own.split("\\+", 5)[4].substring(0, 12);
       String metrics =
-          java.net.http.HttpClient.newHttpClient()
+          HttpClient.newHttpClient()
               .send(
-                  java.net.http.HttpRequest.newBuilder(
-                          java.net.URI.create("http://127.0.0.1:" + s.httpPort() + "/metrics"))
+                  HttpRequest.newBuilder(
+                          URI.create("http://127.0.0.1:" + s.httpPort() + "/metrics"))
                       .build(),
-                  java.net.http.HttpResponse.BodyHandlers.ofString())
+                  HttpResponse.BodyHandlers.ofString())
               .body();
       assertFalse(metrics.contains(ownSecret));
       assertFalse(s.identity().verifierKey().contains(ownSecret));
@@ -172,20 +179,16 @@ class LogIdentityTest {
     }
     Path next = dir.resolveSibling(dir.getFileName() + "-next.key");
     LogKeyFile.create(next, "test.custody.dev/log");
-    dev.custody.server.keys.LogKeys keys = dev.custody.server.keys.LogKeys.DEFAULT;
-    try (dev.custody.server.storage.LogStorage ro =
-        dev.custody.server.storage.LogStorage.openReadOnly(dir.resolve("db"))) {
-      LogIdentity same = LogIdentity.establish(ro, java.util.Optional.empty(), keys, dir);
+    LogKeys keys = LogKeys.DEFAULT;
+    try (LogStorage ro = LogStorage.openReadOnly(dir.resolve("db"))) {
+      LogIdentity same = LogIdentity.establish(ro, Optional.empty(), keys, dir);
       assertEquals("test.custody.dev/log", same.origin());
       IOException e =
           assertThrows(
               IOException.class,
               () ->
                   LogIdentity.establish(
-                      ro,
-                      java.util.Optional.empty(),
-                      keys.withNext(new dev.custody.server.keys.LogKeys.File(next)),
-                      dir));
+                      ro, Optional.empty(), keys.withNext(new LogKeys.File(next)), dir));
       assertTrue(e.getMessage().contains("the store is read-only"), e.getMessage());
     }
     Files.delete(next);

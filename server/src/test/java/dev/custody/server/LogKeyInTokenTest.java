@@ -9,8 +9,10 @@ import dev.custody.api.v1.GetLogInfoRequest;
 import dev.custody.api.v1.LogInfo;
 import dev.custody.api.v1.SubmitRequest;
 import dev.custody.api.v1.TransparencyLogGrpc;
+import dev.custody.checkpoint.CheckpointException;
 import dev.custody.checkpoint.CheckpointVerifier;
 import dev.custody.note.Ed25519NoteKeys;
+import dev.custody.server.keys.LogKeys;
 import dev.custody.testing.SoftHsm;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -117,10 +119,8 @@ class LogKeyInTokenTest {
     try (CustodyServer s = CustodyServer.start(base.build(), (n, t) -> {})) {
       fileKey = s.identity().verifierKey();
     }
-    dev.custody.server.keys.LogKeys overlap =
-        dev.custody.server.keys.LogKeys.DEFAULT
-            .withKeyFile(data.resolve("log.key"))
-            .withNext(new dev.custody.server.keys.LogKeys.Token(uri));
+    LogKeys overlap =
+        LogKeys.DEFAULT.withKeyFile(data.resolve("log.key")).withNext(new LogKeys.Token(uri));
     String tokenKey;
     try (CustodyServer s = CustodyServer.start(base.keys(overlap).build(), (n, t) -> {})) {
       tokenKey = s.identity().signing().get(1).verifier().vkey();
@@ -135,11 +135,7 @@ class LogKeyInTokenTest {
     }
     try (CustodyServer s =
         CustodyServer.start(
-            base.keys(
-                    dev.custody.server.keys.LogKeys.DEFAULT
-                        .withKeyUri(uri)
-                        .withRetired(List.of(fileKey)))
-                .build(),
+            base.keys(LogKeys.DEFAULT.withKeyUri(uri).withRetired(List.of(fileKey))).build(),
             (n, t) -> {})) {
       assertEquals(tokenKey, s.identity().verifierKey());
       String note = s.sequencer().head().note();
@@ -149,7 +145,7 @@ class LogKeyInTokenTest {
               .verify(note)
               .size());
       assertThrows(
-          dev.custody.checkpoint.CheckpointException.class,
+          CheckpointException.class,
           () ->
               new CheckpointVerifier("token.test/log", Ed25519NoteKeys.parseVerifierKey(fileKey))
                   .verify(note));

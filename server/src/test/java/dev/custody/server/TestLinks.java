@@ -1,11 +1,13 @@
 package dev.custody.server;
 
 import com.google.protobuf.ByteString;
+import dev.custody.chain.ChainIds;
 import dev.custody.chain.Digest;
 import dev.custody.chain.LinkKeys;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
 import java.nio.ByteBuffer;
+import java.util.List;
 
 /** Real signed layer links for server tests, one key per test JVM. */
 final class TestLinks {
@@ -46,7 +48,7 @@ final class TestLinks {
                     1,
                     d(2, 7),
                     diff,
-                    dev.custody.chain.ChainIds.of(java.util.List.of(d(3, 6), diff)).get(1),
+                    ChainIds.of(List.of(d(3, 6), diff)).get(1),
                     d(9, 9).value(),
                     1_764_288_000_000L),
                 KEY)

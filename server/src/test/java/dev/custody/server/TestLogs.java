@@ -8,7 +8,10 @@ import dev.custody.checkpoint.CheckpointVerifier;
 import dev.custody.merkle.ProofException;
 import dev.custody.merkle.Proofs;
 import dev.custody.note.Ed25519NoteKeys;
+import dev.custody.server.guard.Guard;
+import dev.custody.server.guard.StandingQueue;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
@@ -21,14 +24,8 @@ final class TestLogs {
    * submissions at once but are not about overload must not be refused on a loaded CI machine
    * (AdmissionRuleTest, PushbackTest and StandingQueueTest test the rule itself).
    */
-  static final dev.custody.server.guard.Guard PATIENT =
-      new dev.custody.server.guard.Guard(
-          Optional.empty(),
-          0,
-          0,
-          60,
-          false,
-          new dev.custody.server.guard.StandingQueue.Rule(50, 10_000));
+  static final Guard PATIENT =
+      new Guard(Optional.empty(), 0, 0, 60, false, new StandingQueue.Rule(50, 10_000));
 
   static ServerConfig config(Path dir) {
     return ServerConfig.builder(dir)
@@ -67,7 +64,7 @@ final class TestLogs {
       throws Exception {
     dev.custody.checkpoint.Checkpoint cp = v.verify(c.getSignedNote());
     if (cp.size() != c.getTreeSize()
-        || !java.util.Arrays.equals(cp.rootHash(), c.getRootHash().toByteArray())) {
+        || !Arrays.equals(cp.rootHash(), c.getRootHash().toByteArray())) {
       throw new ProofException("checkpoint fields disagree with its signed note");
     }
     return cp;

@@ -2,11 +2,15 @@ package dev.custody.tools;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.custody.oci.OciImage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
@@ -51,10 +55,9 @@ final class Archives {
           throw new IOException(tar + " unpacks to more than " + MAX_ARCHIVE_BYTES + " bytes");
         Path out = dir.resolve(name);
         Files.createDirectories(out.getParent());
-        try (OutputStream o =
-            Files.newOutputStream(out, java.nio.file.StandardOpenOption.CREATE_NEW)) {
+        try (OutputStream o = Files.newOutputStream(out, StandardOpenOption.CREATE_NEW)) {
           in.transferTo(o); // bounded by the entry's size: the tar stream ends each entry there
-        } catch (java.nio.file.FileAlreadyExistsException dup) {
+        } catch (FileAlreadyExistsException dup) {
           throw new IOException(tar + " holds " + name + " twice; which one is meant?");
         }
       }
@@ -73,10 +76,7 @@ final class Archives {
     return dir;
   }
 
-  /**
-   * The one image an unpacked archive holds, as a reference {@link
-   * dev.custody.oci.OciImage#fromLayout} takes.
-   */
+  /** The one image an unpacked archive holds, as a reference {@link OciImage#fromLayout} takes. */
   static String onlyImage(Path layout) throws IOException {
     JsonNode index = new ObjectMapper().readTree(layout.resolve("index.json").toFile());
     JsonNode manifests = index.path("manifests");
@@ -99,9 +99,7 @@ final class Archives {
             new Thread(
                 () -> {
                   try (var files = Files.walk(dir)) {
-                    files
-                        .sorted(java.util.Comparator.reverseOrder())
-                        .forEach(p -> p.toFile().delete());
+                    files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
                   } catch (IOException ignored) {
                     // best effort: it is in the temporary folder
                   }

@@ -2,9 +2,19 @@ package dev.custody.tools;
 
 import dev.custody.chain.LinkKeys;
 import dev.custody.io.DurableFiles;
+import dev.custody.keys.KeyFiles;
+import dev.custody.keys.Passwords;
 import dev.custody.merkle.Hashes;
+import dev.custody.note.Ed25519NoteKeys;
+import dev.custody.note.KeyNames;
+import java.io.Console;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -62,7 +72,7 @@ final class KeygenCommand implements Callable<Integer> {
         };
     Path key = Path.of(out + ".key");
     Path pub = Path.of(out + ".pub");
-    if (Files.exists(key, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+    if (Files.exists(key, LinkOption.NOFOLLOW_LINKS)) {
       throw new IllegalArgumentException(key + " exists; refusing to overwrite a private key");
     }
     LinkKeys.Signer s = LinkKeys.generate(scheme);
@@ -72,8 +82,8 @@ final class KeygenCommand implements Callable<Integer> {
           "warning: " + key + " is not encrypted: anyone who can read it can sign as you");
     } else {
       char[] password = newPassword(key);
-      writeSecret(key, dev.custody.keys.KeyFiles.encrypt(s, password));
-      java.util.Arrays.fill(password, '\0');
+      writeSecret(key, KeyFiles.encrypt(s, password));
+      Arrays.fill(password, '\0');
     }
     Files.writeString(pub, s.publicKeyPem());
     System.out.println(
@@ -94,9 +104,7 @@ final class KeygenCommand implements Callable<Integer> {
     if (name == null)
       throw new IllegalArgumentException("--type cosigner needs --name, e.g. witness.example/w1");
     Path key = Path.of(out + ".key");
-    var s =
-        dev.custody.note.Ed25519NoteKeys.generate(
-            name, dev.custody.note.Ed25519NoteKeys.COSIGNATURE, new java.security.SecureRandom());
+    var s = Ed25519NoteKeys.generate(name, Ed25519NoteKeys.COSIGNATURE, new SecureRandom());
     writeSecret(key, s.privateKeyText() + "\n");
     Files.writeString(Path.of(out + ".vkey"), s.verifier().vkey() + "\n");
     System.out.println("wrote " + key + " and " + out + ".vkey");
@@ -111,12 +119,12 @@ final class KeygenCommand implements Callable<Integer> {
     if (name == null)
       throw new IllegalArgumentException(
           "--type log needs --name ORIGIN, e.g. log.example/custody");
-    if (!dev.custody.note.KeyNames.isValid(name)) {
+    if (!KeyNames.isValid(name)) {
       throw new IllegalArgumentException(
           "origin \"" + name + "\" must be non-empty with no spaces or '+'");
     }
     Path key = Path.of(out + ".key");
-    var s = dev.custody.note.Ed25519NoteKeys.generate(name, new java.security.SecureRandom());
+    var s = Ed25519NoteKeys.generate(name, new SecureRandom());
     writeSecret(key, s.privateKeyText() + "\n");
     Files.writeString(Path.of(out + ".vkey"), s.verifier().vkey() + "\n");
     System.out.println("wrote " + key + " and " + out + ".vkey");
@@ -126,14 +134,14 @@ final class KeygenCommand implements Callable<Integer> {
 
   /** The new key's passphrase: CUSTODY_PASSWORD, else typed twice on the terminal; never empty. */
   private static char[] newPassword(Path key) {
-    String env = System.getenv(dev.custody.keys.Passwords.CUSTODY_PASSWORD);
+    String env = System.getenv(Passwords.CUSTODY_PASSWORD);
     if (env != null) {
       if (env.isEmpty())
         throw new IllegalArgumentException(
             "CUSTODY_PASSWORD is empty; give a passphrase, or --no-password");
       return env.toCharArray();
     }
-    java.io.Console c = System.console();
+    Console c = System.console();
     if (c == null) {
       throw new IllegalArgumentException(
           "the key is encrypted under a passphrase: set CUSTODY_PASSWORD, run in a "
@@ -143,8 +151,7 @@ final class KeygenCommand implements Callable<Integer> {
     char[] b = c.readPassword("The same again: ");
     if (a == null || a.length == 0)
       throw new IllegalArgumentException("an empty passphrase protects nothing; use --no-password");
-    if (!java.util.Arrays.equals(a, b))
-      throw new IllegalArgumentException("the two passphrases differ");
+    if (!Arrays.equals(a, b)) throw new IllegalArgumentException("the two passphrases differ");
     return a;
   }
 
@@ -152,11 +159,10 @@ final class KeygenCommand implements Callable<Integer> {
    * A new file readable by its owner only, written through the handle that created it (no symbolic
    * link is followed, nothing can swap the file in between); refuses to replace one.
    */
-  private static void writeSecret(Path file, String text) throws java.io.IOException {
-    if (Files.exists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+  private static void writeSecret(Path file, String text) throws IOException {
+    if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
       throw new IllegalArgumentException(file + " exists; refusing to overwrite a private key");
     }
-    DurableFiles.createNew(
-        file, text.getBytes(java.nio.charset.StandardCharsets.UTF_8), DurableFiles.PRIVATE);
+    DurableFiles.createNew(file, text.getBytes(StandardCharsets.UTF_8), DurableFiles.PRIVATE);
   }
 }

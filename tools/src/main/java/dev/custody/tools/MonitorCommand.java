@@ -6,12 +6,14 @@ import dev.custody.monitor.MonitorState;
 import dev.custody.monitor.WatchRules;
 import dev.custody.tiles.TileClient;
 import dev.custody.tiles.Tiles;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import picocli.CommandLine.Command;
@@ -107,16 +109,16 @@ final class MonitorCommand implements Callable<Integer> {
       Monitor.Outcome outcome;
       try {
         outcome = monitor.step(state, out, progress);
-      } catch (java.io.IOException e) {
+      } catch (IOException e) {
         // Not the log's fault as far as anyone can tell: say so, and in follow mode try again next
         // round.
         out.accept(
-            new dev.custody.monitor.Finding(
-                dev.custody.monitor.Finding.MIRROR_UNAVAILABLE,
+            new Finding(
+                Finding.MIRROR_UNAVAILABLE,
                 false,
                 -1,
                 "cannot read the log (will retry): " + e.getMessage(),
-                java.util.Map.of()));
+                Map.of()));
         outcome = Monitor.Outcome.RETRY;
       }
       boolean fault = outcome == Monitor.Outcome.LOG_FAULT;

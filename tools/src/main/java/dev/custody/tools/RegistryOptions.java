@@ -5,8 +5,10 @@ import dev.custody.registry.ImageReference;
 import dev.custody.registry.Platform;
 import dev.custody.registry.RegistryClient;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import picocli.CommandLine.Option;
 
 /**
@@ -36,7 +38,7 @@ final class RegistryOptions {
       description =
           "The folder of the Docker config.json to take "
               + "registry logins from. Default: $DOCKER_CONFIG, else ~/.docker")
-  java.nio.file.Path dockerConfig;
+  Path dockerConfig;
 
   private RegistryClient client;
 
@@ -45,7 +47,7 @@ final class RegistryOptions {
   }
 
   /** The client, with {@code more} applied to its builder (the first call decides). */
-  RegistryClient client(java.util.function.Consumer<RegistryClient.Builder> more) {
+  RegistryClient client(Consumer<RegistryClient.Builder> more) {
     if (client == null) {
       RegistryClient.Builder b =
           RegistryClient.builder()

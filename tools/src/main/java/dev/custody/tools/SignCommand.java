@@ -6,6 +6,8 @@ import dev.custody.chain.LinkException;
 import dev.custody.chain.LinkKeys;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
+import dev.custody.keys.Passwords;
+import dev.custody.keys.Signers;
 import dev.custody.logclient.LogClient;
 import dev.custody.oci.OciImage;
 import dev.custody.registry.AttachedBundles;
@@ -130,8 +132,7 @@ final class SignCommand implements Callable<Integer> {
     } else {
       img = registry.resolve(ref).image();
     }
-    LinkKeys.Signer signer =
-        dev.custody.keys.Signers.open(key, dev.custody.keys.Passwords.standard());
+    LinkKeys.Signer signer = Signers.open(key, Passwords.standard());
     if (on != null && prevLinkId != null)
       throw new IllegalArgumentException("give --on or --prev-link-id, not both");
     Below below = null;

@@ -1,5 +1,6 @@
 package dev.custody.tools;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.custody.chain.SignedLink;
 import dev.custody.logclient.LogClient;
 import java.nio.file.Path;
@@ -19,8 +20,7 @@ import picocli.CommandLine.Parameters;
       "includes it. Submitting a link again is harmless: the log answers with the original entry."
     })
 final class SubmitCommand implements Callable<Integer> {
-  private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
-      new com.fasterxml.jackson.databind.ObjectMapper();
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   @Mixin LogOptions conn;
 

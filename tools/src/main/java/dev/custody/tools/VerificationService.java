@@ -18,6 +18,7 @@ import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -26,7 +27,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -327,7 +330,7 @@ final class VerificationService {
                 }
               },
               executor);
-    } catch (java.util.concurrent.RejectedExecutionException full) {
+    } catch (RejectedExecutionException full) {
       perRegistry.release();
       return CompletableFuture.completedFuture(
           new Outcome(
@@ -356,10 +359,7 @@ final class VerificationService {
    * service's log only: a caller must not learn what answered at an address it chose.
    */
   Failure classify(ImageReference ref, Throwable e) {
-    Throwable t =
-        e instanceof java.util.concurrent.CompletionException && e.getCause() != null
-            ? e.getCause()
-            : e;
+    Throwable t = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
     String registry = ref.apiHost();
     // One line, no stack: a service under attack must not drown its log.
     LOG.info("no verdict for " + ref + ": " + t);
@@ -368,8 +368,7 @@ final class VerificationService {
           "registry-not-allowed",
           "registry " + registry + " is not one this service may reach (see --allow-registry)",
           502);
-    if (t instanceof RegistryException.DeadlineExceeded
-        || t instanceof java.net.http.HttpTimeoutException)
+    if (t instanceof RegistryException.DeadlineExceeded || t instanceof HttpTimeoutException)
       return new Failure("timeout", "registry " + registry + " did not answer in time", 504);
     if (t instanceof RegistryException.TooManyRequests)
       return new Failure("registry-unavailable", "registry " + registry + " is throttling", 502);

@@ -1,5 +1,6 @@
 package dev.custody.tools;
 
+import dev.custody.api.Nodes;
 import dev.custody.http.OutboundPolicy;
 import dev.custody.logclient.LogClient;
 import dev.custody.registry.Platform;
@@ -7,8 +8,11 @@ import dev.custody.registry.RegistryClient;
 import dev.custody.serving.HttpServer;
 import dev.custody.verify.CheckpointStore;
 import dev.custody.verify.TrustPolicy;
+import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -155,10 +159,9 @@ final class VerifierCommand implements Callable<Integer> {
    * HTTPS with this certificate; with {@code clientCa}, callers must present a certificate it
    * issued (required, not optional: the flag exists to close the port to strangers).
    */
-  static SslContext serverTls(Path cert, Path key, Path clientCa) throws java.io.IOException {
+  static SslContext serverTls(Path cert, Path key, Path clientCa) throws IOException {
     SslContextBuilder b = SslContextBuilder.forServer(cert.toFile(), key.toFile());
-    if (clientCa != null)
-      b.trustManager(clientCa.toFile()).clientAuth(io.netty.handler.ssl.ClientAuth.REQUIRE);
+    if (clientCa != null) b.trustManager(clientCa.toFile()).clientAuth(ClientAuth.REQUIRE);
     return b.build();
   }
 
@@ -196,9 +199,9 @@ final class VerifierCommand implements Callable<Integer> {
             Duration.ofSeconds(refreshSeconds),
             limits,
             System::nanoTime);
-    java.net.InetSocketAddress at;
+    InetSocketAddress at;
     try {
-      at = dev.custody.api.Nodes.hostPort(listen);
+      at = Nodes.hostPort(listen);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("--listen: " + e.getMessage(), e);
     }

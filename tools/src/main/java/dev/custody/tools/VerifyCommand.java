@@ -1,5 +1,6 @@
 package dev.custody.tools;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.custody.chain.LinkException;
 import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.logclient.LogClient;
@@ -201,8 +202,7 @@ final class VerifyCommand implements Callable<Integer> {
   private int report(OciImage img, ChainVerifier.Result r, String failure) throws Exception {
     boolean ok = r != null && r.ok() && failure == null;
     if (json) {
-      com.fasterxml.jackson.databind.ObjectMapper mapper =
-          new com.fasterxml.jackson.databind.ObjectMapper();
+      ObjectMapper mapper = new ObjectMapper();
       // Jackson escapes every control character: a field from a bundle cannot forge a line or a
       // field.
       System.out.println(mapper.writeValueAsString(Verdicts.json(mapper, img, r, failure)));

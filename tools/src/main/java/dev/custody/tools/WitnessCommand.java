@@ -1,6 +1,7 @@
 package dev.custody.tools;
 
 import dev.custody.api.Nodes;
+import dev.custody.io.DurableFiles;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.note.NoteVerifier;
 import dev.custody.serving.HttpResponse;
@@ -59,8 +60,7 @@ final class WitnessCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    Ed25519NoteKeys.Signer signer =
-        Ed25519NoteKeys.parsePrivateKey(dev.custody.io.DurableFiles.readPrivate(key));
+    Ed25519NoteKeys.Signer signer = Ed25519NoteKeys.parsePrivateKey(DurableFiles.readPrivate(key));
     Map<String, List<NoteVerifier>> trusted = new HashMap<>();
     for (String v : logs) {
       Ed25519NoteKeys.Verifier lv = Ed25519NoteKeys.parseVerifierKey(v);

@@ -3,6 +3,8 @@ package dev.custody.tools;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.custody.server.CustodyServer;
 import dev.custody.server.ServerConfig;
 import dev.custody.testing.OciLayouts;
@@ -291,8 +293,8 @@ class CliEndToEndTest {
 
     // A missing link: the runtime team's link removed from the bundle.
     String b = Files.readString(work.resolve("app.bundle.json"));
-    var tree = new com.fasterxml.jackson.databind.ObjectMapper().readTree(b);
-    ((com.fasterxml.jackson.databind.node.ArrayNode) tree.get("links")).remove(1);
+    var tree = new ObjectMapper().readTree(b);
+    ((ArrayNode) tree.get("links")).remove(1);
     Files.writeString(work.resolve("missing.bundle.json"), tree.toString());
     Run missing =
         custody(
@@ -318,7 +320,7 @@ class CliEndToEndTest {
   }
 
   private static String layerBlob(Path layout, int layer) throws Exception {
-    var m = new com.fasterxml.jackson.databind.ObjectMapper();
+    var m = new ObjectMapper();
     String manifest =
         m.readTree(layout.resolve("index.json").toFile())
             .get("manifests")

@@ -3,10 +3,13 @@ package dev.custody.tools;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.custody.keys.Passwords;
+import dev.custody.keys.Signers;
 import dev.custody.server.CustodyServer;
 import dev.custody.server.ServerConfig;
 import dev.custody.testing.OciLayouts;
 import dev.custody.testing.SoftHsm;
+import java.io.File;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -65,7 +68,7 @@ class CliKeysTest {
     ProcessBuilder pb =
         new ProcessBuilder(cmd)
             .redirectErrorStream(true)
-            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     pb.environment().remove("CUSTODY_PASSWORD");
     pb.environment().remove("COSIGN_PASSWORD");
     pb.environment().putAll(env);
@@ -219,10 +222,7 @@ class CliKeysTest {
       // The token's public key, as the signer sees it, for the policy.
       String uri = SoftHsm.uri("cli-test", object, SoftHsm.PIN);
       Path pub = work.resolve("hsm-" + object + ".pub");
-      Files.writeString(
-          pub,
-          dev.custody.keys.Signers.open(uri, dev.custody.keys.Passwords.fixed(new char[0]))
-              .publicKeyPem());
+      Files.writeString(pub, Signers.open(uri, Passwords.fixed(new char[0])).publicKeyPem());
       signSubmitVerify(Map.of(), uri, pub.toString(), "registry.example/hsm/" + object);
     }
   }

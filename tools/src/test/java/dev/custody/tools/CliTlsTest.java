@@ -12,6 +12,7 @@ import dev.custody.server.CustodyServer;
 import dev.custody.server.ServerConfig;
 import dev.custody.server.guard.Guard;
 import dev.custody.server.guard.ServerTls;
+import dev.custody.server.guard.StandingQueue;
 import dev.custody.testing.TestCerts;
 import java.nio.file.Path;
 import java.util.List;
@@ -48,7 +49,7 @@ class CliTlsTest {
                         0,
                         60,
                         false,
-                        dev.custody.server.guard.StandingQueue.Rule.DEFAULT))
+                        StandingQueue.Rule.DEFAULT))
                 .build(),
             (n, t) -> {});
     try {

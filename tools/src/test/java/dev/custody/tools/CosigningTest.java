@@ -25,6 +25,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -88,7 +89,7 @@ class CosigningTest {
       }
       Ed25519NoteKeys.Signer silentKey =
           Ed25519NoteKeys.generate(
-              "silent.cosign.test", Ed25519NoteKeys.COSIGNATURE, new java.security.SecureRandom());
+              "silent.cosign.test", Ed25519NoteKeys.COSIGNATURE, new SecureRandom());
       configs.add(
           new Cosigning.WitnessConfig(
               URI.create("http://127.0.0.1:" + blackHole.getLocalPort() + "/"),

@@ -26,8 +26,10 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -201,12 +203,11 @@ class KeyRotationTest {
   private static List<Ed25519NoteKeys.Verifier> signedBy(
       String note, Ed25519NoteKeys.Verifier... keys) throws NoteException {
     SignedNote n = SignedNote.parse(note);
-    List<Ed25519NoteKeys.Verifier> out = new java.util.ArrayList<>();
+    List<Ed25519NoteKeys.Verifier> out = new ArrayList<>();
     for (SignedNote.Signature s : n.signatures()) {
       for (Ed25519NoteKeys.Verifier k : keys) {
         if (k.keyId() == s.keyId() && k.name().equals(s.keyName())) {
-          assertTrue(
-              k.verify(n.text().getBytes(java.nio.charset.StandardCharsets.UTF_8), s.signature()));
+          assertTrue(k.verify(n.text().getBytes(StandardCharsets.UTF_8), s.signature()));
           out.add(k);
         }
       }

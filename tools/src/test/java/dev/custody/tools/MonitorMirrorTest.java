@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.custody.chain.LinkKeys;
 import dev.custody.chain.SignedLink;
@@ -100,7 +101,7 @@ class MonitorMirrorTest {
       server.start();
     }
 
-    private void proxy(com.sun.net.httpserver.HttpExchange ex, String url) throws Exception {
+    private void proxy(HttpExchange ex, String url) throws Exception {
       HttpResponse<byte[]> r =
           upstream.send(
               HttpRequest.newBuilder(URI.create(url)).build(),

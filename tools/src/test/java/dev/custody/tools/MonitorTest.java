@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
+import com.sun.net.httpserver.HttpServer;
 import dev.custody.api.v1.SubmitRequest;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.chain.ChainIds;
@@ -18,10 +19,13 @@ import dev.custody.server.ServerConfig;
 import dev.custody.server.keys.LogKeys;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -153,10 +157,8 @@ class MonitorTest {
           """
               .formatted(vkey));
       // A webhook that collects what it is sent.
-      java.util.List<String> posted = java.util.Collections.synchronizedList(new ArrayList<>());
-      com.sun.net.httpserver.HttpServer hook =
-          com.sun.net.httpserver.HttpServer.create(
-              new java.net.InetSocketAddress("127.0.0.1", 0), 8);
+      List<String> posted = Collections.synchronizedList(new ArrayList<>());
+      HttpServer hook = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 8);
       hook.createContext(
           "/hook",
           ex -> {
@@ -180,7 +182,7 @@ class MonitorTest {
       };
       CliEndToEndTest.Run r = CliEndToEndTest.custody(hooked);
       hook.stop(0);
-      String[] args = java.util.Arrays.copyOf(hooked, 8);
+      String[] args = Arrays.copyOf(hooked, 8);
       assertEquals(0, r.code(), r.out());
       List<JsonNode> f = findings(r.out());
       assertEquals(3, f.size(), r.out());

@@ -15,6 +15,7 @@ import dev.custody.registry.RegistryClient;
 import dev.custody.registry.RegistryException;
 import dev.custody.testing.OciLayouts;
 import dev.custody.testing.TestCerts;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -94,7 +95,7 @@ class RegistryTokenAuthTest {
    * The token endpoint: user "ci" with password "s3cret" gets what it asks for; anyone else gets
    * 401.
    */
-  static void token(HttpExchange ex) throws java.io.IOException {
+  static void token(HttpExchange ex) throws IOException {
     try (ex) {
       String auth = ex.getRequestHeaders().getFirst("Authorization");
       String expected =
@@ -144,7 +145,7 @@ class RegistryTokenAuthTest {
       ex.sendResponseHeaders(200, body.length);
       ex.getResponseBody().write(body);
     } catch (Exception e) {
-      throw new java.io.IOException(e);
+      throw new IOException(e);
     }
   }
 

@@ -5,22 +5,46 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.custody.registry.AttachedBundles;
 import dev.custody.registry.Credentials;
 import dev.custody.registry.ImageReference;
+import dev.custody.registry.Platform;
 import dev.custody.registry.RegistryClient;
 import dev.custody.registry.RegistryException;
 import dev.custody.server.CustodyServer;
 import dev.custody.server.ServerConfig;
 import dev.custody.testing.OciLayouts;
+import dev.custody.testing.TestCerts;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -30,7 +54,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and offline; a re-tagged image fails; a registry that refuses or throttles is an error (exit 2),
  * never "unsigned".
  */
-@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RegistryWalkthroughTest {
   @TempDir static Path work;
   static CustodyServer server;
@@ -96,7 +120,7 @@ class RegistryWalkthroughTest {
 
   // The verification service (order 2) serves verdicts on the images this walkthrough signs.
   @Test
-  @org.junit.jupiter.api.Order(1)
+  @Order(1)
   void threeTeamsSignByReferenceAttachAndVerifyOnlineAndOffline() throws Exception {
     Path oci = work.resolve("oci");
     OciLayouts.build(oci, 3, "registry walkthrough");
@@ -179,8 +203,7 @@ class RegistryWalkthroughTest {
         RegistryClient.builder()
             .credentials(Credentials.dockerConfig(work.resolve("docker/config.json")))
             .build();
-    RegistryClient.RemoteImage img =
-        client.image(ImageReference.parse(app), dev.custody.registry.Platform.DEFAULT);
+    RegistryClient.RemoteImage img = client.image(ImageReference.parse(app), Platform.DEFAULT);
     assertEquals(
         1, client.referrers(img.ref(), img.ref().digest(), AttachedBundles.ARTIFACT_TYPE).size());
     assertTrue(
@@ -313,11 +336,10 @@ class RegistryWalkthroughTest {
             .credentials(Credentials.dockerConfig(work.resolve("docker/config.json")))
             .build();
     RegistryClient.RemoteImage img =
-        client.image(
-            ImageReference.parse(reg + "/race/img:1"), dev.custody.registry.Platform.DEFAULT);
+        client.image(ImageReference.parse(reg + "/race/img:1"), Platform.DEFAULT);
     int writers = 6;
-    List<Thread> threads = new java.util.ArrayList<>();
-    java.util.Queue<Throwable> errors = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    List<Thread> threads = new ArrayList<>();
+    Queue<Throwable> errors = new ConcurrentLinkedQueue<>();
     for (int i = 0; i < writers; i++) {
       byte[] payload = ("{\"writer\":" + i + "}").getBytes(StandardCharsets.UTF_8);
       Thread t =
@@ -330,7 +352,7 @@ class RegistryWalkthroughTest {
                       "application/vnd.test.race",
                       "application/vnd.test.race",
                       payload,
-                      java.util.Map.of());
+                      Map.of());
                 } catch (Throwable e) {
                   errors.add(e);
                 }
@@ -349,7 +371,7 @@ class RegistryWalkthroughTest {
   void aMissingLoginIsNamedNotReadAsUnsigned() {
     RegistryClient anonymous = RegistryClient.builder().credentials(Credentials.none()).build();
     RegistryException.Unauthorized e =
-        org.junit.jupiter.api.Assertions.assertThrows(
+        Assertions.assertThrows(
             RegistryException.Unauthorized.class,
             () -> anonymous.manifest(ImageReference.parse(reg + "/base/os:12")));
     assertTrue(e.getMessage().contains("wants a login"), e.getMessage());
@@ -360,12 +382,11 @@ class RegistryWalkthroughTest {
    * unsigned image, Gatekeeper's protocol, bad requests, and the metrics that count them.
    */
   @Test
-  @org.junit.jupiter.api.Order(2)
+  @Order(2)
   void theVerificationServiceAnswersBothProtocolsAndCaches() throws Exception {
     Files.createDirectories(work.resolve("certs"));
-    dev.custody.testing.TestCerts certs =
-        new dev.custody.testing.TestCerts(work.resolve("certs"), "verifier-test");
-    dev.custody.testing.TestCerts.Pem tls = certs.server("verifier");
+    TestCerts certs = new TestCerts(work.resolve("certs"), "verifier-test");
+    TestCerts.Pem tls = certs.server("verifier");
     List<String> cmd =
         List.of(
             Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -392,20 +413,17 @@ class RegistryWalkthroughTest {
             reg);
     Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     try {
-      java.io.BufferedReader out =
-          new java.io.BufferedReader(
-              new java.io.InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8));
+      BufferedReader out =
+          new BufferedReader(new InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8));
       String line = out.readLine();
       assertTrue(
           line != null && line.startsWith("custody verifier listening on https://127.0.0.1:"),
           String.valueOf(line));
       String base = line.substring("custody verifier listening on ".length()).strip();
-      java.net.http.HttpClient http =
-          java.net.http.HttpClient.newBuilder().sslContext(trusting(certs.caCert)).build();
+      HttpClient http = HttpClient.newBuilder().sslContext(trusting(certs.caCert)).build();
       String app = reg + "/apps/service:1.0";
 
-      com.fasterxml.jackson.databind.JsonNode first =
-          post(http, base + "/v1/verify", "{\"image\": \"" + app + "\"}", 200);
+      JsonNode first = post(http, base + "/v1/verify", "{\"image\": \"" + app + "\"}", 200);
       assertTrue(first.path("verified").asBoolean(), first.toString());
       assertFalse(first.path("cached").asBoolean(), first.toString());
       assertEquals(3, first.path("layers").size(), first.toString());
@@ -415,19 +433,18 @@ class RegistryWalkthroughTest {
           first.toString());
       assertTrue(first.path("checkpoint_size").asLong() > 0, first.toString());
       assertTrue(first.path("manifest_digest").asText().startsWith("sha256:"), first.toString());
-      com.fasterxml.jackson.databind.JsonNode again =
-          post(http, base + "/v1/verify", "{\"image\": \"" + app + "\"}", 200);
+      JsonNode again = post(http, base + "/v1/verify", "{\"image\": \"" + app + "\"}", 200);
       assertTrue(
           again.path("verified").asBoolean() && again.path("cached").asBoolean(), again.toString());
 
-      com.fasterxml.jackson.databind.JsonNode unsigned =
+      JsonNode unsigned =
           post(http, base + "/v1/verify", "{\"image\": \"" + reg + "/apps/service:1.1\"}", 200);
       assertFalse(unsigned.path("verified").asBoolean(), unsigned.toString());
       assertTrue(
           unsigned.path("reason").asText().contains("no chain in the log"), unsigned.toString());
       assertEquals("not-signed", unsigned.path("reason_class").asText(), unsigned.toString());
 
-      com.fasterxml.jackson.databind.JsonNode gk =
+      JsonNode gk =
           post(
               http,
               base + "/gatekeeper",
@@ -437,7 +454,7 @@ class RegistryWalkthroughTest {
                   .formatted(app, reg),
               200);
       assertEquals("ProviderResponse", gk.path("kind").asText(), gk.toString());
-      com.fasterxml.jackson.databind.JsonNode items = gk.path("response").path("items");
+      JsonNode items = gk.path("response").path("items");
       assertEquals(3, items.size(), gk.toString());
       assertEquals(app, items.get(0).path("key").asText());
       assertEquals("", items.get(0).path("error").asText(), gk.toString());
@@ -456,16 +473,14 @@ class RegistryWalkthroughTest {
       assertEquals(
           405,
           http.send(
-                  java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/v1/verify"))
-                      .build(),
-                  java.net.http.HttpResponse.BodyHandlers.discarding())
+                  HttpRequest.newBuilder(URI.create(base + "/v1/verify")).build(),
+                  HttpResponse.BodyHandlers.discarding())
               .statusCode());
 
       String metrics =
           http.send(
-                  java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/metrics"))
-                      .build(),
-                  java.net.http.HttpResponse.BodyHandlers.ofString())
+                  HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
+                  HttpResponse.BodyHandlers.ofString())
               .body();
       // the repeated /v1/verify and the Gatekeeper key for the same image
       assertTrue(
@@ -487,7 +502,7 @@ class RegistryWalkthroughTest {
 
   /** CI signs the tarball it built before pushing it; the pushed image then verifies. */
   @Test
-  @org.junit.jupiter.api.Order(3)
+  @Order(3)
   void signAnArchiveBeforePushingIt() throws Exception {
     Path oci = work.resolve("oci-archive-src");
     OciLayouts.build(oci, 1, "archive");
@@ -541,13 +556,11 @@ class RegistryWalkthroughTest {
 
     // A docker save of Docker before 25 holds no OCI manifest: nothing to sign yet, and it says so.
     Path legacy = work.resolve("legacy.tar");
-    try (var out =
-        new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(
-            Files.newOutputStream(legacy))) {
+    try (var out = new TarArchiveOutputStream(Files.newOutputStream(legacy))) {
       byte[] m =
           "[{\"Config\":\"abc.json\",\"RepoTags\":[\"app:1\"],\"Layers\":[]}]"
               .getBytes(StandardCharsets.UTF_8);
-      var e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry("manifest.json");
+      var e = new TarArchiveEntry("manifest.json");
       e.setSize(m.length);
       out.putArchiveEntry(e);
       out.write(m);
@@ -560,30 +573,27 @@ class RegistryWalkthroughTest {
     assertTrue(refused.out().contains("docker save archive without an OCI layout"), refused.out());
   }
 
-  static com.fasterxml.jackson.databind.JsonNode post(
-      java.net.http.HttpClient http, String url, String body, int status) throws Exception {
-    java.net.http.HttpResponse<String> r =
+  static JsonNode post(HttpClient http, String url, String body, int status) throws Exception {
+    HttpResponse<String> r =
         http.send(
-            java.net.http.HttpRequest.newBuilder(java.net.URI.create(url))
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body))
+            HttpRequest.newBuilder(URI.create(url))
+                .POST(HttpRequest.BodyPublishers.ofString(body))
                 .build(),
-            java.net.http.HttpResponse.BodyHandlers.ofString());
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(status, r.statusCode(), r.body());
-    return new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body());
+    return new ObjectMapper().readTree(r.body());
   }
 
-  static javax.net.ssl.SSLContext trusting(Path caPem) throws Exception {
-    java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+  static SSLContext trusting(Path caPem) throws Exception {
+    KeyStore ks = KeyStore.getInstance("PKCS12");
     ks.load(null, null);
     try (var in = Files.newInputStream(caPem)) {
-      ks.setCertificateEntry(
-          "ca", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+      ks.setCertificateEntry("ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
     }
-    javax.net.ssl.TrustManagerFactory tmf =
-        javax.net.ssl.TrustManagerFactory.getInstance(
-            javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(ks);
-    javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+    SSLContext ctx = SSLContext.getInstance("TLS");
     ctx.init(null, tmf.getTrustManagers(), null);
     return ctx;
   }

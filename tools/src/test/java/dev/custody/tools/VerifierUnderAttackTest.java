@@ -14,6 +14,7 @@ import dev.custody.registry.Credentials;
 import dev.custody.registry.Platform;
 import dev.custody.registry.RegistryClient;
 import dev.custody.serving.Routes;
+import dev.custody.testing.TestCerts;
 import dev.custody.verify.TrustPolicy;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -25,9 +26,19 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyFactory;
+import java.security.KeyStore;
+import java.security.PrivateKey;
 import java.security.SecureRandom;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
@@ -36,8 +47,13 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The verification service as the cluster's Pods can reach it: sixteen registries that accept and
@@ -256,14 +272,13 @@ class VerifierUnderAttackTest {
   }
 
   @Test
-  void withAClientCaOnlyCallersHoldingItsCertificatesAreAnswered(
-      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
-    dev.custody.testing.TestCerts certs = new dev.custody.testing.TestCerts(dir, "verifier-ca");
-    dev.custody.testing.TestCerts.Pem server = certs.server("verifier");
-    dev.custody.testing.TestCerts.Pem caller = certs.client("gatekeeper");
-    java.nio.file.Files.createDirectories(dir.resolve("o"));
-    dev.custody.testing.TestCerts other =
-        new dev.custody.testing.TestCerts(dir.resolve("o"), "other");
+  void withAClientCaOnlyCallersHoldingItsCertificatesAreAnswered(@TempDir Path dir)
+      throws Exception {
+    TestCerts certs = new TestCerts(dir, "verifier-ca");
+    TestCerts.Pem server = certs.server("verifier");
+    TestCerts.Pem caller = certs.client("gatekeeper");
+    Files.createDirectories(dir.resolve("o"));
+    TestCerts other = new TestCerts(dir.resolve("o"), "other");
     dev.custody.serving.HttpServer ep =
         dev.custody.serving.HttpServer.builder()
             .tls(VerifierCommand.serverTls(server.cert(), server.key(), certs.caCert))
@@ -274,7 +289,7 @@ class VerifierUnderAttackTest {
     open.add(ep);
     URI health = URI.create("https://127.0.0.1:" + ep.port() + "/healthz");
     // Without a client certificate, or with one of another CA: no answer.
-    for (dev.custody.testing.TestCerts.Pem who : java.util.Arrays.asList(null, other.client("x"))) {
+    for (TestCerts.Pem who : Arrays.asList(null, other.client("x"))) {
       HttpClient c = HttpClient.newBuilder().sslContext(ssl(certs.caCert, who)).build();
       assertThrows(
           IOException.class,
@@ -292,42 +307,31 @@ class VerifierUnderAttackTest {
   }
 
   /** A TLS context trusting {@code ca}, presenting {@code me} when given. */
-  private static javax.net.ssl.SSLContext ssl(
-      java.nio.file.Path ca, dev.custody.testing.TestCerts.Pem me) throws Exception {
-    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+  private static SSLContext ssl(Path ca, TestCerts.Pem me) throws Exception {
+    KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
-    java.security.cert.CertificateFactory x509 =
-        java.security.cert.CertificateFactory.getInstance("X.509");
-    try (var in = java.nio.file.Files.newInputStream(ca)) {
+    CertificateFactory x509 = CertificateFactory.getInstance("X.509");
+    try (var in = Files.newInputStream(ca)) {
       trust.setCertificateEntry("ca", x509.generateCertificate(in));
     }
-    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
     tmf.init(trust);
-    javax.net.ssl.KeyManager[] kms = null;
+    KeyManager[] kms = null;
     if (me != null) {
-      java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+      KeyStore ks = KeyStore.getInstance("PKCS12");
       ks.load(null, null);
       byte[] der =
-          java.util.Base64.getMimeDecoder()
-              .decode(
-                  java.nio.file.Files.readString(me.key())
-                      .replaceAll("-----[A-Z ]+-----", "")
-                      .strip());
-      java.security.PrivateKey key =
-          java.security.KeyFactory.getInstance("EC")
-              .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(der));
-      try (var in = java.nio.file.Files.newInputStream(me.cert())) {
-        ks.setKeyEntry(
-            "me",
-            key,
-            new char[0],
-            new java.security.cert.Certificate[] {x509.generateCertificate(in)});
+          Base64.getMimeDecoder()
+              .decode(Files.readString(me.key()).replaceAll("-----[A-Z ]+-----", "").strip());
+      PrivateKey key = KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(der));
+      try (var in = Files.newInputStream(me.cert())) {
+        ks.setKeyEntry("me", key, new char[0], new Certificate[] {x509.generateCertificate(in)});
       }
-      javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance("SunX509");
+      KeyManagerFactory kmf = KeyManagerFactory.getInstance("SunX509");
       kmf.init(ks, new char[0]);
       kms = kmf.getKeyManagers();
     }
-    javax.net.ssl.SSLContext c = javax.net.ssl.SSLContext.getInstance("TLS");
+    SSLContext c = SSLContext.getInstance("TLS");
     c.init(kms, tmf.getTrustManagers(), null);
     return c;
   }

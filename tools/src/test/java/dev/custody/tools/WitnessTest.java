@@ -18,7 +18,9 @@ import dev.custody.server.keys.LogKeys;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -26,6 +28,8 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -249,11 +253,11 @@ class WitnessTest {
     try (Log a = Log.start(work.resolve("a"), "witness.test/log", Optional.empty())) {
       String vkey = a.stub.getLogInfo(GetLogInfoRequest.getDefaultInstance()).getVerifierKey();
       Child w = witness(vkey);
-      java.util.List<java.net.Socket> half = new java.util.ArrayList<>();
+      List<Socket> half = new ArrayList<>();
       try {
         // Many more stalled requests than the old server had threads (it had four).
         for (int i = 0; i < 60; i++) {
-          java.net.Socket sock = new java.net.Socket("127.0.0.1", w.port());
+          Socket sock = new Socket("127.0.0.1", w.port());
           sock.getOutputStream()
               .write("POST /add-checkpoint HTTP/1.1\r\nHost: x\r\nContent-Le".getBytes());
           half.add(sock);
@@ -264,7 +268,7 @@ class WitnessTest {
             http.send(
                 HttpRequest.newBuilder(
                         URI.create("http://127.0.0.1:" + w.port() + "/add-checkpoint"))
-                    .timeout(java.time.Duration.ofSeconds(5))
+                    .timeout(Duration.ofSeconds(5))
                     .POST(HttpRequest.BodyPublishers.ofString("old 0\n\n" + c3))
                     .build(),
                 HttpResponse.BodyHandlers.ofString());
@@ -274,18 +278,18 @@ class WitnessTest {
             "a valid request is answered at once");
         // The stalled ones are closed once the request deadline (10 s) passes.
         Thread.sleep(11_000);
-        for (java.net.Socket sock : half) {
+        for (Socket sock : half) {
           sock.setSoTimeout(5_000);
           int b;
           try {
             b = sock.getInputStream().read();
-          } catch (java.io.IOException reset) {
+          } catch (IOException reset) {
             b = -1;
           }
           assertEquals(-1, b, "a half request is closed by the witness");
         }
       } finally {
-        for (java.net.Socket sock : half) sock.close();
+        for (Socket sock : half) sock.close();
         w.p().destroyForcibly().waitFor(30, TimeUnit.SECONDS);
       }
     }

@@ -21,6 +21,7 @@ import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.util.List;
 import java.util.OptionalLong;
+import java.util.concurrent.Executor;
 
 /**
  * custody.v1.ChainLookup: finding links and whole chains. Reads only, against the published head;
@@ -37,7 +38,7 @@ public final class ChainLookupService extends ChainLookupGrpc.ChainLookupImplBas
   private final LogReader reader;
   private final Sequencer sequencer;
   private final Cosigning cosigning;
-  private final java.util.concurrent.Executor worker;
+  private final Executor worker;
 
   /**
    * @param worker sends FindLinks answers as the client's flow-control window allows
@@ -48,7 +49,7 @@ public final class ChainLookupService extends ChainLookupGrpc.ChainLookupImplBas
       LogReader reader,
       Sequencer sequencer,
       Cosigning cosigning,
-      java.util.concurrent.Executor worker) {
+      Executor worker) {
     this.worker = worker;
     this.index = index;
     this.links = links;

@@ -1,6 +1,7 @@
 package dev.custody.server.api;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.custody.api.v1.Checkpoint;
 import dev.custody.api.v1.ConsistencyProof;
 import dev.custody.api.v1.GetCheckpointRequest;
@@ -33,7 +34,10 @@ import java.util.List;
 import java.util.OptionalLong;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import java.util.logging.Logger;
 
 /**
@@ -49,7 +53,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
   private final Sequencer sequencer;
   private final Cosigning cosigning;
   private final LogReader reader;
-  private final java.util.function.Supplier<LogInfo> info;
+  private final Supplier<LogInfo> info;
   private final Executor worker;
   private final CheckPool checks;
   private final ServerMetrics metrics;
@@ -67,7 +71,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
       Sequencer sequencer,
       Cosigning cosigning,
       LogReader reader,
-      java.util.function.Supplier<LogInfo> info,
+      Supplier<LogInfo> info,
       Executor worker,
       CheckPool checks,
       ServerMetrics metrics,
@@ -260,8 +264,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
    * nearly all are once the caches are warm; otherwise on a disk-reads thread, so that one proof
    * waiting for the disk never holds up the other calls of its connection.
    */
-  private <T> void answer(
-      StreamObserver<T> out, java.util.function.Function<LogReader.Proofs, T> answer) {
+  private <T> void answer(StreamObserver<T> out, Function<LogReader.Proofs, T> answer) {
     T fast;
     try {
       fast = answer.apply(reader.fromMemory());
@@ -275,7 +278,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
                 Statuses.fail(out, e);
               }
             });
-      } catch (java.util.concurrent.RejectedExecutionException full) {
+      } catch (RejectedExecutionException full) {
         Statuses.fail(
             out,
             new OverloadedException(
@@ -352,7 +355,7 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
    * Proof hashes as protobuf bytes, without a copy: no node array is ever written after it is made.
    */
   static List<ByteString> bytes(List<byte[]> hashes) {
-    return hashes.stream().map(com.google.protobuf.UnsafeByteOperations::unsafeWrap).toList();
+    return hashes.stream().map(UnsafeByteOperations::unsafeWrap).toList();
   }
 
   static StatusRuntimeException invalid(String msg) {

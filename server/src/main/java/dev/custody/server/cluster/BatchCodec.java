@@ -5,7 +5,9 @@ import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The bytes of a Raft entry (a {@link Proposal}: one batch of admitted entries and the log
@@ -48,8 +50,7 @@ final class BatchCodec {
    * The batch format a node that reads up to {@code ownNewest} may propose now: the newest that
    * every member of {@code members} is recorded to read, and 1 for a member with no record.
    */
-  static int proposable(
-      java.util.Collection<String> members, java.util.Map<String, Integer> reads, int ownNewest) {
+  static int proposable(Collection<String> members, Map<String, Integer> reads, int ownNewest) {
     int v = ownNewest;
     for (String m : members) v = Math.min(v, reads.getOrDefault(m, 1));
     return Math.max(1, v);

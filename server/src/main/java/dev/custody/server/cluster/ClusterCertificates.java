@@ -11,6 +11,8 @@ import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.SecureRandom;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
@@ -26,6 +28,7 @@ import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
@@ -91,11 +94,9 @@ public final class ClusterCertificates {
   public static List<Path> issue(Path out, List<String> nodes, Path caCert, Path caKey)
       throws IOException, GeneralSecurityException {
     prepare(out, nodes, nodes);
-    java.security.cert.X509Certificate ca;
+    X509Certificate ca;
     try (var in = Files.newInputStream(caCert)) {
-      ca =
-          (java.security.cert.X509Certificate)
-              java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
+      ca = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
     }
     KeyPair caPair = new KeyPair(ca.getPublicKey(), RaftTls.privateKey(caKey));
     SecureRandom random = new SecureRandom();
@@ -171,8 +172,7 @@ public final class ClusterCertificates {
         k.getPublic());
   }
 
-  private static org.bouncycastle.operator.ContentSigner signer(KeyPair k)
-      throws GeneralSecurityException {
+  private static ContentSigner signer(KeyPair k) throws GeneralSecurityException {
     try {
       return new JcaContentSignerBuilder("SHA256withECDSA").build(k.getPrivate());
     } catch (OperatorCreationException e) {

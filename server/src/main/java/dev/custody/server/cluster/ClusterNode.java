@@ -11,11 +11,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
+import java.util.SortedMap;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.conf.Parameters;
@@ -29,6 +34,7 @@ import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.DivisionInfo;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.util.SizeInBytes;
 import org.apache.ratis.util.TimeDuration;
 
@@ -320,12 +326,12 @@ public final class ClusterNode implements AutoCloseable {
             .setStateMachine(machine)
             // Formats the Raft storage the first time, and recovers it (log, term, vote) ever
             // after.
-            .setOption(org.apache.ratis.server.storage.RaftStorage.StartupOption.RECOVER)
+            .setOption(RaftStorage.StartupOption.RECOVER)
             .build();
     running.set(server);
     server.start();
     RaftPeerId self = RaftPeerId.valueOf(s.nodeId());
-    java.util.function.Function<RaftPeerId, RaftClient> clients =
+    Function<RaftPeerId, RaftClient> clients =
         leader ->
             RaftClient.newBuilder()
                 .setProperties(p)
@@ -405,7 +411,7 @@ public final class ClusterNode implements AutoCloseable {
   }
 
   /** The batch format each member announced it reads, as the replicated state records it. */
-  public java.util.SortedMap<String, Integer> formatsRead() {
+  public SortedMap<String, Integer> formatsRead() {
     return machine.reads();
   }
 
@@ -414,7 +420,7 @@ public final class ClusterNode implements AutoCloseable {
    * start), then {@code --peers}.
    */
   static RaftPeerTrust.Addresses addressBook(
-      Peers peers, RaftGroupId groupId, java.util.function.Supplier<RaftServer> server) {
+      Peers peers, RaftGroupId groupId, Supplier<RaftServer> server) {
     return new RaftPeerTrust.Addresses() {
       @Override
       public Optional<String> nodeAt(String host, int port) {
@@ -439,7 +445,7 @@ public final class ClusterNode implements AutoCloseable {
   }
 
   /** The peers of the running Raft configuration (old and new during a change); none before. */
-  private static java.util.Collection<RaftPeer> configured(RaftServer srv, RaftGroupId groupId) {
+  private static Collection<RaftPeer> configured(RaftServer srv, RaftGroupId groupId) {
     if (srv == null) return List.of();
     try {
       return srv.getDivision(groupId).getRaftConf().getAllPeers();
@@ -472,7 +478,7 @@ public final class ClusterNode implements AutoCloseable {
 
   /** "leader", "follower", "candidate" or "listener", as Raft has it now. */
   public String role() {
-    return info().getCurrentRole().name().toLowerCase(java.util.Locale.ROOT);
+    return info().getCurrentRole().name().toLowerCase(Locale.ROOT);
   }
 
   /** The leader this node knows of now; empty during an election. */

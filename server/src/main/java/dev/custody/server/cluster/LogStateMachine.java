@@ -8,11 +8,14 @@ import dev.custody.server.sequencer.Admitted;
 import dev.custody.server.sequencer.BatchListener;
 import dev.custody.server.sequencer.Integrator;
 import dev.custody.server.sequencer.TreeEdge;
+import dev.custody.server.storage.AppendBatch;
 import dev.custody.server.storage.LogStorage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -20,7 +23,14 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.PriorityQueue;
+import java.util.SortedMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -78,38 +88,35 @@ final class LogStateMachine extends BaseStateMachine {
   }
 
   /** How often a leader that could not check what was published asks again. */
-  static final java.time.Duration FENCE_RETRY = java.time.Duration.ofSeconds(1);
+  static final Duration FENCE_RETRY = Duration.ofSeconds(1);
 
   /**
    * Runs the leadership check off Ratis' apply thread (a slow bucket must not stop the new leader
    * from applying), and retries it while it cannot read.
    */
-  private final java.util.concurrent.ScheduledExecutorService checker =
-      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+  private final ScheduledExecutorService checker =
+      Executors.newSingleThreadScheduledExecutor(
           r -> {
             Thread t = new Thread(r, "custody-leadership-check");
             t.setDaemon(true);
             return t;
           });
 
-  private final java.util.concurrent.atomic.AtomicLong leaderTerm =
-      new java.util.concurrent.atomic.AtomicLong(-1);
+  private final AtomicLong leaderTerm = new AtomicLong(-1);
 
   private final LogStorage storage;
   private final Integrator integrator;
   private final BatchListener listener;
   private final SnapshotStore snapshots = new SnapshotStore();
   private final Supplier<LeadershipCheck> leadershipCheck;
-  private final java.time.Duration snapshotInterval;
+  private final Duration snapshotInterval;
   private volatile SignedCheckpoint head;
   private volatile String refusalToLead; // why this node refuses to lead; null when it does not
   private volatile String halted; // why this node stopped applying; null while it applies
   private final FailStop failStop;
-  private final java.util.function.LongSupplier clock;
-  private final java.util.concurrent.atomic.LongAdder refusedProposals =
-      new java.util.concurrent.atomic.LongAdder();
-  private final java.util.concurrent.atomic.LongAdder leaderChanges =
-      new java.util.concurrent.atomic.LongAdder();
+  private final LongSupplier clock;
+  private final LongAdder refusedProposals = new LongAdder();
+  private final LongAdder leaderChanges = new LongAdder();
   private TreeEdge edge; // the apply thread's
   // Written by the apply thread only; read by others (the formats members read).
   private volatile AppliedPosition position = AppliedPosition.NONE;
@@ -132,9 +139,9 @@ final class LogStateMachine extends BaseStateMachine {
       List<NoteSigner> signers,
       BatchListener listener,
       Supplier<LeadershipCheck> leadershipCheck,
-      java.time.Duration snapshotInterval,
+      Duration snapshotInterval,
       FailStop failStop,
-      java.util.function.LongSupplier clock) {
+      LongSupplier clock) {
     this.failStop = failStop;
     this.clock = clock;
     this.snapshotInterval = snapshotInterval;
@@ -376,7 +383,7 @@ final class LogStateMachine extends BaseStateMachine {
   private void applyReads(TermIndex at, BatchCodec.Reads r) {
     AppliedPosition next =
         position.withReads(at.getTerm(), at.getIndex(), r.member(), r.maxVersion());
-    var b = new dev.custody.server.storage.AppendBatch();
+    var b = new AppendBatch();
     b.setApplied(next.encode());
     storage.apply(b);
     position = next;
@@ -384,7 +391,7 @@ final class LogStateMachine extends BaseStateMachine {
   }
 
   /** The newest batch format each member announced, as the replicated state records it. */
-  java.util.SortedMap<String, Integer> reads() {
+  SortedMap<String, Integer> reads() {
     return position.reads();
   }
 
@@ -432,7 +439,7 @@ final class LogStateMachine extends BaseStateMachine {
     AppliedPosition next = position.at(at.getTerm(), at.getIndex(), ts);
     long t0 = System.nanoTime();
     if (fresh.isEmpty()) {
-      var b = new dev.custody.server.storage.AppendBatch();
+      var b = new AppendBatch();
       b.setApplied(next.encode());
       storage.apply(b);
     } else {
@@ -467,11 +474,10 @@ final class LogStateMachine extends BaseStateMachine {
    * After a failed snapshot, the next try waits this long, doubling with each failure up to {@link
    * #SNAPSHOT_BACKOFF_MAX}: a disk that refuses checkpoints must not be asked again on every batch.
    */
-  static final java.time.Duration SNAPSHOT_BACKOFF_MIN = java.time.Duration.ofSeconds(1);
+  static final Duration SNAPSHOT_BACKOFF_MIN = Duration.ofSeconds(1);
 
-  static final java.time.Duration SNAPSHOT_BACKOFF_MAX = java.time.Duration.ofMinutes(5);
-  private final java.util.concurrent.atomic.LongAdder failedSnapshots =
-      new java.util.concurrent.atomic.LongAdder();
+  static final Duration SNAPSHOT_BACKOFF_MAX = Duration.ofMinutes(5);
+  private final LongAdder failedSnapshots = new LongAdder();
   private int failuresInARow; // the apply thread's
   private long nextSnapshotTry; // System.nanoTime(); the apply thread's
   private long lastFailureLogged = System.nanoTime() - 120_000_000_000L;
@@ -523,7 +529,7 @@ final class LogStateMachine extends BaseStateMachine {
   private long snapshot(AppliedPosition at) throws IOException {
     lastSnapshotAt = System.nanoTime();
     TermIndex ti = TermIndex.valueOf(at.term(), at.index());
-    if (!java.nio.file.Files.exists(snapshots.folderFor(ti))) {
+    if (!Files.exists(snapshots.folderFor(ti))) {
       Path tmp = snapshots.temporary();
       long t0 = System.nanoTime();
       storage.checkpointTo(tmp);
@@ -589,10 +595,7 @@ final class LogStateMachine extends BaseStateMachine {
               + "--export-fence off";
       if (!why.equals(refusalToLead)) LOG.severe(why);
       refusalToLead = why;
-      checker.schedule(
-          () -> checkLeadership(term),
-          FENCE_RETRY.toMillis(),
-          java.util.concurrent.TimeUnit.MILLISECONDS);
+      checker.schedule(() -> checkLeadership(term), FENCE_RETRY.toMillis(), TimeUnit.MILLISECONDS);
     }
   }
 

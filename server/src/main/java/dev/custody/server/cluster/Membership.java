@@ -1,8 +1,11 @@
 package dev.custody.server.cluster;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -147,7 +150,7 @@ public final class Membership implements AutoCloseable {
     List<String> others = new ArrayList<>(peers.members().keySet());
     others.remove(self);
     if (others.isEmpty()) return false;
-    java.util.Map<String, java.net.InetSocketAddress> m = new java.util.LinkedHashMap<>();
+    Map<String, InetSocketAddress> m = new LinkedHashMap<>();
     for (String o : others) m.put(o, peers.members().get(o));
     try (Membership ms = new Membership(origin, new Peers(m), tls)) {
       Optional<GroupInfoReply> r = ms.info();

@@ -1,6 +1,8 @@
 package dev.custody.server.cluster;
 
+import dev.custody.api.Nodes;
 import java.net.InetSocketAddress;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -13,7 +15,7 @@ public record Peers(Map<String, InetSocketAddress> members) {
   static final Pattern ID = Pattern.compile("[A-Za-z0-9_-]{1,32}");
 
   public Peers {
-    members = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(members));
+    members = Collections.unmodifiableMap(new LinkedHashMap<>(members));
   }
 
   /**
@@ -35,7 +37,7 @@ public record Peers(Map<String, InetSocketAddress> members) {
       }
       InetSocketAddress a;
       try {
-        a = dev.custody.api.Nodes.hostPort(addr);
+        a = Nodes.hostPort(addr);
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException("peer " + id + ": " + e.getMessage());
       }

@@ -2,6 +2,7 @@ package dev.custody.server.cluster;
 
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
+import java.util.Locale;
 import java.util.Optional;
 import javax.naming.InvalidNameException;
 import javax.naming.ldap.LdapName;
@@ -45,7 +46,7 @@ public record RaftIdentity(String name, boolean isNode) {
       for (Rdn r : new LdapName(x.getSubjectX500Principal().getName()).getRdns()) {
         if (r.size() != 1) return Optional.empty();
         String v = String.valueOf(r.getValue());
-        switch (r.getType().toUpperCase(java.util.Locale.ROOT)) {
+        switch (r.getType().toUpperCase(Locale.ROOT)) {
           case "CN" -> {
             if (cn != null) return Optional.empty();
             cn = v;

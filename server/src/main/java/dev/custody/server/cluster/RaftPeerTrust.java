@@ -1,5 +1,6 @@
 package dev.custody.server.cluster;
 
+import java.io.IOException;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
@@ -54,7 +55,7 @@ final class RaftPeerTrust extends X509ExtendedTrustManager {
     KeyStore anchors = KeyStore.getInstance("PKCS12");
     try {
       anchors.load(null, null);
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new GeneralSecurityException(e);
     }
     anchors.setCertificateEntry("cluster-ca", ca);

@@ -9,8 +9,10 @@ import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyStore;
 import java.security.PrivateKey;
+import java.security.Signature;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.security.spec.InvalidKeySpecException;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -133,11 +135,11 @@ public final class RaftTls {
           default -> key.getAlgorithm(); // Ed25519, Ed448
         };
     byte[] probe = "custody raft tls key check".getBytes(StandardCharsets.US_ASCII);
-    java.security.Signature s = java.security.Signature.getInstance(alg);
+    Signature s = Signature.getInstance(alg);
     s.initSign(key);
     s.update(probe);
     byte[] sig = s.sign();
-    java.security.Signature v = java.security.Signature.getInstance(alg);
+    Signature v = Signature.getInstance(alg);
     v.initVerify(chain[0].getPublicKey());
     v.update(probe);
     if (!v.verify(sig)) throw new GeneralSecurityException("the key is not the certificate's key");
@@ -164,7 +166,7 @@ public final class RaftTls {
     for (String alg : List.of("EC", "Ed25519", "RSA")) {
       try {
         return KeyFactory.getInstance(alg).generatePrivate(new PKCS8EncodedKeySpec(der));
-      } catch (java.security.spec.InvalidKeySpecException notThisOne) {
+      } catch (InvalidKeySpecException notThisOne) {
         // try the next
       }
     }

@@ -28,6 +28,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
+import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
 import org.apache.ratis.client.RaftClient;
@@ -93,7 +94,7 @@ public final class ReplicatedSequencer implements Sequencer {
   private final Semaphore proposals = new Semaphore(PROPOSALS_IN_FLIGHT);
   private final Thread thread;
   private volatile boolean closing;
-  private final java.util.function.IntSupplier version;
+  private final IntSupplier version;
 
   /**
    * @param clients makes a Ratis client that sends to the given leader first
@@ -109,7 +110,7 @@ public final class ReplicatedSequencer implements Sequencer {
       int queueCapacity,
       int maxBatch,
       StandingQueue.Rule pushback,
-      java.util.function.IntSupplier version) {
+      IntSupplier version) {
     this.version = version;
     this.machine = machine;
     this.storage = storage;
@@ -226,8 +227,7 @@ public final class ReplicatedSequencer implements Sequencer {
         .send(Message.valueOf(UnsafeByteOperations.unsafeWrap(control)))
         .thenApply(
             r -> {
-              if (!r.isSuccess())
-                throw new java.util.concurrent.CompletionException(r.getException());
+              if (!r.isSuccess()) throw new CompletionException(r.getException());
               return null;
             });
   }

@@ -1,5 +1,7 @@
 package dev.custody.server.explorer;
 
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -14,14 +16,12 @@ public final class Views {
    * {@code s} as one URL path part: every byte but unreserved characters and '/' percent-encoded.
    */
   public static String urlPath(String s) {
-    return java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8)
-        .replace("+", "%20")
-        .replace("%2F", "/");
+    return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20").replace("%2F", "/");
   }
 
   /** {@code s} as a URL query value. */
   public static String urlQuery(String s) {
-    return java.net.URLEncoder.encode(s, java.nio.charset.StandardCharsets.UTF_8);
+    return URLEncoder.encode(s, StandardCharsets.UTF_8);
   }
 
   /** One logged layer link in a list. Times are ISO-8601 UTC. */

@@ -16,6 +16,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -40,7 +41,7 @@ public final class Exporter implements AutoCloseable {
   private final LogStorage storage;
   private final Supplier<Cosigning.Served> head;
   private final BooleanSupplier active;
-  private final java.util.function.Predicate<String> ours;
+  private final Predicate<String> ours;
   private final ScheduledExecutorService thread;
   private boolean
       synced; // false until the sink's checkpoint has been read since this became active
@@ -55,7 +56,7 @@ public final class Exporter implements AutoCloseable {
       LogStorage storage,
       Supplier<Cosigning.Served> head,
       BooleanSupplier active,
-      java.util.function.Predicate<String> ours) {
+      Predicate<String> ours) {
     this.ours = ours;
     this.sink = sink;
     this.reader = reader;
@@ -83,7 +84,7 @@ public final class Exporter implements AutoCloseable {
       LogStorage storage,
       Supplier<Cosigning.Served> head,
       BooleanSupplier active,
-      java.util.function.Predicate<String> ours,
+      Predicate<String> ours,
       long periodMillis) {
     Exporter e = new Exporter(sink, reader, storage, head, active, ours);
     e.thread.scheduleWithFixedDelay(e::publishQuietly, 0, periodMillis, TimeUnit.MILLISECONDS);

@@ -2,6 +2,8 @@ package dev.custody.server.export;
 
 import java.io.IOException;
 import java.net.URI;
+import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.Optional;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
@@ -42,9 +44,9 @@ public final class S3Sink implements TileSink {
    * {@code attempt}: a store that stalls or drips bytes cannot hold the exporter, nor a new leader
    * waiting to read the published checkpoint.
    */
-  public record Deadlines(java.time.Duration call, java.time.Duration attempt) {
+  public record Deadlines(Duration call, Duration attempt) {
     public static final Deadlines DEFAULT =
-        new Deadlines(java.time.Duration.ofSeconds(20), java.time.Duration.ofSeconds(8));
+        new Deadlines(Duration.ofSeconds(20), Duration.ofSeconds(8));
   }
 
   private final S3Client s3;
@@ -106,8 +108,7 @@ public final class S3Sink implements TileSink {
    */
   public void probe() throws IOException {
     if (probed) return;
-    String key =
-        prefix + ".custody-probe-" + Long.toHexString(new java.security.SecureRandom().nextLong());
+    String key = prefix + ".custody-probe-" + Long.toHexString(new SecureRandom().nextLong());
     PutObjectRequest put =
         PutObjectRequest.builder().bucket(bucket).key(key).ifNoneMatch("*").build();
     try {

@@ -1,11 +1,14 @@
 package dev.custody.server.guard;
 
+import io.grpc.Attributes;
 import io.grpc.ForwardingServerCallListener;
+import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
+import io.grpc.ServerTransportFilter;
 import io.grpc.Status;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -31,10 +34,8 @@ public final class CallLimits implements ServerInterceptor {
   /** Connections one client may hold, as on the HTTP ports. */
   public static final int CONNECTIONS_PER_CLIENT = 64;
 
-  private static final io.grpc.Attributes.Key<Boolean> OVER_CAP =
-      io.grpc.Attributes.Key.create("custody.over-cap");
-  private static final io.grpc.Attributes.Key<String> CLIENT =
-      io.grpc.Attributes.Key.create("custody.client");
+  private static final Attributes.Key<Boolean> OVER_CAP = Attributes.Key.create("custody.over-cap");
+  private static final Attributes.Key<String> CLIENT = Attributes.Key.create("custody.client");
   private final ConcurrentHashMap<String, AtomicInteger> connectionsOf = new ConcurrentHashMap<>();
   private final int connectionsPerClient;
 
@@ -68,7 +69,7 @@ public final class CallLimits implements ServerInterceptor {
   public <Q, R> ServerCall.Listener<Q> interceptCall(
       ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     String client =
-        ClientBudgets.address(call.getAttributes().get(io.grpc.Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+        ClientBudgets.address(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
     if (Boolean.TRUE.equals(call.getAttributes().get(OVER_CAP))) {
       return refuse(
           call,
@@ -169,17 +170,17 @@ public final class CallLimits implements ServerInterceptor {
   /**
    * Counts connections per client and marks those beyond the cap; add it with addTransportFilter.
    */
-  public io.grpc.ServerTransportFilter connections() {
-    return new io.grpc.ServerTransportFilter() {
+  public ServerTransportFilter connections() {
+    return new ServerTransportFilter() {
       @Override
-      public io.grpc.Attributes transportReady(io.grpc.Attributes attrs) {
-        String client = ClientBudgets.address(attrs.get(io.grpc.Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
+      public Attributes transportReady(Attributes attrs) {
+        String client = ClientBudgets.address(attrs.get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
         boolean over = increment(connectionsOf, client) > connectionsPerClient;
         return attrs.toBuilder().set(CLIENT, client).set(OVER_CAP, over).build();
       }
 
       @Override
-      public void transportTerminated(io.grpc.Attributes attrs) {
+      public void transportTerminated(Attributes attrs) {
         // gRPC passes null for a connection that ended before it was ready (never counted).
         String client = attrs == null ? null : attrs.get(CLIENT);
         if (client != null) decrement(connectionsOf, client);

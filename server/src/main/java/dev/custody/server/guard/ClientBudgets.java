@@ -1,5 +1,6 @@
 package dev.custody.server.guard;
 
+import dev.custody.serving.ClientAddress;
 import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
@@ -80,7 +81,7 @@ public final class ClientBudgets implements ServerInterceptor {
 
   /** "address A" for IPv4, "address P::/64" for IPv6: the unit one client controls. */
   static String address(SocketAddress a) {
-    return dev.custody.serving.ClientAddress.of(a);
+    return ClientAddress.of(a);
   }
 
   /**

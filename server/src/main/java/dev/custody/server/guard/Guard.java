@@ -1,5 +1,6 @@
 package dev.custody.server.guard;
 
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -30,7 +31,7 @@ public record Guard(
       throw new IllegalArgumentException("a client burst must be at least 1");
     if (maxCallSeconds < 1)
       throw new IllegalArgumentException("the longest call must be at least 1 s");
-    java.util.Objects.requireNonNull(pushback, "pushback");
+    Objects.requireNonNull(pushback, "pushback");
   }
 
   /** Submit needs a client certificate exactly when a client CA is configured. */

@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /**
  * The server's metrics, kept by Prometheus' Java client and written in its text exposition format.
@@ -106,11 +107,7 @@ final class Metrics {
    * A gauge with one label whose series are read at each scrape: {@code values} maps label value to
    * value.
    */
-  public void gauges(
-      String name,
-      String help,
-      String label,
-      java.util.function.Supplier<Map<String, Long>> values) {
+  public void gauges(String name, String help, String label, Supplier<Map<String, Long>> values) {
     GaugeWithCallback.builder()
         .name(name)
         .help(help)

@@ -10,6 +10,7 @@ import dev.custody.server.storage.StorageException;
 import dev.custody.tiles.EntryBundle;
 import dev.custody.tiles.NodeCache;
 import dev.custody.tiles.TileNodes;
+import dev.custody.tiles.Tiles;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -198,7 +199,7 @@ public final class LogReader {
   /** The tlog-tiles entry bundle of entries [index * 256, index * 256 + width). */
   public byte[] entryBundle(long index, int width) {
     List<byte[]> leaves = new ArrayList<>(width);
-    long start = index * dev.custody.tiles.Tiles.WIDTH;
+    long start = index * Tiles.WIDTH;
     storage.scanLeaves(start, start + width, (i, leaf) -> leaves.add(leaf));
     return EntryBundle.encode(leaves);
   }

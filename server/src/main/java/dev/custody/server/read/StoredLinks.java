@@ -5,6 +5,9 @@ import dev.custody.chain.LinkException;
 import dev.custody.chain.SignedLink;
 import dev.custody.server.storage.LogStorage;
 import dev.custody.server.storage.StorageException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 
@@ -50,8 +53,8 @@ public final class StoredLinks {
    * @throws BrokenChainException longer than {@code max} links, or a logged link's predecessor is
    *     missing
    */
-  public java.util.List<Stored> chainEndingAt(Stored top, int max) {
-    java.util.List<Stored> chain = new java.util.ArrayList<>();
+  public List<Stored> chainEndingAt(Stored top, int max) {
+    List<Stored> chain = new ArrayList<>();
     for (Stored cur = top; ; ) {
       chain.add(cur);
       if (!cur.link().statement().hasPredecessor()) break;
@@ -64,7 +67,7 @@ public final class StoredLinks {
                       new BrokenChainException(
                           "a logged link's predecessor is missing from the log", false));
     }
-    java.util.Collections.reverse(chain);
+    Collections.reverse(chain);
     return chain;
   }
 

@@ -2,6 +2,7 @@ package dev.custody.server.sequencer;
 
 import dev.custody.chain.Leaf;
 import dev.custody.merkle.Hashes;
+import dev.custody.server.read.LinkIndex;
 import java.util.List;
 
 /**
@@ -14,8 +15,7 @@ import java.util.List;
  *     {@link Leaf}); false when the leaf is {@code body} itself (an opaque entry)
  * @param dedupKey 32 bytes under which a resubmission of this entry finds it: the leaf hash when
  *     the leaf does not depend on the sequencer ({@code !timestamped}), else the entry's own id
- * @param lookupKeys secondary index keys ({@link dev.custody.server.read.LinkIndex}) under which to
- *     find this entry
+ * @param lookupKeys secondary index keys ({@link LinkIndex}) under which to find this entry
  */
 public record Admitted(byte[] body, boolean timestamped, byte[] dedupKey, List<byte[]> lookupKeys) {
   public Admitted {

@@ -5,6 +5,7 @@ import dev.custody.checkpoint.CheckpointException;
 import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.merkle.CompactRange;
 import dev.custody.merkle.Hashes;
+import dev.custody.note.NoteException;
 import dev.custody.note.NoteSigner;
 import dev.custody.note.SignedNote;
 import dev.custody.server.storage.AppendBatch;
@@ -147,7 +148,7 @@ public final class Integrator {
     try {
       n = SignedNote.parse(note);
       cp = Checkpoint.parse(n.text());
-    } catch (dev.custody.note.NoteException | CheckpointException e) {
+    } catch (NoteException | CheckpointException e) {
       return false;
     }
     if (!cp.origin().equals(origin)) return false;

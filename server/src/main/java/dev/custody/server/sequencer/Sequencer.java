@@ -3,6 +3,7 @@ package dev.custody.server.sequencer;
 import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.server.pushback.OverloadedException;
 import dev.custody.server.pushback.UnavailableException;
+import dev.custody.server.storage.StorageException;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -15,8 +16,8 @@ public interface Sequencer extends AutoCloseable {
    * Queues an entry. The future completes after the entry and a checkpoint that includes it are
    * durable. It fails with {@link OverloadedException} when the queue is full or has stood behind
    * for a while (a burst that drains is served), with {@link UnavailableException} when a cluster
-   * has no leader or cannot reach it, and later with a {@link
-   * dev.custody.server.storage.StorageException} if the commit fails.
+   * has no leader or cannot reach it, and later with a {@link StorageException} if the commit
+   * fails.
    */
   CompletableFuture<Sequenced> add(Admitted entry);
 

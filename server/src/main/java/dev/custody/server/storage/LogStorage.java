@@ -1,5 +1,8 @@
 package dev.custody.server.storage;
 
+import com.sun.management.OperatingSystemMXBean;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -9,8 +12,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.BloomFilter;
+import org.rocksdb.Checkpoint;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
@@ -23,6 +28,7 @@ import org.rocksdb.ReadTier;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
+import org.rocksdb.Status;
 import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
 
@@ -135,9 +141,7 @@ public final class LogStorage implements AutoCloseable {
    */
   static long blockCacheBytes() {
     long total =
-        ((com.sun.management.OperatingSystemMXBean)
-                java.lang.management.ManagementFactory.getOperatingSystemMXBean())
-            .getTotalMemorySize();
+        ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
     return Math.max(64L << 20, Math.min(1L << 30, total / 16));
   }
 
@@ -201,7 +205,7 @@ public final class LogStorage implements AutoCloseable {
       LogStorage storage = new LogStorage(db, handles, res, synced, readOnly);
       storage.checkFormat(dir);
       return storage;
-    } catch (RocksDBException | java.io.IOException e) {
+    } catch (RocksDBException | IOException e) {
       closeAll(res);
       String hint =
           String.valueOf(e.getMessage()).contains("LOCK")
@@ -303,8 +307,8 @@ public final class LogStorage implements AutoCloseable {
    * under a prefix such as LinkIndex's manifest layers), or empty: one seek, whatever the count.
    */
   public OptionalLong highestUnder(byte[] prefix) {
-    byte[] after = java.util.Arrays.copyOf(prefix, prefix.length + 12);
-    java.util.Arrays.fill(after, prefix.length, after.length, (byte) 0xff);
+    byte[] after = Arrays.copyOf(prefix, prefix.length + 12);
+    Arrays.fill(after, prefix.length, after.length, (byte) 0xff);
     try (ReadOptions ro = new ReadOptions();
         RocksIterator it = db.newIterator(lookups, ro)) {
       it.seekForPrev(after);
@@ -314,10 +318,10 @@ public final class LogStorage implements AutoCloseable {
       }
       byte[] k = it.key();
       if (k.length != prefix.length + 12
-          || !java.util.Arrays.equals(k, 0, prefix.length, prefix, 0, prefix.length)) {
+          || !Arrays.equals(k, 0, prefix.length, prefix, 0, prefix.length)) {
         return OptionalLong.empty();
       }
-      return OptionalLong.of(java.nio.ByteBuffer.wrap(k, prefix.length, 4).getInt() & 0xffffffffL);
+      return OptionalLong.of(ByteBuffer.wrap(k, prefix.length, 4).getInt() & 0xffffffffL);
     } catch (RocksDBException e) {
       throw new StorageException("reading a lookup failed: " + e.getMessage(), e);
     }
@@ -416,7 +420,7 @@ public final class LogStorage implements AutoCloseable {
    * that race with it are either wholly in the copy or not at all.
    */
   public void checkpointTo(Path dir) {
-    try (org.rocksdb.Checkpoint c = org.rocksdb.Checkpoint.create(db)) {
+    try (Checkpoint c = Checkpoint.create(db)) {
       c.createCheckpoint(dir.toString());
     } catch (RocksDBException e) {
       throw new StorageException("copying the store to " + dir + " failed: " + e.getMessage(), e);
@@ -522,7 +526,7 @@ public final class LogStorage implements AutoCloseable {
       for (int i = 0;
           i < SLICES_PER_TILE && it.isValid() && length == i * SLICE_BYTES;
           i++, it.next()) {
-        if (!java.util.Arrays.equals(it.key(), StoreKeys.slice(stratum, first + i))) break;
+        if (!Arrays.equals(it.key(), StoreKeys.slice(stratum, first + i))) break;
         byte[] v = it.value();
         if (v.length > SLICE_BYTES || v.length % 32 != 0) {
           throw new StorageException(
@@ -536,7 +540,7 @@ public final class LogStorage implements AutoCloseable {
       throw new StorageException(
           "reading tile " + stratum + "/" + index + " failed: " + e.getMessage(), e);
     }
-    return length == 0 ? Optional.empty() : Optional.of(java.util.Arrays.copyOf(tile, length));
+    return length == 0 ? Optional.empty() : Optional.of(Arrays.copyOf(tile, length));
   }
 
   /**
@@ -559,7 +563,7 @@ public final class LogStorage implements AutoCloseable {
     try {
       return Optional.ofNullable(db.get(nodes, memoryOnly, StoreKeys.slice(stratum, n)));
     } catch (RocksDBException e) {
-      if (e.getStatus() != null && e.getStatus().getCode() == org.rocksdb.Status.Code.Incomplete) {
+      if (e.getStatus() != null && e.getStatus().getCode() == Status.Code.Incomplete) {
         throw new NotInMemoryException();
       }
       throw new StorageException("reading the log's store failed: " + e.getMessage(), e);
@@ -624,7 +628,7 @@ public final class LogStorage implements AutoCloseable {
       for (it.seek(StoreKeys.slice(stratum, from));
           it.isValid() && expected < to;
           it.next(), expected++) {
-        if (!java.util.Arrays.equals(it.key(), StoreKeys.slice(stratum, expected))) {
+        if (!Arrays.equals(it.key(), StoreKeys.slice(stratum, expected))) {
           throw new StorageException(
               "slice " + stratum + "/" + expected + " is missing from the store");
         }
@@ -712,8 +716,7 @@ public final class LogStorage implements AutoCloseable {
     }
   }
 
-  private final java.util.concurrent.atomic.AtomicBoolean closed =
-      new java.util.concurrent.atomic.AtomicBoolean();
+  private final AtomicBoolean closed = new AtomicBoolean();
 
   /**
    * Flushes memtables so that the next start has no WAL to replay. Closing twice is harmless

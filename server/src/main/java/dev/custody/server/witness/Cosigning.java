@@ -13,11 +13,13 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.logging.Level;
@@ -80,8 +82,7 @@ public final class Cosigning implements AutoCloseable {
       throw new IllegalArgumentException("witness quorum must be 0.." + witnesses.size());
     this.witnesses = List.copyOf(witnesses);
     this.knownSize = new long[witnesses.size()];
-    this.pending =
-        new ArrayList<>(java.util.Collections.nCopies(witnesses.size(), (Future<String>) null));
+    this.pending = new ArrayList<>(Collections.nCopies(witnesses.size(), (Future<String>) null));
     this.quorum = quorum;
     this.reader = reader;
     this.head = head;
@@ -226,7 +227,7 @@ public final class Cosigning implements AutoCloseable {
     metrics.witnessRequests(c.key.name(), result).inc();
   }
 
-  private static java.util.concurrent.ThreadFactory daemon(String name) {
+  private static ThreadFactory daemon(String name) {
     return r -> {
       Thread t = new Thread(r, name);
       t.setDaemon(true);

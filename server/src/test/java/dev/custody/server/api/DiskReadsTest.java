@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.custody.api.v1.GetInclusionProofRequest;
 import dev.custody.api.v1.InclusionProof;
 import dev.custody.note.Ed25519NoteKeys;
+import dev.custody.server.OpaqueFill;
 import dev.custody.server.metrics.ServerMetrics;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.sequencer.GroupCommitSequencer;
@@ -17,6 +18,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -59,7 +61,7 @@ class DiskReadsTest {
       throws Exception {
     Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate("test/log", new SecureRandom());
     try (LogStorage s = LogStorage.open(dir)) {
-      dev.custody.server.OpaqueFill.fill(s, "test/log", key, TOTAL);
+      OpaqueFill.fill(s, "test/log", key, TOTAL);
     }
     try (LogStorage s =
         LogStorage.open(dir)) { // a cold block cache: the first proofs need the disk
@@ -70,7 +72,7 @@ class DiskReadsTest {
       ExecutorService pool =
           Executors.newSingleThreadExecutor(r -> new Thread(r, "disk-reads-under-test"));
       ExecutorService recording =
-          new java.util.concurrent.AbstractExecutorService() {
+          new AbstractExecutorService() {
             @Override
             public void execute(Runnable r) {
               pool.execute(

@@ -9,6 +9,8 @@ import dev.custody.server.sequencer.Admitted;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -114,12 +116,12 @@ class BatchCodecTest {
   void aNewerFormatIsProposedOnlyWhenEveryMemberReadsIt() {
     List<String> members = List.of("n1", "n2", "n3");
     // A rolling upgrade: n1 and n2 read format 2, n3 not yet (or has said nothing).
-    assertEquals(1, BatchCodec.proposable(members, java.util.Map.of("n1", 2, "n2", 2), 2));
-    assertEquals(1, BatchCodec.proposable(members, java.util.Map.of("n1", 2, "n2", 2, "n3", 1), 2));
-    assertEquals(2, BatchCodec.proposable(members, java.util.Map.of("n1", 2, "n2", 2, "n3", 3), 2));
+    assertEquals(1, BatchCodec.proposable(members, Map.of("n1", 2, "n2", 2), 2));
+    assertEquals(1, BatchCodec.proposable(members, Map.of("n1", 2, "n2", 2, "n3", 1), 2));
+    assertEquals(2, BatchCodec.proposable(members, Map.of("n1", 2, "n2", 2, "n3", 3), 2));
     // Never newer than the proposer itself writes, never below 1.
-    assertEquals(1, BatchCodec.proposable(members, java.util.Map.of("n1", 3, "n2", 3, "n3", 3), 1));
-    assertEquals(1, BatchCodec.proposable(List.of(), java.util.Map.of(), 1));
+    assertEquals(1, BatchCodec.proposable(members, Map.of("n1", 3, "n2", 3, "n3", 3), 1));
+    assertEquals(1, BatchCodec.proposable(List.of(), Map.of(), 1));
     assertThrows(
         IllegalArgumentException.class,
         () -> BatchCodec.encode(new BatchCodec.Proposal(1, List.of(OPAQUE)), 2));
@@ -141,7 +143,7 @@ class BatchCodecTest {
     zero[zero.length - 1] = 0;
     assertThrows(
         IllegalArgumentException.class, () -> BatchCodec.decodeReads(ByteBuffer.wrap(zero)));
-    byte[] longer = java.util.Arrays.copyOf(r, r.length + 1);
+    byte[] longer = Arrays.copyOf(r, r.length + 1);
     assertThrows(
         IllegalArgumentException.class, () -> BatchCodec.decodeReads(ByteBuffer.wrap(longer)));
     byte[] badId = BatchCodec.encode(new BatchCodec.Reads("n2", 1));
@@ -151,7 +153,7 @@ class BatchCodecTest {
     // The applied position keeps the formats, byte for byte the same on every node.
     AppliedPosition p =
         AppliedPosition.NONE.withReads(2, 9, "n3", 1).withReads(2, 10, "n1", 1).at(2, 11, 77);
-    assertEquals(p, AppliedPosition.decode(java.util.Optional.of(p.encode())));
+    assertEquals(p, AppliedPosition.decode(Optional.of(p.encode())));
     assertEquals(List.of("n1", "n3"), List.copyOf(p.reads().keySet()));
   }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.custody.chain.Digest;
+import dev.custody.chain.Leaf;
 import dev.custody.chain.LinkKeys;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
@@ -12,7 +13,9 @@ import dev.custody.merkle.Hashes;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.server.read.LinkIndex;
 import dev.custody.server.sequencer.Admitted;
+import dev.custody.server.sequencer.Sequenced;
 import dev.custody.server.storage.LogStorage;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -22,6 +25,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.protocol.Message;
@@ -41,11 +46,10 @@ import org.junit.jupiter.api.io.TempDir;
  * cannot be applied stops the node instead of being skipped.
  */
 class ProposalsTest {
-  private static final java.util.logging.Logger RATIS =
-      java.util.logging.Logger.getLogger("org.apache.ratis");
+  private static final Logger RATIS = Logger.getLogger("org.apache.ratis");
 
   static {
-    RATIS.setLevel(java.util.logging.Level.SEVERE);
+    RATIS.setLevel(Level.SEVERE);
   }
 
   private static final LinkKeys.Signer LINK_KEY = LinkKeys.generate(LinkKeys.Scheme.ED25519);
@@ -206,7 +210,7 @@ class ProposalsTest {
   }
 
   private static long timestampOfLast(LogStorage s, long index) throws Exception {
-    return dev.custody.chain.Leaf.parse(s.leaf(index).orElseThrow()).logTimestampMs();
+    return Leaf.parse(s.leaf(index).orElseThrow()).logTimestampMs();
   }
 
   private static String refusal(RaftClient raw, String leader, byte[] batch) throws Exception {
@@ -214,13 +218,12 @@ class ProposalsTest {
       RaftClientReply r = raw.io().send(Message.valueOf(ByteString.copyFrom(batch)));
       assertTrue(!r.isSuccess(), "a bad batch was committed");
       return String.valueOf(r.getException());
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       return String.valueOf(e);
     }
   }
 
-  private static dev.custody.server.sequencer.Sequenced submit(ClusterNode n, Admitted a)
-      throws Exception {
+  private static Sequenced submit(ClusterNode n, Admitted a) throws Exception {
     return LocalCluster.submit(n, a);
   }
 

@@ -7,17 +7,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.custody.server.sequencer.Admitted;
 import dev.custody.server.sequencer.Sequenced;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import org.apache.ratis.proto.RaftProtos.RaftGroupIdProto;
 import org.apache.ratis.proto.RaftProtos.RaftRpcRequestProto;
 import org.apache.ratis.proto.RaftProtos.RequestVoteRequestProto;
@@ -41,11 +48,10 @@ import org.junit.jupiter.api.io.TempDir;
  * for the operator's changes are each refused; and the port listens on the node's own address only.
  */
 class RaftTlsTest {
-  private static final java.util.logging.Logger RATIS =
-      java.util.logging.Logger.getLogger("org.apache.ratis");
+  private static final Logger RATIS = Logger.getLogger("org.apache.ratis");
 
   static {
-    RATIS.setLevel(java.util.logging.Level.SEVERE);
+    RATIS.setLevel(Level.SEVERE);
   }
 
   @TempDir Path dir;
@@ -79,7 +85,7 @@ class RaftTlsTest {
           try {
             return Optional.of(tls(certs, id));
           } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
           }
         });
   }
@@ -103,7 +109,7 @@ class RaftTlsTest {
     byte[] before = Files.readAllBytes(certs.resolve("ca.key"));
     assertThrows(
         IllegalArgumentException.class, () -> ClusterCertificates.write(certs, List.of("n4")));
-    assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(certs.resolve("ca.key"))));
+    assertTrue(Arrays.equals(before, Files.readAllBytes(certs.resolve("ca.key"))));
     // A member added later gets its certificate from the same CA.
     Path later = dir.resolve("certs4");
     ClusterCertificates.issue(
@@ -140,7 +146,7 @@ class RaftTlsTest {
     for (ClusterNode n : nodes.values())
       assertEquals(leader.sequencer().head().note(), n.sequencer().head().note());
     // Each node announced the batch formats it reads, and every node's replicated state says so.
-    var expected = new java.util.TreeMap<>(Map.of("n1", 1, "n2", 1, "n3", 1));
+    var expected = new TreeMap<>(Map.of("n1", 1, "n2", 1, "n3", 1));
     end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (System.nanoTime() < end
         && nodes.values().stream().anyMatch(n -> !n.formatsRead().equals(expected)))
@@ -285,10 +291,9 @@ class RaftTlsTest {
     }
   }
 
-  private static java.security.cert.X509Certificate certificate(Path pem) throws Exception {
+  private static X509Certificate certificate(Path pem) throws Exception {
     try (var in = Files.newInputStream(pem)) {
-      return (java.security.cert.X509Certificate)
-          java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in);
+      return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
     }
   }
 

@@ -10,10 +10,13 @@ import dev.custody.server.guard.StandingQueue;
 import dev.custody.server.sequencer.Admitted;
 import dev.custody.server.sequencer.Sequenced;
 import dev.custody.server.storage.LogStorage;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -23,7 +26,12 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.apache.ratis.server.RaftServerConfigKeys;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,11 +44,10 @@ class ThreeNodesTest {
    * Ratis reports every vote at INFO; the test's output keeps its warnings. Held: JUL keeps loggers
    * weakly.
    */
-  private static final java.util.logging.Logger RATIS =
-      java.util.logging.Logger.getLogger("org.apache.ratis");
+  private static final Logger RATIS = Logger.getLogger("org.apache.ratis");
 
   static {
-    RATIS.setLevel(java.util.logging.Level.WARNING);
+    RATIS.setLevel(Level.WARNING);
   }
 
   @TempDir Path dir;
@@ -209,7 +216,7 @@ class ThreeNodesTest {
       stores.remove(List.of("n1", "n2", "n3").indexOf(lost)).close();
       deleteTree(dir.resolve(lost));
       IllegalStateException refused =
-          org.junit.jupiter.api.Assertions.assertThrows(
+          Assertions.assertThrows(
               IllegalStateException.class, () -> start(lost, ClusterNode.Settings.SNAPSHOT_EVERY));
       assertTrue(
           refused.getMessage().contains("must not rejoin under its old id"), refused.getMessage());
@@ -241,7 +248,7 @@ class ThreeNodesTest {
     while (System.nanoTime() < end && next.refusingToLead().isEmpty()) Thread.sleep(20);
     assertEquals(Optional.of("the exported checkpoint is ahead (test)"), next.refusingToLead());
     ExecutionException e =
-        org.junit.jupiter.api.Assertions.assertThrows(
+        Assertions.assertThrows(
             ExecutionException.class,
             () -> next.sequencer().add(entry(100)).get(30, TimeUnit.SECONDS));
     assertTrue(e.getCause().getMessage().contains("refuses to lead"), e.getCause().getMessage());
@@ -253,12 +260,11 @@ class ThreeNodesTest {
     startAll(ClusterNode.Settings.SNAPSHOT_EVERY);
     ClusterNode leader = awaitLeader();
     for (int i = 0; i < 10; i++) submit(leader, entry(i));
-    java.util.concurrent.atomic.AtomicBoolean bucketDown =
-        new java.util.concurrent.atomic.AtomicBoolean(true);
+    AtomicBoolean bucketDown = new AtomicBoolean(true);
     for (ClusterNode n : nodes.values()) {
       n.setLeadershipCheck(
           head -> {
-            if (bucketDown.get()) throw new java.io.IOException("the bucket does not answer");
+            if (bucketDown.get()) throw new IOException("the bucket does not answer");
             return Optional.empty();
           });
     }
@@ -269,7 +275,7 @@ class ThreeNodesTest {
     while (System.nanoTime() < end && !next.fenceUnreadable()) Thread.sleep(20);
     assertTrue(next.fenceUnreadable(), "fail closed while the bucket is down");
     ExecutionException e =
-        org.junit.jupiter.api.Assertions.assertThrows(
+        Assertions.assertThrows(
             ExecutionException.class,
             () -> next.sequencer().add(entry(100)).get(30, TimeUnit.SECONDS));
     assertTrue(e.getCause().getMessage().contains("refuses to lead"), e.getCause().getMessage());
@@ -303,25 +309,23 @@ class ThreeNodesTest {
     var p =
         ClusterNode.properties(new ClusterNode.Settings("n1", Peers.parse("n1=127.0.0.1:1"), dir));
     ClusterNode.checkSafety(p);
-    org.apache.ratis.server.RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, true);
+    RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, true);
     assertTrue(
-        org.junit.jupiter.api.Assertions.assertThrows(
-                IllegalStateException.class, () -> ClusterNode.checkSafety(p))
+        Assertions.assertThrows(IllegalStateException.class, () -> ClusterNode.checkSafety(p))
             .getMessage()
             .contains("unsafe-flush"));
-    org.apache.ratis.server.RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, false);
-    org.apache.ratis.server.RaftServerConfigKeys.Log.setAsyncFlushEnabled(p, true);
+    RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, false);
+    RaftServerConfigKeys.Log.setAsyncFlushEnabled(p, true);
     assertTrue(
-        org.junit.jupiter.api.Assertions.assertThrows(
-                IllegalStateException.class, () -> ClusterNode.checkSafety(p))
+        Assertions.assertThrows(IllegalStateException.class, () -> ClusterNode.checkSafety(p))
             .getMessage()
             .contains("async-flush"));
   }
 
-  private static void deleteTree(Path p) throws java.io.IOException {
-    try (var all = java.nio.file.Files.walk(p)) {
-      for (Path f : (Iterable<Path>) all.sorted(java.util.Comparator.reverseOrder())::iterator)
-        java.nio.file.Files.delete(f);
+  private static void deleteTree(Path p) throws IOException {
+    try (var all = Files.walk(p)) {
+      for (Path f : (Iterable<Path>) all.sorted(Comparator.reverseOrder())::iterator)
+        Files.delete(f);
     }
   }
 }

@@ -17,12 +17,14 @@ import dev.custody.chain.LinkKeys;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
 import dev.custody.merkle.Hashes;
+import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.server.CustodyServer;
 import dev.custody.server.ServerConfig;
 import dev.custody.verify.Bundle;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import java.io.File;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -31,8 +33,10 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -288,10 +292,7 @@ class ExplorerBrowserTest {
   void aPinnedVerifierKeyIsWhatTheBrowserChecksAgainst() throws Exception {
     String real = json("/").path("verifierKey").asText();
     String other =
-        dev.custody.note.Ed25519NoteKeys.generate(
-                "explorer.test/custody", new java.security.SecureRandom())
-            .verifier()
-            .vkey();
+        Ed25519NoteKeys.generate("explorer.test/custody", new SecureRandom()).verifier().vkey();
     try {
       browser.get(base + "/");
       browser.findElement(By.id("pin-input")).sendKeys(other);
@@ -527,7 +528,7 @@ class ExplorerBrowserTest {
             ex.sendResponseHeaders(r.statusCode(), body.length);
             ex.getResponseBody().write(body);
           } catch (InterruptedException e) {
-            throw new java.io.IOException(e);
+            throw new IOException(e);
           }
         });
     proxy.start();
@@ -547,9 +548,9 @@ class ExplorerBrowserTest {
     int at = s.indexOf("data-proof=\"") + "data-proof=\"".length();
     int end = s.indexOf(',', at);
     if (end < 0 || end > s.indexOf('"', at)) end = s.indexOf('"', at);
-    byte[] h = java.util.Base64.getDecoder().decode(s.substring(at, end));
+    byte[] h = Base64.getDecoder().decode(s.substring(at, end));
     h[0] ^= 1;
-    return (s.substring(0, at) + java.util.Base64.getEncoder().encodeToString(h) + s.substring(end))
+    return (s.substring(0, at) + Base64.getEncoder().encodeToString(h) + s.substring(end))
         .getBytes(StandardCharsets.UTF_8);
   }
 

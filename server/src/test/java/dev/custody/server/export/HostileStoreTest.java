@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -94,7 +95,7 @@ class HostileStoreTest {
   @Test
   void aStoreThatNeverAnswersIsGivenUpOnByTheDeadline() throws Exception {
     List<Socket> held = new ArrayList<>();
-    try (ServerSocket tarpit = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+    try (ServerSocket tarpit = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
       Thread t =
           new Thread(
               () -> {

@@ -14,12 +14,14 @@ import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.server.CustodyServer;
 import dev.custody.server.ServerConfig;
+import dev.custody.server.read.LogReader;
 import dev.custody.tiles.TileClient;
 import dev.custody.tiles.TilePath;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -197,11 +199,11 @@ class S3ExportTest {
     assertTrue(object("custody/v1/checkpoint").isPresent());
     // The same log's key on an empty store: an operator who restored an old copy (here, none at
     // all).
-    java.nio.file.Files.createDirectories(oldCopy);
-    java.nio.file.Files.copy(keyFile, oldCopy.resolve("log.key"));
+    Files.createDirectories(oldCopy);
+    Files.copy(keyFile, oldCopy.resolve("log.key"));
     try (CustodyServer old = start(oldCopy)) {
       S3Sink sink = new S3Sink(URI.create("s3://logs/custody/v1"), Optional.of(S3.getUri()));
-      var reader = new dev.custody.server.read.LogReader(null);
+      var reader = new LogReader(null);
       Exporter e = Exporter.start(sink, reader, null, () -> null, () -> false, n -> true, 60_000);
       Optional<String> objection = e.objection(old.sequencer().head());
       assertTrue(

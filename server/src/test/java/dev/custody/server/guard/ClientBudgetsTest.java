@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
@@ -40,15 +42,11 @@ class ClientBudgetsTest {
 
   @Test
   void ipv6ClientsAreCountedByTheirSlash64() throws Exception {
-    java.net.InetSocketAddress a =
-        new java.net.InetSocketAddress(java.net.InetAddress.getByName("2001:db8:1:2:aaaa::1"), 5);
-    java.net.InetSocketAddress b =
-        new java.net.InetSocketAddress(java.net.InetAddress.getByName("2001:db8:1:2:bbbb::9"), 6);
-    java.net.InetSocketAddress c =
-        new java.net.InetSocketAddress(java.net.InetAddress.getByName("2001:db8:1:3::1"), 6);
+    InetSocketAddress a = new InetSocketAddress(InetAddress.getByName("2001:db8:1:2:aaaa::1"), 5);
+    InetSocketAddress b = new InetSocketAddress(InetAddress.getByName("2001:db8:1:2:bbbb::9"), 6);
+    InetSocketAddress c = new InetSocketAddress(InetAddress.getByName("2001:db8:1:3::1"), 6);
     assertEquals(ClientBudgets.address(a), ClientBudgets.address(b));
     assertFalse(ClientBudgets.address(a).equals(ClientBudgets.address(c)));
-    assertEquals(
-        "address 127.0.0.1", ClientBudgets.address(new java.net.InetSocketAddress("127.0.0.1", 9)));
+    assertEquals("address 127.0.0.1", ClientBudgets.address(new InetSocketAddress("127.0.0.1", 9)));
   }
 }

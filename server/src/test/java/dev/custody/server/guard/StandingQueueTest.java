@@ -3,6 +3,7 @@ package dev.custody.server.guard;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 
 /** CoDel's rule on a clock the test moves: milliseconds as nanoseconds for readability. */
@@ -60,9 +61,7 @@ class StandingQueueTest {
 
   @Test
   void theRuleRefusesNonsense() {
-    org.junit.jupiter.api.Assertions.assertThrows(
-        IllegalArgumentException.class, () -> new StandingQueue.Rule(0, 10));
-    org.junit.jupiter.api.Assertions.assertThrows(
-        IllegalArgumentException.class, () -> new StandingQueue.Rule(50, 10));
+    Assertions.assertThrows(IllegalArgumentException.class, () -> new StandingQueue.Rule(0, 10));
+    Assertions.assertThrows(IllegalArgumentException.class, () -> new StandingQueue.Rule(50, 10));
   }
 }

@@ -6,10 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.custody.note.Ed25519NoteKeys;
+import dev.custody.server.OpaqueFill;
 import dev.custody.server.storage.LogStorage;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.List;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,7 +53,7 @@ class ProofReadsTest {
       long cached = reader.prefetch(TOTAL);
       // Strata 0..4 of 300,000 leaves: 18,750 + ceil(1,171.9) + ceil(73.2) + ceil(4.6) + 1 slices.
       assertEquals(18_750 + 1_172 + 74 + 5 + 1, cached);
-      java.util.SplittableRandom rnd = new java.util.SplittableRandom(5);
+      SplittableRandom rnd = new SplittableRandom(5);
       for (int k = 0; k < 400; k++)
         reader.fromMemory().inclusion(rnd.nextLong(TOTAL), TOTAL); // no disk
       // The cache is direct-mapped: a few slices (each proof reads five strata) lose their slot and
@@ -65,7 +67,7 @@ class ProofReadsTest {
   private void build() throws Exception {
     Ed25519NoteKeys.Signer key = Ed25519NoteKeys.generate("test/log", new SecureRandom());
     try (LogStorage s = LogStorage.open(dir)) {
-      dev.custody.server.OpaqueFill.fill(s, "test/log", key, TOTAL);
+      OpaqueFill.fill(s, "test/log", key, TOTAL);
     }
   }
 }

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.DBOptions;
+import org.rocksdb.Options;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksIterator;
 
@@ -62,7 +64,7 @@ class IntegratorDeterminismTest {
   private static byte[] digest(Path store) throws Exception {
     MessageDigest md = MessageDigest.getInstance("SHA-256");
     List<ColumnFamilyDescriptor> descs = new ArrayList<>();
-    for (byte[] name : RocksDB.listColumnFamilies(new org.rocksdb.Options(), store.toString())) {
+    for (byte[] name : RocksDB.listColumnFamilies(new Options(), store.toString())) {
       descs.add(new ColumnFamilyDescriptor(name));
     }
     List<ColumnFamilyHandle> handles = new ArrayList<>();
@@ -113,8 +115,8 @@ class IntegratorDeterminismTest {
     integrateAll(dir.resolve("a"), batches, seed);
     integrateAll(dir.resolve("b"), batches, seed);
     assertEquals(
-        java.util.HexFormat.of().formatHex(digest(dir.resolve("a"))),
-        java.util.HexFormat.of().formatHex(digest(dir.resolve("b"))),
+        HexFormat.of().formatHex(digest(dir.resolve("a"))),
+        HexFormat.of().formatHex(digest(dir.resolve("b"))),
         "two replicas wrote different bytes");
     // And the latest checkpoints, signatures included, are the same text.
     try (LogStorage a = LogStorage.openReadOnly(dir.resolve("a"));

@@ -11,6 +11,7 @@ import dev.custody.server.pushback.OverloadedException;
 import dev.custody.server.storage.LogStorage;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -101,7 +102,7 @@ class PushbackTest {
           new GroupCommitSequencer(
               storage, "t/log", List.of(key), 1000, 1, new StandingQueue.Rule(5, 2_000), slow(15));
       try {
-        java.util.List<CompletableFuture<Sequenced>> all = new java.util.ArrayList<>();
+        List<CompletableFuture<Sequenced>> all = new ArrayList<>();
         for (int i = 0; i < 20; i++) all.add(seq.add(entry(i)));
         for (CompletableFuture<Sequenced> f : all) f.get(10, TimeUnit.SECONDS);
         assertEquals(20, seq.head().size());
@@ -122,7 +123,7 @@ class PushbackTest {
           new GroupCommitSequencer(
               storage, "t/log", List.of(key), 1000, 1, new StandingQueue.Rule(5, 60), slow(20));
       try {
-        java.util.List<CompletableFuture<Sequenced>> all = new java.util.ArrayList<>();
+        List<CompletableFuture<Sequenced>> all = new ArrayList<>();
         int refusedAtOnce = 0;
         long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(600);
         for (int i = 0; System.nanoTime() < end; i++) {

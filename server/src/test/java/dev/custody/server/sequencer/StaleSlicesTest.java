@@ -12,6 +12,7 @@ import dev.custody.tiles.Tiles;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -73,8 +74,7 @@ class StaleSlicesTest {
     byte[] tile = reader.tile(0, 0, Tiles.width(0, 0, size));
     assertEquals(size * 32, tile.length);
     for (int i = 0; i < size; i++) {
-      assertArrayEquals(
-          logged.get(i), java.util.Arrays.copyOfRange(tile, 32 * i, 32 * i + 32), "node " + i);
+      assertArrayEquals(logged.get(i), Arrays.copyOfRange(tile, 32 * i, 32 * i + 32), "node " + i);
     }
     for (int i = 0; i < size; i++) {
       List<byte[]> want = naive.path(i, size);

@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.custody.merkle.Hashes;
+import dev.custody.server.api.Statuses;
+import io.grpc.Status;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -28,7 +31,7 @@ class CorruptStoreTest {
         for (int i = 0; i < 500; i++) {
           long index = b * 500L + i;
           byte[] leaf = ByteBuffer.allocate(200).putLong(index).array();
-          batch.addLeaf(index, leaf, dev.custody.merkle.Hashes.leafHash(leaf), null, List.of());
+          batch.addLeaf(index, leaf, Hashes.leafHash(leaf), null, List.of());
         }
         batch.setCheckpoint(b * 500L + 500, "note " + b + "\n", new byte[0]);
         s.commit(batch);
@@ -69,7 +72,7 @@ class CorruptStoreTest {
           e.getMessage());
       assertEquals(
           StorageException.Kind.CORRUPTION, e.kind(), "classified by RocksDB's status code");
-      assertEquals(io.grpc.Status.Code.DATA_LOSS, dev.custody.server.api.Statuses.of(e).getCode());
+      assertEquals(Status.Code.DATA_LOSS, Statuses.of(e).getCode());
     }
   }
 }

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.DBOptions;
+import org.rocksdb.Options;
 import org.rocksdb.RocksDB;
 
 /**
@@ -39,7 +40,7 @@ class StoreFormatTest {
   /** Writes the store's format marker behind its back; null deletes it. */
   private static void setFormat(Path dir, String format) throws Exception {
     List<ColumnFamilyDescriptor> descs = new ArrayList<>();
-    for (byte[] name : RocksDB.listColumnFamilies(new org.rocksdb.Options(), dir.toString())) {
+    for (byte[] name : RocksDB.listColumnFamilies(new Options(), dir.toString())) {
       descs.add(new ColumnFamilyDescriptor(name));
     }
     List<ColumnFamilyHandle> handles = new ArrayList<>();
@@ -86,7 +87,7 @@ class StoreFormatTest {
   /** The store's format marker, read behind its back. */
   private static String format(Path dir) throws Exception {
     List<ColumnFamilyDescriptor> descs = new ArrayList<>();
-    for (byte[] name : RocksDB.listColumnFamilies(new org.rocksdb.Options(), dir.toString())) {
+    for (byte[] name : RocksDB.listColumnFamilies(new Options(), dir.toString())) {
       descs.add(new ColumnFamilyDescriptor(name));
     }
     List<ColumnFamilyHandle> handles = new ArrayList<>();

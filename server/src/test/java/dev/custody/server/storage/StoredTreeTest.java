@@ -16,6 +16,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -99,9 +100,7 @@ class StoredTreeTest {
           int span = 1 << (8 * level);
           byte[] want = naive.mth((int) (node * span), (int) ((node + 1) * span));
           assertArrayEquals(
-              want,
-              java.util.Arrays.copyOfRange(tile, i * 32, i * 32 + 32),
-              "tile " + level + "/" + t);
+              want, Arrays.copyOfRange(tile, i * 32, i * 32 + 32), "tile " + level + "/" + t);
         }
         tilesChecked++;
       }
@@ -121,9 +120,7 @@ class StoredTreeTest {
           long span = 1L << treeLevel;
           byte[] want = naive.mth((int) (node * span), (int) ((node + 1) * span));
           assertArrayEquals(
-              want,
-              java.util.Arrays.copyOfRange(mid, i * 32, i * 32 + 32),
-              "mid tile " + level + "/" + t);
+              want, Arrays.copyOfRange(mid, i * 32, i * 32 + 32), "mid tile " + level + "/" + t);
         }
         midChecked++;
       }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.custody.merkle.Hashes;
+import dev.custody.server.read.LinkIndex;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
@@ -23,11 +24,7 @@ class UndoTest {
     for (long i = from; i < to; i++) {
       byte[] leaf = ByteBuffer.allocate(16).putLong(i).putLong(tag.hashCode()).array();
       b.addLeaf(
-          i,
-          leaf,
-          Hashes.leafHash(leaf),
-          null,
-          List.of(dev.custody.server.read.LinkIndex.repository("r.example/" + tag)));
+          i, leaf, Hashes.leafHash(leaf), null, List.of(LinkIndex.repository("r.example/" + tag)));
     }
     b.setCheckpoint(to, tag + " " + to + "\n", new byte[0]);
     return b;

@@ -12,6 +12,7 @@ import dev.custody.api.v1.SubmitRequest;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.checkpoint.CheckpointVerifier;
 import dev.custody.checkpoint.SignedCheckpoint;
+import dev.custody.io.DurableFiles;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.server.CustodyServer;
 import dev.custody.server.ServerConfig;
@@ -22,6 +23,7 @@ import io.grpc.ManagedChannelBuilder;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -99,7 +101,7 @@ class StaticTilesTest {
           // World-readable, for a web server running as another user.
           assertEquals(
               "rw-r--r--",
-              java.nio.file.attribute.PosixFilePermissions.toString(
+              PosixFilePermissions.toString(
                   Files.getPosixFilePermissions(tiles.resolve(p.format()))),
               p.format());
         }
@@ -110,7 +112,7 @@ class StaticTilesTest {
             Files.readString(tiles.resolve("checkpoint")).substring(0, 40));
         try (var all = Files.walk(tiles)) {
           assertTrue(
-              all.noneMatch(f -> f.toString().endsWith(dev.custody.io.DurableFiles.TEMP_SUFFIX)),
+              all.noneMatch(f -> f.toString().endsWith(DurableFiles.TEMP_SUFFIX)),
               "no temporary file is left behind");
         }
       } finally {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import dev.custody.api.v1.ConsistencyProof;
+import dev.custody.api.v1.GetCheckpointRequest;
 import dev.custody.api.v1.GetConsistencyProofRequest;
 import dev.custody.api.v1.GetInclusionProofRequest;
 import dev.custody.api.v1.GetLogInfoRequest;
@@ -26,6 +27,7 @@ import dev.custody.tiles.TilePath;
 import dev.custody.tiles.Tiles;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -34,12 +36,17 @@ import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -109,8 +116,7 @@ class TileHttpTest {
     CountDownLatch done = new CountDownLatch(size - from);
     AtomicReference<Throwable> failure = new AtomicReference<>();
     var async = TransparencyLogGrpc.newStub(channel);
-    java.util.concurrent.ScheduledExecutorService retry =
-        java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    ScheduledExecutorService retry = Executors.newSingleThreadScheduledExecutor();
     for (int i = from; i < size; i++) {
       inFlight.acquire();
       byte[] e = ByteBuffer.allocate(12).putInt(0x711e5).putLong(i).array();
@@ -125,8 +131,7 @@ class TileHttpTest {
 
             @Override
             public void onError(Throwable t) {
-              if (io.grpc.Status.fromThrowable(t).getCode()
-                  == io.grpc.Status.Code.RESOURCE_EXHAUSTED) {
+              if (Status.fromThrowable(t).getCode() == Status.Code.RESOURCE_EXHAUSTED) {
                 StreamObserver<LogEntry> again = this;
                 retry.schedule(() -> async.submit(req, again), 5, TimeUnit.MILLISECONDS);
                 return;
@@ -179,7 +184,7 @@ class TileHttpTest {
             long node = t * 256 + i;
             assertArrayEquals(
                 naive.mth((int) (node * span), (int) ((node + 1) * span)),
-                java.util.Arrays.copyOfRange(r.body(), i * 32, i * 32 + 32),
+                Arrays.copyOfRange(r.body(), i * 32, i * 32 + 32),
                 "tile " + level + "/" + t + " entry " + i);
           }
           // One wider than the tree allows does not exist yet.
@@ -268,16 +273,13 @@ class TileHttpTest {
             .orElseThrow()
             .startsWith("text/plain; version=0.0.4"));
     String m = new String(r.body());
-    long size =
-        log.getCheckpoint(dev.custody.api.v1.GetCheckpointRequest.getDefaultInstance())
-            .getTreeSize();
+    long size = log.getCheckpoint(GetCheckpointRequest.getDefaultInstance()).getTreeSize();
     assertTrue(
         m.contains("\ncustody_tree_size " + size + ".0\n"),
         m); // Prometheus' client writes every value as a double
     assertTrue(m.contains("# TYPE custody_commit_seconds histogram"), m);
-    java.util.regex.Matcher appended =
-        java.util.regex.Pattern.compile(
-                "\ncustody_submissions_total\\{result=\"appended\"} ([0-9.]+)\n")
+    Matcher appended =
+        Pattern.compile("\ncustody_submissions_total\\{result=\"appended\"} ([0-9.]+)\n")
             .matcher(m);
     assertTrue(appended.find(), m);
     assertEquals(size, (long) Double.parseDouble(appended.group(1)));
