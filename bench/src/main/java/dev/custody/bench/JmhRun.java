@@ -10,8 +10,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * Runs the JMH micro-benchmarks with settings fit for this machine (long warm-ups; see
- * toolchain.md).
+ * Runs the JMH micro-benchmarks with settings fit for this machine (long warm-ups: JIT and turbo
+ * settle slowly on a shared 2-core VM; see BENCHMARKS.md).
  */
 @Command(
     name = "jmh",

@@ -3,9 +3,9 @@ package dev.custody.chain;
 import java.util.Arrays;
 
 /**
- * The chain rules of entries.md, in one place for the log's admission and the client's verifier: a
- * bottom link stands on nothing and its chain ID is its diff ID; any other link stands on the link
- * one layer below, and its chain ID follows from that link's.
+ * The chain rules of docs/design/formats.md, in one place for the log's admission and the client's
+ * verifier: a bottom link stands on nothing and its chain ID is its diff ID; any other link stands
+ * on the link one layer below, and its chain ID follows from that link's.
  */
 public final class LinkRules {
   private LinkRules() {}

@@ -41,7 +41,7 @@ public final class SignedLink {
     return new SignedLink(enc, st, s, key.scheme().code(), key.publicKey(), sig);
   }
 
-  /** The one encoder of a SignedLink (entries.md). */
+  /** The one encoder of a SignedLink (docs/design/formats.md). */
   private static byte[] encode(byte[] statement, int scheme, byte[] publicKey, byte[] signature) {
     return new TlsWire.Writer()
         .opaque(1, 255, PAYLOAD_TYPE.getBytes(StandardCharsets.UTF_8))

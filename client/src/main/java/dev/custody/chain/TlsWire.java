@@ -4,9 +4,9 @@ import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 
 /**
- * The TLS presentation language (RFC 8446 §3) as entries.md uses it: big-endian integers and
- * length-prefixed byte strings. The reader trusts no length: every prefix is checked against its
- * bounds and against the bytes that are really there.
+ * The TLS presentation language (RFC 8446 §3) as docs/design/formats.md uses it: big-endian
+ * integers and length-prefixed byte strings. The reader trusts no length: every prefix is checked
+ * against its bounds and against the bytes that are really there.
  */
 final class TlsWire {
   private TlsWire() {}

@@ -26,7 +26,7 @@ import java.util.stream.IntStream;
 /**
  * Follows a log through its tiles: verifies each new checkpoint's signature and its consistency
  * with the last one seen, re-derives every new entry from verified entry bundles, and reports what
- * the rules flag (entries.md, "What a monitor flags").
+ * the rules flag (docs/design/formats.md, "What a monitor flags").
  */
 public final class Monitor {
   /** Told how far a catch-up has come. */

@@ -21,10 +21,11 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Verifies that an image's whole chain of custody was publicly logged (entries.md, "Verification of
- * an image"): every layer signed by a key the policy allows there, the links in order and on each
- * other, matching the image, and every link included in a checkpoint signed by the log and
- * consistent with what this client saw before. Fails closed, and says per layer which rule failed.
+ * Verifies that an image's whole chain of custody was publicly logged (docs/design/formats.md,
+ * "Verification of an image"): every layer signed by a key the policy allows there, the links in
+ * order and on each other, matching the image, and every link included in a checkpoint signed by
+ * the log and consistent with what this client saw before. Fails closed, and says per layer which
+ * rule failed.
  */
 public final class ChainVerifier {
   /** The verdict on one layer: empty failure means every rule held. */

@@ -95,7 +95,7 @@ class LinkVectorsTest {
 
   /**
    * The one deliberate departure from these vectors: the runtime team's ECDSA signature has a high
-   * s, which Custody refuses (issue 16: its twin (r, n - s) would otherwise be a second valid
+   * s, which Custody refuses (malleability: its twin (r, n - s) would otherwise be a second valid
    * link). The signature is mathematically valid — the arithmetic without the encoding rule accepts
    * it — its low-S twin verifies, and everything else about the link is reproduced byte for byte.
    */

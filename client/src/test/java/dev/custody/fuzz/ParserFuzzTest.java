@@ -222,7 +222,7 @@ class ParserFuzzTest {
     throw new AssertionError("a cosignature the witness never made verified:\n" + note);
   }
 
-  // ---- Issue 16: the fuzzers reach what the parsers above do not.
+  // ---- Hostile input the parsers above do not reach: the fuzzers reach it.
 
   private static Path layoutDir;
 

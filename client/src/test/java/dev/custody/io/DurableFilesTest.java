@@ -17,7 +17,10 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Issue 16, item 12: durable writes, private keys, and locks that serialize read-check-write. */
+/**
+ * A crash or a concurrent writer must not lose or tear a file: durable writes, private keys, and
+ * locks that serialize read-check-write.
+ */
 class DurableFilesTest {
   @TempDir Path dir;
 

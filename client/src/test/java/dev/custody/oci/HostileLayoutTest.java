@@ -18,10 +18,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 16, item 11: OCI layouts from anywhere. A blob that is a symbolic link (to /dev/zero), a
- * FIFO, a gzip bomb, a zstd layer, a blob larger than its descriptor and a tag listed twice are
- * each refused with a message that says what is wrong — without hanging, and without reading more
- * than the descriptors promise.
+ * An OCI layout from anywhere must not make us read outside it, or without bound. A blob that is a
+ * symbolic link (to /dev/zero), a FIFO, a gzip bomb, a zstd layer, a blob larger than its
+ * descriptor and a tag listed twice are each refused with a message that says what is wrong —
+ * without hanging, and without reading more than the descriptors promise.
  */
 class HostileLayoutTest {
   @TempDir Path dir;

@@ -18,11 +18,11 @@ import org.bouncycastle.asn1.DERSequence;
 
 /**
  * The shared vectors' three-team chain as this project's rules admit it. The vectors' ECDSA link
- * carries a high-S signature, which Custody refuses since issue 16 (a signature's malleable twin
- * must not be a second link; see LinkVerifier): so the runtime team's statement is signed again
- * with its own vector key (low S), and the application team's link, which names it, is signed again
- * on top. The base team's Ed25519 link is byte for byte the vector's. Statements, keys, digests and
- * log timestamps are the vectors'.
+ * carries a high-S signature, which Custody refuses (a signature's malleable twin must not be a
+ * second link; see LinkVerifier): so the runtime team's statement is signed again with its own
+ * vector key (low S), and the application team's link, which names it, is signed again on top. The
+ * base team's Ed25519 link is byte for byte the vector's. Statements, keys, digests and log
+ * timestamps are the vectors'.
  */
 public final class VectorChain {
   private VectorChain() {}

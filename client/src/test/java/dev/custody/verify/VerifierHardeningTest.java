@@ -30,8 +30,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 16, item 12: a verifier's inputs cannot forge its report, cut a number short or silently
- * reset its state.
+ * Hostile inputs against the verifier: a verifier's inputs cannot forge its report, cut a number
+ * short or silently reset its state.
  */
 class VerifierHardeningTest {
   @Test

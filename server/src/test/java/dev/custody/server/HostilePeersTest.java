@@ -52,9 +52,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The attacks of issue 16 on a real server process with a small heap: streams opened and never
- * read, and witnesses that answer without end or a byte at a time. After each, the server still
- * answers promptly, its memory stays bounded, and SIGTERM stops it.
+ * Hostile peers against a real server process with a small heap: streams opened and never read, and
+ * witnesses that answer without end or a byte at a time. After each, the server still answers
+ * promptly, its memory stays bounded, and SIGTERM stops it.
  */
 class HostilePeersTest {
   @TempDir Path dir;

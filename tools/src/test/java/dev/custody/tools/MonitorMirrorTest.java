@@ -31,10 +31,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 16, items 6 and 7: the monitor reads a log through a mirror that misbehaves. A missing
- * tile, an error, an endless or a dripping answer is mirror trouble — reported as such, retried,
- * never a log fault, never the end of follow mode; and a checkpoint without the policy's witness
- * quorum is not accepted.
+ * A mirror that lies, stalls or drops data must not fool or hang the monitor. A missing tile, an
+ * error, an endless or a dripping answer is mirror trouble — reported as such, retried, never a log
+ * fault, never the end of follow mode; and a checkpoint without the policy's witness quorum is not
+ * accepted.
  */
 class MonitorMirrorTest {
   @TempDir Path work;

@@ -31,9 +31,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 16, items 3 and 8: a thousand junk links naming the application's image, logged before the
- * real chain by someone the policy does not know, neither hide the real chain from the online
- * verifier nor make GetChain by manifest walk them all.
+ * A flood of junk must not make verification slow or wrong: a thousand junk links naming the
+ * application's image, logged before the real chain by someone the policy does not know, neither
+ * hide the real chain from the online verifier nor make GetChain by manifest walk them all.
  */
 class VerifyFloodTest {
   @TempDir Path work;

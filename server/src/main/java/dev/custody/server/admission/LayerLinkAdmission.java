@@ -10,9 +10,10 @@ import dev.custody.server.read.StoredLinks;
 import dev.custody.server.sequencer.Admitted;
 
 /**
- * Admits signed layer links (entries.md): strict parse, the signature, the rules a link must meet
- * alone, and, for every layer above 0, a predecessor that is already in the log and that this link
- * really stands on. The leaf wraps the link's bytes, as received, with the log's timestamp.
+ * Admits signed layer links (docs/design/formats.md): strict parse, the signature, the rules a link
+ * must meet alone, and, for every layer above 0, a predecessor that is already in the log and that
+ * this link really stands on. The leaf wraps the link's bytes, as received, with the log's
+ * timestamp.
  */
 public final class LayerLinkAdmission implements Admission {
   /** A Leaf is at most 65,535 bytes (a tile entry) and adds 11 bytes of its own. */

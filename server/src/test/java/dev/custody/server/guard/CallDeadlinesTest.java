@@ -17,9 +17,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
- * Issue 16, item 4: the deadline sweeper closes calls that workers may be writing to. A ServerCall
- * is not thread-safe; the wrapper must never let a close and a write overlap, and must drop what is
- * written after the close.
+ * A call that outlives its deadline must not corrupt a response: the deadline sweeper closes calls
+ * that workers may be writing to. A ServerCall is not thread-safe; the wrapper must never let a
+ * close and a write overlap, and must drop what is written after the close.
  */
 class CallDeadlinesTest {
   /** A call that notices two threads inside it at once, and anything sent after its close. */

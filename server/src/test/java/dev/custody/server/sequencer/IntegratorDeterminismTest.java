@@ -25,10 +25,10 @@ import org.rocksdb.RocksDB;
 import org.rocksdb.RocksIterator;
 
 /**
- * The groundwork of a replicated log (issue 10): random batches, with duplicates, integrated into
- * two fresh stores with the same key give byte-identical stores — every column family, every key
- * and value, the signed checkpoints included — because integration depends only on the tree edge,
- * the entries, the timestamp and the key, and Ed25519 is deterministic.
+ * The groundwork of a replicated log (every node must sign the same bytes): random batches, with
+ * duplicates, integrated into two fresh stores with the same key give byte-identical stores — every
+ * column family, every key and value, the signed checkpoints included — because integration depends
+ * only on the tree edge, the entries, the timestamp and the key, and Ed25519 is deterministic.
  */
 class IntegratorDeterminismTest {
   @TempDir Path dir;
