@@ -6,7 +6,6 @@ import dev.custody.io.DurableFiles;
 import dev.custody.merkle.Hashes;
 import dev.custody.merkle.ProofException;
 import dev.custody.merkle.Proofs;
-import dev.custody.note.Base64s;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.note.NoteException;
 import dev.custody.note.NoteVerifier;
@@ -15,7 +14,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -77,35 +75,18 @@ public final class Witness {
   /** POST add-checkpoint. */
   public Response addCheckpoint(byte[] body) {
     if (body.length > MAX_REQUEST_BYTES) return Response.text(400, "request too large\n");
-    String s = new String(body, StandardCharsets.UTF_8);
-    int oldEnd = s.indexOf('\n');
-    if (oldEnd < 0 || !s.substring(0, oldEnd).matches("old (0|[1-9][0-9]{0,18})")) {
-      return Response.text(400, "the first line must be: old <size>\n");
-    }
-    long oldSize;
+    AddCheckpoint request;
     try {
-      oldSize = Long.parseLong(s.substring(4, oldEnd));
-    } catch (NumberFormatException e) {
-      return Response.text(400, "old size out of range\n");
+      request = AddCheckpoint.parse(body);
+    } catch (AddCheckpoint.Malformed e) {
+      return Response.text(400, e.getMessage() + "\n");
     }
-    List<byte[]> proof = new ArrayList<>();
-    int pos = oldEnd + 1;
-    while (true) {
-      int nl = s.indexOf('\n', pos);
-      if (nl < 0) return Response.text(400, "no empty line before the checkpoint\n");
-      String line = s.substring(pos, nl);
-      pos = nl + 1;
-      if (line.isEmpty()) break;
-      if (proof.size() == 63) return Response.text(400, "more than 63 consistency proof lines\n");
-      Optional<byte[]> h = Base64s.decodeStrict(line);
-      if (h.isEmpty() || h.get().length != Hashes.SIZE)
-        return Response.text(400, "a proof line is not a base64 hash\n");
-      proof.add(h.get());
-    }
+    long oldSize = request.oldSize();
+    List<byte[]> proof = request.proof();
     SignedNote note;
     Checkpoint cp;
     try {
-      note = SignedNote.parse(s.substring(pos));
+      note = SignedNote.parse(request.note());
       cp = Checkpoint.parse(note.text());
     } catch (NoteException | CheckpointException e) {
       return Response.text(400, "malformed checkpoint: " + e.getMessage() + "\n");
@@ -130,7 +111,9 @@ public final class Witness {
       long latestSize = latest.map(Checkpoint::size).orElse(0L);
       if (oldSize != latestSize) {
         return new Response(
-            409, "text/x.tlog.size", (latestSize + "\n").getBytes(StandardCharsets.US_ASCII));
+            409,
+            "text/x.tlog.size",
+            AddCheckpoint.conflict(latestSize).getBytes(StandardCharsets.US_ASCII));
       }
       if (cp.size() == 0 && !Arrays.equals(cp.rootHash(), Hashes.emptyRoot())) {
         return Response.text(422, "a checkpoint of size 0 must have the empty tree's root\n");
@@ -153,7 +136,7 @@ public final class Witness {
         }
       }
       try {
-        persist(cp.origin(), s.substring(pos));
+        persist(cp.origin(), request.note());
       } catch (IOException e) {
         return Response.text(500, "the witness cannot store its state\n");
       }

@@ -63,7 +63,14 @@ public final class LinkIndex {
 
   /** The top layer any link names for this manifest, if any: one seek. */
   public OptionalLong topLayerOf(Digest manifest) {
-    return storage.highestUnder(manifestLayers(manifest));
+    byte[] prefix = manifestLayers(manifest);
+    return storage
+        .greatestLookupKey(prefix, prefix.length + Integer.BYTES)
+        .map(
+            k ->
+                OptionalLong.of(
+                    ByteBuffer.wrap(k, prefix.length, Integer.BYTES).getInt() & 0xffffffffL))
+        .orElse(OptionalLong.empty());
   }
 
   /**
@@ -99,8 +106,8 @@ public final class LinkIndex {
 
   /**
    * Links naming this manifest at this layer. The key is the manifest's digest, then the layer (4
-   * bytes), so {@link LogStorage#highestUnder} on {@link #manifestLayers} finds the top layer in
-   * one seek: the top of the image's chain, however many other links name it.
+   * bytes), so {@link LogStorage#greatestLookupKey} under {@link #manifestLayers} finds the top
+   * layer in one seek: the top of the image's chain, however many other links name it.
    */
   public static byte[] manifestAtLayer(Digest d, long layer) {
     return ByteBuffer.allocate(37).put(manifestLayers(d)).putInt((int) layer).array();

@@ -303,25 +303,27 @@ public final class LogStorage implements AutoCloseable {
   }
 
   /**
-   * The greatest 4-byte value filed right after {@code prefix} in the lookups (the highest layer
-   * under a prefix such as LinkIndex's manifest layers), or empty: one seek, whatever the count.
+   * The greatest lookup key that starts with {@code prefix} and is {@code keyLength} bytes long
+   * (its index left off), or empty: one seek, however many keys lie under the prefix. What the
+   * key's bytes mean is the caller's ({@code read.LinkIndex}); that every stored key is the lookup
+   * key followed by the index is this class's.
    */
-  public OptionalLong highestUnder(byte[] prefix) {
-    byte[] after = Arrays.copyOf(prefix, prefix.length + 12);
+  public Optional<byte[]> greatestLookupKey(byte[] prefix, int keyLength) {
+    byte[] after = Arrays.copyOf(prefix, keyLength + Long.BYTES);
     Arrays.fill(after, prefix.length, after.length, (byte) 0xff);
     try (ReadOptions ro = new ReadOptions();
         RocksIterator it = db.newIterator(lookups, ro)) {
       it.seekForPrev(after);
       if (!it.isValid()) {
         it.status();
-        return OptionalLong.empty();
+        return Optional.empty();
       }
       byte[] k = it.key();
-      if (k.length != prefix.length + 12
+      if (k.length != keyLength + Long.BYTES
           || !Arrays.equals(k, 0, prefix.length, prefix, 0, prefix.length)) {
-        return OptionalLong.empty();
+        return Optional.empty();
       }
-      return OptionalLong.of(ByteBuffer.wrap(k, prefix.length, 4).getInt() & 0xffffffffL);
+      return Optional.of(Arrays.copyOf(k, keyLength));
     } catch (RocksDBException e) {
       throw new StorageException("reading a lookup failed: " + e.getMessage(), e);
     }

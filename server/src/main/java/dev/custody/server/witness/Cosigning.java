@@ -2,12 +2,12 @@ package dev.custody.server.witness;
 
 import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.http.BoundedHttp;
-import dev.custody.note.Base64s;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.note.NoteException;
 import dev.custody.note.SignedNote;
 import dev.custody.server.metrics.ServerMetrics;
 import dev.custody.server.read.LogReader;
+import dev.custody.witness.AddCheckpoint;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -150,10 +151,12 @@ public final class Cosigning implements AutoCloseable {
     for (int attempt = 0; attempt < 2; attempt++) {
       long old = knownSize[w];
       if (old > h.size()) old = 0; // cannot happen with an honest witness; start over
-      StringBuilder body = new StringBuilder("old ").append(old).append('\n');
-      if (old > 0 && old < h.size())
-        reader.consistency(old, h.size()).forEach(x -> body.append(Base64s.encode(x)).append('\n'));
-      body.append('\n').append(h.note());
+      byte[] body =
+          new AddCheckpoint(
+                  old,
+                  old > 0 && old < h.size() ? reader.consistency(old, h.size()) : List.of(),
+                  h.note())
+              .encode();
       try {
         // A witness is someone else's server: its answer is read within one deadline and one size
         // cap.
@@ -162,13 +165,14 @@ public final class Cosigning implements AutoCloseable {
                 http,
                 HttpRequest.newBuilder(c.prefix.resolve("add-checkpoint"))
                     .timeout(REQUEST_DEADLINE)
-                    .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(body))
                     .build(),
                 MAX_RESPONSE_BYTES,
                 REQUEST_DEADLINE);
         String text = r.text();
-        if (r.status() == 409 && text.matches("(0|[1-9][0-9]{0,18})\n")) {
-          knownSize[w] = Long.parseLong(text.strip());
+        OptionalLong theirs = AddCheckpoint.parseConflict(text);
+        if (r.status() == 409 && theirs.isPresent()) {
+          knownSize[w] = theirs.getAsLong();
           count(c, "conflict");
           continue; // once more, from the size the witness really has
         }
