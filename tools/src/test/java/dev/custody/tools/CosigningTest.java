@@ -47,7 +47,7 @@ class CosigningTest {
     Ed25519NoteKeys.Signer logKey = LogKeyFile.create(work.resolve("log.key"), origin);
     String logVkey = logKey.verifier().vkey();
     List<Ed25519NoteKeys.Verifier> wkeys = new ArrayList<>();
-    List<WitnessTest.Child> children = new ArrayList<>();
+    List<WitnessIT.Child> children = new ArrayList<>();
     try (ServerSocket blackHole = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
       Thread sink =
           new Thread(
@@ -78,8 +78,8 @@ class CosigningTest {
             "w" + i + ".cosign.test",
             "--out",
             key.toString());
-        WitnessTest.Child c =
-            WitnessTest.startWitness(
+        WitnessIT.Child c =
+            WitnessIT.startWitness(
                 work.resolve("w" + i + ".key"), logVkey, work.resolve("state" + i));
         children.add(c);
         Ed25519NoteKeys.Verifier v = Ed25519NoteKeys.parseVerifierKey(c.vkey());
@@ -156,7 +156,7 @@ class CosigningTest {
         }
       }
     } finally {
-      for (WitnessTest.Child c : children) c.p().destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+      for (WitnessIT.Child c : children) c.p().destroyForcibly().waitFor(30, TimeUnit.SECONDS);
     }
   }
 

@@ -88,8 +88,8 @@ class KeyRotationTest {
     LogKeys overlap = onlyA.withNext(new LogKeys.File(work.resolve("b.key")));
     LogKeys onlyB = LogKeys.DEFAULT.withKeyFile(work.resolve("b.key"));
 
-    WitnessTest.Child witness =
-        WitnessTest.startWitness(work.resolve("w.key"), a, work.resolve("wstate"));
+    WitnessIT.Child witness =
+        WitnessIT.startWitness(work.resolve("w.key"), a, work.resolve("wstate"));
     try {
       // 0. Key A alone.
       try (Log log = new Log(data, onlyA, witness)) {
@@ -125,7 +125,7 @@ class KeyRotationTest {
             "the tiles' checkpoint carries both");
       }
       // A start that forgets the next key is refused: it would drop out of the history unnoticed.
-      WitnessTest.Child trustsA = witness;
+      WitnessIT.Child trustsA = witness;
       IOException forgot =
           assertThrows(IOException.class, () -> new Log(data, onlyA, trustsA).close());
       assertTrue(forgot.getMessage().contains(b + " is not given"), forgot.getMessage());
@@ -136,7 +136,7 @@ class KeyRotationTest {
 
       // 2. The witness's operator now trusts B only; the log retires A.
       witness.p().destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-      witness = WitnessTest.startWitness(work.resolve("w.key"), b, work.resolve("wstate"));
+      witness = WitnessIT.startWitness(work.resolve("w.key"), b, work.resolve("wstate"));
       try (Log log = new Log(data, onlyB.withRetired(List.of(a)), witness)) {
         assertEquals(List.of(bv), signedBy(log.checkpoint().getSignedNote(), av, bv));
         LogInfo info = log.info();
@@ -162,7 +162,7 @@ class KeyRotationTest {
         CliEndToEndTest.ok(log.monitor());
       }
       // A retired key never signs again, as the key or as the next one.
-      WitnessTest.Child trustsB = witness;
+      WitnessIT.Child trustsB = witness;
       IOException retired =
           assertThrows(IOException.class, () -> new Log(data, onlyA, trustsB).close());
       assertTrue(retired.getMessage().contains("was retired at"), retired.getMessage());
@@ -224,7 +224,7 @@ class KeyRotationTest {
     final ManagedChannel channel;
     final TransparencyLogGrpc.TransparencyLogBlockingStub stub;
 
-    Log(Path data, LogKeys keys, WitnessTest.Child witness) throws Exception {
+    Log(Path data, LogKeys keys, WitnessIT.Child witness) throws Exception {
       Cosigning.WitnessConfig w =
           new Cosigning.WitnessConfig(
               URI.create("http://127.0.0.1:" + witness.port() + "/"),

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
  * key pairs generated in it by OpenSC's pkcs11-tool; links signed there through {@code pkcs11:}
  * URIs and verified by our software verifiers.
  */
-class Pkcs11SignerTest {
+class Pkcs11SignerIT {
   static final String MODULE = SoftHsm.MODULE;
   static final String TOKEN = "custody-test";
   static Path conf;

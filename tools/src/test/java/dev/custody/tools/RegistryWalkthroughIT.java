@@ -55,7 +55,7 @@ import org.junit.jupiter.api.io.TempDir;
  * never "unsigned".
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class RegistryWalkthroughTest {
+class RegistryWalkthroughIT {
   @TempDir static Path work;
   static CustodyServer server;
   static DockerRegistry registry;

@@ -61,7 +61,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * saved as a screenshot under target/explorer-screenshots; the in-browser proof checks must say
  * "ok", and "failed" when a proxy between the browser and the server flips one byte of a proof.
  */
-class ExplorerBrowserTest {
+class ExplorerBrowserIT {
   static final String HOSTILE = "registry.example/apps/<script>alert(1)</script>";
   static final Path SHOTS = Path.of("target", "explorer-screenshots");
   @TempDir static Path dir;

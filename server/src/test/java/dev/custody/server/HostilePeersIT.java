@@ -56,7 +56,7 @@ import org.junit.jupiter.api.io.TempDir;
  * witnesses that answer without end or a byte at a time. After each, the server still answers
  * promptly, its memory stays bounded, and SIGTERM stops it.
  */
-class HostilePeersTest {
+class HostilePeersIT {
   @TempDir Path dir;
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();

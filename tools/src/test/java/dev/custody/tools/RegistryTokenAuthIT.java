@@ -44,7 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
  * scope) hands out tokens. Our client follows the registry's challenge to the issuer, pulls, pushes
  * a referrer, and reuses its tokens; a wrong password and no login are named as 401s.
  */
-class RegistryTokenAuthTest {
+class RegistryTokenAuthIT {
   static final String SERVICE = "custody-test-registry";
   static final String ISSUER = "custody-test-issuer";
   @TempDir static Path work;
@@ -69,7 +69,7 @@ class RegistryTokenAuthTest {
                   CertificateFactory.getInstance("X.509").generateCertificate(in).getEncoded());
     }
     issuer = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    issuer.createContext("/token", RegistryTokenAuthTest::token);
+    issuer.createContext("/token", RegistryTokenAuthIT::token);
     issuer.start();
     registry =
         DockerRegistry.token(

@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * fault, never the end of follow mode; and a checkpoint without the policy's witness quorum is not
  * accepted.
  */
-class MonitorMirrorTest {
+class MonitorMirrorIT {
   @TempDir Path work;
 
   enum Mode {

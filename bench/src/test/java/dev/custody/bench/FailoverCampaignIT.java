@@ -21,7 +21,7 @@ import picocli.CommandLine;
  * by one) and frozen once; every promise checked on every node afterwards, and in the S3 bucket
  * (S3Proxy) the leader exports to.
  */
-class FailoverCampaignTest {
+class FailoverCampaignIT {
   @RegisterExtension
   static final S3ProxyExtension S3 =
       S3ProxyExtension.builder().withCredentials("access", "secret").build();

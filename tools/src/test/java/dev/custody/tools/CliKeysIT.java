@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * variables are its environment): encrypted keygen, signing with an encrypted key, a cosign key
  * (and cosign.pub in the trust policy), and a key in a SoftHSM token; each chain then verifies.
  */
-class CliKeysTest {
+class CliKeysIT {
   @TempDir static Path work;
   static CustodyServer server;
   static String log;
@@ -202,7 +202,7 @@ class CliKeysTest {
   @Test
   void aCosignKeySignsAndCosignPubIsThePolicysKey() throws Exception {
     for (String f : List.of("cosign.key", "cosign.pub")) {
-      try (InputStream in = CliKeysTest.class.getResourceAsStream("/keys/cosign/" + f)) {
+      try (InputStream in = CliKeysIT.class.getResourceAsStream("/keys/cosign/" + f)) {
         Files.write(work.resolve(f), in.readAllBytes());
       }
     }

@@ -48,7 +48,7 @@ import org.junit.jupiter.api.io.TempDir;
  * by itself once space returns, with every acknowledged entry in place and every checkpoint
  * consistent with the later ones, also across a restart. Needs root (mount), as CI has.
  */
-class DiskTroubleTest {
+class DiskTroubleIT {
   @TempDir Path tmp;
   private Path mnt;
   private boolean mounted;

@@ -9,7 +9,7 @@ import picocli.CommandLine;
  * CI's short crash campaign: the real server as a child JVM, SIGKILLed under load, every promise
  * checked.
  */
-class CrashCampaignTest {
+class CrashCampaignIT {
   @Test
   void aShortCampaignFindsNoViolation() {
     int rounds = Integer.getInteger("custody.crash.rounds", 6);

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * verifier key the log publishes; the same key opens the log again; another key, or a key that is
  * not Ed25519, is refused with the reason.
  */
-class LogKeyInTokenTest {
+class LogKeyInTokenIT {
   @TempDir Path dir;
 
   /**

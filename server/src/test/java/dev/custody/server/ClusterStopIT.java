@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  * snapshots instead of retrying them in a loop, and a SIGTERM still ends it within 10 s: a node an
  * operator cannot stop cannot be replaced.
  */
-class ClusterStopTest {
+class ClusterStopIT {
   @TempDir Path dir;
 
   @Test

@@ -42,7 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A real `custody witness` process against real log checkpoints: every status code the spec lists.
  */
-class WitnessTest {
+class WitnessIT {
   private static final Pattern LISTENING =
       Pattern.compile("listening on 127\\.0\\.0\\.1:(\\d+) vkey (\\S+)");
   @TempDir Path work;

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /** Each benchmark runs once in a tiny configuration, so that none of them can rot unnoticed. */
-class BenchSmokeTest {
+class BenchSmokeIT {
   @TempDir Path dir;
 
   private static String run(String... args) {
