@@ -16,8 +16,8 @@ import picocli.CommandLine.Option;
     name = "bundle",
     mixinStandardHelpOptions = true,
     description = {
-      "Fetch everything needed to verify an image offline (its links, their proofs and the signed",
-      "checkpoint) and save it as one file, to ship beside the image."
+      "Fetch everything needed to verify an image offline (its links, their proofs and the "
+          + "signed checkpoint) and save it as one file, to ship beside the image."
     })
 final class BundleCommand implements Callable<Integer> {
   @ArgGroup(exclusive = false, multiplicity = "1")

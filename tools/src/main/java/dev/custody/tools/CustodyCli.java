@@ -9,15 +9,18 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "custody 0.1.0",
     description = {
-      "Sign the layers you add to a container image, log the signatures publicly, and verify an image's",
-      "whole chain of custody.",
+      "Sign the layers you add to a container image, log the signatures publicly, and verify "
+          + "an image's whole chain of custody.",
       "",
-      "Signers:   keygen, then sign (your layers, on top of the link below), then submit; by reference,",
-      "           sign submits and attach puts the image's chain beside it in its registry.",
-      "Verifiers: verify an image against a trust policy (online, or offline with a bundle); verifier",
-      "           serves verdicts to admission controllers (Gatekeeper, Kyverno).",
+      "Signers:   keygen, then sign (your layers, on top of the link below),",
+      "           then submit; by reference, sign submits, and attach puts the",
+      "           image's chain beside it in its registry.",
+      "Verifiers: verify an image against a trust policy (online, or offline with",
+      "           a bundle); verifier serves verdicts to admission controllers",
+      "           (Gatekeeper, Kyverno).",
       "Operators: checkpoint, proof, bundle: raw access to the log.",
-      "Watchers:  monitor follows a log and flags what nobody expected; witness cosigns checkpoints.",
+      "Watchers:  monitor follows a log and flags what nobody expected; witness",
+      "           cosigns checkpoints.",
       ""
     },
     subcommands = {

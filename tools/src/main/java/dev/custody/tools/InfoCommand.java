@@ -13,9 +13,10 @@ import picocli.CommandLine.Mixin;
     name = "info",
     mixinStandardHelpOptions = true,
     description = {
-      "Print the log's origin and verifier key, for a trust policy. Check them through a trusted channel.",
-      "While the log rotates its key, next_key names the key that signs beside it; retired_key lines name keys the",
-      "log signed with before and never signs with again (times in UTC)."
+      "Print the log's origin and verifier key, for a trust policy. Check them through a "
+          + "trusted channel. While the log rotates its key, next_key names the key that signs "
+          + "beside it; retired_key lines name keys the log signed with before and never signs "
+          + "with again (times in UTC)."
     })
 final class InfoCommand implements Callable<Integer> {
   @Mixin LogOptions conn;

@@ -24,9 +24,10 @@ import picocli.CommandLine.Option;
     name = "keygen",
     mixinStandardHelpOptions = true,
     description = {
-      "Make a signing key pair for a team: <out>.key (private, mode 600, encrypted under a passphrase:",
-      "PKCS#8 with scrypt and AES-256) and <out>.pub (SPKI PEM, give it to verifiers for their trust policy).",
-      "The passphrase comes from CUSTODY_PASSWORD, else the terminal asks twice. Prints the key_id."
+      "Make a signing key pair for a team: <out>.key (private, mode 600, encrypted under a "
+          + "passphrase: PKCS#8 with scrypt and AES-256) and <out>.pub (SPKI PEM, give it to verifiers for "
+          + "their trust policy). The passphrase comes from CUSTODY_PASSWORD, else the terminal "
+          + "asks twice. Prints the key_id."
     })
 final class KeygenCommand implements Callable<Integer> {
   @Option(

@@ -23,13 +23,16 @@ import picocli.CommandLine.Option;
     name = "monitor",
     mixinStandardHelpOptions = true,
     description = {
-      "Follow a log through its tiles (HTTP or a directory), verify every checkpoint and its consistency",
-      "with the last one, re-derive every entry, and report what the rules flag as JSON lines on stdout:",
-      "unexpected-signer, second-chain-for-manifest, fork, key-outside-validity-window, and log faults",
-      "(log-fault:…), mirror-unavailable and unwitnessed-checkpoint (not faults; retried when following).",
-      "With --once: exit code 3 on a log fault, 4 when the tiles could not be read or lacked the witness quorum.",
+      "Follow a log through its tiles (HTTP or a directory), verify every checkpoint and its "
+          + "consistency with the last one, re-derive every entry, and report what the rules flag "
+          + "as JSON lines on stdout:",
+      "unexpected-signer, second-chain-for-manifest, fork, key-outside-validity-window, and "
+          + "log faults (log-fault:…), mirror-unavailable and unwitnessed-checkpoint (not faults; "
+          + "retried when following). With --once: exit code 3 on a log fault, 4 when the tiles "
+          + "could not be read or lacked the witness quorum.",
       "",
-      "  custody monitor --log http://127.0.0.1:7301/ --rules rules.json --state monitor.json --once"
+      "  custody monitor --log http://127.0.0.1:7301/ --rules rules.json \\",
+      "      --state monitor.json --once"
     })
 final class MonitorCommand implements Callable<Integer> {
   @Option(

@@ -34,16 +34,21 @@ import picocli.CommandLine.Parameters;
     description = {
       "Sign the layers your team added to an image, on top of the link for the layer below.",
       "",
-      "By reference: the image is read from its registry (manifest and config; the link's repository is",
-      "REF's), the links are submitted to the log, and --on may name the base image you built on:",
-      "  custody sign --key runtime-team.key --on registry.example/base/os:12 registry.example/runtime/jre:17",
+      "By reference: the image is read from its registry (manifest and config; the link's "
+          + "repository is REF's), the links are submitted to the log, and --on may name the base "
+          + "image you built on:",
+      "  custody sign --key runtime-team.key --on registry.example/base/os:12 \\",
+      "      registry.example/runtime/jre:17",
       "",
-      "Before pushing: the same, with the image from a tarball (OCI archive, or docker save of Docker 25+):",
-      "  custody sign --key runtime-team.key --archive jre.tar --on registry.example/base/os:12 registry.example/runtime/jre:17",
+      "Before pushing: the same, with the image from a tarball (OCI archive, or docker save "
+          + "of Docker 25+):",
+      "  custody sign --key runtime-team.key --archive jre.tar \\",
+      "      --on registry.example/base/os:12 registry.example/runtime/jre:17",
       "",
       "From an OCI layout, writing the links to a file for custody submit:",
-      "  custody sign --layout ./oci --image runtime --repository registry.example/runtime/jre \\",
-      "      --key runtime-team.key --layers 1 --on base-links.txt --out runtime-links.txt"
+      "  custody sign --layout ./oci --image runtime \\",
+      "      --repository registry.example/runtime/jre --key runtime-team.key \\",
+      "      --layers 1 --on base-links.txt --out runtime-links.txt"
     })
 final class SignCommand implements Callable<Integer> {
   @Parameters(

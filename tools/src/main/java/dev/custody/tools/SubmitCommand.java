@@ -16,8 +16,9 @@ import picocli.CommandLine.Parameters;
     name = "submit",
     mixinStandardHelpOptions = true,
     description = {
-      "Send signed links to the log, in order. Prints each link's index and the checkpoint size that",
-      "includes it. Submitting a link again is harmless: the log answers with the original entry."
+      "Send signed links to the log, in order. Prints each link's index and the checkpoint "
+          + "size that includes it. Submitting a link again is harmless: the log answers with the "
+          + "original entry."
     })
 final class SubmitCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();

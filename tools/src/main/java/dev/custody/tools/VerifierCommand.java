@@ -27,19 +27,22 @@ import picocli.CommandLine.Option;
     name = "verifier",
     mixinStandardHelpOptions = true,
     description = {
-      "Serve verdicts to admission controllers: the verification of custody verify REF over HTTP(S).",
+      "Serve verdicts to admission controllers: the verification of custody verify REF over "
+          + "HTTP(S).",
       "",
-      "  POST /v1/verify    {\"image\": \"registry.example/team/app:1.0\"} -> {\"verified\": true, ...}",
-      "  POST /gatekeeper   OPA Gatekeeper's external data provider protocol (externaldata.gatekeeper.sh/v1beta1)",
+      "  POST /v1/verify    {\"image\": \"registry.example/app:1.0\"}",
+      "                     -> {\"verified\": true, ...}",
+      "  POST /gatekeeper   OPA Gatekeeper's external data provider protocol",
+      "                     (externaldata.gatekeeper.sh/v1beta1)",
       "  GET  /metrics      verdict counts and latencies (Prometheus)",
       "  GET  /healthz      ok, at once, whatever the registries do",
       "",
-      "It fetches only from public addresses unless a registry is allowed by name",
-      "(--allow-registry), and only images of repositories its policy's signers name.",
-      "Options may also come from a file: custody verifier @/etc/custody/verifier.args",
+      "It fetches only from public addresses unless a registry is allowed by name "
+          + "(--allow-registry), and only images of repositories its policy's signers name. "
+          + "Options may also come from a file: custody verifier @/etc/custody/verifier.args",
       "",
-      "  custody verifier --listen 0.0.0.0:8443 --policy policy.json --server log.example:7300 \\",
-      "      --tls-cert tls.crt --tls-key tls.key"
+      "  custody verifier --listen 0.0.0.0:8443 --policy policy.json \\",
+      "      --server log.example:7300 --tls-cert tls.crt --tls-key tls.key"
     })
 final class VerifierCommand implements Callable<Integer> {
   /** The largest request: a Gatekeeper batch of 256 image keys, with room to spare. */

@@ -29,17 +29,21 @@ import picocli.CommandLine.Parameters;
     name = "verify",
     mixinStandardHelpOptions = true,
     description = {
-      "Verify an image's whole chain of custody against a trust policy: every layer signed by a key the",
-      "policy allows for it, the links in order and matching the image, every link in the log, the checkpoint",
-      "signed by the log and consistent with the checkpoints seen before. Exit code 0 only if all of it holds.",
+      "Verify an image's whole chain of custody against a trust policy: every layer signed "
+          + "by a key the policy allows for it, the links in order and matching the image, every "
+          + "link in the log, the checkpoint signed by the log and consistent with the checkpoints "
+          + "seen before. Exit code 0 only if all of it holds.",
       "",
+      "Online, by reference; offline, from the bundle attached in the registry:",
+      "  custody verify --policy policy.json registry.example/team/app:1.0",
+      "  custody verify --policy policy.json --offline registry.example/team/app:1.0",
+      "From an OCI layout, online; offline, from a bundle file:",
+      "  custody verify --policy policy.json --layout ./oci --image app",
+      "  custody verify --policy policy.json --layout ./oci --image app \\",
+      "      --bundle b.json",
       "",
-      "  custody verify --policy policy.json registry.example/team/app:1.0              (online)",
-      "  custody verify --policy policy.json --offline registry.example/team/app:1.0    (the attached bundle only)",
-      "  custody verify --policy policy.json --layout ./oci --image app                 (online)",
-      "  custody verify --policy policy.json --layout ./oci --image app --bundle b.json (offline)",
-      "",
-      "Exit code 1: not verified. Exit code 2: the check could not be made (a registry or the log refused)."
+      "Exit code 1: not verified. Exit code 2: the check could not be made (a registry or "
+          + "the log refused)."
     })
 final class VerifyCommand implements Callable<Integer> {
   @Parameters(

@@ -23,11 +23,13 @@ import picocli.CommandLine.Option;
     name = "witness",
     mixinStandardHelpOptions = true,
     description = {
-      "Run a C2SP tlog-witness: POST /add-checkpoint cosigns a log's checkpoint if it is signed by the",
-      "log and consistent with the last one this witness cosigned (state kept per origin in --state-dir).",
+      "Run a C2SP tlog-witness: POST /add-checkpoint cosigns a log's checkpoint if it is "
+          + "signed by the log and consistent with the last one this witness cosigned (state kept "
+          + "per origin in --state-dir).",
       "",
       "  custody keygen --type cosigner --name witness.example/w1 --out w1",
-      "  custody witness --key w1.key --log \"$(custody info | sed -n 's/^verifier_key //p')\" --listen 127.0.0.1:7380"
+      "  custody witness --key w1.key --listen 127.0.0.1:7380 \\",
+      "      --log \"$(custody info | sed -n 's/^verifier_key //p')\""
     })
 final class WitnessCommand implements Callable<Integer> {
   @Option(
