@@ -2,6 +2,7 @@ package dev.custody.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.custody.io.Home;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -60,7 +61,7 @@ public interface Credentials {
     Path file =
         dir != null && !dir.isEmpty()
             ? Path.of(dir, "config.json")
-            : Path.of(System.getProperty("user.home"), ".docker", "config.json");
+            : Home.dir().resolve(".docker").resolve("config.json");
     return dockerConfig(file);
   }
 

@@ -7,6 +7,8 @@ import dev.custody.io.DurableFiles;
 import dev.custody.merkle.Hashes;
 import dev.custody.merkle.ProofException;
 import dev.custody.merkle.Proofs;
+import dev.custody.note.NoteException;
+import dev.custody.note.SignedNote;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -87,6 +89,7 @@ public final class CheckpointStore {
       Checkpoint o = old.get();
       if (o.size() == cp.size()) {
         if (!Arrays.equals(o.rootHash(), cp.rootHash())) {
+          anotherLog(log);
           throw new CheckpointException(
               "the log signed two different roots for size " + cp.size() + ": it forked");
         }
@@ -111,6 +114,7 @@ public final class CheckpointStore {
               small.rootHash(),
               large.rootHash());
         } catch (ProofException e) {
+          anotherLog(log);
           throw new CheckpointException(
               "checkpoint of size "
                   + cp.size()
@@ -127,6 +131,31 @@ public final class CheckpointStore {
     }
     DurableFiles.replace(
         file(log.origin()), note.getBytes(StandardCharsets.UTF_8), DurableFiles.PUBLIC);
+  }
+
+  /**
+   * Throws when the remembered checkpoint of this origin was not signed by any key the policy lists
+   * for the log (in any validity window): then a disagreement is with another log that uses the
+   * same origin (a log started afresh after its data was wiped, a second log on one host), not
+   * proof that the trusted log forked, and the message says so and what to do.
+   */
+  private void anotherLog(CheckpointVerifier log) throws IOException, CheckpointException {
+    Path f = file(log.origin());
+    String remembered = Files.readString(f, StandardCharsets.UTF_8);
+    try {
+      SignedNote.parse(remembered)
+          .verify(log.keys().stream().map(CheckpointVerifier.LogKey::key).toList());
+    } catch (NoteException notByThisLog) {
+      throw new CheckpointException(
+          "the checkpoint remembered for \""
+              + log.origin()
+              + "\" ("
+              + f
+              + ") was signed by a key the policy does not list for this log: it comes from "
+              + "another log with the same origin (one started afresh, or a second log), not "
+              + "from a fork of this one. If you now trust this log, delete that file (or give "
+              + "another --checkpoint-store) and verify again");
+    }
   }
 
   private Path file(String origin) {

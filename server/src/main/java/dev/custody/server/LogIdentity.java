@@ -15,8 +15,10 @@ import dev.custody.server.storage.LogStorage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -220,7 +222,13 @@ public record LogIdentity(String origin, List<SigningKey> signing, KeyHistory hi
     return new SigningKey(signer, verifier);
   }
 
-  /** {@code <host name>/custody}: a schema-less URL, as C2SP recommends for origins. */
+  /**
+   * {@code <host name>/custody-<8 random hex digits>}: a schema-less URL, as C2SP recommends for
+   * origins, and one of its own for each new log. Two logs on one host (or one log started again
+   * after its data was wiped) must not share an origin: a verifier remembers checkpoints by origin,
+   * and would take the second log for a fork of the first. Recorded in the store at the first
+   * start, so a log keeps it.
+   */
   static String defaultOrigin() {
     String host =
         Optional.ofNullable(System.getenv("HOSTNAME"))
@@ -234,6 +242,8 @@ public record LogIdentity(String origin, List<SigningKey> signing, KeyHistory hi
                   }
                 });
     String clean = host.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9.-]", "");
-    return (clean.isEmpty() ? "localhost" : clean) + "/custody";
+    byte[] suffix = new byte[4];
+    new SecureRandom().nextBytes(suffix);
+    return (clean.isEmpty() ? "localhost" : clean) + "/custody-" + HexFormat.of().formatHex(suffix);
   }
 }

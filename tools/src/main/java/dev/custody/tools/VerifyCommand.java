@@ -3,6 +3,7 @@ package dev.custody.tools;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.custody.chain.LinkException;
 import dev.custody.checkpoint.SignedCheckpoint;
+import dev.custody.io.Home;
 import dev.custody.logclient.LogClient;
 import dev.custody.oci.OciImage;
 import dev.custody.registry.ImageReference;
@@ -194,7 +195,7 @@ final class VerifyCommand implements Callable<Integer> {
 
   /** Where verifiers remember the newest checkpoint of each log, unless told otherwise. */
   static Path defaultStore() {
-    return Path.of(System.getProperty("user.home"), ".custody", "checkpoints");
+    return Home.dir().resolve(".custody").resolve("checkpoints");
   }
 
   /**
