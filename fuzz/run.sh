@@ -3,7 +3,7 @@
 # 5 s its @FuzzTest annotation sets; the targets are ParserFuzzTest's @FuzzTest methods (that class
 # is the one list), run by FuzzTargetsIT two at a time. The corpus Jazzer grows in .cifuzz-corpus/
 # carries over from round to round, so
-#   bash fuzz/run.sh 720      # about half an hour per target
+#   bash fuzz/run.sh 720      # about an hour per target
 # is a long campaign. A finding stops the run; Jazzer saves the input under
 # client/src/test/resources/dev/custody/fuzz/ParserFuzzTestInputs/<target>/, where it becomes a
 # regression seed that every `mvn -B verify` replays: fix the bug, then commit the seed.

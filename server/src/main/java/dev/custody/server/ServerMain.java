@@ -85,7 +85,7 @@ public final class ServerMain implements Callable<Integer> {
       names = "--origin",
       description =
           "The log's origin (checkpoint first line and key name). "
-              + "Default: <host name>/custody on first run, then whatever the data dir holds.")
+              + "Default: <host name>/custody-<8 random hex digits> on first run, then whatever the data dir holds.")
   String origin;
 
   @Option(
