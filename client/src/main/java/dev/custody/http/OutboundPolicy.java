@@ -22,8 +22,8 @@ import java.util.Set;
  *
  * <p>What this does not cover: a name that resolves to a public address when checked and to an
  * internal one when the HTTP client resolves it again a moment later (DNS rebinding). A deployment
- * that fears it adds a NetworkPolicy that lets the service reach only the registries (the README
- * shows one).
+ * that fears it adds a NetworkPolicy that lets the service reach only the registries
+ * (docs/registries-and-admission.md shows one).
  */
 public final class OutboundPolicy {
   /** How a host name becomes addresses; replaceable in tests. */

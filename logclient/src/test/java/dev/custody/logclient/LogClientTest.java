@@ -82,7 +82,7 @@ class LogClientTest {
       Path checkpoints = work.resolve("checkpoints");
       SignedLink link = link(OciImage.fromLayout(layout, "step0"), team);
 
-      // README: begin
+      // guide: begin
       TrustPolicy policy = TrustPolicy.read(policyFile);
       try (LogClient log =
           LogClient.builder(address)
@@ -100,7 +100,7 @@ class LogClientTest {
         Bundle offline = log.bundle(image, policy);
         Files.write(work.resolve("app.bundle.json"), offline.toJson());
       }
-      // README: end
+      // guide: end
 
       ChainVerifier.Result again =
           new ChainVerifier(policy)
@@ -114,15 +114,16 @@ class LogClientTest {
           Files.readString(Path.of("src/test/java/dev/custody/logclient/LogClientTest.java"));
       String block =
           example.substring(
-              example.indexOf("// README: begin\n") + 17, example.indexOf("      // README: end"));
+              example.indexOf("// guide: begin\n") + 16, example.indexOf("      // guide: end"));
       String dedented =
           block
               .lines()
               .map(l -> l.length() >= 6 ? l.substring(6) : l)
               .collect(Collectors.joining("\n"));
       assertTrue(
-          Files.readString(Path.of("../README.md")).contains(dedented),
-          "the README's Java example is this test's, word for word:\n" + dedented);
+          Files.readString(Path.of("../docs/signing-and-verifying.md")).contains(dedented),
+          "the guide's Java example (docs/signing-and-verifying.md) is this test's, word for word:\n"
+              + dedented);
     }
   }
 

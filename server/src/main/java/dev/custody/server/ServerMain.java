@@ -108,7 +108,7 @@ public final class ServerMain implements Callable<Integer> {
       description =
           "Rotating the log's key: the new key (custody keygen --type log "
               + "--name ORIGIN), which then signs every checkpoint beside the log's key until verifiers trust it; then make it "
-              + "--key-file and --retire-key the old one (README: Rotating the log's key)")
+              + "--key-file and --retire-key the old one (docs/keys.md: Rotating the log's key)")
   Path nextKeyFile;
 
   @Option(

@@ -43,8 +43,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The bad-input table (README, "Bad input"): every RPC and HTTP endpoint with each class of
- * malformed input gets the right status and a message a person understands, and changes nothing:
+ * The bad-input table (docs/operating.md, "Bad input"): every RPC and HTTP endpoint with each class
+ * of malformed input gets the right status and a message a person understands, and changes nothing:
  * the checkpoint (size and root) is the same after the whole table as before it.
  */
 class BadInputTest {

@@ -36,9 +36,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The README's rotation procedure, end to end: a log signs with key A; then with A and B (the
- * overlap); then with B alone, A retired. Verifiers that pinned only A, only B, both, or both with
- * windows; a real witness process that trusts A and later B; a monitor that follows the log
+ * The rotation procedure of docs/keys.md, end to end: a log signs with key A; then with A and B
+ * (the overlap); then with B alone, A retired. Verifiers that pinned only A, only B, both, or both
+ * with windows; a real witness process that trusts A and later B; a monitor that follows the log
  * throughout; and every start the procedure forbids.
  */
 class KeyRotationTest {

@@ -48,11 +48,11 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The README's registry walkthrough against Debian's docker-registry with htpasswd auth: images
- * pushed with skopeo, three teams sign by reference (each on the image below it), attach the chains
- * as referrers (the tag schema: registry 2.8 has no referrers API), and a verifier checks online
- * and offline; a re-tagged image fails; a registry that refuses or throttles is an error (exit 2),
- * never "unsigned".
+ * The registry walkthrough of docs/registries-and-admission.md against Debian's docker-registry
+ * with htpasswd auth: images pushed with skopeo, three teams sign by reference (each on the image
+ * below it), attach the chains as referrers (the tag schema: registry 2.8 has no referrers API),
+ * and a verifier checks online and offline; a re-tagged image fails; a registry that refuses or
+ * throttles is an error (exit 2), never "unsigned".
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RegistryWalkthroughIT {

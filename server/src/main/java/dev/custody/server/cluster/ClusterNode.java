@@ -278,7 +278,7 @@ public final class ClusterNode implements AutoCloseable {
               + "id. Remove it (custody-server cluster remove "
               + s.nodeId()
               + "), then start it with an empty data directory and "
-              + "--join, and add it again (see the README, \"Cluster membership\")");
+              + "--join, and add it again (see docs/cluster.md, \"Cluster membership\")");
     }
     if (!Files.isDirectory(groupDir)
         && !s.join()
@@ -291,7 +291,7 @@ public final class ClusterNode implements AutoCloseable {
               + s.nodeId()
               + " as a member with entries already committed: a node that lost its storage must "
               + "not rejoin under its old id. Remove it (custody-server cluster remove), then start it with --join and add "
-              + "it again (custody-server cluster add); see the README, \"Cluster membership\"");
+              + "it again (custody-server cluster add); see docs/cluster.md, \"Cluster membership\"");
     }
     RaftProperties p = properties(s);
     checkSafety(p);

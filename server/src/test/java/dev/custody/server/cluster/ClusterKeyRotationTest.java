@@ -30,8 +30,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The README's rotation on a three-node Ratis cluster, node by node while the others keep the log
- * writable: after the overlap every node serves checkpoints signed by both keys, after the
+ * The rotation of docs/keys.md on a three-node Ratis cluster, node by node while the others keep
+ * the log writable: after the overlap every node serves checkpoints signed by both keys, after the
  * retirement by the new key alone, and the old key opens none of them.
  */
 class ClusterKeyRotationTest {
