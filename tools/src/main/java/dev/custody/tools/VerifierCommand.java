@@ -1,6 +1,5 @@
 package dev.custody.tools;
 
-import dev.custody.api.Nodes;
 import dev.custody.http.OutboundPolicy;
 import dev.custody.logclient.LogClient;
 import dev.custody.registry.Platform;
@@ -202,12 +201,7 @@ final class VerifierCommand implements Callable<Integer> {
             Duration.ofSeconds(refreshSeconds),
             limits,
             System::nanoTime);
-    InetSocketAddress at;
-    try {
-      at = Nodes.hostPort(listen);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--listen: " + e.getMessage(), e);
-    }
+    InetSocketAddress at = Listen.address(listen);
     HttpServer server =
         HttpServer.builder()
             .listen(at.getHostString(), at.getPort())

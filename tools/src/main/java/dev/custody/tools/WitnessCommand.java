@@ -1,6 +1,5 @@
 package dev.custody.tools;
 
-import dev.custody.api.Nodes;
 import dev.custody.io.DurableFiles;
 import dev.custody.note.Ed25519NoteKeys;
 import dev.custody.note.NoteVerifier;
@@ -69,12 +68,7 @@ final class WitnessCommand implements Callable<Integer> {
       trusted.computeIfAbsent(lv.name(), n -> new ArrayList<>()).add(lv);
     }
     Witness witness = new Witness(signer, trusted, stateDir);
-    InetSocketAddress at;
-    try {
-      at = Nodes.hostPort(listen);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--listen: " + e.getMessage(), e);
-    }
+    InetSocketAddress at = Listen.address(listen);
     // Each add-checkpoint checks signatures and syncs the witness's state: a few at a time.
     HttpServer server =
         HttpServer.builder()
