@@ -15,7 +15,11 @@ import dev.custody.api.v1.InclusionProof;
 import dev.custody.api.v1.LogEntry;
 import dev.custody.api.v1.LogInfo;
 import dev.custody.api.v1.ManifestSigner;
+import dev.custody.api.v1.Refusal;
+import dev.custody.api.v1.SubmitBatchRequest;
+import dev.custody.api.v1.SubmitBatchResponse;
 import dev.custody.api.v1.SubmitRequest;
+import dev.custody.api.v1.SubmitResult;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.chain.Digest;
 import dev.custody.chain.Leaf;
@@ -37,6 +41,7 @@ import dev.custody.verify.TrustPolicy;
 import io.grpc.ChannelCredentials;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
 import java.io.IOException;
@@ -254,6 +259,112 @@ public final class LogClient implements AutoCloseable {
         cp.size(),
         Optional.of(cp),
         proof);
+  }
+
+  /** One entry of {@link #submitAll}: logged, or refused by the log with its reason. */
+  public record Outcome(Optional<Submitted> submitted, Optional<LogException.Refused> refused) {
+    public Outcome {
+      if (submitted.isPresent() == refused.isPresent())
+        throw new IllegalArgumentException("an outcome is logged or refused, not both");
+    }
+  }
+
+  /** Entries in one SubmitBatch call, and their bytes: the log's limits. */
+  static final int BATCH_ENTRIES = 1024;
+
+  static final int BATCH_BYTES = 256 * 1024;
+
+  /**
+   * Appends {@code entries} in order (or finds those already logged) in as few SubmitBatch calls as
+   * the log's limits allow (1,024 entries, 256 KiB a call): a whole chain, each link on the one
+   * before, in one call. Each entry is answered alone; one the log refuses does not stop the rest.
+   * With {@link Builder#trust}, each call's one checkpoint is checked (and a store takes it) and
+   * every inclusion proof is checked against it before this returns.
+   *
+   * @return one outcome per entry, in order
+   * @throws LogException when a whole call is refused (pushback that outlasted the retries, a
+   *     malformed request) or its answer cannot be trusted
+   */
+  public List<Outcome> submitAll(List<byte[]> entries) throws LogException {
+    List<Outcome> out = new ArrayList<>(entries.size());
+    int from = 0;
+    while (from < entries.size()) {
+      int to = from;
+      long bytes = 0;
+      while (to < entries.size()
+          && to - from < BATCH_ENTRIES
+          && (to == from || bytes + entries.get(to).length <= BATCH_BYTES)) {
+        bytes += entries.get(to).length;
+        to++;
+      }
+      out.addAll(submitBatch(entries.subList(from, to), from));
+      from = to;
+    }
+    return out;
+  }
+
+  private List<Outcome> submitBatch(List<byte[]> entries, int offset) throws LogException {
+    SubmitBatchRequest.Builder req = SubmitBatchRequest.newBuilder();
+    for (byte[] e : entries) req.addEntries(ByteString.copyFrom(e));
+    SubmitBatchResponse r = call("SubmitBatch", () -> logStub().submitBatch(req.build()));
+    if (r.getResultsCount() != entries.size()) {
+      throw new LogException.Untrusted(
+          "the log answered " + r.getResultsCount() + " results for " + entries.size() + " entries",
+          null);
+    }
+    Optional<SignedCheckpoint> cp =
+        trust.isPresent()
+            ? Optional.of(accept(r.getCheckpoint().getSignedNote()))
+            : Optional.empty();
+    long treeSize = cp.map(SignedCheckpoint::size).orElse(r.getCheckpoint().getTreeSize());
+    List<Outcome> out = new ArrayList<>(entries.size());
+    for (int i = 0; i < entries.size(); i++) {
+      SubmitResult result = r.getResults(i);
+      if (result.hasRefused()) {
+        Refusal why = result.getRefused();
+        out.add(
+            new Outcome(
+                Optional.empty(),
+                Optional.of(
+                    new LogException.Refused(
+                        "entry " + (offset + i),
+                        Status.fromCodeValue(why.getCode()).withDescription(why.getMessage()),
+                        null))));
+        continue;
+      }
+      LogEntry e = result.getEntry();
+      byte[] leafHash = e.getLeafHash().toByteArray();
+      if (!MessageDigest.isEqual(leafHash, Hashes.leafHash(e.getLeaf().toByteArray()))) {
+        throw new LogException.Untrusted(
+            "the log's leaf hash for index " + e.getIndex() + " is not the hash of its leaf", null);
+      }
+      InclusionProof p = e.getInclusionProof();
+      if (p.getTreeSize() != treeSize) {
+        throw new LogException.Untrusted(
+            "the log proved entry "
+                + e.getIndex()
+                + " against size "
+                + p.getTreeSize()
+                + ", not the batch's checkpoint of size "
+                + treeSize,
+            null);
+      }
+      List<byte[]> proof = hashes(p.getHashesList());
+      if (cp.isPresent()) verifyInclusion(e.getIndex(), leafHash, proof, cp.get().checkpoint());
+      out.add(
+          new Outcome(
+              Optional.of(
+                  new Submitted(
+                      e.getIndex(),
+                      e.getLeaf().toByteArray(),
+                      leafHash,
+                      e.getDuplicate(),
+                      treeSize,
+                      cp,
+                      proof)),
+              Optional.empty()));
+    }
+    return out;
   }
 
   /**

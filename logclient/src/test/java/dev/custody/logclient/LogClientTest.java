@@ -27,7 +27,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -124,6 +127,42 @@ class LogClientTest {
           Files.readString(Path.of("../docs/signing-and-verifying.md")).contains(dedented),
           "the guide's Java example (docs/signing-and-verifying.md) is this test's, word for word:\n"
               + dedented);
+    }
+  }
+
+  @Test
+  void submitAllSendsBatchesWithinTheLimitsAndChecksEveryProof() throws Exception {
+    LogKeyFile.create(work.resolve("log.key"), "logclient.test/log");
+    try (CustodyServer server = start(work.resolve("all"), true)) {
+      CheckpointVerifier pinned =
+          new CheckpointVerifier(
+              "logclient.test/log",
+              Ed25519NoteKeys.parseVerifierKey(server.identity().verifierKey()));
+      try (LogClient log =
+          LogClient.builder("127.0.0.1:" + server.grpcPort()).trust(pinned).build()) {
+        // More than one call's worth (1,024 entries): sent in two calls, answered in order.
+        List<byte[]> entries = new ArrayList<>();
+        for (int i = 0; i < 1500; i++) entries.add(bytes("entry " + i));
+        entries.set(700, new byte[0]); // refused alone
+        entries.set(701, bytes("entry 3")); // a duplicate of an earlier one
+        List<LogClient.Outcome> out = log.submitAll(entries);
+        assertEquals(1500, out.size());
+        LogException.Refused empty = out.get(700).refused().orElseThrow();
+        assertEquals(Status.Code.INVALID_ARGUMENT, empty.code());
+        LogClient.Submitted dup = out.get(701).submitted().orElseThrow();
+        assertTrue(dup.duplicate());
+        assertEquals(out.get(3).submitted().orElseThrow().index(), dup.index());
+        Set<Long> indices = new HashSet<>();
+        for (int i = 0; i < 1500; i++) {
+          if (i == 700 || i == 701) continue;
+          LogClient.Submitted s = out.get(i).submitted().orElseThrow();
+          assertTrue(indices.add(s.index()), "one index per entry");
+          assertArrayEquals(Hashes.leafHash(entries.get(i)), s.leafHash());
+          assertTrue(s.checkpoint().isPresent(), "checked against the log's key");
+          assertEquals(s.treeSize(), s.checkpoint().get().size());
+        }
+        assertEquals(1498, server.sequencer().head().size());
+      }
     }
   }
 

@@ -48,10 +48,10 @@ public final class CustodyServer implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(CustodyServer.class.getName());
 
   /**
-   * Largest request accepted by the transport; above an entry's 64 KiB so that oversize gets our
-   * message.
+   * Largest request accepted by the transport; above an entry's 64 KiB and a batch's 256 KiB of
+   * entries (with their framing), so that oversize gets our message.
    */
-  public static final int MAX_INBOUND_MESSAGE_BYTES = 256 * 1024;
+  public static final int MAX_INBOUND_MESSAGE_BYTES = 320 * 1024;
 
   /** Request headers: ours need a few hundred bytes. */
   static final int MAX_METADATA_BYTES = 8 * 1024;

@@ -7,6 +7,7 @@ import dev.custody.chain.LinkKeys;
 import dev.custody.chain.SignedLink;
 import dev.custody.chain.Statement;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
 
 /** Real signed layer links for server tests, one key per test JVM. */
@@ -53,6 +54,35 @@ final class TestLinks {
                     1_764_288_000_000L),
                 KEY)
             .encoded());
+  }
+
+  /**
+   * The links of one image of {@code layers} layers, bottom first, each on the one below: a whole
+   * chain, distinct for each {@code tag}.
+   */
+  static List<ByteString> chain(int tag, int layers) {
+    List<Digest> diffs = new ArrayList<>();
+    for (int k = 0; k < layers; k++) diffs.add(d(100 + tag, k));
+    List<Digest> chainIds = ChainIds.of(diffs);
+    List<ByteString> out = new ArrayList<>();
+    byte[] below = Statement.NO_PREDECESSOR;
+    for (int k = 0; k < layers; k++) {
+      SignedLink link =
+          SignedLink.sign(
+              new Statement(
+                  "registry.example/test/chain",
+                  d(200 + tag, 0),
+                  k,
+                  d(300 + tag, k),
+                  diffs.get(k),
+                  chainIds.get(k),
+                  below,
+                  1_764_288_000_000L),
+              KEY);
+      out.add(ByteString.copyFrom(link.encoded()));
+      below = link.linkId();
+    }
+    return out;
   }
 
   static ByteString flipLastByte(ByteString b) {

@@ -223,16 +223,21 @@ final class SignCommand implements Callable<Integer> {
             "wrote " + signed.size() + " link(s) to " + out + "; next: custody submit " + out);
       return 0;
     }
+    List<LogClient.Outcome> outcomes;
     try (LogClient c = conn.client()) {
-      for (SignedLink l : signed) {
-        LogClient.Submitted e = c.submit(l.encoded());
-        System.out.printf(
-            "layer %d logged at index %d (checkpoint size %d)%s%n",
-            l.statement().layerIndex(),
-            e.index(),
-            e.treeSize(),
-            e.duplicate() ? ", already logged" : "");
-      }
+      // The image's new links in one call, each on the one below.
+      outcomes = c.submitAll(signed.stream().map(SignedLink::encoded).toList());
+    }
+    for (int i = 0; i < signed.size(); i++) {
+      LogClient.Outcome o = outcomes.get(i);
+      if (o.refused().isPresent()) throw o.refused().get();
+      LogClient.Submitted e = o.submitted().get();
+      System.out.printf(
+          "layer %d logged at index %d (checkpoint size %d)%s%n",
+          signed.get(i).statement().layerIndex(),
+          e.index(),
+          e.treeSize(),
+          e.duplicate() ? ", already logged" : "");
     }
     System.out.println("next: custody attach " + ref + (image != null ? " (after the push)" : ""));
     return 0;

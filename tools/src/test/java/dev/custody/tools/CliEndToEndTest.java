@@ -10,6 +10,10 @@ import dev.custody.server.ServerConfig;
 import dev.custody.testing.OciLayouts;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,6 +52,26 @@ class CliEndToEndTest {
   }
 
   record Run(int code, String out) {}
+
+  /** The server's count of finished gRPC calls of {@code method}, from its /metrics. */
+  static double calls(String method) throws Exception {
+    String text =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + server.httpPort() + "/metrics"))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString())
+            .body();
+    double total = 0;
+    for (String line : text.lines().toList()) {
+      if (line.startsWith("custody_grpc_request_seconds_count{")
+          && line.contains("method=\"" + method + "\"")) {
+        total += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+      }
+    }
+    return total;
+  }
 
   static Run custody(String... args) {
     PrintStream oldOut = System.out;
@@ -148,7 +172,12 @@ class CliEndToEndTest {
     Run early = custody("submit", "--server", address, p("app.links"));
     assertTrue(early.code != 0 && early.out.contains("predecessor"), early.out);
 
+    // Two teams' links, a chain of two, in one call: the server counts one SubmitBatch, no Submit.
+    double batchesBefore = calls("SubmitBatch");
+    double unaryBefore = calls("Submit");
     ok("submit", "--server", address, p("base.links"), p("runtime.links"));
+    assertEquals(batchesBefore + 1, calls("SubmitBatch"), "one call for the whole chain");
+    assertEquals(unaryBefore, calls("Submit"));
     Run info = ok("info", "--server", address);
     String vkey =
         info.out

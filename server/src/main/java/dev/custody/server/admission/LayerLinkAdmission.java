@@ -8,6 +8,7 @@ import dev.custody.chain.Statement;
 import dev.custody.server.read.LinkIndex;
 import dev.custody.server.read.StoredLinks;
 import dev.custody.server.sequencer.Admitted;
+import java.util.Optional;
 
 /**
  * Admits signed layer links (docs/design/formats.md): strict parse, the signature, the rules a link
@@ -38,6 +39,22 @@ public final class LayerLinkAdmission implements Admission {
 
   @Override
   public Admitted admit(byte[] entry) throws AdmissionException {
+    return admit(entry, Earlier.NONE);
+  }
+
+  @Override
+  public Optional<byte[]> idOf(byte[] entry) {
+    try {
+      return entry.length > MAX_LINK_BYTES
+          ? Optional.empty()
+          : Optional.of(SignedLink.parse(entry).linkId());
+    } catch (LinkException notALink) {
+      return Optional.empty();
+    }
+  }
+
+  @Override
+  public Admitted admit(byte[] entry, Earlier earlier) throws AdmissionException {
     if (entry.length == 0)
       throw new AdmissionException.Malformed("entry is empty; send a signed link (custody sign)");
     if (entry.length > MAX_LINK_BYTES) {
@@ -62,20 +79,36 @@ public final class LayerLinkAdmission implements Admission {
     }
     Statement s = link.statement();
     if (s.hasPredecessor()) {
-      StoredLinks.Stored below =
-          links
-              .byId(s.prevLinkId())
-              .orElseThrow(
-                  () ->
-                      new AdmissionException.MissingPredecessor(
-                          "the predecessor link (prev_link_id) is not in this log; submit the links below first"));
+      SignedLink below = predecessor(s.prevLinkId(), earlier);
       try {
-        LinkRules.checkOnTop(below.link(), link);
+        LinkRules.checkOnTop(below, link);
       } catch (LinkException e) {
         throw new AdmissionException.RuleViolation(
             "link does not stand on its predecessor: " + e.getMessage());
       }
     }
     return new Admitted(link.encoded(), true, link.linkId(), LinkIndex.keysOf(link));
+  }
+
+  /**
+   * The link {@code prevLinkId} names: in the log, else earlier in the same request (its own
+   * admission checks its signature; the caller sequences this link only after it).
+   */
+  private SignedLink predecessor(byte[] prevLinkId, Earlier earlier) throws AdmissionException {
+    Optional<StoredLinks.Stored> logged = links.byId(prevLinkId);
+    if (logged.isPresent()) return logged.get().link();
+    Optional<byte[]> pending = earlier.entry(prevLinkId);
+    if (pending.isPresent()) {
+      try {
+        return SignedLink.parse(pending.get());
+      } catch (LinkException e) {
+        throw new AdmissionException.RuleViolation(
+            "the link it stands on, earlier in this request, is not a valid link: "
+                + e.getMessage());
+      }
+    }
+    throw new AdmissionException.MissingPredecessor(
+        "the predecessor link (prev_link_id) is not in this log, nor earlier in this request; "
+            + "submit the links below first");
   }
 }

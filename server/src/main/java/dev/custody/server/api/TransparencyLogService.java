@@ -12,6 +12,8 @@ import dev.custody.api.v1.GetLogInfoRequest;
 import dev.custody.api.v1.InclusionProof;
 import dev.custody.api.v1.LogEntry;
 import dev.custody.api.v1.LogInfo;
+import dev.custody.api.v1.SubmitBatchRequest;
+import dev.custody.api.v1.SubmitBatchResponse;
 import dev.custody.api.v1.SubmitRequest;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.checkpoint.SignedCheckpoint;
@@ -85,6 +87,14 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
     this.info = info;
     this.worker = worker;
     this.metrics = metrics;
+    this.batches = new BatchSubmission(admission, sequencer, checks, reader, worker, this::count);
+  }
+
+  private final BatchSubmission batches;
+
+  @Override
+  public void submitBatch(SubmitBatchRequest req, StreamObserver<SubmitBatchResponse> out) {
+    batches.submit(req, out);
   }
 
   /**

@@ -1,6 +1,8 @@
 package dev.custody.server.guard;
 
+import dev.custody.api.v1.SubmitBatchRequest;
 import dev.custody.serving.ClientAddress;
+import io.grpc.ForwardingServerCallListener;
 import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
@@ -128,6 +130,26 @@ public final class ClientBudgets implements ServerInterceptor {
           new Metadata());
       return new ServerCall.Listener<>() {};
     }
-    return next.startCall(call, headers);
+    ServerCall.Listener<Q> listener = next.startCall(call, headers);
+    // A batch costs what its entries would cost one by one: the call took one token, each further
+    // entry takes one more, in debt if need be, so the client waits for it before its next call.
+    return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(listener) {
+      @Override
+      public void onMessage(Q message) {
+        if (message instanceof SubmitBatchRequest batch && batch.getEntriesCount() > 1)
+          charge(client, batch.getEntriesCount() - 1);
+        super.onMessage(message);
+      }
+    };
+  }
+
+  /** Takes {@code n} tokens from the client's bucket, leaving it in debt if it has too few. */
+  void charge(String client, int n) {
+    long now = clock.getAsLong();
+    synchronized (buckets) {
+      Bucket b = buckets.computeIfAbsent(client, k -> new Bucket(burst, now));
+      b.tokens = Math.min(burst, b.tokens + (now - b.last) * perSecond / 1e9) - n;
+      b.last = now;
+    }
   }
 }

@@ -28,6 +28,19 @@ class ClientBudgetsTest {
   }
 
   @Test
+  void aBatchCostsWhatItsEntriesWouldOneByOne() {
+    ClientBudgets b = new ClientBudgets(10, 3, now::get);
+    assertTrue(b.take("a"), "the call itself");
+    b.charge("a", 19); // its 19 further entries: the client is 17 tokens in debt
+    assertFalse(b.take("a"));
+    now.addAndGet(1_700_000_000L); // 1.7 s at 10/s pays the debt back, no more
+    assertFalse(b.take("a"));
+    now.addAndGet(100_000_000L);
+    assertTrue(b.take("a"), "then it may call again");
+    assertTrue(b.take("b"), "another client pays nothing for it");
+  }
+
+  @Test
   void aFullTableForgetsTheLeastRecentlySeenAndNeverRefusesANewcomer() {
     ClientBudgets b = new ClientBudgets(1, 1, now::get, 1_000);
     assertTrue(b.take("victim"));
