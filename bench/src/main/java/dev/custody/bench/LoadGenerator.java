@@ -3,8 +3,12 @@ package dev.custody.bench;
 import com.google.protobuf.ByteString;
 import dev.custody.api.ClientRetries;
 import dev.custody.api.v1.LogEntry;
+import dev.custody.api.v1.SubmitBatchRequest;
+import dev.custody.api.v1.SubmitBatchResponse;
 import dev.custody.api.v1.SubmitRequest;
+import dev.custody.api.v1.SubmitResult;
 import dev.custody.api.v1.TransparencyLogGrpc;
+import dev.custody.chain.ChainIds;
 import dev.custody.chain.Digest;
 import dev.custody.chain.LinkKeys;
 import dev.custody.chain.SignedLink;
@@ -82,6 +86,23 @@ final class LoadGenerator implements Callable<Integer> {
           "Submit pre-signed Ed25519 layer links (signature checks on) instead of "
               + "opaque entries; the embedded server then runs in its default, layer-link mode")
   boolean links;
+
+  @Option(
+      names = "--batch",
+      defaultValue = "1",
+      description =
+          "Entries per call: 1 sends Submit, more send SubmitBatch; rates count entries. "
+              + "Default: ${DEFAULT-VALUE}")
+  int batch;
+
+  @Option(
+      names = "--chains",
+      defaultValue = "1",
+      description =
+          "With --links and --batch: links in chains of this many layers, each on the one below, "
+              + "a whole chain in one call (so predecessor lookups are measured); --batch must be a "
+              + "multiple of it. Default: ${DEFAULT-VALUE} (bottom-layer links only)")
+  int chains;
 
   @Option(
       names = "--presign",
@@ -178,7 +199,11 @@ final class LoadGenerator implements Callable<Integer> {
     }
     // Callbacks only record a number: running them on the transport thread avoids a hand-off per
     // call.
-    if (links) signed = presignLinks(presign);
+    if (batch < 1 || batch > 1024) throw new IllegalArgumentException("--batch is 1 to 1024");
+    if (chains < 1 || batch % chains != 0)
+      throw new IllegalArgumentException("--batch must be a multiple of --chains");
+    if (chains > 1 && !links) throw new IllegalArgumentException("--chains needs --links");
+    if (links) signed = chains > 1 ? presignChains(presign, chains) : presignLinks(presign);
     // Like every client, the load retries pushback with backoff (ClientRetries), unless told to
     // count refusals.
     ManagedChannelBuilder<?> cb =
@@ -192,13 +217,16 @@ final class LoadGenerator implements Callable<Integer> {
       long cpu0 = serverPid == null ? 0 : processCpuNanos(serverPid);
       Driver.Phase m = driver.run(duration, this::submit);
       long serverCpu = serverPid == null ? 0 : processCpuNanos(serverPid) - cpu0;
-      lastMeasured = m.perSecond();
+      lastMeasured = m.perSecond() * batch;
       org.HdrHistogram.Histogram c = commits.getIntervalHistogram();
       System.out.printf(
           "load: %s, %s, %d s measured after %d s warm-up (%s)%n",
-          links
-              ? "Ed25519 layer links, signature checks on"
-              : "opaque entries of " + entryBytes + " B",
+          (links
+                  ? "Ed25519 layer links"
+                      + (chains > 1 ? " in chains of " + chains : "")
+                      + ", signature checks on"
+                  : "opaque entries of " + entryBytes + " B")
+              + (batch > 1 ? ", " + batch + " a call (SubmitBatch)" : ", one a call (Submit)"),
           rate > 0 ? "open loop at " + rate + "/s" : inFlight + " in flight",
           duration,
           warmup,
@@ -218,14 +246,14 @@ final class LoadGenerator implements Callable<Integer> {
         System.out.printf(
             "%-14s %10.0f %8.2f %8.2f %8.2f %8.2f %8.2f %10d %8.1f%n",
             p == w ? "warm-up" : "measured",
-            p.perSecond(),
+            p.perSecond() * batch,
             p.ms(50),
             p.ms(90),
             p.ms(99),
             p.ms(99.9),
             p.latency().getMaxValue() / 1e6,
             p.tags(),
-            p.tags() == 0 ? 0 : (double) p.ok() / p.tags());
+            p.tags() == 0 ? 0 : (double) p.ok() * batch / p.tags());
       }
       if (server != null) {
         System.out.printf(
@@ -239,9 +267,9 @@ final class LoadGenerator implements Callable<Integer> {
       System.out.printf("errors: %d (RESOURCE_EXHAUSTED %d)%n", m.errors(), m.exhausted());
       if (ceiling) {
         Ceilings.Figures f = Ceilings.measure(ceilingSeconds, dataDirFor(tmp));
-        f.print(m.perSecond(), links);
+        f.print(m.perSecond() * batch, links);
         if (serverPid != null && m.ok() > 0) {
-          double perLink = serverCpu / (double) m.ok();
+          double perLink = serverCpu / (double) (m.ok() * batch);
           System.out.printf(
               "server CPU per appended %s: %.1f µs = %.2f raw %s verifications (%.1f µs each)%n",
               links ? "link" : "entry",
@@ -271,18 +299,77 @@ final class LoadGenerator implements Callable<Integer> {
   private TransparencyLogGrpc.TransparencyLogStub stub;
 
   private void submit(long n, Driver.Done done) {
-    byte[] e;
+    if (batch == 1) {
+      stub.submit(
+          SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(entry(n))).build(),
+          Driver.observer(done, (LogEntry r) -> r.getInclusionProof().getTreeSize()));
+      return;
+    }
+    SubmitBatchRequest.Builder req = SubmitBatchRequest.newBuilder();
+    for (long k = (n - 1) * batch + 1; k <= n * batch; k++)
+      req.addEntries(ByteString.copyFrom(entry(k)));
+    stub.submitBatch(
+        req.build(),
+        Driver.observer(
+            done,
+            (SubmitBatchResponse r) -> {
+              for (SubmitResult x : r.getResultsList())
+                if (x.hasRefused())
+                  throw new IllegalStateException("refused: " + x.getRefused().getMessage());
+              return r.getCheckpoint().getTreeSize();
+            }));
+  }
+
+  /** The n-th entry (from 1): a pre-signed link, or opaque bytes made now. */
+  private byte[] entry(long n) {
     if (links) {
       if (n > signed.size())
         throw new IllegalStateException("ran out of pre-signed links; raise --presign");
-      e = signed.get((int) n - 1);
-    } else {
-      e = new byte[entryBytes];
-      ByteBuffer.wrap(e).putLong(System.nanoTime()).putLong(n);
+      return signed.get((int) n - 1);
     }
-    stub.submit(
-        SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(e)).build(),
-        Driver.observer(done, (LogEntry r) -> r.getInclusionProof().getTreeSize()));
+    byte[] e = new byte[entryBytes];
+    ByteBuffer.wrap(e).putLong(System.nanoTime()).putLong(n);
+    return e;
+  }
+
+  /**
+   * Links in chains of {@code layers} layers (each chain one image, each link on the one below),
+   * chain after chain, signed by 16 keys on all cores.
+   */
+  static List<byte[]> presignChains(int n, int layers) {
+    List<LinkKeys.Signer> keys = new ArrayList<>();
+    for (int k = 0; k < 16; k++) keys.add(LinkKeys.generate(LinkKeys.Scheme.ED25519));
+    int images = n / layers;
+    byte[][] out = new byte[images * layers][];
+    IntStream.range(0, images)
+        .parallel()
+        .forEach(
+            img -> {
+              List<Digest> diffs = new ArrayList<>();
+              for (int k = 0; k < layers; k++)
+                diffs.add(Digest.sha256Of(ByteBuffer.allocate(12).putLong(img).putInt(k).array()));
+              List<Digest> chainIds = ChainIds.of(diffs);
+              Digest manifest =
+                  Digest.sha256Of(ByteBuffer.allocate(9).put((byte) 3).putLong(img).array());
+              byte[] below = Statement.NO_PREDECESSOR;
+              for (int k = 0; k < layers; k++) {
+                Statement s =
+                    new Statement(
+                        "registry.example/load/chain" + (img % 1000),
+                        manifest,
+                        k,
+                        Digest.sha256Of(
+                            ByteBuffer.allocate(13).put((byte) 4).putLong(img).putInt(k).array()),
+                        diffs.get(k),
+                        chainIds.get(k),
+                        below,
+                        1_764_288_000_000L);
+                SignedLink link = SignedLink.sign(s, keys.get(img % keys.size()));
+                out[img * layers + k] = link.encoded();
+                below = link.linkId();
+              }
+            });
+    return Arrays.asList(out);
   }
 
   /** Independent bottom-layer links (no predecessor lookups), signed by 16 keys on all cores. */
