@@ -10,6 +10,7 @@ import dev.custody.logclient.LogException;
 import dev.custody.registry.ImageReference;
 import dev.custody.registry.RegistryClient;
 import dev.custody.registry.RegistryException;
+import dev.custody.serving.Daemons;
 import dev.custody.serving.HttpResponse;
 import dev.custody.serving.Routes;
 import io.prometheus.metrics.core.metrics.Counter;
@@ -150,11 +151,7 @@ final class VerificationService {
             60,
             TimeUnit.SECONDS,
             new ArrayBlockingQueue<>(limits.concurrency() * 8),
-            r -> {
-              Thread t = new Thread(r, "custody-verify");
-              t.setDaemon(true);
-              return t;
-            });
+            Daemons.named("custody-verify"));
     this.log = log;
     this.cacheTtl = cacheTtl;
     this.checkpointRefresh = checkpointRefresh;

@@ -5,6 +5,7 @@ import dev.custody.server.guard.StandingQueue;
 import dev.custody.server.sequencer.BatchListener;
 import dev.custody.server.sequencer.Sequencer;
 import dev.custody.server.storage.LogStorage;
+import dev.custody.serving.Daemons;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -171,8 +172,7 @@ public final class ClusterNode implements AutoCloseable {
       ReplicatedSequencer sequencer,
       String nodeId,
       AtomicReference<LogStateMachine.LeadershipCheck> check) {
-    this.announcer = new Thread(this::announceReads, "custody-announce-formats");
-    announcer.setDaemon(true);
+    this.announcer = Daemons.named("custody-announce-formats").newThread(this::announceReads);
     this.server = server;
     this.groupId = groupId;
     this.machine = machine;

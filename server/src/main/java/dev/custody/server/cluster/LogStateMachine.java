@@ -10,6 +10,7 @@ import dev.custody.server.sequencer.Integrator;
 import dev.custody.server.sequencer.TreeEdge;
 import dev.custody.server.storage.AppendBatch;
 import dev.custody.server.storage.LogStorage;
+import dev.custody.serving.Daemons;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -95,12 +96,7 @@ final class LogStateMachine extends BaseStateMachine {
    * from applying), and retries it while it cannot read.
    */
   private final ScheduledExecutorService checker =
-      Executors.newSingleThreadScheduledExecutor(
-          r -> {
-            Thread t = new Thread(r, "custody-leadership-check");
-            t.setDaemon(true);
-            return t;
-          });
+      Executors.newSingleThreadScheduledExecutor(Daemons.named("custody-leadership-check"));
 
   private final AtomicLong leaderTerm = new AtomicLong(-1);
 

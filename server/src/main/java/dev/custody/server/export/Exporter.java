@@ -6,6 +6,7 @@ import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.server.read.LogReader;
 import dev.custody.server.storage.LogStorage;
 import dev.custody.server.witness.Cosigning;
+import dev.custody.serving.Daemons;
 import dev.custody.tiles.TilePath;
 import dev.custody.tiles.Tiles;
 import java.io.IOException;
@@ -63,13 +64,7 @@ public final class Exporter implements AutoCloseable {
     this.storage = storage;
     this.head = head;
     this.active = active;
-    this.thread =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "custody-export");
-              t.setDaemon(true);
-              return t;
-            });
+    this.thread = Executors.newSingleThreadScheduledExecutor(Daemons.named("custody-export"));
   }
 
   /**

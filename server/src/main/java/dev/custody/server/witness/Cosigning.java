@@ -7,6 +7,7 @@ import dev.custody.note.NoteException;
 import dev.custody.note.SignedNote;
 import dev.custody.server.metrics.ServerMetrics;
 import dev.custody.server.read.LogReader;
+import dev.custody.serving.Daemons;
 import dev.custody.witness.AddCheckpoint;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -20,7 +21,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import java.util.logging.Level;
@@ -88,8 +88,8 @@ public final class Cosigning implements AutoCloseable {
     this.reader = reader;
     this.head = head;
     this.metrics = metrics;
-    this.requests = Executors.newCachedThreadPool(daemon("custody-witness-request"));
-    this.loop = Executors.newSingleThreadScheduledExecutor(daemon("custody-cosigning"));
+    this.requests = Executors.newCachedThreadPool(Daemons.named("custody-witness-request"));
+    this.loop = Executors.newSingleThreadScheduledExecutor(Daemons.named("custody-cosigning"));
     if (!witnesses.isEmpty())
       loop.scheduleWithFixedDelay(this::round, 0, 200, TimeUnit.MILLISECONDS);
   }
@@ -229,14 +229,6 @@ public final class Cosigning implements AutoCloseable {
 
   private void count(WitnessConfig c, String result) {
     metrics.witnessRequests(c.key.name(), result).inc();
-  }
-
-  private static ThreadFactory daemon(String name) {
-    return r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    };
   }
 
   @Override
