@@ -28,6 +28,17 @@ public final class MonitorState {
     return nextIndex;
   }
 
+  /**
+   * A fresh state that starts at {@code index}: the entries before it are not read, and the first
+   * checkpoint seen is taken as the start of the history checked from then on.
+   */
+  public static MonitorState startingAt(long index) {
+    if (index < 0) throw new IllegalArgumentException("index < 0");
+    MonitorState s = new MonitorState();
+    s.nextIndex = index;
+    return s;
+  }
+
   public static MonitorState load(Path file) throws IOException {
     MonitorState s = new MonitorState();
     if (file == null || !Files.exists(file)) return s;

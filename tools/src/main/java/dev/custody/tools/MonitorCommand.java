@@ -11,13 +11,20 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 @Command(
     name = "monitor",
@@ -28,8 +35,11 @@ import picocli.CommandLine.Option;
           + "as JSON lines on stdout:",
       "unexpected-signer, second-chain-for-manifest, fork, key-outside-validity-window, and "
           + "log faults (log-fault:…), mirror-unavailable and unwitnessed-checkpoint (not faults; "
-          + "retried when following). With --once: exit code 3 on a log fault, 4 when the tiles "
-          + "could not be read or lacked the witness quorum.",
+          + "retried when following).",
+      "",
+      "With --once, the exit code says what a CI job needs to know: 0 nothing found, 1 a finding "
+          + "(of the rules --fail-on names, every rule by default), 3 a log fault, 4 the tiles "
+          + "could not be read or lacked the witness quorum, 2 a usage error.",
       "",
       "  custody monitor --log http://127.0.0.1:7301/ --rules rules.json \\",
       "      --state monitor.json --once"
@@ -52,8 +62,39 @@ final class MonitorCommand implements Callable<Integer> {
       description = "Where to remember progress between runs (created if missing)")
   Path stateFile;
 
-  @Option(names = "--once", description = "Catch up once and exit instead of following")
+  @Option(
+      names = "--once",
+      description = "Catch up once and exit instead of following; the exit code tells the result")
   boolean once;
+
+  @Option(
+      names = "--fail-on",
+      split = ",",
+      paramLabel = "RULE",
+      description =
+          "With --once: only findings of these rules make the exit code 1 (the others are still "
+              + "reported): unexpected-signer, second-chain-for-manifest, fork, "
+              + "key-outside-validity-window. Default: every rule")
+  List<String> failOn;
+
+  @Option(
+      names = "--since",
+      paramLabel = "INDEX",
+      description =
+          "Start a fresh state at this log index instead of the first entry (the --state file must "
+              + "not exist yet). Rules that look back (second-chain-for-manifest, fork) see only "
+              + "what follows it")
+  Long since;
+
+  @Spec CommandSpec spec;
+
+  /** The rules a finding can break (log faults and mirror trouble have codes of their own). */
+  static final List<String> RULES =
+      List.of(
+          Finding.UNEXPECTED_SIGNER,
+          Finding.SECOND_CHAIN,
+          Finding.FORK,
+          Finding.KEY_OUTSIDE_WINDOW);
 
   @Option(
       names = "--interval",
@@ -77,16 +118,33 @@ final class MonitorCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    Set<String> failing = new HashSet<>(failOn == null ? RULES : failOn);
+    for (String rule : failing) {
+      if (!RULES.contains(rule))
+        throw new ParameterException(
+            spec.commandLine(), "--fail-on: no rule \"" + rule + "\"; the rules are " + RULES);
+    }
+    if (since != null && since < 0)
+      throw new ParameterException(spec.commandLine(), "--since: an index is at least 0");
+    if (since != null && stateFile != null && Files.exists(stateFile))
+      throw new ParameterException(
+          spec.commandLine(),
+          "--since starts a fresh state, but "
+              + stateFile
+              + " exists; move it away, or leave out --since to go on from it");
     WatchRules rules = WatchRules.read(rulesFile);
     TileClient.Fetcher fetcher = TileClient.fetcher(logPrefix, Duration.ofSeconds(timeoutSeconds));
     Monitor monitor = new Monitor(new TileClient(fetcher, rules.policy().logVerifier()), rules);
-    MonitorState state = MonitorState.load(stateFile);
+    MonitorState state =
+        since == null ? MonitorState.load(stateFile) : MonitorState.startingAt(since);
     HttpClient http =
         webhook == null
             ? null
             : HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    boolean[] found = {false};
     Consumer<Finding> out =
         f -> {
+          if (!f.logFault() && failing.contains(f.rule())) found[0] = true;
           System.out.println(f.json());
           System.out.flush();
           if (http != null) {
@@ -132,7 +190,7 @@ final class MonitorCommand implements Callable<Integer> {
             "%ncustody monitor: at %d entries (%.0f entries/s)%n",
             state.nextIndex(), (state.nextIndex() - startIndex) / Math.max(secs, 1e-3));
       }
-      if (once) return fault ? 3 : outcome == Monitor.Outcome.RETRY ? 4 : 0;
+      if (once) return fault ? 3 : found[0] ? 1 : outcome == Monitor.Outcome.RETRY ? 4 : 0;
       Thread.sleep(interval * 1000L);
       started = System.nanoTime();
       startIndex = state.nextIndex();

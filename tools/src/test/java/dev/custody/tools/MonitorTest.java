@@ -183,7 +183,7 @@ class MonitorTest {
       CliEndToEndTest.Run r = CliEndToEndTest.custody(hooked);
       hook.stop(0);
       String[] args = Arrays.copyOf(hooked, 8);
-      assertEquals(0, r.code(), r.out());
+      assertEquals(1, r.code(), "--once exits 1 when it reported a finding: " + r.out());
       List<JsonNode> f = findings(r.out());
       assertEquals(3, f.size(), r.out());
       assertEquals("unexpected-signer", f.get(0).get("rule").asText());
@@ -196,6 +196,83 @@ class MonitorTest {
       assertEquals(3, posted.size(), "every finding is POSTed to the webhook");
       for (int i = 0; i < 3; i++)
         assertEquals(f.get(i), new ObjectMapper().readTree(posted.get(i)));
+
+      // --fail-on narrows what fails the job; every finding is still reported.
+      String rulesArg = work.resolve("rules.json").toString();
+      CliEndToEndTest.Run narrow =
+          CliEndToEndTest.custody(
+              "monitor",
+              "--log",
+              a.tiles(),
+              "--rules",
+              rulesArg,
+              "--once",
+              "--no-progress",
+              "--fail-on",
+              "key-outside-validity-window");
+      assertEquals(0, narrow.code(), narrow.out());
+      assertEquals(3, findings(narrow.out()).size(), narrow.out());
+      CliEndToEndTest.Run forkOnly =
+          CliEndToEndTest.custody(
+              "monitor",
+              "--log",
+              a.tiles(),
+              "--rules",
+              rulesArg,
+              "--once",
+              "--no-progress",
+              "--fail-on",
+              "fork,key-outside-validity-window");
+      assertEquals(1, forkOnly.code(), forkOnly.out());
+      CliEndToEndTest.Run bogus =
+          CliEndToEndTest.custody(
+              "monitor", "--log", a.tiles(), "--rules", rulesArg, "--once", "--fail-on", "forks");
+      assertEquals(2, bogus.code(), bogus.out());
+      assertTrue(bogus.out().contains("no rule \"forks\""), bogus.out());
+      // --since starts a fresh state at an index: what lies before it is not read.
+      CliEndToEndTest.Run late =
+          CliEndToEndTest.custody(
+              "monitor",
+              "--log",
+              a.tiles(),
+              "--rules",
+              rulesArg,
+              "--once",
+              "--no-progress",
+              "--since",
+              Long.toString(fork + 1),
+              "--state",
+              work.resolve("late.json").toString());
+      assertEquals(0, late.code(), late.out());
+      assertEquals(0, findings(late.out()).size(), late.out());
+      CliEndToEndTest.Run fromUnexpected =
+          CliEndToEndTest.custody(
+              "monitor",
+              "--log",
+              a.tiles(),
+              "--rules",
+              rulesArg,
+              "--once",
+              "--no-progress",
+              "--since",
+              Long.toString(unexpected));
+      List<JsonNode> uf = findings(fromUnexpected.out());
+      assertEquals("unexpected-signer", uf.get(0).get("rule").asText(), fromUnexpected.out());
+      uf.forEach(x -> assertTrue(x.get("index").asLong() >= unexpected, fromUnexpected.out()));
+      CliEndToEndTest.Run notFresh =
+          CliEndToEndTest.custody(
+              "monitor",
+              "--log",
+              a.tiles(),
+              "--rules",
+              rulesArg,
+              "--once",
+              "--since",
+              "0",
+              "--state",
+              work.resolve("late.json").toString());
+      assertEquals(2, notFresh.code(), notFresh.out());
+      assertTrue(notFresh.out().contains("starts a fresh state"), notFresh.out());
 
       // Resuming from the state: nothing new, nothing reported.
       CliEndToEndTest.Run again = CliEndToEndTest.custody(args);
