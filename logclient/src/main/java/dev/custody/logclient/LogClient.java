@@ -72,6 +72,10 @@ import java.util.function.Supplier;
  *   ChainVerifier.Result r = log.verify(OciImage.fromLayout(dir, "app"), policy);
  * }
  * }</pre>
+ *
+ * <p>One concept in one file, though long: the log's whole API as a Java program sees it, one
+ * method per RPC, each with the checks its answer needs; the checks themselves live in the
+ * verification core.
  */
 public final class LogClient implements AutoCloseable {
   /** Chains fetched for one image at most: each costs a GetChain and a verification. */

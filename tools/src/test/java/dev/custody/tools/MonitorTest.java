@@ -29,6 +29,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -199,78 +200,45 @@ class MonitorTest {
 
       // --fail-on narrows what fails the job; every finding is still reported.
       String rulesArg = work.resolve("rules.json").toString();
+      Function<String[], CliEndToEndTest.Run> once =
+          extra -> {
+            List<String> all =
+                new ArrayList<>(
+                    List.of("monitor", "--log", a.tiles(), "--rules", rulesArg, "--once"));
+            all.addAll(List.of(extra));
+            return CliEndToEndTest.custody(all.toArray(String[]::new));
+          };
       CliEndToEndTest.Run narrow =
-          CliEndToEndTest.custody(
-              "monitor",
-              "--log",
-              a.tiles(),
-              "--rules",
-              rulesArg,
-              "--once",
-              "--no-progress",
-              "--fail-on",
-              "key-outside-validity-window");
+          once.apply(new String[] {"--no-progress", "--fail-on", "key-outside-validity-window"});
       assertEquals(0, narrow.code(), narrow.out());
       assertEquals(3, findings(narrow.out()).size(), narrow.out());
       CliEndToEndTest.Run forkOnly =
-          CliEndToEndTest.custody(
-              "monitor",
-              "--log",
-              a.tiles(),
-              "--rules",
-              rulesArg,
-              "--once",
-              "--no-progress",
-              "--fail-on",
-              "fork,key-outside-validity-window");
+          once.apply(
+              new String[] {"--no-progress", "--fail-on", "fork,key-outside-validity-window"});
       assertEquals(1, forkOnly.code(), forkOnly.out());
-      CliEndToEndTest.Run bogus =
-          CliEndToEndTest.custody(
-              "monitor", "--log", a.tiles(), "--rules", rulesArg, "--once", "--fail-on", "forks");
+      CliEndToEndTest.Run bogus = once.apply(new String[] {"--fail-on", "forks"});
       assertEquals(2, bogus.code(), bogus.out());
       assertTrue(bogus.out().contains("no rule \"forks\""), bogus.out());
       // --since starts a fresh state at an index: what lies before it is not read.
       CliEndToEndTest.Run late =
-          CliEndToEndTest.custody(
-              "monitor",
-              "--log",
-              a.tiles(),
-              "--rules",
-              rulesArg,
-              "--once",
-              "--no-progress",
-              "--since",
-              Long.toString(fork + 1),
-              "--state",
-              work.resolve("late.json").toString());
+          once.apply(
+              new String[] {
+                "--no-progress",
+                "--since",
+                Long.toString(fork + 1),
+                "--state",
+                work.resolve("late.json").toString()
+              });
       assertEquals(0, late.code(), late.out());
       assertEquals(0, findings(late.out()).size(), late.out());
       CliEndToEndTest.Run fromUnexpected =
-          CliEndToEndTest.custody(
-              "monitor",
-              "--log",
-              a.tiles(),
-              "--rules",
-              rulesArg,
-              "--once",
-              "--no-progress",
-              "--since",
-              Long.toString(unexpected));
+          once.apply(new String[] {"--no-progress", "--since", Long.toString(unexpected)});
       List<JsonNode> uf = findings(fromUnexpected.out());
       assertEquals("unexpected-signer", uf.get(0).get("rule").asText(), fromUnexpected.out());
       uf.forEach(x -> assertTrue(x.get("index").asLong() >= unexpected, fromUnexpected.out()));
       CliEndToEndTest.Run notFresh =
-          CliEndToEndTest.custody(
-              "monitor",
-              "--log",
-              a.tiles(),
-              "--rules",
-              rulesArg,
-              "--once",
-              "--since",
-              "0",
-              "--state",
-              work.resolve("late.json").toString());
+          once.apply(
+              new String[] {"--since", "0", "--state", work.resolve("late.json").toString()});
       assertEquals(2, notFresh.code(), notFresh.out());
       assertTrue(notFresh.out().contains("starts a fresh state"), notFresh.out());
 
