@@ -233,7 +233,10 @@ public final class CustodyServer implements AutoCloseable {
     if (guard.submittersNeedCertificates()) {
       transport.intercept(
           new SubmitterCertificates(
-              Set.of(TransparencyLogGrpc.getSubmitMethod().getFullMethodName())));
+              // Every way to write: Submit and SubmitBatch alike.
+              Set.of(
+                  TransparencyLogGrpc.getSubmitMethod().getFullMethodName(),
+                  TransparencyLogGrpc.getSubmitBatchMethod().getFullMethodName())));
     }
     // One budget per client for its gRPC calls and its explorer pages alike.
     if (budgets != null) transport.intercept(budgets);

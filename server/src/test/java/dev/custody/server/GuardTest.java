@@ -9,6 +9,7 @@ import dev.custody.api.v1.GetCheckpointRequest;
 import dev.custody.api.v1.GetEntriesRequest;
 import dev.custody.api.v1.GetLogInfoRequest;
 import dev.custody.api.v1.LogEntry;
+import dev.custody.api.v1.SubmitBatchRequest;
 import dev.custody.api.v1.SubmitRequest;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.server.guard.Guard;
@@ -128,6 +129,14 @@ class GuardTest {
       assertTrue(
           e.getStatus().getDescription().contains("needs a client certificate"),
           e.getStatus().getDescription());
+      // A batch is a write too: the same certificate or nothing.
+      StatusRuntimeException batch =
+          assertThrows(
+              StatusRuntimeException.class,
+              () ->
+                  anon.submitBatch(
+                      SubmitBatchRequest.newBuilder().addEntries(entry(1, 100)).build()));
+      assertEquals(Status.Code.UNAUTHENTICATED, batch.getStatus().getCode());
 
       e =
           assertThrows(

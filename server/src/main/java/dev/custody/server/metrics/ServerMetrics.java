@@ -44,9 +44,12 @@ public final class ServerMetrics {
     appended.inc(entries);
   }
 
-  /** Submit calls ending with {@code result} (ok, duplicate, invalid, overloaded, ...). */
+  /**
+   * Entries submitted (one per Submit, one per entry of a SubmitBatch) ending with {@code result}.
+   */
   public CounterDataPoint submissions(String result) {
-    return m.counter(SUBMISSIONS, "Submit calls by outcome", "result", result);
+    return m.counter(
+        SUBMISSIONS, "entries submitted (Submit and SubmitBatch) by outcome", "result", result);
   }
 
   private static final String SUBMISSIONS = "custody_submissions_total";
