@@ -204,6 +204,10 @@ public final class S3Sink implements TileSink {
       checkpointEtag = s3.putObject(put.build(), RequestBody.fromBytes(content)).eTag();
     } catch (S3Exception e) {
       if (e.statusCode() == 412) {
+        // A request the SDK retried after its first attempt landed (a slow answer under load)
+        // finds its own write: the object holds exactly our bytes, which is success.
+        Optional<byte[]> after = checkpoint();
+        if (after.isPresent() && Arrays.equals(after.get(), content)) return;
         throw new ConflictException(
             "s3://" + bucket + "/" + key + " changed under this writer (412); not replacing it");
       }
