@@ -236,11 +236,7 @@ public final class LogClient implements AutoCloseable {
                 logStub()
                     .submit(
                         SubmitRequest.newBuilder().setEntry(ByteString.copyFrom(entry)).build()));
-    byte[] leafHash = e.getLeafHash().toByteArray();
-    if (!MessageDigest.isEqual(leafHash, Hashes.leafHash(e.getLeaf().toByteArray()))) {
-      throw new LogException.Untrusted(
-          "the log's leaf hash for index " + e.getIndex() + " is not the hash of its leaf", null);
-    }
+    byte[] leafHash = checkedLeafHash(e);
     InclusionProof p = e.getInclusionProof();
     List<byte[]> proof = hashes(p.getHashesList());
     if (trust.isEmpty()) {
@@ -337,11 +333,7 @@ public final class LogClient implements AutoCloseable {
         continue;
       }
       LogEntry e = result.getEntry();
-      byte[] leafHash = e.getLeafHash().toByteArray();
-      if (!MessageDigest.isEqual(leafHash, Hashes.leafHash(e.getLeaf().toByteArray()))) {
-        throw new LogException.Untrusted(
-            "the log's leaf hash for index " + e.getIndex() + " is not the hash of its leaf", null);
-      }
+      byte[] leafHash = checkedLeafHash(e);
       InclusionProof p = e.getInclusionProof();
       if (p.getTreeSize() != treeSize) {
         throw new LogException.Untrusted(
@@ -643,6 +635,16 @@ public final class LogClient implements AutoCloseable {
               hashes(e.getInclusionProof().getHashesList())));
     }
     return new Bundle(chain.getCheckpoint().getSignedNote(), links);
+  }
+
+  /** The entry's leaf hash, once checked to be the hash of its leaf. */
+  private static byte[] checkedLeafHash(LogEntry e) throws LogException.Untrusted {
+    byte[] leafHash = e.getLeafHash().toByteArray();
+    if (!MessageDigest.isEqual(leafHash, Hashes.leafHash(e.getLeaf().toByteArray()))) {
+      throw new LogException.Untrusted(
+          "the log's leaf hash for index " + e.getIndex() + " is not the hash of its leaf", null);
+    }
+    return leafHash;
   }
 
   private static List<byte[]> hashes(List<ByteString> in) {

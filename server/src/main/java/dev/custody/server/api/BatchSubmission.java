@@ -251,14 +251,8 @@ final class BatchSubmission {
           Sequenced s = sequenced[i];
           if (s != null) {
             count.accept(s.duplicate() ? "duplicate" : "appended");
-            InclusionProof proof =
-                InclusionProof.newBuilder()
-                    .setIndex(s.index())
-                    .setTreeSize(cp.size())
-                    .setRootHash(ByteString.copyFrom(cp.checkpoint().rootHash()))
-                    .addAllHashes(
-                        TransparencyLogService.bytes(reader.inclusion(s.index(), cp.size())))
-                    .build();
+            // The response carries the checkpoint once, not once per proof.
+            InclusionProof proof = TransparencyLogService.proofAt(reader, s.index(), cp).build();
             LogEntry e =
                 TransparencyLogService.entry(s.index(), s.leaf(), s.leafHash())
                     .setDuplicate(s.duplicate())

@@ -320,13 +320,16 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
   }
 
   static InclusionProof inclusion(LogReader reader, long index, SignedCheckpoint cp) {
+    return proofAt(reader, index, cp).setCheckpoint(checkpoint(cp)).build();
+  }
+
+  /** The proof of {@code index} in {@code cp}'s tree, without the checkpoint itself. */
+  static InclusionProof.Builder proofAt(LogReader reader, long index, SignedCheckpoint cp) {
     return InclusionProof.newBuilder()
         .setIndex(index)
         .setTreeSize(cp.size())
         .setRootHash(ByteString.copyFrom(cp.checkpoint().rootHash()))
-        .addAllHashes(bytes(reader.inclusion(index, cp.size())))
-        .setCheckpoint(checkpoint(cp))
-        .build();
+        .addAllHashes(bytes(reader.inclusion(index, cp.size())));
   }
 
   private static long treeSize(long requested, SignedCheckpoint head, String field) {
