@@ -389,6 +389,7 @@ public final class ServerMain implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
+    ClusterNode.sizeCommonPool();
     System.setProperty(
         "java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s: %5$s%6$s%n");
     // Ratis reports every vote and snapshot chunk at INFO; an operator needs its warnings

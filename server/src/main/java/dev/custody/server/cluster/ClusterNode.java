@@ -15,18 +15,25 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.SortedMap;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.logging.Logger;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
@@ -41,11 +48,13 @@ import org.apache.ratis.util.TimeDuration;
 
 /**
  * One member of a Custody cluster: a Ratis server whose state machine is this node's store ({@link
- * LogStateMachine}), a Ratis client through which this node proposes batches, and the {@link
- * ReplicatedSequencer} on top. The Raft group's id is derived from the log's origin, so a node
- * started for another log cannot join by mistake.
+ * LogStateMachine}), the {@link ReplicatedSequencer} on top, which proposes batches to this server
+ * in process while it leads and through a Ratis client to the leader otherwise. The Raft group's id
+ * is derived from the log's origin, so a node started for another log cannot join by mistake.
  */
 public final class ClusterNode implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(ClusterNode.class.getName());
+
   /**
    * How a node takes part; every default in one place.
    *
@@ -247,6 +256,25 @@ public final class ClusterNode implements AutoCloseable {
     }
   }
 
+  /** The JVM option that sizes the common fork-join pool. */
+  static final String COMMON_POOL_PARALLELISM =
+      "java.util.concurrent.ForkJoinPool.common.parallelism";
+
+  /**
+   * Gives the JVM's common fork-join pool at least two threads, unless the operator sized it. A
+   * follower's Ratis chains each batch it receives with {@code thenComposeAsync} on the default
+   * executor, which is the common pool only when that pool has two threads or more; below that (any
+   * machine of one or two cores) {@link CompletableFuture} starts a new thread per task: one thread
+   * per Raft append, which cost a three-node cluster on two cores a third of its rate. Must run
+   * before anything touches {@link ForkJoinPool} (first thing in {@code main}); has no effect
+   * after.
+   */
+  public static void sizeCommonPool() {
+    if (System.getProperty(COMMON_POOL_PARALLELISM) == null) {
+      System.setProperty(COMMON_POOL_PARALLELISM, "2");
+    }
+  }
+
   /**
    * Starts this node's Raft server over {@code storage} and joins (or forms) the group.
    *
@@ -295,6 +323,13 @@ public final class ClusterNode implements AutoCloseable {
     }
     RaftProperties p = properties(s);
     checkSafety(p);
+    if (ForkJoinPool.getCommonPoolParallelism() < 2) {
+      LOG.warning(
+          "the JVM's common fork-join pool has one thread: Ratis will start a thread per Raft "
+              + "append on this node; start the JVM with -D"
+              + COMMON_POOL_PARALLELISM
+              + "=2 (custody-server does so itself)");
+    }
     AtomicReference<LogStateMachine.LeadershipCheck> check =
         new AtomicReference<>(head -> Optional.empty());
     LogStateMachine machine =
@@ -345,11 +380,27 @@ public final class ClusterNode implements AutoCloseable {
                     RetryPolicies.retryUpToMaximumCountWithFixedSleep(
                         3, TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
                 .build();
+    // Proposals made while this node leads go to its own server in process. One client id for
+    // them all, a fresh call id each: Ratis' retry cache keys on the pair.
+    ClientId ownClient = ClientId.randomId();
+    AtomicLong callIds = new AtomicLong();
+    ReplicatedSequencer.OwnServer own =
+        m ->
+            server.submitClientRequestAsync(
+                RaftClientRequest.newBuilder()
+                    .setClientId(ownClient)
+                    .setServerId(self)
+                    .setGroupId(groupId)
+                    .setCallId(callIds.incrementAndGet())
+                    .setMessage(m)
+                    .setType(RaftClientRequest.writeRequestType())
+                    .build());
     ReplicatedSequencer seq =
         new ReplicatedSequencer(
             machine,
             storage,
             clients,
+            own,
             self,
             () -> knownLeader(server, groupId, self),
             queueCapacity,
@@ -540,6 +591,15 @@ public final class ClusterNode implements AutoCloseable {
   }
 
   /** Proposals this node refused as leader before they committed (a field out of bounds). */
+  /**
+   * Batches this node proposed since it started, by path: {@code own_server} (to its own Raft
+   * server in process, while it leads) and {@code leader_client} (through a Ratis client to the
+   * leader).
+   */
+  public Map<String, Long> proposals() {
+    return sequencer.proposals();
+  }
+
   public long refusedProposals() {
     return machine.refusedProposals();
   }

@@ -14,6 +14,7 @@ import dev.custody.server.storage.StorageException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -27,6 +28,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
@@ -35,16 +37,19 @@ import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.LeaderNotReadyException;
+import org.apache.ratis.protocol.exceptions.NotLeaderException;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 
 /**
  * The sequencer of a cluster node. Any node admits (signature checks scale out with the nodes);
  * dedup against the node's own store and its in-flight entries runs on the callers' threads, as on
- * a single node. One thread batches what is queued and proposes each batch to the Raft group
- * through Ratis' client, which sends it to the leader (one hop from a follower). The state machine
- * assigns indices when the batch is committed and applied ({@link LogStateMachine}); the caller is
- * told only after that, and after this node's own store holds the batch, so that the inclusion
- * proof it is answered with can be read here.
+ * a single node. One thread batches what is queued and proposes each batch to the Raft group: on
+ * the leader straight to its own Raft server, in process; on a follower through Ratis' client,
+ * which sends it to the leader (one hop). The state machine assigns indices when the batch is
+ * committed and applied ({@link LogStateMachine}); the caller is told only after that, and after
+ * this node's own store holds the batch, so that the inclusion proof it is answered with can be
+ * read here.
  *
  * <p>Without a known leader (an election) a submission fails at once with {@link
  * UnavailableException}; clients retry with backoff, on this node or another, and a retry of an
@@ -62,6 +67,16 @@ public final class ReplicatedSequencer implements Sequencer {
    */
   static final int PROPOSALS_IN_FLIGHT = 4;
 
+  /**
+   * A proposal with fewer entries than this waits up to {@link #LINGER_NANOS} for more, but only
+   * while another proposal is on its way (so the Raft log is busy anyway): under load a proposal
+   * carries hundreds of entries instead of the few that arrived since the last one, and an idle log
+   * still proposes a lone entry at once.
+   */
+  static final int FULL_PROPOSAL = 128;
+
+  static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+
   /** Longest a proposal may go unanswered before its submitters hear UNAVAILABLE. */
   static final long PROPOSAL_SECONDS = 5;
 
@@ -71,7 +86,10 @@ public final class ReplicatedSequencer implements Sequencer {
   private record Pending(
       Admitted entry, ByteBuffer key, CompletableFuture<Sequenced> done, long queuedAt) {}
 
-  /** A batch on its way, through one client; it gives its place back exactly once. */
+  /**
+   * A batch on its way, through one client ({@code null}: to this node's own Raft server); it gives
+   * its place back exactly once.
+   */
   private record Proposal(List<Pending> batch, RaftClient via, AtomicBoolean over) {
     boolean end() {
       return over.compareAndSet(false, true);
@@ -79,10 +97,13 @@ public final class ReplicatedSequencer implements Sequencer {
   }
 
   private final Set<Proposal> outstanding = ConcurrentHashMap.newKeySet();
+  private final AtomicLong toOwnServer = new AtomicLong();
+  private final AtomicLong toLeader = new AtomicLong();
 
   private final LogStateMachine machine;
   private final LogStorage storage;
   private final Function<RaftPeerId, RaftClient> clients;
+  private final OwnServer own;
   private volatile RaftClient client;
   private RaftPeerId aimedAt; // the leader the current client was made for (under this's lock)
   private final RaftPeerId self;
@@ -96,8 +117,15 @@ public final class ReplicatedSequencer implements Sequencer {
   private volatile boolean closing;
   private final IntSupplier version;
 
+  /** This node's own Raft server, taking a write request in process. */
+  @FunctionalInterface
+  interface OwnServer {
+    CompletableFuture<RaftClientReply> submit(Message m) throws IOException;
+  }
+
   /**
    * @param clients makes a Ratis client that sends to the given leader first
+   * @param own this node's Raft server, for proposals while it leads
    * @param leader the leader this node's Raft server knows of now (empty during an election)
    * @param version the batch format to propose in now ({@link BatchCodec#proposable})
    */
@@ -105,6 +133,7 @@ public final class ReplicatedSequencer implements Sequencer {
       LogStateMachine machine,
       LogStorage storage,
       Function<RaftPeerId, RaftClient> clients,
+      OwnServer own,
       RaftPeerId self,
       Supplier<Optional<RaftPeerId>> leader,
       int queueCapacity,
@@ -115,6 +144,7 @@ public final class ReplicatedSequencer implements Sequencer {
     this.machine = machine;
     this.storage = storage;
     this.clients = clients;
+    this.own = own;
     this.aimedAt = leader.get().orElse(self);
     this.client = clients.apply(aimedAt);
     this.self = self;
@@ -207,6 +237,17 @@ public final class ReplicatedSequencer implements Sequencer {
     return new Sequenced(index, leaf, Hashes.leafHash(leaf), true, cp);
   }
 
+  /**
+   * Batches this node proposed since it started, by path: {@code own_server} (in process, while it
+   * led) and {@code leader_client} (through the Ratis client, to another leader).
+   */
+  Map<String, Long> proposals() {
+    Map<String, Long> out = new LinkedHashMap<>();
+    out.put("own_server", toOwnServer.get());
+    out.put("leader_client", toLeader.get());
+    return out;
+  }
+
   @Override
   public SignedCheckpoint head() {
     return machine.head();
@@ -278,32 +319,59 @@ public final class ReplicatedSequencer implements Sequencer {
 
   private void run() {
     while (!closing || !queue.isEmpty()) {
-      List<Pending> batch = new ArrayList<>();
       try {
-        Pending first = queue.poll(100, TimeUnit.MILLISECONDS);
-        if (first == null) continue;
-        batch.add(first);
-        long bytes = first.entry.body().length;
-        for (Pending p;
-            batch.size() < maxBatch
-                && bytes < MAX_PROPOSAL_BYTES / 2
-                && (p = queue.poll()) != null; ) {
-          batch.add(p);
-          bytes += p.entry.body().length;
+        // A free place first, then the batch: what arrives while every place is taken joins the
+        // next proposal instead of waiting behind a small one formed too early. While every place
+        // is taken, look for a leader change now and then: it frees the places of batches sent to
+        // the old leader (current() abandons them).
+        if (!proposals.tryAcquire(50, TimeUnit.MILLISECONDS)) {
+          current();
+          continue;
         }
-        refuseStale(batch);
-        if (batch.isEmpty()) continue;
-        // While every place is taken, look for a leader change now and then: it frees the places of
-        // batches sent
-        // to the old leader (current() abandons them).
-        while (!proposals.tryAcquire(50, TimeUnit.MILLISECONDS)) current();
+        List<Pending> batch;
+        try {
+          batch = nextBatch();
+        } catch (InterruptedException e) {
+          proposals.release();
+          throw e;
+        }
+        if (!batch.isEmpty()) refuseStale(batch);
+        if (batch.isEmpty()) {
+          proposals.release();
+          continue;
+        }
+        propose(batch);
       } catch (InterruptedException e) {
         if (closing) continue;
         Thread.currentThread().interrupt();
         break;
       }
-      propose(batch);
     }
+  }
+
+  /**
+   * What is queued, up to {@code maxBatch} entries and half a proposal's bytes; lingering for more
+   * while it is short of {@link #FULL_PROPOSAL} and another proposal is on its way. Empty when
+   * nothing came within 100 ms; the caller holds a place.
+   */
+  private List<Pending> nextBatch() throws InterruptedException {
+    List<Pending> batch = new ArrayList<>();
+    Pending p = queue.poll(100, TimeUnit.MILLISECONDS);
+    if (p == null) return batch;
+    boolean busy = proposals.availablePermits() < PROPOSALS_IN_FLIGHT - 1;
+    long until = System.nanoTime() + LINGER_NANOS;
+    long bytes = 0;
+    while (p != null) {
+      batch.add(p);
+      bytes += p.entry.body().length;
+      if (batch.size() >= maxBatch || bytes >= MAX_PROPOSAL_BYTES / 2) break;
+      p = queue.poll();
+      if (p == null && busy && batch.size() < FULL_PROPOSAL) {
+        long left = until - System.nanoTime();
+        if (left > 0) p = queue.poll(left, TimeUnit.NANOSECONDS);
+      }
+    }
+    return batch;
   }
 
   private void refuseStale(List<Pending> batch) {
@@ -328,12 +396,15 @@ public final class ReplicatedSequencer implements Sequencer {
     byte[] bytes =
         BatchCodec.encode(
             new BatchCodec.Proposal(System.currentTimeMillis(), entries), version.getAsInt());
-    RaftClient via = current();
+    Message m = Message.valueOf(UnsafeByteOperations.unsafeWrap(bytes));
+    boolean leading = leader.get().filter(self::equals).isPresent();
+    (leading ? toOwnServer : toLeader).incrementAndGet();
+    RaftClient via = leading ? null : current();
     Proposal proposal = new Proposal(batch, via, new AtomicBoolean());
     outstanding.add(proposal);
     CompletableFuture<RaftClientReply> sent;
     try {
-      sent = via.async().send(Message.valueOf(UnsafeByteOperations.unsafeWrap(bytes)));
+      sent = leading ? toOwnServer(m) : via.async().send(m);
     } catch (RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
     }
@@ -352,7 +423,7 @@ public final class ReplicatedSequencer implements Sequencer {
               // once ("SlidingWindow ... is closed"). Any failure short of an answer from the state
               // machine therefore gets
               // this node a fresh client (a request that timed out here too).
-              if (err != null) replace(via);
+              if (err != null && via != null) replace(via);
               if (err == null && reply.isSuccess()) {
                 answer(
                     batch,
@@ -366,6 +437,37 @@ public final class ReplicatedSequencer implements Sequencer {
                 for (Pending p : batch) finish(p, null, e);
               }
             });
+  }
+
+  /**
+   * Proposes through this node's own Raft server, skipping the loopback client and its gRPC and
+   * protobuf work. Should leadership have moved meanwhile (the server answers "not leader" or "not
+   * ready"; nothing was appended), the proposal goes through the client to the new leader instead.
+   */
+  private CompletableFuture<RaftClientReply> toOwnServer(Message m) {
+    CompletableFuture<RaftClientReply> local;
+    try {
+      local = own.submit(m);
+    } catch (IOException e) {
+      local = CompletableFuture.failedFuture(e);
+    }
+    return local.thenCompose(
+        r -> {
+          if (r.isSuccess() || !leadershipMoved(r.getException())) {
+            return CompletableFuture.completedFuture(r);
+          }
+          RaftClient c = current();
+          return c.async()
+              .send(m)
+              .whenComplete(
+                  (x, err) -> {
+                    if (err != null) replace(c);
+                  });
+        });
+  }
+
+  private static boolean leadershipMoved(Throwable t) {
+    return t instanceof NotLeaderException || t instanceof LeaderNotReadyException;
   }
 
   /**

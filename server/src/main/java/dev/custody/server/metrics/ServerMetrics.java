@@ -159,6 +159,12 @@ public final class ServerMetrics {
         "snapshots of the store that failed since start; each is retried after a pause that "
             + "doubles up to 5 minutes",
         node::failedSnapshots);
+    m.gauges(
+        "custody_cluster_proposals",
+        "batches this node proposed since start, by path: own_server (in process, while it leads), "
+            + "leader_client (through a Ratis client to the leader)",
+        "path",
+        node::proposals);
     m.gauge(
         "custody_cluster_refused_proposals",
         "batches this node refused as leader before they committed (malformed, or a field out of "

@@ -163,6 +163,17 @@ class ThreeNodesTest {
       byte[] leaf = stores.get(0).leaf(i).orElseThrow();
       for (LogStorage st : stores) assertArrayEquals(leaf, st.leaf(i).orElseThrow());
     }
+    // The leader proposed to its own Raft server in process, the followers through a client.
+    ClusterNode leader = awaitLeader();
+    for (ClusterNode n : all) {
+      Map<String, Long> p = n.proposals();
+      if (n == leader && n.leaderChanges() == 1) {
+        assertTrue(p.get("own_server") > 0, n.nodeId() + ": " + p);
+        assertEquals(0, p.get("leader_client"), n.nodeId() + ": " + p);
+      } else if (n != leader) {
+        assertTrue(p.get("leader_client") > 0, n.nodeId() + ": " + p);
+      }
+    }
   }
 
   @Test
