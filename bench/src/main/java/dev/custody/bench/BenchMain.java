@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         "Custody benchmarks. Each prints a table; see BENCHMARKS.md for figures and how to read them.",
     subcommands = {
       LoadGenerator.class,
+      ClusterRate.class,
       ScaleRun.class,
       RestartTime.class,
       VerifyRates.class,

@@ -11,21 +11,17 @@ import dev.custody.checkpoint.Checkpoint;
 import dev.custody.checkpoint.CheckpointVerifier;
 import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.note.Ed25519NoteKeys;
-import dev.custody.server.ServerMain;
 import dev.custody.server.cluster.ClusterCertificates;
 import dev.custody.server.keys.LogKeyFile;
 import dev.custody.tiles.TileClient;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -696,36 +692,25 @@ public final class FailoverCampaign implements Callable<Integer> {
    * log's key.
    */
   private ProcessBuilder server(Node n, String... more) {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    // Under surefire the test class path; from the shaded jar, the jar itself (it holds the
-    // server).
-    String cp =
-        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     List<String> cmd = new ArrayList<>(net != null && n.host > 0 ? net.on(n.host) : List.of());
-    cmd.addAll(
-        List.of(
-            java,
-            "--enable-native-access=ALL-UNNAMED",
-            "-Xmx256m",
-            "-XX:+ExitOnOutOfMemoryError",
-            "-Dcustody.ratis.log=" + System.getProperty("custody.ratis.log", "WARNING"),
-            "-cp",
-            cp,
-            ServerMain.class.getName(),
-            "--data-dir",
-            n.dir.toString(),
-            "--grpc-port",
-            Integer.toString(n.grpcPort),
-            "--http-port",
-            Integer.toString(n.httpPort),
-            "--bind-address",
-            n.address,
-            "--origin",
-            ORIGIN,
-            "--key-file",
-            keyFile.toString(),
-            "--accept-any-entry"));
-    cmd.addAll(List.of(more));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--data-dir",
+                n.dir.toString(),
+                "--grpc-port",
+                Integer.toString(n.grpcPort),
+                "--http-port",
+                Integer.toString(n.httpPort),
+                "--bind-address",
+                n.address,
+                "--origin",
+                ORIGIN,
+                "--key-file",
+                keyFile.toString(),
+                "--accept-any-entry"));
+    args.addAll(List.of(more));
+    cmd.addAll(ServerProcesses.command(args));
     return new ProcessBuilder(cmd);
   }
 
@@ -764,29 +749,7 @@ public final class FailoverCampaign implements Callable<Integer> {
       }
     }
     n.process = pb.redirectErrorStream(true).start();
-    CompletableFuture<Void> listening = new CompletableFuture<>();
-    Process p = n.process;
-    Thread reader =
-        new Thread(
-            () -> {
-              try (BufferedReader r =
-                  new BufferedReader(
-                      new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null; ) {
-                  if (n.output.length() < 2_000_000) n.output.append(line).append('\n');
-                  if (line.contains("listening on")) listening.complete(null);
-                }
-              } catch (Exception killed) {
-                // the process was killed
-              }
-              listening.completeExceptionally(
-                  new IllegalStateException(
-                      n.id + " exited without listening:\n" + tail(n.output)));
-            },
-            "failover-" + n.id);
-    reader.setDaemon(true);
-    reader.start();
-    n.listening = listening;
+    n.listening = ServerProcesses.watch(n.process, n.id, n.output);
     n.channel = ManagedChannelBuilder.forAddress(n.address, n.grpcPort).usePlaintext().build();
     n.log = TransparencyLogGrpc.newBlockingStub(n.channel);
   }
@@ -800,10 +763,6 @@ public final class FailoverCampaign implements Callable<Integer> {
         .inheritIO()
         .start()
         .waitFor();
-  }
-
-  private static String tail(StringBuffer b) {
-    return b.length() < 4000 ? b.toString() : b.substring(b.length() - 4000);
   }
 
   private static long count(String text, String what) {

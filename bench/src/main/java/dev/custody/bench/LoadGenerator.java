@@ -136,10 +136,12 @@ final class LoadGenerator implements Callable<Integer> {
 
   @Option(
       names = "--server-pid",
+      split = ",",
       description =
-          "With --target: the server's process id, to report its CPU time per "
-              + "appended link (from /proc) and that as a multiple of one raw signature verification's CPU time")
-  Long serverPid;
+          "With --target: the server's process id (a cluster's nodes: several, comma-separated), to "
+              + "report their CPU time per appended link (from /proc) and that as a multiple of one "
+              + "raw signature verification's CPU time")
+  List<Long> serverPids = new ArrayList<>();
 
   private List<byte[]> signed;
   private final org.HdrHistogram.Recorder commits = new org.HdrHistogram.Recorder(3);
@@ -152,6 +154,18 @@ final class LoadGenerator implements Callable<Integer> {
   }
 
   private double lastMeasured; // appends/s of the last measured phase
+  private double lastEntriesPerBatch; // entries per checkpoint size answered, measured phase
+  private double lastCpuPerEntry; // servers' CPU per appended entry, in raw verifications
+
+  /** The figures of one run of {@code load} with these arguments (it prints them too). */
+  record Figures(double perSecond, double entriesPerBatch, double cpuPerEntry) {}
+
+  static Figures run(String... args) throws Exception {
+    LoadGenerator g = new LoadGenerator();
+    new picocli.CommandLine(g).parseArgs(args);
+    g.call();
+    return new Figures(g.lastMeasured, g.lastEntriesPerBatch, g.lastCpuPerEntry);
+  }
 
   /**
    * Runs this load (opaque entries, retrying as clients do) against {@code target} and returns the
@@ -159,9 +173,7 @@ final class LoadGenerator implements Callable<Integer> {
    */
   static double appendsPerSecond(String target, int warmup, int duration, int inFlight)
       throws Exception {
-    LoadGenerator g = new LoadGenerator();
-    new picocli.CommandLine(g)
-        .parseArgs(
+    return run(
             "--target",
             target,
             "--warmup",
@@ -170,9 +182,8 @@ final class LoadGenerator implements Callable<Integer> {
             Integer.toString(duration),
             "--in-flight",
             Integer.toString(inFlight),
-            "--no-ceiling");
-    g.call();
-    return g.lastMeasured;
+            "--no-ceiling")
+        .perSecond();
   }
 
   @Override
@@ -214,10 +225,11 @@ final class LoadGenerator implements Callable<Integer> {
       Driver driver = new Driver(inFlight, rate);
       Driver.Phase w = driver.run(warmup, this::submit);
       commits.reset();
-      long cpu0 = serverPid == null ? 0 : processCpuNanos(serverPid);
+      long cpu0 = processCpuNanos(serverPids);
       Driver.Phase m = driver.run(duration, this::submit);
-      long serverCpu = serverPid == null ? 0 : processCpuNanos(serverPid) - cpu0;
+      long serverCpu = processCpuNanos(serverPids) - cpu0;
       lastMeasured = m.perSecond() * batch;
+      lastEntriesPerBatch = m.tags() == 0 ? 0 : (double) m.ok() * batch / m.tags();
       org.HdrHistogram.Histogram c = commits.getIntervalHistogram();
       System.out.printf(
           "load: %s, %s, %d s measured after %d s warm-up (%s)%n",
@@ -268,8 +280,9 @@ final class LoadGenerator implements Callable<Integer> {
       if (ceiling) {
         Ceilings.Figures f = Ceilings.measure(ceilingSeconds, dataDirFor(tmp));
         f.print(m.perSecond() * batch, links);
-        if (serverPid != null && m.ok() > 0) {
+        if (!serverPids.isEmpty() && m.ok() > 0) {
           double perLink = serverCpu / (double) (m.ok() * batch);
+          lastCpuPerEntry = perLink / f.cpuNanosPerVerify();
           System.out.printf(
               "server CPU per appended %s: %.1f µs = %.2f raw %s verifications (%.1f µs each)%n",
               links ? "link" : "entry",
@@ -285,6 +298,13 @@ final class LoadGenerator implements Callable<Integer> {
       if (server != null) server.close();
       if (tmp != null) deleteTree(tmp);
     }
+  }
+
+  /** user + system CPU time of these processes together. */
+  static long processCpuNanos(List<Long> pids) throws IOException {
+    long sum = 0;
+    for (long pid : pids) sum += processCpuNanos(pid);
+    return sum;
   }
 
   /** user + system CPU time of a process, from /proc/PID/stat (in clock ticks of 10 ms). */

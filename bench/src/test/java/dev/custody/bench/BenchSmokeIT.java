@@ -59,6 +59,28 @@ class BenchSmokeIT {
   }
 
   @Test
+  void clusterRate() {
+    String out =
+        run(
+            "cluster-rate",
+            "--settle",
+            "3",
+            "--warmup",
+            "1",
+            "--duration",
+            "2",
+            "--in-flight",
+            "16",
+            "--ceiling-seconds",
+            "1");
+    assertTrue(
+        out.matches(
+            "(?s).*single node\\s+\\d+\\s+1\\.00\\s+[0-9.]+\\s+[0-9.]+ verif\\..*"
+                + "3 nodes, load to the follower\\s+\\d+\\s+[0-9.]+\\s+[0-9.]+\\s+[0-9.]+ verif.*"),
+        out);
+  }
+
+  @Test
   void proofsOverGrpc() {
     String out =
         run("proofs", "--size", "2000", "--warmup", "0", "--duration", "1", "--in-flight", "8");
