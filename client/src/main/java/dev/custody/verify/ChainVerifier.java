@@ -95,17 +95,7 @@ public final class ChainVerifier {
     } catch (CheckpointException e) {
       logFailures.add("checkpoint: " + e.getMessage());
     }
-    if (cp != null && policy.witnessQuorum() > 0) {
-      int n = policy.witnessCosignatures(bundle.checkpointNote());
-      if (n < policy.witnessQuorum()) {
-        logFailures.add(
-            "the checkpoint carries "
-                + n
-                + " valid witness cosignature(s); the policy asks for "
-                + policy.witnessQuorum()
-                + " (without them a log could show you a view others do not see)");
-      }
-    }
+    if (cp != null) policy.witnessShortfall(bundle.checkpointNote()).ifPresent(logFailures::add);
     if (cp != null && store != null) {
       try {
         store.accept(log, cp, bundle.checkpointNote(), prover);

@@ -159,6 +159,22 @@ public record TrustPolicy(
   }
 
   /**
+   * Why this checkpoint note falls short of the policy's witness quorum; empty when it meets it (or
+   * the policy asks for none).
+   */
+  public Optional<String> witnessShortfall(String note) {
+    if (witnessQuorum() == 0) return Optional.empty();
+    int n = witnessCosignatures(note);
+    if (n >= witnessQuorum()) return Optional.empty();
+    return Optional.of(
+        "the checkpoint carries "
+            + n
+            + " valid witness cosignature(s); the policy asks for "
+            + witnessQuorum()
+            + " (without them a log could show you a view others do not see)");
+  }
+
+  /**
    * True when some signer may sign for {@code repository}: an image of any other repository cannot
    * verify under this policy, whatever a registry says about it.
    */

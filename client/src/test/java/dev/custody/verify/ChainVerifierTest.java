@@ -37,7 +37,7 @@ class ChainVerifierTest {
   private static final JsonNode V = Vectors.json(Vectors.path("layer-links", "links.json"));
   private static final Path LAYOUT = Vectors.path("layer-links", "oci-layout");
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final Ed25519NoteKeys.Signer LOG =
+  static final Ed25519NoteKeys.Signer LOG =
       Ed25519NoteKeys.generate("test.log/custody", new SecureRandom());
 
   @TempDir Path tmp;

@@ -9,6 +9,7 @@ import dev.custody.api.v1.FindLinksRequest;
 import dev.custody.api.v1.GetChainRequest;
 import dev.custody.api.v1.GetCheckpointRequest;
 import dev.custody.api.v1.GetConsistencyProofRequest;
+import dev.custody.api.v1.GetEntriesRequest;
 import dev.custody.api.v1.GetInclusionProofRequest;
 import dev.custody.api.v1.GetLogInfoRequest;
 import dev.custody.api.v1.InclusionProof;
@@ -37,6 +38,7 @@ import dev.custody.verify.Bundle;
 import dev.custody.verify.ChainVerifier;
 import dev.custody.verify.CheckpointStore;
 import dev.custody.verify.PolicyException;
+import dev.custody.verify.TlogProof;
 import dev.custody.verify.TrustPolicy;
 import io.grpc.ChannelCredentials;
 import io.grpc.InsecureChannelCredentials;
@@ -52,6 +54,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -394,6 +397,52 @@ public final class LogClient implements AutoCloseable {
     List<byte[]> proof = hashes(p.getHashesList());
     verifyInclusion(index, leafHash, proof, at);
     return proof;
+  }
+
+  /**
+   * The leaf at {@code index}, as the log stores it (its hash is what the tree holds).
+   *
+   * @throws LogException.Refused no entry at that index (OUT_OF_RANGE), or another refusal
+   */
+  public byte[] leaf(long index) throws LogException {
+    return call(
+        "GetEntries",
+        () -> {
+          Iterator<LogEntry> it =
+              logStub()
+                  .getEntries(
+                      GetEntriesRequest.newBuilder().setStart(index).setEnd(index + 1).build());
+          if (!it.hasNext())
+            throw Status.OUT_OF_RANGE
+                .withDescription("the log has no entry at index " + index)
+                .asRuntimeException();
+          LogEntry e = it.next();
+          while (it.hasNext()) it.next(); // at most one; drain so the call ends cleanly
+          if (e.getIndex() != index)
+            throw Status.INTERNAL
+                .withDescription("asked for entry " + index + ", the log sent " + e.getIndex())
+                .asRuntimeException();
+          return e.getLeaf().toByteArray();
+        });
+  }
+
+  /**
+   * The entry at {@code index} as a C2SP tlog-proof ({@code c2sp.org/tlog-proof@v1}) against the
+   * log's latest checkpoint: the leaf as {@code extra}, the checkpoint with the cosignatures the
+   * log gathered. Checked before it is returned: the checkpoint against the log's keys (and any
+   * store), the proof against its root. requires {@link Builder#trust}
+   */
+  public TlogProof tlogProof(long index) throws LogException {
+    SignedCheckpoint cp = checkpoint();
+    if (index < 0 || index >= cp.size())
+      throw new LogException.Refused(
+          "GetEntries",
+          Status.OUT_OF_RANGE.withDescription(
+              "index " + index + " is not below the log's tree size " + cp.size()),
+          null);
+    byte[] leaf = leaf(index);
+    List<byte[]> proof = inclusionProof(index, Hashes.leafHash(leaf), cp.checkpoint());
+    return TlogProof.ofLeaf(leaf, index, proof, cp.note());
   }
 
   /**

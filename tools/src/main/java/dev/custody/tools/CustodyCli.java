@@ -30,6 +30,7 @@ import picocli.CommandLine.Command;
       AttachCommand.class,
       VerifyCommand.class,
       VerifierCommand.class,
+      VerifyProofCommand.class,
       BundleCommand.class,
       CheckpointCommand.class,
       ProofCommand.class,

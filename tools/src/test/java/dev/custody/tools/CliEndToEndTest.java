@@ -1,5 +1,6 @@
 package dev.custody.tools;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.custody.server.CustodyServer;
 import dev.custody.server.ServerConfig;
 import dev.custody.testing.OciLayouts;
+import dev.custody.verify.TlogProof;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.URI;
@@ -17,6 +19,8 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -346,6 +350,56 @@ class CliEndToEndTest {
     assertTrue(
         ok("proof", "consistency", "--server", address, "--from", "1").out.startsWith("from 1 to"));
     assertTrue(custody("--help").out.contains("Signers:"));
+
+    // Proof files other tools read (C2SP tlog-proof): one per link, each verified offline.
+    Path proofs = work.resolve("proofs");
+    ok(
+        "bundle",
+        "--server",
+        address,
+        "--layout",
+        oci,
+        "--image",
+        "step2",
+        "--policy",
+        p("policy.json"),
+        "--format",
+        "tlog-proof",
+        "--out",
+        proofs.toString());
+    List<String> files = new ArrayList<>(List.of("verify-proof", "--policy", p("policy.json")));
+    for (int i = 0; i < 3; i++) files.add(proofs.resolve("layer-" + i + ".tlog-proof").toString());
+    Run proved = ok(files.toArray(String[]::new));
+    assertEquals(
+        3,
+        proved.out.split("VERIFIED: signed, allowed, and publicly logged", -1).length - 1,
+        proved.out);
+    assertTrue(proved.out.contains("layer 2 of registry.example/apps/service"), proved.out);
+    // The same entry by index, against the same checkpoint: the same bytes.
+    byte[] top = Files.readAllBytes(proofs.resolve("layer-2.tlog-proof"));
+    long topIndex = TlogProof.parse(top).index();
+    ok(
+        "proof",
+        "--server",
+        address,
+        "--policy",
+        p("policy.json"),
+        "--index",
+        Long.toString(topIndex),
+        "--out",
+        p("by-index.tlog-proof"));
+    assertArrayEquals(top, Files.readAllBytes(work.resolve("by-index.tlog-proof")));
+    // A flipped proof hash: refused, and said why; the exit status is 1.
+    String text = new String(top, StandardCharsets.UTF_8);
+    String[] lines = text.split("\n", -1);
+    char c = lines[3].charAt(0);
+    lines[3] = (c == 'A' ? 'B' : 'A') + lines[3].substring(1);
+    Files.writeString(work.resolve("flipped.tlog-proof"), String.join("\n", lines));
+    Run flipped = custody("verify-proof", "--policy", p("policy.json"), p("flipped.tlog-proof"));
+    assertEquals(1, flipped.code, flipped.out);
+    assertTrue(flipped.out.contains("the inclusion proof does not hold"), flipped.out);
+    Run noIndex = custody("proof", "--server", address, "--policy", p("policy.json"));
+    assertEquals(2, noIndex.code, noIndex.out);
   }
 
   private static String layerBlob(Path layout, int layer) throws Exception {
