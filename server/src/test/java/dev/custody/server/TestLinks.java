@@ -38,6 +38,26 @@ final class TestLinks {
             .encoded());
   }
 
+  /**
+   * A valid bottom-layer link of {@code repository} by {@code key}, distinct for each {@code i}.
+   */
+  static ByteString layerZero(String repository, LinkKeys.Signer key, int i) {
+    Digest diff = d(5, i);
+    return ByteString.copyFrom(
+        SignedLink.sign(
+                new Statement(
+                    repository,
+                    d(4, i),
+                    0,
+                    d(6, i),
+                    diff,
+                    diff,
+                    Statement.NO_PREDECESSOR,
+                    1_764_288_000_000L),
+                key)
+            .encoded());
+  }
+
   /** A valid layer-1 link whose predecessor was never logged. */
   static ByteString onUnknownPredecessor() {
     Digest diff = d(3, 7);

@@ -10,6 +10,7 @@ import java.util.Optional;
  * {@code query} the decoded query parameters, {@code body} at most the server's request cap.
  *
  * @param accept the {@code Accept} header, or "" when absent
+ * @param ifNoneMatch the {@code If-None-Match} header (entity tags the client holds), or ""
  * @param client the peer's address, for budgets kept per client
  */
 public record HttpRequest(
@@ -17,8 +18,35 @@ public record HttpRequest(
     String path,
     Map<String, List<String>> query,
     String accept,
+    String ifNoneMatch,
     byte[] body,
     SocketAddress client) {
+
+  /** A request without {@code If-None-Match}. */
+  public HttpRequest(
+      String method,
+      String path,
+      Map<String, List<String>> query,
+      String accept,
+      byte[] body,
+      SocketAddress client) {
+    this(method, path, query, accept, "", body, client);
+  }
+
+  /**
+   * Whether the client already holds the representation tagged {@code etag} (a quoted strong tag),
+   * by the weak comparison RFC 9110 asks of {@code If-None-Match}.
+   */
+  public boolean holds(String etag) {
+    String h = ifNoneMatch.strip();
+    if (h.equals("*")) return true;
+    for (String t : h.split(",")) {
+      String tag = t.strip();
+      if (tag.startsWith("W/")) tag = tag.substring(2);
+      if (tag.equals(etag)) return true;
+    }
+    return false;
+  }
 
   /** The first value of query parameter {@code name}. */
   public Optional<String> param(String name) {

@@ -252,6 +252,7 @@ public final class HttpServer implements AutoCloseable {
                 uri.rawPath(),
                 uri.parameters(),
                 req.headers().get(HttpHeaderNames.ACCEPT, ""),
+                req.headers().get(HttpHeaderNames.IF_NONE_MATCH, ""),
                 ByteBufUtil.getBytes(req.content()),
                 ctx.channel().remoteAddress());
         p = new Pending(request, null, HttpUtil.isKeepAlive(req), head);
@@ -305,15 +306,17 @@ public final class HttpServer implements AutoCloseable {
 
     private static void respond(
         ChannelHandlerContext ctx, HttpResponse r, boolean keepAlive, boolean head) {
+      boolean notModified = r.status() == 304;
       FullHttpResponse res =
           new DefaultFullHttpResponse(
               HttpVersion.HTTP_1_1,
               HttpResponseStatus.valueOf(r.status()),
-              head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(r.body()));
-      res.headers().set(HttpHeaderNames.CONTENT_TYPE, r.contentType());
+              head || notModified ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(r.body()));
+      // A 304 has no content, and no Content-Length unless it is the 200's (RFC 9110 §8.6).
+      if (!notModified) res.headers().set(HttpHeaderNames.CONTENT_TYPE, r.contentType());
       for (Map.Entry<String, String> h : r.headers().entrySet())
         res.headers().set(h.getKey(), h.getValue());
-      res.headers().set(HttpHeaderNames.CONTENT_LENGTH, r.body().length);
+      if (!notModified) res.headers().set(HttpHeaderNames.CONTENT_LENGTH, r.body().length);
       if (keepAlive) {
         res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         ctx.writeAndFlush(res);

@@ -57,6 +57,7 @@ public final class Explorer {
 
   private final LogStorage storage;
   private final LinkIndex linkIndex;
+  private final Feeds feeds;
   private final StoredLinks links;
   private final LogReader reader;
   private final Supplier<Cosigning.Served> head;
@@ -93,6 +94,7 @@ public final class Explorer {
     this.submissions = submissions;
     this.storage = storage;
     this.linkIndex = new LinkIndex(storage);
+    this.feeds = new Feeds(linkIndex, links);
     this.links = links;
     this.reader = reader;
     this.head = head;
@@ -180,16 +182,33 @@ public final class Explorer {
 
   private HttpResponse keyPage(HttpRequest r) {
     String k = r.path().substring("/keys/".length());
+    boolean feed = k.endsWith(FEED_SUFFIX);
+    if (feed) k = k.substring(0, k.length() - FEED_SUFFIX.length());
     if (!HEX64.matcher(k).matches()) throw new NotFound("a key_id is 64 lowercase hex digits");
-    return page(
-        r, "links.jte", linksBy("key", k, LinkIndex.keyId(HexFormat.of().parseHex(k)), start(r)));
+    byte[] keyId = HexFormat.of().parseHex(k);
+    if (feed) return feeds.byKey(r, origin(), keyId, head.get().checkpoint().size());
+    return page(r, "links.jte", linksBy("key", k, LinkIndex.keyId(keyId), start(r)));
   }
 
+  /**
+   * A repository's page, or with {@code /feed.atom} after the name the feed of every repository
+   * whose name begins with it (a name is a prefix of itself).
+   */
   private HttpResponse repositoryPage(HttpRequest r) {
-    String name = QueryStringDecoder.decodeComponent(r.path().substring("/repositories/".length()));
+    String rest = r.path().substring("/repositories/".length());
+    boolean feed = rest.endsWith(FEED_SUFFIX);
+    if (feed) rest = rest.substring(0, rest.length() - FEED_SUFFIX.length());
+    String name = QueryStringDecoder.decodeComponent(rest);
     if (name.isEmpty() || name.length() > 255) throw new NotFound("no such repository");
+    if (feed) return feeds.byRepositoryPrefix(r, origin(), name, head.get().checkpoint().size());
     return page(r, "links.jte", linksBy("repository", name, LinkIndex.repository(name), start(r)));
   }
+
+  private String origin() {
+    return head.get().checkpoint().checkpoint().origin();
+  }
+
+  private static final String FEED_SUFFIX = "/feed.atom";
 
   private static final String POLICY_SUFFIX = "/policy";
   private static final String BUNDLE_SUFFIX = "/bundle";
@@ -432,7 +451,8 @@ public final class Explorer {
         found.size() > PAGE ? found.get(PAGE) : null,
         firstSeen,
         lastSeen,
-        layers);
+        layers,
+        (kind.equals("key") ? "/keys/" : "/repositories/") + Feeds.path(value) + FEED_SUFFIX);
   }
 
   Views.Checkpoints checkpoints(Optional<Long> before, Optional<Long> from, Optional<Long> to) {

@@ -157,7 +157,7 @@ public final class Views {
 
   /**
    * Links by one key (a key_id, a repository, a search), one page. {@code nextStart} is null on the
-   * last page.
+   * last page; {@code feed} is the path of the page's Atom feed.
    */
   public record Links(
       String kind,
@@ -166,7 +166,8 @@ public final class Views {
       Long nextStart,
       String firstSeen,
       String lastSeen,
-      List<Long> layers) {}
+      List<Long> layers,
+      String feed) {}
 
   /**
    * A search: what the query was taken to be, and what it found: links, or for a prefix ending in

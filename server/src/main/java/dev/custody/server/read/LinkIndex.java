@@ -61,6 +61,14 @@ public final class LinkIndex {
     return storage.lookup(key, start, limit);
   }
 
+  /**
+   * Indices of the links filed under {@code key} below {@code before}, newest first, at most {@code
+   * limit}: one seek, however many the key holds.
+   */
+  public List<Long> newest(byte[] key, long before, int limit) {
+    return storage.lookupNewest(key, before, limit);
+  }
+
   /** The top layer any link names for this manifest, if any: one seek. */
   public OptionalLong topLayerOf(Digest manifest) {
     byte[] prefix = manifestLayers(manifest);

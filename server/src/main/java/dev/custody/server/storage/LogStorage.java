@@ -702,6 +702,29 @@ public final class LogStorage implements AutoCloseable {
     return out;
   }
 
+  /**
+   * Indices filed under a lookup key, below {@code beforeIndex}, newest first, at most {@code
+   * limit}: one seek and {@code limit} steps, however many the key holds.
+   */
+  public List<Long> lookupNewest(byte[] lookupKey, long beforeIndex, int limit) {
+    List<Long> out = new ArrayList<>();
+    if (beforeIndex <= 0) return out;
+    try (ReadOptions ro = new ReadOptions();
+        RocksIterator it = db.newIterator(lookups, ro)) {
+      for (it.seekForPrev(withIndex(lookupKey, beforeIndex - 1));
+          it.isValid() && out.size() < limit;
+          it.prev()) {
+        byte[] k = it.key();
+        if (!hasPrefix(k, lookupKey)) break;
+        out.add(indexOf(k));
+      }
+      it.status();
+    } catch (RocksDBException e) {
+      throw new StorageException("reading a lookup failed: " + e.getMessage(), e);
+    }
+    return out;
+  }
+
   @FunctionalInterface
   public interface LeafConsumer {
     /**

@@ -27,6 +27,7 @@ import java.io.File;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -44,6 +45,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.NoAlertPresentException;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
@@ -505,6 +507,42 @@ class ExplorerBrowserIT {
     assertTrue(
         bundle.headers().firstValue("content-disposition").orElse("").contains("attachment"));
     assertEquals(3, Bundle.parse(bundle.body()).links().size());
+  }
+
+  /**
+   * The page of a repository prefix advertises its Atom feed in its head; the browser fetches it
+   * and its own XML parser reads it, hostile name and all, without running anything.
+   */
+  @Test
+  void aRepositoryPageAdvertisesAFeedTheBrowserParses() throws Exception {
+    browser.get(base + "/repositories/" + URLEncoder.encode(HOSTILE, StandardCharsets.UTF_8));
+    String href =
+        (String)
+            ((JavascriptExecutor) browser)
+                .executeScript(
+                    "return document.querySelector("
+                        + "'head link[rel=alternate][type=\"application/atom+xml\"]').href");
+    assertTrue(href.endsWith("/feed.atom"), href);
+    @SuppressWarnings("unchecked")
+    List<Object> parsed =
+        (List<Object>)
+            ((JavascriptExecutor) browser)
+                .executeAsyncScript(
+                    "const done = arguments[arguments.length - 1];"
+                        + "fetch(arguments[0]).then(r => r.text()).then(t => {"
+                        + "  const d = new DOMParser().parseFromString(t, 'application/xml');"
+                        + "  done([d.getElementsByTagName('parsererror').length,"
+                        + "        d.documentElement.namespaceURI,"
+                        + "        d.getElementsByTagName('entry').length,"
+                        + "        d.querySelector('entry > title').textContent]);"
+                        + "});",
+                    href);
+    assertEquals(0L, parsed.get(0), "well-formed XML");
+    assertEquals("http://www.w3.org/2005/Atom", parsed.get(1));
+    assertEquals(1L, parsed.get(2));
+    assertTrue(
+        ((String) parsed.get(3)).contains("of " + HOSTILE + " signed by"), parsed.toString());
+    assertThrows(NoAlertPresentException.class, () -> browser.switchTo().alert());
   }
 
   @Test
