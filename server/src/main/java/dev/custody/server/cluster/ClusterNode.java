@@ -229,6 +229,13 @@ public final class ClusterNode implements AutoCloseable {
     // missed the last
     // few batches in an election) catches up from the log; only one far behind needs the snapshot.
     RaftServerConfigKeys.Log.setPurgePreservationLogNum(p, PRESERVED_ENTRIES);
+    // Ratis keeps the Raft log's recent segments in the heap (by default up to 6 of 32 MB, 200 MB
+    // in all): under sustained writes a node with the 256 MB heap of the campaigns ran out of
+    // memory after two minutes. Small segments, two of them cached: what followers a little
+    // behind need is still in memory, and older entries are read from disk.
+    RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(SEGMENT_BYTES));
+    RaftServerConfigKeys.Log.setSegmentCacheNumMax(p, 2);
+    RaftServerConfigKeys.Log.setSegmentCacheSizeMax(p, SizeInBytes.valueOf(3 * SEGMENT_BYTES));
     // A proposal is at most 4 MiB of entries: room for it in every buffer on its way.
     RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf("9MB"));
     RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf("8MB"));
@@ -255,6 +262,9 @@ public final class ClusterNode implements AutoCloseable {
               + " is on: the Raft log would flush after acknowledging; refusing to start");
     }
   }
+
+  /** A Raft log segment: room for two of the largest proposals (4 MiB). */
+  static final long SEGMENT_BYTES = 9L << 20;
 
   /** The JVM option that sizes the common fork-join pool. */
   static final String COMMON_POOL_PARALLELISM =
