@@ -3,6 +3,7 @@ package dev.custody.server;
 import com.sun.management.HotSpotDiagnosticMXBean;
 import dev.custody.server.cluster.ClusterNode;
 import dev.custody.server.cluster.Peers;
+import dev.custody.server.cluster.RaftConfig;
 import dev.custody.server.cluster.RaftTls;
 import dev.custody.server.export.S3Target;
 import dev.custody.server.guard.Guard;
@@ -389,7 +390,7 @@ public final class ServerMain implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
-    ClusterNode.sizeCommonPool();
+    RaftConfig.sizeCommonPool();
     System.setProperty(
         "java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s: %5$s%6$s%n");
     // Ratis reports every vote and snapshot chunk at INFO; an operator needs its warnings

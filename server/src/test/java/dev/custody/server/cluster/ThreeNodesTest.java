@@ -323,7 +323,7 @@ class ThreeNodesTest {
   @Test
   void theRaftLogCachedInTheHeapIsBounded() throws Exception {
     RaftProperties p =
-        ClusterNode.properties(
+        RaftConfig.properties(
             new ClusterNode.Settings(
                 "n1", Peers.parse("n1=127.0.0.1:" + freePort()), dir.resolve("raft")));
     long cached =
@@ -341,17 +341,17 @@ class ThreeNodesTest {
   @Test
   void unsafeRaftFlushSettingsAreRefused() {
     var p =
-        ClusterNode.properties(new ClusterNode.Settings("n1", Peers.parse("n1=127.0.0.1:1"), dir));
-    ClusterNode.checkSafety(p);
+        RaftConfig.properties(new ClusterNode.Settings("n1", Peers.parse("n1=127.0.0.1:1"), dir));
+    RaftConfig.checkSafety(p);
     RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, true);
     assertTrue(
-        Assertions.assertThrows(IllegalStateException.class, () -> ClusterNode.checkSafety(p))
+        Assertions.assertThrows(IllegalStateException.class, () -> RaftConfig.checkSafety(p))
             .getMessage()
             .contains("unsafe-flush"));
     RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, false);
     RaftServerConfigKeys.Log.setAsyncFlushEnabled(p, true);
     assertTrue(
-        Assertions.assertThrows(IllegalStateException.class, () -> ClusterNode.checkSafety(p))
+        Assertions.assertThrows(IllegalStateException.class, () -> RaftConfig.checkSafety(p))
             .getMessage()
             .contains("async-flush"));
   }
