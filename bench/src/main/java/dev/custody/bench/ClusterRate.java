@@ -94,7 +94,8 @@ final class ClusterRate implements Callable<Integer> {
       description = "Seconds per ceiling measured after each run. Default: ${DEFAULT-VALUE}")
   int ceilingSeconds;
 
-  private record Server(String id, Process process, int grpcPort, CompletableFuture<Void> up) {}
+  private record Server(
+      String id, Process process, int grpcPort, CompletableFuture<Void> up, StringBuffer output) {}
 
   @Override
   public Integer call() throws Exception {
@@ -208,7 +209,23 @@ final class ClusterRate implements Callable<Integer> {
                 Integer.toString(ceilingSeconds)));
     if (links) args.addAll(List.of("--links", "--presign", Integer.toString(presign)));
     System.out.println("== load on " + target.id + " (" + servers.size() + " server processes)");
-    return LoadGenerator.run(args.toArray(String[]::new));
+    try {
+      return LoadGenerator.run(args.toArray(String[]::new));
+    } catch (Exception e) {
+      // A server that died under the load says why in its output.
+      for (Server s : servers) {
+        if (!s.process.isAlive()) {
+          System.out.println(
+              "== "
+                  + s.id
+                  + " exited with "
+                  + s.process.exitValue()
+                  + ":\n"
+                  + ServerProcesses.tail(s.output));
+        }
+      }
+      throw e;
+    }
   }
 
   private Server start(String id, Path dir, Path key, String... more) throws Exception {
@@ -231,7 +248,8 @@ final class ClusterRate implements Callable<Integer> {
     if (!links) args.add("--accept-any-entry");
     args.addAll(List.of(more));
     Process p = new ProcessBuilder(ServerProcesses.command(args)).redirectErrorStream(true).start();
-    return new Server(id, p, grpc, ServerProcesses.watch(p, id, new StringBuffer()));
+    StringBuffer output = new StringBuffer();
+    return new Server(id, p, grpc, ServerProcesses.watch(p, id, output), output);
   }
 
   /** Waits for a server asked to stop (SIGTERM, so that a profiler's recording is written). */
