@@ -33,9 +33,10 @@ import picocli.CommandLine.Option;
 
 /**
  * The explorer's server-side render time (HTML, JTE) for its busiest pages on a log of real layer
- * links: status, a search by repository, a search by key_id, an entry, and a ten-layer chain. The
- * links are admitted as the server admits them (signature checked, lookups filed); 500 repositories
- * and 20 signing keys share them, so a repository has ~2,000 links and a key ~50,000.
+ * links: status, a search by repository, a search by key_id, an entry, a ten-layer chain, and the
+ * Atom feeds of a key, a repository and a repository prefix. The links are admitted as the server
+ * admits them (signature checked, lookups filed); 500 repositories and 20 signing keys share them,
+ * so a repository has ~2,000 links and a key ~50,000.
  */
 @Command(
     name = "explorer",
@@ -155,6 +156,17 @@ final class ExplorerRender implements Callable<Integer> {
           Map.of("q", List.of("registry.example/team1*")));
       page(explorer, "entry (a link in the middle)", "/entries/" + (size / 2), Map.of());
       page(explorer, "chain of 10 layers", "/chains/" + top, Map.of());
+      page(explorer, "feed: a key (~50,000 links)", "/keys/" + someKey + "/feed.atom", Map.of());
+      page(
+          explorer,
+          "feed: a repository (~2,000 links)",
+          "/repositories/registry.example/team7/app/feed.atom",
+          Map.of());
+      page(
+          explorer,
+          "feed: a prefix of 11 repositories",
+          "/repositories/registry.example/team12/feed.atom",
+          Map.of());
     }
     return 0;
   }
