@@ -95,7 +95,11 @@ final class ClusterRate implements Callable<Integer> {
   int ceilingSeconds;
 
   private record Server(
-      String id, Process process, int grpcPort, CompletableFuture<Void> up, StringBuffer output) {}
+      String id,
+      Process process,
+      int grpcPort,
+      CompletableFuture<String> up,
+      StringBuffer output) {}
 
   @Override
   public Integer call() throws Exception {

@@ -7,19 +7,15 @@ import dev.custody.api.v1.SubmitRequest;
 import dev.custody.api.v1.TransparencyLogGrpc;
 import dev.custody.checkpoint.CheckpointVerifier;
 import dev.custody.note.Ed25519NoteKeys;
-import dev.custody.server.ServerMain;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -184,55 +180,27 @@ public final class CrashCampaign implements Callable<Integer> {
   }
 
   private static Process spawn(Path dir) throws Exception {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    // Under surefire the test class path; from the shaded jar, the jar itself (it holds the
-    // server).
-    String cp =
-        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     return new ProcessBuilder(
-            java,
-            "--enable-native-access=ALL-UNNAMED",
-            "-Xmx256m",
-            "-XX:+ExitOnOutOfMemoryError",
-            "-cp",
-            cp,
-            ServerMain.class.getName(),
-            "--data-dir",
-            dir.toString(),
-            "--grpc-port",
-            "0",
-            "--http-port",
-            "0",
-            "--origin",
-            "crash.custody.dev/log",
-            "--accept-any-entry")
+            ServerProcesses.command(
+                List.of(
+                    "--data-dir",
+                    dir.toString(),
+                    "--grpc-port",
+                    "0",
+                    "--http-port",
+                    "0",
+                    "--origin",
+                    "crash.custody.dev/log",
+                    "--accept-any-entry")))
         .redirectErrorStream(true)
         .start();
   }
 
   private static int awaitPort(Process p) throws Exception {
-    CompletableFuture<Integer> port = new CompletableFuture<>();
-    StringBuilder seen = new StringBuilder();
-    Thread reader =
-        new Thread(
-            () -> {
-              try (BufferedReader r =
-                  new BufferedReader(
-                      new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null; ) {
-                  if (seen.length() < 20_000) seen.append(line).append('\n');
-                  Matcher m = LISTENING.matcher(line);
-                  if (m.find()) port.complete(Integer.parseInt(m.group(1)));
-                }
-              } catch (Exception killed) {
-                // the process was killed
-              }
-              port.completeExceptionally(
-                  new IllegalStateException("server exited without listening:\n" + seen));
-            },
-            "child-output");
-    reader.setDaemon(true);
-    reader.start();
-    return port.get(60, TimeUnit.SECONDS);
+    String line =
+        ServerProcesses.watch(p, "crash-child", new StringBuffer()).get(60, TimeUnit.SECONDS);
+    Matcher m = LISTENING.matcher(line);
+    if (!m.find()) throw new IllegalStateException("no port in: " + line);
+    return Integer.parseInt(m.group(1));
   }
 }

@@ -189,7 +189,7 @@ public final class FailoverCampaign implements Callable<Integer> {
     Process process;
     volatile ManagedChannel channel;
     volatile TransparencyLogGrpc.TransparencyLogBlockingStub log;
-    CompletableFuture<Void> listening;
+    CompletableFuture<String> listening;
 
     Node(String id, int host, String address, Path dir, int grpcPort, int httpPort) {
       this.id = id;

@@ -47,10 +47,11 @@ final class ServerProcesses {
 
   /**
    * Copies a started server's output into {@code into} (up to 2 MB) on a daemon thread; the future
-   * completes when the server says it is listening, and fails when it exits before.
+   * completes with the line in which the server says it is listening (its addresses), and fails
+   * when it exits before.
    */
-  static CompletableFuture<Void> watch(Process p, String name, StringBuffer into) {
-    CompletableFuture<Void> listening = new CompletableFuture<>();
+  static CompletableFuture<String> watch(Process p, String name, StringBuffer into) {
+    CompletableFuture<String> listening = new CompletableFuture<>();
     Thread reader =
         new Thread(
             () -> {
@@ -59,7 +60,7 @@ final class ServerProcesses {
                       new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) {
                   if (into.length() < 2_000_000) into.append(line).append('\n');
-                  if (line.contains("listening on")) listening.complete(null);
+                  if (line.contains("listening on")) listening.complete(line);
                 }
               } catch (Exception killed) {
                 // the process was killed
