@@ -1,8 +1,6 @@
 package dev.custody.chain;
 
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
+import dev.custody.io.StrictUtf8;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -106,15 +104,7 @@ public record Statement(
   }
 
   private static String utf8(byte[] b) throws LinkException {
-    try {
-      return StandardCharsets.UTF_8
-          .newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(ByteBuffer.wrap(b))
-          .toString();
-    } catch (CharacterCodingException e) {
-      throw new LinkException("statement: repository is not valid UTF-8");
-    }
+    return StrictUtf8.decode(b)
+        .orElseThrow(() -> new LinkException("statement: repository is not valid UTF-8"));
   }
 }

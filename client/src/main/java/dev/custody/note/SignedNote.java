@@ -1,8 +1,7 @@
 package dev.custody.note;
 
+import dev.custody.io.StrictUtf8;
 import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -69,18 +68,8 @@ public record SignedNote(String text, List<Signature> signatures) {
   public static SignedNote parse(byte[] note) throws NoteException {
     if (note.length > MAX_BYTES)
       throw new NoteException("note is larger than " + MAX_BYTES + " bytes");
-    String s;
-    try {
-      s =
-          StandardCharsets.UTF_8
-              .newDecoder()
-              .onMalformedInput(CodingErrorAction.REPORT)
-              .onUnmappableCharacter(CodingErrorAction.REPORT)
-              .decode(ByteBuffer.wrap(note))
-              .toString();
-    } catch (CharacterCodingException e) {
-      throw new NoteException("note is not valid UTF-8");
-    }
+    String s =
+        StrictUtf8.decode(note).orElseThrow(() -> new NoteException("note is not valid UTF-8"));
     return parse(s);
   }
 

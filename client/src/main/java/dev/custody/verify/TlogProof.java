@@ -1,10 +1,8 @@
 package dev.custody.verify;
 
+import dev.custody.io.StrictUtf8;
 import dev.custody.merkle.Hashes;
 import dev.custody.note.Base64s;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -85,18 +83,9 @@ public record TlogProof(Optional<byte[]> extra, long index, List<byte[]> proof, 
   public static TlogProof parse(byte[] file) throws TlogProofException {
     if (file.length > MAX_BYTES)
       throw new TlogProofException("the file is larger than " + MAX_BYTES + " bytes");
-    String s;
-    try {
-      s =
-          StandardCharsets.UTF_8
-              .newDecoder()
-              .onMalformedInput(CodingErrorAction.REPORT)
-              .onUnmappableCharacter(CodingErrorAction.REPORT)
-              .decode(ByteBuffer.wrap(file))
-              .toString();
-    } catch (CharacterCodingException e) {
-      throw new TlogProofException("the file is not valid UTF-8");
-    }
+    String s =
+        StrictUtf8.decode(file)
+            .orElseThrow(() -> new TlogProofException("the file is not valid UTF-8"));
     Lines in = new Lines(s);
     String first = in.next();
     if (!HEADER.equals(first))
