@@ -399,7 +399,10 @@ public final class ReplicatedSequencer implements Sequencer {
     Message m = Message.valueOf(UnsafeByteOperations.unsafeWrap(bytes));
     boolean leading = leader.get().filter(self::equals).isPresent();
     (leading ? toOwnServer : toLeader).incrementAndGet();
-    RaftClient via = leading ? null : current();
+    // current() also notices a new leader: batches still out through a client aimed at the old
+    // one are given up on now (abandon), on a node that has just become the leader too.
+    RaftClient client = current();
+    RaftClient via = leading ? null : client;
     Proposal proposal = new Proposal(batch, via, new AtomicBoolean());
     outstanding.add(proposal);
     CompletableFuture<RaftClientReply> sent;
