@@ -27,7 +27,8 @@ import picocli.CommandLine.Spec;
           + "The subcommands print raw proofs, hashes in base64.",
       "",
       "Example:",
-      "  custody proof --server log.example:8443 --policy policy.json --index 42 --out 42.tlog-proof"
+      "  custody proof --server log.example:8443 --policy policy.json \\",
+      "      --index 42 --out 42.tlog-proof"
     },
     subcommands = {ProofCommand.Inclusion.class, ProofCommand.Consistency.class})
 final class ProofCommand implements Callable<Integer> {
