@@ -31,6 +31,7 @@ import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
@@ -176,6 +177,9 @@ class ProposalsTest {
         RaftClient.newBuilder()
             .setProperties(p)
             .setRaftGroup(ClusterNode.group(ClusterNode.groupOf("t/log"), peers))
+            // Straight to the leader: without retries, a first try at a follower would fail as
+            // "not leader" rather than be refused for what the batch holds.
+            .setLeaderId(RaftPeerId.valueOf(leader.nodeId()))
             .setRetryPolicy(RetryPolicies.noRetry())
             .build()) {
       Map<String, BatchCodec.Proposal> bad = badBatches(System.currentTimeMillis());
