@@ -26,6 +26,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -38,6 +39,7 @@ class SubmitBatchTest {
   static ManagedChannel channel;
   static TransparencyLogGrpc.TransparencyLogBlockingStub log;
   static CheckpointVerifier verifier;
+  static final AtomicInteger commits = new AtomicInteger();
 
   @BeforeAll
   static void start() throws Exception {
@@ -49,7 +51,7 @@ class SubmitBatchTest {
                 .httpPort(-1)
                 .guard(TestLogs.PATIENT)
                 .build(),
-            (n, t) -> {});
+            (n, t) -> commits.incrementAndGet());
     channel =
         ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
     log = TransparencyLogGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS);
@@ -87,14 +89,16 @@ class SubmitBatchTest {
   @Test
   void aWholeChainInOneCallIsLoggedInOrderAgainstOneCheckpoint() throws Exception {
     List<ByteString> chain = TestLinks.chain(1, 10);
+    int before = commits.get();
     SubmitBatchResponse r = batch(chain);
     assertEquals(10, r.getResultsCount());
+    assertEquals(1, commits.get() - before, "the whole chain in one group commit");
     checkAllProofs(r);
-    long previous = -1;
+    long previous = r.getResults(0).getEntry().getIndex() - 1;
     for (SubmitResult s : r.getResultsList()) {
       assertTrue(s.hasEntry() && !s.hasRefused(), s.toString());
       assertFalse(s.getEntry().getDuplicate());
-      assertTrue(s.getEntry().getIndex() > previous, "each link after the one below it");
+      assertEquals(previous + 1, s.getEntry().getIndex(), "each link right after the one below");
       previous = s.getEntry().getIndex();
     }
     // Again: every link answers its existing index, as Submit does.

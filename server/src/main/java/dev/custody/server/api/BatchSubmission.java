@@ -36,10 +36,11 @@ import java.util.function.Consumer;
 /**
  * SubmitBatch: up to {@link #MAX_ENTRIES} entries in one call. Every entry is admitted on the check
  * threads at once (a link's predecessor may be an earlier entry of the request); then the admitted
- * entries are sequenced in waves, an entry only after the entry of the request it stands on was
- * logged, so that the log never holds a link before the link below it. Entries that stand on the
- * log or on nothing form the first wave: a batch of independent entries is one group commit. Every
- * answer's proof is against one checkpoint, the largest any of the request's commits signed.
+ * entries are logged in request order in one group commit where the sequencer promises that ({@link
+ * Sequencer#addInOneCommit}: a single node), so that a whole chain is one commit and the log never
+ * holds a link before the link below it. Elsewhere (a cluster) they are sequenced in waves, an
+ * entry only after the entry of the request it stands on was logged. Every answer's proof is
+ * against one checkpoint, the largest any of the request's commits signed.
  *
  * <p>An entry is refused alone, with its reason; only pushback (a standing queue, a log that cannot
  * write, shutting down) refuses the whole call, so that clients retry it with backoff.
@@ -171,12 +172,16 @@ final class BatchSubmission {
       }
     }
 
-    /** After every check: the waves, each after the one below it. */
+    /**
+     * After every check: the admitted entries in one commit when the sequencer can promise it (a
+     * single node), else in waves, each after the one below it.
+     */
     private void sequenceWaves() {
       if (pushback.get() != null) {
         fail(pushback.get());
         return;
       }
+      if (sequenceInOneCommit()) return;
       int[] wave = new int[n];
       int last = 0;
       for (int i = 0; i < n; i++) {
@@ -186,35 +191,75 @@ final class BatchSubmission {
       sequence(0, last, wave);
     }
 
+    /**
+     * The admitted entries whose links below (in this request) were admitted too, in request order
+     * (an entry stands only on an earlier one, so the order puts every link after the one below
+     * it), as one group; false when the sequencer cannot promise one commit for it.
+     */
+    private boolean sequenceInOneCommit() {
+      boolean[] in = new boolean[n];
+      List<Integer> positions = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        if (admitted[i] == null) continue;
+        if (below[i] >= 0 && !in[below[i]])
+          continue; // refused in waves, below, if it comes to that
+        in[i] = true;
+        positions.add(i);
+      }
+      if (positions.isEmpty()) return false;
+      Optional<List<CompletableFuture<Sequenced>>> one =
+          sequencer.addInOneCommit(positions.stream().map(i -> admitted[i]).toList());
+      if (one.isEmpty()) return false;
+      for (int i = 0; i < n; i++) {
+        if (admitted[i] != null && !in[i]) refused[i] = belowNotLogged(i);
+      }
+      List<CompletableFuture<?>> adds = new ArrayList<>();
+      for (int k = 0; k < positions.size(); k++)
+        adds.add(record(positions.get(k), one.get().get(k)));
+      CompletableFuture.allOf(adds.toArray(CompletableFuture[]::new))
+          .whenCompleteAsync(
+              (ok, err) -> {
+                if (pushback.get() != null) {
+                  fail(pushback.get());
+                } else {
+                  answer();
+                }
+              },
+              worker);
+      return true;
+    }
+
+    private AdmissionException.MissingPredecessor belowNotLogged(int i) {
+      return new AdmissionException.MissingPredecessor(
+          "the link it stands on (entry "
+              + below[i]
+              + " of this request) was not logged, so neither is this one");
+    }
+
+    /** Notes what became of the entry at {@code position} when {@code f} completes. */
+    private CompletableFuture<Sequenced> record(int position, CompletableFuture<Sequenced> f) {
+      return f.whenComplete(
+          (s, err) -> {
+            if (err == null) {
+              sequenced[position] = s;
+              return;
+            }
+            Throwable cause =
+                err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+            if (cause instanceof PushbackException p) pushback.compareAndSet(null, p);
+            refused[position] = cause;
+          });
+    }
+
     private void sequence(int w, int last, int[] wave) {
       List<CompletableFuture<?>> adds = new ArrayList<>();
       for (int i = 0; i < n; i++) {
         if (wave[i] != w || admitted[i] == null) continue;
         if (below[i] >= 0 && sequenced[below[i]] == null) {
-          refused[i] =
-              new AdmissionException.MissingPredecessor(
-                  "the link it stands on (entry "
-                      + below[i]
-                      + " of this request) was not logged, so neither is this one");
+          refused[i] = belowNotLogged(i);
           continue;
         }
-        int position = i;
-        adds.add(
-            sequencer
-                .add(admitted[i])
-                .whenComplete(
-                    (s, err) -> {
-                      if (err == null) {
-                        sequenced[position] = s;
-                        return;
-                      }
-                      Throwable cause =
-                          err instanceof CompletionException && err.getCause() != null
-                              ? err.getCause()
-                              : err;
-                      if (cause instanceof PushbackException p) pushback.compareAndSet(null, p);
-                      refused[position] = cause;
-                    }));
+        adds.add(record(i, sequencer.add(admitted[i])));
       }
       CompletableFuture.allOf(adds.toArray(CompletableFuture[]::new))
           .whenCompleteAsync(

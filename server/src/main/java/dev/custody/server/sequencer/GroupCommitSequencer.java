@@ -12,9 +12,12 @@ import dev.custody.server.storage.LogStorage;
 import dev.custody.server.storage.StorageException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -38,8 +41,28 @@ import java.util.logging.Logger;
 public final class GroupCommitSequencer implements Sequencer {
   private static final Logger LOG = Logger.getLogger(GroupCommitSequencer.class.getName());
 
+  /**
+   * An entry on its way; {@code group} is shared by the entries of one {@link #addInOneCommit}
+   * (null for an entry added alone).
+   */
   private record Pending(
-      Admitted entry, ByteBuffer key, CompletableFuture<Sequenced> done, long queuedAt) {}
+      Admitted entry,
+      ByteBuffer key,
+      CompletableFuture<Sequenced> done,
+      long queuedAt,
+      Group group) {}
+
+  /**
+   * The entries of one group, queued one after another and committed in one batch (identity is what
+   * counts: one object per group).
+   */
+  private static final class Group {}
+
+  /**
+   * Held while entries are put in the queue and while the sequencer takes them out, so that a
+   * group's entries lie next to each other in the queue and are taken whole.
+   */
+  private final Object queueing = new Object();
 
   private final LogStorage storage;
   private final int maxBatch;
@@ -122,34 +145,15 @@ public final class GroupCommitSequencer implements Sequencer {
   @Override
   public CompletableFuture<Sequenced> add(Admitted entry) {
     CompletableFuture<Sequenced> f = new CompletableFuture<>();
-    if (closing) {
-      f.completeExceptionally(new ShuttingDownException("the log is shutting down"));
-      return f;
-    }
-    String failure = writeFailure;
-    if (failure != null && System.nanoTime() < nextWriteAttempt) {
-      // Fail closed and fast while the disk refuses writes; one attempt a second finds out when it
-      // is back.
-      f.completeExceptionally(
-          new WriteRefusedException(
-              "the log cannot write to its storage ("
-                  + failure
-                  + "); reads still work; retry later",
-              null));
-      return f;
-    }
     long now = System.nanoTime();
-    Pending oldest = queue.peek();
-    if (!standing.admits(oldest == null ? StandingQueue.EMPTY : now - oldest.queuedAt)) {
-      // Behind for a while, not just a burst: refusing keeps the latency of what is admitted.
-      f.completeExceptionally(
-          new OverloadedException(
-              "the log is behind: its queue has stayed above "
-                  + standing.targetMillis()
-                  + " ms of waiting; retry with backoff"));
+    // Shutting down, a disk refusing writes (one attempt a second finds out when it is back), or a
+    // queue behind for a while, not just a burst: refusing keeps the latency of what is admitted.
+    RuntimeException refused = refusalNow(now);
+    if (refused != null) {
+      f.completeExceptionally(refused);
       return f;
     }
-    Pending mine = new Pending(entry, ByteBuffer.wrap(entry.dedupKey()), f, now);
+    Pending mine = new Pending(entry, ByteBuffer.wrap(entry.dedupKey()), f, now, null);
     Pending earlier = inFlight.putIfAbsent(mine.key, mine);
     if (earlier != null) {
       return earlier.done.thenApply(
@@ -160,7 +164,7 @@ public final class GroupCommitSequencer implements Sequencer {
       if (stored != null) {
         inFlight.remove(mine.key, mine);
         f.complete(new Sequenced(stored.index(), stored.leaf(), stored.leafHash(), true, head));
-      } else if (!queue.offer(mine)) {
+      } else if (!offer(mine)) {
         inFlight.remove(mine.key, mine);
         f.completeExceptionally(
             new OverloadedException(
@@ -173,6 +177,94 @@ public final class GroupCommitSequencer implements Sequencer {
       f.completeExceptionally(e);
     }
     return f;
+  }
+
+  private boolean offer(Pending p) {
+    synchronized (queueing) {
+      return queue.offer(p);
+    }
+  }
+
+  /** Why an entry is refused before it is queued now, or null: shutting down, disk, pushback. */
+  private RuntimeException refusalNow(long now) {
+    if (closing) return new ShuttingDownException("the log is shutting down");
+    String failure = writeFailure;
+    if (failure != null && System.nanoTime() < nextWriteAttempt) {
+      return new WriteRefusedException(
+          "the log cannot write to its storage (" + failure + "); reads still work; retry later",
+          null);
+    }
+    Pending oldest = queue.peek();
+    if (!standing.admits(oldest == null ? StandingQueue.EMPTY : now - oldest.queuedAt)) {
+      return new OverloadedException(
+          "the log is behind: its queue has stayed above "
+              + standing.targetMillis()
+              + " ms of waiting; retry with backoff");
+    }
+    return null;
+  }
+
+  @Override
+  public Optional<List<CompletableFuture<Sequenced>>> addInOneCommit(List<Admitted> entries) {
+    long now = System.nanoTime();
+    RuntimeException refused = refusalNow(now);
+    if (refused != null) {
+      List<CompletableFuture<Sequenced>> out = new ArrayList<>();
+      for (int i = 0; i < entries.size(); i++) out.add(CompletableFuture.failedFuture(refused));
+      return Optional.of(out);
+    }
+    Group group = new Group();
+    List<Pending> mine = new ArrayList<>();
+    List<CompletableFuture<Sequenced>> out = new ArrayList<>();
+    try {
+      for (Admitted a : entries) {
+        Pending p =
+            new Pending(a, ByteBuffer.wrap(a.dedupKey()), new CompletableFuture<>(), now, group);
+        Pending earlier = inFlight.putIfAbsent(p.key, p);
+        if (earlier != null && earlier.group == group) {
+          // The same entry twice in the group: the second is the first's duplicate.
+          out.add(
+              earlier.done.thenApply(
+                  s -> new Sequenced(s.index(), s.leaf(), s.leafHash(), true, s.checkpoint())));
+          continue;
+        }
+        if (earlier != null) { // another caller's, which may yet fail: no promise for this group
+          for (Pending q : mine) inFlight.remove(q.key, q);
+          return Optional.empty();
+        }
+        Integrator.Placed stored = stored(a);
+        if (stored != null) {
+          inFlight.remove(p.key, p);
+          out.add(
+              CompletableFuture.completedFuture(
+                  new Sequenced(stored.index(), stored.leaf(), stored.leafHash(), true, head)));
+          continue;
+        }
+        mine.add(p);
+        out.add(p.done);
+      }
+    } catch (RuntimeException e) {
+      for (Pending q : mine) inFlight.remove(q.key, q);
+      throw e;
+    }
+    // The group's own pending entries now have only the queue to enter: next to each other, all
+    // or none (every offer holds the lock, and only the sequencer takes from the queue).
+    synchronized (queueing) {
+      if (queue.remainingCapacity() >= mine.size()) {
+        for (Pending q : mine) queue.add(q);
+        return Optional.of(out);
+      }
+    }
+    OverloadedException full =
+        new OverloadedException(
+            "the log is busy: "
+                + queue.size()
+                + " submissions are already queued; retry with backoff");
+    for (Pending q : mine) {
+      inFlight.remove(q.key, q);
+      q.done.completeExceptionally(full);
+    }
+    return Optional.of(out);
   }
 
   @Override
@@ -204,7 +296,13 @@ public final class GroupCommitSequencer implements Sequencer {
         Thread.currentThread().interrupt();
         break;
       }
-      queue.drainTo(batch, maxBatch - 1);
+      synchronized (queueing) {
+        queue.drainTo(batch, maxBatch - 1);
+        // A group is committed whole: past maxBatch if it must (a group is at most one request).
+        Group last = batch.get(batch.size() - 1).group;
+        for (Pending p; last != null && (p = queue.peek()) != null && p.group == last; )
+          batch.add(queue.poll());
+      }
       refuseStale(batch);
       if (batch.isEmpty()) continue;
       try {
@@ -249,18 +347,32 @@ public final class GroupCommitSequencer implements Sequencer {
     }
   }
 
-  /** Takes out of the batch what the standing-queue rule refuses as it leaves the queue. */
+  /**
+   * Takes out of the batch what the standing-queue rule refuses as it leaves the queue; a group
+   * with one entry refused is refused whole.
+   */
   private void refuseStale(List<Pending> batch) {
     long now = System.nanoTime();
+    Set<Pending> stale = new HashSet<>();
+    Set<Group> staleGroups = new HashSet<>();
+    for (Pending p : batch) {
+      if (standing.leave(now - p.queuedAt, now)) continue;
+      stale.add(p);
+      if (p.group != null) staleGroups.add(p.group);
+    }
+    if (stale.isEmpty()) return;
     batch.removeIf(
         p -> {
-          if (standing.leave(now - p.queuedAt, now)) return false;
+          if (!stale.contains(p) && (p.group == null || !staleGroups.contains(p.group)))
+            return false;
           inFlight.remove(p.key, p);
           p.done.completeExceptionally(
               new OverloadedException(
                   "the log is behind: this submission waited "
                       + TimeUnit.NANOSECONDS.toMillis(now - p.queuedAt)
-                      + " ms in its queue; retry with backoff"));
+                      + " ms in its queue"
+                      + (p.group == null ? "" : " (or another of its group did)")
+                      + "; retry with backoff"));
           return true;
         });
   }

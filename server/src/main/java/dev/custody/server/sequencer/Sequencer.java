@@ -4,6 +4,8 @@ import dev.custody.checkpoint.SignedCheckpoint;
 import dev.custody.server.pushback.OverloadedException;
 import dev.custody.server.pushback.UnavailableException;
 import dev.custody.server.storage.StorageException;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -20,6 +22,21 @@ public interface Sequencer extends AutoCloseable {
    * fails.
    */
   CompletableFuture<Sequenced> add(Admitted entry);
+
+  /**
+   * Queues a group of entries to be committed together, in this order, in one commit: each entry's
+   * index is above the one before it, and either every entry of the group is logged or none that
+   * was new (the whole group fails alike). Entries the log already holds are answered as
+   * duplicates, as {@link #add} answers them. A chain of links, each on the one before, is thus
+   * logged at once without ever holding a link before the link below it.
+   *
+   * @return a future per entry, in order; empty when this sequencer cannot promise that for this
+   *     group (it does not group, or an entry of it is on its way for another caller, whose fate
+   *     the group cannot share): the caller then adds the entries one after another
+   */
+  default Optional<List<CompletableFuture<Sequenced>>> addInOneCommit(List<Admitted> group) {
+    return Optional.empty();
+  }
 
   /**
    * Completes once this node holds every entry the log had committed when it was called: a read
