@@ -74,19 +74,7 @@ class GroupCommitTest {
     try (LogStorage storage = LogStorage.open(dir);
         GroupCommitSequencer seq =
             new GroupCommitSequencer(
-                storage,
-                "t/log",
-                List.of(key),
-                100,
-                100,
-                (n, t) -> {
-                  entered.countDown();
-                  try {
-                    gate.await();
-                  } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                  }
-                })) {
+                storage, "t/log", List.of(key), 100, 100, PushbackTest.holding(gate, entered))) {
       CompletableFuture<Sequenced> held = seq.add(entry(1));
       assertTrue(entered.await(10, TimeUnit.SECONDS));
       // entry(1) is committed but not yet answered: still on its way for its caller.
@@ -107,19 +95,7 @@ class GroupCommitTest {
     try (LogStorage storage = LogStorage.open(dir);
         GroupCommitSequencer seq =
             new GroupCommitSequencer(
-                storage,
-                "t/log",
-                List.of(key),
-                2,
-                1,
-                (n, t) -> {
-                  entered.countDown();
-                  try {
-                    gate.await();
-                  } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                  }
-                })) {
+                storage, "t/log", List.of(key), 2, 1, PushbackTest.holding(gate, entered))) {
       CompletableFuture<Sequenced> held = seq.add(entry(0));
       assertTrue(entered.await(10, TimeUnit.SECONDS));
       List<CompletableFuture<Sequenced>> fs = seq.addInOneCommit(entries(1, 4)).orElseThrow();

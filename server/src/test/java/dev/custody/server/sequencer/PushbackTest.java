@@ -34,7 +34,7 @@ class PushbackTest {
    * A batch listener that holds the sequencer thread (it runs there, after the commit and before
    * anyone is told) until {@code gate} opens; {@code entered} counts down when it first does.
    */
-  private static BatchListener holding(CountDownLatch gate, CountDownLatch entered) {
+  static BatchListener holding(CountDownLatch gate, CountDownLatch entered) {
     return (n, t) -> {
       entered.countDown();
       try {
