@@ -210,6 +210,13 @@ class TlogProofTest {
   }
 
   @Test
+  void aFileLargerThanAnyProofIsRefusedUnread() {
+    byte[] huge = new byte[TlogProof.MAX_BYTES + 1];
+    TlogProofException e = assertThrows(TlogProofException.class, () -> TlogProof.parse(huge));
+    assertTrue(e.getMessage().contains("larger than"), e.getMessage());
+  }
+
+  @Test
   void aProofWithoutExtraCannotBeVerified() throws Exception {
     TlogProof p = proofs(log(), WITNESS).get(0);
     TlogProof bare = new TlogProof(Optional.empty(), p.index(), p.proof(), p.checkpoint());

@@ -400,6 +400,14 @@ class CliEndToEndTest {
     assertTrue(flipped.out.contains("the inclusion proof does not hold"), flipped.out);
     Run noIndex = custody("proof", "--server", address, "--policy", p("policy.json"));
     assertEquals(2, noIndex.code, noIndex.out);
+    Run beyond =
+        custody("proof", "--server", address, "--policy", p("policy.json"), "--index", "1000000");
+    assertTrue(
+        beyond.code != 0 && beyond.out.contains("not below the log's tree size"), beyond.out);
+    Files.write(work.resolve("huge.tlog-proof"), new byte[TlogProof.MAX_BYTES + 1]);
+    Run huge = custody("verify-proof", "--policy", p("policy.json"), p("huge.tlog-proof"));
+    assertEquals(1, huge.code, huge.out);
+    assertTrue(huge.out.contains("larger than any tlog-proof"), huge.out);
   }
 
   private static String layerBlob(Path layout, int layer) throws Exception {
