@@ -259,17 +259,42 @@ public final class ReplicatedSequencer implements Sequencer {
   }
 
   /**
-   * Proposes a control record ({@link BatchCodec.Reads}) through the leader; completes when it is
-   * committed and applied there.
+   * Proposes a control record ({@link BatchCodec.Reads}) by the route a batch takes (this node's
+   * own server while it leads, else a client aimed at the leader, replaced should it fail);
+   * completes when it is committed and applied on the leader.
    */
   CompletableFuture<Void> announce(byte[] control) {
-    return current()
-        .async()
-        .send(Message.valueOf(UnsafeByteOperations.unsafeWrap(control)))
+    Message m = Message.valueOf(UnsafeByteOperations.unsafeWrap(control));
+    boolean leading = leader.get().filter(self::equals).isPresent();
+    return (leading ? toOwnServer(m) : sendReplacingOnFailure(m, current()))
         .thenApply(
             r -> {
               if (!r.isSuccess()) throw new CompletionException(r.getException());
               return null;
+            });
+  }
+
+  /** Sends a write to this node's own Raft server ({@code via} null) or through a client. */
+  private CompletableFuture<RaftClientReply> send(Message m, RaftClient via) {
+    if (via == null) return toOwnServer(m);
+    try {
+      return via.async().send(m);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /**
+   * Sends through a client and replaces it should the request fail short of an answer from the
+   * state machine: Ratis then closes the client's ordered window and every later request on it
+   * fails at once ("SlidingWindow ... is closed"), which nothing else notices while the leader
+   * stays the same.
+   */
+  private CompletableFuture<RaftClientReply> sendReplacingOnFailure(Message m, RaftClient c) {
+    return send(m, c)
+        .whenComplete(
+            (r, err) -> {
+              if (err != null) replace(c);
             });
   }
 
@@ -405,16 +430,10 @@ public final class ReplicatedSequencer implements Sequencer {
     RaftClient via = leading ? null : client;
     Proposal proposal = new Proposal(batch, via, new AtomicBoolean());
     outstanding.add(proposal);
-    CompletableFuture<RaftClientReply> sent;
-    try {
-      sent = leading ? toOwnServer(m) : via.async().send(m);
-    } catch (RuntimeException e) {
-      sent = CompletableFuture.failedFuture(e);
-    }
     // Bounded: Ratis' client retries within its policy, but should one of its requests never be
-    // answered, its
-    // submitters must still hear.
-    sent.copy()
+    // answered, its submitters must still hear.
+    send(m, via)
+        .copy()
         .orTimeout(PROPOSAL_SECONDS, TimeUnit.SECONDS)
         .whenComplete(
             (reply, err) -> {
@@ -422,10 +441,8 @@ public final class ReplicatedSequencer implements Sequencer {
               if (!proposal.end()) return; // already given up on when the leader changed
               proposals.release();
               // A Ratis client whose request failed for good closes its ordered window: every later
-              // request on it fails at
-              // once ("SlidingWindow ... is closed"). Any failure short of an answer from the state
-              // machine therefore gets
-              // this node a fresh client (a request that timed out here too).
+              // request on it fails at once. Any failure short of an answer from the state machine
+              // (a request that timed out here too) therefore gets this node a fresh client.
               if (err != null && via != null) replace(via);
               if (err == null && reply.isSuccess()) {
                 answer(
@@ -459,13 +476,7 @@ public final class ReplicatedSequencer implements Sequencer {
           if (r.isSuccess() || !leadershipMoved(r.getException())) {
             return CompletableFuture.completedFuture(r);
           }
-          RaftClient c = current();
-          return c.async()
-              .send(m)
-              .whenComplete(
-                  (x, err) -> {
-                    if (err != null) replace(c);
-                  });
+          return sendReplacingOnFailure(m, current());
         });
   }
 
