@@ -36,11 +36,12 @@ import java.util.function.Consumer;
 /**
  * SubmitBatch: up to {@link #MAX_ENTRIES} entries in one call. Every entry is admitted on the check
  * threads at once (a link's predecessor may be an earlier entry of the request); then the admitted
- * entries are logged in request order in one group commit where the sequencer promises that ({@link
- * Sequencer#addInOneCommit}: a single node), so that a whole chain is one commit and the log never
- * holds a link before the link below it. Elsewhere (a cluster) they are sequenced in waves, an
- * entry only after the entry of the request it stands on was logged. Every answer's proof is
- * against one checkpoint, the largest any of the request's commits signed.
+ * entries are logged in request order in one commit ({@link Sequencer#addInOneCommit}: one group
+ * commit on a single node, one Raft entry in a cluster), so that a whole chain is logged at once
+ * and the log never holds a link before the link below it. When the sequencer cannot promise that
+ * (an entry of the request is on its way for another caller) they are sequenced in waves, an entry
+ * only after the entry of the request it stands on was logged. Every answer's proof is against one
+ * checkpoint, the largest any of the request's commits signed.
  *
  * <p>An entry is refused alone, with its reason; only pushback (a standing queue, a log that cannot
  * write, shutting down) refuses the whole call, so that clients retry it with backoff.
@@ -173,8 +174,8 @@ final class BatchSubmission {
     }
 
     /**
-     * After every check: the admitted entries in one commit when the sequencer can promise it (a
-     * single node), else in waves, each after the one below it.
+     * After every check: the admitted entries in one commit when the sequencer can promise it, else
+     * in waves, each after the one below it.
      */
     private void sequenceWaves() {
       if (pushback.get() != null) {

@@ -83,8 +83,25 @@ public final class ReplicatedSequencer implements Sequencer {
   /** Longest this node waits, after the cluster applied a batch, for its own store to hold it. */
   static final long LOCAL_APPLY_SECONDS = 10;
 
+  /**
+   * An entry on its way; {@code group} is shared by the entries of one {@link #addInOneCommit}
+   * (null for an entry added alone).
+   */
   private record Pending(
-      Admitted entry, ByteBuffer key, CompletableFuture<Sequenced> done, long queuedAt) {}
+      Admitted entry,
+      ByteBuffer key,
+      CompletableFuture<Sequenced> done,
+      long queuedAt,
+      Group group) {}
+
+  /** The entries of one group, proposed together in one Raft entry (one object per group). */
+  private static final class Group {}
+
+  /**
+   * Held by every offer to the queue and while a batch takes the rest of a group, so that a group's
+   * entries lie next to each other in the queue and go whole into one proposal.
+   */
+  private final Object queueing = new Object();
 
   /**
    * A batch on its way, through one client ({@code null}: to this node's own Raft server); it gives
@@ -158,69 +175,146 @@ public final class ReplicatedSequencer implements Sequencer {
 
   @Override
   public CompletableFuture<Sequenced> add(Admitted entry) {
-    if (closing)
-      return CompletableFuture.failedFuture(
-          new ShuttingDownException("this node is shutting down"));
     long now = System.nanoTime();
-    Pending oldest = queue.peek();
-    if (!standing.admits(oldest == null ? StandingQueue.EMPTY : now - oldest.queuedAt)) {
-      return CompletableFuture.failedFuture(
-          new OverloadedException(
-              "the log is behind: this node's queue has stayed above "
-                  + standing.targetMillis()
-                  + " ms of waiting; retry with backoff"));
-    }
+    RuntimeException refused = refusalNow(now);
+    if (refused != null) return CompletableFuture.failedFuture(refused);
     CompletableFuture<Sequenced> f = new CompletableFuture<>();
-    Pending mine = new Pending(entry, ByteBuffer.wrap(entry.dedupKey()), f, now);
+    Pending mine = new Pending(entry, ByteBuffer.wrap(entry.dedupKey()), f, now, null);
     Pending earlier = inFlight.putIfAbsent(mine.key, mine);
-    if (earlier != null) {
-      return earlier.done.thenApply(
-          s -> new Sequenced(s.index(), s.leaf(), s.leafHash(), true, s.checkpoint()));
-    }
+    if (earlier != null) return asDuplicate(earlier);
     try {
       OptionalLong stored = storage.indexOfDedupKey(entry.dedupKey(), entry.keyedByLeafHash());
       if (stored.isPresent()) {
         inFlight.remove(mine.key, mine);
-        // The store can show an entry a moment before the head that includes it is published (apply
-        // writes, then
-        // publishes): wait for that head, so the proof is against a checkpoint that covers the
-        // entry.
-        long index = stored.getAsLong();
-        machine
-            .whenSize(index + 1)
-            .orTimeout(LOCAL_APPLY_SECONDS, TimeUnit.SECONDS)
-            .whenComplete(
-                (cp, err) -> {
-                  if (err != null) {
-                    f.completeExceptionally(
-                        new UnavailableException(
-                            "entry " + index + " is stored here but not yet published; retry"));
-                    return;
-                  }
-                  try {
-                    f.complete(found(index, cp));
-                  } catch (RuntimeException e) {
-                    f.completeExceptionally(e);
-                  }
-                });
+        return published(stored.getAsLong());
       } else if (leader.get().isEmpty()) {
         inFlight.remove(mine.key, mine);
-        f.completeExceptionally(
-            new UnavailableException(
-                "the cluster has no leader now (an election is under way); "
-                    + "retry in a moment, here or on another node"));
-      } else if (!queue.offer(mine)) {
-        inFlight.remove(mine.key, mine);
-        f.completeExceptionally(
-            new OverloadedException(
-                "the log is busy: "
-                    + queue.size()
-                    + " submissions are already queued here; retry with backoff"));
+        f.completeExceptionally(noLeader());
+      } else {
+        boolean queued;
+        synchronized (queueing) {
+          queued = queue.offer(mine);
+        }
+        if (!queued) {
+          inFlight.remove(mine.key, mine);
+          f.completeExceptionally(busy());
+        }
       }
     } catch (RuntimeException e) {
       inFlight.remove(mine.key, mine);
       f.completeExceptionally(e);
     }
+    return f;
+  }
+
+  /**
+   * A group in one proposal: one Raft entry, which the cluster commits and applies whole or not at
+   * all, so a chain's upper link is never logged without the links below it. Empty (the caller adds
+   * the entries one after another) when an entry of the group is on its way for another caller.
+   */
+  @Override
+  public Optional<List<CompletableFuture<Sequenced>>> addInOneCommit(List<Admitted> entries) {
+    RuntimeException refused = refusalNow(System.nanoTime());
+    if (refused == null && leader.get().isEmpty()) refused = noLeader();
+    List<CompletableFuture<Sequenced>> out = new ArrayList<>(entries.size());
+    if (refused != null) {
+      for (int i = 0; i < entries.size(); i++) out.add(CompletableFuture.failedFuture(refused));
+      return Optional.of(out);
+    }
+    long now = System.nanoTime();
+    Group group = new Group();
+    List<Pending> mine = new ArrayList<>();
+    try {
+      for (Admitted a : entries) {
+        Pending p =
+            new Pending(a, ByteBuffer.wrap(a.dedupKey()), new CompletableFuture<>(), now, group);
+        Pending earlier = inFlight.putIfAbsent(p.key, p);
+        if (earlier != null && earlier.group == group) { // the same entry twice in the group
+          out.add(asDuplicate(earlier));
+          continue;
+        }
+        if (earlier != null) { // another caller's, which may yet fail: no promise for this group
+          for (Pending q : mine) inFlight.remove(q.key, q);
+          return Optional.empty();
+        }
+        OptionalLong stored = storage.indexOfDedupKey(a.dedupKey(), a.keyedByLeafHash());
+        if (stored.isPresent()) {
+          inFlight.remove(p.key, p);
+          out.add(published(stored.getAsLong()));
+          continue;
+        }
+        mine.add(p);
+        out.add(p.done);
+      }
+    } catch (RuntimeException e) {
+      for (Pending q : mine) inFlight.remove(q.key, q);
+      throw e;
+    }
+    synchronized (queueing) {
+      if (queue.remainingCapacity() >= mine.size()) {
+        queue.addAll(mine);
+        return Optional.of(out);
+      }
+    }
+    OverloadedException full = busy();
+    for (Pending q : mine) finish(q, null, full);
+    return Optional.of(out);
+  }
+
+  /** Why a submission is refused before it is queued, or null: closing, or a standing queue. */
+  private RuntimeException refusalNow(long now) {
+    if (closing) return new ShuttingDownException("this node is shutting down");
+    Pending oldest = queue.peek();
+    if (standing.admits(oldest == null ? StandingQueue.EMPTY : now - oldest.queuedAt)) return null;
+    return new OverloadedException(
+        "the log is behind: this node's queue has stayed above "
+            + standing.targetMillis()
+            + " ms of waiting; retry with backoff");
+  }
+
+  private static UnavailableException noLeader() {
+    return new UnavailableException(
+        "the cluster has no leader now (an election is under way); "
+            + "retry in a moment, here or on another node");
+  }
+
+  private OverloadedException busy() {
+    return new OverloadedException(
+        "the log is busy: "
+            + queue.size()
+            + " submissions are already queued here; retry with backoff");
+  }
+
+  /** The answer of an entry already on its way for another submission, marked a duplicate. */
+  private static CompletableFuture<Sequenced> asDuplicate(Pending earlier) {
+    return earlier.done.thenApply(
+        s -> new Sequenced(s.index(), s.leaf(), s.leafHash(), true, s.checkpoint()));
+  }
+
+  /**
+   * The answer for an entry this node's store holds at {@code index}, once the head that includes
+   * it is published: the store can show an entry a moment before (apply writes, then publishes),
+   * and the proof must be against a checkpoint that covers the entry.
+   */
+  private CompletableFuture<Sequenced> published(long index) {
+    CompletableFuture<Sequenced> f = new CompletableFuture<>();
+    machine
+        .whenSize(index + 1)
+        .orTimeout(LOCAL_APPLY_SECONDS, TimeUnit.SECONDS)
+        .whenComplete(
+            (cp, err) -> {
+              if (err != null) {
+                f.completeExceptionally(
+                    new UnavailableException(
+                        "entry " + index + " is stored here but not yet published; retry"));
+                return;
+              }
+              try {
+                f.complete(found(index, cp));
+              } catch (RuntimeException e) {
+                f.completeExceptionally(e);
+              }
+            });
     return f;
   }
 
@@ -396,22 +490,30 @@ public final class ReplicatedSequencer implements Sequencer {
         if (left > 0) p = queue.poll(left, TimeUnit.NANOSECONDS);
       }
     }
+    // A group goes whole into one proposal, past maxBatch if it must (a group is one request, at
+    // most 256 KiB). Its entries were offered together under the lock, so the rest of it is at the
+    // head of the queue once the lock is ours.
+    Group last = batch.get(batch.size() - 1).group;
+    if (last != null) {
+      synchronized (queueing) {
+        for (Pending q; (q = queue.peek()) != null && q.group == last; ) batch.add(queue.poll());
+      }
+    }
     return batch;
   }
 
+  /**
+   * Takes out of the batch what the standing-queue rule refuses as it leaves the queue; a group is
+   * refused whole when one of its entries is.
+   */
   private void refuseStale(List<Pending> batch) {
-    long now = System.nanoTime();
-    batch.removeIf(
-        p -> {
-          if (standing.leave(now - p.queuedAt, now)) return false;
-          finish(
-              p,
-              null,
-              new OverloadedException(
-                  "the log is behind: this submission waited "
-                      + TimeUnit.NANOSECONDS.toMillis(now - p.queuedAt)
-                      + " ms in its queue; retry with backoff"));
-          return true;
+    standing.leaveInGroups(
+        batch,
+        Pending::queuedAt,
+        Pending::group,
+        System.nanoTime(),
+        (p, why) -> {
+          finish(p, null, new OverloadedException(why));
         });
   }
 

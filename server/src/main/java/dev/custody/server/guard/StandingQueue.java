@@ -1,6 +1,12 @@
 package dev.custody.server.guard;
 
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+import java.util.function.ToLongFunction;
 
 /**
  * When a queue should push back: CoDel's rule (Nichols and Jacobson, "Controlling Queue Delay", ACM
@@ -79,6 +85,44 @@ public final class StandingQueue {
       standing = true;
     }
     return !standing || waitedNanos < 2 * target;
+  }
+
+  /**
+   * Lets every item of a batch taken from the queue {@link #leave} it, and takes out of the batch
+   * those refused, with every other item of a group one of them belongs to: a group is served whole
+   * or not at all.
+   *
+   * @param queuedAt when an item was queued ({@link System#nanoTime})
+   * @param group an item's group (compared by identity), or null for an item alone
+   * @param refuse told of each item taken out, with a message for its submitter
+   */
+  public <T> void leaveInGroups(
+      List<T> batch,
+      ToLongFunction<T> queuedAt,
+      Function<T, Object> group,
+      long now,
+      BiConsumer<T, String> refuse) {
+    Set<T> stale = new HashSet<>();
+    Set<Object> staleGroups = new HashSet<>();
+    for (T p : batch) {
+      if (leave(now - queuedAt.applyAsLong(p), now)) continue;
+      stale.add(p);
+      if (group.apply(p) != null) staleGroups.add(group.apply(p));
+    }
+    if (stale.isEmpty()) return;
+    batch.removeIf(
+        p -> {
+          Object g = group.apply(p);
+          if (!stale.contains(p) && (g == null || !staleGroups.contains(g))) return false;
+          refuse.accept(
+              p,
+              "the log is behind: this submission waited "
+                  + TimeUnit.NANOSECONDS.toMillis(now - queuedAt.applyAsLong(p))
+                  + " ms in its queue"
+                  + (g == null ? "" : " (or another of its group did)")
+                  + "; retry with backoff");
+          return true;
+        });
   }
 
   /**

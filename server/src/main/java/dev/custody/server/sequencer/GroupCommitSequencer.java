@@ -12,12 +12,10 @@ import dev.custody.server.storage.LogStorage;
 import dev.custody.server.storage.StorageException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -352,28 +350,14 @@ public final class GroupCommitSequencer implements Sequencer {
    * with one entry refused is refused whole.
    */
   private void refuseStale(List<Pending> batch) {
-    long now = System.nanoTime();
-    Set<Pending> stale = new HashSet<>();
-    Set<Group> staleGroups = new HashSet<>();
-    for (Pending p : batch) {
-      if (standing.leave(now - p.queuedAt, now)) continue;
-      stale.add(p);
-      if (p.group != null) staleGroups.add(p.group);
-    }
-    if (stale.isEmpty()) return;
-    batch.removeIf(
-        p -> {
-          if (!stale.contains(p) && (p.group == null || !staleGroups.contains(p.group)))
-            return false;
+    standing.leaveInGroups(
+        batch,
+        Pending::queuedAt,
+        Pending::group,
+        System.nanoTime(),
+        (p, why) -> {
           inFlight.remove(p.key, p);
-          p.done.completeExceptionally(
-              new OverloadedException(
-                  "the log is behind: this submission waited "
-                      + TimeUnit.NANOSECONDS.toMillis(now - p.queuedAt)
-                      + " ms in its queue"
-                      + (p.group == null ? "" : " (or another of its group did)")
-                      + "; retry with backoff"));
-          return true;
+          p.done.completeExceptionally(new OverloadedException(why));
         });
   }
 

@@ -179,6 +179,45 @@ class ThreeNodesTest {
   }
 
   @Test
+  void aGroupIsOneProposalInOrderPastMaxBatchWithDuplicatesAnsweredFromTheLog() throws Exception {
+    startAll(ClusterNode.Settings.SNAPSHOT_EVERY);
+    ClusterNode leader = awaitLeader();
+    for (int i = 0; i < 3; i++) submit(leader, entry(i)); // settled: entries 0..2 logged
+    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (System.nanoTime() < end
+        && nodes.values().stream().anyMatch(n -> n.sequencer().head().size() < 3)) Thread.sleep(20);
+    ClusterNode follower =
+        nodes.values().stream().filter(n -> n != leader).findFirst().orElseThrow();
+    for (ClusterNode n : List.of(follower, leader)) {
+      long before = n.sequencer().head().size();
+      Map<String, Long> proposedBefore = n.proposals();
+      // 300 entries (more than maxBatch 256), the first two already in the log, one twice.
+      List<Admitted> group = new ArrayList<>();
+      group.add(entry(1));
+      group.add(entry(2));
+      for (int i = 0; i < 298; i++) group.add(entry(n == leader ? 2000 + i : 1000 + i));
+      group.add(group.get(5));
+      List<Sequenced> got = new ArrayList<>();
+      for (CompletableFuture<Sequenced> f : n.sequencer().addInOneCommit(group).orElseThrow())
+        got.add(f.get(30, TimeUnit.SECONDS));
+      assertEquals(1, got.get(0).index());
+      assertEquals(2, got.get(1).index());
+      assertTrue(got.get(0).duplicate() && got.get(1).duplicate());
+      for (int k = 2; k < 300; k++) {
+        assertEquals(before + k - 2, got.get(k).index(), n.nodeId() + ": entry " + k);
+        assertEquals(before + 298, got.get(k).checkpoint().size(), "one proposal, one checkpoint");
+      }
+      assertEquals(got.get(5).index(), got.get(300).index());
+      assertTrue(got.get(300).duplicate());
+      Map<String, Long> proposed = n.proposals();
+      long made =
+          proposed.values().stream().mapToLong(Long::longValue).sum()
+              - proposedBefore.values().stream().mapToLong(Long::longValue).sum();
+      assertEquals(1, made, n.nodeId() + " proposed the group as one batch: " + proposed);
+    }
+  }
+
+  @Test
   void writesGoOnWhenTheLeaderLeavesAndALateNodeCatchesUpBySnapshot() throws Exception {
     startAll(5);
     ClusterNode leader = awaitLeader();

@@ -64,4 +64,34 @@ class StandingQueueTest {
     Assertions.assertThrows(IllegalArgumentException.class, () -> new StandingQueue.Rule(0, 10));
     Assertions.assertThrows(IllegalArgumentException.class, () -> new StandingQueue.Rule(50, 10));
   }
+
+  private record Item(String name, long queuedAt, Object group) {}
+
+  @Test
+  void aGroupWithOneEntryRefusedIsRefusedWholeAndTheRestIsServed() {
+    for (long t = 0; t <= 500; t += 10) q.leave(80 * MS, t * MS);
+    assertTrue(q.standing());
+    long now = 1_000 * MS;
+    Object g = new Object();
+    java.util.List<Item> batch =
+        new java.util.ArrayList<>(
+            java.util.List.of(
+                new Item("alone, waited too long", now - 120 * MS, null),
+                new Item("grouped, waited little", now - 90 * MS, g),
+                new Item("grouped, waited too long", now - 130 * MS, g),
+                new Item("alone, waited little", now - 90 * MS, null)));
+    java.util.Map<String, String> refused = new java.util.LinkedHashMap<>();
+    q.leaveInGroups(
+        batch, Item::queuedAt, Item::group, now, (it, why) -> refused.put(it.name, why));
+    Assertions.assertEquals(
+        java.util.List.of("alone, waited little"), batch.stream().map(Item::name).toList());
+    Assertions.assertEquals(
+        java.util.List.of(
+            "alone, waited too long", "grouped, waited little", "grouped, waited too long"),
+        java.util.List.copyOf(refused.keySet()));
+    assertTrue(refused.get("alone, waited too long").contains("waited 120 ms in its queue;"));
+    assertTrue(
+        refused.get("grouped, waited little").contains("90 ms in its queue (or another of its"),
+        refused.toString());
+  }
 }
