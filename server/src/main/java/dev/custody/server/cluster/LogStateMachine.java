@@ -297,11 +297,14 @@ final class LogStateMachine extends BaseStateMachine {
       BatchCodec.Proposal p = BatchCodec.decodeProposal(content);
       Optional<String> bad =
           ProposalCheck.problem(p).or(() -> ProposalCheck.clockProblem(p, clock.getAsLong()));
-      bad.ifPresent(
-          problem -> {
-            refusedProposals.increment();
-            trx.setException(new IOException("refused a batch: " + problem));
-          });
+      if (bad.isPresent()) {
+        refusedProposals.increment();
+        trx.setException(new IOException("refused a batch: " + bad.get()));
+      } else {
+        // Kept with the transaction for this node's own apply, should it still lead then: the
+        // bytes are those Raft commits, decoded and checked once.
+        trx.setStateMachineContext(p);
+      }
     } catch (IllegalArgumentException e) {
       refusedProposals.increment();
       trx.setException(new IOException("malformed batch: " + e.getMessage()));
@@ -324,7 +327,10 @@ final class LogStateMachine extends BaseStateMachine {
         applyReads(at, decodeCommittedReads(at, data));
         return CompletableFuture.completedFuture(Message.EMPTY);
       }
-      p = decodeCommitted(at, data);
+      p =
+          trx.getStateMachineContext() instanceof BatchCodec.Proposal checked
+              ? checked
+              : decodeCommitted(at, data);
     } catch (IllegalStateException cannot) {
       return CompletableFuture.failedFuture(cannot);
     }
