@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 import java.util.zip.GZIPOutputStream;
@@ -38,11 +39,12 @@ import picocli.CommandLine.Option;
 /**
  * Verify by reference against a local registry and log: a ten-layer image pushed to Debian's
  * docker-registry on loopback, signed (one link per layer) and attached; then the time of {@code
- * custody verify REF} (online and --offline; uncached: every run reads the registry and the log
- * afresh, in one warm JVM) and of the verification service's cached verdicts, sequential latency
- * and throughput with several clients, beside the ceilings of the same run: the registry round
- * trips alone (resolving the reference) and the service's endpoint answering without verifying
- * ({@code /healthz}).
+ * custody sign REF} (ten new links in one SubmitBatch call; the log's group commits per signing
+ * counted), of {@code custody verify REF} (online and --offline; uncached: every run reads the
+ * registry and the log afresh, in one warm JVM) and of the verification service's cached verdicts,
+ * sequential latency and throughput with several clients, beside the ceilings of the same run: the
+ * registry round trips alone (resolving the reference) and the service's endpoint answering without
+ * verifying ({@code /healthz}).
  */
 @Command(
     name = "registry",
@@ -116,6 +118,7 @@ final class RegistryVerify implements Callable<Integer> {
             .redirectErrorStream(true)
             .redirectOutput(dir.resolve("registry.log").toFile())
             .start();
+    LongAdder commits = new LongAdder();
     CustodyServer log =
         CustodyServer.start(
             ServerConfig.builder(dir.resolve("log"))
@@ -124,15 +127,43 @@ final class RegistryVerify implements Callable<Integer> {
                 .queueCapacity(1024)
                 .maxBatch(256)
                 .build(),
-            (n, t) -> {});
+            (n, t) -> commits.increment());
     try {
       String server = "127.0.0.1:" + log.grpcPort();
       String reg = "127.0.0.1:" + regPort;
       waitFor(URI.create("http://" + reg + "/v2/"));
       String ref = reg + "/bench/app:1.0";
-      String digest = push(ImageReference.parse(ref));
+      String digest = push(ImageReference.parse(ref), "");
       check(0, "keygen", "--no-password", "--out", dir.resolve("team").toString());
       check(0, "sign", "--server", server, "--key", dir.resolve("team.key").toString(), ref);
+      // custody sign REF, each run with a key of its own so that every run logs ten new links; on
+      // an image of its own, so that the verified one keeps one chain.
+      String signed = reg + "/bench/signing:1.0";
+      push(ImageReference.parse(signed), " (signed again and again)");
+      int signRuns = Math.min(runs, 50);
+      int warmups = Math.min(20, signRuns);
+      List<String> keys = new ArrayList<>();
+      for (int i = 0; i < signRuns + warmups; i++) {
+        Path k = dir.resolve("signer" + i);
+        check(0, "keygen", "--no-password", "--out", k.toString());
+        keys.add(k + ".key");
+      }
+      AtomicInteger nextKey = new AtomicInteger();
+      long commitsBefore = commits.sum();
+      Histogram signing =
+          time(
+              signRuns,
+              () ->
+                  check(
+                      0,
+                      "sign",
+                      "--server",
+                      server,
+                      "--key",
+                      keys.get(nextKey.getAndIncrement()),
+                      signed));
+      double commitsPerSign = (commits.sum() - commitsBefore) / (double) (signRuns + warmups);
+      // Attached after the signings: the offline runs then carry the log's latest checkpoint.
       check(0, "attach", "--server", server, ref);
       String vkey =
           check(0, "info", "--server", server)
@@ -166,6 +197,8 @@ final class RegistryVerify implements Callable<Integer> {
       Histogram resolve =
           time(runs, () -> client.image(ImageReference.parse(ref), Platform.DEFAULT));
       row("resolve REF (registry only; floor)", resolve);
+      row("custody sign REF (10 new links)", signing);
+      System.out.printf("  group commits per custody sign: %.2f%n", commitsPerSign);
       Histogram online =
           time(
               runs,
@@ -343,14 +376,15 @@ final class RegistryVerify implements Callable<Integer> {
 
   /**
    * Pushes a ten-layer image (small gzip layers, a config with their diff IDs) and returns its
-   * digest.
+   * digest; {@code salt} goes into every layer, for an image of other digests.
    */
-  private static String push(ImageReference ref) throws Exception {
+  private static String push(ImageReference ref, String salt) throws Exception {
     RegistryClient c = RegistryClient.builder().credentials(Credentials.none()).build();
     List<String> layers = new ArrayList<>();
     List<String> diffIds = new ArrayList<>();
     for (int i = 0; i < LAYERS; i++) {
-      byte[] content = ("bench layer " + i + "\n").repeat(64).getBytes(StandardCharsets.UTF_8);
+      byte[] content =
+          ("bench layer " + i + salt + "\n").repeat(64).getBytes(StandardCharsets.UTF_8);
       ByteArrayOutputStream gz = new ByteArrayOutputStream();
       try (GZIPOutputStream g = new GZIPOutputStream(gz)) {
         g.write(content);

@@ -129,7 +129,9 @@ class BenchSmokeIT {
     String out = run("registry", "--runs", "3", "--duration", "1", "--clients", "2");
     assertTrue(
         out.matches(
-            "(?s).*custody verify REF \\(online\\)\\s+p50\\s+[0-9.]+ ms.*"
+            "(?s).*custody sign REF \\(10 new links\\)\\s+p50\\s+[0-9.]+ ms.*"
+                + "group commits per custody sign: 1\\.00.*"
+                + "custody verify REF \\(online\\)\\s+p50\\s+[0-9.]+ ms.*"
                 + "service, cached verdicts \\(@digest\\)\\s+\\d+ req/s.*"),
         out);
   }
