@@ -8,6 +8,7 @@ import java.lang.management.MemoryMXBean;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
 import java.util.function.ToLongFunction;
 
@@ -48,9 +49,15 @@ public final class ServerMetrics {
    * Entries submitted (one per Submit, one per entry of a SubmitBatch) ending with {@code result}.
    */
   public CounterDataPoint submissions(String result) {
-    return m.counter(
-        SUBMISSIONS, "entries submitted (Submit and SubmitBatch) by outcome", "result", result);
+    // Once per outcome, not per entry: the write path counts every entry.
+    return submissionsByOutcome.computeIfAbsent(
+        result,
+        r ->
+            m.counter(
+                SUBMISSIONS, "entries submitted (Submit and SubmitBatch) by outcome", "result", r));
   }
+
+  private final Map<String, CounterDataPoint> submissionsByOutcome = new ConcurrentHashMap<>();
 
   private static final String SUBMISSIONS = "custody_submissions_total";
 
