@@ -8,6 +8,9 @@ import dev.custody.chain.Statement;
 import dev.custody.server.read.LinkIndex;
 import dev.custody.server.read.StoredLinks;
 import dev.custody.server.sequencer.Admitted;
+import java.nio.ByteBuffer;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -20,8 +23,26 @@ public final class LayerLinkAdmission implements Admission {
   /** A Leaf is at most 65,535 bytes (a tile entry) and adds 11 bytes of its own. */
   public static final int MAX_LINK_BYTES = 65_535 - 11;
 
+  /** Links admitted lately, remembered parsed for the links that will stand on them. */
+  static final int RECENT_LINKS = 4096;
+
   private final StoredLinks links;
   private final LinkVerifier verifier;
+
+  /**
+   * The links admitted lately, parsed, by link ID (least recently used out first). A team's next
+   * layer usually stands on a link logged moments before; its leaf need not be read and parsed
+   * again. An admitted link may never be logged (its commit failed, the request was refused), so
+   * the cache answers only for a link ID the log holds; a link ID is the hash of the link's bytes,
+   * so what it remembers is what the log holds.
+   */
+  private final Map<ByteBuffer, SignedLink> recent =
+      new LinkedHashMap<>(RECENT_LINKS, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<ByteBuffer, SignedLink> eldest) {
+          return size() > RECENT_LINKS;
+        }
+      };
 
   /**
    * @param verifier checks signatures (every verifier gives the same verdict; the fastest that
@@ -87,7 +108,11 @@ public final class LayerLinkAdmission implements Admission {
             "link does not stand on its predecessor: " + e.getMessage());
       }
     }
-    return new Admitted(link.encoded(), true, link.linkId(), LinkIndex.keysOf(link));
+    byte[] id = link.linkId();
+    synchronized (recent) {
+      recent.put(ByteBuffer.wrap(id), link);
+    }
+    return new Admitted(link.encoded(), true, id, LinkIndex.keysOf(link));
   }
 
   /**
@@ -95,6 +120,11 @@ public final class LayerLinkAdmission implements Admission {
    * admission checks its signature; the caller sequences this link only after it).
    */
   private SignedLink predecessor(byte[] prevLinkId, Earlier earlier) throws AdmissionException {
+    SignedLink seen;
+    synchronized (recent) {
+      seen = recent.get(ByteBuffer.wrap(prevLinkId));
+    }
+    if (seen != null && links.holds(prevLinkId)) return seen;
     Optional<StoredLinks.Stored> logged = links.byId(prevLinkId);
     if (logged.isPresent()) return logged.get().link();
     Optional<byte[]> pending = earlier.entry(prevLinkId);

@@ -22,6 +22,11 @@ public final class StoredLinks {
     this.storage = storage;
   }
 
+  /** Whether the log holds the link with this ID (one index read; the leaf is not read). */
+  public boolean holds(byte[] linkId) {
+    return storage.indexOfEntryId(linkId).isPresent();
+  }
+
   public Optional<Stored> byId(byte[] linkId) {
     OptionalLong i = storage.indexOfEntryId(linkId);
     return i.isEmpty() ? Optional.empty() : at(i.getAsLong());
