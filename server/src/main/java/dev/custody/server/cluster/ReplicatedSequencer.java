@@ -237,15 +237,27 @@ public final class ReplicatedSequencer implements Sequencer {
           for (Pending q : mine) inFlight.remove(q.key, q);
           return Optional.empty();
         }
-        OptionalLong stored = storage.indexOfDedupKey(a.dedupKey(), a.keyedByLeafHash());
-        if (stored.isPresent()) {
-          inFlight.remove(p.key, p);
-          out.add(published(stored.getAsLong()));
-          continue;
-        }
         mine.add(p);
         out.add(p.done);
       }
+      // What this node's store holds already, in one batched read: answered with its index.
+      long[] stored = Admitted.indicesIn(storage, mine.stream().map(Pending::entry).toList());
+      List<Pending> fresh = new ArrayList<>(mine.size());
+      for (int k = 0; k < stored.length; k++) {
+        Pending p = mine.get(k);
+        if (stored[k] < 0) {
+          fresh.add(p);
+          continue;
+        }
+        inFlight.remove(p.key, p);
+        published(stored[k])
+            .whenComplete(
+                (s, err) -> {
+                  if (err != null) p.done.completeExceptionally(err);
+                  else p.done.complete(s);
+                });
+      }
+      mine = fresh;
     } catch (RuntimeException e) {
       for (Pending q : mine) inFlight.remove(q.key, q);
       throw e;

@@ -3,6 +3,8 @@ package dev.custody.server.sequencer;
 import dev.custody.chain.Leaf;
 import dev.custody.merkle.Hashes;
 import dev.custody.server.read.LinkIndex;
+import dev.custody.server.storage.LogStorage;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -36,6 +38,20 @@ public record Admitted(byte[] body, boolean timestamped, byte[] dedupKey, List<b
    */
   public boolean keyedByLeafHash() {
     return !timestamped;
+  }
+
+  /**
+   * Where {@code storage} holds each of these entries (found by its dedup key), in one batched
+   * read: its index, or -1 when it holds none.
+   */
+  public static long[] indicesIn(LogStorage storage, List<Admitted> entries) {
+    List<byte[]> keys = new ArrayList<>(entries.size());
+    boolean[] byLeafHash = new boolean[entries.size()];
+    for (int i = 0; i < byLeafHash.length; i++) {
+      keys.add(entries.get(i).dedupKey);
+      byLeafHash[i] = entries.get(i).keyedByLeafHash();
+    }
+    return storage.indicesOfDedupKeys(keys, byLeafHash);
   }
 
   /** The Merkle leaf for this entry, given the timestamp the log assigns when it sequences it. */

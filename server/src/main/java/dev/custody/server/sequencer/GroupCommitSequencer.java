@@ -230,17 +230,23 @@ public final class GroupCommitSequencer implements Sequencer {
           for (Pending q : mine) inFlight.remove(q.key, q);
           return Optional.empty();
         }
-        Integrator.Placed stored = stored(a);
-        if (stored != null) {
-          inFlight.remove(p.key, p);
-          out.add(
-              CompletableFuture.completedFuture(
-                  new Sequenced(stored.index(), stored.leaf(), stored.leafHash(), true, head)));
-          continue;
-        }
         mine.add(p);
         out.add(p.done);
       }
+      // What the log holds already, in one batched read; those are answered with their index.
+      long[] stored = Admitted.indicesIn(storage, mine.stream().map(Pending::entry).toList());
+      List<Pending> fresh = new ArrayList<>(mine.size());
+      for (int k = 0; k < stored.length; k++) {
+        Pending p = mine.get(k);
+        if (stored[k] < 0) {
+          fresh.add(p);
+          continue;
+        }
+        inFlight.remove(p.key, p);
+        Integrator.Placed at = placed(stored[k]);
+        p.done.complete(new Sequenced(at.index(), at.leaf(), at.leafHash(), true, head));
+      }
+      mine = fresh;
     } catch (RuntimeException e) {
       for (Pending q : mine) inFlight.remove(q.key, q);
       throw e;
@@ -411,8 +417,11 @@ public final class GroupCommitSequencer implements Sequencer {
 
   private Integrator.Placed stored(Admitted a) {
     OptionalLong i = storage.indexOfDedupKey(a.dedupKey(), a.keyedByLeafHash());
-    if (i.isEmpty()) return null;
-    long index = i.getAsLong();
+    return i.isEmpty() ? null : placed(i.getAsLong());
+  }
+
+  /** The entry the log holds at {@code index}. */
+  private Integrator.Placed placed(long index) {
     byte[] leaf =
         storage
             .leaf(index)

@@ -617,6 +617,25 @@ public final class LogStorage implements AutoCloseable {
     return keyIsLeafHash ? indexOfLeafHash(key) : indexOfEntryId(key);
   }
 
+  /**
+   * {@link #indexOfDedupKey} for many keys in one batched read (RocksDB's MultiGet): the index of
+   * each, or -1 for a key the log does not hold. Requires {@code keys.size() ==
+   * keyIsLeafHash.length}.
+   */
+  public long[] indicesOfDedupKeys(List<byte[]> keys, boolean[] keyIsLeafHash) {
+    List<ColumnFamilyHandle> families = new ArrayList<>(keys.size());
+    for (boolean byHash : keyIsLeafHash) families.add(byHash ? leafHashes : entryIds);
+    try {
+      List<byte[]> found = db.multiGetAsList(families, keys);
+      long[] out = new long[keys.size()];
+      for (int i = 0; i < out.length; i++)
+        out[i] = found.get(i) == null ? -1 : StoreKeys.index(found.get(i));
+      return out;
+    } catch (RocksDBException e) {
+      throw new StorageException("reading the log's store failed: " + e.getMessage(), e);
+    }
+  }
+
   public OptionalLong indexOfEntryId(byte[] entryId) {
     byte[] v = get(entryIds, entryId);
     return v == null ? OptionalLong.empty() : OptionalLong.of(StoreKeys.index(v));
