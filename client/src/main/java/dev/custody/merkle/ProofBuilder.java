@@ -1,7 +1,9 @@
 package dev.custody.merkle;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Builds tree heads and proofs by the recursive definitions of RFC 9162 §2.1, reading only
@@ -10,8 +12,18 @@ import java.util.List;
 public final class ProofBuilder {
   private final NodeSource nodes;
 
+  /** Subtree hashes computed so far, shared by the paths of one {@link #inclusions}; else null. */
+  private final Map<Range, byte[]> memo;
+
+  private record Range(long lo, long hi) {}
+
   public ProofBuilder(NodeSource nodes) {
+    this(nodes, null);
+  }
+
+  private ProofBuilder(NodeSource nodes, Map<Range, byte[]> memo) {
     this.nodes = nodes;
+    this.memo = memo;
   }
 
   /** MTH(D[0:size]). */
@@ -28,6 +40,18 @@ public final class ProofBuilder {
     List<byte[]> proof = new ArrayList<>();
     path(index, 0, size, proof);
     return proof;
+  }
+
+  /**
+   * PATH(index, D[0:size]) for each of {@code indices}, in order, in one pass that computes each
+   * subtree hash once: the answers of one group commit, whose paths share all but their lowest
+   * hashes. Requires 0 <= index < size for each.
+   */
+  public List<List<byte[]>> inclusions(long[] indices, long size) {
+    ProofBuilder shared = new ProofBuilder(nodes, new HashMap<>());
+    List<List<byte[]>> out = new ArrayList<>(indices.length);
+    for (long index : indices) out.add(shared.inclusion(index, size));
+    return out;
   }
 
   /** PROOF(size1, D[0:size2]) for 0 < size1 <= size2; empty when the sizes are equal. */
@@ -71,6 +95,17 @@ public final class ProofBuilder {
 
   /** MTH(D[lo:hi]) for a range that RFC 9162's recursion produces (lo aligned to its split). */
   private byte[] subtree(long lo, long hi) {
+    if (memo == null) return computed(lo, hi);
+    Range r = new Range(lo, hi);
+    byte[] h = memo.get(r);
+    if (h == null) {
+      h = computed(lo, hi);
+      memo.put(r, h);
+    }
+    return h;
+  }
+
+  private byte[] computed(long lo, long hi) {
     long n = hi - lo;
     if (TreeMath.isPowerOfTwo(n) && lo % n == 0) {
       int level = Long.numberOfTrailingZeros(n);

@@ -55,6 +55,28 @@ class ProofPropertyTest {
   }
 
   @Test
+  void inclusionsInOnePassEqualTheNaivePathsOfEveryIndex() {
+    Random rnd = new Random(SEED + 2);
+    for (int round = 0; round < 30; round++) {
+      int size = 1 + (round < 15 ? round : rnd.nextInt(3000));
+      Tree t = tree(rnd, size);
+      // A group commit's answers: a run of indices at the end, a duplicate from anywhere, repeats.
+      int first = Math.max(0, size - 1 - rnd.nextInt(200));
+      long[] indices = new long[size - first + 2];
+      for (int i = first; i < size; i++) indices[i - first] = i;
+      indices[indices.length - 2] = rnd.nextInt(size);
+      indices[indices.length - 1] = first;
+      List<List<byte[]>> paths = t.builder.inclusions(indices, size);
+      assertEquals(indices.length, paths.size());
+      for (int k = 0; k < indices.length; k++)
+        assertSame(
+            t.naive.path((int) indices[k], size),
+            paths.get(k),
+            "inclusion " + indices[k] + "/" + size);
+    }
+  }
+
+  @Test
   void consistencyProofsVerifyAndMutationsFail() throws ProofException {
     Random rnd = new Random(SEED + 1);
     for (int round = 0; round < 40; round++) {

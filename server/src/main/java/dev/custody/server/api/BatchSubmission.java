@@ -293,12 +293,18 @@ final class BatchSubmission {
         if (largest.isPresent()) cp = largest.get();
         SubmitBatchResponse.Builder r =
             SubmitBatchResponse.newBuilder().setCheckpoint(TransparencyLogService.checkpoint(cp));
+        // Every proof against the one checkpoint, in one pass over the tree.
+        long[] indices =
+            Arrays.stream(sequenced).filter(s -> s != null).mapToLong(Sequenced::index).toArray();
+        List<List<byte[]>> paths = reader.inclusions(indices, cp.size());
+        int proved = 0;
         for (int i = 0; i < n; i++) {
           Sequenced s = sequenced[i];
           if (s != null) {
             count.accept(s.duplicate() ? "duplicate" : "appended");
             // The response carries the checkpoint once, not once per proof.
-            InclusionProof proof = TransparencyLogService.proofAt(reader, s.index(), cp).build();
+            InclusionProof proof =
+                TransparencyLogService.proofOf(s.index(), cp, paths.get(proved++)).build();
             LogEntry e =
                 TransparencyLogService.entry(s.index(), s.leaf(), s.leafHash())
                     .setDuplicate(s.duplicate())

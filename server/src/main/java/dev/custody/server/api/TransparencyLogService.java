@@ -325,11 +325,16 @@ public final class TransparencyLogService extends TransparencyLogGrpc.Transparen
 
   /** The proof of {@code index} in {@code cp}'s tree, without the checkpoint itself. */
   static InclusionProof.Builder proofAt(LogReader reader, long index, SignedCheckpoint cp) {
+    return proofOf(index, cp, reader.inclusion(index, cp.size()));
+  }
+
+  /** The proof of {@code index} in {@code cp}'s tree from its path, without the checkpoint. */
+  static InclusionProof.Builder proofOf(long index, SignedCheckpoint cp, List<byte[]> path) {
     return InclusionProof.newBuilder()
         .setIndex(index)
         .setTreeSize(cp.size())
         .setRootHash(ByteString.copyFrom(cp.checkpoint().rootHash()))
-        .addAllHashes(bytes(reader.inclusion(index, cp.size())));
+        .addAllHashes(bytes(path));
   }
 
   private static long treeSize(long requested, SignedCheckpoint head, String field) {

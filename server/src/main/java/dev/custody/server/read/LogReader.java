@@ -56,6 +56,11 @@ public final class LogReader {
     return mayWait.inclusion(index, size);
   }
 
+  /** The inclusion proofs of {@code indices} in one pass; requires 0 <= index < size for each. */
+  public List<List<byte[]>> inclusions(long[] indices, long size) {
+    return mayWait.inclusions(indices, size);
+  }
+
   public List<byte[]> consistency(long size1, long size2) {
     return mayWait.consistency(size1, size2);
   }
@@ -91,6 +96,11 @@ public final class LogReader {
 
     public List<byte[]> inclusion(long index, long size) {
       return builder(size, inMemory).inclusion(index, size);
+    }
+
+    /** The inclusion proofs of {@code indices} in one pass ({@link ProofBuilder#inclusions}). */
+    public List<List<byte[]>> inclusions(long[] indices, long size) {
+      return builder(size, inMemory).inclusions(indices, size);
     }
 
     public List<byte[]> consistency(long size1, long size2) {
