@@ -7,6 +7,7 @@ import dev.custody.server.pushback.OverloadedException;
 import dev.custody.server.pushback.ShuttingDownException;
 import dev.custody.server.pushback.UnavailableException;
 import dev.custody.server.sequencer.Admitted;
+import dev.custody.server.sequencer.Pending;
 import dev.custody.server.sequencer.Sequenced;
 import dev.custody.server.sequencer.Sequencer;
 import dev.custody.server.storage.LogStorage;
@@ -82,20 +83,6 @@ public final class ReplicatedSequencer implements Sequencer {
 
   /** Longest this node waits, after the cluster applied a batch, for its own store to hold it. */
   static final long LOCAL_APPLY_SECONDS = 10;
-
-  /**
-   * An entry on its way; {@code group} is shared by the entries of one {@link #addInOneCommit}
-   * (null for an entry added alone).
-   */
-  private record Pending(
-      Admitted entry,
-      ByteBuffer key,
-      CompletableFuture<Sequenced> done,
-      long queuedAt,
-      Group group) {}
-
-  /** The entries of one group, proposed together in one Raft entry (one object per group). */
-  private static final class Group {}
 
   /**
    * Held by every offer to the queue and while a batch takes the rest of a group, so that a group's
@@ -178,17 +165,17 @@ public final class ReplicatedSequencer implements Sequencer {
     long now = System.nanoTime();
     RuntimeException refused = refusalNow(now);
     if (refused != null) return CompletableFuture.failedFuture(refused);
-    CompletableFuture<Sequenced> f = new CompletableFuture<>();
-    Pending mine = new Pending(entry, ByteBuffer.wrap(entry.dedupKey()), f, now, null);
-    Pending earlier = inFlight.putIfAbsent(mine.key, mine);
-    if (earlier != null) return asDuplicate(earlier);
+    Pending mine = Pending.alone(entry, now);
+    CompletableFuture<Sequenced> f = mine.done();
+    Pending earlier = inFlight.putIfAbsent(mine.key(), mine);
+    if (earlier != null) return earlier.asDuplicate();
     try {
       OptionalLong stored = storage.indexOfDedupKey(entry.dedupKey(), entry.keyedByLeafHash());
       if (stored.isPresent()) {
-        inFlight.remove(mine.key, mine);
+        inFlight.remove(mine.key(), mine);
         return published(stored.getAsLong());
       } else if (leader.get().isEmpty()) {
-        inFlight.remove(mine.key, mine);
+        inFlight.remove(mine.key(), mine);
         f.completeExceptionally(noLeader());
       } else {
         boolean queued;
@@ -196,12 +183,12 @@ public final class ReplicatedSequencer implements Sequencer {
           queued = queue.offer(mine);
         }
         if (!queued) {
-          inFlight.remove(mine.key, mine);
+          inFlight.remove(mine.key(), mine);
           f.completeExceptionally(busy());
         }
       }
     } catch (RuntimeException e) {
-      inFlight.remove(mine.key, mine);
+      inFlight.remove(mine.key(), mine);
       f.completeExceptionally(e);
     }
     return f;
@@ -222,46 +209,10 @@ public final class ReplicatedSequencer implements Sequencer {
       return Optional.of(out);
     }
     long now = System.nanoTime();
-    Group group = new Group();
-    List<Pending> mine = new ArrayList<>();
-    try {
-      for (Admitted a : entries) {
-        Pending p =
-            new Pending(a, ByteBuffer.wrap(a.dedupKey()), new CompletableFuture<>(), now, group);
-        Pending earlier = inFlight.putIfAbsent(p.key, p);
-        if (earlier != null && earlier.group == group) { // the same entry twice in the group
-          out.add(asDuplicate(earlier));
-          continue;
-        }
-        if (earlier != null) { // another caller's, which may yet fail: no promise for this group
-          for (Pending q : mine) inFlight.remove(q.key, q);
-          return Optional.empty();
-        }
-        mine.add(p);
-        out.add(p.done);
-      }
-      // What this node's store holds already, in one batched read: answered with its index.
-      long[] stored = Admitted.indicesIn(storage, mine.stream().map(Pending::entry).toList());
-      List<Pending> fresh = new ArrayList<>(mine.size());
-      for (int k = 0; k < stored.length; k++) {
-        Pending p = mine.get(k);
-        if (stored[k] < 0) {
-          fresh.add(p);
-          continue;
-        }
-        inFlight.remove(p.key, p);
-        published(stored[k])
-            .whenComplete(
-                (s, err) -> {
-                  if (err != null) p.done.completeExceptionally(err);
-                  else p.done.complete(s);
-                });
-      }
-      mine = fresh;
-    } catch (RuntimeException e) {
-      for (Pending q : mine) inFlight.remove(q.key, q);
-      throw e;
-    }
+    Optional<List<Pending>> claimed =
+        Pending.claimGroup(entries, now, inFlight, storage, this::published, out);
+    if (claimed.isEmpty()) return Optional.empty();
+    List<Pending> mine = claimed.get();
     synchronized (queueing) {
       if (queue.remainingCapacity() >= mine.size()) {
         queue.addAll(mine);
@@ -277,7 +228,8 @@ public final class ReplicatedSequencer implements Sequencer {
   private RuntimeException refusalNow(long now) {
     if (closing) return new ShuttingDownException("this node is shutting down");
     Pending oldest = queue.peek();
-    if (standing.admits(oldest == null ? StandingQueue.EMPTY : now - oldest.queuedAt)) return null;
+    if (standing.admits(oldest == null ? StandingQueue.EMPTY : now - oldest.queuedAt()))
+      return null;
     return new OverloadedException(
         "the log is behind: this node's queue has stayed above "
             + standing.targetMillis()
@@ -295,12 +247,6 @@ public final class ReplicatedSequencer implements Sequencer {
         "the log is busy: "
             + queue.size()
             + " submissions are already queued here; retry with backoff");
-  }
-
-  /** The answer of an entry already on its way for another submission, marked a duplicate. */
-  private static CompletableFuture<Sequenced> asDuplicate(Pending earlier) {
-    return earlier.done.thenApply(
-        s -> new Sequenced(s.index(), s.leaf(), s.leafHash(), true, s.checkpoint()));
   }
 
   /**
@@ -494,7 +440,7 @@ public final class ReplicatedSequencer implements Sequencer {
     long bytes = 0;
     while (p != null) {
       batch.add(p);
-      bytes += p.entry.body().length;
+      bytes += p.entry().body().length;
       if (batch.size() >= maxBatch || bytes >= MAX_PROPOSAL_BYTES / 2) break;
       p = queue.poll();
       if (p == null && busy && batch.size() < FULL_PROPOSAL) {
@@ -505,10 +451,10 @@ public final class ReplicatedSequencer implements Sequencer {
     // A group goes whole into one proposal, past maxBatch if it must (a group is one request, at
     // most 256 KiB). Its entries were offered together under the lock, so the rest of it is at the
     // head of the queue once the lock is ours.
-    Group last = batch.get(batch.size() - 1).group;
+    Object last = batch.get(batch.size() - 1).group();
     if (last != null) {
       synchronized (queueing) {
-        for (Pending q; (q = queue.peek()) != null && q.group == last; ) batch.add(queue.poll());
+        for (Pending q; (q = queue.peek()) != null && q.group() == last; ) batch.add(queue.poll());
       }
     }
     return batch;
@@ -531,7 +477,7 @@ public final class ReplicatedSequencer implements Sequencer {
 
   private void propose(List<Pending> batch) {
     List<Admitted> entries = new ArrayList<>(batch.size());
-    for (Pending p : batch) entries.add(p.entry);
+    for (Pending p : batch) entries.add(p.entry());
     byte[] bytes =
         BatchCodec.encode(
             new BatchCodec.Proposal(System.currentTimeMillis(), entries), version.getAsInt());
@@ -650,7 +596,7 @@ public final class ReplicatedSequencer implements Sequencer {
                   if (o.duplicate()[i]) {
                     finish(p, found(o.indices()[i], cp), null);
                   } else {
-                    byte[] leaf = p.entry.leaf(o.timestampMs());
+                    byte[] leaf = p.entry().leaf(o.timestampMs());
                     finish(
                         p,
                         new Sequenced(o.indices()[i], leaf, Hashes.leafHash(leaf), false, cp),
@@ -664,11 +610,11 @@ public final class ReplicatedSequencer implements Sequencer {
   }
 
   private void finish(Pending p, Sequenced s, Throwable err) {
-    inFlight.remove(p.key, p);
+    inFlight.remove(p.key(), p);
     if (err != null) {
-      p.done.completeExceptionally(err);
+      p.done().completeExceptionally(err);
     } else {
-      p.done.complete(s);
+      p.done().complete(s);
     }
   }
 

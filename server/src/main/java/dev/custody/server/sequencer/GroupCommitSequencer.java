@@ -40,23 +40,6 @@ public final class GroupCommitSequencer implements Sequencer {
   private static final Logger LOG = Logger.getLogger(GroupCommitSequencer.class.getName());
 
   /**
-   * An entry on its way; {@code group} is shared by the entries of one {@link #addInOneCommit}
-   * (null for an entry added alone).
-   */
-  private record Pending(
-      Admitted entry,
-      ByteBuffer key,
-      CompletableFuture<Sequenced> done,
-      long queuedAt,
-      Group group) {}
-
-  /**
-   * The entries of one group, queued one after another and committed in one batch (identity is what
-   * counts: one object per group).
-   */
-  private static final class Group {}
-
-  /**
    * Held while entries are put in the queue and while the sequencer takes them out, so that a
    * group's entries lie next to each other in the queue and are taken whole.
    */
@@ -152,18 +135,15 @@ public final class GroupCommitSequencer implements Sequencer {
       return f;
     }
     Pending mine = new Pending(entry, ByteBuffer.wrap(entry.dedupKey()), f, now, null);
-    Pending earlier = inFlight.putIfAbsent(mine.key, mine);
-    if (earlier != null) {
-      return earlier.done.thenApply(
-          s -> new Sequenced(s.index(), s.leaf(), s.leafHash(), true, s.checkpoint()));
-    }
+    Pending earlier = inFlight.putIfAbsent(mine.key(), mine);
+    if (earlier != null) return earlier.asDuplicate();
     try {
       Integrator.Placed stored = stored(entry);
       if (stored != null) {
-        inFlight.remove(mine.key, mine);
+        inFlight.remove(mine.key(), mine);
         f.complete(new Sequenced(stored.index(), stored.leaf(), stored.leafHash(), true, head));
       } else if (!offer(mine)) {
-        inFlight.remove(mine.key, mine);
+        inFlight.remove(mine.key(), mine);
         f.completeExceptionally(
             new OverloadedException(
                 "the log is busy: "
@@ -171,7 +151,7 @@ public final class GroupCommitSequencer implements Sequencer {
                     + " submissions are already queued; retry with backoff"));
       }
     } catch (RuntimeException e) {
-      inFlight.remove(mine.key, mine);
+      inFlight.remove(mine.key(), mine);
       f.completeExceptionally(e);
     }
     return f;
@@ -193,7 +173,7 @@ public final class GroupCommitSequencer implements Sequencer {
           null);
     }
     Pending oldest = queue.peek();
-    if (!standing.admits(oldest == null ? StandingQueue.EMPTY : now - oldest.queuedAt)) {
+    if (!standing.admits(oldest == null ? StandingQueue.EMPTY : now - oldest.queuedAt())) {
       return new OverloadedException(
           "the log is behind: its queue has stayed above "
               + standing.targetMillis()
@@ -206,51 +186,15 @@ public final class GroupCommitSequencer implements Sequencer {
   public Optional<List<CompletableFuture<Sequenced>>> addInOneCommit(List<Admitted> entries) {
     long now = System.nanoTime();
     RuntimeException refused = refusalNow(now);
+    List<CompletableFuture<Sequenced>> out = new ArrayList<>(entries.size());
     if (refused != null) {
-      List<CompletableFuture<Sequenced>> out = new ArrayList<>();
       for (int i = 0; i < entries.size(); i++) out.add(CompletableFuture.failedFuture(refused));
       return Optional.of(out);
     }
-    Group group = new Group();
-    List<Pending> mine = new ArrayList<>();
-    List<CompletableFuture<Sequenced>> out = new ArrayList<>();
-    try {
-      for (Admitted a : entries) {
-        Pending p =
-            new Pending(a, ByteBuffer.wrap(a.dedupKey()), new CompletableFuture<>(), now, group);
-        Pending earlier = inFlight.putIfAbsent(p.key, p);
-        if (earlier != null && earlier.group == group) {
-          // The same entry twice in the group: the second is the first's duplicate.
-          out.add(
-              earlier.done.thenApply(
-                  s -> new Sequenced(s.index(), s.leaf(), s.leafHash(), true, s.checkpoint())));
-          continue;
-        }
-        if (earlier != null) { // another caller's, which may yet fail: no promise for this group
-          for (Pending q : mine) inFlight.remove(q.key, q);
-          return Optional.empty();
-        }
-        mine.add(p);
-        out.add(p.done);
-      }
-      // What the log holds already, in one batched read; those are answered with their index.
-      long[] stored = Admitted.indicesIn(storage, mine.stream().map(Pending::entry).toList());
-      List<Pending> fresh = new ArrayList<>(mine.size());
-      for (int k = 0; k < stored.length; k++) {
-        Pending p = mine.get(k);
-        if (stored[k] < 0) {
-          fresh.add(p);
-          continue;
-        }
-        inFlight.remove(p.key, p);
-        Integrator.Placed at = placed(stored[k]);
-        p.done.complete(new Sequenced(at.index(), at.leaf(), at.leafHash(), true, head));
-      }
-      mine = fresh;
-    } catch (RuntimeException e) {
-      for (Pending q : mine) inFlight.remove(q.key, q);
-      throw e;
-    }
+    Optional<List<Pending>> claimed =
+        Pending.claimGroup(entries, now, inFlight, storage, this::storedAnswer, out);
+    if (claimed.isEmpty()) return Optional.empty();
+    List<Pending> mine = claimed.get();
     // The group's own pending entries now have only the queue to enter: next to each other, all
     // or none (every offer holds the lock, and only the sequencer takes from the queue).
     synchronized (queueing) {
@@ -265,8 +209,8 @@ public final class GroupCommitSequencer implements Sequencer {
                 + queue.size()
                 + " submissions are already queued; retry with backoff");
     for (Pending q : mine) {
-      inFlight.remove(q.key, q);
-      q.done.completeExceptionally(full);
+      inFlight.remove(q.key(), q);
+      q.done().completeExceptionally(full);
     }
     return Optional.of(out);
   }
@@ -303,8 +247,8 @@ public final class GroupCommitSequencer implements Sequencer {
       synchronized (queueing) {
         queue.drainTo(batch, maxBatch - 1);
         // A group is committed whole: past maxBatch if it must (a group is at most one request).
-        Group last = batch.get(batch.size() - 1).group;
-        for (Pending p; last != null && (p = queue.peek()) != null && p.group == last; )
+        Object last = batch.get(batch.size() - 1).group();
+        for (Pending p; last != null && (p = queue.peek()) != null && p.group() == last; )
           batch.add(queue.poll());
       }
       refuseStale(batch);
@@ -325,8 +269,8 @@ public final class GroupCommitSequencer implements Sequencer {
         WriteRefusedException refused =
             new WriteRefusedException(String.valueOf(e.getMessage()), e);
         for (Pending p : batch) {
-          inFlight.remove(p.key, p);
-          p.done.completeExceptionally(refused);
+          inFlight.remove(p.key(), p);
+          p.done().completeExceptionally(refused);
         }
         AppendBatch failed = attempt;
         attempt = null;
@@ -346,8 +290,8 @@ public final class GroupCommitSequencer implements Sequencer {
       }
     }
     for (Pending p; (p = queue.poll()) != null; ) {
-      inFlight.remove(p.key, p);
-      p.done.completeExceptionally(new ShuttingDownException("the log is shutting down"));
+      inFlight.remove(p.key(), p);
+      p.done().completeExceptionally(new ShuttingDownException("the log is shutting down"));
     }
   }
 
@@ -362,8 +306,8 @@ public final class GroupCommitSequencer implements Sequencer {
         Pending::group,
         System.nanoTime(),
         (p, why) -> {
-          inFlight.remove(p.key, p);
-          p.done.completeExceptionally(new OverloadedException(why));
+          inFlight.remove(p.key(), p);
+          p.done().completeExceptionally(new OverloadedException(why));
         });
   }
 
@@ -386,7 +330,7 @@ public final class GroupCommitSequencer implements Sequencer {
     long ts = Math.max(lastTimestamp, System.currentTimeMillis());
     // Every queued entry is new: add() let only one entry per key into the queue.
     List<Admitted> entries = new ArrayList<>(batch.size());
-    for (Pending p : batch) entries.add(p.entry);
+    for (Pending p : batch) entries.add(p.entry());
     Integrator.Result r = integrator.integrate(edge, entries, ts);
     AppendBatch out = r.batch();
     TreeEdge nextEdge = r.edge();
@@ -410,9 +354,16 @@ public final class GroupCommitSequencer implements Sequencer {
     for (int i = 0; i < batch.size(); i++) {
       Pending p = batch.get(i);
       Integrator.Placed e = placed.get(i);
-      inFlight.remove(p.key, p);
-      p.done.complete(new Sequenced(e.index(), e.leaf(), e.leafHash(), false, nextHead));
+      inFlight.remove(p.key(), p);
+      p.done().complete(new Sequenced(e.index(), e.leaf(), e.leafHash(), false, nextHead));
     }
+  }
+
+  /** The answer for an entry the log holds at {@code index}: a duplicate, with the head. */
+  private CompletableFuture<Sequenced> storedAnswer(long index) {
+    Integrator.Placed at = placed(index);
+    return CompletableFuture.completedFuture(
+        new Sequenced(at.index(), at.leaf(), at.leafHash(), true, head));
   }
 
   private Integrator.Placed stored(Admitted a) {
