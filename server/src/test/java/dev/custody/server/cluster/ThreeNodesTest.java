@@ -215,6 +215,21 @@ class ThreeNodesTest {
               - proposedBefore.values().stream().mapToLong(Long::longValue).sum();
       assertEquals(1, made, n.nodeId() + " proposed the group as one batch: " + proposed);
     }
+    // Alone, the follower has no leader: a group is refused whole, UNAVAILABLE, as clients retry.
+    for (String id : List.of("n1", "n2", "n3"))
+      if (!id.equals(follower.nodeId())) nodes.remove(id).close();
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (System.nanoTime() < until && follower.leaderId().isPresent()) Thread.sleep(20);
+    assertTrue(follower.leaderId().isEmpty(), "no leader once the other two stopped");
+    for (CompletableFuture<Sequenced> f :
+        follower.sequencer().addInOneCommit(List.of(entry(5000), entry(5001))).orElseThrow()) {
+      ExecutionException e =
+          Assertions.assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+      assertTrue(
+          e.getCause() instanceof dev.custody.server.pushback.UnavailableException
+              && e.getCause().getMessage().contains("no leader"),
+          String.valueOf(e.getCause()));
+    }
   }
 
   @Test
