@@ -125,16 +125,13 @@ public final class GroupCommitSequencer implements Sequencer {
 
   @Override
   public CompletableFuture<Sequenced> add(Admitted entry) {
-    CompletableFuture<Sequenced> f = new CompletableFuture<>();
     long now = System.nanoTime();
     // Shutting down, a disk refusing writes (one attempt a second finds out when it is back), or a
     // queue behind for a while, not just a burst: refusing keeps the latency of what is admitted.
     RuntimeException refused = refusalNow(now);
-    if (refused != null) {
-      f.completeExceptionally(refused);
-      return f;
-    }
-    Pending mine = new Pending(entry, ByteBuffer.wrap(entry.dedupKey()), f, now, null);
+    if (refused != null) return CompletableFuture.failedFuture(refused);
+    Pending mine = Pending.alone(entry, now);
+    CompletableFuture<Sequenced> f = mine.done();
     Pending earlier = inFlight.putIfAbsent(mine.key(), mine);
     if (earlier != null) return earlier.asDuplicate();
     try {
